@@ -1,0 +1,1 @@
+"""HTTP: routes and middlewares, thin; the logic lives in pipeline and below."""

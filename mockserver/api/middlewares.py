@@ -1,0 +1,57 @@
+"""The outermost middleware: request ids, Azure's gateway headers, errors as Azure bodies."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from mockserver.api.headers import gateway_headers, new_request_id
+from mockserver.api.keys import REQUEST_ID, STATE
+from mockserver.errors import AzureError, catalogue_error
+
+log = logging.getLogger("mockserver")
+
+
+@web.middleware
+async def azure_envelope(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request_id = new_request_id()
+    request[REQUEST_ID] = request_id
+    try:
+        response = await handler(request)
+    except AzureError as error:
+        response = error_response(error)
+    except web.HTTPRequestEntityTooLarge:
+        limit = request.app[STATE].settings.max_body_bytes
+        response = error_response(catalogue_error("RequestTooLarge", limit=limit))
+    except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
+        response = error_response(catalogue_error("ResourceNotFound"))
+    except Exception:
+        # A bug of ours: answer as Azure's 500 does, and say so in the log.
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        response = error_response(catalogue_error("server_error", request_id=request_id))
+    if not response.prepared:
+        region = request.app[STATE].settings.region
+        response.headers.update(gateway_headers(request_id, request.headers, region))
+    return response
+
+
+NO_CONTENT_TYPE = "mockserver.no_content_type"
+
+
+def error_response(error: AzureError) -> web.Response:
+    response = web.Response(status=error.status, body=error.body, headers=error.headers)
+    if error.content_type is None:
+        # Azure sends some errors (DeploymentNotFound) with no Content-Type at all.
+        response[NO_CONTENT_TYPE] = True
+    else:
+        response.headers["Content-Type"] = error.content_type
+    return response
+
+
+async def strip_server_defaults(request: web.Request, response: web.StreamResponse) -> None:
+    """Drop what aiohttp adds but Azure never sends: `Server`, a defaulted Content-Type."""
+    response.headers.popall("Server", None)
+    if response.get(NO_CONTENT_TYPE):
+        response.headers.popall("Content-Type", None)

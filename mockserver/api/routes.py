@@ -1,0 +1,74 @@
+"""Routes of the inference surfaces: read the HTTP request, call the pipeline, write back."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from mockserver import pipeline
+from mockserver.api.headers import json_content_type, model_headers
+from mockserver.api.keys import STATE
+from mockserver.contract.api_versions import resolve_dated, resolve_v1
+from mockserver.contract.auth import authenticate
+from mockserver.contract.model_card import load_model_card
+from mockserver.pipeline import IncomingCall, Reply, Target
+from mockserver.serialize.models import models_list_body
+
+API_VERSION = "api-version"
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/openai/deployments/{deployment}/chat/completions", dated_chat)
+    app.router.add_post("/openai/v1/chat/completions", v1_chat)
+    app.router.add_get("/openai/models", dated_models)
+    app.router.add_get("/openai/v1/models", v1_models)
+
+
+async def dated_chat(request: web.Request) -> web.Response:
+    deployment = request.match_info["deployment"]
+    return await _chat(request, "dated", deployment)
+
+
+async def v1_chat(request: web.Request) -> web.Response:
+    return await _chat(request, "v1", None)
+
+
+async def _chat(request: web.Request, surface: str, deployment: str | None) -> web.Response:
+    call = IncomingCall(
+        surface=surface,
+        api_version=request.query.get(API_VERSION),
+        headers=request.headers,
+        body=await request.read(),
+        deployment=deployment,
+    )
+    state = request.app[STATE]
+    target, reply = await pipeline.chat_completion(state, call)
+    return _model_response(request, target, reply, surface)
+
+
+def _model_response(request: web.Request, target: Target, reply: Reply, surface: str) -> web.Response:
+    state = request.app[STATE]
+    quota = state.quota.snapshot(target.deployment_name, target.deployment)
+    headers = {
+        **model_headers(target.deployment_name, state.model_session, quota, surface),
+        **reply.headers,
+        "Content-Type": json_content_type(surface),
+    }
+    return web.Response(status=reply.status, body=reply.body, headers=headers)
+
+
+async def dated_models(request: web.Request) -> web.Response:
+    resolve_dated(request.query.get(API_VERSION))
+    return _models(request, "dated")
+
+
+async def v1_models(request: web.Request) -> web.Response:
+    resolve_v1(request.query.get(API_VERSION))
+    return _models(request, "v1")
+
+
+def _models(request: web.Request, surface: str) -> web.Response:
+    state = request.app[STATE]
+    authenticate(request.headers, state.settings)
+    models = sorted({d.model for d in state.settings.deployments.values()})
+    body = models_list_body([load_model_card(name) for name in models])
+    return web.Response(body=body, headers={"Content-Type": json_content_type(surface)})

@@ -1,0 +1,35 @@
+"""The application factory: one aiohttp app per Settings, its state under one AppKey."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from mockserver import tokens
+from mockserver.admin.routes import create_admin_app
+from mockserver.api.keys import STATE
+from mockserver.api.middlewares import azure_envelope, strip_server_defaults
+from mockserver.api.routes import add_routes
+from mockserver.config import Settings
+from mockserver.contract.model_card import load_model_card
+from mockserver.contract.request import checker_for
+from mockserver.state import AppState
+
+
+def create_app(settings: Settings | None = None) -> web.Application:
+    settings = settings or Settings()
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[azure_envelope])
+    app[STATE] = AppState.from_settings(settings)
+    add_routes(app)
+    app.add_subapp("/__admin/", create_admin_app())
+    app.on_startup.append(_warm_up)
+    app.on_response_prepare.append(strip_server_defaults)
+    return app
+
+
+async def _warm_up(app: web.Application) -> None:
+    """Load the tokenizer, model cards and schemas before the first request needs them."""
+    tokens.encoding()
+    for deployment in app[STATE].settings.deployments.values():
+        load_model_card(deployment.model)
+    checker_for("2025-04-01-preview")
+    checker_for("2024-10-21")

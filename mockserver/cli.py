@@ -1,0 +1,86 @@
+"""Command line: `mockserver serve [...]`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from mockserver.app import create_app
+from mockserver.config import Settings, load_settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mockserver", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the mock Azure OpenAI server")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8089; 0 picks a free one)")
+    serve.add_argument("--config", help="TOML configuration file")
+    serve.add_argument("--seed", type=int, help="seed of the deterministic generator")
+    serve.add_argument("--region", help="value of the x-ms-region header")
+    serve.add_argument(
+        "--api-key", dest="api_keys", action="append", help="accepted key (repeatable)"
+    )
+    serve.add_argument(
+        "--deployment",
+        dest="deployments",
+        action="append",
+        metavar="NAME=MODEL",
+        help="a deployment and its model (repeatable; replaces the default)",
+    )
+    serve.add_argument(
+        "--deterministic-ids",
+        action="store_true",
+        default=None,
+        help="derive ids and created from the request, for snapshot tests",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = vars(parser.parse_args(argv))
+    command = args.pop("command")
+    config_file = args.pop("config")
+    try:
+        settings = load_settings(config_file, overrides=args)
+    except (ValidationError, OSError, ValueError) as error:
+        print(f"mockserver: invalid configuration: {error}", file=sys.stderr)
+        return 2
+    if command == "serve":
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+        asyncio.run(serve(settings))
+    return 0
+
+
+async def serve(settings: Settings) -> None:
+    """Run until SIGINT or SIGTERM, then close connections and return."""
+    runner = web.AppRunner(create_app(settings), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
+    port = _bound_port(runner, settings.port)
+    print(f"mockserver listening on http://{settings.host}:{port}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        print("mockserver stopped", flush=True)
+
+
+def _bound_port(runner: web.AppRunner, requested: int) -> int:
+    for address in runner.addresses:
+        if isinstance(address, tuple):
+            return int(address[1])
+    return requested

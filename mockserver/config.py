@@ -1,0 +1,102 @@
+"""Settings: embedded defaults, then a TOML file, then MOCKSERVER_* variables, then flags.
+
+The embedded default serves one deployment, `o3-mini` -> model `o3-mini-2025-01-31`,
+from the deterministic generator, and accepts any non-empty key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ENV_PREFIX = "MOCKSERVER_"
+
+
+class Deployment(BaseModel):
+    """One deployment: the name clients use, the model card behind it, and its quota."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = "o3-mini"
+    tokens_per_minute: int = Field(default=250_000, gt=0)
+    requests_per_minute: int = Field(default=2_500, gt=0)
+
+
+def _default_deployments() -> dict[str, Deployment]:
+    return {"o3-mini": Deployment()}
+
+
+class Settings(BaseModel):
+    """Everything that shapes the server's behaviour; see README "Configuration"."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8089, ge=0, le=65535)
+    seed: int = 0
+    region: str = "East US 2"
+    api_keys: list[str] = Field(default_factory=list)
+    entra_tokens: list[str] = Field(default_factory=list)
+    deployments: dict[str, Deployment] = Field(default_factory=_default_deployments)
+    deterministic_ids: bool = False
+    deterministic_created: int = 1738281600
+    model_api_version_gate: bool = True
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+
+    @field_validator("deployments", mode="before")
+    @classmethod
+    def _deployments_from_names(cls, value: Any) -> Any:
+        # "name=model" strings (flags, environment) are accepted beside full tables.
+        if isinstance(value, list):
+            return dict(_parse_deployment(item) for item in value)
+        return value
+
+
+def _parse_deployment(item: str) -> tuple[str, dict[str, Any]]:
+    name, _, model = item.partition("=")
+    if not name or not model:
+        raise ValueError(f"deployment {item!r} is not of the form NAME=MODEL")
+    return name.strip(), {"model": model.strip()}
+
+
+def load_settings(
+    config_file: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Merge the layers of configuration into one validated `Settings`."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    config_file = config_file or env.get(ENV_PREFIX + "CONFIG")
+    if config_file:
+        values.update(_read_toml(Path(config_file)))
+    values.update(_from_environment(env))
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return Settings.model_validate(values)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    with path.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+_LIST_VARIABLES = {"api_keys", "entra_tokens", "deployments"}
+
+
+def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in Settings.model_fields:
+        raw = env.get(ENV_PREFIX + name.upper())
+        if raw is None:
+            continue
+        values[name] = _split(raw) if name in _LIST_VARIABLES else raw
+    return values
+
+
+def _split(raw: str) -> list[str]:
+    return [part.strip() for part in raw.split(",") if part.strip()]

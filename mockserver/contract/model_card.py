@@ -1,0 +1,49 @@
+"""Model cards: the limits, version and parameter rules of a model, as data in contracts/."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mockserver.contract.data import contracts_dir, load_json
+
+
+class ReasoningEffort(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    supported: list[str]
+    default: str
+    known_elsewhere: list[str]
+    reasoning_tokens: dict[str, tuple[int, int]]
+
+
+class ModelCard(BaseModel):
+    """What the service knows of one model (contracts/models/<name>.json)."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    name: str
+    version: str
+    id: str
+    created_at: int
+    lifecycle_status: str
+    encoding: str
+    context_window: int
+    max_output_tokens: int
+    min_api_version: str
+    system_fingerprint: str | None
+    capabilities: dict[str, bool]
+    unsupported_parameters: dict[str, str]
+    reasoning_effort: ReasoningEffort
+    supported_content_parts: list[str]
+    comment: str = Field(default="", alias="$comment")
+
+
+@cache
+def load_model_card(name: str) -> ModelCard:
+    return ModelCard.model_validate(load_json(f"models/{name}.json"))
+
+
+def known_models() -> list[str]:
+    return sorted(path.stem for path in (contracts_dir() / "models").glob("*.json"))

@@ -1,0 +1,80 @@
+"""From request bytes to a typed chat request, checked in the order the service checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import orjson
+
+from mockserver.contract.api_versions import ApiVersion
+from mockserver.contract.data import load_json
+from mockserver.contract.model_card import ModelCard
+from mockserver.contract.rules import check_model_rules, check_reasoning_effort_value
+from mockserver.contract.schema_check import SchemaChecker
+from mockserver.errors import catalogue_error, invalid_request
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """A valid chat-completions request, with o3-mini's defaults applied."""
+
+    body: dict[str, Any]
+    messages: list[dict[str, Any]]
+    reasoning_effort: str
+    max_completion_tokens: int | None
+    n: int
+    stop: tuple[str, ...]
+    seed: int | None
+    stream: bool
+    include_usage: bool
+    tools: list[dict[str, Any]]
+
+
+def check_chat_request(body: dict[str, Any], version: ApiVersion, card: ModelCard) -> ChatRequest:
+    """Check a decoded body against the api-version's schema and the model's rules."""
+    check_reasoning_effort_value(body, card)
+    _check_known_to_version(body, version)
+    checker_for(version.family).check(body)
+    check_model_rules(body, card)
+    return _typed(body, card)
+
+
+def decode_body(raw: bytes) -> dict[str, Any]:
+    """The JSON object of a request body, or the service's "could not parse" error."""
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise catalogue_error("InvalidJson") from None
+    if not isinstance(body, dict):
+        raise catalogue_error("InvalidJson")
+    return body
+
+
+def _check_known_to_version(body: dict[str, Any], version: ApiVersion) -> None:
+    for name in body:
+        if not version.knows(name):
+            raise invalid_request(f"Unknown parameter: '{name}'.", name, "unknown_parameter")
+
+
+@cache
+def checker_for(family: str) -> SchemaChecker:
+    return SchemaChecker(load_json(f"schemas/{family}/chat_completion_request.json"))
+
+
+def _typed(body: dict[str, Any], card: ModelCard) -> ChatRequest:
+    stop = body.get("stop")
+    stream_options = body.get("stream_options") or {}
+    return ChatRequest(
+        body=body,
+        messages=body["messages"],
+        reasoning_effort=body.get("reasoning_effort") or card.reasoning_effort.default,
+        max_completion_tokens=body.get("max_completion_tokens"),
+        n=body.get("n") or 1,
+        stop=(stop,) if isinstance(stop, str) else tuple(stop or ()),
+        seed=body.get("seed"),
+        stream=bool(body.get("stream")),
+        include_usage=bool(stream_options.get("include_usage")),
+        tools=body.get("tools") or [],
+    )

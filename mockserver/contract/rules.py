@@ -1,0 +1,112 @@
+"""o3-mini's own rules, checked after the request matches the api-version's schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mockserver.contract.model_card import ModelCard
+from mockserver.contract.schema_check import string_too_long
+from mockserver.errors import invalid_request
+
+# The service's limit on one message's text (observed: "Expected a string with maximum
+# length 1048576").
+MAX_CONTENT_CHARACTERS = 1_048_576
+
+
+def check_reasoning_effort_value(body: dict[str, Any], card: ModelCard) -> None:
+    """A value other models take (`minimal`, `none`) is unsupported here, not invalid."""
+    value = body.get("reasoning_effort")
+    if value in card.reasoning_effort.known_elsewhere:
+        raise invalid_request(
+            f"Unsupported value: 'reasoning_effort' does not support '{value}' with this "
+            f"model. Supported values are: 'low', 'medium', and 'high'.",
+            "reasoning_effort",
+            "unsupported_value",
+        )
+
+
+def check_model_rules(body: dict[str, Any], card: ModelCard) -> None:
+    check_unsupported_parameters(body, card)
+    messages: list[dict[str, Any]] = body["messages"]
+    for index, message in enumerate(messages):
+        _check_content(index, message, card)
+    check_tool_message_order(messages)
+
+
+def check_unsupported_parameters(body: dict[str, Any], card: ModelCard) -> None:
+    # An explicit null means "not given"; any other value, even `false`, is refused.
+    for name, value in body.items():
+        if value is not None and name in card.unsupported_parameters:
+            raise invalid_request(card.unsupported_parameters[name], name, "unsupported_parameter")
+
+
+def _check_content(index: int, message: dict[str, Any], card: ModelCard) -> None:
+    content = message.get("content")
+    if isinstance(content, str):
+        if len(content) > MAX_CONTENT_CHARACTERS:
+            raise string_too_long(f"messages[{index}].content", MAX_CONTENT_CHARACTERS, len(content))
+        return
+    for part_index, part in enumerate(content or []):
+        kind = part.get("type")
+        if kind not in card.supported_content_parts and kind != "refusal":
+            raise invalid_request(
+                f"Invalid content type. {kind} is only supported by certain models.",
+                f"messages.[{index}].content.[{part_index}].type",
+                None,
+            )
+
+
+def check_tool_message_order(messages: list[dict[str, Any]]) -> None:
+    """Tool replies must answer the assistant `tool_calls` right before them, all of them."""
+    run = _ToolRun()
+    for index, message in enumerate(messages):
+        if message["role"] == "tool":
+            run.answer(index, message["tool_call_id"])
+        else:
+            run.close()
+            run = _ToolRun.after(index, message)
+    run.close()
+
+
+class _ToolRun:
+    """The tool calls of one assistant message and which of them are still unanswered."""
+
+    def __init__(self, assistant_index: int = -1, call_ids: list[str] | None = None) -> None:
+        self.assistant_index = assistant_index
+        self.open = call_ids is not None
+        self.pending = list(call_ids or [])
+
+    @classmethod
+    def after(cls, index: int, message: dict[str, Any]) -> _ToolRun:
+        calls = message.get("tool_calls") if message["role"] == "assistant" else None
+        if not calls:
+            return cls()
+        return cls(index, [call["id"] for call in calls])
+
+    def answer(self, index: int, call_id: str) -> None:
+        if not self.open:
+            raise invalid_request(
+                "Invalid parameter: messages with role 'tool' must be a response to a "
+                "preceeding message with 'tool_calls'.",
+                f"messages.[{index}].role",
+                None,
+            )
+        if call_id not in self.pending:
+            raise invalid_request(
+                f"Invalid parameter: 'tool_call_id' of '{call_id}' not found in 'tool_calls' "
+                "of previous message.",
+                f"messages.[{index}].tool_call_id",
+                None,
+            )
+        self.pending.remove(call_id)
+
+    def close(self) -> None:
+        if not self.pending:
+            return
+        raise invalid_request(
+            "An assistant message with 'tool_calls' must be followed by tool messages "
+            "responding to each 'tool_call_id'. The following tool_call_ids did not have "
+            f"response messages: {', '.join(self.pending)}",
+            f"messages.[{self.assistant_index}].role",
+            None,
+        )

@@ -1,0 +1,1 @@
+"""Engines answer a valid request: stub rules, fixture replay, recorder, generator."""

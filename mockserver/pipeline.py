@@ -1,0 +1,131 @@
+"""The chat-completions path, in the order Azure checks a request, free of HTTP types.
+
+gateway: api-version -> auth -> deployment -> model/api-version gate
+backend: JSON body -> schema of the api-version -> o3-mini rules -> token limits
+answer:  engine chain -> completion -> serializer
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockserver import tokens
+from mockserver.config import Deployment
+from mockserver.contract.api_versions import ApiVersion, resolve_dated, resolve_v1
+from mockserver.contract.auth import authenticate
+from mockserver.contract.model_card import ModelCard, load_model_card
+from mockserver.contract.request import ChatRequest, check_chat_request, decode_body
+from mockserver.engine.base import EngineCall
+from mockserver.engine.generator import request_digest
+from mockserver.errors import catalogue_error, invalid_request
+from mockserver.serialize.json import chat_completion_body
+from mockserver.state import AppState
+
+
+@dataclass(frozen=True)
+class IncomingCall:
+    """What a route read off the HTTP request."""
+
+    surface: str  # "dated" (/openai/deployments/...) or "v1" (/openai/v1/...)
+    api_version: str | None
+    headers: Mapping[str, str]
+    body: bytes
+    deployment: str | None = None  # from the path, on the dated surface
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a request goes once the gateway let it through."""
+
+    version: ApiVersion
+    deployment_name: str
+    deployment: Deployment
+    card: ModelCard
+
+
+async def chat_completion(state: AppState, call: IncomingCall) -> tuple[Target, Reply]:
+    target, body = route_to_deployment(state, call)
+    request = check_chat_request(body, target.version, target.card)
+    prompt = tokens.prompt_tokens(request.messages, request.tools)
+    check_token_limits(request, prompt, target.card)
+    completion = await state.engines.answer(
+        EngineCall(request, target.card, target.deployment_name, prompt)
+    )
+    state.quota.charge(target.deployment_name, prompt + (request.max_completion_tokens or 0))
+    identity = state.ids.chat_completion(request_digest(request, state.settings.seed))
+    return target, Reply(200, chat_completion_body(completion, identity))
+
+
+def route_to_deployment(state: AppState, call: IncomingCall) -> tuple[Target, dict[str, Any]]:
+    """The gateway's checks (api-version, key, deployment, model gate), and the decoded body.
+
+    On v1 the body names the deployment, so it is decoded first; on the dated surface a
+    body that is not JSON is reported only after the gateway let the request through.
+    """
+    settings = state.settings
+    dated = call.surface == "dated"
+    version = resolve_dated(call.api_version) if dated else resolve_v1(call.api_version)
+    authenticate(call.headers, settings)
+    body = None if dated else decode_body(call.body)
+    name = (call.deployment or "") if dated else _v1_deployment_name(body or {})
+    deployment = settings.deployments.get(name)
+    if deployment is None:
+        raise catalogue_error("DeploymentNotFound")
+    card = load_model_card(deployment.model)
+    if settings.model_api_version_gate and version.date < card.min_api_version[:10]:
+        raise catalogue_error("ModelApiVersionTooOld", min_api_version=card.min_api_version)
+    target = Target(version, name, deployment, card)
+    return target, decode_body(call.body) if body is None else body
+
+
+def _v1_deployment_name(body: dict[str, Any]) -> str:
+    """On v1 the body's `model` names the deployment."""
+    model = body.get("model")
+    if not isinstance(model, str):
+        raise invalid_request("you must provide a model parameter", None, None)
+    return model
+
+
+def check_token_limits(request: ChatRequest, prompt_tokens: int, card: ModelCard) -> None:
+    requested = request.max_completion_tokens
+    if requested is not None:
+        _check_completion_budget(requested, card)
+    if prompt_tokens > card.context_window:
+        raise catalogue_error(
+            "context_length_exceeded",
+            context_window=card.context_window,
+            prompt_tokens=prompt_tokens,
+        )
+    if requested is not None and prompt_tokens + requested > card.context_window:
+        raise catalogue_error(
+            "context_length_exceeded_with_completion",
+            context_window=card.context_window,
+            total_tokens=prompt_tokens + requested,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=requested,
+        )
+
+
+def _check_completion_budget(requested: int, card: ModelCard) -> None:
+    if requested < 1:
+        raise invalid_request(
+            "Invalid 'max_completion_tokens': integer below minimum value. Expected a value "
+            f">= 1, but got {requested} instead.",
+            "max_completion_tokens",
+            "integer_below_min_value",
+        )
+    if requested > card.max_output_tokens:
+        raise catalogue_error(
+            "max_completion_tokens_too_large",
+            requested=requested,
+            max_output_tokens=card.max_output_tokens,
+        )

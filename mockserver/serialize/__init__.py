@@ -1,0 +1,1 @@
+"""The wire shape of a completion: made here and nowhere else."""

@@ -1,0 +1,71 @@
+"""The non-streamed `chat.completion` body, compact, keys in Azure's alphabetical order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from mockserver.completion import Choice, Completion, ToolCall, Usage
+from mockserver.ids import ResponseIdentity
+from mockserver.serialize.filters import completion_filter_results, prompt_filter_results
+
+
+def chat_completion_body(completion: Completion, identity: ResponseIdentity) -> bytes:
+    body = {
+        "choices": [_choice(choice) for choice in completion.choices],
+        "created": identity.created,
+        "id": identity.id,
+        "model": completion.model,
+        "object": "chat.completion",
+        "prompt_filter_results": prompt_filter_results(),
+        "system_fingerprint": completion.system_fingerprint,
+        "usage": usage_object(completion.usage),
+    }
+    # Azure ends its compact body with a newline.
+    return orjson.dumps(body) + b"\n"
+
+
+def _choice(choice: Choice) -> dict[str, Any]:
+    return {
+        "content_filter_results": completion_filter_results(bool(choice.content)),
+        "finish_reason": choice.finish_reason,
+        "index": choice.index,
+        "logprobs": None,
+        "message": _message(choice),
+    }
+
+
+def _message(choice: Choice) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "annotations": [],
+        "content": choice.content,
+        "refusal": choice.refusal,
+        "role": "assistant",
+    }
+    if choice.tool_calls:
+        message["tool_calls"] = [tool_call_object(call) for call in choice.tool_calls]
+    return message
+
+
+def tool_call_object(call: ToolCall) -> dict[str, Any]:
+    return {
+        "function": {"arguments": call.arguments, "name": call.name},
+        "id": call.id,
+        "type": "function",
+    }
+
+
+def usage_object(usage: Usage) -> dict[str, Any]:
+    return {
+        "completion_tokens": usage.completion_tokens,
+        "completion_tokens_details": {
+            "accepted_prediction_tokens": 0,
+            "audio_tokens": 0,
+            "reasoning_tokens": usage.reasoning_tokens,
+            "rejected_prediction_tokens": 0,
+        },
+        "prompt_tokens": usage.prompt_tokens,
+        "prompt_tokens_details": {"audio_tokens": 0, "cached_tokens": usage.cached_tokens},
+        "total_tokens": usage.total_tokens,
+    }

