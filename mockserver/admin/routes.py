@@ -15,5 +15,3 @@ def create_admin_app() -> web.Application:
 
 async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "version": __version__})
-
-

@@ -7,4 +7,6 @@ from aiohttp import web
 from mockserver.state import AppState
 
 STATE = web.AppKey("state", AppState)
-REQUEST_ID = "mockserver.apim_request_id"
+REQUEST_ID = web.RequestKey("apim_request_id", str)
+# Set on an error response that Azure sends without any Content-Type.
+NO_CONTENT_TYPE = web.ResponseKey("no_content_type", bool)

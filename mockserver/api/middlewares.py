@@ -8,7 +8,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from mockserver.api.headers import gateway_headers, new_request_id
-from mockserver.api.keys import REQUEST_ID, STATE
+from mockserver.api.keys import NO_CONTENT_TYPE, REQUEST_ID, STATE
 from mockserver.errors import AzureError, catalogue_error
 
 log = logging.getLogger("mockserver")
@@ -35,9 +35,6 @@ async def azure_envelope(request: web.Request, handler: Handler) -> web.StreamRe
         region = request.app[STATE].settings.region
         response.headers.update(gateway_headers(request_id, request.headers, region))
     return response
-
-
-NO_CONTENT_TYPE = "mockserver.no_content_type"
 
 
 def error_response(error: AzureError) -> web.Response:

@@ -45,7 +45,9 @@ async def _chat(request: web.Request, surface: str, deployment: str | None) -> w
     return _model_response(request, target, reply, surface)
 
 
-def _model_response(request: web.Request, target: Target, reply: Reply, surface: str) -> web.Response:
+def _model_response(
+    request: web.Request, target: Target, reply: Reply, surface: str
+) -> web.Response:
     state = request.app[STATE]
     quota = state.quota.snapshot(target.deployment_name, target.deployment)
     headers = {

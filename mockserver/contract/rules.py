@@ -44,7 +44,9 @@ def _check_content(index: int, message: dict[str, Any], card: ModelCard) -> None
     content = message.get("content")
     if isinstance(content, str):
         if len(content) > MAX_CONTENT_CHARACTERS:
-            raise string_too_long(f"messages[{index}].content", MAX_CONTENT_CHARACTERS, len(content))
+            raise string_too_long(
+                f"messages[{index}].content", MAX_CONTENT_CHARACTERS, len(content)
+            )
         return
     for part_index, part in enumerate(content or []):
         kind = part.get("type")

@@ -8,7 +8,7 @@ from mockserver.completion import Completion
 from mockserver.engine.base import Engine, EngineCall
 
 
-class NoEngineAnswered(RuntimeError):
+class NoEngineAnsweredError(RuntimeError):
     """Every engine passed; a configuration without the generator can end here."""
 
 
@@ -21,4 +21,4 @@ class EngineChain:
             completion = await engine.answer(call)
             if completion is not None:
                 return completion
-        raise NoEngineAnswered("no engine answered the request")
+        raise NoEngineAnsweredError("no engine answered the request")
