@@ -40,8 +40,10 @@ def catalogue_error(name: str, **values: object) -> AzureError:
     """Build the named error of the catalogue, filling its {placeholders} with `values`."""
     entry = _catalogue()[name]
     fmt = entry.get("format", "compact")
-    raw = entry.get("raw")
-    body = raw.encode() if fmt == "raw" else encode_body(_fill(entry["body"], values), fmt)
+    if fmt == "raw":
+        body: bytes = entry["raw"].encode()
+    else:
+        body = encode_body(_fill(entry["body"], values), fmt)
     content_type = entry.get("content_type", JSON_CONTENT_TYPE)
     return AzureError(entry["status"], body, content_type, name=name)
 
