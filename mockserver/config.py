@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from mockserver.contract.model_card import known_models
+
 ENV_PREFIX = "MOCKSERVER_"
 
 
@@ -25,6 +27,13 @@ class Deployment(BaseModel):
     model: str = "o3-mini"
     tokens_per_minute: int = Field(default=250_000, gt=0)
     requests_per_minute: int = Field(default=2_500, gt=0)
+
+    @field_validator("model")
+    @classmethod
+    def _model_has_a_card(cls, value: str) -> str:
+        if value not in known_models():
+            raise ValueError(f"unknown model {value!r}; known: {', '.join(known_models())}")
+        return value
 
 
 def _default_deployments() -> dict[str, Deployment]:

@@ -20,6 +20,7 @@ from mockserver import tokens
 from mockserver.completion import Choice, Completion, Usage
 from mockserver.contract.request import ChatRequest
 from mockserver.engine.base import EngineCall
+from mockserver.engine.prose import topic_of, write_prose
 
 # Request fields that decide the content; budget, streaming and bookkeeping fields do not.
 CONTENT_FIELDS = ("messages", "tools", "tool_choice", "response_format", "seed")
@@ -88,7 +89,7 @@ class Generator:
     def _choice(
         self, call: EngineCall, digest: bytes, index: int, budget: _Budget
     ) -> tuple[Choice, int]:
-        text = self._prose(digest, index, call.prompt_tokens)
+        text = self._prose(digest, index, call)
         text, finish_reason = _apply_stop(text, call.request.stop)
         visible = tokens.encode(text)
         if len(visible) > budget.visible:
@@ -97,15 +98,11 @@ class Generator:
         choice = Choice(index=index, content=text, finish_reason=finish_reason)
         return choice, budget.reasoning + len(visible)
 
-    def _prose(self, digest: bytes, index: int, prompt_tokens: int) -> str:
-        """Paragraphs of English sentences; longer prompts tend to get longer answers."""
+    def _prose(self, digest: bytes, index: int, call: EngineCall) -> str:
+        """Paragraphs about the user's topic; longer prompts tend to get longer answers."""
         self._faker.seed_instance(int.from_bytes(digest[:8], "big") + index)
-        rng = self._faker.random
-        paragraphs = 1 + rng.randrange(3) + min(2, prompt_tokens // 2000)
-        return "\n\n".join(
-            self._faker.paragraph(nb_sentences=rng.randint(2, 6), variable_nb_sentences=True)
-            for _ in range(paragraphs)
-        )
+        paragraphs = 1 + self._faker.random.randrange(3) + min(2, call.prompt_tokens // 2000)
+        return write_prose(self._faker, topic_of(call.request.messages), paragraphs)
 
 
 def _fraction(digest: bytes) -> float:

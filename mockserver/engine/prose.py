@@ -1,0 +1,91 @@
+"""English prose for generated replies: sentence templates filled from Faker's word lists.
+
+Faker's own `paragraph()` strings random words together; replies read more like an
+assistant's when sentences have a shape and mention the topic of the user's question.
+Everything is drawn from the seeded Faker instance, so the prose is deterministic.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from faker import Faker
+
+_TEMPLATES = (
+    "To {bs}, start with {topic}.",
+    "{catch} is a sensible way to think about {topic}.",
+    "A good first step is to {bs}.",
+    "Most teams that {bs} also review {topic} early.",
+    "Keep {topic} simple at first, then {bs}.",
+    "In practice, {topic} depends on a {catch_lower}.",
+    "It helps to {bs} before you change {topic}.",
+    "Consider how a {job} would {bs}.",
+    "For example, a team in {city} might {bs}.",
+    "The main risk with {topic} is an unclear {noun}.",
+    "Finally, {bs} and measure the result.",
+)
+_STOPWORDS = frozenset(
+    "about above after again also because been before being between could does doing "
+    "from have having here into just like more most only other over please same should "
+    "some such than that their them then there these they this those through under very "
+    "what when where which while will with would your yours".split()
+)
+_WORD = re.compile(r"[A-Za-z]{5,}")
+TOPIC_CHOICES = 3
+
+
+def topic_of(messages: list[dict[str, Any]]) -> list[str]:
+    """The longest content words of the last user message: what the reply talks about.
+
+    Long words are most often the nouns of a question; a capitalised word keeps its
+    case (a name such as "Python") unless it only opens the message.
+    """
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            words = _WORD.findall(_text_of(message.get("content")))
+            kept = [_case(w, i) for i, w in enumerate(words) if w.lower() not in _STOPWORDS]
+            return sorted(dict.fromkeys(kept), key=len, reverse=True)[:TOPIC_CHOICES]
+    return []
+
+
+def _case(word: str, position: int) -> str:
+    return word.lower() if position == 0 or word.isupper() else word
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return ""
+
+
+def write_prose(faker: Faker, topic_words: list[str], paragraphs: int) -> str:
+    """`paragraphs` paragraphs of 2-5 sentences each, separated by blank lines."""
+    rng = faker.random
+    return "\n\n".join(
+        " ".join(_sentence(faker, topic_words) for _ in range(rng.randint(2, 5)))
+        for _ in range(paragraphs)
+    )
+
+
+def _sentence(faker: Faker, topic_words: list[str]) -> str:
+    template = faker.random.choice(_TEMPLATES)
+    catch = faker.catch_phrase()
+    sentence = template.format(
+        bs=faker.bs(),
+        topic=_topic(faker, topic_words),
+        catch=catch,
+        catch_lower=catch.lower(),
+        job=faker.job().lower(),
+        city=faker.city(),
+        noun=faker.word(part_of_speech="noun"),
+    )
+    return sentence[0].upper() + sentence[1:]
+
+
+def _topic(faker: Faker, topic_words: list[str]) -> str:
+    if not topic_words:
+        return "the " + faker.word(part_of_speech="noun")
+    return "the " + faker.random.choice(topic_words)
