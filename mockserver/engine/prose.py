@@ -88,4 +88,5 @@ def _sentence(faker: Faker, topic_words: list[str]) -> str:
 def _topic(faker: Faker, topic_words: list[str]) -> str:
     if not topic_words:
         return "the " + faker.word(part_of_speech="noun")
-    return "the " + faker.random.choice(topic_words)
+    word: str = faker.random.choice(topic_words)
+    return "the " + word
