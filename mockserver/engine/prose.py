@@ -82,7 +82,7 @@ def _sentence(faker: Faker, topic_words: list[str]) -> str:
         city=faker.city(),
         noun=faker.word(part_of_speech="noun"),
     )
-    return sentence[0].upper() + sentence[1:]
+    return str(sentence[0].upper() + sentence[1:])
 
 
 def _topic(faker: Faker, topic_words: list[str]) -> str:
