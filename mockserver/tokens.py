@@ -14,7 +14,8 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
-from functools import cache, lru_cache
+from collections import OrderedDict
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -83,10 +84,36 @@ def decode(tokens: list[int]) -> str:
     return text
 
 
-@lru_cache(maxsize=8192)
+class _CountCache:
+    """Token counts by content digest: agents resend the same history on every turn.
+
+    Keys are 16-byte digests, so a cache of long prompts holds no prompt text; hashing
+    is two orders of magnitude cheaper than encoding.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._counts: OrderedDict[bytes, int] = OrderedDict()
+
+    def count(self, text: str) -> int:
+        key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        cached = self._counts.get(key)
+        if cached is not None:
+            self._counts.move_to_end(key)
+            return cached
+        result = len(encode(text))
+        self._counts[key] = result
+        if len(self._counts) > self.capacity:
+            self._counts.popitem(last=False)
+        return result
+
+
+_COUNTS = _CountCache(capacity=16_384)
+
+
 def count(text: str) -> int:
-    """Tokens in `text`; cached by content, since agents resend the same history."""
-    return len(encode(text))
+    """Tokens in `text`, as the service counts them."""
+    return _COUNTS.count(text)
 
 
 def prompt_tokens(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> int:
