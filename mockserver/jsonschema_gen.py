@@ -1,0 +1,358 @@
+"""Values that satisfy a JSON Schema: seeded, pure, and readable as real data.
+
+    from mockserver.jsonschema_gen import generate_value
+    generate_value({"type": "object", "properties": {"city": {"type": "string"}},
+                    "required": ["city"]}, seed=7)
+    # -> {'city': 'Lake Kimberly'}
+
+Used for tool-call arguments and structured outputs; public, so tests can use it too.
+It supports objects (properties, required, additionalProperties, min/maxProperties),
+arrays (items, prefixItems, min/maxItems, uniqueItems), strings (enum, const,
+min/maxLength, pattern, and the formats date, date-time, time, email, uri, uuid, ipv4,
+ipv6, hostname), numbers and integers (minimum, maximum, exclusive bounds, multipleOf),
+booleans, null, type unions, anyOf/oneOf/allOf, and `$ref` into `$defs`/`definitions`
+(recursive schemas end at a depth bound). Property names pick Faker providers: `city`
+gets a city, `email` an email. Every value is checked with a real validator
+(jsonschema-rs); a schema no value satisfies raises `UnsatisfiableSchemaError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import uuid
+from collections.abc import Callable
+from datetime import UTC
+from typing import Any
+
+import jsonschema_rs
+import orjson
+import rstr
+from faker import Faker
+
+MAX_DEPTH = 6
+ATTEMPTS = 8
+DEFAULT_MAX_ITEMS = 3
+Schema = dict[str, Any]
+
+
+class UnsatisfiableSchemaError(ValueError):
+    """No value was found that validates against the schema."""
+
+
+def generate_value(
+    schema: Schema | bool, seed: int | str | bytes = 0, max_depth: int = MAX_DEPTH
+) -> Any:
+    """A value valid against `schema`; the same schema and seed give the same value."""
+    validator = jsonschema_rs.validator_for(schema)
+    for attempt in range(ATTEMPTS):
+        value = _ValueWriter(schema, _seed_int(seed, attempt), max_depth).value()
+        if validator.is_valid(value):
+            return value
+    raise UnsatisfiableSchemaError("no value satisfying the schema was found")
+
+
+def _seed_int(seed: int | str | bytes, attempt: int) -> int:
+    raw = seed if isinstance(seed, bytes) else str(seed).encode()
+    return int.from_bytes(hashlib.sha256(raw + attempt.to_bytes(2, "big")).digest()[:8], "big")
+
+
+class _ValueWriter:
+    """One attempt at a value: walks the schema, drawing from one seeded Faker."""
+
+    def __init__(self, root: Schema | bool, seed: int, max_depth: int) -> None:
+        self.root = root
+        self.max_depth = max_depth
+        self.faker = Faker("en_US")
+        self.faker.seed_instance(seed)
+        self.random = self.faker.random
+        self.xeger = rstr.Rstr(self.random)
+
+    def value(self) -> Any:
+        return self.write(self.root, 0, None)
+
+    def write(self, schema: Schema | bool, depth: int, name: str | None) -> Any:
+        if schema is True:
+            return self.faker.word()
+        if schema is False:
+            raise UnsatisfiableSchemaError("the schema `false` admits no value")
+        schema = self.resolve(schema)
+        if "allOf" in schema:
+            schema = self.merge_all_of(schema)
+        if "const" in schema:
+            return schema["const"]
+        if "enum" in schema:
+            return self.random.choice(schema["enum"])
+        if "anyOf" in schema or "oneOf" in schema:
+            return self.write_union(schema, depth, name)
+        return self.write_typed(schema, self.pick_type(schema, depth), depth, name)
+
+    # --- references and combinators -------------------------------------------------
+
+    def resolve(self, schema: Schema) -> Schema:
+        seen = 0
+        while isinstance(schema, dict) and "$ref" in schema and seen < 64:
+            schema = {**self.lookup(schema["$ref"]), **_without(schema, "$ref")}
+            seen += 1
+        return schema
+
+    def lookup(self, ref: str) -> Schema:
+        if not ref.startswith("#"):
+            raise UnsatisfiableSchemaError(f"only local references are supported, not {ref!r}")
+        node: Any = self.root
+        for part in filter(None, ref[1:].split("/")):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+        if isinstance(node, bool):
+            return {} if node else {"not": {}}
+        result: Schema = node
+        return result
+
+    def merge_all_of(self, schema: Schema) -> Schema:
+        merged = _without(schema, "allOf")
+        for part in schema["allOf"]:
+            part = self.resolve(part)
+            for key, value in part.items():
+                if key == "properties":
+                    merged["properties"] = {**merged.get("properties", {}), **value}
+                elif key == "required":
+                    merged["required"] = [*merged.get("required", []), *value]
+                else:
+                    merged.setdefault(key, value)
+        return self.merge_all_of(merged) if "allOf" in merged else merged
+
+    def write_union(self, schema: Schema, depth: int, name: str | None) -> Any:
+        branches = [*schema.get("anyOf", []), *schema.get("oneOf", [])]
+        base = _without(schema, "anyOf", "oneOf")
+        if depth >= self.max_depth:
+            # Deep in a recursive schema: prefer a branch that ends the recursion.
+            branches = sorted(branches, key=lambda b: _is_recursive(self.resolve(b)))[:1]
+        branch = self.random.choice(branches)
+        return self.write({**base, **self.resolve(branch)}, depth, name)
+
+    # --- types ------------------------------------------------------------------------
+
+    def pick_type(self, schema: Schema, depth: int) -> str:
+        kind = schema.get("type")
+        if isinstance(kind, str):
+            return kind
+        if isinstance(kind, list) and kind:
+            if depth >= self.max_depth and "null" in kind:
+                return "null"
+            choice: str = self.random.choice(kind)
+            return choice
+        return _implied_type(schema)
+
+    def write_typed(self, schema: Schema, kind: str, depth: int, name: str | None) -> Any:
+        writers: dict[str, Callable[[], Any]] = {
+            "object": lambda: self.write_object(schema, depth),
+            "array": lambda: self.write_array(schema, depth, name),
+            "string": lambda: self.write_string(schema, name),
+            "integer": lambda: self.write_number(schema, name, integer=True),
+            "number": lambda: self.write_number(schema, name, integer=False),
+            "boolean": lambda: self.random.random() < 0.5,
+            "null": lambda: None,
+        }
+        return writers.get(kind, writers["string"])()
+
+    def write_object(self, schema: Schema, depth: int) -> dict[str, Any]:
+        properties: dict[str, Any] = schema.get("properties", {})
+        required = list(dict.fromkeys(schema.get("required", [])))
+        optional = [key for key in properties if key not in required]
+        if depth >= self.max_depth:
+            chosen = required
+        else:
+            chosen = required + [key for key in optional if self.random.random() < 0.5]
+        result = {key: self.write(properties.get(key, True), depth + 1, key) for key in chosen}
+        self.add_extra_properties(result, schema, optional, depth)
+        return result
+
+    def add_extra_properties(
+        self, result: dict[str, Any], schema: Schema, optional: list[str], depth: int
+    ) -> None:
+        wanted = schema.get("minProperties", 0)
+        spare = [key for key in optional if key not in result]
+        while len(result) < wanted and spare:
+            key = spare.pop(0)
+            result[key] = self.write(schema["properties"][key], depth + 1, key)
+        extra = schema.get("additionalProperties", True)
+        while len(result) < wanted and extra is not False:
+            key = self.faker.unique.word()
+            result[key] = self.write(extra, depth + 1, key)
+        limit = schema.get("maxProperties")
+        while limit is not None and len(result) > limit:
+            result.pop(next(k for k in reversed(result) if k not in schema.get("required", [])))
+
+    def write_array(self, schema: Schema, depth: int, name: str | None) -> list[Any]:
+        low = schema.get("minItems", 0)
+        # Without maxItems, deeper arrays get shorter, so recursive schemas stay small.
+        high = schema.get("maxItems", max(low, DEFAULT_MAX_ITEMS - depth))
+        count = low if depth >= self.max_depth else self.random.randint(low, max(low, high))
+        prefix = schema.get("prefixItems", [])
+        items = schema.get("items", True)
+        result: list[Any] = []
+        seen: set[bytes] = set()
+        for index in range(count * ATTEMPTS):
+            if len(result) >= count:
+                break
+            item_schema = prefix[len(result)] if len(result) < len(prefix) else items
+            value = self.write(item_schema, depth + 1, name)
+            key = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+            if schema.get("uniqueItems") and key in seen and index < count * ATTEMPTS - 1:
+                continue
+            seen.add(key)
+            result.append(value)
+        return result
+
+    def write_string(self, schema: Schema, name: str | None) -> str:
+        if "pattern" in schema:
+            text = self.xeger.xeger(schema["pattern"])
+        elif schema.get("format") in _FORMATS:
+            text = _FORMATS[schema["format"]](self)
+        else:
+            text = self.named_text(name)
+        return _fit_length(text, schema.get("minLength", 0), schema.get("maxLength"))
+
+    def named_text(self, name: str | None) -> str:
+        key = (name or "").lower().replace("_", "").replace("-", "")
+        for names, provider in _NAMED_PROVIDERS:
+            if key in names or any(key.endswith(n) for n in names if len(n) > 4):
+                return str(provider(self.faker))
+        return " ".join(self.faker.words(self.random.randint(1, 3)))
+
+    def write_number(self, schema: Schema, name: str | None, integer: bool) -> int | float:
+        low, high = _bounds(schema, integer, name)
+        step = schema.get("multipleOf")
+        if step:
+            first, last = math.ceil(low / step), math.floor(high / step)
+            multiple: float = self.random.randint(first, max(first, last)) * step
+            return int(multiple) if integer or float(multiple).is_integer() else multiple
+        if integer:
+            whole: int = self.random.randint(math.ceil(low), math.floor(high))
+            return whole
+        return round(float(self.random.uniform(low, high)), 2)
+
+
+# --- helpers --------------------------------------------------------------------------
+
+
+def _without(schema: Schema, *keys: str) -> Schema:
+    return {k: v for k, v in schema.items() if k not in keys}
+
+
+def _is_recursive(schema: Schema) -> bool:
+    text = orjson.dumps(schema)
+    return b"$ref" in text or schema.get("type") in ("object", "array")
+
+
+def _implied_type(schema: Schema) -> str:
+    if "properties" in schema or "required" in schema or "additionalProperties" in schema:
+        return "object"
+    if "items" in schema or "prefixItems" in schema or "minItems" in schema:
+        return "array"
+    if any(k in schema for k in ("minimum", "maximum", "multipleOf", "exclusiveMinimum")):
+        return "number"
+    return "string"
+
+
+def _bounds(schema: Schema, integer: bool, name: str | None) -> tuple[float, float]:
+    default_low, default_high = _named_range(name)
+    low = schema.get("minimum", -math.inf)
+    high = schema.get("maximum", math.inf)
+    nudge = 1 if integer else 0.01
+    if isinstance(schema.get("exclusiveMinimum"), int | float):
+        low = max(low, schema["exclusiveMinimum"] + nudge)
+    if isinstance(schema.get("exclusiveMaximum"), int | float):
+        high = min(high, schema["exclusiveMaximum"] - nudge)
+    if math.isinf(low) and math.isinf(high):
+        return default_low, default_high
+    if math.isinf(low):
+        low = min(high, default_low) if high >= default_low else high - 100
+    if math.isinf(high):
+        high = max(low, default_high) if low <= default_high else low + 100
+    return low, high
+
+
+def _named_range(name: str | None) -> tuple[float, float]:
+    key = (name or "").lower()
+    if "age" in key:
+        return 18, 90
+    if "year" in key:
+        return 1990, 2030
+    if any(word in key for word in ("price", "amount", "cost", "total")):
+        return 1, 1000
+    return 1, 100
+
+
+def _fit_length(text: str, low: int, high: int | None) -> str:
+    if len(text) < low:
+        text += "x" * (low - len(text))
+    return text if high is None else text[:high]
+
+
+def _ipv6(writer: _ValueWriter) -> str:
+    return str(writer.faker.ipv6())
+
+
+_FORMATS: dict[str, Callable[[_ValueWriter], str]] = {
+    "date": lambda w: w.faker.date(),
+    "date-time": lambda w: w.faker.date_time(tzinfo=UTC).isoformat(),
+    "time": lambda w: w.faker.time() + "Z",
+    "email": lambda w: w.faker.email(),
+    "uri": lambda w: w.faker.url(),
+    "url": lambda w: w.faker.url(),
+    "uuid": lambda w: str(uuid.UUID(int=w.random.getrandbits(128), version=4)),
+    "ipv4": lambda w: w.faker.ipv4(),
+    "ipv6": _ipv6,
+    "hostname": lambda w: w.faker.domain_name(),
+    "duration": lambda w: f"P{w.random.randint(1, 30)}D",
+}
+
+_NAMED_PROVIDERS: list[tuple[frozenset[str], Callable[[Faker], Any]]] = [
+    (frozenset({"email", "emailaddress", "mail"}), lambda f: f.email()),
+    (frozenset({"firstname", "givenname"}), lambda f: f.first_name()),
+    (frozenset({"lastname", "surname", "familyname"}), lambda f: f.last_name()),
+    (frozenset({"username", "login", "handle"}), lambda f: f.user_name()),
+    (
+        frozenset({"name", "fullname", "author", "person", "customer", "contact"}),
+        lambda f: f.name(),
+    ),
+    (frozenset({"city", "town", "location"}), lambda f: f.city()),
+    (frozenset({"country"}), lambda f: f.country()),
+    (frozenset({"countrycode"}), lambda f: f.country_code()),
+    (frozenset({"state", "region", "province"}), lambda f: f.state()),
+    (frozenset({"address", "streetaddress"}), lambda f: f.address().replace("\n", ", ")),
+    (frozenset({"street"}), lambda f: f.street_address()),
+    (frozenset({"zip", "zipcode", "postcode", "postalcode"}), lambda f: f.postcode()),
+    (frozenset({"phone", "phonenumber", "telephone", "mobile"}), lambda f: f.phone_number()),
+    (frozenset({"company", "organization", "organisation", "employer"}), lambda f: f.company()),
+    (frozenset({"url", "website", "homepage", "link"}), lambda f: f.url()),
+    (frozenset({"job", "jobtitle", "occupation", "role", "position"}), lambda f: f.job()),
+    (frozenset({"title", "subject", "headline"}), lambda f: f.sentence(nb_words=4).rstrip(".")),
+    (
+        frozenset(
+            {
+                "description",
+                "summary",
+                "comment",
+                "text",
+                "body",
+                "message",
+                "content",
+                "reason",
+                "explanation",
+                "notes",
+            }
+        ),
+        lambda f: f.sentence(nb_words=10),
+    ),
+    (frozenset({"currency", "currencycode"}), lambda f: f.currency_code()),
+    (frozenset({"language"}), lambda f: f.language_name()),
+    (frozenset({"color", "colour"}), lambda f: f.color_name()),
+    (frozenset({"date", "birthdate", "dob", "day"}), lambda f: f.date()),
+    (frozenset({"timezone", "tz"}), lambda f: f.timezone()),
+    (frozenset({"id", "identifier", "uuid"}), lambda f: f.uuid4()),
+    (
+        frozenset({"query", "search", "keyword", "keywords", "topic"}),
+        lambda f: " ".join(f.words(2)),
+    ),
+]
