@@ -52,8 +52,8 @@ class Target:
     card: ModelCard
 
 
-async def chat_completion(state: AppState, call: IncomingCall) -> tuple[Target, Reply]:
-    target, body = route_to_deployment(state, call)
+async def answer_chat(state: AppState, target: Target, body: dict[str, Any]) -> Reply:
+    """The backend's part: check the body, count, answer, serialize."""
     request = check_chat_request(body, target.version, target.card)
     prompt = tokens.prompt_tokens(request.messages, request.tools)
     check_token_limits(request, prompt, target.card)
@@ -62,7 +62,7 @@ async def chat_completion(state: AppState, call: IncomingCall) -> tuple[Target, 
     )
     state.quota.charge(target.deployment_name, prompt + (request.max_completion_tokens or 0))
     identity = state.ids.chat_completion(request_digest(request, state.settings.seed))
-    return target, Reply(200, chat_completion_body(completion, identity))
+    return Reply(200, chat_completion_body(completion, identity))
 
 
 def route_to_deployment(state: AppState, call: IncomingCall) -> tuple[Target, dict[str, Any]]:

@@ -10,7 +10,8 @@ from mockserver.api.keys import STATE
 from mockserver.contract.api_versions import resolve_dated, resolve_v1
 from mockserver.contract.auth import authenticate
 from mockserver.contract.model_card import load_model_card
-from mockserver.pipeline import IncomingCall, Reply, Target
+from mockserver.errors import AzureError
+from mockserver.pipeline import IncomingCall, Target
 from mockserver.serialize.models import models_list_body
 
 API_VERSION = "api-version"
@@ -41,21 +42,25 @@ async def _chat(request: web.Request, surface: str, deployment: str | None) -> w
         deployment=deployment,
     )
     state = request.app[STATE]
-    target, reply = await pipeline.chat_completion(state, call)
-    return _model_response(request, target, reply, surface)
-
-
-def _model_response(
-    request: web.Request, target: Target, reply: Reply, surface: str
-) -> web.Response:
-    state = request.app[STATE]
-    quota = state.quota.snapshot(target.deployment_name, target.deployment)
+    target, body = pipeline.route_to_deployment(state, call)
+    try:
+        reply = await pipeline.answer_chat(state, target, body)
+    except AzureError as error:
+        # Past the gateway, errors come from the model and carry its headers too.
+        error.headers.update(_model_headers(request, target, surface))
+        raise
     headers = {
-        **model_headers(target.deployment_name, state.model_session, quota, surface),
+        **_model_headers(request, target, surface),
         **reply.headers,
         "Content-Type": json_content_type(surface),
     }
     return web.Response(status=reply.status, body=reply.body, headers=headers)
+
+
+def _model_headers(request: web.Request, target: Target, surface: str) -> dict[str, str]:
+    state = request.app[STATE]
+    quota = state.quota.snapshot(target.deployment_name, target.deployment)
+    return model_headers(target.deployment_name, state.model_session, quota, surface)
 
 
 async def dated_models(request: web.Request) -> web.Response:

@@ -1,0 +1,176 @@
+"""`max_completion_tokens` as one budget (reasoning first), `stop`, and the token limits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import openai
+import pytest
+
+from mockserver import tokens
+from tests.sdk.helpers import DOC_MESSAGES, DOC_PROMPT_TOKENS, assert_error
+
+CONTEXT_WINDOW = 200_000
+MAX_OUTPUT = 100_000
+HELLO = " hello"  # one o200k_base token per repetition
+
+
+def _create(client: openai.AzureOpenAI, **params: Any) -> openai.types.chat.ChatCompletion:
+    params.setdefault("messages", DOC_MESSAGES)
+    completion: openai.types.chat.ChatCompletion = client.chat.completions.create(
+        model="o3-mini", **params
+    )
+    return completion
+
+
+def _spent(completion: openai.types.chat.ChatCompletion) -> tuple[int, int]:
+    """(completion_tokens, reasoning_tokens)."""
+    usage = completion.usage
+    assert usage is not None
+    assert usage.completion_tokens_details is not None
+    reasoning = usage.completion_tokens_details.reasoning_tokens
+    assert reasoning is not None
+    return usage.completion_tokens, reasoning
+
+
+def _hello_messages(*repeats: int) -> list[Any]:
+    return [{"role": "user", "content": HELLO * count} for count in repeats]
+
+
+def test_hello_is_one_token_each() -> None:
+    assert tokens.count(HELLO * 50_000) == 50_000
+    # 3 per message, 1 for the role `user`, the content, 3 to prime the reply.
+    assert tokens.prompt_tokens(_hello_messages(10, 20), []) == (3 + 1 + 10) + (3 + 1 + 20) + 3
+
+
+def test_budget_spent_on_reasoning(client: openai.AzureOpenAI) -> None:
+    completion = _create(client, reasoning_effort="low", max_completion_tokens=30)
+    choice = completion.choices[0]
+    assert choice.finish_reason == "length"
+    assert choice.message.content == ""
+    assert _spent(completion) == (30, 30)
+    assert completion.usage is not None
+    assert completion.usage.total_tokens == DOC_PROMPT_TOKENS + 30
+
+
+def test_budget_cuts_visible_text(client: openai.AzureOpenAI) -> None:
+    full = _create(client, reasoning_effort="low")
+    full_text = full.choices[0].message.content
+    assert full_text
+    total, reasoning = _spent(full)
+    budget = reasoning + (total - reasoning) // 2
+    cut = _create(client, reasoning_effort="low", max_completion_tokens=budget)
+    text = cut.choices[0].message.content
+    assert cut.choices[0].finish_reason == "length"
+    assert _spent(cut) == (budget, reasoning)
+    assert text
+    assert len(text) < len(full_text)
+    assert full_text.startswith(text)
+
+
+def test_budget_larger_than_answer_changes_nothing(client: openai.AzureOpenAI) -> None:
+    full = _create(client, reasoning_effort="low")
+    roomy = _create(client, reasoning_effort="low", max_completion_tokens=MAX_OUTPUT)
+    assert roomy.choices[0].finish_reason == "stop"
+    assert roomy.choices[0].message.content == full.choices[0].message.content
+    assert _spent(roomy) == _spent(full)
+
+
+def test_stop_cuts_content(client: openai.AzureOpenAI) -> None:
+    full = _create(client).choices[0].message.content
+    assert full
+    middle = len(full) // 2
+    stop = full[middle : middle + 6]
+    completion = _create(client, stop=stop)
+    content = completion.choices[0].message.content
+    assert completion.choices[0].finish_reason == "stop"
+    assert content == full[: full.index(stop)]
+    assert content is not None
+    assert stop not in content
+
+
+def test_earliest_stop_of_a_list_wins(client: openai.AzureOpenAI) -> None:
+    full = _create(client).choices[0].message.content
+    assert full
+    early, late = full[len(full) // 3 :][:5], full[-5:]
+    cut_at = min(full.index(early), full.index(late))
+    completion = _create(client, stop=[late, early])
+    assert completion.choices[0].message.content == full[:cut_at]
+
+
+def test_stop_shortens_usage(client: openai.AzureOpenAI) -> None:
+    full = _create(client)
+    text = full.choices[0].message.content
+    assert text
+    stopped = _create(client, stop=text[len(text) // 2 :][:6])
+    assert _spent(stopped)[0] < _spent(full)[0]
+    assert _spent(stopped)[1] == _spent(full)[1]
+
+
+def test_max_completion_tokens_too_large(client: openai.AzureOpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        _create(client, max_completion_tokens=MAX_OUTPUT + 1)
+    assert_error(
+        caught.value,
+        status=400,
+        code="invalid_value",
+        param="max_completion_tokens",
+        message="max_completion_tokens is too large: 100001. This model supports at most "
+        "100000 completion tokens, whereas you provided 100001.",
+    )
+
+
+def test_max_completion_tokens_below_one(client: openai.AzureOpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        _create(client, max_completion_tokens=0)
+    assert_error(
+        caught.value,
+        status=400,
+        code="integer_below_min_value",
+        param="max_completion_tokens",
+        message="Invalid 'max_completion_tokens': integer below minimum value. Expected a "
+        "value >= 1, but got 0 instead.",
+    )
+
+
+def test_prompt_over_context_window(client: openai.AzureOpenAI) -> None:
+    # Two messages: one string may hold at most 1,048,576 characters.
+    messages = _hello_messages(100_000, 100_000)
+    prompt = tokens.prompt_tokens(messages, [])
+    assert prompt == 200_011
+    with pytest.raises(openai.BadRequestError) as caught:
+        _create(client, messages=messages)
+    assert_error(
+        caught.value,
+        status=400,
+        code="context_length_exceeded",
+        param="messages",
+        message=f"This model's maximum context length is 200000 tokens. However, your "
+        f"messages resulted in {prompt} tokens. Please reduce the length of the messages.",
+    )
+
+
+def test_prompt_plus_completion_over_context_window(client: openai.AzureOpenAI) -> None:
+    messages = _hello_messages(150_000)
+    prompt = tokens.prompt_tokens(messages, [])
+    budget = CONTEXT_WINDOW - prompt + 1
+    with pytest.raises(openai.BadRequestError) as caught:
+        _create(client, messages=messages, max_completion_tokens=budget)
+    assert_error(
+        caught.value,
+        status=400,
+        code="context_length_exceeded",
+        param="messages",
+        message=f"This model's maximum context length is 200000 tokens. However, you "
+        f"requested {prompt + budget} tokens ({prompt} in the messages, {budget} in the "
+        "completion). Please reduce the length of the messages or completion.",
+    )
+
+
+def test_prompt_plus_completion_at_context_window(client: openai.AzureOpenAI) -> None:
+    messages = _hello_messages(150_000)
+    prompt = tokens.prompt_tokens(messages, [])
+    completion = _create(client, messages=messages, max_completion_tokens=CONTEXT_WINDOW - prompt)
+    assert completion.usage is not None
+    assert completion.usage.prompt_tokens == prompt
+    assert completion.usage.completion_tokens <= CONTEXT_WINDOW - prompt
