@@ -13,6 +13,7 @@ from mockserver.contract.data import load_json
 from mockserver.contract.model_card import ModelCard
 from mockserver.contract.rules import check_model_rules, check_reasoning_effort_value
 from mockserver.contract.schema_check import SchemaChecker
+from mockserver.contract.tools import check_tooling
 from mockserver.errors import catalogue_error, invalid_request
 
 
@@ -37,6 +38,7 @@ def check_chat_request(body: dict[str, Any], version: ApiVersion, card: ModelCar
     check_reasoning_effort_value(body, card)
     _check_known_to_version(body, version)
     checker_for(version.family).check(body)
+    check_tooling(body)
     check_model_rules(body, card)
     return _typed(body, card)
 

@@ -1,0 +1,155 @@
+"""Tools, tool_choice and response_format, checked as the service checks them."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import jsonschema_rs
+
+from mockserver.contract.schema_check import string_too_long
+from mockserver.contract.strict_schema import (
+    StrictSchemaError,
+    check_arrays_have_items,
+    check_object_root,
+    check_strict,
+)
+from mockserver.errors import AzureError, invalid_request
+
+MAX_TOOLS = 128
+NAME_PATTERN = "^[a-zA-Z0-9_-]+$"
+MAX_NAME_LENGTH = 64
+_NAME = re.compile(NAME_PATTERN)
+
+
+def check_tooling(body: dict[str, Any]) -> None:
+    tools: list[dict[str, Any]] = body.get("tools") or []
+    if len(tools) > MAX_TOOLS:
+        raise invalid_request(
+            f"Invalid 'tools': array too long. Expected an array with maximum length "
+            f"{MAX_TOOLS}, but got an array with length {len(tools)} instead.",
+            "tools",
+            "array_above_max_length",
+        )
+    for index, tool in enumerate(tools):
+        _check_function(index, tool["function"])
+    check_tool_choice(body.get("tool_choice"), tools)
+    check_response_format(body.get("response_format"), body["messages"])
+
+
+def check_name(name: str, param: str) -> None:
+    if not name:
+        raise invalid_request(
+            f"Invalid '{param}': empty string. Expected a string with minimum length 1, "
+            "but got an empty string instead.",
+            param,
+            "empty_string",
+        )
+    if len(name) > MAX_NAME_LENGTH:
+        raise string_too_long(param, MAX_NAME_LENGTH, len(name))
+    if not _NAME.match(name):
+        raise invalid_request(
+            f"Invalid '{param}': string does not match pattern. Expected a string that "
+            f"matches the pattern '{NAME_PATTERN}'.",
+            param,
+            "invalid_value",
+        )
+
+
+def _check_function(index: int, function: dict[str, Any]) -> None:
+    name = function["name"]
+    check_name(name, f"tools[{index}].function.name")
+    parameters = function.get("parameters")
+    if parameters is None:
+        return
+    try:
+        _check_schema(parameters, strict=bool(function.get("strict")))
+    except StrictSchemaError as violation:
+        raise invalid_request(
+            f"Invalid schema for function '{name}': {violation}",
+            f"tools[{index}].function.parameters",
+            "invalid_function_parameters",
+        ) from None
+
+
+def _check_schema(schema: Any, strict: bool) -> None:
+    check_object_root(schema)
+    _check_meta_schema(schema)
+    check_arrays_have_items(schema)
+    if strict:
+        check_strict(schema)
+
+
+def _check_meta_schema(schema: dict[str, Any]) -> None:
+    try:
+        jsonschema_rs.meta.validate(schema)
+        jsonschema_rs.validator_for(schema)  # resolves every $ref
+    except jsonschema_rs.ValidationError as error:
+        raise StrictSchemaError(f"{error.message}.") from None
+    except (jsonschema_rs.ReferencingError, ValueError) as error:
+        raise StrictSchemaError(f"{error}.") from None
+
+
+def check_tool_choice(choice: Any, tools: list[dict[str, Any]]) -> None:
+    if choice is None:
+        return
+    if not tools:
+        raise invalid_request(
+            "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are "
+            "specified.",
+            "tool_choice",
+            None,
+        )
+    if isinstance(choice, dict):
+        wanted = choice["function"]["name"]
+        if wanted not in {tool["function"]["name"] for tool in tools}:
+            raise invalid_request(
+                "Tool choice 'function' not found in 'tools' parameter.", "tool_choice", None
+            )
+
+
+def check_response_format(response_format: Any, messages: list[dict[str, Any]]) -> None:
+    if not isinstance(response_format, dict):
+        return
+    kind = response_format.get("type")
+    if kind == "json_object" and not _mentions_json(messages):
+        raise invalid_request(
+            "'messages' must contain the word 'json' in some form, to use 'response_format' "
+            "of type 'json_object'.",
+            "messages",
+            None,
+        )
+    if kind == "json_schema":
+        _check_json_schema_format(response_format["json_schema"])
+
+
+def _check_json_schema_format(spec: dict[str, Any]) -> None:
+    name = spec["name"]
+    check_name(name, "response_format.json_schema.name")
+    try:
+        _check_schema(spec["schema"], strict=bool(spec.get("strict")))
+    except StrictSchemaError as violation:
+        raise _response_format_error(name, violation) from None
+
+
+def _response_format_error(name: str, violation: StrictSchemaError) -> AzureError:
+    return invalid_request(
+        f"Invalid schema for response_format '{name}': {violation}",
+        "response_format",
+        "invalid_json_schema",
+    )
+
+
+def _mentions_json(messages: list[dict[str, Any]]) -> bool:
+    for message in messages:
+        content = message.get("content")
+        texts = [content] if isinstance(content, str) else _part_texts(content)
+        if any("json" in text.lower() for text in texts):
+            return True
+    return False
+
+
+def _part_texts(content: Any) -> list[str]:
+    if not isinstance(content, list):
+        return []
+    return [part.get("text") or "" for part in content if isinstance(part, dict)]
