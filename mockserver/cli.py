@@ -66,12 +66,13 @@ async def serve(settings: Settings) -> None:
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
-    port = _bound_port(runner, settings.port)
-    print(f"mockserver listening on http://{settings.host}:{port}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    # Handlers first: a supervisor may signal as soon as it reads the ready line.
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    port = _bound_port(runner, settings.port)
+    print(f"mockserver listening on http://{settings.host}:{port}", flush=True)
     try:
         await stop.wait()
     finally:

@@ -1,0 +1,291 @@
+"""`python -m mockserver serve` as a real process: ready line, signals, configuration layers."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+from mockserver.testing import MockServer
+from tests import rawhttp
+from tests.conftest import post_chat
+from tests.http.helpers import BODY, DEPLOYMENT_NOT_FOUND, INVALID_KEY
+
+ROOT = Path(__file__).resolve().parents[2]
+READY = re.compile(r"^mockserver listening on http://127\.0\.0\.1:(\d+)$")
+WAIT_SECONDS = 60.0  # a bound against hangs, not a performance threshold
+
+
+class Lines:
+    """Lines of a child's stream, read by a thread so that every wait is bounded."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.seen: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _pump(self, stream: IO[str]) -> None:
+        for line in stream:
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    def wait_for(self, pattern: re.Pattern[str]) -> re.Match[str]:
+        deadline = time.monotonic() + WAIT_SECONDS
+        while True:
+            try:
+                line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no line matching {pattern.pattern}: {self.seen}") from None
+            if line is None:
+                raise AssertionError(f"stream closed before {pattern.pattern}: {self.seen}")
+            self.seen.append(line)
+            if match := pattern.match(line):
+                return match
+
+    def rest(self) -> list[str]:
+        """Everything up to end of stream (call once the process has exited)."""
+        self._thread.join(WAIT_SECONDS)
+        while (line := self._queue.get_nowait()) is not None:
+            self.seen.append(line)
+        return self.seen
+
+
+class Cli:
+    def __init__(self, process: subprocess.Popen[str], port: int, stdout: Lines, stderr: Lines):
+        self.process, self.port, self.stdout, self.stderr = process, port, stdout, stderr
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def chat(self, deployment: str = "o3-mini", key: str = "any-key") -> rawhttp.RawResponse:
+        url = f"{self.url}/openai/deployments/{deployment}/chat/completions"
+        return rawhttp.request(
+            url + "?api-version=2025-04-01-preview", body=BODY, headers={"api-key": key}
+        )
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
+        self.process.send_signal(sig)
+        return self.process.wait(WAIT_SECONDS)
+
+
+def child_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MOCKSERVER_")}
+    return {**clean, **(extra or {})}
+
+
+def command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "mockserver", "serve", *args]
+
+
+@contextmanager
+def running(*args: str, env: dict[str, str] | None = None) -> Iterator[Cli]:
+    process = subprocess.Popen(
+        command("--port", "0", *args),
+        cwd=ROOT,
+        env=child_environment(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    stdout, stderr = Lines(process.stdout), Lines(process.stderr)
+    try:
+        port = int(stdout.wait_for(READY).group(1))
+        yield Cli(process, port, stdout, stderr)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(WAIT_SECONDS)
+        stdout.rest()
+        stderr.rest()
+        process.stdout.close()
+        process.stderr.close()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_serve_answers_health_and_stops_cleanly_on_signal(sig: signal.Signals) -> None:
+    with running() as cli:
+        assert cli.port > 0
+        health = rawhttp.request(cli.url + "/__admin/health", "GET")
+        assert health.status == 200
+        assert health.json()["status"] == "ok"
+        assert cli.chat().status == 200
+        assert cli.stop(sig) == 0
+    assert "mockserver stopped" in cli.stdout.seen
+    assert not [line for line in cli.stderr.seen if "Traceback" in line]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_signal_right_after_the_ready_line_still_stops_cleanly(sig: signal.Signals) -> None:
+    # Once "listening" is printed a supervisor may stop the server at any moment; the
+    # signal handlers must already be in place. A few tries make the race visible.
+    for _ in range(4):
+        with running() as cli:
+            assert cli.stop(sig) == 0
+        assert "mockserver stopped" in cli.stdout.seen
+
+
+def test_toml_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "mock.toml"
+    config.write_text(
+        'region = "West Europe"\napi_keys = ["file-key"]\n\n'
+        '[deployments]\n"my-o3" = {model = "o3-mini"}\n'
+    )
+    with running("--config", str(config)) as cli:
+        ok = cli.chat("my-o3", key="file-key")
+        default_gone = cli.chat("o3-mini", key="file-key")
+        bad_key = cli.chat("my-o3", key="other-key")
+        cli.stop()
+    assert ok.status == 200
+    assert ok.headers["x-ms-region"] == "West Europe"
+    assert ok.headers["x-ms-deployment-name"] == "my-o3"
+    assert default_gone.status == 404
+    assert default_gone.body == DEPLOYMENT_NOT_FOUND
+    assert bad_key.status == 401
+    assert bad_key.body == INVALID_KEY
+
+
+def test_environment_variables() -> None:
+    env = {
+        "MOCKSERVER_REGION": "Sweden Central",
+        "MOCKSERVER_API_KEYS": "key-a,key-b",
+        "MOCKSERVER_DEPLOYMENTS": "dep-1=o3-mini,dep-2=o3-mini",
+    }
+    with running(env=env) as cli:
+        responses = {
+            "dep-1": cli.chat("dep-1", key="key-a"),
+            "dep-2": cli.chat("dep-2", key="key-b"),
+            "o3-mini": cli.chat("o3-mini", key="key-a"),
+            "bad-key": cli.chat("dep-1", key="key-c"),
+        }
+        cli.stop()
+    assert responses["dep-1"].status == 200
+    assert responses["dep-1"].headers["x-ms-region"] == "Sweden Central"
+    assert responses["dep-2"].status == 200
+    assert responses["dep-2"].headers["x-ms-deployment-name"] == "dep-2"
+    assert responses["o3-mini"].status == 404
+    assert responses["bad-key"].status == 401
+
+
+def test_flags_override_file_and_environment(tmp_path: Path) -> None:
+    config = tmp_path / "mock.toml"
+    config.write_text('region = "File Region"\napi_keys = ["file-key"]\n')
+    env = {
+        "MOCKSERVER_REGION": "Env Region",
+        "MOCKSERVER_API_KEYS": "env-key",
+        "MOCKSERVER_DEPLOYMENTS": "env-dep=o3-mini",
+    }
+    flags = ["--config", str(config), "--region", "Flag Region", "--api-key", "flag-key"]
+    flags += ["--deployment", "flag-dep=o3-mini", "--deployment", "other=o3-mini"]
+    with running(*flags, env=env) as cli:
+        ok = cli.chat("flag-dep", key="flag-key")
+        other = cli.chat("other", key="flag-key")
+        env_key = cli.chat("flag-dep", key="env-key")
+        file_key = cli.chat("flag-dep", key="file-key")
+        env_dep = cli.chat("env-dep", key="flag-key")
+        cli.stop()
+    assert ok.status == 200
+    assert ok.headers["x-ms-region"] == "Flag Region"
+    assert other.status == 200
+    assert env_key.status == 401
+    assert file_key.status == 401
+    assert env_dep.status == 404
+
+
+@pytest.fixture(scope="module")
+def content_by_seed() -> dict[int, str]:
+    """The answer to BODY from an embedded server with each seed."""
+    contents = {}
+    for seed in (1, 2):
+        with MockServer(seed=seed) as server:
+            contents[seed] = post_chat(server, BODY).json()["choices"][0]["message"]["content"]
+    assert contents[1] != contents[2]
+    return contents
+
+
+@pytest.mark.parametrize(
+    ("env", "flags", "seed"),
+    [({"MOCKSERVER_SEED": "1"}, [], 1), ({"MOCKSERVER_SEED": "1"}, ["--seed", "2"], 2)],
+)
+def test_seed_from_environment_and_flag(
+    content_by_seed: dict[int, str], env: dict[str, str], flags: list[str], seed: int
+) -> None:
+    with running(*flags, env=env) as cli:
+        content = cli.chat().json()["choices"][0]["message"]["content"]
+        cli.stop()
+    assert content == content_by_seed[seed]
+
+
+def test_deterministic_ids_flag() -> None:
+    with running("--deterministic-ids") as cli:
+        first, second = cli.chat().json(), cli.chat().json()
+        cli.stop()
+    assert first["id"] == second["id"]
+    assert first["created"] == second["created"]
+
+
+def test_ids_differ_without_the_flag() -> None:
+    with running() as cli:
+        first, second = cli.chat().json(), cli.chat().json()
+        cli.stop()
+    assert first["id"] != second["id"]
+
+
+INVALID: list[tuple[list[str], dict[str, str], str]] = [
+    (["--deployment", "no-equals-sign"], {}, ""),
+    (["--deployment", "x=no-such-model"], {}, ""),
+    ([], {"MOCKSERVER_DEPLOYMENTS": "broken"}, ""),
+    ([], {"MOCKSERVER_SEED": "abc"}, ""),
+    (["--port", "70000"], {}, ""),
+    (["--config"], {}, 'unknown_key = "x"\n'),
+    (["--config"], {}, "region = \n"),
+    (["--config"], {}, '[deployments]\n"d" = {model = "o3-mini", colour = "blue"}\n'),
+]
+
+
+@pytest.mark.parametrize(("flags", "env", "toml"), INVALID)
+def test_invalid_configuration_exits_2_with_a_message(
+    tmp_path: Path, flags: list[str], env: dict[str, str], toml: str
+) -> None:
+    if flags == ["--config"]:
+        config = tmp_path / "bad.toml"
+        config.write_text(toml)
+        flags = [*flags, str(config)]
+    result = run_to_exit(*flags, env=env)
+    assert result.returncode == 2
+    assert "invalid configuration" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "listening" not in result.stdout
+
+
+def test_missing_config_file_exits_2(tmp_path: Path) -> None:
+    result = run_to_exit("--config", str(tmp_path / "absent.toml"))
+    assert result.returncode == 2
+    assert "absent.toml" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def run_to_exit(*flags: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[Any]:
+    return subprocess.run(
+        command("--port", "0", *flags),
+        cwd=ROOT,
+        env=child_environment(env),
+        capture_output=True,
+        text=True,
+        timeout=WAIT_SECONDS,
+        check=False,
+    )

@@ -1,0 +1,167 @@
+"""Error bodies byte for byte, with their status and Content-Type (or its absence)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mockserver.testing import MockServer
+from tests import rawhttp
+from tests.conftest import chat_url, post_chat
+from tests.http.helpers import (
+    BODY,
+    DEPLOYMENT_NOT_FOUND,
+    INVALID_JSON_START,
+    INVALID_KEY,
+    V1_BODY,
+    assert_gateway_headers,
+    post_v1,
+    pretty,
+)
+
+
+def test_deployment_not_found_is_pretty_and_has_no_content_type(server: MockServer) -> None:
+    response = post_chat(server, BODY, deployment="no-such-deployment")
+    assert response.status == 404
+    assert response.body == DEPLOYMENT_NOT_FOUND
+    assert list(response.json()["error"]) == ["type", "code", "message"]
+    assert not response.body.endswith(b"\n")
+    assert "content-type" not in response.headers
+    assert_gateway_headers(response)
+
+
+def test_deployment_not_found_on_v1_is_the_same(server: MockServer) -> None:
+    response = post_v1(server, {**V1_BODY, "model": "gpt-4o"})
+    assert response.status == 404
+    assert response.body == DEPLOYMENT_NOT_FOUND
+    assert "content-type" not in response.headers
+
+
+def test_bad_key_body_is_the_224_byte_gateway_body(keyed_server: MockServer) -> None:
+    response = post_chat(keyed_server, BODY, headers={"api-key": "wrong-key"})
+    assert response.status == 401
+    assert response.body == INVALID_KEY
+    assert len(response.body) == 224
+    assert response.headers["content-type"] == "application/json"
+    assert_gateway_headers(response)
+
+
+@pytest.mark.parametrize("fixture", ["server", "keyed_server"])
+def test_missing_credentials_get_the_bad_key_body(
+    request: pytest.FixtureRequest, fixture: str
+) -> None:
+    running: MockServer = request.getfixturevalue(fixture)
+    response = rawhttp.request(chat_url(running), body=BODY, headers={})
+    assert response.status == 401
+    assert response.body == INVALID_KEY
+
+
+@pytest.mark.parametrize("headers", [{"api-key": ""}, {"api-key": "   "}])
+def test_empty_api_key_is_refused_even_with_no_keys_configured(
+    server: MockServer, headers: dict[str, str]
+) -> None:
+    response = post_chat(server, BODY, headers=headers)
+    assert response.status == 401
+    assert response.body == INVALID_KEY
+
+
+def test_non_bearer_authorization_gets_the_bad_key_body(server: MockServer) -> None:
+    response = rawhttp.request(
+        chat_url(server), body=BODY, headers={"Authorization": "Basic dXNlcjpwYXNz"}
+    )
+    assert response.status == 401
+    assert response.body == INVALID_KEY
+
+
+INVALID_JSON_BODIES = [
+    b"{not json",
+    b"",
+    b"\xff\xfe{}",
+    b'{"messages": [}',
+    b"[]",
+    b'[{"messages": []}]',
+    b'"text"',
+    b"42",
+    b"null",
+]
+
+
+@pytest.mark.parametrize("raw", INVALID_JSON_BODIES)
+def test_body_that_is_not_a_json_object_is_a_pretty_parse_error(
+    server: MockServer, raw: bytes
+) -> None:
+    response = post_chat(server, raw)
+    assert response.status == 400
+    assert_pretty_openai_error(response, param=None, code=None)
+    assert response.json()["error"]["message"].startswith(INVALID_JSON_START)
+    assert response.headers["content-type"] == "application/json"
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]"])
+def test_parse_error_on_v1_is_the_same(server: MockServer, raw: bytes) -> None:
+    response = post_v1(server, raw)
+    assert response.status == 400
+    assert_pretty_openai_error(response, param=None, code=None)
+    assert response.json()["error"]["message"].startswith(INVALID_JSON_START)
+
+
+@pytest.mark.parametrize("body", [BODY, {**BODY, "model": 5}, {**BODY, "model": None}])
+def test_v1_without_a_model_name_is_a_pretty_backend_error(
+    server: MockServer, body: dict[str, Any]
+) -> None:
+    response = post_v1(server, body)
+    assert response.status == 400
+    assert_pretty_openai_error(response, param=None, code=None)
+    assert response.json()["error"]["message"] == "you must provide a model parameter"
+
+
+def test_gateway_checks_the_deployment_before_parsing_the_body(server: MockServer) -> None:
+    response = post_chat(server, b"{not json", deployment="no-such-deployment")
+    assert response.status == 404
+    assert response.body == DEPLOYMENT_NOT_FOUND
+
+
+@pytest.mark.parametrize(
+    ("body", "param", "code"),
+    [
+        ({**BODY, "temperature": 1}, "temperature", "unsupported_parameter"),
+        ({**BODY, "max_tokens": 100}, "max_tokens", "unsupported_parameter"),
+        ({**BODY, "top_p": 0.5}, "top_p", "unsupported_parameter"),
+        ({**BODY, "max_completion_tokens": 0}, "max_completion_tokens", "integer_below_min_value"),
+        ({**BODY, "max_completion_tokens": 100001}, "max_completion_tokens", "invalid_value"),
+        ({}, "messages", "missing_required_parameter"),
+        ({"messages": []}, "messages", "empty_array"),
+        ({"messages": "hi"}, "messages", "invalid_type"),
+    ],
+)
+def test_backend_validation_errors_are_pretty_in_openai_key_order(
+    server: MockServer, body: dict[str, Any], param: str, code: str
+) -> None:
+    response = post_chat(server, body)
+    assert response.status == 400
+    assert_pretty_openai_error(response, param=param, code=code)
+    assert response.headers["content-type"] == "application/json"
+    assert_gateway_headers(response)
+
+
+def test_unknown_parameter_on_a_version_that_predates_it(server: MockServer) -> None:
+    body = {**BODY, "prediction": {"type": "content", "content": "x"}}
+    response = post_chat(server, body, api_version="2024-12-01-preview")
+    assert response.status == 400
+    assert_pretty_openai_error(response, param="prediction", code="unknown_parameter")
+    assert response.json()["error"]["message"] == "Unknown parameter: 'prediction'."
+
+
+def assert_pretty_openai_error(
+    response: rawhttp.RawResponse, param: str | None, code: str | None
+) -> None:
+    """OpenAI's envelope printed with a 2-space indent, keys message, type, param, code."""
+    payload = response.json()
+    assert response.body == pretty(payload)
+    assert list(payload) == ["error"]
+    error = payload["error"]
+    assert list(error) == ["message", "type", "param", "code"]
+    assert error["type"] == "invalid_request_error"
+    assert error["param"] == param
+    assert error["code"] == code

@@ -1,0 +1,223 @@
+"""Response headers and the wire layout of a success body, as real Azure traffic has them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from mockserver.testing import MockServer
+from tests import rawhttp
+from tests.conftest import post_chat
+from tests.http.helpers import (
+    BODY,
+    CHAT_ID,
+    UUID,
+    V1_BODY,
+    assert_gateway_headers,
+    post_v1,
+)
+
+Send = Callable[..., rawhttp.RawResponse]
+SURFACES: dict[str, tuple[Send, str]] = {
+    "dated": (lambda server, **kw: post_chat(server, BODY, **kw), "application/json"),
+    "v1": (lambda server, **kw: post_v1(server, V1_BODY, **kw), "application/json; charset=utf-8"),
+}
+
+
+@pytest.fixture(params=sorted(SURFACES))
+def surface(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
+def send(server: MockServer, surface: str, **kwargs: object) -> rawhttp.RawResponse:
+    response = SURFACES[surface][0](server, **kwargs)
+    assert response.status == 200, response.body
+    return response
+
+
+def test_success_carries_azures_headers(server: MockServer, surface: str) -> None:
+    response = send(server, surface)
+    headers = response.headers
+    assert_gateway_headers(response)
+    assert UUID.match(headers["x-request-id"])
+    assert headers["x-request-id"] != headers["apim-request-id"]
+    assert headers["x-ms-deployment-name"] == "o3-mini"
+    assert headers["azureml-model-session"]
+    assert headers["x-ms-rai-invoked"] == "true"
+    assert headers["x-accel-buffering"] == "no"
+    for name in ("requests", "tokens"):
+        assert int(headers[f"x-ratelimit-limit-{name}"]) > 0
+        assert (
+            0
+            <= int(headers[f"x-ratelimit-remaining-{name}"])
+            < int(headers[f"x-ratelimit-limit-{name}"])
+        )
+
+
+def test_content_type_per_surface(server: MockServer, surface: str) -> None:
+    assert send(server, surface).headers["content-type"] == SURFACES[surface][1]
+
+
+def test_api_supported_versions_only_on_v1(server: MockServer) -> None:
+    assert send(server, "v1").headers["api-supported-versions"] == "1"
+    assert "api-supported-versions" not in send(server, "dated").headers
+
+
+def test_no_server_or_openai_headers(server: MockServer, surface: str) -> None:
+    names = [name.lower() for name in send(server, surface).header_names]
+    assert "server" not in names
+    assert not [name for name in names if name.startswith("openai-")]
+    assert len(names) == len(set(names)), "a header was sent twice"
+
+
+def test_request_ids_are_new_for_every_response(server: MockServer, surface: str) -> None:
+    first, second = send(server, surface), send(server, surface)
+    for name in ("apim-request-id", "x-request-id"):
+        assert first.headers[name] != second.headers[name]
+
+
+def test_model_session_is_stable_across_requests(server: MockServer) -> None:
+    first, second = send(server, "dated"), send(server, "v1")
+    assert first.headers["azureml-model-session"] == second.headers["azureml-model-session"]
+
+
+def test_client_request_id_is_echoed_only_when_sent(server: MockServer, surface: str) -> None:
+    echoed = send(server, surface, headers={"api-key": "k", "x-ms-client-request-id": "abc-123"})
+    assert echoed.headers["x-ms-client-request-id"] == "abc-123"
+    assert "x-ms-client-request-id" not in send(server, surface).headers
+
+
+@pytest.mark.parametrize(
+    ("deployment", "api_version", "headers", "status"),
+    [
+        ("o3-mini", None, {"api-key": "k"}, 404),
+        ("o3-mini", "2099-01-01", {"api-key": "k"}, 400),
+        ("o3-mini", "2025-04-01-preview", {"api-key": ""}, 401),
+        ("nope", "2025-04-01-preview", {"api-key": "k"}, 404),
+        ("o3-mini", "2024-10-21", {"api-key": "k"}, 400),
+    ],
+)
+def test_errors_carry_gateway_headers_and_echo_client_id(
+    server: MockServer,
+    deployment: str,
+    api_version: str | None,
+    headers: dict[str, str],
+    status: int,
+) -> None:
+    response = post_chat(
+        server,
+        BODY,
+        deployment=deployment,
+        api_version=api_version,
+        headers={**headers, "x-ms-client-request-id": "client-7"},
+    )
+    assert response.status == status
+    assert_gateway_headers(response)
+    assert response.headers["x-ms-client-request-id"] == "client-7"
+
+
+def test_error_headers_on_unknown_path(server: MockServer) -> None:
+    response = rawhttp.request(server.url + "/nowhere", "GET")
+    assert response.status == 404
+    assert_gateway_headers(response)
+    assert "x-ms-client-request-id" not in response.headers
+
+
+TOP_KEYS = [
+    "choices",
+    "created",
+    "id",
+    "model",
+    "object",
+    "prompt_filter_results",
+    "system_fingerprint",
+    "usage",
+]
+CHOICE_KEYS = ["content_filter_results", "finish_reason", "index", "logprobs", "message"]
+MESSAGE_KEYS = ["annotations", "content", "refusal", "role"]
+USAGE_KEYS = [
+    "completion_tokens",
+    "completion_tokens_details",
+    "prompt_tokens",
+    "prompt_tokens_details",
+    "total_tokens",
+]
+
+
+def test_success_body_is_compact_alphabetical_and_ends_with_newline(
+    server: MockServer, surface: str
+) -> None:
+    response = send(server, surface)
+    body = response.json()
+    assert response.body.endswith(b"}\n")
+    assert not response.body.endswith(b"\n\n")
+    compact = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    assert response.body == compact + b"\n"
+    assert list(body) == TOP_KEYS
+    [choice] = body["choices"]
+    assert list(choice) == CHOICE_KEYS
+    assert list(choice["message"]) == MESSAGE_KEYS
+    assert list(body["usage"]) == USAGE_KEYS
+    assert list(body["prompt_filter_results"][0]) == ["prompt_index", "content_filter_results"]
+
+
+def test_success_body_values(server: MockServer) -> None:
+    body = send(server, "dated").json()
+    assert CHAT_ID.match(body["id"])
+    assert body["object"] == "chat.completion"
+    assert body["model"] == "o3-mini-2025-01-31"
+    assert isinstance(body["created"], int)
+    [choice] = body["choices"]
+    assert choice["index"] == 0
+    assert choice["logprobs"] is None
+    assert choice["finish_reason"] == "stop"
+    assert choice["message"]["role"] == "assistant"
+    assert choice["message"]["refusal"] is None
+    assert choice["message"]["annotations"] == []
+    usage = body["usage"]
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+    reasoning = usage["completion_tokens_details"]["reasoning_tokens"]
+    assert 0 < reasoning <= usage["completion_tokens"]
+
+
+@pytest.fixture
+def quota_server() -> Iterator[MockServer]:
+    deployments = {"o3-mini": {"model": "o3-mini", "tokens_per_minute": 5000}}
+    with MockServer(deployments=deployments) as running:
+        yield running
+
+
+def test_first_request_is_charged_prompt_plus_max_completion_tokens(
+    quota_server: MockServer,
+) -> None:
+    response = post_chat(quota_server, {**BODY, "max_completion_tokens": 700})
+    prompt = response.json()["usage"]["prompt_tokens"]
+    assert response.headers["x-ratelimit-limit-tokens"] == "5000"
+    assert response.headers["x-ratelimit-limit-requests"] == "2500"
+    assert response.headers["x-ratelimit-remaining-requests"] == "2499"
+    assert int(response.headers["x-ratelimit-remaining-tokens"]) == 5000 - prompt - 700
+
+
+def test_remaining_counts_decrease_between_requests(server: MockServer, surface: str) -> None:
+    first = send(server, surface)
+    second = send(server, surface)
+    prompt = second.json()["usage"]["prompt_tokens"]
+    remaining = {
+        name: [int(r.headers[f"x-ratelimit-remaining-{name}"]) for r in (first, second)]
+        for name in ("requests", "tokens")
+    }
+    assert remaining["requests"][0] - remaining["requests"][1] == 1
+    assert remaining["tokens"][0] - remaining["tokens"][1] == prompt
+
+
+def test_remaining_tokens_include_the_completion_budget(server: MockServer) -> None:
+    before = post_chat(server, BODY)
+    after = post_chat(server, {**BODY, "max_completion_tokens": 1234})
+    prompt = after.json()["usage"]["prompt_tokens"]
+    spent = int(before.headers["x-ratelimit-remaining-tokens"]) - int(
+        after.headers["x-ratelimit-remaining-tokens"]
+    )
+    assert spent == prompt + 1234
