@@ -28,11 +28,8 @@ class AppState:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppState:
-        return cls(
-            settings=settings,
-            engines=EngineChain([Generator(settings.seed)]),
-            ids=IdSource(settings.deterministic_ids, settings.deterministic_created),
-        )
+        ids = IdSource(settings.deterministic_ids, settings.deterministic_created)
+        return cls(settings=settings, engines=EngineChain([Generator(settings.seed, ids)]), ids=ids)
 
     def reset(self) -> None:
         """Forget everything a run accumulated; configuration stays."""

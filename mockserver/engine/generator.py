@@ -1,31 +1,54 @@
 """The deterministic generator: a reply that is a pure function of the request and the seed.
 
-The visible text is English prose from Faker, seeded by a digest of the parts of the
-request that decide an answer (messages, tools, response format, `seed`) and by the
-server seed; `n` choices get distinct seeds. Reasoning tokens are drawn from the model
-card's range for the `reasoning_effort`, from the same digest, so for one request
-low < medium < high. `max_completion_tokens` is one budget: reasoning is spent first,
-the visible text is cut to what remains.
+Seeded by a digest of the parts of the request that decide an answer (messages, tools,
+tool choice, response format, `seed`) and by the server seed; `n` choices get distinct
+seeds. A reply is one of:
+
+- a tool call (see `tool_choice.decide_tool`), its arguments generated from the tool's
+  `parameters` schema, so they validate against it;
+- a structured output: JSON generated from `response_format`'s schema (`json_schema`),
+  or a JSON object (`json_object`);
+- English prose about the user's question, which first reports any tool results.
+
+Reasoning tokens are drawn from the model card's range for the `reasoning_effort`, from
+the same digest, so for one request low < medium < high. `max_completion_tokens` is one
+budget: reasoning is spent first, the visible output is cut to what remains.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 from faker import Faker
 
 from mockserver import tokens
-from mockserver.completion import Choice, Completion, Usage
+from mockserver.completion import Choice, Completion, ToolCall, Usage
 from mockserver.contract.request import ChatRequest
 from mockserver.engine.base import EngineCall
-from mockserver.engine.prose import topic_of, write_prose
+from mockserver.engine.prose import tool_results_summary, topic_of, write_prose
+from mockserver.engine.tool_choice import ToolDecision, decide_tool
+from mockserver.ids import IdSource
+from mockserver.jsonschema_gen import UnsatisfiableSchemaError, generate_value
 
 # Request fields that decide the content; budget, streaming and bookkeeping fields do not.
 CONTENT_FIELDS = ("messages", "tools", "tool_choice", "response_format", "seed")
 REASONING_GRANULE = 64  # every observed o-series reasoning count is a multiple of 64
 PROMPT_SIZE_FOR_LONGEST_REASONING = 20_000
+# What a `json_object` reply holds: the service promises only "a JSON object".
+JSON_OBJECT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "title": {"type": "string"},
+        "summary": {"type": "string"},
+        "keywords": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+    },
+    "required": ["title", "summary", "keywords"],
+    "additionalProperties": False,
+}
+EMPTY_PARAMETERS: dict[str, Any] = {"type": "object", "properties": {}}
 
 
 def request_digest(request: ChatRequest, server_seed: int) -> bytes:
@@ -50,8 +73,9 @@ class _Budget:
 class Generator:
     name = "generator"
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, ids: IdSource) -> None:
         self.seed = seed
+        self.ids = ids
         self._faker = Faker("en_US")
 
     async def answer(self, call: EngineCall) -> Completion:
@@ -60,7 +84,11 @@ class Generator:
     def complete(self, call: EngineCall) -> Completion:
         digest = request_digest(call.request, self.seed)
         budget = self._budget(call, digest)
-        choices = [self._choice(call, digest, index, budget) for index in range(call.request.n)]
+        decision = decide_tool(call.request.body)
+        choices = [
+            self._choice(call, _choice_seed(digest, index), index, budget, decision)
+            for index in range(call.request.n)
+        ]
         usage = Usage(
             prompt_tokens=call.prompt_tokens,
             completion_tokens=sum(spent for _, spent in choices),
@@ -75,34 +103,78 @@ class Generator:
 
     def _budget(self, call: EngineCall, digest: bytes) -> _Budget:
         card, request = call.card, call.request
-        total = min(
-            request.max_completion_tokens or card.max_output_tokens,
-            card.context_window - call.prompt_tokens,
+        total = max(
+            0,
+            min(
+                request.max_completion_tokens or card.max_output_tokens,
+                card.context_window - call.prompt_tokens,
+            ),
         )
         low, high = card.reasoning_effort.reasoning_tokens[request.reasoning_effort]
         share = 0.7 * _fraction(digest) + 0.3 * min(
             1.0, call.prompt_tokens / PROMPT_SIZE_FOR_LONGEST_REASONING
         )
         wanted = low + round(share * (high - low) / REASONING_GRANULE) * REASONING_GRANULE
-        return _Budget(total=max(total, 0), reasoning=min(wanted, max(total, 0)))
+        return _Budget(total=total, reasoning=min(wanted, total))
 
     def _choice(
-        self, call: EngineCall, digest: bytes, index: int, budget: _Budget
+        self, call: EngineCall, seed: bytes, index: int, budget: _Budget, decision: ToolDecision
     ) -> tuple[Choice, int]:
-        text = self._prose(digest, index, call)
-        text, finish_reason = _apply_stop(text, call.request.stop)
+        if decision.function is not None and budget.visible > 0:
+            return self._tool_call(seed, index, budget, decision)
+        text, finish_reason = _apply_stop(self._content(call, seed), call.request.stop)
         visible = tokens.encode(text)
         if len(visible) > budget.visible:
-            text = tokens.decode(visible[: budget.visible])
             visible, finish_reason = visible[: budget.visible], "length"
+            text = tokens.decode(visible)
         choice = Choice(index=index, content=text, finish_reason=finish_reason)
         return choice, budget.reasoning + len(visible)
 
-    def _prose(self, digest: bytes, index: int, call: EngineCall) -> str:
+    def _tool_call(
+        self, seed: bytes, index: int, budget: _Budget, decision: ToolDecision
+    ) -> tuple[Choice, int]:
+        function = decision.function or {}
+        name = function["name"]
+        arguments = tokens.encode(_json_text(function.get("parameters") or EMPTY_PARAMETERS, seed))
+        room = max(0, budget.visible - tokens.count(name))
+        # A named tool_choice ends with "stop" on the service, auto and required with "tool_calls".
+        finish_reason = "stop" if decision.named else "tool_calls"
+        if len(arguments) > room:
+            arguments, finish_reason = arguments[:room], "length"
+        call = ToolCall(self.ids.tool_call(seed, 0), name, tokens.decode(arguments))
+        choice = Choice(index=index, content=None, finish_reason=finish_reason, tool_calls=(call,))
+        return choice, budget.reasoning + tokens.count(name) + len(arguments)
+
+    def _content(self, call: EngineCall, seed: bytes) -> str:
+        response_format = call.request.body.get("response_format") or {}
+        kind = response_format.get("type")
+        if kind == "json_schema":
+            return _json_text(response_format["json_schema"].get("schema") or {}, seed)
+        if kind == "json_object":
+            return _json_text(JSON_OBJECT_SCHEMA, seed)
+        return self._prose(seed, call)
+
+    def _prose(self, seed: bytes, call: EngineCall) -> str:
         """Paragraphs about the user's topic; longer prompts tend to get longer answers."""
-        self._faker.seed_instance(int.from_bytes(digest[:8], "big") + index)
+        self._faker.seed_instance(int.from_bytes(seed[:8], "big"))
         paragraphs = 1 + self._faker.random.randrange(3) + min(2, call.prompt_tokens // 2000)
-        return write_prose(self._faker, topic_of(call.request.messages), paragraphs)
+        messages = call.request.messages
+        prose = write_prose(self._faker, topic_of(messages), paragraphs)
+        lead = tool_results_summary(messages)
+        return f"{lead}\n\n{prose}" if lead else prose
+
+
+def _choice_seed(digest: bytes, index: int) -> bytes:
+    return hashlib.sha256(digest + index.to_bytes(4, "big")).digest()
+
+
+def _json_text(schema: dict[str, Any], seed: bytes) -> str:
+    """Compact JSON valid against `schema`, as the model writes arguments and outputs."""
+    try:
+        value = generate_value(schema, seed=seed)
+    except UnsatisfiableSchemaError:
+        value = {}
+    return orjson.dumps(value).decode()
 
 
 def _fraction(digest: bytes) -> float:

@@ -7,6 +7,7 @@ Everything is drawn from the seeded Faker instance, so the prose is deterministi
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -90,3 +91,50 @@ def _topic(faker: Faker, topic_words: list[str]) -> str:
         return "the " + faker.word(part_of_speech="noun")
     word: str = faker.random.choice(topic_words)
     return "the " + word
+
+
+MAX_FACTS = 4
+MAX_QUOTE = 200
+
+
+def tool_results_summary(messages: list[dict[str, Any]]) -> str:
+    """Sentences that report the tool results closing the conversation, one per result."""
+    names = _call_names(messages)
+    sentences = []
+    for message in _trailing_tool_messages(messages):
+        name = names.get(message.get("tool_call_id", ""), "the tool")
+        sentences.append(f"According to {name}, {_facts(_text_of(message.get('content')))}.")
+    return " ".join(sentences)
+
+
+def _trailing_tool_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    trailing: list[dict[str, Any]] = []
+    for message in reversed(messages):
+        if message.get("role") != "tool":
+            break
+        trailing.insert(0, message)
+    return trailing
+
+
+def _call_names(messages: list[dict[str, Any]]) -> dict[str, str]:
+    return {
+        call.get("id", ""): call.get("function", {}).get("name", "the tool")
+        for message in messages
+        for call in message.get("tool_calls") or []
+    }
+
+
+def _facts(text: str) -> str:
+    """A JSON object becomes "a is 1, b is 2"; a list its size; other text a short quote."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = text
+    if isinstance(value, dict) and value:
+        pairs = [(k, v) for k, v in value.items() if not isinstance(v, dict | list)]
+        shown = pairs[:MAX_FACTS] or [(k, json.dumps(v)) for k, v in list(value.items())[:1]]
+        return ", ".join(f"{key} is {val}" for key, val in shown)
+    if isinstance(value, list):
+        return f"there are {len(value)} results"
+    quote = str(value).strip().rstrip(".")
+    return f"the result is: {quote[:MAX_QUOTE]}" if quote else "there is no result"

@@ -201,9 +201,12 @@ def test_first_request_is_charged_prompt_plus_max_completion_tokens(
     assert int(response.headers["x-ratelimit-remaining-tokens"]) == 5000 - prompt - 700
 
 
-def test_remaining_counts_decrease_between_requests(server: MockServer, surface: str) -> None:
-    first = send(server, surface)
-    second = send(server, surface)
+def test_remaining_counts_decrease_between_requests(surface: str) -> None:
+    # A server of its own: on the shared one, charges of earlier tests leave the
+    # one-minute window at any moment and would move the counts.
+    with MockServer() as server:
+        first = send(server, surface)
+        second = send(server, surface)
     prompt = second.json()["usage"]["prompt_tokens"]
     remaining = {
         name: [int(r.headers[f"x-ratelimit-remaining-{name}"]) for r in (first, second)]
@@ -213,9 +216,10 @@ def test_remaining_counts_decrease_between_requests(server: MockServer, surface:
     assert remaining["tokens"][0] - remaining["tokens"][1] == prompt
 
 
-def test_remaining_tokens_include_the_completion_budget(server: MockServer) -> None:
-    before = post_chat(server, BODY)
-    after = post_chat(server, {**BODY, "max_completion_tokens": 1234})
+def test_remaining_tokens_include_the_completion_budget() -> None:
+    with MockServer() as server:  # its own window, as above
+        before = post_chat(server, BODY)
+        after = post_chat(server, {**BODY, "max_completion_tokens": 1234})
     prompt = after.json()["usage"]["prompt_tokens"]
     spent = int(before.headers["x-ratelimit-remaining-tokens"]) - int(
         after.headers["x-ratelimit-remaining-tokens"]

@@ -1,0 +1,85 @@
+"""Which tool, if any, a reply calls: a rule a user can predict from the request.
+
+- `tool_choice: "none"`, or no tools: a message.
+- a named function: a call to that function (the service then reports `finish_reason:
+  "stop"`, not "tool_calls").
+- `"required"`: a call to the best-matching tool (the first tool when nothing matches).
+- `"auto"` (the default): after tool results, a message that uses them; otherwise a call
+  to the tool whose name or description shares the most words with the last user
+  message, and a message when no tool shares a word.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+_WORD = re.compile(r"[A-Za-z][a-z]+|[A-Z]+(?![a-z])|\d+")
+_IGNORED = frozenset({"the", "and", "for", "with", "get", "set", "use", "you", "can", "any"})
+
+
+@dataclass(frozen=True)
+class ToolDecision:
+    function: dict[str, Any] | None  # the function definition to call; None: a message
+    named: bool = False  # the request named this function in tool_choice
+
+
+MESSAGE = ToolDecision(None)
+
+
+def decide_tool(body: dict[str, Any]) -> ToolDecision:
+    functions = [tool["function"] for tool in body.get("tools") or [] if tool.get("function")]
+    choice = body.get("tool_choice")
+    if not functions or choice == "none":
+        return MESSAGE
+    if isinstance(choice, dict):
+        wanted = choice["function"]["name"]
+        return ToolDecision(next(f for f in functions if f["name"] == wanted), named=True)
+    messages: list[dict[str, Any]] = body["messages"]
+    if choice == "required":
+        return ToolDecision(best_match(functions, messages) or functions[0])
+    if answers_tool_results(messages):
+        return MESSAGE
+    match = best_match(functions, messages)
+    return ToolDecision(match) if match else MESSAGE
+
+
+def answers_tool_results(messages: list[dict[str, Any]]) -> bool:
+    """True when the conversation ends with tool results the reply should use."""
+    return bool(messages) and messages[-1].get("role") == "tool"
+
+
+def best_match(functions: list[dict[str, Any]], messages: list[dict[str, Any]]) -> Any:
+    """The function sharing the most words with the last user message; ties: the first."""
+    asked = _words(last_user_text(messages))
+    scored = [(len(asked & _words(_describe(f))), -i, f) for i, f in enumerate(functions)]
+    score, _, function = max(scored, key=lambda item: item[:2])
+    return function if score > 0 else None
+
+
+def last_user_text(messages: list[dict[str, Any]]) -> str:
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, list):
+                return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+            return content if isinstance(content, str) else ""
+    return ""
+
+
+def _describe(function: dict[str, Any]) -> str:
+    return f"{function['name'].replace('_', ' ')} {function.get('description') or ''}"
+
+
+def _words(text: str) -> set[str]:
+    words = {w.lower() for w in _WORD.findall(text)}
+    return {_stem(w) for w in words if len(w) > 2 and w not in _IGNORED}
+
+
+def _stem(word: str) -> str:
+    # "forecasts" matches "forecast", "searching" matches "search".
+    for suffix in ("ing", "es", "s"):
+        if word.endswith(suffix) and len(word) > len(suffix) + 3:
+            return word[: -len(suffix)]
+    return word

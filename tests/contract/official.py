@@ -1,0 +1,216 @@
+"""The official Azure OpenAI inference document, as JSON Schema validators for response bodies.
+
+The document (`shared/contracts-ref/2025-04-01-preview.inference.json`, OpenAPI 3.1) is
+loaded whole and registered as one `referencing` resource, so its own
+`#/components/schemas/...` references resolve; validators are Draft 2020-12.
+
+Two edits make the document usable against the real wire, both in a copy:
+
+1. OpenAPI's `nullable: true` is not JSON Schema (a 2020-12 validator ignores it): it is
+   turned into a type union (`{"type": ["string", "null"]}`), or `anyOf [..., null]` where
+   the node has no single type.
+2. The document is not exact about `null` (DESIGN.md, "Fidelity policy"): real Azure sends
+   `null` where it declares a plain type. Exactly the fields named in
+   `RESPONSE_NULLABLE_FIELDS` and `ERROR_NULLABLE_FIELDS` are made nullable, each with the
+   real bodies that show it. Nothing else is relaxed.
+
+The shared folder is `<repo>/../shared`, or `$MOCKSERVER_SHARED_DIR`. A missing document is
+an error, never a skip: contract tests that cannot see the contract must fail.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+SHARED_DIR_VARIABLE = "MOCKSERVER_SHARED_DIR"
+DOCUMENT_NAME = "2025-04-01-preview.inference.json"
+DOCUMENT_URI = "urn:azure-openai:inference:2025-04-01-preview"
+RESPONSE_SCHEMA = "createChatCompletionResponse"
+ERROR_SCHEMA = "errorResponse"
+
+Schema = dict[str, Any]
+
+
+class SharedReferenceMissingError(RuntimeError):
+    """The shared reference folder or the official document is not where it should be."""
+
+
+@dataclass(frozen=True)
+class NullableField:
+    """A field real Azure sends as `null` although the document gives it a plain type."""
+
+    wire: str  # where it sits in a body, e.g. "choices[].logprobs"
+    component: str  # the `components/schemas` entry that declares it
+    pointer: tuple[str, ...]  # the path from that component to the field's schema
+    reason: str
+
+
+RESPONSE_NULLABLE_FIELDS: tuple[NullableField, ...] = (
+    NullableField(
+        "choices[].logprobs",
+        "createChatCompletionResponse",
+        ("properties", "choices", "items", "properties", "logprobs"),
+        "null in every real Azure chat.completion body (21 of 21); the document says object",
+    ),
+    NullableField(
+        "choices[].message.refusal",
+        "chatCompletionResponseMessage",
+        ("properties", "refusal"),
+        "null in every real 2025+ Azure body that has the key; the document says string",
+    ),
+    NullableField(
+        "system_fingerprint",
+        "createChatCompletionResponse",
+        ("properties", "system_fingerprint"),
+        "null on Azure for gpt-35-turbo (2024), gpt-5-nano and gpt-5.2; the document says string",
+    ),
+    NullableField(
+        "choices[].message.content",
+        "chatCompletionResponseMessage",
+        ("properties", "content"),
+        "null when the message carries only tool_calls (crewAI Azure recordings, 2026)",
+    ),
+)
+
+ERROR_NULLABLE_FIELDS: tuple[NullableField, ...] = (
+    NullableField(
+        "error.type",
+        "error",
+        ("properties", "type"),
+        "null on Azure's prompt content-filter 400 (Azure SDK for Go fixture, issue excerpts)",
+    ),
+    NullableField(
+        "error.param",
+        "error",
+        ("properties", "param"),
+        "null on Azure's 500 server_error (reference/azure-contract.md section 3.14) and on the "
+        "invalid-JSON 400 (section 3.4)",
+    ),
+    NullableField(
+        "error.code",
+        "errorBase",
+        ("properties", "code"),
+        "null on Azure's 500 server_error and tool-message-order 400s "
+        "(reference/azure-contract.md sections 3.10, 3.14)",
+    ),
+)
+
+
+def shared_dir() -> Path:
+    """The shared reference folder: `$MOCKSERVER_SHARED_DIR`, else the repository's sibling."""
+    override = os.environ.get(SHARED_DIR_VARIABLE)
+    folder = Path(override) if override else Path(__file__).resolve().parents[3] / "shared"
+    if not folder.is_dir():
+        raise SharedReferenceMissingError(
+            f"the shared reference folder {folder} does not exist; set {SHARED_DIR_VARIABLE} "
+            "to the folder holding contracts-ref/, reference/ and real-traffic/"
+        )
+    return folder
+
+
+def document_path(name: str = DOCUMENT_NAME) -> Path:
+    path = shared_dir() / "contracts-ref" / name
+    if not path.is_file():
+        raise SharedReferenceMissingError(
+            f"the official OpenAPI document {path} is missing; contract tests need it "
+            f"(set {SHARED_DIR_VARIABLE} if the shared folder lives elsewhere)"
+        )
+    return path
+
+
+@cache
+def _load_document(name: str) -> Schema:
+    document: Schema = json.loads(document_path(name).read_text(encoding="utf-8"))
+    return document
+
+
+def official_document(name: str = DOCUMENT_NAME) -> Schema:
+    """A fresh deep copy of the official document, exactly as published."""
+    return copy.deepcopy(_load_document(name))
+
+
+def fold_nullable(node: Any) -> Any:
+    """Turn OpenAPI's `nullable` into JSON Schema type unions, everywhere under `node`."""
+    if isinstance(node, list):
+        return [fold_nullable(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    result = {key: fold_nullable(value) for key, value in node.items() if key != "nullable"}
+    return allow_null(result) if node.get("nullable") is True else result
+
+
+def allow_null(schema: Schema) -> Schema:
+    """`schema`, accepting `null` as well (a no-op if it already does)."""
+    kind = schema.get("type")
+    if kind == "null" or (isinstance(kind, list) and "null" in kind):
+        return schema
+    if isinstance(kind, str) and "$ref" not in schema:
+        widened: Schema = {**schema, "type": [kind, "null"]}
+        if "enum" in schema:
+            widened["enum"] = [*schema["enum"], None]
+        return widened
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def relax(document: Schema, fields: Iterable[NullableField]) -> Schema:
+    """A copy of a (folded) document with each named field's schema made nullable."""
+    relaxed = copy.deepcopy(document)
+    components: Schema = relaxed["components"]["schemas"]
+    for field in fields:
+        *parents, last = field.pointer
+        holder: Schema = components[field.component]
+        for key in parents:
+            holder = holder[key]
+        holder[last] = allow_null(holder[last])
+    return relaxed
+
+
+def contract_document(
+    *, fold: bool = True, nullable_fields: Iterable[NullableField] = ()
+) -> Schema:
+    """The document as tests validate against it: folded, then with the named fields relaxed."""
+    document = official_document()
+    if fold:
+        document = fold_nullable(document)
+    return relax(document, nullable_fields)
+
+
+def validator_for(component: str, document: Schema) -> Draft202012Validator:
+    """A Draft 2020-12 validator for `#/components/schemas/<component>` of `document`."""
+    resource = Resource.from_contents(document, default_specification=DRAFT202012)
+    registry: Registry[Any] = Registry().with_resource(DOCUMENT_URI, resource)
+    root = {"$ref": f"{DOCUMENT_URI}#/components/schemas/{component}"}
+    return Draft202012Validator(root, registry=registry)
+
+
+@cache
+def response_validator() -> Draft202012Validator:
+    """`createChatCompletionResponse`, nullable folded, `RESPONSE_NULLABLE_FIELDS` relaxed."""
+    document = contract_document(nullable_fields=RESPONSE_NULLABLE_FIELDS)
+    return validator_for(RESPONSE_SCHEMA, document)
+
+
+@cache
+def error_validator() -> Draft202012Validator:
+    """`errorResponse`, nullable folded, `ERROR_NULLABLE_FIELDS` relaxed."""
+    document = contract_document(nullable_fields=ERROR_NULLABLE_FIELDS)
+    return validator_for(ERROR_SCHEMA, document)
+
+
+def violations(validator: Draft202012Validator, body: Any) -> list[str]:
+    """Every violation of `body`, as `path: message` lines (empty when the body conforms)."""
+    return [
+        f"{error.json_path}: {error.message}"
+        for error in sorted(validator.iter_errors(body), key=lambda e: e.json_path)
+    ]
