@@ -19,6 +19,7 @@ class Choice:
     finish_reason: str
     tool_calls: tuple[ToolCall, ...] = ()
     refusal: str | None = None
+    legacy_function_call: bool = False  # answer with `function_call`, not `tool_calls`
 
 
 @dataclass(frozen=True)

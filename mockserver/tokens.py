@@ -117,6 +117,7 @@ def count(text: str) -> int:
 
 
 def prompt_tokens(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> int:
+    """Tokens of the messages and of the tool (or legacy function) definitions."""
     total = sum(message_tokens(message) for message in messages) + REPLY_PRIMING_TOKENS
     if tools:
         total += tool_definition_tokens(tools)
@@ -130,6 +131,8 @@ def message_tokens(message: dict[str, Any]) -> int:
             total += content_tokens(value)
         elif key == "tool_calls":
             total += _tool_call_tokens(value or [])
+        elif key == "function_call" and isinstance(value, dict):
+            total += _tool_call_tokens([{"function": value}])
         elif isinstance(value, str):
             total += count(value)
             if key == "name":

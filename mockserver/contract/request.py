@@ -78,5 +78,10 @@ def _typed(body: dict[str, Any], card: ModelCard) -> ChatRequest:
         seed=body.get("seed"),
         stream=bool(body.get("stream")),
         include_usage=bool(stream_options.get("include_usage")),
-        tools=body.get("tools") or [],
+        tools=body.get("tools") or _functions_as_tools(body.get("functions")),
     )
+
+
+def _functions_as_tools(functions: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The deprecated `functions` count, and are answered, as function tools."""
+    return [{"type": "function", "function": function} for function in functions or []]

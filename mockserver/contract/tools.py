@@ -32,8 +32,12 @@ def check_tooling(body: dict[str, Any]) -> None:
             "array_above_max_length",
         )
     for index, tool in enumerate(tools):
-        _check_function(index, tool["function"])
+        _check_function(tool["function"], f"tools[{index}].function")
+    functions: list[dict[str, Any]] = body.get("functions") or []
+    for index, function in enumerate(functions):
+        _check_function(function, f"functions[{index}]")
     check_tool_choice(body.get("tool_choice"), tools)
+    _check_function_call(body.get("function_call"), functions)
     check_response_format(body.get("response_format"), body["messages"])
 
 
@@ -56,9 +60,9 @@ def check_name(name: str, param: str) -> None:
         )
 
 
-def _check_function(index: int, function: dict[str, Any]) -> None:
+def _check_function(function: dict[str, Any], where: str) -> None:
     name = function["name"]
-    check_name(name, f"tools[{index}].function.name")
+    check_name(name, f"{where}.name")
     parameters = function.get("parameters")
     if parameters is None:
         return
@@ -67,7 +71,7 @@ def _check_function(index: int, function: dict[str, Any]) -> None:
     except StrictSchemaError as violation:
         raise invalid_request(
             f"Invalid schema for function '{name}': {violation}",
-            f"tools[{index}].function.parameters",
+            f"{where}.parameters",
             "invalid_function_parameters",
         ) from None
 
@@ -106,6 +110,26 @@ def check_tool_choice(choice: Any, tools: list[dict[str, Any]]) -> None:
             raise invalid_request(
                 "Tool choice 'function' not found in 'tools' parameter.", "tool_choice", None
             )
+
+
+def _check_function_call(choice: Any, functions: list[dict[str, Any]]) -> None:
+    """The legacy pair, checked as its successor `tool_choice` is."""
+    if choice is None:
+        return
+    if not functions:
+        raise invalid_request(
+            "Invalid value for 'function_call': 'function_call' is only allowed when "
+            "'functions' are specified.",
+            "function_call",
+            None,
+        )
+    if isinstance(choice, dict) and choice["name"] not in {f["name"] for f in functions}:
+        raise invalid_request(
+            f"Invalid value for 'function_call': function '{choice['name']}' not found in "
+            "'functions'.",
+            "function_call",
+            None,
+        )
 
 
 def check_response_format(response_format: Any, messages: list[dict[str, Any]]) -> None:

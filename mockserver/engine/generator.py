@@ -138,11 +138,17 @@ class Generator:
         arguments = tokens.encode(_json_text(function.get("parameters") or EMPTY_PARAMETERS, seed))
         room = max(0, budget.visible - tokens.count(name))
         # A named tool_choice ends with "stop" on the service, auto and required with "tool_calls".
-        finish_reason = "stop" if decision.named else "tool_calls"
+        finish_reason = "stop" if decision.named else _call_finish_reason(decision)
         if len(arguments) > room:
             arguments, finish_reason = arguments[:room], "length"
         call = ToolCall(self.ids.tool_call(seed, 0), name, tokens.decode(arguments))
-        choice = Choice(index=index, content=None, finish_reason=finish_reason, tool_calls=(call,))
+        choice = Choice(
+            index=index,
+            content=None,
+            finish_reason=finish_reason,
+            tool_calls=(call,),
+            legacy_function_call=decision.legacy,
+        )
         return choice, budget.reasoning + tokens.count(name) + len(arguments)
 
     def _content(self, call: EngineCall, seed: bytes) -> str:
@@ -162,6 +168,10 @@ class Generator:
         prose = write_prose(self._faker, topic_of(messages), paragraphs)
         lead = tool_results_summary(messages)
         return f"{lead}\n\n{prose}" if lead else prose
+
+
+def _call_finish_reason(decision: ToolDecision) -> str:
+    return "function_call" if decision.legacy else "tool_calls"
 
 
 def _choice_seed(digest: bytes, index: int) -> bytes:

@@ -90,7 +90,7 @@ def _topic(faker: Faker, topic_words: list[str]) -> str:
     if not topic_words:
         return "the " + faker.word(part_of_speech="noun")
     word: str = faker.random.choice(topic_words)
-    return "the " + word
+    return word if word[0].isupper() else "the " + word  # "Python", but "the database"
 
 
 MAX_FACTS = 4
@@ -102,7 +102,7 @@ def tool_results_summary(messages: list[dict[str, Any]]) -> str:
     names = _call_names(messages)
     sentences = []
     for message in _trailing_tool_messages(messages):
-        name = names.get(message.get("tool_call_id", ""), "the tool")
+        name = message.get("name") or names.get(message.get("tool_call_id", ""), "the tool")
         sentences.append(f"According to {name}, {_facts(_text_of(message.get('content')))}.")
     return " ".join(sentences)
 
@@ -110,7 +110,7 @@ def tool_results_summary(messages: list[dict[str, Any]]) -> str:
 def _trailing_tool_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     trailing: list[dict[str, Any]] = []
     for message in reversed(messages):
-        if message.get("role") != "tool":
+        if message.get("role") not in ("tool", "function"):
             break
         trailing.insert(0, message)
     return trailing

@@ -4,6 +4,7 @@
 - a named function: a call to that function (the service then reports `finish_reason:
   "stop"`, not "tool_calls").
 - `"required"`: a call to the best-matching tool (the first tool when nothing matches).
+- the deprecated `functions` / `function_call` pair is decided the same way.
 - `"auto"` (the default): after tool results, a message that uses them; otherwise a call
   to the tool whose name or description shares the most words with the last user
   message, and a message when no tool shares a word.
@@ -23,6 +24,7 @@ _IGNORED = frozenset({"the", "and", "for", "with", "get", "set", "use", "you", "
 class ToolDecision:
     function: dict[str, Any] | None  # the function definition to call; None: a message
     named: bool = False  # the request named this function in tool_choice
+    legacy: bool = False  # asked with the deprecated functions/function_call pair
 
 
 MESSAGE = ToolDecision(None)
@@ -31,23 +33,34 @@ MESSAGE = ToolDecision(None)
 def decide_tool(body: dict[str, Any]) -> ToolDecision:
     functions = [tool["function"] for tool in body.get("tools") or [] if tool.get("function")]
     choice = body.get("tool_choice")
+    legacy = not functions and bool(body.get("functions"))
+    if legacy:
+        functions, choice = body["functions"], _as_tool_choice(body.get("function_call"))
     if not functions or choice == "none":
         return MESSAGE
     if isinstance(choice, dict):
         wanted = choice["function"]["name"]
-        return ToolDecision(next(f for f in functions if f["name"] == wanted), named=True)
+        chosen = next(f for f in functions if f["name"] == wanted)
+        return ToolDecision(chosen, named=True, legacy=legacy)
     messages: list[dict[str, Any]] = body["messages"]
     if choice == "required":
         return ToolDecision(best_match(functions, messages) or functions[0])
     if answers_tool_results(messages):
         return MESSAGE
     match = best_match(functions, messages)
-    return ToolDecision(match) if match else MESSAGE
+    return ToolDecision(match, legacy=legacy) if match else MESSAGE
+
+
+def _as_tool_choice(function_call: Any) -> Any:
+    """`function_call` in the words of `tool_choice`: "none", "auto" or a named function."""
+    if isinstance(function_call, dict):
+        return {"type": "function", "function": {"name": function_call["name"]}}
+    return function_call
 
 
 def answers_tool_results(messages: list[dict[str, Any]]) -> bool:
     """True when the conversation ends with tool results the reply should use."""
-    return bool(messages) and messages[-1].get("role") == "tool"
+    return bool(messages) and messages[-1].get("role") in ("tool", "function")
 
 
 def best_match(functions: list[dict[str, Any]], messages: list[dict[str, Any]]) -> Any:

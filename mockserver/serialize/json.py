@@ -37,13 +37,13 @@ def _choice(choice: Choice) -> dict[str, Any]:
 
 
 def _message(choice: Choice) -> dict[str, Any]:
-    message: dict[str, Any] = {
-        "annotations": [],
-        "content": choice.content,
-        "refusal": choice.refusal,
-        "role": "assistant",
-    }
-    if choice.tool_calls:
+    message: dict[str, Any] = {"annotations": [], "content": choice.content}
+    if choice.tool_calls and choice.legacy_function_call:
+        call = choice.tool_calls[0]
+        message["function_call"] = {"arguments": call.arguments, "name": call.name}
+    message["refusal"] = choice.refusal
+    message["role"] = "assistant"
+    if choice.tool_calls and not choice.legacy_function_call:
         message["tool_calls"] = [tool_call_object(call) for call in choice.tool_calls]
     return message
 
