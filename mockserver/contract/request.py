@@ -66,16 +66,17 @@ def checker_for(family: str) -> SchemaChecker:
 
 
 def _typed(body: dict[str, Any], card: ModelCard) -> ChatRequest:
+    # The schema admits whole-number floats (2.0) as integers; from here on they are ints.
     stop = body.get("stop")
     stream_options = body.get("stream_options") or {}
     return ChatRequest(
         body=body,
         messages=body["messages"],
         reasoning_effort=body.get("reasoning_effort") or card.reasoning_effort.default,
-        max_completion_tokens=body.get("max_completion_tokens"),
-        n=body.get("n") or 1,
+        max_completion_tokens=_whole(body.get("max_completion_tokens")),
+        n=_whole(body.get("n")) or 1,
         stop=(stop,) if isinstance(stop, str) else tuple(stop or ()),
-        seed=body.get("seed"),
+        seed=_whole(body.get("seed")),
         stream=bool(body.get("stream")),
         include_usage=bool(stream_options.get("include_usage")),
         tools=body.get("tools") or _functions_as_tools(body.get("functions")),
@@ -85,3 +86,7 @@ def _typed(body: dict[str, Any], card: ModelCard) -> ChatRequest:
 def _functions_as_tools(functions: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     """The deprecated `functions` count, and are answered, as function tools."""
     return [{"type": "function", "function": function} for function in functions or []]
+
+
+def _whole(value: Any) -> int | None:
+    return None if value is None else int(value)
