@@ -7,7 +7,7 @@ from aiohttp import web
 from mockserver import tokens
 from mockserver.admin.routes import create_admin_app
 from mockserver.api.keys import STATE
-from mockserver.api.middlewares import azure_envelope, strip_server_defaults
+from mockserver.api.middlewares import azure_envelope, finish_headers
 from mockserver.api.routes import add_routes
 from mockserver.config import Settings
 from mockserver.contract.model_card import load_model_card
@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     add_routes(app)
     app.add_subapp("/__admin/", create_admin_app())
     app.on_startup.append(_warm_up)
-    app.on_response_prepare.append(strip_server_defaults)
+    app.on_response_prepare.append(finish_headers)
     return app
 
 

@@ -10,7 +10,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -56,6 +56,11 @@ class Settings(BaseModel):
     deterministic_created: int = 1738281600
     model_api_version_gate: bool = True
     max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+    # Streams: a frame per token as Azure sent in every 2026 recording, or "buffered"
+    # pieces of stream_buffer_tokens as Azure's docs describe its default filter mode.
+    stream_chunking: Literal["token", "buffered"] = "token"
+    stream_buffer_tokens: int = Field(default=32, gt=0)
+    stream_obfuscation: bool = True
 
     @field_validator("deployments", mode="before")
     @classmethod

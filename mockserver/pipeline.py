@@ -2,16 +2,17 @@
 
 gateway: api-version -> auth -> deployment -> model/api-version gate
 backend: JSON body -> schema of the api-version -> o3-mini rules -> token limits
-answer:  engine chain -> completion -> serializer
+answer:  engine chain -> completion (the route picks the wire shape: JSON or a stream)
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from mockserver import tokens
+from mockserver.completion import Completion
 from mockserver.config import Deployment
 from mockserver.contract.api_versions import ApiVersion, resolve_dated, resolve_v1
 from mockserver.contract.auth import authenticate
@@ -20,7 +21,7 @@ from mockserver.contract.request import ChatRequest, check_chat_request, decode_
 from mockserver.engine.base import EngineCall
 from mockserver.engine.generator import request_digest
 from mockserver.errors import catalogue_error, invalid_request
-from mockserver.serialize.json import chat_completion_body
+from mockserver.ids import ResponseIdentity
 from mockserver.state import AppState
 
 
@@ -36,13 +37,6 @@ class IncomingCall:
 
 
 @dataclass(frozen=True)
-class Reply:
-    status: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class Target:
     """Where a request goes once the gateway let it through."""
 
@@ -52,8 +46,17 @@ class Target:
     card: ModelCard
 
 
-async def answer_chat(state: AppState, target: Target, body: dict[str, Any]) -> Reply:
-    """The backend's part: check the body, count, answer, serialize."""
+@dataclass(frozen=True)
+class Answer:
+    """A checked request and its completion, ready for either wire shape."""
+
+    request: ChatRequest
+    completion: Completion
+    identity: ResponseIdentity
+
+
+async def answer_chat(state: AppState, target: Target, body: dict[str, Any]) -> Answer:
+    """The backend's part: check the body, count, answer."""
     request = check_chat_request(body, target.version, target.card)
     prompt = tokens.prompt_tokens(request.messages, request.tools)
     check_token_limits(request, prompt, target.card)
@@ -62,7 +65,7 @@ async def answer_chat(state: AppState, target: Target, body: dict[str, Any]) -> 
     )
     state.quota.charge(target.deployment_name, prompt + (request.max_completion_tokens or 0))
     identity = state.ids.chat_completion(request_digest(request, state.settings.seed))
-    return Reply(200, chat_completion_body(completion, identity))
+    return Answer(request, completion, identity)
 
 
 def route_to_deployment(state: AppState, call: IncomingCall) -> tuple[Target, dict[str, Any]]:

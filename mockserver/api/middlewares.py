@@ -23,7 +23,7 @@ async def azure_envelope(request: web.Request, handler: Handler) -> web.StreamRe
     except AzureError as error:
         response = error_response(error)
     except web.HTTPRequestEntityTooLarge:
-        limit = request.app[STATE].settings.max_body_bytes
+        limit = request.config_dict[STATE].settings.max_body_bytes
         response = error_response(catalogue_error("RequestTooLarge", limit=limit))
     except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
         response = error_response(catalogue_error("ResourceNotFound"))
@@ -31,9 +31,6 @@ async def azure_envelope(request: web.Request, handler: Handler) -> web.StreamRe
         # A bug of ours: answer as Azure's 500 does, and say so in the log.
         log.exception("unhandled error on %s %s", request.method, request.path)
         response = error_response(catalogue_error("server_error", request_id=request_id))
-    if not response.prepared:
-        region = request.app[STATE].settings.region
-        response.headers.update(gateway_headers(request_id, request.headers, region))
     return response
 
 
@@ -47,8 +44,15 @@ def error_response(error: AzureError) -> web.Response:
     return response
 
 
-async def strip_server_defaults(request: web.Request, response: web.StreamResponse) -> None:
-    """Drop what aiohttp adds but Azure never sends: `Server`, a defaulted Content-Type."""
+async def finish_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Just before headers go out, streams included: add the gateway's, drop aiohttp's own.
+
+    Azure sends no `Server`, and no Content-Type on some errors (DeploymentNotFound).
+    """
+    request_id = request.get(REQUEST_ID) or new_request_id()
+    region = request.config_dict[STATE].settings.region
+    for name, value in gateway_headers(request_id, request.headers, region).items():
+        response.headers.setdefault(name, value)
     response.headers.popall("Server", None)
     if response.get(NO_CONTENT_TYPE):
         response.headers.popall("Content-Type", None)

@@ -7,12 +7,16 @@ from aiohttp import web
 from mockserver import pipeline
 from mockserver.api.headers import json_content_type, model_headers
 from mockserver.api.keys import STATE
+from mockserver.api.streaming import write_stream
 from mockserver.contract.api_versions import resolve_dated, resolve_v1
 from mockserver.contract.auth import authenticate
 from mockserver.contract.model_card import load_model_card
 from mockserver.errors import AzureError
 from mockserver.pipeline import IncomingCall, Target
+from mockserver.serialize.json import chat_completion_body
 from mockserver.serialize.models import models_list_body
+from mockserver.serialize.sse import ChunkStream, StreamOptions
+from mockserver.state import AppState
 
 API_VERSION = "api-version"
 
@@ -24,16 +28,16 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/openai/v1/models", v1_models)
 
 
-async def dated_chat(request: web.Request) -> web.Response:
+async def dated_chat(request: web.Request) -> web.StreamResponse:
     deployment = request.match_info["deployment"]
     return await _chat(request, "dated", deployment)
 
 
-async def v1_chat(request: web.Request) -> web.Response:
+async def v1_chat(request: web.Request) -> web.StreamResponse:
     return await _chat(request, "v1", None)
 
 
-async def _chat(request: web.Request, surface: str, deployment: str | None) -> web.Response:
+async def _chat(request: web.Request, surface: str, deployment: str | None) -> web.StreamResponse:
     call = IncomingCall(
         surface=surface,
         api_version=request.query.get(API_VERSION),
@@ -41,24 +45,35 @@ async def _chat(request: web.Request, surface: str, deployment: str | None) -> w
         body=await request.read(),
         deployment=deployment,
     )
-    state = request.app[STATE]
+    state = request.config_dict[STATE]
     target, body = pipeline.route_to_deployment(state, call)
     try:
-        reply = await pipeline.answer_chat(state, target, body)
+        answer = await pipeline.answer_chat(state, target, body)
     except AzureError as error:
         # Past the gateway, errors come from the model and carry its headers too.
         error.headers.update(_model_headers(request, target, surface))
         raise
-    headers = {
-        **_model_headers(request, target, surface),
-        **reply.headers,
-        "Content-Type": json_content_type(surface),
-    }
-    return web.Response(status=reply.status, body=reply.body, headers=headers)
+    headers = _model_headers(request, target, surface)
+    if answer.request.stream:
+        chunks = ChunkStream(answer.completion, answer.identity, _stream_options(state, answer))
+        return await write_stream(request, chunks, headers)
+    body_bytes = chat_completion_body(answer.completion, answer.identity)
+    headers["Content-Type"] = json_content_type(surface)
+    return web.Response(body=body_bytes, headers=headers)
+
+
+def _stream_options(state: AppState, answer: pipeline.Answer) -> StreamOptions:
+    settings = state.settings
+    return StreamOptions(
+        include_usage=answer.request.include_usage,
+        chunking=settings.stream_chunking,
+        buffer_tokens=settings.stream_buffer_tokens,
+        obfuscation=settings.stream_obfuscation,
+    )
 
 
 def _model_headers(request: web.Request, target: Target, surface: str) -> dict[str, str]:
-    state = request.app[STATE]
+    state = request.config_dict[STATE]
     quota = state.quota.snapshot(target.deployment_name, target.deployment)
     return model_headers(target.deployment_name, state.model_session, quota, surface)
 
@@ -74,7 +89,7 @@ async def v1_models(request: web.Request) -> web.Response:
 
 
 def _models(request: web.Request, surface: str) -> web.Response:
-    state = request.app[STATE]
+    state = request.config_dict[STATE]
     authenticate(request.headers, state.settings)
     models = sorted({d.model for d in state.settings.deployments.values()})
     body = models_list_body([load_model_card(name) for name in models])

@@ -39,6 +39,7 @@ def check_chat_request(body: dict[str, Any], version: ApiVersion, card: ModelCar
     _check_known_to_version(body, version)
     checker_for(version.family).check(body)
     check_tooling(body)
+    _check_stream_options(body)
     check_model_rules(body, card)
     return _typed(body, card)
 
@@ -58,6 +59,15 @@ def _check_known_to_version(body: dict[str, Any], version: ApiVersion) -> None:
     for name in body:
         if not version.knows(name):
             raise invalid_request(f"Unknown parameter: '{name}'.", name, "unknown_parameter")
+
+
+def _check_stream_options(body: dict[str, Any]) -> None:
+    if body.get("stream_options") is not None and not body.get("stream"):
+        raise invalid_request(
+            "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+            "stream_options",
+            None,
+        )
 
 
 @cache
