@@ -6,6 +6,7 @@ from aiohttp import web
 
 from mockserver import tokens
 from mockserver.admin.routes import create_admin_app
+from mockserver.api.faults import inject_faults
 from mockserver.api.keys import STATE
 from mockserver.api.middlewares import azure_envelope, finish_headers
 from mockserver.api.routes import add_routes
@@ -17,7 +18,9 @@ from mockserver.state import AppState
 
 def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or Settings()
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[azure_envelope])
+    app = web.Application(
+        client_max_size=settings.max_body_bytes, middlewares=[azure_envelope, inject_faults]
+    )
     app[STATE] = AppState.from_settings(settings)
     add_routes(app)
     app.add_subapp("/__admin/", create_admin_app())

@@ -61,6 +61,10 @@ class Settings(BaseModel):
     stream_chunking: Literal["token", "buffered"] = "token"
     stream_buffer_tokens: int = Field(default=32, gt=0)
     stream_obfuscation: bool = True
+    # Faults asked for with x-mock-fault: how long `hang` waits for the client to give up,
+    # and the retry-after-ms of an injected 429/503 (small, so client retries are quick).
+    fault_hang_seconds: float = Field(default=120.0, gt=0)
+    fault_retry_after_ms: int = Field(default=10, ge=0)
 
     @field_validator("deployments", mode="before")
     @classmethod

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from mockserver.config import Settings
 from mockserver.engine.chain import EngineChain
 from mockserver.engine.generator import Generator
+from mockserver.faults import FaultCounter
 from mockserver.ids import IdSource
 from mockserver.quota import QuotaLedger
 
@@ -24,6 +25,7 @@ class AppState:
     engines: EngineChain
     ids: IdSource
     quota: QuotaLedger = field(default_factory=QuotaLedger)
+    fault_counter: FaultCounter = field(default_factory=FaultCounter)
     model_session: str = field(default_factory=_model_session)
 
     @classmethod
@@ -34,3 +36,4 @@ class AppState:
     def reset(self) -> None:
         """Forget everything a run accumulated; configuration stays."""
         self.quota.reset()
+        self.fault_counter.reset()

@@ -6,8 +6,11 @@ import logging
 
 from aiohttp import web
 
+from mockserver.api.keys import FAULT, REQUEST_ID
+from mockserver.errors import catalogue_error
+from mockserver.faults import STREAM_FAULTS
 from mockserver.latency import NO_DELAY, Pacer
-from mockserver.serialize.sse import ChunkStream
+from mockserver.serialize.sse import ChunkStream, error_frame
 
 log = logging.getLogger("mockserver")
 EVENT_STREAM = "text/event-stream; charset=utf-8"
@@ -19,13 +22,33 @@ async def write_stream(
     """Send the frames; a client that goes away ends the stream quietly, not as a fault."""
     response = web.StreamResponse(status=200, headers={**headers, "Content-Type": EVENT_STREAM})
     await response.prepare(request)
+    frames = list(chunks.frames())
+    fault = request.get(FAULT)
+    fault_kind = fault.kind if fault and fault.kind in STREAM_FAULTS else ""
+    stop_at = _fault_position(frames) if fault_kind else len(frames)
     try:
         await pacer.before_first()
-        for index, data in enumerate(chunks.frames()):
+        for index, data in enumerate(frames[:stop_at]):
             if index:
                 await pacer.between()
             await response.write(data)
-        await response.write_eof()
+        await _finish(request, response, fault_kind)
     except ConnectionError:
         log.info("client disconnected mid-stream on %s", request.path)
     return response
+
+
+def _fault_position(frames: list[bytes]) -> int:
+    """Where a stream fault strikes: half way, after the first content frame at least."""
+    return max(3, len(frames) // 2)
+
+
+async def _finish(request: web.Request, response: web.StreamResponse, fault_kind: str) -> None:
+    if fault_kind == "stream-error":
+        # An error after the stream started: an `error` frame, no [DONE].
+        error = catalogue_error("server_error", request_id=request[REQUEST_ID]).payload()["error"]
+        await response.write(error_frame(error))
+    elif fault_kind == "cut-stream" and request.transport is not None:
+        request.transport.abort()  # no closing chunk: the client sees a cut connection
+        return
+    await response.write_eof()

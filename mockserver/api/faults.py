@@ -1,0 +1,81 @@
+"""The fault middleware: applies what x-mock-fault asks for (see mockserver.faults)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from mockserver.api.keys import FAULT, REQUEST_ID, STATE
+from mockserver.faults import BODY_FAULTS, Fault, fault_from_headers, status_error
+
+ADMIN_PREFIX = "/__admin"
+HANG_POLL_SECONDS = 0.05
+
+
+@web.middleware
+async def inject_faults(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path.startswith(ADMIN_PREFIX):
+        return await handler(request)
+    state = request.config_dict[STATE]
+    fault = fault_from_headers(request.headers, state.fault_counter)
+    if fault is None:
+        return await handler(request)
+    request[FAULT] = fault  # the stream writer applies cut-stream and stream-error
+    if fault.kind == "status":
+        settings = state.settings
+        version = request.query.get("api-version", "v1")
+        raise status_error(
+            fault.status, request[REQUEST_ID], version, settings.fault_retry_after_ms
+        )
+    if fault.kind == "reset":
+        return _reset(request)
+    if fault.kind == "hang":
+        return await _hang(request, state.settings.fault_hang_seconds)
+    response = await handler(request)
+    if fault.kind in BODY_FAULTS and isinstance(response, web.Response):
+        return await _damaged(request, response, fault)
+    return response
+
+
+def _reset(request: web.Request) -> web.StreamResponse:
+    """Drop the connection without an answer: the client sees a connection error."""
+    if request.transport is not None:
+        request.transport.abort()
+    return web.Response()
+
+
+async def _hang(request: web.Request, bound_seconds: float) -> web.StreamResponse:
+    """Answer nothing until the client gives up, or, after the bound, Azure's 408."""
+    waited = 0.0
+    while waited < bound_seconds:
+        if request.transport is None or request.transport.is_closing():
+            return web.Response()
+        await asyncio.sleep(HANG_POLL_SECONDS)
+        waited += HANG_POLL_SECONDS
+    raise status_error(408, request[REQUEST_ID], "", 0)
+
+
+async def _damaged(
+    request: web.Request, response: web.Response, fault: Fault
+) -> web.StreamResponse:
+    body = response.body if isinstance(response.body, bytes) else b""
+    if fault.kind == "garbage":
+        response.body = _garble(body)
+        return response
+    # truncate: announce the whole body, send half of it, then drop the connection.
+    damaged = web.StreamResponse(status=response.status, headers=response.headers)
+    damaged.content_length = len(body)
+    await damaged.prepare(request)
+    await damaged.write(body[: len(body) // 2])
+    if request.transport is not None:
+        request.transport.abort()
+    return damaged
+
+
+def _garble(body: bytes) -> bytes:
+    """The body's first third, then bytes that are neither JSON nor UTF-8."""
+    noise = hashlib.sha256(body).digest()
+    return body[: len(body) // 3] + b"\xff\xfe\x00" + noise
