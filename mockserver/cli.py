@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from mockserver.app import create_app
 from mockserver.config import Settings, load_settings
+from mockserver.stubs import StubFileError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=MODEL",
         help="a deployment and its model (repeatable; replaces the default)",
     )
+    serve.add_argument("--stubs", dest="stubs_dir", help="load stub rules from *.json here")
     serve.add_argument(
         "--deterministic-ids",
         action="store_true",
@@ -56,7 +58,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if command == "serve":
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-        asyncio.run(serve(settings))
+        try:
+            asyncio.run(serve(settings))
+        except StubFileError as error:
+            print(f"mockserver: invalid stubs: {error}", file=sys.stderr)
+            return 2
     return 0
 
 

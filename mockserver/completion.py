@@ -20,6 +20,7 @@ class Choice:
     tool_calls: tuple[ToolCall, ...] = ()
     refusal: str | None = None
     legacy_function_call: bool = False  # answer with `function_call`, not `tool_calls`
+    filtered: dict[str, str] = field(default_factory=dict)  # category -> severity flagged
 
 
 @dataclass(frozen=True)

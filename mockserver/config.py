@@ -65,6 +65,8 @@ class Settings(BaseModel):
     # and the retry-after-ms of an injected 429/503 (small, so client retries are quick).
     fault_hang_seconds: float = Field(default=120.0, gt=0)
     fault_retry_after_ms: int = Field(default=10, ge=0)
+    journal_capacity: int = Field(default=1000, gt=0)
+    stubs_dir: Path | None = None
 
     @field_validator("deployments", mode="before")
     @classmethod

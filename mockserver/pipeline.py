@@ -18,10 +18,11 @@ from mockserver.contract.api_versions import ApiVersion, resolve_dated, resolve_
 from mockserver.contract.auth import authenticate
 from mockserver.contract.model_card import ModelCard, load_model_card
 from mockserver.contract.request import ChatRequest, check_chat_request, decode_body
-from mockserver.engine.base import EngineCall
+from mockserver.engine.base import Effects, EngineCall
 from mockserver.engine.generator import request_digest
 from mockserver.errors import catalogue_error, invalid_request
 from mockserver.ids import ResponseIdentity
+from mockserver.matching import RequestView
 from mockserver.state import AppState
 
 
@@ -53,19 +54,22 @@ class Answer:
     request: ChatRequest
     completion: Completion
     identity: ResponseIdentity
+    effects: Effects
 
 
-async def answer_chat(state: AppState, target: Target, body: dict[str, Any]) -> Answer:
+async def answer_chat(
+    state: AppState, target: Target, body: dict[str, Any], call: IncomingCall, effects: Effects
+) -> Answer:
     """The backend's part: check the body, count, answer."""
     request = check_chat_request(body, target.version, target.card)
     prompt = tokens.prompt_tokens(request.messages, request.tools)
     check_token_limits(request, prompt, target.card)
-    completion = await state.engines.answer(
-        EngineCall(request, target.card, target.deployment_name, prompt)
-    )
+    view = RequestView(call.surface, target.deployment_name, call.api_version, call.headers, body)
+    engine_call = EngineCall(request, target.card, target.deployment_name, prompt, view, effects)
+    completion = await state.engines.answer(engine_call)
     state.quota.charge(target.deployment_name, prompt + (request.max_completion_tokens or 0))
     identity = state.ids.chat_completion(request_digest(request, state.settings.seed))
-    return Answer(request, completion, identity)
+    return Answer(request, completion, identity, effects)
 
 
 def route_to_deployment(state: AppState, call: IncomingCall) -> tuple[Target, dict[str, Any]]:

@@ -5,18 +5,25 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from mockserver.config import Settings
 from mockserver.engine.chain import EngineChain
 from mockserver.engine.generator import Generator
+from mockserver.engine.rules import StubRules
 from mockserver.faults import FaultCounter
 from mockserver.ids import IdSource
+from mockserver.journal import Journal
 from mockserver.quota import QuotaLedger
+from mockserver.stubs import StubStore
 
 
 def _model_session() -> str:
     # Shaped like the 2026 recordings: d<yyyymmddHHMMSS>-<8 hex>.
     return time.strftime("d%Y%m%d%H%M%S", time.gmtime()) + "-" + secrets.token_hex(4)
+
+
+RESETTABLE = frozenset({"stubs", "scenarios", "journal", "quota"})
 
 
 @dataclass
@@ -26,14 +33,42 @@ class AppState:
     ids: IdSource
     quota: QuotaLedger = field(default_factory=QuotaLedger)
     fault_counter: FaultCounter = field(default_factory=FaultCounter)
+    stubs: StubStore = field(default_factory=StubStore)
+    journal: Journal = field(default_factory=Journal)
+    # Exceptions of ours answered as a 500, for the pytest plugin to re-raise in the test.
+    failures: list[BaseException] = field(default_factory=list)
     model_session: str = field(default_factory=_model_session)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppState:
         ids = IdSource(settings.deterministic_ids, settings.deterministic_created)
-        return cls(settings=settings, engines=EngineChain([Generator(settings.seed, ids)]), ids=ids)
+        stubs = StubStore()
+        generator = Generator(settings.seed, ids)
+        return cls(
+            settings=settings,
+            engines=EngineChain([StubRules(stubs, generator), generator]),
+            ids=ids,
+            stubs=stubs,
+            journal=Journal(capacity=settings.journal_capacity),
+        )
 
-    def reset(self) -> None:
-        """Forget everything a run accumulated; configuration stays."""
-        self.quota.reset()
-        self.fault_counter.reset()
+    def update_settings(self, changes: dict[str, Any]) -> None:
+        """Change settings while running: checked as a whole, then applied to the parts."""
+        settings = Settings.model_validate({**self.settings.model_dump(), **changes})
+        self.settings = settings
+        self.ids.deterministic = settings.deterministic_ids
+        for engine in self.engines.engines:
+            if isinstance(engine, Generator):
+                engine.seed = settings.seed
+
+    def reset(self, parts: frozenset[str] = RESETTABLE) -> None:
+        """Forget what a run accumulated (all of it by default); configuration stays."""
+        if "stubs" in parts:
+            self.stubs.clear()
+        if "scenarios" in parts:
+            self.stubs.reset_scenarios()
+        if "journal" in parts:
+            self.journal.clear()
+        if "quota" in parts:
+            self.quota.reset()
+            self.fault_counter.reset()

@@ -21,7 +21,10 @@ from aiohttp import web
 from mockserver.api.keys import STATE
 from mockserver.app import create_app
 from mockserver.config import Settings, load_settings
-from mockserver.state import AppState
+from mockserver.journal import JournalEntry, verify
+from mockserver.matching import RequestMatch
+from mockserver.state import RESETTABLE, AppState
+from mockserver.stubs import Stub
 
 START_TIMEOUT_SECONDS = 30.0
 
@@ -51,6 +54,55 @@ class MockServer:
     def state(self) -> AppState:
         assert self._runner is not None, "the server is not running"
         return self._runner.app[STATE]
+
+    # --- the test-double API ---------------------------------------------------------
+
+    def stub(self, stub: Stub | dict[str, Any] | None = None, /, **fields: Any) -> Stub:
+        """Add a stub rule: a `Stub`, its JSON as a dict, or its fields as keywords.
+
+        server.stub(match={"last_user_message": {"contains": "weather"}},
+                    answer={"tool_calls": [{"name": "get_weather"}]}, times=1)
+        """
+        model = stub if isinstance(stub, Stub) else Stub.model_validate(stub or fields)
+        return self.state.stubs.add(model)
+
+    @property
+    def requests(self) -> list[JournalEntry]:
+        """The journal: every inference request received, oldest first."""
+        return self.state.journal.entries()
+
+    def find(
+        self, match: RequestMatch | dict[str, Any] | None = None, **fields: Any
+    ) -> list[JournalEntry]:
+        return self.state.journal.find(_match(match, fields))
+
+    def verify(
+        self,
+        match: RequestMatch | dict[str, Any] | None = None,
+        count: int | None = None,
+        **fields: Any,
+    ) -> list[JournalEntry]:
+        """Assert matching requests were received (`count` of them); the error shows the
+        nearest requests and what differed."""
+        return verify(self.state.journal, _match(match, fields), count)
+
+    def reset(self, parts: frozenset[str] = RESETTABLE) -> None:
+        """Forget stubs, scenario states, the journal and quota usage (or only `parts`)."""
+        self.state.reset(parts)
+
+    def configure(self, **changes: Any) -> None:
+        """Change settings while running, e.g. `configure(seed=7, deterministic_ids=True)`."""
+        self.state.update_settings(changes)
+
+    def scenario_state(self, name: str) -> str | None:
+        return self.state.stubs.scenarios.get(name)
+
+    def take_failures(self) -> list[BaseException]:
+        """Exceptions raised inside the server since the last call (bugs answered as 500)."""
+        failures, self.state.failures[:] = list(self.state.failures), []
+        return failures
+
+    # --- lifecycle ---------------------------------------------------------------------
 
     def start(self) -> MockServer:
         self._thread = threading.Thread(target=self._run, name="mockserver", daemon=True)
@@ -106,3 +158,9 @@ class MockServer:
     async def _shutdown(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+
+def _match(match: RequestMatch | dict[str, Any] | None, fields: dict[str, Any]) -> RequestMatch:
+    if isinstance(match, RequestMatch):
+        return match
+    return RequestMatch.model_validate(match or fields)

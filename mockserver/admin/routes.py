@@ -1,17 +1,266 @@
-"""Admin routes: health now; stubs, journal and settings come with their issues."""
+"""The admin API under /__admin/ (WireMock's conventions): JSON in, JSON out.
+
+GET    /__admin/health
+POST   /__admin/reset                  {"parts": ["stubs", "scenarios", "journal", "quota"]}
+GET    /__admin/stubs                  POST /__admin/stubs (a stub)   DELETE /__admin/stubs
+GET    /__admin/stubs/{id}             PUT (replace)                  DELETE
+GET    /__admin/requests               ?status=&source=&deployment=&limit=    DELETE
+POST   /__admin/requests/find          a request match -> {"requests": [...]}
+POST   /__admin/requests/count         a request match -> {"count": N}
+POST   /__admin/requests/verify        {"match": {...}, "count": N} -> 200, or 409 saying why
+GET    /__admin/scenarios              PUT /__admin/scenarios/{name} {"state": ...}
+POST   /__admin/scenarios/reset
+GET    /__admin/settings               PATCH /__admin/settings {"seed": 7, ...}
+GET    /__admin/openapi.json
+"""
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
+import orjson
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mockserver import __version__
+from mockserver.admin.openapi import admin_openapi
+from mockserver.api.keys import STATE
+from mockserver.errors import AzureError
+from mockserver.journal import JournalEntry, VerificationError, verify
+from mockserver.matching import RequestMatch
+from mockserver.state import RESETTABLE, AppState
+from mockserver.stubs import Stub
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ResetRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    parts: list[str] = Field(default_factory=lambda: sorted(RESETTABLE))
+
+
+class VerifyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    match: RequestMatch = Field(default_factory=RequestMatch)
+    count: int | None = Field(default=None, ge=0)
+
+
+class ScenarioState(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    state: str
+
+
+class SettingsPatch(BaseModel):
+    """The settings that can change while the server runs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int | None = None
+    deterministic_ids: bool | None = None
+    region: str | None = None
+    stream_chunking: str | None = None
+    stream_obfuscation: bool | None = None
 
 
 def create_admin_app() -> web.Application:
     admin = web.Application()
-    admin.router.add_get("/health", health)
+    router = admin.router
+    router.add_get("/health", health)
+    router.add_post("/reset", reset)
+    router.add_get("/stubs", list_stubs)
+    router.add_post("/stubs", create_stub)
+    router.add_delete("/stubs", delete_stubs)
+    router.add_get("/stubs/{id}", get_stub)
+    router.add_put("/stubs/{id}", replace_stub)
+    router.add_delete("/stubs/{id}", delete_stub)
+    router.add_get("/requests", list_requests)
+    router.add_delete("/requests", clear_requests)
+    router.add_post("/requests/find", find_requests)
+    router.add_post("/requests/count", count_requests)
+    router.add_post("/requests/verify", verify_requests)
+    router.add_get("/scenarios", list_scenarios)
+    router.add_put("/scenarios/{name}", set_scenario)
+    router.add_post("/scenarios/reset", reset_scenarios)
+    router.add_get("/settings", get_settings)
+    router.add_patch("/settings", patch_settings)
+    router.add_get("/openapi.json", openapi)
     return admin
 
 
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _state(request: web.Request) -> AppState:
+    return request.config_dict[STATE]
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+
+
+def admin_error(status: int, code: str, message: str, details: Any = None) -> AzureError:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    return AzureError(status, orjson.dumps({"error": error}), name=code)
+
+
+async def _parse(request: web.Request, model: type[M], empty_ok: bool = False) -> M:
+    raw = await request.read()
+    if not raw.strip() and empty_ok:
+        return model()
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as error:
+        details = [
+            {"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]} for e in error.errors()
+        ]
+        first = details[0]
+        message = f"invalid {model.__name__}: {first['loc'] or 'body'}: {first['msg']}"
+        raise admin_error(400, "InvalidRequest", message, details) from None
+
+
+def _stub_or_404(state: AppState, stub_id: str) -> Stub:
+    stub = state.stubs.stubs.get(stub_id)
+    if stub is None:
+        raise admin_error(404, "NotFound", f"no stub with id {stub_id!r}")
+    return stub
+
+
+def _entries(entries: list[JournalEntry]) -> dict[str, Any]:
+    return {"requests": [entry.to_json() for entry in entries], "count": len(entries)}
+
+
+# --- handlers -----------------------------------------------------------------------------
+
+
 async def health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok", "version": __version__})
+    return _json({"status": "ok", "version": __version__})
+
+
+async def reset(request: web.Request) -> web.Response:
+    wanted = await _parse(request, ResetRequest, empty_ok=True)
+    unknown = set(wanted.parts) - RESETTABLE
+    if unknown:
+        message = f"unknown parts {sorted(unknown)}; known: {sorted(RESETTABLE)}"
+        raise admin_error(400, "InvalidRequest", message)
+    _state(request).reset(frozenset(wanted.parts))
+    return _json({"reset": sorted(wanted.parts)})
+
+
+async def list_stubs(request: web.Request) -> web.Response:
+    stubs = _state(request).stubs.stubs.values()
+    return _json({"stubs": [stub.model_dump() for stub in stubs]})
+
+
+async def create_stub(request: web.Request) -> web.Response:
+    stub = await _parse(request, Stub)
+    return _json(_state(request).stubs.add(stub).model_dump(), status=201)
+
+
+async def delete_stubs(request: web.Request) -> web.Response:
+    _state(request).reset(frozenset({"stubs"}))
+    return _json({"deleted": "all"})
+
+
+async def get_stub(request: web.Request) -> web.Response:
+    return _json(_stub_or_404(_state(request), request.match_info["id"]).model_dump())
+
+
+async def replace_stub(request: web.Request) -> web.Response:
+    state, stub_id = _state(request), request.match_info["id"]
+    _stub_or_404(state, stub_id)
+    stub = await _parse(request, Stub)
+    stub.id = stub_id
+    state.stubs.add(stub)
+    return _json(stub.model_dump())
+
+
+async def delete_stub(request: web.Request) -> web.Response:
+    state, stub_id = _state(request), request.match_info["id"]
+    _stub_or_404(state, stub_id)
+    state.stubs.remove(stub_id)
+    return _json({"deleted": stub_id})
+
+
+async def list_requests(request: web.Request) -> web.Response:
+    filters: dict[str, Any] = {}
+    for name in ("source", "deployment", "surface"):
+        if name in request.query:
+            filters[name] = request.query[name]
+    try:
+        if "status" in request.query:
+            filters["status"] = int(request.query["status"])
+        limit = int(request.query.get("limit", "0"))
+    except ValueError:
+        raise admin_error(400, "InvalidRequest", "status and limit must be integers") from None
+    entries = _state(request).journal.find(None, **filters)
+    return _json(_entries(entries[-limit:] if limit > 0 else entries))
+
+
+async def clear_requests(request: web.Request) -> web.Response:
+    _state(request).journal.clear()
+    return _json({"deleted": "all"})
+
+
+async def find_requests(request: web.Request) -> web.Response:
+    match = await _parse(request, RequestMatch, empty_ok=True)
+    return _json(_entries(_state(request).journal.find(match)))
+
+
+async def count_requests(request: web.Request) -> web.Response:
+    match = await _parse(request, RequestMatch, empty_ok=True)
+    return _json({"count": _state(request).journal.count(match)})
+
+
+async def verify_requests(request: web.Request) -> web.Response:
+    wanted = await _parse(request, VerifyRequest)
+    try:
+        found = verify(_state(request).journal, wanted.match, wanted.count)
+    except VerificationError as error:
+        raise admin_error(409, "VerificationFailed", str(error)) from None
+    return _json({"matched": len(found)})
+
+
+async def list_scenarios(request: web.Request) -> web.Response:
+    return _json({"scenarios": dict(_state(request).stubs.scenarios)})
+
+
+async def set_scenario(request: web.Request) -> web.Response:
+    wanted = await _parse(request, ScenarioState)
+    name = request.match_info["name"]
+    _state(request).stubs.set_state(name, wanted.state)
+    return _json({"scenario": name, "state": wanted.state})
+
+
+async def reset_scenarios(request: web.Request) -> web.Response:
+    _state(request).stubs.reset_scenarios()
+    return _json({"scenarios": dict(_state(request).stubs.scenarios)})
+
+
+async def get_settings(request: web.Request) -> web.Response:
+    return _json(_public_settings(_state(request)))
+
+
+async def patch_settings(request: web.Request) -> web.Response:
+    patch = await _parse(request, SettingsPatch)
+    state = _state(request)
+    try:
+        state.update_settings(patch.model_dump(exclude_none=True))
+    except ValidationError as error:
+        raise admin_error(400, "InvalidRequest", str(error.errors()[0]["msg"])) from None
+    return _json(_public_settings(state))
+
+
+def _public_settings(state: AppState) -> dict[str, Any]:
+    settings = state.settings.model_dump(mode="json")
+    settings["api_keys"] = ["***" for _ in settings["api_keys"]]
+    settings["entra_tokens"] = ["***" for _ in settings["entra_tokens"]]
+    return settings
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return _json(admin_openapi())

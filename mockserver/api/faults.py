@@ -21,11 +21,22 @@ async def inject_faults(request: web.Request, handler: Handler) -> web.StreamRes
         return await handler(request)
     state = request.config_dict[STATE]
     fault = fault_from_headers(request.headers, state.fault_counter)
-    if fault is None:
-        return await handler(request)
-    request[FAULT] = fault  # the stream writer applies cut-stream and stream-error
+    if fault is not None:
+        early = await act_on_fault(request, fault)
+        if early is not None:
+            return early
+    response = await handler(request)
+    # A stub may have asked for a fault too; body faults damage the answer made.
+    fault = request.get(FAULT)
+    if fault is not None and fault.kind in BODY_FAULTS and isinstance(response, web.Response):
+        return await _damaged(request, response, fault)
+    return response
+
+
+async def act_on_fault(request: web.Request, fault: Fault) -> web.StreamResponse | None:
+    """Apply a fault now (status, reset, hang), or leave it for the body or stream (None)."""
+    settings = request.config_dict[STATE].settings
     if fault.kind == "status":
-        settings = state.settings
         version = request.query.get("api-version", "v1")
         raise status_error(
             fault.status, request[REQUEST_ID], version, settings.fault_retry_after_ms
@@ -33,11 +44,9 @@ async def inject_faults(request: web.Request, handler: Handler) -> web.StreamRes
     if fault.kind == "reset":
         return _reset(request)
     if fault.kind == "hang":
-        return await _hang(request, state.settings.fault_hang_seconds)
-    response = await handler(request)
-    if fault.kind in BODY_FAULTS and isinstance(response, web.Response):
-        return await _damaged(request, response, fault)
-    return response
+        return await _hang(request, settings.fault_hang_seconds)
+    request[FAULT] = fault  # applied to the body after the answer, or by the stream writer
+    return None
 
 
 def _reset(request: web.Request) -> web.StreamResponse:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from mockserver.engine.base import Effects
 from mockserver.faults import Fault
 from mockserver.state import AppState
 
@@ -13,3 +14,9 @@ REQUEST_ID = web.RequestKey("apim_request_id", str)
 NO_CONTENT_TYPE = web.ResponseKey("no_content_type", bool)
 # The fault x-mock-fault asked for, for the stream writer.
 FAULT = web.RequestKey("fault", Fault)
+# Set by the chat routes for the journal: the surface and deployment, what answered.
+SURFACE = web.RequestKey("surface", str)
+DEPLOYMENT = web.RequestKey("deployment", str)
+EFFECTS = web.RequestKey("effects", Effects)
+# Set by the stream writer when the client went away mid-stream.
+DISCONNECTED = web.RequestKey("disconnected", bool)

@@ -27,9 +27,10 @@ async def azure_envelope(request: web.Request, handler: Handler) -> web.StreamRe
         response = error_response(catalogue_error("RequestTooLarge", limit=limit))
     except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
         response = error_response(catalogue_error("ResourceNotFound"))
-    except Exception:
-        # A bug of ours: answer as Azure's 500 does, and say so in the log.
+    except Exception as error:
+        # A bug of ours: answer as Azure's 500 does, say so in the log, keep it for the test.
         log.exception("unhandled error on %s %s", request.method, request.path)
+        request.config_dict[STATE].failures.append(error)
         response = error_response(catalogue_error("server_error", request_id=request_id))
     return response
 

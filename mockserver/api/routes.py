@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from mockserver import pipeline
+from mockserver.api.faults import act_on_fault
 from mockserver.api.headers import json_content_type, model_headers
-from mockserver.api.keys import STATE
+from mockserver.api.keys import DEPLOYMENT, EFFECTS, STATE, SURFACE
 from mockserver.api.streaming import write_stream
 from mockserver.contract.api_versions import resolve_dated, resolve_v1
 from mockserver.contract.auth import authenticate
 from mockserver.contract.model_card import load_model_card
+from mockserver.engine.base import Effects
 from mockserver.errors import AzureError
 from mockserver.pipeline import IncomingCall, Target
 from mockserver.serialize.json import chat_completion_body
@@ -46,13 +50,20 @@ async def _chat(request: web.Request, surface: str, deployment: str | None) -> w
         deployment=deployment,
     )
     state = request.config_dict[STATE]
+    effects = Effects(source="gateway")
+    request[EFFECTS], request[SURFACE] = effects, surface
     target, body = pipeline.route_to_deployment(state, call)
+    request[DEPLOYMENT] = target.deployment_name
+    effects.source = "generator"
     try:
-        answer = await pipeline.answer_chat(state, target, body)
+        answer = await pipeline.answer_chat(state, target, body, call, effects)
     except AzureError as error:
         # Past the gateway, errors come from the model and carry its headers too.
         error.headers.update(_model_headers(request, target, surface))
         raise
+    early = await _apply_effects(request, effects)
+    if early is not None:
+        return early
     headers = _model_headers(request, target, surface)
     if answer.request.stream:
         chunks = ChunkStream(answer.completion, answer.identity, _stream_options(state, answer))
@@ -60,6 +71,15 @@ async def _chat(request: web.Request, surface: str, deployment: str | None) -> w
     body_bytes = chat_completion_body(answer.completion, answer.identity)
     headers["Content-Type"] = json_content_type(surface)
     return web.Response(body=body_bytes, headers=headers)
+
+
+async def _apply_effects(request: web.Request, effects: Effects) -> web.StreamResponse | None:
+    """What a stub asked for besides its reply: a delay, a fault."""
+    if effects.delay_ms:
+        await asyncio.sleep(effects.delay_ms / 1000)
+    if effects.fault is not None:
+        return await act_on_fault(request, effects.fault)
+    return None
 
 
 def _stream_options(state: AppState, answer: pipeline.Answer) -> StreamOptions:

@@ -6,7 +6,7 @@ import logging
 
 from aiohttp import web
 
-from mockserver.api.keys import FAULT, REQUEST_ID
+from mockserver.api.keys import DISCONNECTED, FAULT, REQUEST_ID
 from mockserver.errors import catalogue_error
 from mockserver.faults import STREAM_FAULTS
 from mockserver.latency import NO_DELAY, Pacer
@@ -34,6 +34,7 @@ async def write_stream(
             await response.write(data)
         await _finish(request, response, fault_kind)
     except ConnectionError:
+        request[DISCONNECTED] = True
         log.info("client disconnected mid-stream on %s", request.path)
     return response
 

@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from mockserver.completion import Completion
 from mockserver.contract.model_card import ModelCard
 from mockserver.contract.request import ChatRequest
+from mockserver.faults import Fault
+from mockserver.matching import RequestView
+
+
+@dataclass(frozen=True)
+class Script:
+    """A reply decided in advance (by a stub); the generator still does the accounting."""
+
+    content: str | None = None
+    tool_calls: tuple[tuple[str, str | None], ...] = ()  # (name, JSON arguments or None)
+    refusal: str | None = None
+
+
+@dataclass
+class Effects:
+    """What an engine asks of the HTTP layer besides the completion, and who answered."""
+
+    source: str = "generator"
+    stub_id: str | None = None
+    fault: Fault | None = None
+    delay_ms: int = 0
 
 
 @dataclass(frozen=True)
@@ -18,6 +39,9 @@ class EngineCall:
     card: ModelCard
     deployment: str
     prompt_tokens: int
+    view: RequestView
+    effects: Effects = field(default_factory=Effects)
+    script: Script | None = None
 
 
 class Engine(Protocol):

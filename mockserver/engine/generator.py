@@ -27,7 +27,7 @@ from faker import Faker
 from mockserver import tokens
 from mockserver.completion import Choice, Completion, ToolCall, Usage
 from mockserver.contract.request import ChatRequest
-from mockserver.engine.base import EngineCall
+from mockserver.engine.base import EngineCall, Script
 from mockserver.engine.prose import tool_results_summary, topic_of, write_prose
 from mockserver.engine.tool_choice import ToolDecision, decide_tool
 from mockserver.ids import IdSource
@@ -120,9 +120,29 @@ class Generator:
     def _choice(
         self, call: EngineCall, seed: bytes, index: int, budget: _Budget, decision: ToolDecision
     ) -> tuple[Choice, int]:
+        if call.script is not None:
+            return self._scripted(call, seed, index, budget, call.script)
         if decision.function is not None and budget.visible > 0:
-            return self._tool_call(seed, index, budget, decision)
-        text, finish_reason = _apply_stop(self._content(call, seed), call.request.stop)
+            calls: list[tuple[dict[str, Any], str | None]] = [(decision.function, None)]
+            finish_reason = "stop" if decision.named else _call_finish_reason(decision)
+            return self._tool_calls(seed, index, budget, calls, finish_reason, decision.legacy)
+        return self._text(call, index, budget, self._content(call, seed))
+
+    def _scripted(
+        self, call: EngineCall, seed: bytes, index: int, budget: _Budget, script: Script
+    ) -> tuple[Choice, int]:
+        if script.refusal is not None:
+            visible = tokens.encode(script.refusal)[: budget.visible]
+            choice = Choice(index, None, "stop", refusal=tokens.decode(visible))
+            return choice, budget.reasoning + len(visible)
+        if script.tool_calls and budget.visible > 0:
+            offered = {t["function"]["name"]: t["function"] for t in call.request.tools}
+            calls = [(offered.get(name, {"name": name}), args) for name, args in script.tool_calls]
+            return self._tool_calls(seed, index, budget, calls, "tool_calls", legacy=False)
+        return self._text(call, index, budget, script.content or "")
+
+    def _text(self, call: EngineCall, index: int, budget: _Budget, text: str) -> tuple[Choice, int]:
+        text, finish_reason = _apply_stop(text, call.request.stop)
         visible = tokens.encode(text)
         if len(visible) > budget.visible:
             visible, finish_reason = visible[: budget.visible], "length"
@@ -130,26 +150,32 @@ class Generator:
         choice = Choice(index=index, content=text, finish_reason=finish_reason)
         return choice, budget.reasoning + len(visible)
 
-    def _tool_call(
-        self, seed: bytes, index: int, budget: _Budget, decision: ToolDecision
+    def _tool_calls(
+        self,
+        seed: bytes,
+        index: int,
+        budget: _Budget,
+        calls: list[tuple[dict[str, Any], str | None]],
+        finish_reason: str,
+        legacy: bool,
     ) -> tuple[Choice, int]:
-        function = decision.function or {}
-        name = function["name"]
-        arguments = tokens.encode(_json_text(function.get("parameters") or EMPTY_PARAMETERS, seed))
-        room = max(0, budget.visible - tokens.count(name))
-        # A named tool_choice ends with "stop" on the service, auto and required with "tool_calls".
-        finish_reason = "stop" if decision.named else _call_finish_reason(decision)
-        if len(arguments) > room:
-            arguments, finish_reason = arguments[:room], "length"
-        call = ToolCall(self.ids.tool_call(seed, 0), name, tokens.decode(arguments))
+        """Calls with the given arguments, or arguments generated from each tool's schema."""
+        room, made = budget.visible, []
+        for position, (function, given) in enumerate(calls):
+            name = function["name"]
+            schema = function.get("parameters") or EMPTY_PARAMETERS
+            arguments = tokens.encode(given if given is not None else _json_text(schema, seed))
+            room -= tokens.count(name)
+            if len(arguments) > max(0, room):
+                arguments, finish_reason = arguments[: max(0, room)], "length"
+            room -= len(arguments)
+            call_id = self.ids.tool_call(seed, position)
+            made.append(ToolCall(call_id, name, tokens.decode(arguments)))
+        spent = budget.visible - max(0, room)
         choice = Choice(
-            index=index,
-            content=None,
-            finish_reason=finish_reason,
-            tool_calls=(call,),
-            legacy_function_call=decision.legacy,
+            index, None, finish_reason, tool_calls=tuple(made), legacy_function_call=legacy
         )
-        return choice, budget.reasoning + tokens.count(name) + len(arguments)
+        return choice, budget.reasoning + spent
 
     def _content(self, call: EngineCall, seed: bytes) -> str:
         response_format = call.request.body.get("response_format") or {}

@@ -27,8 +27,18 @@ def prompt_filter_results() -> list[dict[str, Any]]:
     ]
 
 
-def completion_filter_results(has_text: bool) -> dict[str, Any]:
-    """A choice's verdicts; a choice that carries only tool calls has `{}` on Azure."""
+def completion_filter_results(
+    has_text: bool, flagged: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """A choice's verdicts; a choice that carries only tool calls has `{}` on Azure.
+
+    `flagged` names the categories the output filter stopped, with their severity.
+    """
+    if flagged:
+        results = completion_filter_results(True)
+        for category, severity in flagged.items():
+            results[category] = {"filtered": True, "severity": severity}
+        return results
     if not has_text:
         return {}
     return {

@@ -28,7 +28,7 @@ def chat_completion_body(completion: Completion, identity: ResponseIdentity) -> 
 
 def _choice(choice: Choice) -> dict[str, Any]:
     return {
-        "content_filter_results": completion_filter_results(bool(choice.content)),
+        "content_filter_results": completion_filter_results(bool(choice.content), choice.filtered),
         "finish_reason": choice.finish_reason,
         "index": choice.index,
         "logprobs": None,

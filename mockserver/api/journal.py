@@ -1,0 +1,67 @@
+"""The journal middleware: every inference request recorded, however it ended."""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from mockserver.api.keys import DEPLOYMENT, DISCONNECTED, EFFECTS, STATE, SURFACE
+from mockserver.errors import AzureError
+from mockserver.journal import JournalEntry, decode_for_journal, masked
+
+ADMIN_PREFIX = "/__admin"
+
+
+@web.middleware
+async def record_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path.startswith(ADMIN_PREFIX):
+        return await handler(request)
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except AzureError as error:
+        status = error.status
+        raise
+    except web.HTTPException as error:
+        status = error.status
+        raise
+    finally:
+        await _record(request, status, (time.perf_counter() - started) * 1000)
+
+
+async def _record(request: web.Request, status: int, duration_ms: float) -> None:
+    journal = request.config_dict[STATE].journal
+    raw = await _body(request)
+    body, text = decode_for_journal(raw)
+    effects = request.get(EFFECTS)
+    entry = JournalEntry(
+        id=journal.new_id(),
+        time=time.time(),
+        method=request.method,
+        path=request.path,
+        query=dict(request.query),
+        headers=masked(request.headers),
+        body=body,
+        body_text=text,
+        status=status,
+        source=effects.source if effects else "gateway",
+        stub_id=effects.stub_id if effects else None,
+        surface=request.get(SURFACE, ""),
+        deployment=request.get(DEPLOYMENT, ""),
+        stream=bool(isinstance(body, dict) and body.get("stream")),
+        disconnected=request.get(DISCONNECTED, False),
+        duration_ms=round(duration_ms, 3),
+    )
+    journal.record(entry)
+
+
+async def _body(request: web.Request) -> bytes:
+    try:
+        return await request.read()
+    except (web.HTTPException, ConnectionError):
+        return b""  # too large, or the client is gone: nothing to keep

@@ -1,0 +1,93 @@
+"""The stub engine: the first in the chain; answers what a matching stub says."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+import orjson
+
+from mockserver.completion import Choice, Completion, Usage
+from mockserver.engine.base import EngineCall, Script
+from mockserver.engine.generator import Generator
+from mockserver.errors import AzureError, catalogue_error, encode_body
+from mockserver.faults import parse_fault
+from mockserver.stubs import ErrorAnswer, Stub, StubAnswer, StubStore, UsageOverride
+
+FORCE_STUB_HEADER = "x-mock-stub"
+
+
+class StubRules:
+    name = "stubs"
+
+    def __init__(self, store: StubStore, generator: Generator) -> None:
+        self.store = store
+        self.generator = generator
+
+    async def answer(self, call: EngineCall) -> Completion | None:
+        stub = self._stub_for(call)
+        if stub is None:
+            return None
+        call.effects.source, call.effects.stub_id = f"stub:{stub.id}", stub.id
+        answer = stub.answer
+        call.effects.delay_ms = answer.delay_ms
+        if answer.error is not None:
+            raise error_for(answer.error)
+        if answer.fault is not None:
+            call.effects.fault = parse_fault(answer.fault)
+        completion = self.generator.complete(dataclasses.replace(call, script=script_for(answer)))
+        return _with_overrides(completion, answer)
+
+    def _stub_for(self, call: EngineCall) -> Stub | None:
+        forced = call.view.headers.get(FORCE_STUB_HEADER)
+        if forced:
+            stub = self.store.stubs.get(forced)
+            return stub.model_copy() if stub is not None else None
+        return self.store.take(call.view)
+
+
+def script_for(answer: StubAnswer) -> Script | None:
+    """The reply a stub dictates; None lets the generator make it up (usage or delay only)."""
+    if answer.refusal is not None:
+        return Script(refusal=answer.refusal)
+    if answer.tool_calls is not None:
+        calls = tuple((call.name, _arguments(call.arguments)) for call in answer.tool_calls)
+        return Script(tool_calls=calls)
+    if answer.structured_output is not None:
+        return Script(content=orjson.dumps(answer.structured_output).decode())
+    if answer.content is not None:
+        return Script(content=answer.content)
+    return None
+
+
+def error_for(error: ErrorAnswer) -> AzureError:
+    if error.name is not None:
+        return catalogue_error(error.name, **error.values)
+    return AzureError(error.status or 400, encode_body(error.body, "compact"), name="stub")
+
+
+def _arguments(arguments: dict[str, object] | str | None) -> str | None:
+    if arguments is None or isinstance(arguments, str):
+        return arguments
+    return orjson.dumps(arguments).decode()
+
+
+def _with_overrides(completion: Completion, answer: StubAnswer) -> Completion:
+    if answer.content_filter:
+        choices = tuple(_filtered(choice, answer.content_filter) for choice in completion.choices)
+        completion = dataclasses.replace(completion, choices=choices)
+    if answer.usage is not None:
+        completion = dataclasses.replace(completion, usage=_usage(completion.usage, answer.usage))
+    return completion
+
+
+def _filtered(choice: Choice, verdicts: Mapping[str, str]) -> Choice:
+    """The output filter stopped this choice: no content, finish_reason content_filter."""
+    return dataclasses.replace(
+        choice, content=None, finish_reason="content_filter", filtered=dict(verdicts)
+    )
+
+
+def _usage(usage: Usage, override: UsageOverride) -> Usage:
+    changes = {k: v for k, v in override.model_dump().items() if v is not None}
+    return dataclasses.replace(usage, **changes)

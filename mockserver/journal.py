@@ -1,0 +1,145 @@
+"""The request journal: what each request was, who answered it, how it ended.
+
+A ring buffer (bounded, oldest dropped first) that tests read to check what their code
+sent: `count`, `find`, and `verify`, which fails with the nearest requests and what
+differed about each.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import orjson
+
+from mockserver.matching import RequestMatch, RequestView
+
+SECRET_HEADERS = frozenset(
+    {"api-key", "authorization", "cookie", "set-cookie", "ocp-apim-subscription-key"}
+)
+MASK = "***"
+MAX_STORED_BODY = 1_048_576  # characters of a body kept as text when it is not JSON
+
+
+@dataclass
+class JournalEntry:
+    id: int
+    time: float
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any  # the JSON body, or None
+    body_text: str | None  # the raw body when it was not JSON (cut to MAX_STORED_BODY)
+    status: int = 0
+    source: str = ""  # "generator", "stub:<id>", "gateway" (refused before any engine)
+    stub_id: str | None = None
+    surface: str = ""
+    deployment: str = ""
+    stream: bool = False
+    disconnected: bool = False
+    duration_ms: float = 0.0
+
+    def view(self) -> RequestView:
+        body = self.body if isinstance(self.body, dict) else {}
+        return RequestView(
+            self.surface, self.deployment, self.query.get("api-version"), self.headers, body
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def masked(headers: Mapping[str, str]) -> dict[str, str]:
+    return {
+        name.lower(): (MASK if name.lower() in SECRET_HEADERS else value)
+        for name, value in headers.items()
+    }
+
+
+def decode_for_journal(raw: bytes) -> tuple[Any, str | None]:
+    try:
+        return orjson.loads(raw), None
+    except orjson.JSONDecodeError:
+        return None, raw[:MAX_STORED_BODY].decode("utf-8", "replace")
+
+
+@dataclass
+class Journal:
+    capacity: int = 1000
+    _entries: deque[JournalEntry] = field(default_factory=deque)
+    _next_id: int = 1
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, entry: JournalEntry) -> None:
+        with self._lock:
+            self._entries.append(entry)
+            while len(self._entries) > self.capacity:
+                self._entries.popleft()
+
+    def new_id(self) -> int:
+        with self._lock:
+            self._next_id += 1
+            return self._next_id - 1
+
+    def entries(self) -> list[JournalEntry]:
+        with self._lock:
+            return list(self._entries)
+
+    def find(self, match: RequestMatch | None = None, **filters: Any) -> list[JournalEntry]:
+        """Entries matching `match` (chat requests) and equal on each of `filters`."""
+        found = []
+        for entry in self.entries():
+            if any(getattr(entry, key) != value for key, value in filters.items()):
+                continue
+            if match is None or match.matches(entry.view()):
+                found.append(entry)
+        return found
+
+    def count(self, match: RequestMatch | None = None, **filters: Any) -> int:
+        return len(self.find(match, **filters))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+class VerificationError(AssertionError):
+    """The journal does not hold the requests a test expected."""
+
+
+def verify(journal: Journal, match: RequestMatch, count: int | None = None) -> list[JournalEntry]:
+    """Assert requests matching `match` were received (exactly `count` of them, if given)."""
+    found = journal.find(match)
+    if (count is None and found) or (count is not None and len(found) == count):
+        return found
+    expected = "at least one request" if count is None else f"{count} request(s)"
+    lines = [f"expected {expected} matching {_describe(match)}, found {len(found)}."]
+    lines += _near_misses(journal, match)
+    raise VerificationError("\n".join(lines))
+
+
+def _describe(match: RequestMatch) -> str:
+    return orjson.dumps(match.model_dump(exclude_none=True)).decode()
+
+
+def _near_misses(journal: Journal, match: RequestMatch, shown: int = 5) -> list[str]:
+    chat = [e for e in journal.entries() if e.surface]
+    if not chat:
+        return ["The journal holds no chat requests."]
+    ranked = sorted(chat, key=lambda e: len(match.mismatches(e.view())))
+    lines = ["Nearest requests received:"]
+    for entry in ranked[:shown]:
+        reasons = match.mismatches(entry.view()) or ["matches"]
+        lines.append(
+            f"  #{entry.id} {entry.method} {entry.path} -> {entry.status}: " + "; ".join(reasons)
+        )
+    return lines
+
+
+def now() -> float:
+    return time.time()
