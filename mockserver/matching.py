@@ -108,11 +108,15 @@ def last_user_text(messages: list[dict[str, Any]]) -> str | None:
 
 
 def message_text(message: dict[str, Any]) -> str:
-    content = message.get("content")
+    return content_text(message.get("content"))
+
+
+def content_text(content: Any) -> str:
+    """A message content as text: the string, or its text parts joined."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+        return " ".join(p.get("text") or "" for p in content if isinstance(p, dict))
     return ""
 
 

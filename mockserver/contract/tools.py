@@ -15,6 +15,7 @@ from mockserver.contract.strict_schema import (
     check_strict,
 )
 from mockserver.errors import AzureError, invalid_request
+from mockserver.matching import message_text
 
 MAX_TOOLS = 128
 NAME_PATTERN = "^[a-zA-Z0-9_-]+$"
@@ -165,15 +166,4 @@ def _response_format_error(name: str, violation: StrictSchemaError) -> AzureErro
 
 
 def _mentions_json(messages: list[dict[str, Any]]) -> bool:
-    for message in messages:
-        content = message.get("content")
-        texts = [content] if isinstance(content, str) else _part_texts(content)
-        if any("json" in text.lower() for text in texts):
-            return True
-    return False
-
-
-def _part_texts(content: Any) -> list[str]:
-    if not isinstance(content, list):
-        return []
-    return [part.get("text") or "" for part in content if isinstance(part, dict)]
+    return any("json" in message_text(message).lower() for message in messages)

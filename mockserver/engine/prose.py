@@ -13,6 +13,8 @@ from typing import Any
 
 from faker import Faker
 
+from mockserver.matching import content_text
+
 _TEMPLATES = (
     "To {bs}, start with {topic}.",
     "{catch} is a sensible way to think about {topic}.",
@@ -44,7 +46,7 @@ def topic_of(messages: list[dict[str, Any]]) -> list[str]:
     """
     for message in reversed(messages):
         if message.get("role") == "user":
-            words = _WORD.findall(_text_of(message.get("content")))
+            words = _WORD.findall(content_text(message.get("content")))
             kept = [_case(w, i) for i, w in enumerate(words) if w.lower() not in _STOPWORDS]
             return sorted(dict.fromkeys(kept), key=len, reverse=True)[:TOPIC_CHOICES]
     return []
@@ -52,14 +54,6 @@ def topic_of(messages: list[dict[str, Any]]) -> list[str]:
 
 def _case(word: str, position: int) -> str:
     return word.lower() if position == 0 or word.isupper() else word
-
-
-def _text_of(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(part.get("text", "") for part in content if isinstance(part, dict))
-    return ""
 
 
 def write_prose(faker: Faker, topic_words: list[str], paragraphs: int) -> str:
@@ -103,7 +97,7 @@ def tool_results_summary(messages: list[dict[str, Any]]) -> str:
     sentences = []
     for message in _trailing_tool_messages(messages):
         name = message.get("name") or names.get(message.get("tool_call_id", ""), "the tool")
-        sentences.append(f"According to {name}, {_facts(_text_of(message.get('content')))}.")
+        sentences.append(f"According to {name}, {_facts(content_text(message.get('content')))}.")
     return " ".join(sentences)
 
 

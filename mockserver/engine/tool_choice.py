@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from mockserver.matching import last_user_text
+
 _WORD = re.compile(r"[A-Za-z][a-z]+|[A-Z]+(?![a-z])|\d+")
 _IGNORED = frozenset({"the", "and", "for", "with", "get", "set", "use", "you", "can", "any"})
 
@@ -65,20 +67,10 @@ def answers_tool_results(messages: list[dict[str, Any]]) -> bool:
 
 def best_match(functions: list[dict[str, Any]], messages: list[dict[str, Any]]) -> Any:
     """The function sharing the most words with the last user message; ties: the first."""
-    asked = _words(last_user_text(messages))
+    asked = _words(last_user_text(messages) or "")
     scored = [(len(asked & _words(_describe(f))), -i, f) for i, f in enumerate(functions)]
     score, _, function = max(scored, key=lambda item: item[:2])
     return function if score > 0 else None
-
-
-def last_user_text(messages: list[dict[str, Any]]) -> str:
-    for message in reversed(messages):
-        if message.get("role") == "user":
-            content = message.get("content")
-            if isinstance(content, list):
-                return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
-            return content if isinstance(content, str) else ""
-    return ""
 
 
 def _describe(function: dict[str, Any]) -> str:
