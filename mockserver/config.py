@@ -26,7 +26,14 @@ class Deployment(BaseModel):
 
     model: str = "o3-mini"
     tokens_per_minute: int = Field(default=250_000, gt=0)
-    requests_per_minute: int = Field(default=2_500, gt=0)
+    # None: Azure's documented ratio, 6 requests per minute for each 1,000 tokens per minute.
+    requests_per_minute: int | None = Field(default=None, gt=0)
+    # None: the server-wide `enforce_quota`; True/False: this deployment's own choice.
+    enforce_quota: bool | None = None
+
+    @property
+    def effective_requests_per_minute(self) -> int:
+        return self.requests_per_minute or max(1, self.tokens_per_minute * 6 // 1000)
 
     @field_validator("model")
     @classmethod
@@ -66,6 +73,10 @@ class Settings(BaseModel):
     fault_hang_seconds: float = Field(default=120.0, gt=0)
     fault_retry_after_ms: int = Field(default=10, ge=0)
     journal_capacity: int = Field(default=1000, gt=0)
+    # Quota is always accounted (the x-ratelimit-* headers); 429s only when enforced, so a
+    # suite that sends large prompts is not throttled unless it asks to be.
+    enforce_quota: bool = False
+    quota_request_window_seconds: float = Field(default=10.0, gt=0, le=60)
     stubs_dir: Path | None = None
 
     @field_validator("deployments", mode="before")

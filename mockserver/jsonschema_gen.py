@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC
 from typing import Any
+from urllib.parse import unquote
 
 import jsonschema_rs
 import orjson
@@ -44,12 +45,32 @@ def generate_value(
     schema: Schema | bool, seed: int | str | bytes = 0, max_depth: int = MAX_DEPTH
 ) -> Any:
     """A value valid against `schema`; the same schema and seed give the same value."""
-    validator = jsonschema_rs.validator_for(schema)
+    _refuse_remote_refs(schema)
+    try:
+        validator = jsonschema_rs.validator_for(schema, validate_formats=True)
+    except (jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError, ValueError) as error:
+        raise UnsatisfiableSchemaError(f"the schema is not usable: {error}") from None
     for attempt in range(ATTEMPTS):
-        value = _ValueWriter(schema, _seed_int(seed, attempt), max_depth).value()
+        try:
+            value = _ValueWriter(schema, _seed_int(seed, attempt), max_depth).value()
+        except (ValueError, LookupError, RecursionError, TypeError):
+            continue  # this draw hit a dead end (an empty range, a `false`); try another
         if validator.is_valid(value):
             return value
     raise UnsatisfiableSchemaError("no value satisfying the schema was found")
+
+
+def _refuse_remote_refs(schema: Any) -> None:
+    """Only references inside the schema: nothing is ever fetched."""
+    if isinstance(schema, dict):
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and not ref.startswith("#"):
+            raise UnsatisfiableSchemaError(f"only local references are supported, not {ref!r}")
+        for child in schema.values():
+            _refuse_remote_refs(child)
+    elif isinstance(schema, list):
+        for child in schema:
+            _refuse_remote_refs(child)
 
 
 def _seed_int(seed: int | str | bytes, attempt: int) -> int:
@@ -92,16 +113,18 @@ class _ValueWriter:
     def resolve(self, schema: Schema) -> Schema:
         seen = 0
         while isinstance(schema, dict) and "$ref" in schema and seen < 64:
-            schema = {**self.lookup(schema["$ref"]), **_without(schema, "$ref")}
+            schema = _merge(self.lookup(schema["$ref"]), _without(schema, "$ref"))
             seen += 1
         return schema
 
     def lookup(self, ref: str) -> Schema:
         if not ref.startswith("#"):
             raise UnsatisfiableSchemaError(f"only local references are supported, not {ref!r}")
+        if len(ref) > 1 and ref[1] != "/":
+            return _find_anchor(self.root, ref[1:])
         node: Any = self.root
         for part in filter(None, ref[1:].split("/")):
-            node = node[part.replace("~1", "/").replace("~0", "~")]
+            node = node[unquote(part).replace("~1", "/").replace("~0", "~")]
         if isinstance(node, bool):
             return {} if node else {"not": {}}
         result: Schema = node
@@ -162,7 +185,8 @@ class _ValueWriter:
             chosen = required
         else:
             chosen = required + [key for key in optional if self.random.random() < 0.5]
-        result = {key: self.write(properties.get(key, True), depth + 1, key) for key in chosen}
+        extra: Schema | bool = schema.get("additionalProperties", True)
+        result = {key: self.write(properties.get(key, extra), depth + 1, key) for key in chosen}
         self.add_extra_properties(result, schema, optional, depth)
         return result
 
@@ -189,6 +213,8 @@ class _ValueWriter:
         count = low if depth >= self.max_depth else self.random.randint(low, max(low, high))
         prefix = schema.get("prefixItems", [])
         items = schema.get("items", True)
+        if items is False:
+            count = min(count, len(prefix))
         result: list[Any] = []
         seen: set[bytes] = set()
         for index in range(count * ATTEMPTS):
@@ -205,12 +231,22 @@ class _ValueWriter:
 
     def write_string(self, schema: Schema, name: str | None) -> str:
         if "pattern" in schema:
-            text = self.xeger.xeger(schema["pattern"])
+            text = self.pattern_text(schema)
         elif schema.get("format") in _FORMATS:
             text = _FORMATS[schema["format"]](self)
         else:
             text = self.named_text(name)
         return _fit_length(text, schema.get("minLength", 0), schema.get("maxLength"))
+
+    def pattern_text(self, schema: Schema) -> str:
+        """A string matching the pattern, drawn again until it fits the length limits."""
+        low, high = schema.get("minLength", 0), schema.get("maxLength")
+        text = ""
+        for _ in range(ATTEMPTS * 4):
+            text = self.xeger.xeger(schema["pattern"])
+            if len(text) >= low and (high is None or len(text) <= high):
+                return text
+        return text
 
     def named_text(self, name: str | None) -> str:
         key = (name or "").lower().replace("_", "").replace("-", "")
@@ -229,7 +265,7 @@ class _ValueWriter:
         if integer:
             whole: int = self.random.randint(math.ceil(low), math.floor(high))
             return whole
-        return round(float(self.random.uniform(low, high)), 2)
+        return _inside(float(self.random.uniform(low, high)), schema)
 
 
 # --- helpers --------------------------------------------------------------------------
@@ -258,11 +294,10 @@ def _bounds(schema: Schema, integer: bool, name: str | None) -> tuple[float, flo
     default_low, default_high = _named_range(name)
     low = schema.get("minimum", -math.inf)
     high = schema.get("maximum", math.inf)
-    nudge = 1 if integer else 0.01
     if isinstance(schema.get("exclusiveMinimum"), int | float):
-        low = max(low, schema["exclusiveMinimum"] + nudge)
+        low = max(low, schema["exclusiveMinimum"] + (1 if integer else 0))
     if isinstance(schema.get("exclusiveMaximum"), int | float):
-        high = min(high, schema["exclusiveMaximum"] - nudge)
+        high = min(high, schema["exclusiveMaximum"] - (1 if integer else 0))
     if math.isinf(low) and math.isinf(high):
         return default_low, default_high
     if math.isinf(low):
@@ -270,6 +305,55 @@ def _bounds(schema: Schema, integer: bool, name: str | None) -> tuple[float, flo
     if math.isinf(high):
         high = max(low, default_high) if low <= default_high else low + 100
     return low, high
+
+
+def _inside(value: float, schema: Schema) -> float:
+    """Two decimals reads like data; keep them only when they stay inside the bounds."""
+    rounded = round(value, 2)
+    return rounded if _within(rounded, schema) else value
+
+
+def _within(value: float, schema: Schema) -> bool:
+    def bound(key: str) -> float | None:
+        given = schema.get(key)
+        return given if isinstance(given, int | float) and not isinstance(given, bool) else None
+
+    low, high = bound("minimum"), bound("maximum")
+    above, below = bound("exclusiveMinimum"), bound("exclusiveMaximum")
+    return (
+        (low is None or value >= low)
+        and (high is None or value <= high)
+        and (above is None or value > above)
+        and (below is None or value < below)
+    )
+
+
+def _merge(target: Schema, siblings: Schema) -> Schema:
+    """A `$ref`'s target with the keywords beside the `$ref` added (both apply)."""
+    merged = {**target, **siblings}
+    if "properties" in target and "properties" in siblings:
+        merged["properties"] = {**target["properties"], **siblings["properties"]}
+    if "required" in target and "required" in siblings:
+        merged["required"] = [*target["required"], *siblings["required"]]
+    return merged
+
+
+def _find_anchor(node: Any, anchor: str) -> Schema:
+    """The subschema declaring `"$anchor": anchor`."""
+    if isinstance(node, dict):
+        if node.get("$anchor") == anchor:
+            return node
+        children: list[Any] = list(node.values())
+    elif isinstance(node, list):
+        children = node
+    else:
+        children = []
+    for child in children:
+        try:
+            return _find_anchor(child, anchor)
+        except KeyError:
+            continue
+    raise KeyError(anchor)
 
 
 def _named_range(name: str | None) -> tuple[float, float]:

@@ -23,6 +23,7 @@ from mockserver.engine.generator import request_digest
 from mockserver.errors import catalogue_error, invalid_request
 from mockserver.ids import ResponseIdentity
 from mockserver.matching import RequestView
+from mockserver.quota import rate_limit_error
 from mockserver.state import AppState
 
 
@@ -64,10 +65,14 @@ async def answer_chat(
     request = check_chat_request(body, target.version, target.card)
     prompt = tokens.prompt_tokens(request.messages, request.tools)
     check_token_limits(request, prompt, target.card)
+    _admit(state, target, prompt + (request.max_completion_tokens or 0))
     view = RequestView(call.surface, target.deployment_name, call.api_version, call.headers, body)
     engine_call = EngineCall(request, target.card, target.deployment_name, prompt, view, effects)
     completion = await state.engines.answer(engine_call)
-    state.quota.charge(target.deployment_name, prompt + (request.max_completion_tokens or 0))
+    spent_beyond_estimate = completion.usage.completion_tokens - (
+        request.max_completion_tokens or 0
+    )
+    state.quota.spend(target.deployment_name, spent_beyond_estimate)
     identity = state.ids.chat_completion(request_digest(request, state.settings.seed))
     return Answer(request, completion, identity, effects)
 
@@ -136,3 +141,13 @@ def _check_completion_budget(requested: int, card: ModelCard) -> None:
             requested=requested,
             max_output_tokens=card.max_output_tokens,
         )
+
+
+def _admit(state: AppState, target: Target, estimate: int) -> None:
+    """Charge the request's estimate; over the limit, Azure's 429 when quota is enforced."""
+    enforced = target.deployment.enforce_quota
+    if enforced is None:
+        enforced = state.settings.enforce_quota
+    refusal = state.quota.admit(target.deployment_name, target.deployment, estimate, enforced)
+    if refusal is not None:
+        raise rate_limit_error(refusal, target.version.name)

@@ -1,18 +1,26 @@
-"""Per-deployment usage over Azure's one-minute window, for the x-ratelimit-* headers.
+"""Per-deployment quota, enforced as Azure enforces it, on an injectable clock.
 
-Each request is charged as Azure charges it up front: its prompt tokens plus its
-`max_completion_tokens`. The remaining counts in the headers come from this real state.
+Tokens: each request is charged up front its prompt tokens plus `max_completion_tokens`
+(its estimated maximum) against a running count that resets every minute; when the
+count would pass tokens-per-minute, the request gets a 429 until the minute turns.
+Completion tokens a request spends beyond its estimate are added when it is answered.
+Requests: evaluated over short windows (10 seconds by default), each allowing
+requests-per-minute / 6, so a burst is limited before the minute is used up.
 """
 
 from __future__ import annotations
 
+import math
+import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from mockserver.config import Deployment
+from mockserver.errors import AzureError, catalogue_error
 
-WINDOW_SECONDS = 60.0
+MINUTE = 60.0
 
 
 @dataclass(frozen=True)
@@ -21,33 +29,116 @@ class QuotaSnapshot:
     limit_tokens: int
     remaining_requests: int
     remaining_tokens: int
+    reset_tokens_seconds: int
+    reset_requests_seconds: int
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a request is over the limit, and when to retry."""
+
+    kind: str  # "tokens" or "requests"
+    retry_after_seconds: float
+
+
+@dataclass
+class _Usage:
+    minute_start: float = 0.0
+    tokens: int = 0
+    requests: deque[float] = field(default_factory=deque)  # arrival times, last minute
 
 
 class QuotaLedger:
-    def __init__(self) -> None:
-        self._charges: dict[str, deque[tuple[float, int]]] = {}
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, request_window_seconds: float = 10.0
+    ) -> None:
+        self.clock = clock
+        self.request_window = request_window_seconds
+        self._usage: dict[str, _Usage] = {}
+        self._lock = threading.Lock()
 
-    def charge(self, deployment: str, tokens: int, now: float | None = None) -> None:
-        moment = time.monotonic() if now is None else now
-        self._charges.setdefault(deployment, deque()).append((moment, tokens))
+    def admit(
+        self, deployment: str, limits: Deployment, estimate: int, enforce: bool = True
+    ) -> Refusal | None:
+        """Charge a request, or, when enforcing, say why it must wait (and do not charge it)."""
+        with self._lock:
+            now = self.clock()
+            usage = self._current(deployment, now)
+            refusal = self._refusal(usage, limits, estimate, now) if enforce else None
+            if refusal is None:
+                usage.tokens += estimate
+                usage.requests.append(now)
+            return refusal
 
-    def snapshot(
-        self, deployment: str, limits: Deployment, now: float | None = None
-    ) -> QuotaSnapshot:
-        charges = self._window(deployment, time.monotonic() if now is None else now)
-        used_tokens = sum(tokens for _, tokens in charges)
-        return QuotaSnapshot(
-            limit_requests=limits.requests_per_minute,
-            limit_tokens=limits.tokens_per_minute,
-            remaining_requests=max(0, limits.requests_per_minute - len(charges)),
-            remaining_tokens=max(0, limits.tokens_per_minute - used_tokens),
-        )
+    def spend(self, deployment: str, extra_tokens: int) -> None:
+        """Tokens a request used beyond its up-front estimate."""
+        if extra_tokens > 0:
+            with self._lock:
+                self._current(deployment, self.clock()).tokens += extra_tokens
+
+    def snapshot(self, deployment: str, limits: Deployment) -> QuotaSnapshot:
+        with self._lock:
+            now = self.clock()
+            usage = self._current(deployment, now)
+            rpm = limits.effective_requests_per_minute
+            return QuotaSnapshot(
+                limit_requests=rpm,
+                limit_tokens=limits.tokens_per_minute,
+                remaining_requests=max(0, rpm - len(usage.requests)),
+                remaining_tokens=max(0, limits.tokens_per_minute - usage.tokens),
+                reset_tokens_seconds=math.ceil(usage.minute_start + MINUTE - now),
+                reset_requests_seconds=math.ceil(self._request_wait(usage, now)),
+            )
+
+    def state(self) -> dict[str, dict[str, int]]:
+        with self._lock:
+            return {
+                name: {"tokens_this_minute": u.tokens, "requests_last_minute": len(u.requests)}
+                for name, u in self._usage.items()
+            }
 
     def reset(self) -> None:
-        self._charges.clear()
+        with self._lock:
+            self._usage.clear()
 
-    def _window(self, deployment: str, now: float) -> deque[tuple[float, int]]:
-        charges = self._charges.setdefault(deployment, deque())
-        while charges and charges[0][0] <= now - WINDOW_SECONDS:
-            charges.popleft()
-        return charges
+    def _current(self, deployment: str, now: float) -> _Usage:
+        usage = self._usage.setdefault(deployment, _Usage(minute_start=now))
+        if now - usage.minute_start >= MINUTE:
+            usage.minute_start, usage.tokens = now, 0
+        while usage.requests and usage.requests[0] <= now - MINUTE:
+            usage.requests.popleft()
+        return usage
+
+    def _refusal(
+        self, usage: _Usage, limits: Deployment, estimate: int, now: float
+    ) -> Refusal | None:
+        if usage.tokens + estimate > limits.tokens_per_minute:
+            return Refusal("tokens", usage.minute_start + MINUTE - now)
+        in_window = [t for t in usage.requests if t > now - self.request_window]
+        if len(in_window) >= self._window_allowance(limits):
+            return Refusal("requests", in_window[0] + self.request_window - now)
+        return None
+
+    def _window_allowance(self, limits: Deployment) -> int:
+        share = self.request_window / MINUTE
+        return max(1, math.floor(limits.effective_requests_per_minute * share))
+
+    def _request_wait(self, usage: _Usage, now: float) -> float:
+        in_window = [t for t in usage.requests if t > now - self.request_window]
+        return in_window[0] + self.request_window - now if in_window else 0.0
+
+
+def rate_limit_error(refusal: Refusal, api_version: str) -> AzureError:
+    """Azure's 429 for the token or the call limit; the message's N matches the headers."""
+    seconds = max(1, math.ceil(refusal.retry_after_seconds))
+    name = "rate_limit_tokens" if refusal.kind == "tokens" else "rate_limit_requests"
+    error = catalogue_error(name, api_version=api_version, retry_after=seconds)
+    policy = "DeploymentRatelimit-Token" if refusal.kind == "tokens" else "DeploymentRatelimit-Call"
+    error.headers.update(
+        {
+            "retry-after": str(seconds),
+            "retry-after-ms": str(max(1, math.ceil(refusal.retry_after_seconds * 1000))),
+            "policy-id": policy,
+        }
+    )
+    return error

@@ -50,6 +50,7 @@ class AppState:
             ids=ids,
             stubs=stubs,
             journal=Journal(capacity=settings.journal_capacity),
+            quota=QuotaLedger(request_window_seconds=settings.quota_request_window_seconds),
         )
 
     def update_settings(self, changes: dict[str, Any]) -> None:

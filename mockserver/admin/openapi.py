@@ -81,6 +81,7 @@ def _paths() -> dict[str, Any]:
             "get": {"responses": {"200": _ok("settings, secrets masked")}},
             "patch": {"responses": {"200": _ok("settings after the change"), **_ERRORS}},
         },
+        "/__admin/quota": {"get": {"responses": {"200": _ok("limits and use per deployment")}}},
         "/__admin/openapi.json": {"get": {"responses": {"200": _ok("this document")}}},
     }
 

@@ -86,6 +86,7 @@ def create_admin_app() -> web.Application:
     router.add_post("/scenarios/reset", reset_scenarios)
     router.add_get("/settings", get_settings)
     router.add_patch("/settings", patch_settings)
+    router.add_get("/quota", get_quota)
     router.add_get("/openapi.json", openapi)
     return admin
 
@@ -260,6 +261,24 @@ def _public_settings(state: AppState) -> dict[str, Any]:
     settings["api_keys"] = ["***" for _ in settings["api_keys"]]
     settings["entra_tokens"] = ["***" for _ in settings["entra_tokens"]]
     return settings
+
+
+async def get_quota(request: web.Request) -> web.Response:
+    """Each deployment's limits and what it used in the current windows."""
+    state = _state(request)
+    used = state.quota.state()
+    deployments = {
+        name: {
+            "tokens_per_minute": d.tokens_per_minute,
+            "requests_per_minute": d.effective_requests_per_minute,
+            "enforced": state.settings.enforce_quota
+            if d.enforce_quota is None
+            else d.enforce_quota,
+            **used.get(name, {"tokens_this_minute": 0, "requests_last_minute": 0}),
+        }
+        for name, d in state.settings.deployments.items()
+    }
+    return _json({"deployments": deployments})
 
 
 async def openapi(request: web.Request) -> web.Response:

@@ -59,6 +59,8 @@ def rate_limit_headers(quota: QuotaSnapshot) -> dict[str, str]:
         "x-ratelimit-remaining-tokens": str(quota.remaining_tokens),
         "x-ratelimit-renewalperiod-requests": RATE_LIMIT_RENEWAL_SECONDS,
         "x-ratelimit-renewalperiod-tokens": RATE_LIMIT_RENEWAL_SECONDS,
+        "x-ratelimit-reset-requests": str(quota.reset_requests_seconds),
+        "x-ratelimit-reset-tokens": str(quota.reset_tokens_seconds),
     }
 
 

@@ -21,12 +21,12 @@ async def write_stream(
 ) -> web.StreamResponse:
     """Send the frames; a client that goes away ends the stream quietly, not as a fault."""
     response = web.StreamResponse(status=200, headers={**headers, "Content-Type": EVENT_STREAM})
-    await response.prepare(request)
     frames = list(chunks.frames())
     fault = request.get(FAULT)
     fault_kind = fault.kind if fault and fault.kind in STREAM_FAULTS else ""
     stop_at = _fault_position(frames) if fault_kind else len(frames)
     try:
+        await response.prepare(request)  # the client may be gone before the first byte
         await pacer.before_first()
         for index, data in enumerate(frames[:stop_at]):
             if index:

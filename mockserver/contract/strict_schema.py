@@ -68,6 +68,7 @@ def check_strict(schema: dict[str, Any]) -> None:
     walker = _StrictWalker(strict_rules())
     walker.walk(schema, (), depth=1)
     for name, definition in _definitions(schema):
+        walker.string_length += len(name[-1])  # definition names count toward the limit
         walker.walk(definition, name, depth=1)
     walker.check_totals()
 

@@ -39,7 +39,8 @@ class EngineCall:
     card: ModelCard
     deployment: str
     prompt_tokens: int
-    view: RequestView
+    # How stub rules see the request; an empty view when the generator is used directly.
+    view: RequestView = field(default_factory=lambda: RequestView("dated", "", None, {}))
     effects: Effects = field(default_factory=Effects)
     script: Script | None = None
 

@@ -83,8 +83,11 @@ def _words(text: str) -> set[str]:
 
 
 def _stem(word: str) -> str:
-    # "forecasts" matches "forecast", "searching" matches "search".
-    for suffix in ("ing", "es", "s"):
-        if word.endswith(suffix) and len(word) > len(suffix) + 3:
-            return word[: -len(suffix)]
+    """A crude singular: "forecasts" -> "forecast", "searches" -> "search", "prices" -> "price"."""
+    if word.endswith("ing") and len(word) > 6:
+        return word[:-3]
+    if word.endswith(("sses", "xes", "zes", "ches", "shes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        return word[:-1]
     return word

@@ -196,8 +196,9 @@ def test_first_request_is_charged_prompt_plus_max_completion_tokens(
     response = post_chat(quota_server, {**BODY, "max_completion_tokens": 700})
     prompt = response.json()["usage"]["prompt_tokens"]
     assert response.headers["x-ratelimit-limit-tokens"] == "5000"
-    assert response.headers["x-ratelimit-limit-requests"] == "2500"
-    assert response.headers["x-ratelimit-remaining-requests"] == "2499"
+    # 6 requests per minute for each 1,000 tokens per minute: Azure's documented ratio.
+    assert response.headers["x-ratelimit-limit-requests"] == "30"
+    assert response.headers["x-ratelimit-remaining-requests"] == "29"
     assert int(response.headers["x-ratelimit-remaining-tokens"]) == 5000 - prompt - 700
 
 
@@ -207,7 +208,10 @@ def test_remaining_counts_decrease_between_requests(surface: str) -> None:
     with MockServer() as server:
         first = send(server, surface)
         second = send(server, surface)
-    prompt = second.json()["usage"]["prompt_tokens"]
+    # Without max_completion_tokens a request is charged its prompt up front and the
+    # completion tokens it spent once answered.
+    usage = second.json()["usage"]
+    prompt = usage["prompt_tokens"] + usage["completion_tokens"]
     remaining = {
         name: [int(r.headers[f"x-ratelimit-remaining-{name}"]) for r in (first, second)]
         for name in ("requests", "tokens")
