@@ -15,6 +15,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mockserver.contract.model_card import known_models
+from mockserver.faults import parse_fault
+from mockserver.latency import Latency
 
 ENV_PREFIX = "MOCKSERVER_"
 
@@ -30,6 +32,21 @@ class Deployment(BaseModel):
     requests_per_minute: int | None = Field(default=None, gt=0)
     # None: the server-wide `enforce_quota`; True/False: this deployment's own choice.
     enforce_quota: bool | None = None
+    # None: the server-wide latency.
+    latency: Latency | None = None
+    # Seeded chance of each fault per request, e.g. {"429": 0.1, "reset": 0.01, "capacity": 0.05}.
+    fault_rates: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("fault_rates")
+    @classmethod
+    def _rates_are_faults(cls, rates: dict[str, float]) -> dict[str, float]:
+        for fault, rate in rates.items():
+            parse_fault(fault)
+            if not 0 <= rate <= 1:
+                raise ValueError(f"the rate of {fault!r} must be between 0 and 1")
+        if sum(rates.values()) > 1:
+            raise ValueError("fault rates must add up to at most 1")
+        return rates
 
     @property
     def effective_requests_per_minute(self) -> int:
@@ -76,6 +93,7 @@ class Settings(BaseModel):
     # Quota is always accounted (the x-ratelimit-* headers); 429s only when enforced, so a
     # suite that sends large prompts is not throttled unless it asks to be.
     enforce_quota: bool = False
+    latency: Latency = Field(default_factory=Latency)
     quota_request_window_seconds: float = Field(default=10.0, gt=0, le=60)
     stubs_dir: Path | None = None
 

@@ -24,7 +24,8 @@ ID_HEADER = "x-mock-fault-id"
 CONNECTION_FAULTS = ("reset", "hang")
 BODY_FAULTS = ("truncate", "garbage")
 STREAM_FAULTS = ("cut-stream", "stream-error")
-KINDS = (*CONNECTION_FAULTS, *BODY_FAULTS, *STREAM_FAULTS)
+CAPACITY = "capacity"  # the 429 of a region at peak load, not of the deployment's quota
+KINDS = (*CONNECTION_FAULTS, *BODY_FAULTS, *STREAM_FAULTS, CAPACITY)
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,13 @@ def mock_header_error(message: str) -> AzureError:
     """A bad control header is the test's mistake: say so plainly, in Azure's envelope."""
     body = orjson.dumps({"error": {"code": "InvalidMockHeader", "message": message}})
     return AzureError(400, body, name="InvalidMockHeader")
+
+
+def capacity_error(retry_after_ms: int) -> AzureError:
+    seconds = max(1, math.ceil(retry_after_ms / 1000))
+    return _with_retry_after(
+        catalogue_error("capacity_exceeded", retry_after=seconds), seconds, retry_after_ms
+    )
 
 
 def status_error(status: int, request_id: str, api_version: str, retry_after_ms: int) -> AzureError:

@@ -56,6 +56,7 @@ class Answer:
     completion: Completion
     identity: ResponseIdentity
     effects: Effects
+    digest: bytes  # the request's identity: seeds the latency jitter
 
 
 async def answer_chat(
@@ -73,8 +74,8 @@ async def answer_chat(
         request.max_completion_tokens or 0
     )
     state.quota.spend(target.deployment_name, spent_beyond_estimate)
-    identity = state.ids.chat_completion(request_digest(request, state.settings.seed))
-    return Answer(request, completion, identity, effects)
+    digest = request_digest(request, state.settings.seed)
+    return Answer(request, completion, state.ids.chat_completion(digest), effects, digest)
 
 
 def route_to_deployment(state: AppState, call: IncomingCall) -> tuple[Target, dict[str, Any]]:

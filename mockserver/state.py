@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import random
 import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver.config import Settings
+from mockserver.config import Deployment, Settings
 from mockserver.engine.chain import EngineChain
 from mockserver.engine.generator import Generator
 from mockserver.engine.rules import StubRules
-from mockserver.faults import FaultCounter
+from mockserver.faults import Fault, FaultCounter, parse_fault
 from mockserver.ids import IdSource
 from mockserver.journal import Journal
 from mockserver.quota import QuotaLedger
@@ -37,6 +38,7 @@ class AppState:
     journal: Journal = field(default_factory=Journal)
     # Exceptions of ours answered as a 500, for the pytest plugin to re-raise in the test.
     failures: list[BaseException] = field(default_factory=list)
+    fault_dice: dict[str, random.Random] = field(default_factory=dict)
     model_session: str = field(default_factory=_model_session)
 
     @classmethod
@@ -52,6 +54,18 @@ class AppState:
             journal=Journal(capacity=settings.journal_capacity),
             quota=QuotaLedger(request_window_seconds=settings.quota_request_window_seconds),
         )
+
+    def roll_fault(self, name: str, deployment: Deployment) -> Fault | None:
+        """A fault drawn at the deployment's configured rates, from a seeded sequence."""
+        if not deployment.fault_rates:
+            return None
+        dice = self.fault_dice.setdefault(name, random.Random(f"{self.settings.seed}:{name}"))
+        draw, cumulative = dice.random(), 0.0
+        for fault, rate in deployment.fault_rates.items():
+            cumulative += rate
+            if draw < cumulative:
+                return parse_fault(fault)
+        return None
 
     def update_settings(self, changes: dict[str, Any]) -> None:
         """Change settings while running: checked as a whole, then applied to the parts."""
@@ -73,3 +87,4 @@ class AppState:
         if "quota" in parts:
             self.quota.reset()
             self.fault_counter.reset()
+            self.fault_dice.clear()

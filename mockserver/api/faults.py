@@ -9,7 +9,13 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from mockserver.api.keys import FAULT, REQUEST_ID, STATE
-from mockserver.faults import BODY_FAULTS, Fault, fault_from_headers, status_error
+from mockserver.faults import (
+    BODY_FAULTS,
+    Fault,
+    capacity_error,
+    fault_from_headers,
+    status_error,
+)
 
 ADMIN_PREFIX = "/__admin"
 HANG_POLL_SECONDS = 0.05
@@ -41,6 +47,8 @@ async def act_on_fault(request: web.Request, fault: Fault) -> web.StreamResponse
         raise status_error(
             fault.status, request[REQUEST_ID], version, settings.fault_retry_after_ms
         )
+    if fault.kind == "capacity":
+        raise capacity_error(settings.fault_retry_after_ms)
     if fault.kind == "reset":
         return _reset(request)
     if fault.kind == "hang":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from aiohttp import web
 
@@ -16,6 +17,14 @@ from mockserver.contract.auth import authenticate
 from mockserver.contract.model_card import load_model_card
 from mockserver.engine.base import Effects
 from mockserver.errors import AzureError
+from mockserver.faults import mock_header_error
+from mockserver.latency import (
+    Latency,
+    LatencyHeaderError,
+    latency_from_header,
+    pacer_for,
+    reply_seconds,
+)
 from mockserver.pipeline import IncomingCall, Target
 from mockserver.serialize.json import chat_completion_body
 from mockserver.serialize.models import models_list_body
@@ -52,25 +61,64 @@ async def _chat(request: web.Request, surface: str, deployment: str | None) -> w
     state = request.config_dict[STATE]
     effects = Effects(source="gateway")
     request[EFFECTS], request[SURFACE] = effects, surface
+    asked_latency = _asked_latency(request)
     target, body = pipeline.route_to_deployment(state, call)
     request[DEPLOYMENT] = target.deployment_name
     effects.source = "generator"
+    rolled = state.roll_fault(target.deployment_name, target.deployment)
+    if rolled is not None and (early := await act_on_fault(request, rolled)) is not None:
+        return early
+    answer = await _answer(request, state, target, body, call)
+    if (early := await _apply_effects(request, answer.effects)) is not None:
+        return early
+    latency = asked_latency or target.deployment.latency or state.settings.latency
+    return await _respond(request, state, target, answer, latency)
+
+
+async def _answer(
+    request: web.Request,
+    state: AppState,
+    target: Target,
+    body: dict[str, Any],
+    call: IncomingCall,
+) -> pipeline.Answer:
     try:
-        answer = await pipeline.answer_chat(state, target, body, call, effects)
+        return await pipeline.answer_chat(state, target, body, call, request[EFFECTS])
     except AzureError as error:
         # Past the gateway, errors come from the model and carry its headers too.
-        error.headers.update(_model_headers(request, target, surface))
+        error.headers.update(_model_headers(request, target, call.surface))
         raise
-    early = await _apply_effects(request, effects)
-    if early is not None:
-        return early
+
+
+async def _respond(
+    request: web.Request,
+    state: AppState,
+    target: Target,
+    answer: pipeline.Answer,
+    latency: Latency,
+) -> web.StreamResponse:
+    surface = request[SURFACE]
     headers = _model_headers(request, target, surface)
+    usage = answer.completion.usage
     if answer.request.stream:
-        chunks = ChunkStream(answer.completion, answer.identity, _stream_options(state, answer))
-        return await write_stream(request, chunks, headers)
+        options = _stream_options(state, answer)
+        per_frame = options.buffer_tokens if options.chunking == "buffered" else 1
+        pacer = pacer_for(latency, usage, answer.digest, per_frame)
+        chunks = ChunkStream(answer.completion, answer.identity, options)
+        return await write_stream(request, chunks, headers, pacer)
+    delay = reply_seconds(latency, usage, answer.digest)
+    if delay > 0:
+        await asyncio.sleep(delay)
     body_bytes = chat_completion_body(answer.completion, answer.identity)
     headers["Content-Type"] = json_content_type(surface)
     return web.Response(body=body_bytes, headers=headers)
+
+
+def _asked_latency(request: web.Request) -> Latency | None:
+    try:
+        return latency_from_header(request.headers)
+    except LatencyHeaderError as error:
+        raise mock_header_error(str(error)) from None
 
 
 async def _apply_effects(request: web.Request, effects: Effects) -> web.StreamResponse | None:
