@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.add_subapp("/__admin/", create_admin_app())
     app.on_startup.append(_warm_up)
     app.on_response_prepare.append(finish_headers)
+    app.on_cleanup.append(_close)
     return app
 
 
@@ -42,3 +43,7 @@ async def _warm_up(app: web.Application) -> None:
         load_model_card(deployment.model)
     checker_for("2025-04-01-preview")
     checker_for("2024-10-21")
+
+
+async def _close(app: web.Application) -> None:
+    await app[STATE].close()

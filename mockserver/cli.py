@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a deployment and its model (repeatable; replaces the default)",
     )
     serve.add_argument("--stubs", dest="stubs_dir", help="load stub rules from *.json here")
+    _add_tape_arguments(serve)
     serve.add_argument(
         "--deterministic-ids",
         action="store_true",
@@ -44,6 +45,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="derive ids and created from the request, for snapshot tests",
     )
     return parser
+
+
+def _add_tape_arguments(serve: argparse.ArgumentParser) -> None:
+    serve.add_argument("--fixtures", dest="fixtures_dir", help="recorded interactions (*.json)")
+    serve.add_argument(
+        "--record-mode",
+        choices=("none", "once", "new_episodes", "all"),
+        help="none (default): replay only; once, new_episodes, all: as in vcrpy",
+    )
+    serve.add_argument("--upstream", help="the real endpoint to record, https://<resource>...")
+    serve.add_argument("--cassette", help="file name (without .json) new recordings go to")
+    serve.add_argument(
+        "--replay-timing", help="none (as fast as possible), original, or a scale factor"
+    )
+    serve.add_argument(
+        "--replay-miss",
+        choices=("error", "generate"),
+        help="answer a miss with an error "
+        "naming the nearest interaction (default), or with the generator",
+    )
+    serve.add_argument(
+        "--allow-repeats",
+        action="store_true",
+        default=None,
+        help="replay the last matching interaction again once they are used up",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mockserver.contract.model_card import known_models
 from mockserver.faults import parse_fault
@@ -90,12 +90,33 @@ class Settings(BaseModel):
     fault_hang_seconds: float = Field(default=120.0, gt=0)
     fault_retry_after_ms: int = Field(default=10, ge=0)
     journal_capacity: int = Field(default=1000, gt=0)
+    # Record and replay (see README "Record and replay").
+    fixtures_dir: Path | None = None
+    record_mode: Literal["none", "once", "new_episodes", "all"] = "none"
+    upstream: str | None = None
+    cassette: str = Field(default="recordings", pattern=r"^[A-Za-z0-9_.-]+$")
+    replay_timing: str = Field(default="none", pattern=r"^(none|original|\d+(\.\d+)?)$")
+    replay_miss: Literal["error", "generate"] = "error"
+    replay_miss_status: int = Field(default=404, ge=400, le=599)
+    allow_repeats: bool = False
+    replay_ignore_body_fields: list[str] = Field(default_factory=lambda: ["user", "metadata"])
+    redact_headers: list[str] = Field(default_factory=lambda: ["key", "token", "secret"])
+    redact_query: list[str] = Field(default_factory=lambda: ["key", "token", "sig", "secret"])
+    redact_body_paths: list[str] = Field(default_factory=list)
     # Quota is always accounted (the x-ratelimit-* headers); 429s only when enforced, so a
     # suite that sends large prompts is not throttled unless it asks to be.
     enforce_quota: bool = False
     latency: Latency = Field(default_factory=Latency)
     quota_request_window_seconds: float = Field(default=10.0, gt=0, le=60)
     stubs_dir: Path | None = None
+
+    @model_validator(mode="after")
+    def _recording_needs_a_place(self) -> Settings:
+        if self.record_mode != "none" and (self.upstream is None or self.fixtures_dir is None):
+            raise ValueError(
+                f"record mode {self.record_mode!r} needs both upstream and fixtures_dir"
+            )
+        return self
 
     @field_validator("deployments", mode="before")
     @classmethod
@@ -134,7 +155,15 @@ def _read_toml(path: Path) -> dict[str, Any]:
         return tomllib.load(handle)
 
 
-_LIST_VARIABLES = {"api_keys", "entra_tokens", "deployments"}
+_LIST_VARIABLES = {
+    "api_keys",
+    "entra_tokens",
+    "deployments",
+    "replay_ignore_body_fields",
+    "redact_headers",
+    "redact_query",
+    "redact_body_paths",
+}
 
 
 def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:

@@ -6,16 +6,21 @@ import random
 import secrets
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+import aiohttp
 
 from mockserver.config import Deployment, Settings
 from mockserver.engine.chain import EngineChain
 from mockserver.engine.generator import Generator
 from mockserver.engine.rules import StubRules
 from mockserver.faults import Fault, FaultCounter, parse_fault
+from mockserver.fixtures import read_fixture_dir
 from mockserver.ids import IdSource
 from mockserver.journal import Journal
 from mockserver.quota import QuotaLedger
+from mockserver.replay import ReplayRules, Tape
 from mockserver.stubs import StubStore
 
 
@@ -39,6 +44,9 @@ class AppState:
     # Exceptions of ours answered as a 500, for the pytest plugin to re-raise in the test.
     failures: list[BaseException] = field(default_factory=list)
     fault_dice: dict[str, random.Random] = field(default_factory=dict)
+    tape: Tape | None = None  # recorded interactions, when fixtures are configured
+    cassette_existed: bool = False  # for record mode "once"
+    _session: aiohttp.ClientSession | None = None
     model_session: str = field(default_factory=_model_session)
 
     @classmethod
@@ -53,7 +61,28 @@ class AppState:
             stubs=stubs,
             journal=Journal(capacity=settings.journal_capacity),
             quota=QuotaLedger(request_window_seconds=settings.quota_request_window_seconds),
+            tape=_load_tape(settings),
+            cassette_existed=_cassette_path(settings).exists(),
         )
+
+    def may_record(self) -> bool:
+        """vcrpy's record modes: once records only into a cassette that did not exist."""
+        mode = self.settings.record_mode
+        return mode in ("new_episodes", "all") or (mode == "once" and not self.cassette_existed)
+
+    def cassette_path(self) -> Path:
+        return _cassette_path(self.settings)
+
+    def http_session(self) -> aiohttp.ClientSession:
+        """The client that talks to the upstream when recording; made on first use."""
+        if self._session is None or self._session.closed:
+            timeout = aiohttp.ClientTimeout(total=None, sock_connect=30)
+            self._session = aiohttp.ClientSession(timeout=timeout, auto_decompress=True)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
 
     def roll_fault(self, name: str, deployment: Deployment) -> Fault | None:
         """A fault drawn at the deployment's configured rates, from a seeded sequence."""
@@ -88,3 +117,17 @@ class AppState:
             self.quota.reset()
             self.fault_counter.reset()
             self.fault_dice.clear()
+
+
+def _cassette_path(settings: Settings) -> Path:
+    return (settings.fixtures_dir or Path(".")) / f"{settings.cassette}.json"
+
+
+def _load_tape(settings: Settings) -> Tape | None:
+    if settings.fixtures_dir is None:
+        return None
+    rules = ReplayRules(
+        ignore_body_fields=tuple(settings.replay_ignore_body_fields),
+        allow_repeats=settings.allow_repeats,
+    )
+    return Tape.from_files(read_fixture_dir(settings.fixtures_dir), rules)

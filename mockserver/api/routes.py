@@ -12,6 +12,7 @@ from mockserver.api.faults import act_on_fault
 from mockserver.api.headers import json_content_type, model_headers
 from mockserver.api.keys import DEPLOYMENT, EFFECTS, STATE, SURFACE
 from mockserver.api.streaming import write_stream
+from mockserver.api.tape import offer_to_tape
 from mockserver.contract.api_versions import resolve_dated, resolve_v1
 from mockserver.contract.auth import authenticate
 from mockserver.contract.model_card import load_model_card
@@ -61,6 +62,9 @@ async def _chat(request: web.Request, surface: str, deployment: str | None) -> w
     state = request.config_dict[STATE]
     effects = Effects(source="gateway")
     request[EFFECTS], request[SURFACE] = effects, surface
+    taped = await offer_to_tape(request, surface)
+    if taped is not None:
+        return taped
     asked_latency = _asked_latency(request)
     target, body = pipeline.route_to_deployment(state, call)
     request[DEPLOYMENT] = target.deployment_name
