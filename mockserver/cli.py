@@ -8,12 +8,15 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
 
 from mockserver.app import create_app
 from mockserver.config import Settings, load_settings
+from mockserver.fixtures import FixtureError
+from mockserver.fixtures_cli import add_fixtures_commands, run_fixtures_command
 from mockserver.stubs import StubFileError
 
 
@@ -38,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--stubs", dest="stubs_dir", help="load stub rules from *.json here")
     _add_tape_arguments(serve)
+    add_fixtures_commands(commands)
     serve.add_argument(
         "--deterministic-ids",
         action="store_true",
@@ -74,22 +78,26 @@ def _add_tape_arguments(serve: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = vars(parser.parse_args(argv))
-    command = args.pop("command")
+    namespace = build_parser().parse_args(argv)
+    if namespace.command == "fixtures":
+        return run_fixtures_command(namespace)
+    return _serve_command(vars(namespace))
+
+
+def _serve_command(args: dict[str, Any]) -> int:
+    args.pop("command")
     config_file = args.pop("config")
     try:
         settings = load_settings(config_file, overrides=args)
     except (ValidationError, OSError, ValueError) as error:
         print(f"mockserver: invalid configuration: {error}", file=sys.stderr)
         return 2
-    if command == "serve":
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-        try:
-            asyncio.run(serve(settings))
-        except StubFileError as error:
-            print(f"mockserver: invalid stubs: {error}", file=sys.stderr)
-            return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        asyncio.run(serve(settings))
+    except (StubFileError, FixtureError) as error:
+        print(f"mockserver: {error}", file=sys.stderr)
+        return 2
     return 0
 
 
