@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import multiprocessing
 import signal
+import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -40,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="a deployment and its model (repeatable; replaces the default)",
     )
     serve.add_argument("--stubs", dest="stubs_dir", help="load stub rules from *.json here")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="processes on one port, for load tests (default 1)"
+    )
     _add_tape_arguments(serve)
     add_fixtures_commands(commands)
     serve.add_argument(
@@ -87,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve_command(args: dict[str, Any]) -> int:
     args.pop("command")
     config_file = args.pop("config")
+    workers = args.pop("workers")
     try:
         settings = load_settings(config_file, overrides=args)
     except (ValidationError, OSError, ValueError) as error:
@@ -94,18 +100,63 @@ def _serve_command(args: dict[str, Any]) -> int:
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
-        asyncio.run(serve(settings))
+        if workers > 1:
+            serve_workers(settings, workers)
+        else:
+            run(serve(settings))
     except (StubFileError, FixtureError) as error:
         print(f"mockserver: {error}", file=sys.stderr)
         return 2
     return 0
 
 
-async def serve(settings: Settings) -> None:
+def serve_workers(settings: Settings, workers: int) -> None:
+    """`--workers N`: N processes on one port (SO_REUSEPORT); each keeps its own state."""
+    if settings.port == 0:
+        settings = settings.model_copy(update={"port": _free_port(settings.host)})
+    children = [
+        multiprocessing.get_context("spawn").Process(
+            target=_worker, args=(settings,), name=f"mockserver-{n}", daemon=True
+        )
+        for n in range(1, workers)
+    ]
+    for child in children:
+        child.start()
+    try:
+        run(serve(settings, reuse_port=True))
+    finally:
+        for child in children:
+            child.terminate()
+            child.join(timeout=10)
+
+
+def _worker(settings: Settings) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the first process owns the terminal
+    run(serve(settings, reuse_port=True, announce=False))
+
+
+def run(main_coroutine: Coroutine[Any, Any, None]) -> None:
+    """asyncio.run, on uvloop when it is installed (`pip install mockserver[fast]`)."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main_coroutine)
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main_coroutine)
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+async def serve(settings: Settings, reuse_port: bool = False, announce: bool = True) -> None:
     """Run until SIGINT or SIGTERM, then close connections and return."""
     runner = web.AppRunner(create_app(settings), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
+    site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port or None)
     await site.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -113,12 +164,14 @@ async def serve(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     port = _bound_port(runner, settings.port)
-    print(f"mockserver listening on http://{settings.host}:{port}", flush=True)
+    if announce:
+        print(f"mockserver listening on http://{settings.host}:{port}", flush=True)
     try:
         await stop.wait()
     finally:
         await runner.cleanup()
-        print("mockserver stopped", flush=True)
+        if announce:
+            print("mockserver stopped", flush=True)
 
 
 def _bound_port(runner: web.AppRunner, requested: int) -> int:
