@@ -68,15 +68,16 @@ def azure_mock(
 
 
 @pytest.fixture
-def azure_openai_client(azure_mock: MockServer) -> Any:
+def azure_openai_client(azure_mock: MockServer) -> Iterator[Any]:
     import openai
 
-    return openai.AzureOpenAI(
+    with openai.AzureOpenAI(
         azure_endpoint=azure_mock.url,
         api_key=DEFAULT_API_KEY,
         api_version=DEFAULT_API_VERSION,
         max_retries=0,
-    )
+    ) as client:
+        yield client
 
 
 @pytest.fixture
@@ -92,10 +93,13 @@ def azure_openai_async_client(azure_mock: MockServer) -> Any:
 
 
 @pytest.fixture
-def openai_v1_client(azure_mock: MockServer) -> Any:
+def openai_v1_client(azure_mock: MockServer) -> Iterator[Any]:
     import openai
 
-    return openai.OpenAI(base_url=azure_mock.v1_base_url, api_key=DEFAULT_API_KEY, max_retries=0)
+    with openai.OpenAI(
+        base_url=azure_mock.v1_base_url, api_key=DEFAULT_API_KEY, max_retries=0
+    ) as client:
+        yield client
 
 
 def _session_options(config: pytest.Config) -> dict[str, Any]:

@@ -31,10 +31,11 @@ def keyed_server() -> Iterator[MockServer]:
 
 
 @pytest.fixture
-def client(server: MockServer) -> openai.AzureOpenAI:
-    return openai.AzureOpenAI(
+def client(server: MockServer) -> Iterator[openai.AzureOpenAI]:
+    with openai.AzureOpenAI(
         azure_endpoint=server.url, api_key=API_KEY, api_version=API_VERSION, max_retries=0
-    )
+    ) as azure:
+        yield azure
 
 
 @pytest.fixture
@@ -45,8 +46,9 @@ def async_client(server: MockServer) -> openai.AsyncAzureOpenAI:
 
 
 @pytest.fixture
-def v1_client(server: MockServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.v1_base_url, api_key=API_KEY, max_retries=0)
+def v1_client(server: MockServer) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(base_url=server.v1_base_url, api_key=API_KEY, max_retries=0) as v1:
+        yield v1
 
 
 def chat_url(

@@ -34,7 +34,15 @@ from mockserver.ids import IdSource
 from mockserver.jsonschema_gen import UnsatisfiableSchemaError, generate_value
 
 # Request fields that decide the content; budget, streaming and bookkeeping fields do not.
-CONTENT_FIELDS = ("messages", "tools", "tool_choice", "response_format", "seed")
+CONTENT_FIELDS = (
+    "messages",
+    "tools",
+    "tool_choice",
+    "functions",
+    "function_call",
+    "response_format",
+    "seed",
+)
 REASONING_GRANULE = 64  # every observed o-series reasoning count is a multiple of 64
 PROMPT_SIZE_FOR_LONGEST_REASONING = 20_000
 # What a `json_object` reply holds: the service promises only "a JSON object".

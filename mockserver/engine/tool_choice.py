@@ -5,7 +5,8 @@
   "stop"`, not "tool_calls").
 - `"required"`: a call to the best-matching tool (the first tool when nothing matches).
 - the deprecated `functions` / `function_call` pair is decided the same way.
-- `"auto"` (the default): after tool results, a message that uses them; otherwise a call
+- `"auto"` (the default): after tool results (a user nudge after them included), a message
+  that uses them; otherwise a call
   to the tool whose name or description shares the most words with the last user
   message, and a message when no tool shares a word.
 """
@@ -61,8 +62,18 @@ def _as_tool_choice(function_call: Any) -> Any:
 
 
 def answers_tool_results(messages: list[dict[str, Any]]) -> bool:
-    """True when the conversation ends with tool results the reply should use."""
-    return bool(messages) and messages[-1].get("role") in ("tool", "function")
+    """True when the model's last turn was answered by tool results it has not yet used.
+
+    Frameworks add a user nudge after the results ("Analyze the tool result..."): user,
+    system and developer messages are looked past, so the reply still uses the results.
+    """
+    for message in reversed(messages):
+        role = message.get("role")
+        if role in ("tool", "function"):
+            return True
+        if role == "assistant":
+            return False
+    return False
 
 
 def best_match(functions: list[dict[str, Any]], messages: list[dict[str, Any]]) -> Any:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
+import jsonschema
 import openai
 
 from mockserver.testing import MockServer
@@ -62,3 +64,46 @@ def assert_gateway_error(
     """Azure's gateway envelope: `{"error": {"code", "message"}}`, no `type` or `param`."""
     assert_error(error, status=status, message=message, code=code, type_=None)
     assert error.body == {"code": code, "message": message}
+
+
+# --- tools and structured outputs ------------------------------------------------------------
+
+TOOL_CALL_ID = re.compile(r"^call_[A-Za-z0-9]{24}$")
+
+
+def _is_date_time(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    if not re.fullmatch(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)", value):
+        return False
+    datetime.fromisoformat(value.replace("z", "Z").replace("t", "T"))  # raises if impossible
+    return True
+
+
+def _is_time(value: object) -> bool:
+    return not isinstance(value, str) or bool(
+        re.fullmatch(r"\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)?", value)
+    )
+
+
+_DURATION = re.compile(r"P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?")
+
+
+def _is_duration(value: object) -> bool:
+    return not isinstance(value, str) or bool(_DURATION.fullmatch(value))
+
+
+FORMAT_CHECKER = jsonschema.FormatChecker()
+FORMAT_CHECKER.checks("date-time", raises=ValueError)(_is_date_time)
+FORMAT_CHECKER.checks("time")(_is_time)
+FORMAT_CHECKER.checks("duration")(_is_duration)
+
+
+def assert_valid(instance: Any, schema: dict[str, Any]) -> None:
+    """`instance` validates against `schema` (Draft 2020-12), formats included."""
+    jsonschema.validate(
+        instance,
+        schema,
+        cls=jsonschema.Draft202012Validator,
+        format_checker=FORMAT_CHECKER,
+    )

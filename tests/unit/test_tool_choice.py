@@ -154,10 +154,12 @@ def test_a_new_question_after_tool_results_calls_again() -> None:
         ([user("hi"), {"role": "function", "name": "f", "content": "1"}], True),
         ([user("hi")], False),
         ([user("hi"), {"role": "assistant", "content": "hello"}], False),
-        ([tool_result(), user("thanks, and now?")], False),
+        # A framework's nudge after the results still gets an answer that uses them.
+        ([tool_result(), user("Analyze the tool result.")], True),
+        ([tool_result(), {"role": "assistant", "content": "done"}, user("and now?")], False),
         ([], False),
     ],
-    ids=["tool", "function", "user", "assistant", "user-after-tool", "empty"],
+    ids=["tool", "function", "user", "assistant", "user-after-tool", "new-turn", "empty"],
 )
 def test_answers_tool_results(messages: list[Message], expected: bool) -> None:
     assert answers_tool_results(messages) is expected
