@@ -114,6 +114,7 @@ class VerificationError(AssertionError):
 
 def verify(journal: Journal, match: RequestMatch, count: int | None = None) -> list[JournalEntry]:
     """Assert requests matching `match` were received (exactly `count` of them, if given)."""
+    __tracebackhide__ = True  # pytest shows the test's line, not this one
     found = journal.find(match)
     if (count is None and found) or (count is not None and len(found) == count):
         return found

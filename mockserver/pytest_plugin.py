@@ -20,6 +20,7 @@ DEFAULT_API_VERSION = "2025-04-01-preview"
 DEFAULT_API_KEY = "mockserver-key"
 RECORD_MODES = ("none", "once", "new_episodes", "all")
 MARKER = "azure_mock"
+_PER_TEST = ("seed", "fixtures_dir", "record_mode")  # what a marker may change for one test
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -31,6 +32,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="record mode of the mock server (default none: replay only)",
     )
     group.addoption("--mockserver-upstream", default=None, help="the real endpoint to record")
+    group.addoption(
+        "--mockserver-fixtures", default=None, help="recorded interactions to replay (a directory)"
+    )
     group.addoption("--mockserver-seed", type=int, default=0, help="seed of the generator")
 
 
@@ -55,12 +59,12 @@ def azure_mock(
 ) -> Iterator[MockServer]:
     """The session's server, reset for this test and set up by its marker."""
     server = _azure_mock_session
-    base_seed = server.settings.seed
+    session_settings = {key: getattr(server.state.settings, key) for key in _PER_TEST}
     server.reset()
     server.take_failures()
     _apply_marker(server, request.node.get_closest_marker(MARKER))
     yield server
-    server.configure(seed=base_seed)
+    server.configure(**session_settings)
     failures = server.take_failures()
     if failures:
         text = "".join(traceback.format_exception(failures[0]))
@@ -103,11 +107,17 @@ def openai_v1_client(azure_mock: MockServer) -> Iterator[Any]:
 
 
 def _session_options(config: pytest.Config) -> dict[str, Any]:
-    if config.getoption("--mockserver-record-mode") != "none" or config.getoption(
-        "--mockserver-upstream"
-    ):
-        raise pytest.UsageError("recording is not available yet in this mockserver version")
-    return {"seed": config.getoption("--mockserver-seed")}
+    options: dict[str, Any] = {
+        "seed": config.getoption("--mockserver-seed"),
+        "record_mode": config.getoption("--mockserver-record-mode"),
+        "upstream": config.getoption("--mockserver-upstream"),
+        "fixtures_dir": config.getoption("--mockserver-fixtures"),
+    }
+    if options["record_mode"] != "none" and not (options["upstream"] and options["fixtures_dir"]):
+        raise pytest.UsageError(
+            "--mockserver-record-mode needs --mockserver-upstream and --mockserver-fixtures"
+        )
+    return {key: value for key, value in options.items() if value is not None}
 
 
 def _apply_marker(server: MockServer, marker: pytest.Mark | None) -> None:
@@ -117,9 +127,14 @@ def _apply_marker(server: MockServer, marker: pytest.Mark | None) -> None:
     unknown = set(options) - {"stubs", "seed", "record_mode", "fixtures"}
     if unknown or marker.args:
         raise pytest.UsageError(f"{MARKER} marker: unknown arguments {sorted(unknown)}")
-    if options.get("record_mode") not in (None, "none") or options.get("fixtures"):
-        raise pytest.UsageError(f"{MARKER} marker: fixtures and recording are not available yet")
-    if options.get("seed") is not None:
-        server.configure(seed=options["seed"])
+    changes = {
+        "seed": options.get("seed"),
+        "fixtures_dir": options.get("fixtures"),
+        "record_mode": options.get("record_mode"),
+    }
+    try:
+        server.configure(**{key: value for key, value in changes.items() if value is not None})
+    except ValueError as error:
+        raise pytest.UsageError(f"{MARKER} marker: {error}") from None
     for stub in options.get("stubs") or []:
         server.stub(stub)

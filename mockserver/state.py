@@ -30,6 +30,16 @@ def _model_session() -> str:
 
 
 RESETTABLE = frozenset({"stubs", "scenarios", "journal", "quota"})
+_TAPE_SETTINGS = frozenset(
+    {
+        "fixtures_dir",
+        "record_mode",
+        "upstream",
+        "cassette",
+        "allow_repeats",
+        "replay_ignore_body_fields",
+    }
+)
 
 
 @dataclass
@@ -100,6 +110,9 @@ class AppState:
         """Change settings while running: checked as a whole, then applied to the parts."""
         settings = Settings.model_validate({**self.settings.model_dump(), **changes})
         self.settings = settings
+        if changes.keys() & _TAPE_SETTINGS:
+            self.tape = _load_tape(settings)
+            self.cassette_existed = _cassette_path(settings).exists()
         self.ids.deterministic = settings.deterministic_ids
         for engine in self.engines.engines:
             if isinstance(engine, Generator):

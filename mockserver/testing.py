@@ -84,6 +84,7 @@ class MockServer:
     ) -> list[JournalEntry]:
         """Assert matching requests were received (`count` of them); the error shows the
         nearest requests and what differed."""
+        __tracebackhide__ = True
         return verify(self.state.journal, _match(match, fields), count)
 
     def reset(self, parts: frozenset[str] = RESETTABLE) -> None:
