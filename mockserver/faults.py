@@ -28,6 +28,10 @@ CAPACITY = "capacity"  # the 429 of a region at peak load, not of the deployment
 KINDS = (*CONNECTION_FAULTS, *BODY_FAULTS, *STREAM_FAULTS, CAPACITY)
 
 
+class UnknownFaultError(ValueError):
+    """A fault name or status that is not one of the kinds."""
+
+
 @dataclass(frozen=True)
 class Fault:
     kind: str  # "status" or one of KINDS
@@ -56,7 +60,10 @@ def fault_from_headers(headers: Mapping[str, str], counter: FaultCounter) -> Fau
     raw = headers.get(FAULT_HEADER)
     if raw is None:
         return None
-    fault = parse_fault(raw.strip().lower())
+    try:
+        fault = parse_fault(raw.strip().lower())
+    except UnknownFaultError as error:
+        raise mock_header_error(f"{FAULT_HEADER}: {error}") from None
     limit = headers.get(COUNT_HEADER)
     if limit is None:
         return fault
@@ -71,7 +78,7 @@ def parse_fault(value: str) -> Fault:
     if value.isdigit() and 400 <= int(value) <= 599:
         return Fault("status", int(value))
     choices = ", ".join(("<status code 400-599>", *KINDS))
-    raise mock_header_error(f"{FAULT_HEADER}: {value!r} is not one of {choices}")
+    raise UnknownFaultError(f"{value!r} is not one of {choices}")
 
 
 def mock_header_error(message: str) -> AzureError:

@@ -46,7 +46,10 @@ class TextMatch(BaseModel):
         if len(given) != 1:
             raise ValueError("give exactly one of equals, contains, regex")
         if self.regex is not None:
-            re.compile(self.regex)
+            try:
+                re.compile(self.regex)
+            except re.error as error:
+                raise ValueError(f"regex {self.regex!r} does not compile: {error}") from None
         return self
 
     def matches(self, text: str | None) -> bool:
@@ -198,8 +201,9 @@ def _check_tool_result(match: RequestMatch, request: RequestView) -> str | None:
 
 
 def _check_headers(match: RequestMatch, request: RequestView) -> str | None:
+    received = {name.lower(): value for name, value in request.headers.items()}
     for name, matcher in (match.headers or {}).items():
-        if reason := _text(f"header {name}", matcher, request.headers.get(name)):
+        if reason := _text(f"header {name}", matcher, received.get(name.lower())):
             return reason
     return None
 

@@ -125,7 +125,12 @@ def _apply_marker(server: MockServer, marker: pytest.Mark | None) -> None:
         return
     options = dict(marker.kwargs)
     unknown = set(options) - {"stubs", "seed", "record_mode", "fixtures"}
-    if unknown or marker.args:
+    if marker.args:
+        raise pytest.UsageError(
+            f"{MARKER} marker: keyword arguments only (stubs=, seed=, fixtures=, record_mode=), "
+            f"not {marker.args!r}"
+        )
+    if unknown:
         raise pytest.UsageError(f"{MARKER} marker: unknown arguments {sorted(unknown)}")
     changes = {
         "seed": options.get("seed"),

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from mockserver.errors import catalogue_names
 from mockserver.faults import parse_fault
 from mockserver.matching import RequestMatch, RequestView
 
@@ -53,6 +54,8 @@ class ErrorAnswer(BaseModel):
     def _name_or_body(self) -> ErrorAnswer:
         if (self.name is None) == (self.status is None or self.body is None):
             raise ValueError("give either name, or both status and body")
+        if self.name is not None and self.name not in catalogue_names():
+            raise ValueError(f"no error named {self.name!r}; known: {', '.join(catalogue_names())}")
         return self
 
 
@@ -89,9 +92,14 @@ class StubAnswer(BaseModel):
         given = [kind for kind in ANSWER_KINDS if getattr(self, kind) is not None]
         if len(given) > 1:
             raise ValueError(f"give one kind of answer, not {', '.join(given)}")
-        if self.fault is not None:
-            parse_fault(self.fault)
         return self
+
+    @field_validator("fault")
+    @classmethod
+    def _known_fault(cls, fault: str | None) -> str | None:
+        if fault is not None:
+            parse_fault(fault)
+        return fault
 
 
 class Stub(BaseModel):
@@ -144,6 +152,17 @@ class StubStore:
                         self.scenarios[stub.scenario] = stub.new_state
                     return stub.model_copy()
         return None
+
+    def take_by_id(self, stub_id: str) -> Stub | None:
+        """A stub forced by x-mock-stub: counted and moving its scenario like a match."""
+        with self._lock:
+            stub = self.stubs.get(stub_id)
+            if stub is None:
+                return None
+            stub.answered += 1
+            if stub.scenario is not None and stub.new_state is not None:
+                self.scenarios[stub.scenario] = stub.new_state
+            return stub.model_copy()
 
     def set_state(self, scenario: str, state: str) -> None:
         with self._lock:

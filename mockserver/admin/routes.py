@@ -252,7 +252,9 @@ async def patch_settings(request: web.Request) -> web.Response:
     try:
         state.update_settings(patch.model_dump(exclude_none=True))
     except ValidationError as error:
-        raise admin_error(400, "InvalidRequest", str(error.errors()[0]["msg"])) from None
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "settings"
+        raise admin_error(400, "InvalidRequest", f"{field}: {first['msg']}") from None
     return _json(_public_settings(state))
 
 

@@ -11,7 +11,7 @@ from mockserver.completion import Choice, Completion, Usage
 from mockserver.engine.base import EngineCall, Script
 from mockserver.engine.generator import Generator
 from mockserver.errors import AzureError, catalogue_error, encode_body
-from mockserver.faults import parse_fault
+from mockserver.faults import mock_header_error, parse_fault
 from mockserver.stubs import ErrorAnswer, Stub, StubAnswer, StubStore, UsageOverride
 
 FORCE_STUB_HEADER = "x-mock-stub"
@@ -40,10 +40,12 @@ class StubRules:
 
     def _stub_for(self, call: EngineCall) -> Stub | None:
         forced = call.view.headers.get(FORCE_STUB_HEADER)
-        if forced:
-            stub = self.store.stubs.get(forced)
-            return stub.model_copy() if stub is not None else None
-        return self.store.take(call.view)
+        if not forced:
+            return self.store.take(call.view)
+        stub = self.store.take_by_id(forced)
+        if stub is None:
+            raise mock_header_error(f"{FORCE_STUB_HEADER}: no stub with id {forced!r}")
+        return stub
 
 
 def script_for(answer: StubAnswer) -> Script | None:

@@ -77,7 +77,11 @@ class ChunkStream:
             verdicts = completion_filter_results(True)
             for piece in self._pieces(choice.content or ""):
                 yield self._delta(choice, {"content": piece}, verdicts)
-        yield self._model_frame([_choice(choice.index, {}, {}, choice.finish_reason)])
+            for piece in self._pieces(choice.refusal or ""):
+                yield self._delta(choice, {"refusal": piece}, {})
+        # A choice the output filter stopped carries its verdict on the finish frame.
+        flagged = completion_filter_results(False, choice.filtered) if choice.filtered else {}
+        yield self._model_frame([_choice(choice.index, flagged, {}, choice.finish_reason)])
 
     def _tool_call_frames(self, choice: Choice) -> Iterator[bytes]:
         first = {"content": None, "refusal": None, "role": "assistant"}
