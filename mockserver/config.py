@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from mockserver.contract.model_card import known_models
 from mockserver.faults import parse_fault
+from mockserver.fixtures import SECRET_HEADER_PATTERNS
 from mockserver.latency import Latency
 
 ENV_PREFIX = "MOCKSERVER_"
@@ -100,7 +101,7 @@ class Settings(BaseModel):
     replay_miss_status: int = Field(default=404, ge=400, le=599)
     allow_repeats: bool = False
     replay_ignore_body_fields: list[str] = Field(default_factory=lambda: ["user", "metadata"])
-    redact_headers: list[str] = Field(default_factory=lambda: ["key", "token", "secret"])
+    redact_headers: list[str] = Field(default_factory=lambda: list(SECRET_HEADER_PATTERNS))
     redact_query: list[str] = Field(default_factory=lambda: ["key", "token", "sig", "secret"])
     redact_body_paths: list[str] = Field(default_factory=list)
     # Quota is always accounted (the x-ratelimit-* headers); 429s only when enforced, so a

@@ -27,6 +27,9 @@ UPSTREAM_PLACEHOLDER = "https://REDACTED.openai.azure.com"
 SECRET_HEADERS = frozenset(
     {"api-key", "authorization", "cookie", "set-cookie", "ocp-apim-subscription-key"}
 )
+# Header names that carry secrets: "x-api-key", "x-custom-token", "x-client-secret"; not
+# "x-ratelimit-remaining-tokens", whose value a client reads as a number.
+SECRET_HEADER_PATTERNS = (r"(^|-)key$", r"(^|-)token$", r"secret", r"password", r"signature")
 
 
 class RecordedRequest(BaseModel):

@@ -127,8 +127,8 @@ def _apply_marker(server: MockServer, marker: pytest.Mark | None) -> None:
     unknown = set(options) - {"stubs", "seed", "record_mode", "fixtures"}
     if marker.args:
         raise pytest.UsageError(
-            f"{MARKER} marker: keyword arguments only (stubs=, seed=, fixtures=, record_mode=), "
-            f"not {marker.args!r}"
+            f"{MARKER} marker: keyword arguments only (stubs=, seed=, fixtures=, record_mode=);\n"
+            f"positional arguments given: {marker.args!r}"
         )
     if unknown:
         raise pytest.UsageError(f"{MARKER} marker: unknown arguments {sorted(unknown)}")

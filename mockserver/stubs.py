@@ -153,6 +153,11 @@ class StubStore:
                     return stub.model_copy()
         return None
 
+    def would_answer(self, request: RequestView) -> bool:
+        """Whether some stub would answer `request` now; nothing is counted or moved."""
+        with self._lock:
+            return any(self._applies(stub, request) for stub in self.stubs.values())
+
     def take_by_id(self, stub_id: str) -> Stub | None:
         """A stub forced by x-mock-stub: counted and moving its scenario like a match."""
         with self._lock:

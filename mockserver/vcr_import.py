@@ -10,6 +10,7 @@ bodies, split back into frames. Secret headers are redacted on the way in.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -17,6 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 import yaml
 
 from mockserver.fixtures import (
+    SECRET_HEADER_PATTERNS,
     FixtureFile,
     Frame,
     Interaction,
@@ -25,7 +27,7 @@ from mockserver.fixtures import (
     redact_headers,
 )
 
-REDACT_PATTERNS = ["key", "token", "secret"]
+REDACT_PATTERNS = list(SECRET_HEADER_PATTERNS)
 
 
 class CassetteError(ValueError):
@@ -55,10 +57,11 @@ def _interaction(item: dict[str, Any]) -> Interaction:
 def _request(request: dict[str, Any]) -> RecordedRequest:
     parts = urlsplit(str(request.get("uri") or request.get("url") or ""))
     body = request.get("parsed_body", request.get("body"))
+    form = {k: v[0] if isinstance(v, list) else v for k, v in (request.get("form") or {}).items()}
     return RecordedRequest(
         method=str(request.get("method", "POST")).upper(),
-        path=parts.path,
-        query=dict(parse_qsl(parts.query)),
+        path=re.sub(r"/{2,}", "/", parts.path),  # "//openai/..." was sent as "/openai/..."
+        query={**form, **dict(parse_qsl(parts.query))},  # go-vcr keeps the query in `form`
         headers=redact_headers(_headers(request.get("headers")), REDACT_PATTERNS),
         body=_json_or_text(body),
     )

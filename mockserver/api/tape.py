@@ -19,7 +19,7 @@ import aiohttp
 import orjson
 from aiohttp import web
 
-from mockserver.api.keys import EFFECTS, STATE
+from mockserver.api.keys import EFFECTS, NO_CONTENT_TYPE, STATE
 from mockserver.config import Settings
 from mockserver.errors import AzureError
 from mockserver.fixtures import (
@@ -102,7 +102,7 @@ def _stub_would_answer(state: AppState, recorded: RecordedRequest, surface: str)
     view = RequestView(
         surface, deployment, recorded.query.get("api-version"), recorded.headers, body
     )
-    return any(stub.match.matches(view) for stub in state.stubs.stubs.values())
+    return state.stubs.would_answer(view)
 
 
 def _miss_error(settings: Settings, explanation: str) -> AzureError:
@@ -120,9 +120,7 @@ async def replay(
     answer = recorded.interaction.response
     headers = {k: v for k, v in answer.headers.items() if k.lower() not in _DROPPED_HEADERS}
     if answer.frames is None:
-        return web.Response(
-            status=answer.status, body=(answer.body or "").encode(), headers=headers
-        )
+        return _exact_response(answer.status, (answer.body or "").encode(), headers)
     response = web.StreamResponse(status=answer.status, headers=headers)
     try:
         await response.prepare(request)
@@ -186,7 +184,15 @@ async def _relay_body(
     text = await upstream.text()
     headers = _kept(upstream)
     recorded = RecordedResponse(status=upstream.status, headers=headers, body=text)
-    return web.Response(status=upstream.status, body=text.encode(), headers=headers), recorded
+    return _exact_response(upstream.status, text.encode(), headers), recorded
+
+
+def _exact_response(status: int, body: bytes, headers: dict[str, str]) -> web.Response:
+    """The body and headers as given: no Content-Type added where the original had none."""
+    response = web.Response(status=status, body=body, headers=headers)
+    if not any(name.lower() == "content-type" for name in headers):
+        response[NO_CONTENT_TYPE] = True
+    return response
 
 
 async def _relay_stream(
