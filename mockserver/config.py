@@ -101,6 +101,9 @@ class Settings(BaseModel):
     replay_miss_status: int = Field(default=404, ge=400, le=599)
     allow_repeats: bool = False
     replay_ignore_body_fields: list[str] = Field(default_factory=lambda: ["user", "metadata"])
+    # More volatile text to mask before matching, as [regex, placeholder] pairs (UUIDs and
+    # timestamps are always masked).
+    replay_transforms: list[tuple[str, str]] = Field(default_factory=list)
     redact_headers: list[str] = Field(default_factory=lambda: list(SECRET_HEADER_PATTERNS))
     redact_query: list[str] = Field(default_factory=lambda: ["key", "token", "sig", "secret"])
     redact_body_paths: list[str] = Field(default_factory=list)

@@ -20,7 +20,8 @@ from mockserver.fixtures import read_fixture_dir
 from mockserver.ids import IdSource
 from mockserver.journal import Journal
 from mockserver.quota import QuotaLedger
-from mockserver.replay import ReplayRules, Tape
+from mockserver.replay import DEFAULT_TRANSFORMS, ReplayRules, Tape
+from mockserver.responses.store import ResponseStore
 from mockserver.stubs import StubStore
 
 
@@ -38,6 +39,7 @@ _TAPE_SETTINGS = frozenset(
         "cassette",
         "allow_repeats",
         "replay_ignore_body_fields",
+        "replay_transforms",
     }
 )
 
@@ -58,6 +60,7 @@ class AppState:
     cassette_existed: bool = False  # for record mode "once"
     _session: aiohttp.ClientSession | None = None
     model_session: str = field(default_factory=_model_session)
+    responses: ResponseStore = field(default_factory=ResponseStore)  # the Responses API's
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppState:
@@ -141,6 +144,7 @@ def _load_tape(settings: Settings) -> Tape | None:
         return None
     rules = ReplayRules(
         ignore_body_fields=tuple(settings.replay_ignore_body_fields),
+        transforms=(*DEFAULT_TRANSFORMS, *settings.replay_transforms),
         allow_repeats=settings.allow_repeats,
     )
     return Tape.from_files(read_fixture_dir(settings.fixtures_dir), rules)
