@@ -21,7 +21,6 @@ from mockserver.ids import IdSource
 from mockserver.journal import Journal
 from mockserver.quota import QuotaLedger
 from mockserver.replay import DEFAULT_TRANSFORMS, ReplayRules, Tape
-from mockserver.responses.store import ResponseStore
 from mockserver.stubs import StubStore
 
 
@@ -60,7 +59,6 @@ class AppState:
     cassette_existed: bool = False  # for record mode "once"
     _session: aiohttp.ClientSession | None = None
     model_session: str = field(default_factory=_model_session)
-    responses: ResponseStore = field(default_factory=ResponseStore)  # the Responses API's
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppState:
