@@ -49,11 +49,18 @@ def latency_from_header(headers: Mapping[str, str]) -> Latency | None:
     try:
         pairs = dict(part.split("=", 1) for part in raw.replace(" ", "").split(",") if part)
         return Latency.model_validate({k: float(v) for k, v in pairs.items()})
-    except (ValueError, ValidationError) as error:
-        raise LatencyHeaderError(
-            f"{LATENCY_HEADER}: {raw!r} is not of the form ttft_ms=N,tokens_per_second=N,"
-            f"reasoning_tokens_per_second=N,jitter=F ({error})"
-        ) from None
+    except ValidationError as error:
+        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise _form_error(raw, detail) from None
+    except ValueError:
+        raise _form_error(raw, "each part must be name=number") from None
+
+
+def _form_error(raw: str, detail: str) -> LatencyHeaderError:
+    return LatencyHeaderError(
+        f"{LATENCY_HEADER}: {raw!r} is not of the form ttft_ms=N,tokens_per_second=N,"
+        f"reasoning_tokens_per_second=N,jitter=F ({detail})"
+    )
 
 
 @dataclass(frozen=True)

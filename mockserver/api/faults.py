@@ -8,7 +8,7 @@ import hashlib
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from mockserver.api.keys import FAULT, REQUEST_ID, STATE
+from mockserver.api.keys import DISCONNECTED, FAULT, REQUEST_ID, STATE
 from mockserver.faults import (
     BODY_FAULTS,
     Fault,
@@ -61,6 +61,7 @@ def _reset(request: web.Request) -> web.StreamResponse:
     """Drop the connection without an answer: the client sees a connection error."""
     if request.transport is not None:
         request.transport.abort()
+    request[DISCONNECTED] = True  # journaled as no answer (status 0)
     return web.Response()
 
 
@@ -69,6 +70,7 @@ async def _hang(request: web.Request, bound_seconds: float) -> web.StreamRespons
     waited = 0.0
     while waited < bound_seconds:
         if request.transport is None or request.transport.is_closing():
+            request[DISCONNECTED] = True  # the client gave up: no answer was sent
             return web.Response()
         await asyncio.sleep(HANG_POLL_SECONDS)
         waited += HANG_POLL_SECONDS

@@ -22,7 +22,9 @@ async def record_requests(request: web.Request, handler: Handler) -> web.StreamR
     status = 500
     try:
         response = await handler(request)
-        status = response.status
+        # A connection dropped before any answer (a reset, a client that gave up) is status 0.
+        answered = response.prepared or not request.get(DISCONNECTED, False)
+        status = response.status if answered else 0
         return response
     except AzureError as error:
         status = error.status

@@ -3,27 +3,36 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from typing import Protocol
 
 from aiohttp import web
 
 from mockserver.api.keys import DISCONNECTED, FAULT, REQUEST_ID
 from mockserver.errors import catalogue_error
-from mockserver.faults import STREAM_FAULTS
+from mockserver.faults import BODY_FAULTS, STREAM_FAULTS
 from mockserver.latency import NO_DELAY, Pacer
-from mockserver.serialize.sse import ChunkStream, error_frame
+from mockserver.serialize.sse import error_frame
 
 log = logging.getLogger("mockserver")
 EVENT_STREAM = "text/event-stream; charset=utf-8"
 
 
+class FrameSource(Protocol):
+    """What a stream is made of: chat chunks or Responses API events, each frame complete."""
+
+    def frames(self) -> Iterator[bytes]: ...
+
+
 async def write_stream(
-    request: web.Request, chunks: ChunkStream, headers: dict[str, str], pacer: Pacer = NO_DELAY
+    request: web.Request, chunks: FrameSource, headers: dict[str, str], pacer: Pacer = NO_DELAY
 ) -> web.StreamResponse:
     """Send the frames; a client that goes away ends the stream quietly, not as a fault."""
     response = web.StreamResponse(status=200, headers={**headers, "Content-Type": EVENT_STREAM})
     frames = list(chunks.frames())
     fault = request.get(FAULT)
-    fault_kind = fault.kind if fault and fault.kind in STREAM_FAULTS else ""
+    # Body faults asked of a stream damage it too: truncate cuts it, garbage garbles it.
+    fault_kind = fault.kind if fault and fault.kind in (*STREAM_FAULTS, *BODY_FAULTS) else ""
     stop_at = _fault_position(frames) if fault_kind else len(frames)
     try:
         await response.prepare(request)  # the client may be gone before the first byte
@@ -49,7 +58,9 @@ async def _finish(request: web.Request, response: web.StreamResponse, fault_kind
         # An error after the stream started: an `error` frame, no [DONE].
         error = catalogue_error("server_error", request_id=request[REQUEST_ID]).payload()["error"]
         await response.write(error_frame(error))
-    elif fault_kind == "cut-stream" and request.transport is not None:
+    elif fault_kind in ("cut-stream", "truncate", "garbage") and request.transport is not None:
+        if fault_kind == "garbage":
+            await response.write(b'data: \xff\xfe\x00{"choices": [\n\n')
         request.transport.abort()  # no closing chunk: the client sees a cut connection
         return
     await response.write_eof()
