@@ -21,6 +21,7 @@ from mockserver.ids import IdSource
 from mockserver.journal import Journal
 from mockserver.quota import QuotaLedger
 from mockserver.replay import DEFAULT_TRANSFORMS, ReplayRules, Tape
+from mockserver.responses.store import ResponseStore
 from mockserver.stubs import StubStore
 
 
@@ -59,6 +60,7 @@ class AppState:
     cassette_existed: bool = False  # for record mode "once"
     _session: aiohttp.ClientSession | None = None
     model_session: str = field(default_factory=_model_session)
+    responses: ResponseStore = field(default_factory=ResponseStore)  # the Responses API's
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppState:
@@ -127,6 +129,7 @@ class AppState:
             self.stubs.reset_scenarios()
         if "journal" in parts:
             self.journal.clear()
+            self.responses.clear()  # stored Responses API answers go with the journal
         if "quota" in parts:
             self.quota.reset()
             self.fault_counter.reset()

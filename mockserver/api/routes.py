@@ -27,6 +27,7 @@ from mockserver.latency import (
     reply_seconds,
 )
 from mockserver.pipeline import IncomingCall, Target
+from mockserver.responses import routes as responses_routes
 from mockserver.serialize.json import chat_completion_body
 from mockserver.serialize.models import models_list_body
 from mockserver.serialize.sse import ChunkStream, StreamOptions
@@ -40,6 +41,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/openai/v1/chat/completions", v1_chat)
     app.router.add_get("/openai/models", dated_models)
     app.router.add_get("/openai/v1/models", v1_models)
+    responses_routes.add_routes(app)
 
 
 async def dated_chat(request: web.Request) -> web.StreamResponse:
