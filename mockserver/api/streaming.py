@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -12,7 +12,6 @@ from mockserver.api.keys import DISCONNECTED, FAULT, REQUEST_ID
 from mockserver.errors import catalogue_error
 from mockserver.faults import BODY_FAULTS, STREAM_FAULTS
 from mockserver.latency import NO_DELAY, Pacer
-from mockserver.serialize.sse import error_frame
 
 log = logging.getLogger("mockserver")
 EVENT_STREAM = "text/event-stream; charset=utf-8"
@@ -22,6 +21,10 @@ class FrameSource(Protocol):
     """What a stream is made of: chat chunks or Responses API events, each frame complete."""
 
     def frames(self) -> Iterator[bytes]: ...
+
+    def error_frame(self, error: dict[str, Any], position: int) -> bytes:
+        """The frame that reports an error after `position` frames were sent."""
+        ...
 
 
 async def write_stream(
@@ -41,7 +44,7 @@ async def write_stream(
             if index:
                 await pacer.between()
             await response.write(data)
-        await _finish(request, response, fault_kind)
+        await _finish(request, response, fault_kind, chunks, stop_at)
     except ConnectionError:
         request[DISCONNECTED] = True
         log.info("client disconnected mid-stream on %s", request.path)
@@ -53,11 +56,17 @@ def _fault_position(frames: list[bytes]) -> int:
     return max(3, len(frames) // 2)
 
 
-async def _finish(request: web.Request, response: web.StreamResponse, fault_kind: str) -> None:
+async def _finish(
+    request: web.Request,
+    response: web.StreamResponse,
+    fault_kind: str,
+    chunks: FrameSource,
+    sent: int,
+) -> None:
     if fault_kind == "stream-error":
-        # An error after the stream started: an `error` frame, no [DONE].
+        # An error after the stream started, in the stream's own words; no [DONE].
         error = catalogue_error("server_error", request_id=request[REQUEST_ID]).payload()["error"]
-        await response.write(error_frame(error))
+        await response.write(chunks.error_frame(error, sent))
     elif fault_kind in ("cut-stream", "truncate", "garbage") and request.transport is not None:
         if fault_kind == "garbage":
             await response.write(b'data: \xff\xfe\x00{"choices": [\n\n')

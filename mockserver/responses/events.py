@@ -37,6 +37,17 @@ class ResponseEvents:
         for payload in self.events():
             yield event_frame(payload)
 
+    def error_frame(self, error: dict[str, Any], position: int) -> bytes:
+        """The Responses `error` event, numbered after the last event sent."""
+        payload = {
+            "type": "error",
+            "sequence_number": position,
+            "code": error.get("code") or error.get("type"),
+            "message": error.get("message", ""),
+            "param": error.get("param"),
+        }
+        return event_frame(payload)
+
     def events(self) -> Iterator[dict[str, Any]]:
         opening = in_progress(self.response)
         yield self._event("response.created", response=opening)

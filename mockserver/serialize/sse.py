@@ -69,6 +69,10 @@ class ChunkStream:
             yield self._model_frame([], usage=usage_object(self.completion.usage))
         yield DONE
 
+    def error_frame(self, error: dict[str, Any], position: int) -> bytes:
+        """Chat streams report a late error as a `data: {"error": ...}` frame."""
+        return error_frame(error)
+
     def _choice_frames(self, choice: Choice) -> Iterator[bytes]:
         if choice.tool_calls:
             yield from self._tool_call_frames(choice)

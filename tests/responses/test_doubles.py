@@ -99,15 +99,19 @@ def test_fault_header_applies(mock: MockServer, azure: openai.AzureOpenAI) -> No
         azure.responses.create(model="o3-mini", input="hi", extra_headers={"x-mock-fault": "500"})
 
 
-def test_stream_error_fault_raises_in_the_sdk(azure: openai.AzureOpenAI) -> None:
-    with (
-        pytest.raises(openai.APIError),
-        azure.responses.stream(
-            model="o3-mini", input="hi", extra_headers={"x-mock-fault": "stream-error"}
-        ) as stream,
-    ):
-        for _ in stream:
-            pass
+def test_stream_error_fault_is_the_responses_error_event(azure: openai.AzureOpenAI) -> None:
+    """A late failure on the Responses API is a typed `error` event, numbered in sequence,
+    and the stream ends without response.completed."""
+    with azure.responses.stream(
+        model="o3-mini", input="hi", extra_headers={"x-mock-fault": "stream-error"}
+    ) as stream:
+        events = list(stream)
+    last = events[-1]
+    assert last.type == "error"
+    assert last.code == "server_error"
+    assert last.message.startswith("The server had an error while processing your request.")
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    assert "response.completed" not in [e.type for e in events]
 
 
 def test_cut_stream_fault_breaks_the_sdk_stream(azure: openai.AzureOpenAI) -> None:
