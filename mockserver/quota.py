@@ -46,6 +46,7 @@ class _Usage:
     minute_start: float = 0.0
     tokens: int = 0
     requests: deque[float] = field(default_factory=deque)  # arrival times, last minute
+    recent: deque[float] = field(default_factory=deque)  # arrival times, last request window
 
 
 class QuotaLedger:
@@ -68,6 +69,7 @@ class QuotaLedger:
             if refusal is None:
                 usage.tokens += estimate
                 usage.requests.append(now)
+                usage.recent.append(now)
             return refusal
 
     def spend(self, deployment: str, extra_tokens: int) -> None:
@@ -107,6 +109,9 @@ class QuotaLedger:
             usage.minute_start, usage.tokens = now, 0
         while usage.requests and usage.requests[0] <= now - MINUTE:
             usage.requests.popleft()
+        # Both windows drop from the left, so every check below is O(1) under load.
+        while usage.recent and usage.recent[0] <= now - self.request_window:
+            usage.recent.popleft()
         return usage
 
     def _refusal(
@@ -114,9 +119,8 @@ class QuotaLedger:
     ) -> Refusal | None:
         if usage.tokens + estimate > limits.tokens_per_minute:
             return Refusal("tokens", usage.minute_start + MINUTE - now)
-        in_window = [t for t in usage.requests if t > now - self.request_window]
-        if len(in_window) >= self._window_allowance(limits):
-            return Refusal("requests", in_window[0] + self.request_window - now)
+        if len(usage.recent) >= self._window_allowance(limits):
+            return Refusal("requests", usage.recent[0] + self.request_window - now)
         return None
 
     def _window_allowance(self, limits: Deployment) -> int:
@@ -124,8 +128,7 @@ class QuotaLedger:
         return max(1, math.floor(limits.effective_requests_per_minute * share))
 
     def _request_wait(self, usage: _Usage, now: float) -> float:
-        in_window = [t for t in usage.requests if t > now - self.request_window]
-        return in_window[0] + self.request_window - now if in_window else 0.0
+        return usage.recent[0] + self.request_window - now if usage.recent else 0.0
 
 
 def rate_limit_error(refusal: Refusal, api_version: str) -> AzureError:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+import string
+from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from faker import Faker
@@ -67,17 +70,26 @@ def write_prose(faker: Faker, topic_words: list[str], paragraphs: int) -> str:
 
 def _sentence(faker: Faker, topic_words: list[str]) -> str:
     template = faker.random.choice(_TEMPLATES)
-    catch = faker.catch_phrase()
-    sentence = template.format(
-        bs=faker.bs(),
-        topic=_topic(faker, topic_words),
-        catch=catch,
-        catch_lower=catch.lower(),
-        job=faker.job().lower(),
-        city=faker.city(),
-        noun=faker.word(part_of_speech="noun"),
-    )
+    # Only the fields this template names are drawn: Faker calls are the generator's cost.
+    fields = {name: _FIELDS[name](faker, topic_words) for name in _fields_of(template)}
+    sentence = template.format(**fields)
     return str(sentence[0].upper() + sentence[1:])
+
+
+_FIELDS: dict[str, Callable[[Faker, list[str]], str]] = {
+    "bs": lambda faker, _: str(faker.bs()),
+    "topic": lambda faker, words: _topic(faker, words),
+    "catch": lambda faker, _: str(faker.catch_phrase()),
+    "catch_lower": lambda faker, _: str(faker.catch_phrase()).lower(),
+    "job": lambda faker, _: str(faker.job()).lower(),
+    "city": lambda faker, _: str(faker.city()),
+    "noun": lambda faker, _: str(faker.word(part_of_speech="noun")),
+}
+
+
+@cache
+def _fields_of(template: str) -> tuple[str, ...]:
+    return tuple(name for _, name, _, _ in string.Formatter().parse(template) if name)
 
 
 def _topic(faker: Faker, topic_words: list[str]) -> str:
