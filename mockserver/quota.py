@@ -88,8 +88,8 @@ class QuotaLedger:
                 limit_tokens=limits.tokens_per_minute,
                 remaining_requests=max(0, rpm - len(usage.requests)),
                 remaining_tokens=max(0, limits.tokens_per_minute - usage.tokens),
-                reset_tokens_seconds=math.ceil(usage.minute_start + MINUTE - now),
-                reset_requests_seconds=math.ceil(self._request_wait(usage, now)),
+                reset_tokens_seconds=whole_seconds(usage.minute_start + MINUTE - now),
+                reset_requests_seconds=whole_seconds(self._request_wait(usage, now)),
             )
 
     def state(self) -> dict[str, dict[str, int]]:
@@ -131,9 +131,14 @@ class QuotaLedger:
         return usage.recent[0] + self.request_window - now if usage.recent else 0.0
 
 
+def whole_seconds(seconds: float) -> int:
+    """Seconds rounded up, ignoring float noise: (t + 60) - t can be 60.0000000000005."""
+    return math.ceil(round(seconds, 6))
+
+
 def rate_limit_error(refusal: Refusal, api_version: str) -> AzureError:
     """Azure's 429 for the token or the call limit; the message's N matches the headers."""
-    seconds = max(1, math.ceil(refusal.retry_after_seconds))
+    seconds = max(1, whole_seconds(refusal.retry_after_seconds))
     name = "rate_limit_tokens" if refusal.kind == "tokens" else "rate_limit_requests"
     error = catalogue_error(name, api_version=api_version, retry_after=seconds)
     policy = "DeploymentRatelimit-Token" if refusal.kind == "tokens" else "DeploymentRatelimit-Call"
