@@ -18,7 +18,7 @@ from openai.types.chat import ChatCompletionMessageFunctionToolCall
 from mockserver.stubs import Stub
 from mockserver.testing import MockServer
 from tests.conftest import API_VERSION
-from tests.doubles.helpers import GET_WEATHER, SEARCH_FLIGHTS, azure_client, v1_client
+from tests.doubles.helpers import GET_WEATHER, SEARCH_FLIGHTS, azure_client, poll, v1_client
 
 STUBBED = "Answered by the stub."
 OLDER_API_VERSION = "2024-12-01-preview"
@@ -87,7 +87,10 @@ def send(server: MockServer, call: Call) -> Outcome:
             content: str | None = "".join(pieces)
         else:
             content = client.chat.completions.create(**options).choices[0].message.content
-    entries = server.requests
+    # The journal entry is written just after the reply left: wait for it (bounded).
+    entries = poll(
+        lambda: server.requests if len(server.requests) >= before + 1 else None, "the journal"
+    )
     assert len(entries) == before + 1
     return Outcome(content, entries[-1].source)
 
