@@ -51,7 +51,8 @@ def ask(client: openai.AzureOpenAI | openai.OpenAI, text: str = "hello", **param
 
 
 def only_entry(server: MockServer) -> JournalEntry:
-    entries = server.requests
+    # An entry is written just after the reply (a stream's last frame) left: wait, bounded.
+    entries = poll(lambda: server.requests or None, "the journal entry")
     assert len(entries) == 1, entries
     return entries[0]
 
