@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from mockserver.app import create_app
 from mockserver.config import Settings, load_settings
+from mockserver.drift.cli import add_contract_commands, run_contract_command
 from mockserver.fixtures import FixtureError
 from mockserver.fixtures_cli import add_fixtures_commands, run_fixtures_command
 from mockserver.stubs import StubFileError
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_tape_arguments(serve)
     add_fixtures_commands(commands)
+    add_contract_commands(commands)
     serve.add_argument(
         "--deterministic-ids",
         action="store_true",
@@ -86,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     namespace = build_parser().parse_args(argv)
     if namespace.command == "fixtures":
         return run_fixtures_command(namespace)
+    if namespace.command == "contract":
+        return run_contract_command(namespace)
     return _serve_command(vars(namespace))
 
 

@@ -49,13 +49,19 @@ from mockserver.contract.data import load_json
 from mockserver.contract.model_card import ModelCard, load_model_card
 
 __all__ = [
+    "assistant_messages",
     "chat_requests",
+    "content",
     "conversations",
     "json_schemas",
+    "names",
+    "prompts",
     "response_formats",
     "texts",
+    "tool_choices",
     "tool_loops",
     "tools",
+    "user_messages",
 ]
 
 Body = dict[str, Any]
@@ -80,7 +86,7 @@ WORDS = (
 )
 # Simple patterns the value generator can always satisfy.
 PATTERNS = ("^[a-z]{3,8}$", "^[A-Z]{2}-[0-9]{4}$", "^[0-9]{5}$")
-MAX_SCHEMA_DEPTH = 3
+MAX_SCHEMA_DEPTH = 2
 
 
 # --- the contract ---------------------------------------------------------------------------

@@ -1,100 +1,238 @@
-"""The OpenAPI document of the admin API, built from the models that check its input."""
+"""The OpenAPI document of the admin API, built from the models that check its input.
+
+Request bodies are the pydantic models the routes validate with (validation schemas);
+responses are the shapes the routes send, with the models' serialization schemas where a
+model is sent back (a stub, the settings, journal entries). Every error is
+`{"error": {"code", "message", "details"?}}`.
+"""
 
 from __future__ import annotations
 
 from functools import cache
 from typing import Any
 
-from pydantic.json_schema import models_json_schema
+from pydantic import BaseModel, TypeAdapter
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from mockserver import __version__
+from mockserver.config import Settings
+from mockserver.journal import JournalEntry
 from mockserver.matching import RequestMatch
 from mockserver.stubs import Stub
 
 _REF = "#/components/schemas/{model}"
+Json = dict[str, Any]
 
 
-def _body(model: str) -> dict[str, Any]:
+def _ref(model: str) -> Json:
+    return {"$ref": _REF.format(model=model)}
+
+
+def _body(model: str, required: bool = True) -> Json:
+    return {"required": required, "content": {"application/json": {"schema": _ref(model)}}}
+
+
+def _reply(description: str, schema: Json) -> Json:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _object(properties: Json, required: list[str] | None = None) -> Json:
     return {
-        "required": True,
-        "content": {"application/json": {"schema": {"$ref": _REF.format(model=model)}}},
+        "type": "object",
+        "properties": properties,
+        "required": list(properties) if required is None else required,
     }
 
 
-def _ok(description: str) -> dict[str, Any]:
+_STRING: Json = {"type": "string"}
+_INTEGER: Json = {"type": "integer"}
+_ERROR = _reply("an error: {error: {code, message, details}}", _ref("AdminError"))
+_ERRORS = {"400": _ERROR}
+_NOT_FOUND = {"404": _ERROR}
+_ID = [{"name": "id", "in": "path", "required": True, "schema": _STRING}]
+_NAME = [{"name": "name", "in": "path", "required": True, "schema": _STRING}]
+_JOURNAL_FILTERS = [
+    {"name": name, "in": "query", "required": False, "schema": schema}
+    for name, schema in (
+        ("status", _INTEGER),
+        ("source", _STRING),
+        ("deployment", _STRING),
+        ("surface", _STRING),
+        ("limit", _INTEGER),
+    )
+]
+
+
+def _shared_shapes() -> Json:
+    """Shapes several operations send back."""
+    scenarios = {"type": "object", "additionalProperties": _STRING}
     return {
-        "description": description,
-        "content": {"application/json": {"schema": {"type": "object"}}},
+        "stub": _reply("the stub", _ref("StubOut")),
+        "deleted": _reply("what was deleted", _object({"deleted": _STRING})),
+        "journal": _reply(
+            "journal entries, oldest first",
+            _object(
+                {"requests": {"type": "array", "items": _ref("JournalEntry")}, "count": _INTEGER}
+            ),
+        ),
+        "scenarios": _reply("scenario states", _object({"scenarios": scenarios})),
+        "settings": _reply("settings, secrets masked", _ref("SettingsOut")),
     }
 
 
-_ERRORS = {"400": _ok("invalid input: {error: {code, message, details}}")}
-_ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
-_NAME = [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}]
-
-
-def _paths() -> dict[str, Any]:
-    stub_ok, match = _ok("the stub"), _body("RequestMatch")
+def _stub_paths(shapes: Json) -> Json:
+    stubs = _object({"stubs": {"type": "array", "items": _ref("StubOut")}})
     return {
-        "/__admin/health": {"get": {"responses": {"200": _ok("ready")}}},
-        "/__admin/reset": {"post": {"responses": {"200": _ok("what was reset"), **_ERRORS}}},
         "/__admin/stubs": {
-            "get": {"responses": {"200": _ok("all stubs")}},
-            "post": {"requestBody": _body("Stub"), "responses": {"201": stub_ok, **_ERRORS}},
-            "delete": {"responses": {"200": _ok("all stubs deleted")}},
+            "get": {"responses": {"200": _reply("all stubs", stubs)}},
+            "post": {
+                "requestBody": _body("Stub"),
+                "responses": {"201": shapes["stub"], **_ERRORS},
+            },
+            "delete": {"responses": {"200": shapes["deleted"]}},
         },
         "/__admin/stubs/{id}": {
             "parameters": _ID,
-            "get": {"responses": {"200": stub_ok, "404": _ok("no such stub")}},
-            "put": {"requestBody": _body("Stub"), "responses": {"200": stub_ok, **_ERRORS}},
-            "delete": {"responses": {"200": _ok("deleted"), "404": _ok("no such stub")}},
+            "get": {"responses": {"200": shapes["stub"], **_NOT_FOUND}},
+            "put": {
+                "requestBody": _body("Stub"),
+                "responses": {"200": shapes["stub"], **_ERRORS, **_NOT_FOUND},
+            },
+            "delete": {"responses": {"200": shapes["deleted"], **_NOT_FOUND}},
         },
-        "/__admin/requests": {
-            "get": {"responses": {"200": _ok("the journal")}},
-            "delete": {"responses": {"200": _ok("journal cleared")}},
-        },
-        "/__admin/requests/find": {
-            "post": {
-                "requestBody": match,
-                "responses": {"200": _ok("matching requests"), **_ERRORS},
-            }
-        },
-        "/__admin/requests/count": {
-            "post": {"requestBody": match, "responses": {"200": _ok("{count}"), **_ERRORS}}
-        },
-        "/__admin/requests/verify": {
-            "post": {
-                "responses": {
-                    "200": _ok("{matched}"),
-                    "409": _ok("verification failed, with the nearest requests"),
-                    **_ERRORS,
-                }
-            }
-        },
-        "/__admin/scenarios": {"get": {"responses": {"200": _ok("scenario states")}}},
-        "/__admin/scenarios/{name}": {
-            "parameters": _NAME,
-            "put": {"responses": {"200": _ok("state set"), **_ERRORS}},
-        },
-        "/__admin/scenarios/reset": {"post": {"responses": {"200": _ok("all scenarios Started")}}},
-        "/__admin/settings": {
-            "get": {"responses": {"200": _ok("settings, secrets masked")}},
-            "patch": {"responses": {"200": _ok("settings after the change"), **_ERRORS}},
-        },
-        "/__admin/quota": {"get": {"responses": {"200": _ok("limits and use per deployment")}}},
-        "/__admin/openapi.json": {"get": {"responses": {"200": _ok("this document")}}},
     }
 
 
-@cache
-def admin_openapi() -> dict[str, Any]:
-    _, schemas = models_json_schema(
-        [(Stub, "validation"), (RequestMatch, "validation")],
-        ref_template="#/components/schemas/{model}",
+def _journal_paths(shapes: Json) -> Json:
+    match = _body("RequestMatch", required=False)
+    verify_ok = _reply("how many requests matched", _object({"matched": _INTEGER}))
+    return {
+        "/__admin/requests": {
+            "get": {
+                "parameters": _JOURNAL_FILTERS,
+                "responses": {"200": shapes["journal"], **_ERRORS},
+            },
+            "delete": {"responses": {"200": shapes["deleted"]}},
+        },
+        "/__admin/requests/find": {
+            "post": {"requestBody": match, "responses": {"200": shapes["journal"], **_ERRORS}}
+        },
+        "/__admin/requests/count": {
+            "post": {
+                "requestBody": match,
+                "responses": {"200": _reply("{count}", _object({"count": _INTEGER})), **_ERRORS},
+            }
+        },
+        "/__admin/requests/verify": {
+            "post": {
+                "requestBody": _body("VerifyRequest"),
+                "responses": {"200": verify_ok, "409": _ERROR, **_ERRORS},
+            }
+        },
+    }
+
+
+def _scenario_paths(shapes: Json) -> Json:
+    state = _object({"scenario": _STRING, "state": _STRING})
+    return {
+        "/__admin/scenarios": {"get": {"responses": {"200": shapes["scenarios"]}}},
+        "/__admin/scenarios/{name}": {
+            "parameters": _NAME,
+            "put": {
+                "requestBody": _body("ScenarioState"),
+                "responses": {"200": _reply("the state set", state), **_ERRORS},
+            },
+        },
+        "/__admin/scenarios/reset": {"post": {"responses": {"200": shapes["scenarios"]}}},
+    }
+
+
+def _server_paths(shapes: Json) -> Json:
+    health = _object({"status": _STRING, "version": _STRING})
+    reset = _object({"reset": {"type": "array", "items": _STRING}})
+    return {
+        "/__admin/health": {"get": {"responses": {"200": _reply("ready", health)}}},
+        "/__admin/reset": {
+            "post": {
+                "requestBody": _body("ResetRequest", required=False),
+                "responses": {"200": _reply("what was reset", reset), **_ERRORS},
+            }
+        },
+        "/__admin/settings": {
+            "get": {"responses": {"200": shapes["settings"]}},
+            "patch": {
+                "requestBody": _body("SettingsPatch"),
+                "responses": {"200": shapes["settings"], **_ERRORS},
+            },
+        },
+        "/__admin/quota": {
+            "get": {"responses": {"200": _reply("limits and use per deployment", _quota())}}
+        },
+        "/__admin/openapi.json": {
+            "get": {"responses": {"200": _reply("this document", {"type": "object"})}}
+        },
+    }
+
+
+def _quota() -> Json:
+    deployment = _object(
+        {
+            "tokens_per_minute": _INTEGER,
+            "requests_per_minute": _INTEGER,
+            "enforced": {"type": "boolean"},
+            "tokens_this_minute": _INTEGER,
+            "requests_last_minute": _INTEGER,
+        }
     )
+    return _object({"deployments": {"type": "object", "additionalProperties": deployment}})
+
+
+def _paths() -> Json:
+    shapes = _shared_shapes()
+    return {
+        **_server_paths(shapes),
+        **_stub_paths(shapes),
+        **_journal_paths(shapes),
+        **_scenario_paths(shapes),
+    }
+
+
+def _error_schema() -> Json:
+    details = {"type": "array", "items": {"type": "object"}}
+    error = _object({"code": _STRING, "message": _STRING, "details": details}, ["code", "message"])
+    return _object({"error": error})
+
+
+def _component_schemas() -> Json:
+    # The routes module imports this one: its request models are read at call time.
+    from mockserver.admin.routes import ResetRequest, ScenarioState, SettingsPatch, VerifyRequest
+
+    models: dict[str, tuple[type[BaseModel], JsonSchemaMode]] = {
+        "Stub": (Stub, "validation"),
+        "RequestMatch": (RequestMatch, "validation"),
+        "ResetRequest": (ResetRequest, "validation"),
+        "VerifyRequest": (VerifyRequest, "validation"),
+        "ScenarioState": (ScenarioState, "validation"),
+        "SettingsPatch": (SettingsPatch, "validation"),
+        "StubOut": (Stub, "serialization"),
+        "SettingsOut": (Settings, "serialization"),
+    }
+    refs, schemas = models_json_schema(list(models.values()), ref_template=_REF)
+    defs: Json = schemas.get("$defs", {})
+    for alias, key in models.items():  # the names the paths use, where pydantic chose others
+        if refs[key]["$ref"] != _REF.format(model=alias):
+            defs[alias] = dict(refs[key])
+    journal = TypeAdapter(JournalEntry).json_schema(mode="serialization", ref_template=_REF)
+    defs["JournalEntry"] = journal
+    defs["AdminError"] = _error_schema()
+    return defs
+
+
+@cache
+def admin_openapi() -> Json:
     return {
         "openapi": "3.1.0",
         "info": {"title": "mockserver admin API", "version": __version__},
         "paths": _paths(),
-        "components": {"schemas": schemas.get("$defs", {})},
+        "components": {"schemas": _component_schemas()},
     }

@@ -11,8 +11,11 @@ Two edits make the document usable against the real wire, both in a copy:
    the node has no single type.
 2. The document is not exact about `null` (DESIGN.md, "Fidelity policy"): real Azure sends
    `null` where it declares a plain type. Exactly the fields named in
-   `RESPONSE_NULLABLE_FIELDS` and `ERROR_NULLABLE_FIELDS` are made nullable, each with the
-   real bodies that show it. Nothing else is relaxed.
+   `RESPONSE_NULLABLE_FIELDS`, `STREAM_NULLABLE_FIELDS` and `ERROR_NULLABLE_FIELDS` are made
+   nullable, each with the real bodies that show it.
+3. One stream field carries a value outside the document's enum on the real wire:
+   `STREAM_WIDENED_FIELDS` names it, with the value and the recordings. Nothing else is
+   relaxed.
 
 The shared folder is `<repo>/../shared`, or `$MOCKSERVER_SHARED_DIR`. A missing document is
 an error, never a skip: contract tests that cannot see the contract must fail.
@@ -37,6 +40,7 @@ SHARED_DIR_VARIABLE = "MOCKSERVER_SHARED_DIR"
 DOCUMENT_NAME = "2025-04-01-preview.inference.json"
 DOCUMENT_URI = "urn:azure-openai:inference:2025-04-01-preview"
 RESPONSE_SCHEMA = "createChatCompletionResponse"
+STREAM_SCHEMA = "createChatCompletionStreamResponse"
 ERROR_SCHEMA = "errorResponse"
 
 Schema = dict[str, Any]
@@ -80,6 +84,43 @@ RESPONSE_NULLABLE_FIELDS: tuple[NullableField, ...] = (
         "chatCompletionResponseMessage",
         ("properties", "content"),
         "null when the message carries only tool_calls (crewAI Azure recordings, 2026)",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class WidenedField:
+    """A field real Azure sends with a value its `enum` in the document does not list."""
+
+    wire: str
+    component: str
+    pointer: tuple[str, ...]
+    values: tuple[Any, ...]  # the values the wire adds to the enum
+    reason: str
+
+
+# Every real Azure stream (shared/real-traffic/azure: openllmetry test_chat_streaming [0-3],
+# crewAI test_azure_streaming_returns_usage_metrics and the tool-call streaming test,
+# dd-trace-py litellm completion_azure_stream) opens with the same prompt-filter frame.
+STREAM_NULLABLE_FIELDS: tuple[NullableField, ...] = (
+    NullableField(
+        "system_fingerprint",
+        STREAM_SCHEMA,
+        ("properties", "system_fingerprint"),
+        "null in every frame of the 2024-04 gpt-35-turbo stream (openllmetry "
+        "test_chat_streaming [0]) and the 2026-06 gpt-5.2 stream (dd-trace-py litellm "
+        "completion_azure_stream); the document says string",
+    ),
+)
+
+STREAM_WIDENED_FIELDS: tuple[WidenedField, ...] = (
+    WidenedField(
+        "object",
+        STREAM_SCHEMA,
+        ("properties", "object"),
+        ("",),
+        '"" in the prompt-filter frame that opens every real Azure stream (with created 0, '
+        'id and model ""); the document\'s enum is only "chat.completion.chunk"',
     ),
 )
 
@@ -163,27 +204,47 @@ def allow_null(schema: Schema) -> Schema:
     return {"anyOf": [schema, {"type": "null"}]}
 
 
-def relax(document: Schema, fields: Iterable[NullableField]) -> Schema:
-    """A copy of a (folded) document with each named field's schema made nullable."""
+def allow_values(schema: Schema, values: Iterable[Any]) -> Schema:
+    """`schema` with `values` added to its `enum`."""
+    return {**schema, "enum": [*schema["enum"], *values]}
+
+
+def _holder(components: Schema, component: str, pointer: tuple[str, ...]) -> Schema:
+    holder: Schema = components[component]
+    for key in pointer[:-1]:
+        holder = holder[key]
+    return holder
+
+
+def relax(
+    document: Schema,
+    fields: Iterable[NullableField],
+    widened: Iterable[WidenedField] = (),
+) -> Schema:
+    """A copy of a (folded) document with each named field's schema made nullable, and each
+    widened field's enum extended by its values."""
     relaxed = copy.deepcopy(document)
     components: Schema = relaxed["components"]["schemas"]
     for field in fields:
-        *parents, last = field.pointer
-        holder: Schema = components[field.component]
-        for key in parents:
-            holder = holder[key]
-        holder[last] = allow_null(holder[last])
+        holder = _holder(components, field.component, field.pointer)
+        holder[field.pointer[-1]] = allow_null(holder[field.pointer[-1]])
+    for wide in widened:
+        holder = _holder(components, wide.component, wide.pointer)
+        holder[wide.pointer[-1]] = allow_values(holder[wide.pointer[-1]], wide.values)
     return relaxed
 
 
 def contract_document(
-    *, fold: bool = True, nullable_fields: Iterable[NullableField] = ()
+    *,
+    fold: bool = True,
+    nullable_fields: Iterable[NullableField] = (),
+    widened_fields: Iterable[WidenedField] = (),
 ) -> Schema:
     """The document as tests validate against it: folded, then with the named fields relaxed."""
     document = official_document()
     if fold:
         document = fold_nullable(document)
-    return relax(document, nullable_fields)
+    return relax(document, nullable_fields, widened_fields)
 
 
 def validator_for(component: str, document: Schema) -> Draft202012Validator:
@@ -199,6 +260,16 @@ def response_validator() -> Draft202012Validator:
     """`createChatCompletionResponse`, nullable folded, `RESPONSE_NULLABLE_FIELDS` relaxed."""
     document = contract_document(nullable_fields=RESPONSE_NULLABLE_FIELDS)
     return validator_for(RESPONSE_SCHEMA, document)
+
+
+@cache
+def stream_validator() -> Draft202012Validator:
+    """`createChatCompletionStreamResponse` for one parsed `data:` frame: nullable folded,
+    `STREAM_NULLABLE_FIELDS` relaxed, `STREAM_WIDENED_FIELDS` widened."""
+    document = contract_document(
+        nullable_fields=STREAM_NULLABLE_FIELDS, widened_fields=STREAM_WIDENED_FIELDS
+    )
+    return validator_for(STREAM_SCHEMA, document)
 
 
 @cache

@@ -90,6 +90,47 @@ def chat_completions() -> list[RealBody]:
     ]
 
 
+@dataclass(frozen=True)
+class RealStream:
+    """One recorded `text/event-stream` body, as its parsed `data:` frames ([DONE] left out)."""
+
+    source: str
+    index: int
+    frames: tuple[Any, ...]
+
+    @property
+    def label(self) -> str:
+        return f"{self.source}[{self.index}]"
+
+
+@cache
+def azure_streams() -> tuple[RealStream, ...]:
+    """Every streamed chat body of the Azure recordings (cassettes and raw SSE files)."""
+    streams: list[RealStream] = []
+    for path in sorted(azure_dir().iterdir()):
+        if path.suffix == ".txt":
+            texts = [path.read_text(encoding="utf-8")]
+        elif path.suffix == ".yaml":
+            interactions = load_yaml(path).get("interactions", [])
+            texts = [_body_text(interaction["response"]) or "" for interaction in interactions]
+        else:
+            continue
+        for index, text in enumerate(texts):
+            frames = sse_frames(text)
+            if frames:
+                streams.append(RealStream(path.name, index, tuple(frames)))
+    return tuple(streams)
+
+
+def sse_frames(text: str) -> list[Any]:
+    """The JSON payloads of the `data: {...}` lines of an SSE body."""
+    return [
+        json.loads(line.removeprefix("data: "))
+        for line in text.splitlines()
+        if line.startswith("data: {")
+    ]
+
+
 def _response_body(source: str, index: int, response: dict[str, Any]) -> RealBody | None:
     parsed = response.get("parsed_body")
     text = _body_text(response)

@@ -1,10 +1,10 @@
 """The contract data under `contracts/` is what its sources say, and nobody hand-edited it.
 
 - `contracts/models/o3-mini.json` holds o3-mini's published facts.
-- `contracts/schemas/<family>/chat_completion_request.json` is exactly what
-  `scripts/extract_contract.py` makes from `shared/contracts-ref/<family>.inference.json`:
-  the script is re-run into a temporary copy of the repository layout and the outputs are
-  compared byte for byte.
+- `contracts/schemas/<family>/*.json` (the request schema, and the response, stream-chunk
+  and error schemas) are exactly what `scripts/extract_contract.py` makes from
+  `shared/contracts-ref/<family>.inference.json`: the script is re-run into a temporary copy
+  of the repository layout and the outputs are compared byte for byte.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from mockserver import tokens
 from mockserver.contract.model_card import load_model_card
@@ -26,6 +27,13 @@ REPO = Path(__file__).resolve().parents[2]
 CONTRACTS = REPO / "contracts"
 SCRIPT = REPO / "scripts" / "extract_contract.py"
 REQUEST_SCHEMA = "chat_completion_request.json"
+# The response schemas the extraction writes beside the request schema, and their source.
+RESPONSE_SCHEMAS = {
+    "chat_completion_response.json": "createChatCompletionResponse",
+    "chat_completion_chunk.json": "createChatCompletionStreamResponse",
+    "error_response.json": "errorResponse",
+}
+SCHEMA_FILES = [REQUEST_SCHEMA, *RESPONSE_SCHEMAS]
 
 
 def _json(path: Path) -> Any:
@@ -116,14 +124,57 @@ def fresh_extraction(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "contracts" / "schemas"
 
 
+@pytest.mark.parametrize("name", SCHEMA_FILES)
 @pytest.mark.parametrize("family", committed_families())
-def test_committed_schema_is_a_fresh_extraction(family: str, fresh_extraction: Path) -> None:
-    committed = (CONTRACTS / "schemas" / family / REQUEST_SCHEMA).read_bytes()
-    fresh = (fresh_extraction / family / REQUEST_SCHEMA).read_bytes()
+def test_committed_schema_is_a_fresh_extraction(
+    family: str, name: str, fresh_extraction: Path
+) -> None:
+    committed = (CONTRACTS / "schemas" / family / name).read_bytes()
+    fresh = (fresh_extraction / family / name).read_bytes()
     assert committed == fresh, (
-        f"contracts/schemas/{family}/{REQUEST_SCHEMA} differs from a fresh extraction; "
+        f"contracts/schemas/{family}/{name} differs from a fresh extraction; "
         f"re-run scripts/extract_contract.py instead of editing it"
     )
+
+
+@pytest.mark.parametrize("family", committed_families())
+def test_extraction_writes_exactly_the_committed_files(family: str, fresh_extraction: Path) -> None:
+    committed = sorted(path.name for path in (CONTRACTS / "schemas" / family).iterdir())
+    assert committed == sorted(SCHEMA_FILES)
+    assert sorted(path.name for path in (fresh_extraction / family).iterdir()) == committed
+
+
+def _nodes(node: Any) -> list[Any]:
+    if isinstance(node, list):
+        return [found for item in node for found in _nodes(item)]
+    if not isinstance(node, dict):
+        return []
+    return [node, *(found for value in node.values() for found in _nodes(value))]
+
+
+@pytest.mark.parametrize("name", list(RESPONSE_SCHEMAS))
+@pytest.mark.parametrize("family", committed_families())
+def test_response_schema_is_the_documents_component(family: str, name: str) -> None:
+    """Valid 2020-12, refs local, no prose, `nullable` folded, and the document's own
+    top level: the same properties and required fields as the published component."""
+    schema = _json(CONTRACTS / "schemas" / family / name)
+    Draft202012Validator.check_schema(schema)
+    assert schema["$comment"].startswith(f"Extracted from {family}.inference.json ")
+    nodes = _nodes(schema)
+    refs = [node["$ref"] for node in nodes if isinstance(node.get("$ref"), str)]
+    assert refs, "the response schemas reference shared components"
+    assert all(ref.removeprefix("#/$defs/") in schema["$defs"] for ref in refs), refs
+    assert not any("nullable" in node or "description" in node for node in nodes)
+    document = official.official_document(f"{family}.inference.json")
+    source = document["components"]["schemas"][RESPONSE_SCHEMAS[name]]
+    assert set(schema.get("properties", {})) == set(source.get("properties", {}))
+    assert schema.get("required") == source.get("required")
+
+
+def test_response_schemas_keep_properties_named_like_prose_keys() -> None:
+    """`citation.title` is a field, not prose: the response extraction keeps it."""
+    schema = _json(CONTRACTS / "schemas" / "2025-04-01-preview" / "chat_completion_response.json")
+    assert "title" in schema["$defs"]["citation"]["properties"]
 
 
 @pytest.mark.parametrize("family", committed_families())

@@ -17,10 +17,13 @@ from tests.contract import official, real_traffic
 from tests.contract.official import (
     ERROR_NULLABLE_FIELDS,
     RESPONSE_NULLABLE_FIELDS,
+    STREAM_NULLABLE_FIELDS,
+    STREAM_WIDENED_FIELDS,
     NullableField,
     SharedReferenceMissingError,
+    WidenedField,
 )
-from tests.contract.real_traffic import RealBody
+from tests.contract.real_traffic import RealBody, RealStream
 
 # Real bodies the 2025-04-01-preview document cannot describe, and why. Each must still fail
 # (see test_excluded_bodies_really_fail), so the exclusion cannot outlive its reason.
@@ -96,6 +99,7 @@ def test_document_is_the_official_openapi_31_file() -> None:
     assert document["openapi"] == "3.1.0"
     schemas = document["components"]["schemas"]
     assert official.RESPONSE_SCHEMA in schemas
+    assert official.STREAM_SCHEMA in schemas
     assert official.ERROR_SCHEMA in schemas
 
 
@@ -140,22 +144,30 @@ def _differences(left: Any, right: Any, path: tuple[str, ...] = ()) -> set[tuple
 
 
 @pytest.mark.parametrize(
-    "fields",
-    [RESPONSE_NULLABLE_FIELDS, ERROR_NULLABLE_FIELDS],
-    ids=["response", "error"],
+    ("fields", "widened"),
+    [
+        (RESPONSE_NULLABLE_FIELDS, ()),
+        (ERROR_NULLABLE_FIELDS, ()),
+        (STREAM_NULLABLE_FIELDS, STREAM_WIDENED_FIELDS),
+    ],
+    ids=["response", "error", "stream"],
 )
-def test_relaxation_touches_exactly_the_listed_fields(fields: tuple[NullableField, ...]) -> None:
-    listed = [("components", "schemas", f.component, *f.pointer) for f in fields]
+def test_relaxation_touches_exactly_the_listed_fields(
+    fields: tuple[NullableField, ...], widened: tuple[WidenedField, ...]
+) -> None:
+    listed = [("components", "schemas", f.component, *f.pointer) for f in (*fields, *widened)]
 
     def owner(path: tuple[str, ...]) -> tuple[str, ...] | None:
         return next((field for field in listed if path[: len(field)] == field), None)
 
     raw = official.contract_document(fold=False)
-    raw_relaxed = official.contract_document(fold=False, nullable_fields=fields)
+    raw_relaxed = official.contract_document(
+        fold=False, nullable_fields=fields, widened_fields=widened
+    )
     changed = _differences(raw, raw_relaxed)
     assert {owner(path) for path in changed} == set(listed)  # each entry changes its field...
     folded = official.contract_document()
-    relaxed = official.contract_document(nullable_fields=fields)
+    relaxed = official.contract_document(nullable_fields=fields, widened_fields=widened)
     assert None not in {owner(path) for path in _differences(folded, relaxed)}  # ...only it
 
 
@@ -265,3 +277,81 @@ def test_error_nullable_list_is_necessary() -> None:
 def test_each_error_nullable_field_is_null_in_real_traffic(field: NullableField) -> None:
     nulls = [label for label, body in REAL_ERRORS if None in values_at(body, field.wire)]
     assert nulls, f"no real error body has null at {field.wire}: drop it from the list"
+
+
+# --- real Azure streams -------------------------------------------------------------------------
+
+# Real streams the document (and the mock) do not describe, and why; each must still fail.
+EXCLUDED_REAL_STREAMS: dict[str, str] = {
+    "semantic-kernel__chat_completion_streaming_async_filter_response.txt[0]": (
+        "asynchronous content-filter mode (a unit-test fixture): its trailing annotation "
+        "frames carry content_filter_offsets and no delta; the mock does not serve that mode"
+    ),
+}
+ALL_STREAMS = list(real_traffic.azure_streams())
+CONFORMING_STREAMS = [s for s in ALL_STREAMS if s.label not in EXCLUDED_REAL_STREAMS]
+EXCLUDED_STREAMS = [s for s in ALL_STREAMS if s.label in EXCLUDED_REAL_STREAMS]
+
+
+def _stream_labels(streams: list[RealStream]) -> list[str]:
+    return [stream.label for stream in streams]
+
+
+def _stream_violations(validator: Any, stream: RealStream) -> list[str]:
+    return sorted(
+        {error for frame in stream.frames for error in official.violations(validator, frame)}
+    )
+
+
+def test_recordings_hold_the_expected_streams() -> None:
+    assert len(CONFORMING_STREAMS) == 7
+    assert sorted(_stream_labels(EXCLUDED_STREAMS)) == sorted(EXCLUDED_REAL_STREAMS)
+
+
+@pytest.mark.parametrize("stream", CONFORMING_STREAMS, ids=_stream_labels(CONFORMING_STREAMS))
+def test_real_stream_frames_validate_with_the_stream_lists(stream: RealStream) -> None:
+    assert _stream_violations(official.stream_validator(), stream) == []
+
+
+@pytest.mark.parametrize("stream", EXCLUDED_STREAMS, ids=_stream_labels(EXCLUDED_STREAMS))
+def test_excluded_streams_really_fail(stream: RealStream) -> None:
+    assert _stream_violations(official.stream_validator(), stream) == [
+        "$.choices[0]: 'delta' is a required property"
+    ]
+
+
+def test_stream_lists_are_necessary() -> None:
+    """Without the lists every real stream fails, on exactly the listed fields."""
+    validator = _without_list_validator(official.STREAM_SCHEMA)
+    failures = {s.label: _stream_violations(validator, s) for s in CONFORMING_STREAMS}
+    assert all(failures.values()), failures
+    assert failures["openllmetry__test_azure__test_chat_streaming.yaml[0]"] == [
+        "$.object: '' is not one of ['chat.completion.chunk']",
+        "$.system_fingerprint: None is not of type 'string'",
+    ]
+    listed = {f.wire for f in (*STREAM_NULLABLE_FIELDS, *STREAM_WIDENED_FIELDS)}
+    fields = {
+        error.split(":")[0].removeprefix("$.") for errors in failures.values() for error in errors
+    }
+    assert fields == listed
+
+
+@pytest.mark.parametrize("field", STREAM_NULLABLE_FIELDS, ids=lambda f: f.wire)
+def test_each_stream_nullable_field_is_null_in_real_traffic(field: NullableField) -> None:
+    nulls = [
+        s.label
+        for s in CONFORMING_STREAMS
+        if any(None in values_at(f, field.wire) for f in s.frames)
+    ]
+    assert nulls, f"no real stream has null at {field.wire}: drop it from the list"
+
+
+@pytest.mark.parametrize("field", STREAM_WIDENED_FIELDS, ids=lambda f: f.wire)
+def test_each_widened_value_is_in_real_traffic(field: WidenedField) -> None:
+    for value in field.values:
+        having = [
+            s.label
+            for s in CONFORMING_STREAMS
+            if any(value in values_at(frame, field.wire) for frame in s.frames)
+        ]
+        assert having == _stream_labels(CONFORMING_STREAMS), (field.wire, value)
