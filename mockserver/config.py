@@ -72,8 +72,8 @@ class Settings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8089, ge=0, le=65535)
-    seed: int = 0
-    region: str = "East US 2"
+    seed: int = Field(default=0, ge=-(2**63), le=2**63 - 1)  # serialised as a 64-bit integer
+    region: str = Field(default="East US 2", pattern=r"^[^\x00-\x1f\x7f]+$")  # a header value
     api_keys: list[str] = Field(default_factory=list)
     entra_tokens: list[str] = Field(default_factory=list)
     deployments: dict[str, Deployment] = Field(default_factory=_default_deployments)

@@ -62,10 +62,10 @@ class ErrorAnswer(BaseModel):
 class UsageOverride(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    prompt_tokens: int | None = Field(default=None, ge=0)
-    completion_tokens: int | None = Field(default=None, ge=0)
-    reasoning_tokens: int | None = Field(default=None, ge=0)
-    cached_tokens: int | None = Field(default=None, ge=0)
+    prompt_tokens: int | None = Field(default=None, ge=0, le=2**31)
+    completion_tokens: int | None = Field(default=None, ge=0, le=2**31)
+    reasoning_tokens: int | None = Field(default=None, ge=0, le=2**31)
+    cached_tokens: int | None = Field(default=None, ge=0, le=2**31)
 
 
 class StubAnswer(BaseModel):
@@ -106,14 +106,18 @@ class Stub(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(default_factory=lambda: uuid.uuid4().hex)
-    priority: int = Field(default=5, description="lower answers first, as in WireMock")
-    times: int | None = Field(default=None, ge=1, description="answers this many; None: all")
+    priority: int = Field(
+        default=5, ge=-(2**31), le=2**31, description="lower answers first, as in WireMock"
+    )
+    times: int | None = Field(
+        default=None, ge=1, le=2**31, description="answers this many; None: all"
+    )
     match: RequestMatch = Field(default_factory=RequestMatch)
     answer: StubAnswer = Field(default_factory=StubAnswer)
     scenario: str | None = None
     required_state: str | None = None
     new_state: str | None = None
-    answered: int = Field(default=0, description="how many requests it has answered")
+    answered: int = Field(default=0, ge=0, description="how many requests it has answered")
 
     def exhausted(self) -> bool:
         return self.times is not None and self.answered >= self.times
