@@ -101,7 +101,7 @@ class SchemaChecker:
         if discriminator is not None:
             self._check_discriminated(value, branches, discriminator, path)
             return
-        fitting = [b for b in branches if _matches_any(value, _types_of(b) or {_kind(value)})]
+        fitting = [b for b in branches if _matches_any(value, _types_of(b) or {json_type(value)})]
         if not fitting:
             raise _invalid_type(path, _describe_expected(branches, self), value)
         errors: list[AzureError] = []
@@ -158,7 +158,8 @@ _KIND_NAMES = {
 }
 
 
-def _kind(value: Any) -> str:
+def json_type(value: Any) -> str:
+    """The JSON Schema type name of a decoded JSON value."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -180,7 +181,7 @@ def _types_of(schema: Schema) -> set[str]:
 
 
 def _matches_any(value: Any, allowed: set[str]) -> bool:
-    kind = _kind(value)
+    kind = json_type(value)
     if kind in allowed:
         return True
     if kind == "integer" and "number" in allowed:
@@ -230,7 +231,7 @@ def _is_tag(schema: Schema | None) -> bool:
 
 def _invalid_type(path: Path, expected: str, value: Any) -> AzureError:
     param = render_path(path)
-    got = _KIND_NAMES[_kind(value)]
+    got = _KIND_NAMES[json_type(value)]
     return invalid_request(
         f"Invalid type for '{param}': expected {expected}, but got {got} instead.",
         param,

@@ -25,6 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mockserver.contract.schema_check import json_type
+
 # The Azure response headers whose presence is compared (docs/fidelity.md, "Response
 # shape and headers"); any other header (Date, Content-Length...) is ignored.
 AZURE_HEADERS: tuple[str, ...] = (
@@ -177,20 +179,6 @@ def _walk(value: Any, path: str, found: dict[str, set[str]]) -> None:
     elif isinstance(value, list):
         for item in value:
             _walk(item, f"{path}[]", found)
-
-
-def json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
 
 
 def merge_shapes(shapes: Iterable[dict[str, set[str]]]) -> dict[str, set[str]]:
