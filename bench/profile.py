@@ -1,6 +1,7 @@
 """Profile our server under W1 and write bench/PROFILE.md: where a request's time goes.
 
     .venv/bin/python -m bench.profile            # BENCH_SECONDS (default 15) of W1
+    .venv/bin/python -m bench.profile W2r        # another workload (W1, W2d, W2r, W3)
 
 py-spy (installed with pip into bench/.tools, not into the project's venv) samples the
 running `mockserver serve` from outside while wrk drives W1 at 64 connections, so the
@@ -41,16 +42,29 @@ def ensure_py_spy() -> Path:
     return binary
 
 
-def main() -> int:
+WORKLOAD_NAMES = {
+    "W1": f"non-streaming chat, {wl.SMALL_PROMPT_TOKENS}-token prompt",
+    "W2d": f"non-streaming chat, distinct {wl.LARGE_PROMPT_TOKENS:,}-token prompts",
+    "W2r": f"non-streaming chat, one repeated {wl.LARGE_PROMPT_TOKENS:,}-token prompt",
+    "W3": f"streaming chat, {wl.STREAM_REPLY_TOKENS}-token reply",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    workload = args[0] if args else "W1"
+    if workload not in WORKLOAD_NAMES:
+        print(f"usage: python -m bench.profile [{' | '.join(WORKLOAD_NAMES)}]")
+        return 2
     seconds = float(os.environ.get("BENCH_SECONDS", 0) or 15)
     raise_fd_limit()
     py_spy = ensure_py_spy()
     work = Path(tempfile.mkdtemp(prefix="mockserver-profile-"))
-    raw = work / "w1.folded"
+    raw = work / f"{workload.lower()}.folded"
     target = targets.ours(work)
     proc = target.start(work / "logs")
     try:
-        request = request_for(target, proc, "W1")
+        request = request_for(target, proc, workload)
         load.run_client(request, 16, 1)  # warm
         sampler = subprocess.Popen(
             [str(py_spy), "record", "--pid", str(proc.pid), "--rate", str(RATE),
@@ -71,9 +85,10 @@ def main() -> int:
     finally:
         proc.stop()
         stop_all()
-    text = render(raw.read_text(), result, seconds)
-    (targets.BENCH / "PROFILE.md").write_text(text)
-    print(f"wrote bench/PROFILE.md ({result.rps:.0f} req/s while sampling)")
+    text = render(raw.read_text(), result, seconds, workload)
+    out = targets.BENCH / ("PROFILE.md" if workload == "W1" else f"PROFILE-{workload}.md")
+    out.write_text(text)
+    print(f"wrote {out.name} ({result.rps:.0f} req/s while sampling; samples in {raw})")
     return 0
 
 
@@ -113,17 +128,17 @@ def _is_idle(leaf: str) -> bool:
     return leaf.startswith(("select (", "poll (", "run_once (")) and "selectors" in leaf
 
 
-def render(folded: str, result: load.RunResult, seconds: float) -> str:
+def render(folded: str, result: load.RunResult, seconds: float, workload: str) -> str:
     own, inclusive, total, idle = fold(folded)
     busy = max(total - idle, 1)
     m = machine()
     lines = [
-        "# Profile of one W1 run",
+        f"# Profile of one {workload} run",
         "",
         f"- **Date**: {datetime.now(UTC).isoformat(timespec='seconds')}; {m['cpu_count']} CPUs, "
         f"{m['cpu_model']}; Python {m['python']}, aiohttp {m['aiohttp']}, "
         f"event loop {m['event_loop']}",
-        f"- **Load**: W1 (non-streaming chat, {wl.SMALL_PROMPT_TOKENS}-token prompt), wrk, "
+        f"- **Load**: {workload} ({WORKLOAD_NAMES[workload]}), wrk, "
         f"{CONNECTIONS} connections, {seconds:g} s: {result.rps:.0f} req/s, mean latency "
         f"{result.mean_ms:.1f} ms, {result.errors} errors",
         f"- **Sampler**: py-spy {RATE} Hz on the server process (`python -m bench.profile`): "
