@@ -68,13 +68,15 @@ async def answer_chat(
     check_token_limits(request, prompt, target.card)
     _admit(state, target, prompt + (request.max_completion_tokens or 0))
     view = RequestView(call.surface, target.deployment_name, call.api_version, call.headers, body)
-    engine_call = EngineCall(request, target.card, target.deployment_name, prompt, view, effects)
+    digest = request_digest(request, state.settings.seed)
+    engine_call = EngineCall(
+        request, target.card, target.deployment_name, prompt, view, effects, digest=digest
+    )
     completion = await state.engines.answer(engine_call)
     spent_beyond_estimate = completion.usage.completion_tokens - (
         request.max_completion_tokens or 0
     )
     state.quota.spend(target.deployment_name, spent_beyond_estimate)
-    digest = request_digest(request, state.settings.seed)
     return Answer(request, completion, state.ids.chat_completion(digest), effects, digest)
 
 

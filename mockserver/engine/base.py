@@ -43,6 +43,8 @@ class EngineCall:
     view: RequestView = field(default_factory=lambda: RequestView("dated", "", None, {}))
     effects: Effects = field(default_factory=Effects)
     script: Script | None = None
+    # The request's answer identity (`generator.request_digest`), when the caller has it.
+    digest: bytes | None = None
 
 
 class Engine(Protocol):

@@ -18,11 +18,11 @@ budget: reasoning is spent first, the visible output is cut to what remains.
 from __future__ import annotations
 
 import hashlib
+import random
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from faker import Faker
 
 from mockserver import tokens
 from mockserver.completion import Choice, Completion, ToolCall, Usage
@@ -84,13 +84,12 @@ class Generator:
     def __init__(self, seed: int, ids: IdSource) -> None:
         self.seed = seed
         self.ids = ids
-        self._faker = Faker("en_US")
 
     async def answer(self, call: EngineCall) -> Completion:
         return self.complete(call)
 
     def complete(self, call: EngineCall) -> Completion:
-        digest = request_digest(call.request, self.seed)
+        digest = call.digest or request_digest(call.request, self.seed)
         budget = self._budget(call, digest)
         decision = decide_tool(call.request.body)
         choices = [
@@ -151,12 +150,12 @@ class Generator:
 
     def _text(self, call: EngineCall, index: int, budget: _Budget, text: str) -> tuple[Choice, int]:
         text, finish_reason = _apply_stop(text, call.request.stop)
-        visible = tokens.encode(text)
-        if len(visible) > budget.visible:
-            visible, finish_reason = visible[: budget.visible], "length"
-            text = tokens.decode(visible)
+        spent = tokens.count(text)  # cached by content: a replayed answer is not re-encoded
+        if spent > budget.visible:
+            spent, finish_reason = budget.visible, "length"
+            text = tokens.decode(tokens.encode(text)[:spent])
         choice = Choice(index=index, content=text, finish_reason=finish_reason)
-        return choice, budget.reasoning + len(visible)
+        return choice, budget.reasoning + spent
 
     def _tool_calls(
         self,
@@ -196,10 +195,10 @@ class Generator:
 
     def _prose(self, seed: bytes, call: EngineCall) -> str:
         """Paragraphs about the user's topic; longer prompts tend to get longer answers."""
-        self._faker.seed_instance(int.from_bytes(seed[:8], "big"))
-        paragraphs = 1 + self._faker.random.randrange(3) + min(2, call.prompt_tokens // 2000)
+        rng = random.Random(int.from_bytes(seed[:8], "big"))
+        paragraphs = 1 + rng.randrange(3) + min(2, call.prompt_tokens // 2000)
         messages = call.request.messages
-        prose = write_prose(self._faker, topic_of(messages), paragraphs)
+        prose = write_prose(rng, topic_of(messages), paragraphs)
         lead = tool_results_summary(messages)
         return f"{lead}\n\n{prose}" if lead else prose
 

@@ -2,20 +2,20 @@
 
 Faker's own `paragraph()` strings random words together; replies read more like an
 assistant's when sentences have a shape and mention the topic of the user's question.
-Everything is drawn from the seeded Faker instance, so the prose is deterministic.
+Everything is drawn from the reply's seeded `random.Random`, so the prose is
+deterministic; the word lists are read from Faker once (see `vocabulary`).
 """
 
 from __future__ import annotations
 
 import json
+import random
 import re
 import string
 from collections.abc import Callable
-from functools import cache
 from typing import Any
 
-from faker import Faker
-
+from mockserver.engine.vocabulary import Vocabulary, vocabulary
 from mockserver.matching import content_text
 
 _TEMPLATES = (
@@ -37,8 +37,12 @@ _STOPWORDS = frozenset(
     "some such than that their them then there these they this those through under very "
     "what when where which while will with would your yours".split()
 )
-_WORD = re.compile(r"[A-Za-z]{5,}")
+# A run of 5 or more letters (the look-behind spares the engine retrying inside a run).
+_WORD = re.compile(r"(?<![A-Za-z])[A-Za-z]{5,}")
 TOPIC_CHOICES = 3
+# The question of a long prompt is at its end (a document, then "summarise this"): the
+# topic is read from the message's last characters, so a long prompt costs no more.
+TOPIC_WINDOW = 1000
 
 
 def topic_of(messages: list[dict[str, Any]]) -> list[str]:
@@ -49,53 +53,71 @@ def topic_of(messages: list[dict[str, Any]]) -> list[str]:
     """
     for message in reversed(messages):
         if message.get("role") == "user":
-            words = _WORD.findall(content_text(message.get("content")))
-            kept = [_case(w, i) for i, w in enumerate(words) if w.lower() not in _STOPWORDS]
-            return sorted(dict.fromkeys(kept), key=len, reverse=True)[:TOPIC_CHOICES]
+            return _longest_words(content_text(message.get("content")))
     return []
 
 
-def _case(word: str, position: int) -> str:
-    return word.lower() if position == 0 or word.isupper() else word
+def _longest_words(text: str) -> list[str]:
+    opening = len(text) <= TOPIC_WINDOW
+    words = _WORD.findall(text[-TOPIC_WINDOW:])
+    first = words[0] if opening and words else None
+    if not opening:
+        words = words[1:]  # the window may open mid-word
+    # Distinct words, longest first (ties in order of appearance), then only as many
+    # as it takes to find TOPIC_CHOICES that are not stopwords.
+    chosen: dict[str, None] = {}
+    for word in sorted(dict.fromkeys(words), key=len, reverse=True):
+        if word.lower() in _STOPWORDS:
+            continue
+        chosen[word.lower() if word == first or word.isupper() else word] = None
+        if len(chosen) == TOPIC_CHOICES:
+            break
+    return list(chosen)
 
 
-def write_prose(faker: Faker, topic_words: list[str], paragraphs: int) -> str:
+def write_prose(rng: random.Random, topic_words: list[str], paragraphs: int) -> str:
     """`paragraphs` paragraphs of 2-5 sentences each, separated by blank lines."""
-    rng = faker.random
+    words = vocabulary()
     return "\n\n".join(
-        " ".join(_sentence(faker, topic_words) for _ in range(rng.randint(2, 5)))
+        " ".join(_sentence(rng, words, topic_words) for _ in range(rng.randint(2, 5)))
         for _ in range(paragraphs)
     )
 
 
-def _sentence(faker: Faker, topic_words: list[str]) -> str:
-    template = faker.random.choice(_TEMPLATES)
-    # Only the fields this template names are drawn: Faker calls are the generator's cost.
-    fields = {name: _FIELDS[name](faker, topic_words) for name in _fields_of(template)}
-    sentence = template.format(**fields)
-    return str(sentence[0].upper() + sentence[1:])
+def _sentence(rng: random.Random, words: Vocabulary, topic_words: list[str]) -> str:
+    pieces = []
+    for literal, field_name in rng.choice(_COMPILED):
+        pieces.append(literal)
+        if field_name:
+            pieces.append(_FIELDS[field_name](rng, words, topic_words))
+    sentence = "".join(pieces)
+    return sentence[0].upper() + sentence[1:]
 
 
-_FIELDS: dict[str, Callable[[Faker, list[str]], str]] = {
-    "bs": lambda faker, _: str(faker.bs()),
-    "topic": lambda faker, words: _topic(faker, words),
-    "catch": lambda faker, _: str(faker.catch_phrase()),
-    "catch_lower": lambda faker, _: str(faker.catch_phrase()).lower(),
-    "job": lambda faker, _: str(faker.job()).lower(),
-    "city": lambda faker, _: str(faker.city()),
-    "noun": lambda faker, _: str(faker.word(part_of_speech="noun")),
+_Field = Callable[[random.Random, Vocabulary, list[str]], str]
+_FIELDS: dict[str, _Field] = {
+    "bs": lambda rng, words, _: words.phrase(rng, words.bs),
+    "topic": lambda rng, words, topic: _topic(rng, words, topic),
+    "catch": lambda rng, words, _: words.phrase(rng, words.catch_phrase),
+    "catch_lower": lambda rng, words, _: words.phrase(rng, words.catch_phrase).lower(),
+    "job": lambda rng, words, _: rng.choice(words.jobs).lower(),
+    "city": lambda rng, words, _: words.city(rng),
+    "noun": lambda rng, words, _: rng.choice(words.nouns),
 }
 
 
-@cache
-def _fields_of(template: str) -> tuple[str, ...]:
-    return tuple(name for _, name, _, _ in string.Formatter().parse(template) if name)
+# Each template as (literal text, field name or None) pairs: filled by joining pieces,
+# not by `str.format`, which costs twice as much per sentence.
+_COMPILED = tuple(
+    tuple((literal, name) for literal, name, _, _ in string.Formatter().parse(template))
+    for template in _TEMPLATES
+)
 
 
-def _topic(faker: Faker, topic_words: list[str]) -> str:
+def _topic(rng: random.Random, words: Vocabulary, topic_words: list[str]) -> str:
     if not topic_words:
-        return "the " + faker.word(part_of_speech="noun")
-    word: str = faker.random.choice(topic_words)
+        return "the " + rng.choice(words.nouns)
+    word = rng.choice(topic_words)
     return word if word[0].isupper() else "the " + word  # "Python", but "the database"
 
 
