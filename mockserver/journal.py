@@ -55,10 +55,10 @@ class JournalEntry:
 
 
 def masked(headers: Mapping[str, str]) -> dict[str, str]:
-    return {
-        name.lower(): (MASK if name.lower() in SECRET_HEADERS else value)
-        for name, value in headers.items()
-    }
+    lowered = {name.lower(): value for name, value in headers.items()}
+    for name in SECRET_HEADERS.intersection(lowered):
+        lowered[name] = MASK
+    return lowered
 
 
 def decode_for_journal(raw: bytes) -> tuple[Any, str | None]:
@@ -71,20 +71,19 @@ def decode_for_journal(raw: bytes) -> tuple[Any, str | None]:
 @dataclass
 class Journal:
     capacity: int = 1000
-    _entries: deque[JournalEntry] = field(default_factory=deque)
+    _entries: deque[JournalEntry] = field(init=False)
     _next_id: int = 1
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def record(self, entry: JournalEntry) -> None:
-        with self._lock:
-            self._entries.append(entry)
-            while len(self._entries) > self.capacity:
-                self._entries.popleft()
+    def __post_init__(self) -> None:
+        self._entries = deque(maxlen=self.capacity)  # the oldest entry drops out by itself
 
-    def new_id(self) -> int:
+    def record(self, entry: JournalEntry) -> None:
+        """Keep `entry`, numbered in arrival order (its `id` is set here)."""
         with self._lock:
+            entry.id = self._next_id
             self._next_id += 1
-            return self._next_id - 1
+            self._entries.append(entry)
 
     def entries(self) -> list[JournalEntry]:
         with self._lock:

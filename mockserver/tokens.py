@@ -84,19 +84,26 @@ def decode(tokens: list[int]) -> str:
     return text
 
 
+# Texts up to this many characters (roles, names, short messages) are their own cache key:
+# Python's string hash is cheaper than a digest, and the key is no larger than one.
+SHORT_TEXT = 128
+
+
 class _CountCache:
     """Token counts by content digest: agents resend the same history on every turn.
 
-    Keys are 16-byte digests, so a cache of long prompts holds no prompt text; hashing
-    is two orders of magnitude cheaper than encoding.
+    Keys of long texts are 16-byte digests, so a cache of long prompts holds no prompt
+    text; hashing is two orders of magnitude cheaper than encoding.
     """
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self._counts: OrderedDict[bytes, int] = OrderedDict()
+        self._counts: OrderedDict[str | bytes, int] = OrderedDict()
 
     def count(self, text: str) -> int:
-        key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        key: str | bytes = text
+        if len(text) > SHORT_TEXT:
+            key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
         cached = self._counts.get(key)
         if cached is not None:
             self._counts.move_to_end(key)

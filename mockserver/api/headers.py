@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 
+from mockserver.ids import random_uuid4
 from mockserver.quota import QuotaSnapshot
 
 SECURITY_HEADERS = {
@@ -17,7 +17,7 @@ RATE_LIMIT_RENEWAL_SECONDS = "60"
 
 
 def new_request_id() -> str:
-    return str(uuid.uuid4())
+    return random_uuid4()
 
 
 def gateway_headers(

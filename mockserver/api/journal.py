@@ -7,7 +7,7 @@ import time
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from mockserver.api.keys import DEPLOYMENT, DISCONNECTED, EFFECTS, STATE, SURFACE
+from mockserver.api.keys import DEPLOYMENT, DISCONNECTED, EFFECTS, JSON_BODY, STATE, SURFACE
 from mockserver.errors import AzureError
 from mockserver.journal import JournalEntry, decode_for_journal, masked
 
@@ -38,11 +38,12 @@ async def record_requests(request: web.Request, handler: Handler) -> web.StreamR
 
 async def _record(request: web.Request, status: int, duration_ms: float) -> None:
     journal = request.config_dict[STATE].journal
-    raw = await _body(request)
-    body, text = decode_for_journal(raw)
+    body, text = request.get(JSON_BODY), None
+    if body is None:  # refused before the route decoded it
+        body, text = decode_for_journal(await _body(request))
     effects = request.get(EFFECTS)
     entry = JournalEntry(
-        id=journal.new_id(),
+        id=0,  # numbered by the journal
         time=time.time(),
         method=request.method,
         path=request.path,

@@ -18,5 +18,7 @@ FAULT = web.RequestKey("fault", Fault)
 SURFACE = web.RequestKey("surface", str)
 DEPLOYMENT = web.RequestKey("deployment", str)
 EFFECTS = web.RequestKey("effects", Effects)
+# The JSON body as the route decoded it, so the journal does not decode it again.
+JSON_BODY = web.RequestKey("json_body", dict)
 # Set by the stream writer when the client went away mid-stream.
 DISCONNECTED = web.RequestKey("disconnected", bool)

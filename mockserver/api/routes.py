@@ -10,7 +10,7 @@ from aiohttp import web
 from mockserver import pipeline
 from mockserver.api.faults import act_on_fault
 from mockserver.api.headers import json_content_type, model_headers
-from mockserver.api.keys import DEPLOYMENT, EFFECTS, STATE, SURFACE
+from mockserver.api.keys import DEPLOYMENT, EFFECTS, JSON_BODY, STATE, SURFACE
 from mockserver.api.streaming import write_stream
 from mockserver.api.tape import offer_to_tape
 from mockserver.contract.api_versions import resolve_dated, resolve_v1
@@ -69,7 +69,7 @@ async def _chat(request: web.Request, surface: str, deployment: str | None) -> w
         return taped
     asked_latency = _asked_latency(request)
     target, body = pipeline.route_to_deployment(state, call)
-    request[DEPLOYMENT] = target.deployment_name
+    request[DEPLOYMENT], request[JSON_BODY] = target.deployment_name, body
     effects.source = "generator"
     rolled = state.roll_fault(target.deployment_name, target.deployment)
     if rolled is not None and (early := await act_on_fault(request, rolled)) is not None:
