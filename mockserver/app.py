@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
-from mockserver import tokens
+from mockserver import jsonschema_gen, tokens
 from mockserver.admin.routes import create_admin_app
 from mockserver.api.faults import inject_faults
 from mockserver.api.journal import record_requests
@@ -14,6 +16,7 @@ from mockserver.api.routes import add_routes
 from mockserver.config import Settings
 from mockserver.contract.model_card import load_model_card
 from mockserver.contract.request import checker_for
+from mockserver.engine.vocabulary import vocabulary
 from mockserver.state import AppState
 from mockserver.stubs import load_stub_files
 
@@ -37,13 +40,34 @@ def create_app(settings: Settings | None = None) -> web.Application:
 
 
 async def _warm_up(app: web.Application) -> None:
-    """Load the tokenizer, model cards and schemas before the first request needs them."""
-    tokens.encoding()
+    """Model cards and schemas now; the tokenizer and word lists on a thread.
+
+    Building o200k_base and importing Faker take most of a second, so the server answers
+    (its health check first) while they load. A request that needs them sooner waits
+    for them; nothing is answered from a half-built tokenizer.
+    """
     for deployment in app[STATE].settings.deployments.values():
         load_model_card(deployment.model)
     checker_for("2025-04-01-preview")
     checker_for("2024-10-21")
+    app[STATE].warm_up = asyncio.get_running_loop().run_in_executor(None, _load_slow_parts)
+
+
+def _load_slow_parts() -> None:
+    tokens.encoding()
+    vocabulary()
+    jsonschema_gen.warm_up()
+
+
+async def warmed(app: web.Application) -> None:
+    """Return once the warm-up is over (raises what it raised)."""
+    warm_up = app[STATE].warm_up
+    if warm_up is not None:
+        await warm_up
 
 
 async def _close(app: web.Application) -> None:
+    warm_up = app[STATE].warm_up
+    if warm_up is not None:  # its thread ends before the loop does
+        await asyncio.gather(warm_up, return_exceptions=True)
     await app[STATE].close()

@@ -20,16 +20,20 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 import jsonschema_rs
 import orjson
 import rstr
-from faker import Faker
+
+if TYPE_CHECKING:
+    from faker import Faker
 
 MAX_DEPTH = 6
 ATTEMPTS = 8
@@ -45,11 +49,7 @@ def generate_value(
     schema: Schema | bool, seed: int | str | bytes = 0, max_depth: int = MAX_DEPTH
 ) -> Any:
     """A value valid against `schema`; the same schema and seed give the same value."""
-    _refuse_remote_refs(schema)
-    try:
-        validator = jsonschema_rs.validator_for(schema, validate_formats=True)
-    except (jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError, ValueError) as error:
-        raise UnsatisfiableSchemaError(f"the schema is not usable: {error}") from None
+    validator = _validator_for(schema)
     for attempt in range(ATTEMPTS):
         try:
             value = _ValueWriter(schema, _seed_int(seed, attempt), max_depth).value()
@@ -58,6 +58,51 @@ def generate_value(
         if validator.is_valid(value):
             return value
     raise UnsatisfiableSchemaError("no value satisfying the schema was found")
+
+
+# Compiled validators by schema: an agent sends the same tools on every turn.
+_VALIDATORS: OrderedDict[bytes, jsonschema_rs.Validator] = OrderedDict()
+_VALIDATORS_KEPT = 256
+_validators_lock = threading.Lock()
+
+
+def _validator_for(schema: Schema | bool) -> jsonschema_rs.Validator:
+    key = orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)
+    with _validators_lock:
+        if (known := _VALIDATORS.get(key)) is not None:
+            _VALIDATORS.move_to_end(key)
+            return known
+    _refuse_remote_refs(schema)
+    try:
+        validator = jsonschema_rs.validator_for(schema, validate_formats=True)
+    except (jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError, ValueError) as error:
+        raise UnsatisfiableSchemaError(f"the schema is not usable: {error}") from None
+    with _validators_lock:
+        _VALIDATORS[key] = validator
+        if len(_VALIDATORS) > _VALIDATORS_KEPT:
+            _VALIDATORS.popitem(last=False)
+    return validator
+
+
+# One Faker per thread, reseeded for each value: building one costs a millisecond, more
+# than the value. Per thread, because a seeded Faker is a stream of draws.
+_fakers = threading.local()
+
+
+def _seeded_faker(seed: int) -> Faker:
+    faker: Faker | None = getattr(_fakers, "faker", None)
+    if faker is None:
+        from faker import Faker  # imported on first use: it costs 0.2 s at start-up
+
+        faker = _fakers.faker = Faker("en_US")
+    faker.seed_instance(seed)
+    faker.unique.clear()  # `unique` remembers earlier draws; each value starts afresh
+    return faker
+
+
+def warm_up() -> None:
+    """Import Faker and its en_US providers now, so the first tool call does not wait."""
+    _seeded_faker(0)
 
 
 def _refuse_remote_refs(schema: Any) -> None:
@@ -84,8 +129,7 @@ class _ValueWriter:
     def __init__(self, root: Schema | bool, seed: int, max_depth: int) -> None:
         self.root = root
         self.max_depth = max_depth
-        self.faker = Faker("en_US")
-        self.faker.seed_instance(seed)
+        self.faker = _seeded_faker(seed)
         self.random = self.faker.random
         self.xeger = rstr.Rstr(self.random)
 

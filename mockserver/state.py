@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import secrets
 import time
@@ -61,6 +62,12 @@ class AppState:
     _session: aiohttp.ClientSession | None = None
     model_session: str = field(default_factory=_model_session)
     responses: ResponseStore = field(default_factory=ResponseStore)  # the Responses API's
+    # The start-up warm-up loading the tokenizer and word lists on a thread (see app.py).
+    warm_up: asyncio.Future[None] | None = None
+
+    @property
+    def warm(self) -> bool:
+        return self.warm_up is not None and self.warm_up.done()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppState:

@@ -11,11 +11,11 @@ definitions by the cookbook's `num_tokens_for_tools` (gpt-4o constants).
 
 from __future__ import annotations
 
-import base64
+import binascii
 import gzip
 import hashlib
+import threading
 from collections import OrderedDict
-from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -47,16 +47,29 @@ class TokenizerDataError(RuntimeError):
     """The shipped o200k_base file is missing or is not the file tiktoken expects."""
 
 
-@cache
+_encoding_lock = threading.Lock()
+_encodings: list[tiktoken.Encoding] = []
+
+
 def encoding() -> tiktoken.Encoding:
+    """o200k_base, built on first use (about half a second); thread-safe, so a warm-up
+    thread can build it while the server already answers."""
+    if _encodings:
+        return _encodings[0]
+    with _encoding_lock:
+        if not _encodings:
+            _encodings.append(_build_encoding())
+    return _encodings[0]
+
+
+def _build_encoding() -> tiktoken.Encoding:
     raw = _read_o200k_file()
     digest = hashlib.sha256(raw).hexdigest()
     if digest != O200K_SHA256:
         raise TokenizerDataError(f"o200k_base data has sha256 {digest}, expected {O200K_SHA256}")
-    ranks = {
-        base64.b64decode(token): int(rank)
-        for token, rank in (line.split() for line in raw.splitlines() if line)
-    }
+    # Lines of "<base64 token> <rank>": decoded in C, pairwise, twice as fast as per line.
+    fields = raw.split()
+    ranks = dict(zip(map(binascii.a2b_base64, fields[0::2]), map(int, fields[1::2]), strict=True))
     return tiktoken.Encoding(
         name="o200k_base",
         pat_str=O200K_PATTERN,

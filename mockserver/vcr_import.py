@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import yaml
-
 from mockserver.fixtures import (
     SECRET_HEADER_PATTERNS,
     FixtureFile,
@@ -35,6 +33,8 @@ class CassetteError(ValueError):
 
 
 def import_cassette(path: Path) -> FixtureFile:
+    import yaml  # only `fixtures import-vcr` reads YAML: the server starts without it
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.constructor.ConstructorError as error:

@@ -46,6 +46,7 @@ def _object(properties: Json, required: list[str] | None = None) -> Json:
 
 _STRING: Json = {"type": "string"}
 _INTEGER: Json = {"type": "integer"}
+_BOOLEAN: Json = {"type": "boolean"}
 _ERROR = _reply("an error: {error: {code, message, details}}", _ref("AdminError"))
 _ERRORS = {"400": _ERROR}
 _NOT_FOUND = {"404": _ERROR}
@@ -148,7 +149,7 @@ def _scenario_paths(shapes: Json) -> Json:
 
 
 def _server_paths(shapes: Json) -> Json:
-    health = _object({"status": _STRING, "version": _STRING})
+    health = _object({"status": _STRING, "version": _STRING, "warm": _BOOLEAN})
     reset = _object({"reset": {"type": "array", "items": _STRING}})
     return {
         "/__admin/health": {"get": {"responses": {"200": _reply("ready", health)}}},
@@ -179,7 +180,7 @@ def _quota() -> Json:
         {
             "tokens_per_minute": _INTEGER,
             "requests_per_minute": _INTEGER,
-            "enforced": {"type": "boolean"},
+            "enforced": _BOOLEAN,
             "tokens_this_minute": _INTEGER,
             "requests_last_minute": _INTEGER,
         }

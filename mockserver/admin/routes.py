@@ -139,7 +139,8 @@ def _entries(entries: list[JournalEntry]) -> dict[str, Any]:
 
 
 async def health(request: web.Request) -> web.Response:
-    return _json({"status": "ok", "version": __version__})
+    # `warm`: the tokenizer and word lists are loaded (a request before then waits for them).
+    return _json({"status": "ok", "version": __version__, "warm": _state(request).warm})
 
 
 async def reset(request: web.Request) -> web.Response:

@@ -57,7 +57,14 @@ def assert_admin_error(response: httpx.Response, status: int, code: str) -> str:
 def test_health(admin: httpx.Client) -> None:
     response = admin.get("/__admin/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "version": mockserver.__version__}
+    body = response.json()
+    assert body == {"status": "ok", "version": mockserver.__version__, "warm": body["warm"]}
+    # The tokenizer and word lists load in the background; `warm` turns true once they have.
+    for _ in range(300):
+        if admin.get("/__admin/health").json()["warm"] is True:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the warm-up did not finish in 30 s")
 
 
 def test_create_a_stub_gets_a_generated_id(mock: MockServer, admin: httpx.Client) -> None:

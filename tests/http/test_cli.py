@@ -139,6 +139,26 @@ def test_signal_right_after_the_ready_line_still_stops_cleanly(sig: signal.Signa
         assert "mockserver stopped" in cli.stdout.seen
 
 
+def test_requests_sent_the_moment_the_server_is_ready_are_answered_in_full() -> None:
+    # The tokenizer and word lists load on a thread after the ready line: a request that
+    # arrives first waits for them, and gets the same answer as one sent once warm.
+    with running("--deterministic-ids") as cli:
+        early = [cli.chat() for _ in range(3)]
+        for _ in range(300):
+            if rawhttp.request(cli.url + "/__admin/health", "GET").json()["warm"]:
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the warm-up did not finish in 30 s")
+        warm = cli.chat()
+        assert cli.stop() == 0
+    assert warm.status == 200
+    for answer in early:
+        assert answer.status == 200, answer.body
+        assert answer.json() == warm.json()
+    assert not [line for line in cli.stderr.seen if "Traceback" in line]
+
+
 def test_toml_config_file(tmp_path: Path) -> None:
     config = tmp_path / "mock.toml"
     config.write_text(
