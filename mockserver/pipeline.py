@@ -7,6 +7,7 @@ answer:  engine chain -> completion (the route picks the wire shape: JSON or a s
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,7 @@ from mockserver.contract.auth import authenticate
 from mockserver.contract.model_card import ModelCard, load_model_card
 from mockserver.contract.request import ChatRequest, check_chat_request, decode_body
 from mockserver.engine.base import Effects, EngineCall
-from mockserver.engine.generator import request_digest
+from mockserver.engine.generator import content_payload
 from mockserver.errors import catalogue_error, invalid_request
 from mockserver.ids import ResponseIdentity
 from mockserver.matching import RequestView
@@ -64,11 +65,10 @@ async def answer_chat(
 ) -> Answer:
     """The backend's part: check the body, count, answer."""
     request = check_chat_request(body, target.version, target.card)
-    prompt = tokens.prompt_tokens(request.messages, request.tools)
+    digest, prompt = content_facts(state, request)
     check_token_limits(request, prompt, target.card)
     _admit(state, target, prompt + (request.max_completion_tokens or 0))
     view = RequestView(call.surface, target.deployment_name, call.api_version, call.headers, body)
-    digest = request_digest(request, state.settings.seed)
     engine_call = EngineCall(
         request, target.card, target.deployment_name, prompt, view, effects, digest=digest
     )
@@ -78,6 +78,22 @@ async def answer_chat(
     )
     state.quota.spend(target.deployment_name, spent_beyond_estimate)
     return Answer(request, completion, state.ids.chat_completion(digest), effects, digest)
+
+
+def content_facts(state: AppState, request: ChatRequest) -> tuple[bytes, int]:
+    """The request's answer digest and its prompt tokens.
+
+    Both are pure functions of the content fields, so they are memoised by their
+    canonical bytes: a repeated prompt costs one hash of those bytes, not a SHA-256 and
+    a token count again.
+    """
+    payload = content_payload(request, state.settings.seed)
+    facts = state.content_facts.get(payload)
+    if facts is None:
+        prompt = tokens.prompt_tokens(request.messages, request.tools)
+        facts = (hashlib.sha256(payload).digest(), prompt)
+        state.content_facts.put(payload, facts)
+    return facts
 
 
 def route_to_deployment(state: AppState, call: IncomingCall) -> tuple[Target, dict[str, Any]]:

@@ -20,6 +20,7 @@ from mockserver.faults import Fault, FaultCounter, parse_fault
 from mockserver.fixtures import read_fixture_dir
 from mockserver.ids import IdSource
 from mockserver.journal import Journal
+from mockserver.memo import Memo
 from mockserver.quota import QuotaLedger
 from mockserver.replay import DEFAULT_TRANSFORMS, ReplayRules, Tape
 from mockserver.responses.store import ResponseStore
@@ -62,6 +63,10 @@ class AppState:
     _session: aiohttp.ClientSession | None = None
     model_session: str = field(default_factory=_model_session)
     responses: ResponseStore = field(default_factory=ResponseStore)  # the Responses API's
+    # Digest and prompt tokens by canonical content (see pipeline.content_facts).
+    content_facts: Memo[bytes, tuple[bytes, int]] = field(
+        default_factory=lambda: Memo(max_entries=4096, max_size=32 * 2**20)
+    )
     # The start-up warm-up loading the tokenizer and word lists on a thread (see app.py).
     warm_up: asyncio.Future[None] | None = None
 

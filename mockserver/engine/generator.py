@@ -32,6 +32,7 @@ from mockserver.engine.prose import tool_results_summary, topic_of, write_prose
 from mockserver.engine.tool_choice import ToolDecision, decide_tool
 from mockserver.ids import IdSource
 from mockserver.jsonschema_gen import UnsatisfiableSchemaError, generate_value
+from mockserver.memo import Memo
 
 # Request fields that decide the content; budget, streaming and bookkeeping fields do not.
 CONTENT_FIELDS = (
@@ -61,9 +62,13 @@ EMPTY_PARAMETERS: dict[str, Any] = {"type": "object", "properties": {}}
 
 def request_digest(request: ChatRequest, server_seed: int) -> bytes:
     """The identity of a request's answer: same digest, same reply."""
+    return hashlib.sha256(content_payload(request, server_seed)).digest()
+
+
+def content_payload(request: ChatRequest, server_seed: int) -> bytes:
+    """The canonical bytes of what decides the answer (see CONTENT_FIELDS)."""
     canonical = {name: request.body.get(name) for name in CONTENT_FIELDS}
-    payload = orjson.dumps([server_seed, canonical], option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(payload).digest()
+    return orjson.dumps([server_seed, canonical], option=orjson.OPT_SORT_KEYS)
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,8 @@ class Generator:
     def __init__(self, seed: int, ids: IdSource) -> None:
         self.seed = seed
         self.ids = ids
+        # The topic words of a request, by its digest: a long prompt is read once.
+        self._topics: Memo[bytes, tuple[str, ...]] = Memo(max_entries=4096, max_size=2**20)
 
     async def answer(self, call: EngineCall) -> Completion:
         return self.complete(call)
@@ -198,9 +205,16 @@ class Generator:
         rng = random.Random(int.from_bytes(seed[:8], "big"))
         paragraphs = 1 + rng.randrange(3) + min(2, call.prompt_tokens // 2000)
         messages = call.request.messages
-        prose = write_prose(rng, topic_of(messages), paragraphs)
+        prose = write_prose(rng, self._topic(call.digest or seed, messages), paragraphs)
         lead = tool_results_summary(messages)
         return f"{lead}\n\n{prose}" if lead else prose
+
+    def _topic(self, key: bytes, messages: list[dict[str, Any]]) -> tuple[str, ...]:
+        topic = self._topics.get(key)
+        if topic is None:
+            topic = tuple(topic_of(messages))
+            self._topics.put(key, topic)
+        return topic
 
 
 def _call_finish_reason(decision: ToolDecision) -> str:

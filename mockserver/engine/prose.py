@@ -12,7 +12,7 @@ import json
 import random
 import re
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from mockserver.engine.vocabulary import Vocabulary, vocabulary
@@ -75,7 +75,7 @@ def _longest_words(text: str) -> list[str]:
     return list(chosen)
 
 
-def write_prose(rng: random.Random, topic_words: list[str], paragraphs: int) -> str:
+def write_prose(rng: random.Random, topic_words: Sequence[str], paragraphs: int) -> str:
     """`paragraphs` paragraphs of 2-5 sentences each, separated by blank lines."""
     words = vocabulary()
     return "\n\n".join(
@@ -84,7 +84,7 @@ def write_prose(rng: random.Random, topic_words: list[str], paragraphs: int) -> 
     )
 
 
-def _sentence(rng: random.Random, words: Vocabulary, topic_words: list[str]) -> str:
+def _sentence(rng: random.Random, words: Vocabulary, topic_words: Sequence[str]) -> str:
     pieces = []
     for literal, field_name in rng.choice(_COMPILED):
         pieces.append(literal)
@@ -94,7 +94,7 @@ def _sentence(rng: random.Random, words: Vocabulary, topic_words: list[str]) -> 
     return sentence[0].upper() + sentence[1:]
 
 
-_Field = Callable[[random.Random, Vocabulary, list[str]], str]
+_Field = Callable[[random.Random, Vocabulary, Sequence[str]], str]
 _FIELDS: dict[str, _Field] = {
     "bs": lambda rng, words, _: words.phrase(rng, words.bs),
     "topic": lambda rng, words, topic: _topic(rng, words, topic),
@@ -114,7 +114,7 @@ _COMPILED = tuple(
 )
 
 
-def _topic(rng: random.Random, words: Vocabulary, topic_words: list[str]) -> str:
+def _topic(rng: random.Random, words: Vocabulary, topic_words: Sequence[str]) -> str:
     if not topic_words:
         return "the " + rng.choice(words.nouns)
     word = rng.choice(topic_words)

@@ -1,0 +1,68 @@
+"""A least-recently-used memo bounded by entries and by the size of what it keeps.
+
+The values memoised here (token counts, a request's digest) are pure functions of a
+text or a body, so the text or body itself is the key: Python's hash of a 100 KB string
+costs a third of a SHA-256 of it, and a hit compares the keys byte for byte, so no
+collision can ever return another text's count. The size bound (the summed length of
+the keys) keeps a run of long prompts from holding more than a few tens of megabytes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Generic, Protocol, TypeVar
+
+
+class _SizedKey(Protocol):
+    """A key whose `len` is its size: str (characters) or bytes."""
+
+    def __hash__(self) -> int: ...
+
+    def __len__(self) -> int: ...
+
+
+K = TypeVar("K", bound=_SizedKey)
+V = TypeVar("V")
+
+
+class Memo(Generic[K, V]):
+    def __init__(self, max_entries: int, max_size: int) -> None:
+        self.max_entries = max_entries
+        self.max_size = max_size
+        self._values: OrderedDict[K, V] = OrderedDict()
+        self._size = 0
+        # Requests are answered on one loop thread, but the warm-up thread and
+        # in-process test code may count too.
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            value = self._values.get(key)
+            if value is not None:
+                self._values.move_to_end(key)
+            return value
+
+    def put(self, key: K, value: V) -> None:
+        if len(key) > self.max_size:
+            return  # larger than the whole memo: not worth evicting everything for
+        with self._lock:
+            if key not in self._values:
+                self._size += len(key)
+            self._values[key] = value
+            while len(self._values) > self.max_entries or self._size > self.max_size:
+                evicted, _ = self._values.popitem(last=False)
+                self._size -= len(evicted)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+            self._size = 0
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    @property
+    def size(self) -> int:
+        """The summed length of the keys kept."""
+        return self._size
