@@ -13,7 +13,7 @@ as Azure's have since 2026 (derived from the request, so a stream is reproducibl
 
 from __future__ import annotations
 
-import hashlib
+import random
 import string
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -59,7 +59,7 @@ class ChunkStream:
         self.completion = completion
         self.identity = identity
         self.options = options
-        self._frames = 0
+        self._pads: random.Random | None = None
 
     def frames(self) -> Iterator[bytes]:
         yield frame({**_EMPTY_IDENTITY, "prompt_filter_results": prompt_filter_results()})
@@ -128,9 +128,12 @@ class ChunkStream:
         return pieces
 
     def _pad(self) -> str:
-        self._frames += 1
-        seed = hashlib.sha256(f"{self.identity.id}:{self._frames}".encode()).digest()
-        return "".join(_PAD_ALPHABET[b % len(_PAD_ALPHABET)] for b in seed[: seed[0] % MAX_PAD])
+        # One generator per stream, seeded by the response id: the pads of a stream are
+        # reproducible, and drawing one costs a call, not a hash per frame.
+        if self._pads is None:
+            self._pads = random.Random(self.identity.id)
+        pads = self._pads
+        return "".join(pads.choices(_PAD_ALPHABET, k=pads.randrange(MAX_PAD)))
 
 
 _EMPTY_IDENTITY: dict[str, Any] = {"choices": [], "created": 0, "id": "", "model": "", "object": ""}
@@ -154,11 +157,10 @@ def token_pieces(text: str) -> list[str]:
     A token can end inside a multi-byte character; its bytes wait for the next token,
     so the pieces always join back to exactly `text`.
     """
-    encoding = tokens.encoding()
     pieces: list[str] = []
     pending = b""
-    for token in tokens.encode(text):
-        pending += encoding.decode_single_token_bytes(token)
+    for token_bytes in tokens.encoding().decode_tokens_bytes(tokens.encode(text)):
+        pending += token_bytes
         try:
             pieces.append(pending.decode("utf-8"))
         except UnicodeDecodeError:
