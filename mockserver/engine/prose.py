@@ -15,7 +15,7 @@ import string
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from mockserver.engine.vocabulary import Vocabulary, vocabulary
+from mockserver.engine.vocabulary import Pick, Vocabulary, picker, vocabulary
 from mockserver.matching import content_text
 
 _TEMPLATES = (
@@ -77,47 +77,47 @@ def _longest_words(text: str) -> list[str]:
 
 def write_prose(rng: random.Random, topic_words: Sequence[str], paragraphs: int) -> str:
     """`paragraphs` paragraphs of 2-5 sentences each, separated by blank lines."""
-    words = vocabulary()
+    words, pick = vocabulary(), picker(rng)
     return "\n\n".join(
-        " ".join(_sentence(rng, words, topic_words) for _ in range(rng.randint(2, 5)))
+        " ".join(_sentence(pick, words, topic_words) for _ in range(rng.randint(2, 5)))
         for _ in range(paragraphs)
     )
 
 
-def _sentence(rng: random.Random, words: Vocabulary, topic_words: Sequence[str]) -> str:
+def _sentence(pick: Pick, words: Vocabulary, topic_words: Sequence[str]) -> str:
     pieces = []
-    for literal, field_name in rng.choice(_COMPILED):
+    for literal, field_name in _COMPILED[pick(_TEMPLATES)]:
         pieces.append(literal)
         if field_name:
-            pieces.append(_FIELDS[field_name](rng, words, topic_words))
+            pieces.append(_FIELDS[field_name](pick, words, topic_words))
     sentence = "".join(pieces)
     return sentence[0].upper() + sentence[1:]
 
 
-_Field = Callable[[random.Random, Vocabulary, Sequence[str]], str]
+_Field = Callable[[Pick, Vocabulary, Sequence[str]], str]
 _FIELDS: dict[str, _Field] = {
-    "bs": lambda rng, words, _: words.phrase(rng, words.bs),
-    "topic": lambda rng, words, topic: _topic(rng, words, topic),
-    "catch": lambda rng, words, _: words.phrase(rng, words.catch_phrase),
-    "catch_lower": lambda rng, words, _: words.phrase(rng, words.catch_phrase).lower(),
-    "job": lambda rng, words, _: rng.choice(words.jobs).lower(),
-    "city": lambda rng, words, _: words.city(rng),
-    "noun": lambda rng, words, _: rng.choice(words.nouns),
+    "bs": lambda pick, words, _: words.phrase(pick, words.bs),
+    "topic": lambda pick, words, topic: _topic(pick, words, topic),
+    "catch": lambda pick, words, _: words.phrase(pick, words.catch_phrase),
+    "catch_lower": lambda pick, words, _: words.phrase(pick, words.catch_phrase).lower(),
+    "job": lambda pick, words, _: pick(words.jobs).lower(),
+    "city": lambda pick, words, _: words.city(pick),
+    "noun": lambda pick, words, _: pick(words.nouns),
 }
 
 
 # Each template as (literal text, field name or None) pairs: filled by joining pieces,
 # not by `str.format`, which costs twice as much per sentence.
-_COMPILED = tuple(
-    tuple((literal, name) for literal, name, _, _ in string.Formatter().parse(template))
+_COMPILED = {
+    template: tuple((literal, name) for literal, name, _, _ in string.Formatter().parse(template))
     for template in _TEMPLATES
-)
+}
 
 
-def _topic(rng: random.Random, words: Vocabulary, topic_words: Sequence[str]) -> str:
+def _topic(pick: Pick, words: Vocabulary, topic_words: Sequence[str]) -> str:
     if not topic_words:
-        return "the " + rng.choice(words.nouns)
-    word = rng.choice(topic_words)
+        return "the " + pick(words.nouns)
+    word = pick(topic_words)
     return word if word[0].isupper() else "the " + word  # "Python", but "the database"
 
 

@@ -11,9 +11,17 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 WordList = tuple[str, ...]
+Pick = Callable[[Sequence[str]], str]  # one element of a sequence, drawn uniformly
+
+
+def picker(rng: random.Random) -> Pick:
+    """`rng.choice` for strings at a third of its cost: one float per draw, no retry loop."""
+    draw = rng.random
+    return lambda words: words[int(draw() * len(words))]
 
 
 @dataclass(frozen=True)
@@ -27,19 +35,21 @@ class Vocabulary:
     last_names: WordList
     nouns: WordList
 
-    def phrase(self, rng: random.Random, lists: tuple[WordList, ...]) -> str:
-        return " ".join([rng.choice(words) for words in lists])
+    def phrase(self, pick: Pick, lists: tuple[WordList, ...]) -> str:
+        return " ".join([pick(words) for words in lists])
 
-    def city(self, rng: random.Random) -> str:
+    def city(self, pick: Pick) -> str:
         """Faker's four en_US city shapes: "Port Sarahberg", "New Ann", "Annfurt"."""
-        shape = rng.randrange(4)
-        if shape == 0:
-            name = rng.choice(self.first_names) + rng.choice(self.city_suffixes)
-            return f"{rng.choice(self.city_prefixes)} {name}"
-        if shape == 1:
-            return f"{rng.choice(self.city_prefixes)} {rng.choice(self.first_names)}"
-        names = self.first_names if shape == 2 else self.last_names
-        return rng.choice(names) + rng.choice(self.city_suffixes)
+        shape = pick(_CITY_SHAPES)
+        if shape == "prefix name suffix":
+            return f"{pick(self.city_prefixes)} {pick(self.first_names)}{pick(self.city_suffixes)}"
+        if shape == "prefix name":
+            return f"{pick(self.city_prefixes)} {pick(self.first_names)}"
+        names = self.first_names if shape == "name suffix" else self.last_names
+        return pick(names) + pick(self.city_suffixes)
+
+
+_CITY_SHAPES = ("prefix name suffix", "prefix name", "name suffix", "surname suffix")
 
 
 _lock = threading.Lock()
