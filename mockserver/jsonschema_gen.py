@@ -22,7 +22,6 @@ import hashlib
 import math
 import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
@@ -31,6 +30,8 @@ from urllib.parse import unquote
 import jsonschema_rs
 import orjson
 import rstr
+
+from mockserver.memo import Memo
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -61,26 +62,23 @@ def generate_value(
 
 
 # Compiled validators by schema: an agent sends the same tools on every turn.
-_VALIDATORS: OrderedDict[bytes, jsonschema_rs.Validator] = OrderedDict()
-_VALIDATORS_KEPT = 256
-_validators_lock = threading.Lock()
+_VALIDATORS: Memo[bytes, jsonschema_rs.Validator] = Memo(max_entries=256, max_size=8 * 2**20)
 
 
 def _validator_for(schema: Schema | bool) -> jsonschema_rs.Validator:
-    key = orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)
-    with _validators_lock:
-        if (known := _VALIDATORS.get(key)) is not None:
-            _VALIDATORS.move_to_end(key)
-            return known
+    try:
+        key: bytes | None = orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        key = None  # not plain JSON (a 2**70 bound, say): compiled, not kept
+    if key is not None and (known := _VALIDATORS.get(key)) is not None:
+        return known
     _refuse_remote_refs(schema)
     try:
         validator = jsonschema_rs.validator_for(schema, validate_formats=True)
     except (jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError, ValueError) as error:
         raise UnsatisfiableSchemaError(f"the schema is not usable: {error}") from None
-    with _validators_lock:
-        _VALIDATORS[key] = validator
-        if len(_VALIDATORS) > _VALIDATORS_KEPT:
-            _VALIDATORS.popitem(last=False)
+    if key is not None:
+        _VALIDATORS.put(key, validator)
     return validator
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -32,19 +32,25 @@ async def write_stream(
 ) -> web.StreamResponse:
     """Send the frames; a client that goes away ends the stream quietly, not as a fault."""
     response = web.StreamResponse(status=200, headers={**headers, "Content-Type": EVENT_STREAM})
-    frames = list(chunks.frames())
     fault = request.get(FAULT)
     # Body faults asked of a stream damage it too: truncate cuts it, garbage garbles it.
     fault_kind = fault.kind if fault and fault.kind in (*STREAM_FAULTS, *BODY_FAULTS) else ""
-    stop_at = _fault_position(frames) if fault_kind else len(frames)
+    # Frames are made as they are sent, so a thousand slow streams hold no frames in
+    # memory; only a fault needs them all first, to strike half way.
+    frames: Iterable[bytes] = chunks.frames()
+    if fault_kind:
+        made = list(frames)
+        frames = made[: _fault_position(made)]
+    sent = 0
     try:
         await response.prepare(request)  # the client may be gone before the first byte
         await pacer.before_first()
-        for index, data in enumerate(frames[:stop_at]):
-            if index:
+        for data in frames:
+            if sent:
                 await pacer.between()
             await response.write(data)
-        await _finish(request, response, fault_kind, chunks, stop_at)
+            sent += 1
+        await _finish(request, response, fault_kind, chunks, sent)
     except ConnectionError:
         request[DISCONNECTED] = True
         log.info("client disconnected mid-stream on %s", request.path)
