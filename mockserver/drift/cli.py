@@ -22,8 +22,6 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from mockserver.drift.probes import DEFAULT_API_VERSION, Target
-from mockserver.drift.report import render_json, render_text
-from mockserver.drift.runner import verify
 
 KEY_VARIABLE = "AZURE_OPENAI_API_KEY"
 MOCK_KEY = "mockserver-drift"
@@ -60,6 +58,10 @@ def run_contract_command(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    # Imported here: `mockserver serve` parses these commands but never runs them.
+    from mockserver.drift.report import render_json, render_text
+    from mockserver.drift.runner import verify
+
     endpoint = Target(
         _url(args.endpoint, "--endpoint"), _key(args), args.deployment, args.api_version
     )
