@@ -44,6 +44,9 @@ REPLY_PRIMING_TOKENS = 3
 FUNC_INIT, PROP_INIT, PROP_KEY, ENUM_INIT, ENUM_ITEM, FUNC_END = 7, 3, 3, -3, 3, 12
 
 
+RANKS_PER_SLICE = 10_000
+
+
 class TokenizerDataError(RuntimeError):
     """The shipped o200k_base file is missing or is not the file tiktoken expects."""
 
@@ -68,9 +71,14 @@ def _build_encoding() -> tiktoken.Encoding:
     digest = hashlib.sha256(raw).hexdigest()
     if digest != O200K_SHA256:
         raise TokenizerDataError(f"o200k_base data has sha256 {digest}, expected {O200K_SHA256}")
-    # Lines of "<base64 token> <rank>": decoded in C, pairwise, twice as fast as per line.
+    # Lines of "<base64 token> <rank>": decoded in C, pairwise, twice as fast as per line;
+    # in slices, so that the event loop gets the GIL between them while a warm-up thread
+    # builds this (one C call over all 200,000 lines would hold it for a quarter second).
     fields = raw.split()
-    ranks = dict(zip(map(binascii.a2b_base64, fields[0::2]), map(int, fields[1::2]), strict=True))
+    ranks: dict[bytes, int] = {}
+    for start in range(0, len(fields), RANKS_PER_SLICE * 2):
+        part = fields[start : start + RANKS_PER_SLICE * 2]
+        ranks.update(zip(map(binascii.a2b_base64, part[0::2]), map(int, part[1::2]), strict=True))
     return tiktoken.Encoding(
         name="o200k_base",
         pat_str=O200K_PATTERN,
