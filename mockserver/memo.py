@@ -1,4 +1,4 @@
-"""A least-recently-used memo bounded by entries and by the size of what it keeps.
+"""Values computed once and kept: `Memo`, a bounded least-recently-used memo, and `Once`.
 
 The values memoised here (token counts, a request's digest) are pure functions of a
 text or a body, so the text or body itself is the key: Python's hash of a 100 KB string
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
 
@@ -24,6 +25,24 @@ class _SizedKey(Protocol):
 
 K = TypeVar("K", bound=_SizedKey)
 V = TypeVar("V")
+T = TypeVar("T")
+
+
+class Once(Generic[T]):
+    """A value built on first use, once, even when threads ask for it at the same time:
+    the start-up warm-up builds it on a thread while a request may already need it."""
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = build
+        self._value: list[T] = []  # empty until built; a list, so None can be a value
+        self._lock = threading.Lock()
+
+    def get(self) -> T:
+        if not self._value:
+            with self._lock:
+                if not self._value:
+                    self._value.append(self._build())
+        return self._value[0]
 
 
 class Memo(Generic[K, V]):

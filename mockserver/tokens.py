@@ -14,13 +14,12 @@ from __future__ import annotations
 import binascii
 import gzip
 import hashlib
-import threading
 from importlib import resources
 from typing import Any
 
 import tiktoken
 
-from mockserver.memo import Memo
+from mockserver.memo import Memo, Once
 
 O200K_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"
 O200K_SPECIAL_TOKENS = {"<|endoftext|>": 199999, "<|endofprompt|>": 200018}
@@ -51,19 +50,10 @@ class TokenizerDataError(RuntimeError):
     """The shipped o200k_base file is missing or is not the file tiktoken expects."""
 
 
-_encoding_lock = threading.Lock()
-_encodings: list[tiktoken.Encoding] = []
-
-
 def encoding() -> tiktoken.Encoding:
     """o200k_base, built on first use (about half a second); thread-safe, so a warm-up
     thread can build it while the server already answers."""
-    if _encodings:
-        return _encodings[0]
-    with _encoding_lock:
-        if not _encodings:
-            _encodings.append(_build_encoding())
-    return _encodings[0]
+    return _ENCODING.get()
 
 
 def _build_encoding() -> tiktoken.Encoding:
@@ -85,6 +75,9 @@ def _build_encoding() -> tiktoken.Encoding:
         mergeable_ranks=ranks,
         special_tokens=O200K_SPECIAL_TOKENS,
     )
+
+
+_ENCODING = Once(_build_encoding)
 
 
 def _read_o200k_file() -> bytes:

@@ -10,9 +10,10 @@ off the event loop, or on the first reply that needs it.
 from __future__ import annotations
 
 import random
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+from mockserver.memo import Once
 
 WordList = tuple[str, ...]
 Pick = Callable[[Sequence[str]], str]  # one element of a sequence, drawn uniformly
@@ -52,18 +53,9 @@ class Vocabulary:
 _CITY_SHAPES = ("prefix name suffix", "prefix name", "name suffix", "surname suffix")
 
 
-_lock = threading.Lock()
-_loaded: list[Vocabulary] = []
-
-
 def vocabulary() -> Vocabulary:
     """The word lists, read on first use; thread-safe, so a warm-up thread can load it."""
-    if _loaded:
-        return _loaded[0]
-    with _lock:
-        if not _loaded:
-            _loaded.append(_read_faker_lists())
-    return _loaded[0]
+    return _VOCABULARY.get()
 
 
 def _read_faker_lists() -> Vocabulary:
@@ -83,3 +75,6 @@ def _read_faker_lists() -> Vocabulary:
         last_names=tuple(Person.last_names),
         nouns=tuple(Lorem.parts_of_speech["noun"]),
     )
+
+
+_VOCABULARY = Once(_read_faker_lists)

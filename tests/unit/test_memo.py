@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 
-from mockserver.memo import Memo
+import pytest
+
+from mockserver.memo import Memo, Once
 
 
 def test_a_kept_value_is_returned_and_a_missing_one_is_none() -> None:
@@ -68,3 +70,40 @@ def test_threads_sharing_it_keep_its_bounds() -> None:
         thread.join(timeout=60)
     assert len(memo) <= 50
     assert memo.size <= 400
+
+
+def test_once_builds_its_value_once_for_threads_asking_together() -> None:
+    builds: list[int] = []
+    started = threading.Event()
+
+    def build() -> int:
+        started.wait(timeout=10)
+        builds.append(1)
+        return 42
+
+    once: Once[int] = Once(build)
+    results: list[int] = []
+    threads = [threading.Thread(target=lambda: results.append(once.get())) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    started.set()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert results == [42] * 8
+    assert builds == [1]
+
+
+def test_once_tries_again_after_a_failed_build() -> None:
+    attempts: list[int] = []
+
+    def build() -> str:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise RuntimeError("the data file is missing")
+        return "built"
+
+    once: Once[str] = Once(build)
+    with pytest.raises(RuntimeError):
+        once.get()
+    assert once.get() == "built"
+    assert len(attempts) == 2
