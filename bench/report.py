@@ -287,6 +287,12 @@ def markdown(results: dict[str, Any], json_name: str) -> str:
             f"{startup['median_s']:.3f} s ({startup['min_s']:.3f}-{startup['max_s']:.3f}"
             f", {len(startup['samples_s'])} starts) |"
         )
+        if startup.get("first_chat_median_s"):
+            chats = startup["first_chat_samples_s"]
+            out.append(
+                "| start-up: spawn to the first chat answer (the tokenizer is loaded) | median "
+                f"{startup['first_chat_median_s']:.3f} s ({min(chats):.3f}-{max(chats):.3f}) |"
+            )
     if reset:
         out.append(
             f"| `MockServer.reset()` idle | median {reset['clean_median_ms']:.4f} ms "
