@@ -144,8 +144,8 @@ def render(folded: str, result: load.RunResult, seconds: float, workload: str) -
         f"- **Sampler**: py-spy {RATE} Hz on the server process (`python -m bench.profile`): "
         f"{total} samples while the server was on the CPU (py-spy leaves out time spent "
         f"waiting in the event loop's select; {idle} such samples counted). Percentages below "
-        "are of these samples; the project's handler chain is about 70-80% of them, the rest "
-        "is aiohttp and asyncio outside it.",
+        "are of these samples. py-spy cuts some deep stacks short, so inclusive percentages "
+        "are lower bounds; self time is exact to the sampling.",
         "",
         "## Where the CPU is (self time: the function itself, not what it calls)",
         "",
