@@ -32,23 +32,26 @@ from mockserver.state import RESETTABLE, AppState
 from mockserver.stubs import Stub
 
 M = TypeVar("M", bound=BaseModel)
+# Admin input is JSON from a test or a script: a value of the wrong JSON type (0.0 for a
+# boolean, "7" or 7.5 for an integer) is a mistake to report, not to coerce.
+ADMIN_INPUT = ConfigDict(extra="forbid", strict=True)
 
 
 class ResetRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ADMIN_INPUT
 
     parts: list[str] = Field(default_factory=lambda: sorted(RESETTABLE))
 
 
 class VerifyRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ADMIN_INPUT
 
     match: RequestMatch = Field(default_factory=RequestMatch)
     count: int | None = Field(default=None, ge=0)
 
 
 class ScenarioState(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ADMIN_INPUT
 
     state: str
 
@@ -56,7 +59,7 @@ class ScenarioState(BaseModel):
 class SettingsPatch(BaseModel):
     """The settings that can change while the server runs."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ADMIN_INPUT
 
     seed: int | None = None
     deterministic_ids: bool | None = None

@@ -273,6 +273,31 @@ def test_patch_a_bad_value_is_400_and_changes_nothing(admin: httpx.Client) -> No
     assert admin.get("/__admin/settings").json() == before
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("stream_obfuscation", 0.0),
+        ("deterministic_ids", "true"),
+        ("deterministic_ids", 1),
+        ("seed", 7.5),
+        ("seed", "7"),
+        ("region", 5),
+    ],
+)
+def test_patch_a_value_of_the_wrong_json_type_is_400_not_coerced(
+    admin: httpx.Client, field: str, value: object
+) -> None:
+    before = admin.get("/__admin/settings").json()
+    response = admin.patch("/__admin/settings", json={field: value})
+    assert field in assert_admin_error(response, 400, "InvalidRequest")
+    assert admin.get("/__admin/settings").json() == before
+
+
+def test_verify_count_must_be_a_json_integer(admin: httpx.Client) -> None:
+    response = admin.post("/__admin/requests/verify", json={"match": {}, "count": 1.0})
+    assert "count" in assert_admin_error(response, 400, "InvalidRequest")
+
+
 # --- the OpenAPI document ------------------------------------------------------------------------
 
 
