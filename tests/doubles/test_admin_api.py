@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import re
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import httpx
 import openai
@@ -23,6 +21,7 @@ import pytest
 import mockserver
 from mockserver.admin.routes import create_admin_app
 from mockserver.testing import MockServer
+from tests.child_output import Lines
 from tests.doubles.helpers import POLL_BOUND_SECONDS, admin_client, azure_client, user
 
 MODEL = "o3-mini"
@@ -376,43 +375,6 @@ def test_the_same_fault_header_does_hit_inference(mock: MockServer) -> None:
 
 
 # --- stubs loaded from files by `mockserver serve --stubs DIR` -----------------------------------
-
-
-class Lines:
-    """A child's output, read by a thread so that every wait is bounded."""
-
-    def __init__(self, stream: IO[str]) -> None:
-        self.seen: list[str] = []
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
-        self._thread.start()
-
-    def _pump(self, stream: IO[str]) -> None:
-        for line in stream:
-            self._queue.put(line.rstrip("\n"))
-        self._queue.put(None)
-
-    def wait_for(self, pattern: re.Pattern[str]) -> re.Match[str]:
-        deadline = time.monotonic() + POLL_BOUND_SECONDS
-        while True:
-            try:
-                line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                raise AssertionError(f"no line matching {pattern.pattern}: {self.seen}") from None
-            if line is None:
-                raise AssertionError(f"output ended before {pattern.pattern}: {self.seen}")
-            self.seen.append(line)
-            if found := pattern.match(line):
-                return found
-
-    def text(self) -> str:
-        """Everything the child wrote (call once it has exited)."""
-        self._thread.join(POLL_BOUND_SECONDS)
-        while not self._queue.empty():
-            line = self._queue.get_nowait()
-            if line is not None:
-                self.seen.append(line)
-        return "\n".join(self.seen)
 
 
 READY = re.compile(r"^mockserver listening on http://127\.0\.0\.1:(\d+)$")

@@ -3,63 +3,26 @@
 from __future__ import annotations
 
 import os
-import queue
 import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
 from mockserver.testing import MockServer
 from tests import rawhttp
+from tests.child_output import WAIT_SECONDS, Lines
 from tests.conftest import post_chat
 from tests.http.helpers import BODY, DEPLOYMENT_NOT_FOUND, INVALID_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 READY = re.compile(r"^mockserver listening on http://127\.0\.0\.1:(\d+)$")
-WAIT_SECONDS = 60.0  # a bound against hangs, not a performance threshold
-
-
-class Lines:
-    """Lines of a child's stream, read by a thread so that every wait is bounded."""
-
-    def __init__(self, stream: IO[str]) -> None:
-        self.seen: list[str] = []
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
-        self._thread.start()
-
-    def _pump(self, stream: IO[str]) -> None:
-        for line in stream:
-            self._queue.put(line.rstrip("\n"))
-        self._queue.put(None)
-
-    def wait_for(self, pattern: re.Pattern[str]) -> re.Match[str]:
-        deadline = time.monotonic() + WAIT_SECONDS
-        while True:
-            try:
-                line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                raise AssertionError(f"no line matching {pattern.pattern}: {self.seen}") from None
-            if line is None:
-                raise AssertionError(f"stream closed before {pattern.pattern}: {self.seen}")
-            self.seen.append(line)
-            if match := pattern.match(line):
-                return match
-
-    def rest(self) -> list[str]:
-        """Everything up to end of stream (call once the process has exited)."""
-        self._thread.join(WAIT_SECONDS)
-        while (line := self._queue.get_nowait()) is not None:
-            self.seen.append(line)
-        return self.seen
 
 
 class Cli:
