@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: serve test lint typecheck check clean bench
+.PHONY: serve test lint typecheck check clean bench refresh-test-data
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ check: lint typecheck test
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)
+
+# tests/data/ from the team's reference copies: `make refresh-test-data REF=<folder>`.
+refresh-test-data: $(STAMP)
+	@test -n "$(REF)" || { echo "usage: make refresh-test-data REF=<folder with contracts-ref/ and real-traffic/>"; exit 2; }
+	$(BIN)/python scripts/refresh_test_data.py "$(REF)"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

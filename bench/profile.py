@@ -27,6 +27,7 @@ from bench.procs import raise_fd_limit, stop_all
 from bench.run import CONNECTIONS, machine, request_for
 
 TOOLS = targets.BENCH / ".tools"
+REPO_ROOT = targets.REPO  # frames under the checkout are shown relative to it
 RATE = 250  # samples per second
 TOP = 25
 
@@ -118,7 +119,7 @@ def _short(frame: str) -> str:
     """'handle (mockserver/api/routes.py:42)' -> 'handle (mockserver/api/routes.py)'."""
     name, _, where = frame.partition(" (")
     path = where.rstrip(")").rsplit(":", 1)[0]
-    for marker in ("site-packages/", "/work/main/", "lib/python3.11/"):
+    for marker in ("site-packages/", f"{REPO_ROOT}/", "lib/python3.11/"):
         if marker in path:
             path = path.split(marker, 1)[1]
     return f"{name} ({path})"

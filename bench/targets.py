@@ -371,10 +371,10 @@ def wiremock_replay_mappings() -> list[dict[str, Any]]:
 
 
 def find_azure_doc() -> Path | None:
+    """The official document Prism serves: the project's vendored copy, or BENCH_AZURE_DOC."""
     candidates = [
         os.environ.get("BENCH_AZURE_DOC", ""),
-        str(REPO.parent / "shared" / "contracts-ref" / AZURE_DOC),
-        str(Path("/work/shared/contracts-ref") / AZURE_DOC),
+        str(REPO / "tests" / "data" / "contracts-ref" / AZURE_DOC),
     ]
     for candidate in candidates:
         if candidate and Path(candidate).is_file():
@@ -386,8 +386,8 @@ def prism(work: Path, modules: Path) -> Target:
     doc = find_azure_doc()
     if doc is None:
         raise UnavailableError(
-            f"the official Azure document {AZURE_DOC} was not found: put the shared folder "
-            "beside the repository (../shared/contracts-ref/) or set BENCH_AZURE_DOC"
+            f"the official Azure document {AZURE_DOC} was not found in tests/data/contracts-ref/ "
+            "(scripts/refresh_test_data.py writes it) and BENCH_AZURE_DOC is not set"
         )
     binary = modules / ".bin" / "prism"
     if not binary.exists():

@@ -41,6 +41,7 @@ ERROR_BODIES = "reference/azure-contract-error-bodies.json"
 SOURCE_TABLES = ("contracts-ref/SOURCES.md", "real-traffic/SOURCES.md")
 _QUOTED_ERROR = re.compile(r"`(\{\"error\".*?\})`")
 _TABLE_ROW = re.compile(r"^\|\s*`([^`]+)`\s*\|(.*)$", re.MULTILINE)
+ISSUE_QUOTES = "quoted from public GitHub issues (each entry has its URL)"
 _ORIGIN = re.compile(r"^([\w.-]+/[\w.-]+\b|same repo)")
 MAX_BYTES = 20 * 1024 * 1024  # the folder stays small enough to clone in a second
 
@@ -126,9 +127,9 @@ def upstreams(reference: Path) -> dict[str, str]:
 
 def write_all(wanted: dict[str, bytes], origins: dict[str, str]) -> None:
     for stale in sorted(DATA.rglob("*"), reverse=True):
-        if stale.is_file() and stale.relative_to(DATA).as_posix() not in wanted:
-            if stale not in (MANIFEST, README):
-                stale.unlink()
+        kept = stale in (MANIFEST, README) or stale.relative_to(DATA).as_posix() in wanted
+        if stale.is_file() and not kept:
+            stale.unlink()
     for relative, content in wanted.items():
         target = DATA / relative
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -147,16 +148,14 @@ def manifest_entries(wanted: dict[str, bytes], origins: dict[str, str]) -> list[
         if relative == ERROR_BODIES:
             origin = f"derived: the JSON error bodies quoted in {CONTRACT_NOTES}"
         else:
-            origin = origins.get(name) or "quoted from public GitHub issues (each entry has its URL)"
+            origin = origins.get(name) or ISSUE_QUOTES
         digest = hashlib.sha256(content).hexdigest()
         entries.append(Entry(relative, origin.strip(), digest, len(content)))
     return entries
 
 
 def readme(entries: list[Entry]) -> str:
-    rows = "\n".join(
-        f"| `{e.path}` | {e.upstream} | {e.size:,} | `{e.sha256}` |" for e in entries
-    )
+    rows = "\n".join(f"| `{e.path}` | {e.upstream} | {e.size:,} | `{e.sha256}` |" for e in entries)
     return f"""# Test data
 
 The files the tests read, vendored so that a fresh clone runs `make test` with nothing

@@ -1,6 +1,6 @@
 """The official Azure OpenAI inference document, as JSON Schema validators for response bodies.
 
-The document (`shared/contracts-ref/2025-04-01-preview.inference.json`, OpenAPI 3.1) is
+The document (`tests/data/contracts-ref/2025-04-01-preview.inference.json`, OpenAPI 3.1) is
 loaded whole and registered as one `referencing` resource, so its own
 `#/components/schemas/...` references resolve; validators are Draft 2020-12.
 
@@ -17,15 +17,14 @@ Two edits make the document usable against the real wire, both in a copy:
    `STREAM_WIDENED_FIELDS` names it, with the value and the recordings. Nothing else is
    relaxed.
 
-The shared folder is `<repo>/../shared`, or `$MOCKSERVER_SHARED_DIR`. A missing document is
-an error, never a skip: contract tests that cannot see the contract must fail.
+The document is vendored in `tests/data/` (its README gives the source and sha256). A missing
+document is an error, never a skip: contract tests that cannot see the contract must fail.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -36,7 +35,8 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-SHARED_DIR_VARIABLE = "MOCKSERVER_SHARED_DIR"
+from tests.testdata import CONTRACTS_REF
+
 DOCUMENT_NAME = "2025-04-01-preview.inference.json"
 DOCUMENT_URI = "urn:azure-openai:inference:2025-04-01-preview"
 RESPONSE_SCHEMA = "createChatCompletionResponse"
@@ -46,8 +46,8 @@ ERROR_SCHEMA = "errorResponse"
 Schema = dict[str, Any]
 
 
-class SharedReferenceMissingError(RuntimeError):
-    """The shared reference folder or the official document is not where it should be."""
+class VendoredFileMissingError(RuntimeError):
+    """A vendored reference file is not in `tests/data/`."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ class WidenedField:
     reason: str
 
 
-# Every real Azure stream (shared/real-traffic/azure: openllmetry test_chat_streaming [0-3],
+# Every real Azure stream (tests/data/real-traffic/azure: openllmetry test_chat_streaming [0-3],
 # crewAI test_azure_streaming_returns_usage_metrics and the tool-call streaming test,
 # dd-trace-py litellm completion_azure_stream) opens with the same prompt-filter frame.
 STREAM_NULLABLE_FIELDS: tuple[NullableField, ...] = (
@@ -148,24 +148,12 @@ ERROR_NULLABLE_FIELDS: tuple[NullableField, ...] = (
 )
 
 
-def shared_dir() -> Path:
-    """The shared reference folder: `$MOCKSERVER_SHARED_DIR`, else the repository's sibling."""
-    override = os.environ.get(SHARED_DIR_VARIABLE)
-    folder = Path(override) if override else Path(__file__).resolve().parents[3] / "shared"
-    if not folder.is_dir():
-        raise SharedReferenceMissingError(
-            f"the shared reference folder {folder} does not exist; set {SHARED_DIR_VARIABLE} "
-            "to the folder holding contracts-ref/, reference/ and real-traffic/"
-        )
-    return folder
-
-
-def document_path(name: str = DOCUMENT_NAME) -> Path:
-    path = shared_dir() / "contracts-ref" / name
+def document_path(name: str = DOCUMENT_NAME, folder: Path = CONTRACTS_REF) -> Path:
+    path = folder / name
     if not path.is_file():
-        raise SharedReferenceMissingError(
+        raise VendoredFileMissingError(
             f"the official OpenAPI document {path} is missing; contract tests need it "
-            f"(set {SHARED_DIR_VARIABLE} if the shared folder lives elsewhere)"
+            "(scripts/refresh_test_data.py writes tests/data/)"
         )
     return path
 

@@ -1,4 +1,4 @@
-"""Real Azure bodies from the shared recordings (`shared/real-traffic/`), read with YAML/JSON.
+"""Real Azure bodies from the vendored recordings (`tests/data/real-traffic/`), read with YAML/JSON.
 
 Cassette formats differ (real-traffic-facts.md section 1): vcrpy `body.string`, old httpx
 stubs `content`, go-vcr `body` (re-marshalled by the recorder, keys sorted), pydantic-ai
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -20,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from tests.contract.official import shared_dir
+from tests.testdata import AZURE_TRAFFIC, DATA_DIR, REAL_TRAFFIC
 
 # Recorders that rewrite the body, so its key order is theirs, not Azure's.
 ORDER_REWRITING_SOURCES = ("envoy-ai-gateway__", "pydantic-ai__")
@@ -55,7 +54,7 @@ class RealBody:
 
 
 def azure_dir() -> Path:
-    return shared_dir() / "real-traffic" / "azure"
+    return AZURE_TRAFFIC
 
 
 def load_yaml(path: Path) -> Any:
@@ -173,12 +172,10 @@ def _date(response: dict[str, Any]) -> datetime | None:
 
 # --- error bodies quoted from real Azure traffic ---------------------------------------------
 
-_QUOTED_ERROR = re.compile(r"`(\{\"error\".*?\})`")
-
 
 def issue_error_bodies() -> list[tuple[str, Any]]:
     """Error bodies from `real-traffic/issue-excerpts` that are whole JSON or Python literals."""
-    path = shared_dir() / "real-traffic" / "issue-excerpts" / "azure-error-bodies-from-issues.json"
+    path = REAL_TRAFFIC / "issue-excerpts" / "azure-error-bodies-from-issues.json"
     entries = json.loads(path.read_text(encoding="utf-8"))["entries"]
     found: list[tuple[str, Any]] = []
     for entry in entries:
@@ -189,18 +186,10 @@ def issue_error_bodies() -> list[tuple[str, Any]]:
 
 
 def contract_note_error_bodies() -> list[tuple[str, Any]]:
-    """Complete `{"error": ...}` bodies quoted inline in `reference/azure-contract.md`."""
-    text = (shared_dir() / "reference" / "azure-contract.md").read_text(encoding="utf-8")
-    found: list[tuple[str, Any]] = []
-    for match in _QUOTED_ERROR.finditer(text):
-        try:
-            body = json.loads(match.group(1))
-        except ValueError:
-            continue  # an abridged quote ("message":...), not a body
-        if isinstance(body, dict):
-            line = text.count("\n", 0, match.start()) + 1
-            found.append((f"azure-contract.md:{line}", body))
-    return found
+    """Complete `{"error": ...}` bodies quoted in the contract notes, as extracted into data."""
+    path = DATA_DIR / "reference" / "azure-contract-error-bodies.json"
+    document = json.loads(path.read_text(encoding="utf-8"))
+    return [(f"azure-contract.md:{entry['line']}", entry["body"]) for entry in document["bodies"]]
 
 
 def _literal(text: str) -> Any:

@@ -3,7 +3,7 @@
 - `contracts/models/o3-mini.json` holds o3-mini's published facts.
 - `contracts/schemas/<family>/*.json` (the request schema, and the response, stream-chunk
   and error schemas) are exactly what `scripts/extract_contract.py` makes from
-  `shared/contracts-ref/<family>.inference.json`: the script is re-run into a temporary copy
+  `tests/data/contracts-ref/<family>.inference.json`: the script is re-run into a temporary copy
   of the repository layout and the outputs are compared byte for byte.
 """
 

@@ -20,7 +20,7 @@ from tests.contract.official import (
     STREAM_NULLABLE_FIELDS,
     STREAM_WIDENED_FIELDS,
     NullableField,
-    SharedReferenceMissingError,
+    VendoredFileMissingError,
     WidenedField,
 )
 from tests.contract.real_traffic import RealBody, RealStream
@@ -65,33 +65,14 @@ def _without_list_validator(component: str) -> Any:
 # --- locating the document ------------------------------------------------------------------
 
 
-def test_default_shared_dir_is_the_repository_sibling(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(official.SHARED_DIR_VARIABLE, raising=False)
-    expected = Path(official.__file__).resolve().parents[3] / "shared"
-    assert official.shared_dir() == expected
-    assert official.document_path() == expected / "contracts-ref" / official.DOCUMENT_NAME
+def test_the_document_is_read_from_the_vendored_test_data() -> None:
+    expected = Path(official.__file__).resolve().parents[1] / "data" / "contracts-ref"
+    assert official.document_path() == expected / official.DOCUMENT_NAME
 
 
-def test_shared_dir_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    (tmp_path / "contracts-ref").mkdir()
-    copy = tmp_path / "contracts-ref" / official.DOCUMENT_NAME
-    copy.write_bytes(official.document_path().read_bytes())
-    monkeypatch.setenv(official.SHARED_DIR_VARIABLE, str(tmp_path))
-    assert official.document_path() == copy
-
-
-def test_missing_shared_dir_is_a_clear_error(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setenv(official.SHARED_DIR_VARIABLE, str(tmp_path / "nowhere"))
-    with pytest.raises(SharedReferenceMissingError, match="MOCKSERVER_SHARED_DIR"):
-        official.document_path()
-
-
-def test_missing_document_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv(official.SHARED_DIR_VARIABLE, str(tmp_path))
-    with pytest.raises(SharedReferenceMissingError, match="official OpenAPI document"):
-        official.document_path()
+def test_missing_document_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(VendoredFileMissingError, match="official OpenAPI document"):
+        official.document_path(folder=tmp_path)
 
 
 def test_document_is_the_official_openapi_31_file() -> None:

@@ -1,4 +1,4 @@
-"""Every real cassette in shared/real-traffic imported, then replayed through the SDK.
+"""Every real cassette in tests/data/real-traffic imported, then replayed through the SDK.
 
 The cassettes come in several formats (vcrpy, old httpx stubs, pydantic-ai's parsed_body,
 go-vcr, and aiohttp's with Python tags, which must be refused). Each imported interaction
@@ -25,10 +25,10 @@ import yaml
 from mockserver.cli import main
 from mockserver.fixtures import Interaction, read_fixture_file
 from mockserver.vcr_import import CassetteError, import_cassette
-from tests.contract.official import shared_dir
+from tests.testdata import REAL_TRAFFIC
 from tests.replay.helpers import journal, recorded_bytes, replayer, sse_events
 
-REAL = shared_dir() / "real-traffic"
+REAL = REAL_TRAFFIC
 CASSETTES = sorted([*REAL.glob("azure/*.yaml"), *REAL.glob("openai/*.yaml")])
 TAGGED = "dd-trace-js__azure-openai_gpt-4.1_post_e5b3df5e__401.yaml"
 IMPORTABLE = [path for path in CASSETTES if path.name != TAGGED]

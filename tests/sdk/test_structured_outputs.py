@@ -17,7 +17,7 @@ from openai.lib._pydantic import to_strict_json_schema
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 from pydantic import BaseModel, Field
 
-from tests.contract.official import shared_dir
+from tests.testdata import REAL_TRAFFIC
 from tests.contract.real_traffic import load_yaml
 from tests.sdk.helpers import TOOL_CALL_ID, assert_valid
 
@@ -344,7 +344,7 @@ def _recorded_reply_tool(response: dict[str, Any]) -> str | None:
 
 def recorded_turns() -> list[RecordedTurn]:
     """Every crewAI request that carries tools or a response_format, with what came back."""
-    real = shared_dir() / "real-traffic"
+    real = REAL_TRAFFIC
     paths: list[Path] = [
         *sorted((real / "azure").glob("crewai__*.yaml")),
         real / "openai" / "crewai__test_agent_powered_by_new_o_model_family_that_uses_tool.yaml",

@@ -1,6 +1,6 @@
 """The stream on the wire, byte for byte, against the real Azure recordings.
 
-Real streams: `shared/real-traffic/azure/` (openllmetry 2026 text streams without
+Real streams: `tests/data/real-traffic/azure/` (openllmetry 2026 text streams without
 include_usage, crewAI text and tool-call streams with it, dd-trace-py's 2026-06 stream);
 reference: real-traffic-facts.md section 4 and azure-contract.md section 4.2.
 """

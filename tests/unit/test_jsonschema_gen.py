@@ -26,7 +26,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from pydantic import BaseModel, Field
 
 from mockserver.jsonschema_gen import UnsatisfiableSchemaError, generate_value
-from tests.contract.official import shared_dir
+from tests.testdata import OPENAI_TRAFFIC
 from tests.contract.real_traffic import azure_dir, load_yaml
 
 Schema = dict[str, Any]
@@ -861,7 +861,7 @@ def recorded_schemas() -> list[tuple[str, Schema]]:
     """The tool `parameters` and `json_schema` response formats sent in real requests."""
     paths: list[Path] = [
         *sorted(azure_dir().glob("crewai__*.yaml")),
-        *sorted((shared_dir() / "real-traffic" / "openai").glob("*.yaml")),
+        *sorted(OPENAI_TRAFFIC.glob("*.yaml")),
     ]
     found: dict[str, tuple[str, Schema]] = {}
     for path in paths:
