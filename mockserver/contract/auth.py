@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Mapping
 
 from mockserver.config import Settings
@@ -34,8 +35,18 @@ def _accepted(credential: str, configured: list[str]) -> bool:
     credential = credential.strip()
     if not credential:
         return False
-    has_any_configured = bool(configured)
-    return not has_any_configured or credential in configured
+    if not configured:
+        return True
+    # Every configured key is compared, so the time taken says nothing of which came close.
+    matches = [same_secret(credential, key) for key in configured]
+    return any(matches)
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Equal, compared in constant time (any text: a header value can hold surrogates)."""
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
 
 
 def _bearer_token(authorization: str) -> str | None:
