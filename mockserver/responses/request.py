@@ -111,9 +111,14 @@ def input_items(raw: Any) -> list[dict[str, Any]]:
     return raw
 
 
-def translate(body: dict[str, Any], history: list[dict[str, Any]]) -> Translation:
-    """The chat-completions body of a Responses request, after `history` (earlier turns)."""
-    items = input_items(body.get("input"))
+def translate(
+    body: dict[str, Any], history: list[dict[str, Any]], items: list[dict[str, Any]]
+) -> Translation:
+    """The chat-completions body of a Responses request, after `history` (earlier turns).
+
+    `items` are the request's input items with references already replaced by the items
+    they name (see references.py).
+    """
     result = Translation(chat={}, items=items)
     messages: list[dict[str, Any]] = []
     if isinstance(body.get("instructions"), str):
@@ -155,7 +160,7 @@ def _append_item(
     elif kind != "reasoning":  # reasoning items handed back are accepted and not counted
         raise invalid_request(
             f"Invalid value: '{kind}'. Supported values are: 'message', 'function_call', "
-            "'function_call_output' and 'reasoning'.",
+            "'function_call_output', 'reasoning' and 'item_reference'.",
             f"{where}.type",
             "invalid_value",
         )

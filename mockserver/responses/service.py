@@ -11,7 +11,15 @@ from mockserver.engine.base import Effects
 from mockserver.errors import AzureError, encode_body, invalid_request
 from mockserver.matching import message_text
 from mockserver.pipeline import IncomingCall, Target
-from mockserver.responses.request import Translation, check_fields, rewrite_error, translate
+from mockserver.responses.references import ItemResolver
+from mockserver.responses.request import (
+    Translation,
+    check_fields,
+    input_items,
+    rewrite_error,
+    translate,
+)
+from mockserver.responses.seal import ReasoningSeal
 from mockserver.responses.serialize import ItemIds, Outcome, build_response, incomplete_reason
 from mockserver.responses.store import StoredResponse
 from mockserver.serialize.json import tool_call_object
@@ -21,6 +29,7 @@ CONTEXT_ERRORS = frozenset({"context_length_exceeded", "context_length_exceeded_
 CONTEXT_MESSAGE = (
     "Your input exceeds the context window of this model. Please adjust your input and try again."
 )
+ENCRYPTED_REASONING = "reasoning.encrypted_content"  # the `include` value asking for tokens
 JSON_OBJECT_MESSAGE = (
     "Response input messages must contain the word 'json' in some form to use 'text.format' "
     "of type 'json_object'."
@@ -40,7 +49,10 @@ async def create_response(
 ) -> Created:
     check_fields(body)
     history = _history(state, body.get("previous_response_id"))
-    translation = translate(body, history)
+    storing = body.get("store", True) is not False
+    seal = ReasoningSeal.for_seed(state.settings.seed)
+    items = ItemResolver(state.responses, seal, storing).resolve(input_items(body.get("input")))
+    translation = translate(body, history, items)
     _check_json_object(body, translation)
     try:
         answer = await pipeline.answer_chat(state, target, translation.chat, call, effects)
@@ -56,11 +68,21 @@ async def create_response(
         reason=reason,
     )
     response = build_response(body, answer.completion, outcome, ids)
-    if body.get("store", True) is not False:
+    if ENCRYPTED_REASONING in (body.get("include") or []):
+        _seal_reasoning(response, seal, answer.digest)
+    if storing:
         conversation = _conversation(translation, answer.completion.choices[0])
         items = input_item_resources(translation.items, ids)
         state.responses.put(StoredResponse(response, items, conversation))
     return Created(answer, response)
+
+
+def _seal_reasoning(response: dict[str, Any], seal: ReasoningSeal, digest: bytes) -> None:
+    """Each reasoning item's token: its id and the answer it led to, on this seed."""
+    for item in response["output"]:
+        if item["type"] == "reasoning":
+            payload = {"id": item["id"], "answer": digest.hex()}
+            item["encrypted_content"] = seal.seal(payload, int(response["created_at"]))
 
 
 def _history(state: AppState, previous_id: Any) -> list[dict[str, Any]]:

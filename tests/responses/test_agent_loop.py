@@ -104,10 +104,17 @@ def test_agent_loop_finishes_with_the_tool_result(
 
 
 def test_agent_loop_with_items_passed_back_by_hand(azure: openai.AzureOpenAI) -> None:
-    """Without stored state: the whole conversation goes back as input items."""
+    """Without stored state: the whole conversation goes back as input items, reasoning
+    with the encrypted content the server handed out (Azure refuses it without)."""
     items: list[Any] = [{"role": "user", "content": "Convert 10 dollars to euro currency"}]
     for _ in range(MAX_TURNS):
-        response = azure.responses.create(model="o3-mini", input=items, tools=TOOLS, store=False)
+        response = azure.responses.create(
+            model="o3-mini",
+            input=items,
+            tools=TOOLS,
+            store=False,
+            include=["reasoning.encrypted_content"],
+        )
         items.extend(item.model_dump(exclude_none=True) for item in response.output)
         calls = [item for item in response.output if item.type == "function_call"]
         if not calls:
