@@ -36,9 +36,14 @@ class AzureError(Exception):
         return json.loads(self.body)
 
 
-def catalogue_error(name: str, **values: object) -> AzureError:
-    """Build the named error of the catalogue, filling its {placeholders} with `values`."""
+def catalogue_error(name: str, surface: str = "dated", /, **values: object) -> AzureError:
+    """Build the named error of the catalogue, filling its {placeholders} with `values`.
+
+    An entry may hold a variant per surface (`"v1": {...}`) where the v1 API answers
+    with a shape of its own.
+    """
     entry = _catalogue()[name]
+    entry = {**entry, **entry.get(surface, {})}
     fmt = entry.get("format", "compact")
     if fmt == "raw":
         body: bytes = entry["raw"].encode()
@@ -48,10 +53,13 @@ def catalogue_error(name: str, **values: object) -> AzureError:
     return AzureError(entry["status"], body, content_type, name=name)
 
 
-def invalid_request(message: str, param: str | None, code: str | None) -> AzureError:
-    """A 400 from the model backend: OpenAI's envelope and key order."""
+def invalid_request(
+    message: str, param: str | None, code: str | None, status: int = 400
+) -> AzureError:
+    """A 400 (or 403) from the model backend: OpenAI's envelope and key order."""
     error = {"message": message, "type": "invalid_request_error", "param": param, "code": code}
-    return AzureError(400, encode_body({"error": error}, "pretty"), name=code or "invalid_request")
+    body = encode_body({"error": error}, "pretty")
+    return AzureError(status, body, name=code or "invalid_request")
 
 
 def encode_body(body: Any, fmt: str) -> bytes:

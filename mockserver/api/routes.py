@@ -115,7 +115,9 @@ async def _respond(
     delay = reply_seconds(latency, usage, answer.digest)
     if delay > 0:
         await asyncio.sleep(delay)
-    body_bytes = chat_completion_body(answer.completion, answer.identity)
+    body_bytes = chat_completion_body(
+        answer.completion, answer.identity, answer.request.service_tier
+    )
     headers["Content-Type"] = json_content_type(surface)
     return web.Response(body=body_bytes, headers=headers)
 
@@ -143,6 +145,7 @@ def _stream_options(state: AppState, answer: pipeline.Answer) -> StreamOptions:
         chunking=settings.stream_chunking,
         buffer_tokens=settings.stream_buffer_tokens,
         obfuscation=settings.stream_obfuscation,
+        service_tier=answer.request.service_tier,
     )
 
 

@@ -54,6 +54,14 @@ def is_dated_format(raw: str) -> bool:
     return bool(_DATED.match(raw))
 
 
+@cache
+def undocumented_parameters() -> dict[str, dict[str, Any]]:
+    """Parameters the service takes beyond its documents, each with its JSON Schema."""
+    table = dict(_table()["undocumented_parameters"])
+    table.pop("$comment", None)
+    return table
+
+
 def known_dated_versions() -> list[str]:
     return list(_dated_families())
 

@@ -35,6 +35,11 @@ class ModelCard(BaseModel):
     system_fingerprint: str | None
     capabilities: dict[str, bool]
     unsupported_parameters: dict[str, str]
+    # Values of refused parameters the service still takes: clients send them as defaults.
+    accepted_defaults: dict[str, bool | int | float | str] = Field(default_factory=dict)
+    forbidden_parameters: dict[str, str] = Field(default_factory=dict)  # answered with a 403
+    supported_values: dict[str, list[str]] = Field(default_factory=dict)
+    served_service_tier: str = "default"
     reasoning_effort: ReasoningEffort
     supported_content_parts: list[str]
     comment: str = Field(default="", alias="$comment")

@@ -8,10 +8,15 @@ from typing import Any
 
 import orjson
 
-from mockserver.contract.api_versions import ApiVersion
+from mockserver.contract.api_versions import ApiVersion, undocumented_parameters
 from mockserver.contract.data import load_json
 from mockserver.contract.model_card import ModelCard
-from mockserver.contract.rules import check_model_rules, check_reasoning_effort_value
+from mockserver.contract.rules import (
+    check_model_rules,
+    check_parameter_rules,
+    check_reasoning_effort_value,
+    check_supported_values,
+)
 from mockserver.contract.schema_check import SchemaChecker
 from mockserver.contract.tools import check_tooling
 from mockserver.errors import catalogue_error, invalid_request
@@ -31,15 +36,22 @@ class ChatRequest:
     stream: bool
     include_usage: bool
     tools: list[dict[str, Any]]
+    service_tier: str | None = None  # the tier the answer names, when the request asked
 
 
 def check_chat_request(body: dict[str, Any], version: ApiVersion, card: ModelCard) -> ChatRequest:
-    """Check a decoded body against the api-version's schema and the model's rules."""
+    """Check a decoded body against the api-version's schema and the model's rules.
+
+    A parameter o3-mini refuses is reported before a malformed message, as Azure does.
+    """
     check_reasoning_effort_value(body, card)
     _check_known_to_version(body, version)
-    checker_for(version.family).check(body)
+    check_parameter_rules(body, card)
+    checker_for(version.family).check(_documented_part(body))
     check_tooling(body)
     _check_stream_options(body)
+    _check_metadata_needs_store(body)
+    check_supported_values(body, card)
     check_model_rules(body, card)
     return _typed(body, card)
 
@@ -70,6 +82,34 @@ def _check_stream_options(body: dict[str, Any]) -> None:
         )
 
 
+def _check_metadata_needs_store(body: dict[str, Any]) -> None:
+    if body.get("metadata") is not None and not body.get("store"):
+        raise invalid_request(
+            "The 'metadata' parameter is only allowed when 'store' is enabled.", "metadata", None
+        )
+
+
+def _documented_part(body: dict[str, Any]) -> dict[str, Any]:
+    """The body as the documents describe it; what they get wrong is checked here instead.
+
+    Parameters the documents lack (`service_tier`) are checked against their own schema.
+    `stop: []` breaks the documents' `minItems: 1`, yet the service answers it (a real
+    o3-mini request with it got a 200).
+    """
+    extras = undocumented_parameters()
+    present = [name for name in body if name in extras]
+    for name in present:
+        _undocumented_checker(name).check(body[name], (name,))
+    if not present and body.get("stop") != []:
+        return body
+    return {k: v for k, v in body.items() if k not in extras and not (k == "stop" and v == [])}
+
+
+@cache
+def _undocumented_checker(name: str) -> SchemaChecker:
+    return SchemaChecker(undocumented_parameters()[name])
+
+
 @cache
 def checker_for(family: str) -> SchemaChecker:
     return SchemaChecker(load_json(f"schemas/{family}/chat_completion_request.json"))
@@ -90,6 +130,7 @@ def _typed(body: dict[str, Any], card: ModelCard) -> ChatRequest:
         stream=bool(body.get("stream")),
         include_usage=bool(stream_options.get("include_usage")),
         tools=body.get("tools") or _functions_as_tools(body.get("functions")),
+        service_tier=card.served_service_tier if body.get("service_tier") is not None else None,
     )
 
 

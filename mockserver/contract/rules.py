@@ -1,4 +1,4 @@
-"""o3-mini's own rules, checked after the request matches the api-version's schema."""
+"""o3-mini's own rules: which parameters it takes, and what it takes of a message."""
 
 from __future__ import annotations
 
@@ -6,38 +6,71 @@ from typing import Any
 
 from mockserver.contract.model_card import ModelCard
 from mockserver.contract.schema_check import string_too_long
-from mockserver.errors import invalid_request
+from mockserver.errors import AzureError, invalid_request
 
 # The service's limit on one message's text (observed: "Expected a string with maximum
 # length 1048576").
 MAX_CONTENT_CHARACTERS = 1_048_576
+FORBIDDEN = 403
 
 
 def check_reasoning_effort_value(body: dict[str, Any], card: ModelCard) -> None:
     """A value other models take (`minimal`, `none`) is unsupported here, not invalid."""
     value = body.get("reasoning_effort")
     if value in card.reasoning_effort.known_elsewhere:
-        raise invalid_request(
-            f"Unsupported value: 'reasoning_effort' does not support '{value}' with this "
-            f"model. Supported values are: 'low', 'medium', and 'high'.",
-            "reasoning_effort",
-            "unsupported_value",
-        )
+        raise unsupported_value("reasoning_effort", value, card.reasoning_effort.supported)
+
+
+def check_parameter_rules(body: dict[str, Any], card: ModelCard) -> None:
+    """Parameters o3-mini refuses. Azure reports these before a malformed message."""
+    for name, value in body.items():
+        # An explicit null means "not given"; so does the value the service defaults to.
+        if value is None or _is_accepted_default(card, name, value):
+            continue
+        if name in card.forbidden_parameters:
+            raise invalid_request(card.forbidden_parameters[name], None, None, FORBIDDEN)
+        if name in card.unsupported_parameters:
+            raise invalid_request(card.unsupported_parameters[name], name, "unsupported_parameter")
+
+
+def check_supported_values(body: dict[str, Any], card: ModelCard) -> None:
+    """Valid values o3-mini does not take (`modalities: ["audio"]`, `service_tier: "flex"`)."""
+    for name, supported in card.supported_values.items():
+        value = body.get(name)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and item not in supported:
+                raise unsupported_value(name, item, supported)
+
+
+def unsupported_value(name: str, value: str, supported: list[str]) -> AzureError:
+    return invalid_request(
+        f"Unsupported value: '{name}' does not support '{value}' with this model. "
+        f"Supported values are: {_quoted_list(supported)}.",
+        name,
+        "unsupported_value",
+    )
 
 
 def check_model_rules(body: dict[str, Any], card: ModelCard) -> None:
-    check_unsupported_parameters(body, card)
     messages: list[dict[str, Any]] = body["messages"]
     for index, message in enumerate(messages):
         _check_content(index, message, card)
     check_tool_message_order(messages)
 
 
-def check_unsupported_parameters(body: dict[str, Any], card: ModelCard) -> None:
-    # An explicit null means "not given"; any other value, even `false`, is refused.
-    for name, value in body.items():
-        if value is not None and name in card.unsupported_parameters:
-            raise invalid_request(card.unsupported_parameters[name], name, "unsupported_parameter")
+def _is_accepted_default(card: ModelCard, name: str, value: Any) -> bool:
+    if name not in card.accepted_defaults:
+        return False
+    default = card.accepted_defaults[name]
+    # `true == 1` in Python; on the wire a boolean is never the number 1.
+    return isinstance(value, bool) == isinstance(default, bool) and value == default
+
+
+def _quoted_list(values: list[str]) -> str:
+    quoted = [f"'{value}'" for value in values]
+    if len(quoted) <= 2:
+        return " and ".join(quoted)
+    return ", ".join(quoted[:-1]) + ", and " + quoted[-1]
 
 
 def _check_content(index: int, message: dict[str, Any], card: ModelCard) -> None:

@@ -32,7 +32,7 @@ class StubRules:
         answer = stub.answer
         call.effects.delay_ms = answer.delay_ms
         if answer.error is not None:
-            raise error_for(answer.error)
+            raise error_for(answer.error, call.view.surface)
         if answer.fault is not None:
             call.effects.fault = parse_fault(answer.fault)
         completion = self.generator.complete(dataclasses.replace(call, script=script_for(answer)))
@@ -62,9 +62,9 @@ def script_for(answer: StubAnswer) -> Script | None:
     return None
 
 
-def error_for(error: ErrorAnswer) -> AzureError:
+def error_for(error: ErrorAnswer, surface: str = "dated") -> AzureError:
     if error.name is not None:
-        return catalogue_error(error.name, **error.values)
+        return catalogue_error(error.name, surface, **error.values)
     return AzureError(error.status or 400, encode_body(error.body, "compact"), name="stub")
 
 

@@ -11,17 +11,22 @@ from mockserver.ids import ResponseIdentity
 from mockserver.serialize.filters import completion_filter_results, prompt_filter_results
 
 
-def chat_completion_body(completion: Completion, identity: ResponseIdentity) -> bytes:
-    body = {
+def chat_completion_body(
+    completion: Completion, identity: ResponseIdentity, service_tier: str | None = None
+) -> bytes:
+    """`service_tier` is the tier that served the request, named when the request asked."""
+    body: dict[str, Any] = {
         "choices": [_choice(choice) for choice in completion.choices],
         "created": identity.created,
         "id": identity.id,
         "model": completion.model,
         "object": "chat.completion",
         "prompt_filter_results": prompt_filter_results(),
-        "system_fingerprint": completion.system_fingerprint,
-        "usage": usage_object(completion.usage),
     }
+    if service_tier is not None:
+        body["service_tier"] = service_tier
+    body["system_fingerprint"] = completion.system_fingerprint
+    body["usage"] = usage_object(completion.usage)
     # Azure ends its compact body with a newline.
     return orjson.dumps(body) + b"\n"
 

@@ -39,6 +39,7 @@ class StreamOptions:
     chunking: str = "token"  # "token": a frame per token; "buffered": pieces of buffer_tokens
     buffer_tokens: int = 32
     obfuscation: bool = True
+    service_tier: str | None = None  # named on every model frame when the request asked
 
 
 def frame(payload: dict[str, Any]) -> bytes:
@@ -115,6 +116,8 @@ class ChunkStream:
         if self.options.obfuscation:
             payload["obfuscation"] = self._pad()
         payload["object"] = "chat.completion.chunk"
+        if self.options.service_tier is not None:
+            payload["service_tier"] = self.options.service_tier
         payload["system_fingerprint"] = self.completion.system_fingerprint
         if self.options.include_usage:
             payload["usage"] = usage
