@@ -8,6 +8,7 @@ from aiohttp import web
 
 from mockserver import jsonschema_gen, tokens
 from mockserver.admin.routes import create_admin_app
+from mockserver.api.body import read_body_in_time
 from mockserver.api.faults import inject_faults
 from mockserver.api.journal import record_requests
 from mockserver.api.keys import STATE
@@ -25,7 +26,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or Settings()
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[azure_envelope, record_requests, inject_faults],
+        middlewares=[azure_envelope, record_requests, read_body_in_time, inject_faults],
     )
     app[STATE] = AppState.from_settings(settings)
     if settings.stubs_dir is not None:

@@ -10,7 +10,7 @@ import multiprocessing
 import signal
 import socket
 import sys
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from mockserver.app import create_app, warmed
 from mockserver.config import Settings, load_settings
+from mockserver.connection import runner_for
 from mockserver.drift.cli import add_contract_commands, run_contract_command
 from mockserver.fixtures import FixtureError
 from mockserver.fixtures_cli import add_fixtures_commands, run_fixtures_command
@@ -46,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--stubs", dest="stubs_dir", help="load stub rules from *.json here")
     serve.add_argument(
         "--workers", type=int, default=1, help="processes on one port, for load tests (default 1)"
+    )
+    serve.add_argument(
+        "--shutdown-grace-seconds",
+        type=float,
+        help="on SIGTERM, how long requests in flight may finish before they are cut (default 5)",
     )
     _add_tape_arguments(serve)
     add_fixtures_commands(commands)
@@ -131,8 +137,8 @@ def serve_workers(settings: Settings, workers: int) -> None:
         run(serve(settings, reuse_port=True))
     finally:
         for child in children:
-            child.terminate()
-            child.join(timeout=10)
+            child.terminate()  # SIGTERM: each worker stops within its shutdown grace
+            child.join(timeout=settings.shutdown_grace_seconds + 10)
 
 
 def _worker(settings: Settings) -> None:
@@ -142,13 +148,19 @@ def _worker(settings: Settings) -> None:
 
 def run(main_coroutine: Coroutine[Any, Any, None]) -> None:
     """asyncio.run, on uvloop when it is installed (`pip install mockserver[fast]`)."""
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
+        runner.run(main_coroutine)
+
+
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    """uvloop's loop if installed, else asyncio's; chosen before the server runs, so
+    that no ImportError is being handled (and chained into tracebacks) while it does."""
     try:
         import uvloop
     except ImportError:
-        asyncio.run(main_coroutine)
-        return
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(main_coroutine)
+        return asyncio.new_event_loop
+    fast: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return fast
 
 
 def _free_port(host: str) -> int:
@@ -159,7 +171,7 @@ def _free_port(host: str) -> int:
 
 async def serve(settings: Settings, reuse_port: bool = False, announce: bool = True) -> None:
     """Run until SIGINT or SIGTERM, then close connections and return."""
-    runner = web.AppRunner(create_app(settings), access_log=None)
+    runner = runner_for(create_app(settings), settings)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port or None)
     await site.start()

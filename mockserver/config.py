@@ -91,6 +91,20 @@ class Settings(BaseModel):
     fault_hang_seconds: float = Field(default=120.0, gt=0)
     fault_retry_after_ms: int = Field(default=10, ge=0)
     journal_capacity: int = Field(default=1000, gt=0)
+    # The journal's bodies, counted as received: at most this many bytes in all (the oldest
+    # entries go first), and a body longer than journal_max_body_bytes is kept cut, with
+    # its size and sha256 (README "Security").
+    journal_max_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    journal_max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    # Connections (README "Security"). Idle: Azure Load Balancer's default idle timeout
+    # (4 min). Headers: Node's headersTimeout (60 s), from a request's first byte to its
+    # last header. Body: Node's requestTimeout (300 s), answered with Azure's 408.
+    idle_timeout_seconds: float = Field(default=240.0, gt=0)
+    request_header_timeout_seconds: float = Field(default=60.0, gt=0)
+    request_body_timeout_seconds: float = Field(default=300.0, gt=0)
+    # After SIGTERM/SIGINT: how long requests in flight (a hang fault, a slow stream) may
+    # go on before their connections are closed.
+    shutdown_grace_seconds: float = Field(default=5.0, ge=0)
     # Record and replay (see README "Record and replay").
     fixtures_dir: Path | None = None
     record_mode: Literal["none", "once", "new_episodes", "all"] = "none"

@@ -1,12 +1,13 @@
 """The request journal: what each request was, who answered it, how it ended.
 
-A ring buffer (bounded, oldest dropped first) that tests read to check what their code
-sent: `count`, `find`, and `verify`, which fails with the nearest requests and what
-differed about each.
+A ring buffer (bounded by count and by bytes, oldest dropped first) that tests read to
+check what their code sent: `count`, `find`, and `verify`, which fails with the nearest
+requests and what differed about each.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections import deque
@@ -22,7 +23,6 @@ SECRET_HEADERS = frozenset(
     {"api-key", "authorization", "cookie", "set-cookie", "ocp-apim-subscription-key"}
 )
 MASK = "***"
-MAX_STORED_BODY = 1_048_576  # characters of a body kept as text when it is not JSON
 
 
 @dataclass
@@ -34,7 +34,7 @@ class JournalEntry:
     query: dict[str, str]
     headers: dict[str, str]
     body: Any  # the JSON body, or None
-    body_text: str | None  # the raw body when it was not JSON (cut to MAX_STORED_BODY)
+    body_text: str | None  # the raw body when it was not JSON, or the start of a cut one
     status: int = 0
     source: str = ""  # "generator", "stub:<id>", "gateway" (refused before any engine)
     stub_id: str | None = None
@@ -43,6 +43,11 @@ class JournalEntry:
     stream: bool = False
     disconnected: bool = False
     duration_ms: float = 0.0
+    body_size: int = 0  # bytes of the body as received
+    # A body over journal_max_body_bytes is kept cut: its start as body_text, no JSON,
+    # and the sha256 of the whole, so a test can still tell which body it was.
+    body_truncated: bool = False
+    body_sha256: str | None = None
 
     def view(self) -> RequestView:
         body = self.body if isinstance(self.body, dict) else {}
@@ -53,6 +58,11 @@ class JournalEntry:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    def stored_bytes(self) -> int:
+        """What this entry counts against journal_max_bytes: its body as kept, its headers."""
+        body = len(self.body_text or "") if self.body_truncated else self.body_size
+        return body + sum(len(name) + len(value) for name, value in self.headers.items())
+
 
 def masked(headers: Mapping[str, str]) -> dict[str, str]:
     lowered = {name.lower(): value for name, value in headers.items()}
@@ -61,22 +71,40 @@ def masked(headers: Mapping[str, str]) -> dict[str, str]:
     return lowered
 
 
+def body_fields(raw: bytes, parsed: Any, max_body_bytes: int) -> dict[str, Any]:
+    """An entry's body fields: JSON (`parsed`, or decoded here) or text; cut past the limit."""
+    if len(raw) > max_body_bytes:
+        return {
+            "body": None,
+            "body_text": raw[:max_body_bytes].decode("utf-8", "replace"),
+            "body_size": len(raw),
+            "body_truncated": True,
+            "body_sha256": hashlib.sha256(raw).hexdigest(),
+        }
+    body, text = (parsed, None) if parsed is not None else decode_for_journal(raw)
+    return {"body": body, "body_text": text, "body_size": len(raw)}
+
+
 def decode_for_journal(raw: bytes) -> tuple[Any, str | None]:
     try:
         return orjson.loads(raw), None
     except orjson.JSONDecodeError:
-        return None, raw[:MAX_STORED_BODY].decode("utf-8", "replace")
+        return None, raw.decode("utf-8", "replace")
 
 
 @dataclass
 class Journal:
     capacity: int = 1000
-    _entries: deque[JournalEntry] = field(init=False)
+    max_bytes: int = 64 * 1024 * 1024
+    _entries: deque[JournalEntry] = field(default_factory=deque)
+    _stored_bytes: int = 0
     _next_id: int = 1
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def __post_init__(self) -> None:
-        self._entries = deque(maxlen=self.capacity)  # the oldest entry drops out by itself
+    @property
+    def stored_bytes(self) -> int:
+        """The bytes the entries kept count for (at most `max_bytes`, but for the newest)."""
+        return self._stored_bytes
 
     def record(self, entry: JournalEntry) -> None:
         """Keep `entry`, numbered in arrival order (its `id` is set here)."""
@@ -84,6 +112,15 @@ class Journal:
             entry.id = self._next_id
             self._next_id += 1
             self._entries.append(entry)
+            self._stored_bytes += entry.stored_bytes()
+            self._drop_oldest()
+
+    def _drop_oldest(self) -> None:
+        """Drop the oldest entries while over either bound; the newest one always stays."""
+        while len(self._entries) > 1 and (
+            len(self._entries) > self.capacity or self._stored_bytes > self.max_bytes
+        ):
+            self._stored_bytes -= self._entries.popleft().stored_bytes()
 
     def entries(self) -> list[JournalEntry]:
         with self._lock:
@@ -105,6 +142,7 @@ class Journal:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._stored_bytes = 0
 
 
 class VerificationError(AssertionError):

@@ -84,7 +84,9 @@ class AppState:
             engines=EngineChain([StubRules(stubs, generator), generator]),
             ids=ids,
             stubs=stubs,
-            journal=Journal(capacity=settings.journal_capacity),
+            journal=Journal(
+                capacity=settings.journal_capacity, max_bytes=settings.journal_max_bytes
+            ),
             quota=QuotaLedger(request_window_seconds=settings.quota_request_window_seconds),
             tape=_load_tape(settings),
             cassette_existed=_cassette_path(settings).exists(),

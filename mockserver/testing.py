@@ -21,6 +21,7 @@ from aiohttp import web
 from mockserver.api.keys import STATE
 from mockserver.app import create_app
 from mockserver.config import Settings, load_settings
+from mockserver.connection import runner_for
 from mockserver.journal import JournalEntry, verify
 from mockserver.matching import RequestMatch
 from mockserver.state import RESETTABLE, AppState
@@ -149,7 +150,7 @@ class MockServer:
         loop.close()
 
     async def _startup(self) -> None:
-        self._runner = web.AppRunner(create_app(self.settings), access_log=None)
+        self._runner = runner_for(create_app(self.settings), self.settings)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()

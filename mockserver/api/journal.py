@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from mockserver.api.keys import DEPLOYMENT, DISCONNECTED, EFFECTS, JSON_BODY, STATE, SURFACE
 from mockserver.errors import AzureError
-from mockserver.journal import JournalEntry, decode_for_journal, masked
+from mockserver.journal import JournalEntry, body_fields, masked
 
 ADMIN_PREFIX = "/__admin"
 
@@ -37,10 +38,9 @@ async def record_requests(request: web.Request, handler: Handler) -> web.StreamR
 
 
 async def _record(request: web.Request, status: int, duration_ms: float) -> None:
-    journal = request.config_dict[STATE].journal
-    body, text = request.get(JSON_BODY), None
-    if body is None:  # refused before the route decoded it
-        body, text = decode_for_journal(await _body(request))
+    state = request.config_dict[STATE]
+    parsed = request.get(JSON_BODY)  # None when refused before the route decoded it
+    body = body_fields(await _body(request), parsed, state.settings.journal_max_body_bytes)
     effects = request.get(EFFECTS)
     entry = JournalEntry(
         id=0,  # numbered by the journal
@@ -49,22 +49,25 @@ async def _record(request: web.Request, status: int, duration_ms: float) -> None
         path=request.path,
         query=dict(request.query),
         headers=masked(request.headers),
-        body=body,
-        body_text=text,
+        **body,
         status=status,
         source=effects.source if effects else "gateway",
         stub_id=effects.stub_id if effects else None,
         surface=request.get(SURFACE, ""),
         deployment=request.get(DEPLOYMENT, ""),
-        stream=bool(isinstance(body, dict) and body.get("stream")),
+        stream=_asks_for_stream(body["body"] if parsed is None else parsed),
         disconnected=request.get(DISCONNECTED, False),
         duration_ms=round(duration_ms, 3),
     )
-    journal.record(entry)
+    state.journal.record(entry)
+
+
+def _asks_for_stream(body: Any) -> bool:
+    return bool(isinstance(body, dict) and body.get("stream"))
 
 
 async def _body(request: web.Request) -> bytes:
     try:
         return await request.read()
-    except (web.HTTPException, ConnectionError):
-        return b""  # too large, or the client is gone: nothing to keep
+    except (web.HTTPException, web.RequestPayloadError, ConnectionError, TimeoutError):
+        return b""  # too large, undecodable, late, or the client is gone: nothing to keep

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from mockserver import cli as cli_module
 from mockserver.testing import MockServer
 from tests import rawhttp
 from tests.child_output import WAIT_SECONDS, Lines
@@ -272,3 +274,28 @@ def run_to_exit(*flags: str, env: dict[str, str] | None = None) -> subprocess.Co
         timeout=WAIT_SECONDS,
         check=False,
     )
+
+
+# --- the event loop is chosen before the server runs -----------------------------------
+
+
+def test_an_error_raised_in_the_server_is_not_chained_to_an_import_error() -> None:
+    # The loop used to be picked inside `except ImportError` (uvloop missing), so every
+    # exception of the running server carried that ModuleNotFoundError as its context.
+    async def failing() -> None:
+        raise RuntimeError("a failure of the server")
+
+    with pytest.raises(RuntimeError) as caught:
+        cli_module.run(failing())
+    assert caught.value.__context__ is None
+
+
+def test_a_failed_start_prints_no_uvloop_import_error() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = run_to_exit("--port", str(taken.getsockname()[1]))
+    assert result.returncode != 0
+    assert "address already in use" in result.stderr.lower()
+    assert "uvloop" not in result.stderr
+    assert "During handling of the above exception" not in result.stderr

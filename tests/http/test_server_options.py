@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from mockserver.journal import JournalEntry
 from mockserver.testing import MockServer
+from tests import rawhttp
 from tests.conftest import post_chat
 from tests.http.helpers import (
     BODY,
@@ -105,3 +110,101 @@ def test_configured_region_and_deployments() -> None:
     assert missing.status == 404
     assert missing.body == DEPLOYMENT_NOT_FOUND
     assert_gateway_headers(missing, region="Sweden Central")
+
+
+# --- the journal is bounded by bytes ------------------------------------------------------
+
+JOURNAL_BYTES = 200_000
+BODY_CAP = 10_000
+
+
+@pytest.fixture(scope="module")
+def bounded_journal() -> Iterator[MockServer]:
+    with MockServer(journal_max_bytes=JOURNAL_BYTES, journal_max_body_bytes=BODY_CAP) as running:
+        yield running
+
+
+def test_a_body_over_the_cap_is_journaled_cut_with_its_size_and_sha256(
+    bounded_journal: MockServer,
+) -> None:
+    bounded_journal.reset()
+    raw = body_of_size(5 * BODY_CAP)
+    assert post_chat(bounded_journal, raw).status == 200
+    (entry,) = bounded_journal.requests
+    assert entry.body_truncated
+    assert entry.body is None
+    assert entry.body_text == raw[:BODY_CAP].decode()
+    assert entry.body_size == len(raw)
+    assert entry.body_sha256 == hashlib.sha256(raw).hexdigest()
+    listed = rawhttp.request(f"{bounded_journal.url}/__admin/requests", "GET").json()
+    (shown,) = listed["requests"]
+    assert (shown["body_size"], shown["body_sha256"]) == (len(raw), entry.body_sha256)
+    assert shown["body_truncated"] is True
+
+
+def test_the_journal_keeps_the_newest_entries_within_its_byte_bound(
+    bounded_journal: MockServer,
+) -> None:
+    bounded_journal.reset()
+    sizes = [BODY_CAP - 100 + n for n in range(60)]  # each kept whole, 60 of them > the bound
+    for size in sizes:
+        assert post_chat(bounded_journal, body_of_size(size)).status == 200
+    entries = bounded_journal.requests
+    assert bounded_journal.state.journal.stored_bytes <= JOURNAL_BYTES
+    assert 10 < len(entries) < len(sizes)
+    assert [entry.body_size for entry in entries] == sizes[-len(entries) :]
+    assert all(not entry.body_truncated and entry.body_sha256 is None for entry in entries)
+    assert all(isinstance(entry.body, dict) for entry in entries)
+
+
+def test_a_small_body_is_kept_whole_and_verifiable(bounded_journal: MockServer) -> None:
+    bounded_journal.reset()
+    assert post_chat(bounded_journal, BODY).status == 200
+    (entry,) = bounded_journal.verify({"last_user_message": {"contains": "hello"}}, count=1)
+    assert entry.body == BODY
+    assert entry.body_size == len(json.dumps(BODY).encode())
+
+
+# --- clients that stop halfway through a body ---------------------------------------------
+
+
+def send_head_and_part_of_the_body(server: MockServer) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+    head = (
+        "POST /openai/deployments/o3-mini/chat/completions?api-version=2025-04-01-preview "
+        "HTTP/1.1\r\nHost: 127.0.0.1\r\napi-key: any-key\r\nContent-Type: application/json\r\n"
+        "Content-Length: 1000\r\n\r\n"
+    )
+    sock.sendall(head.encode() + b'{"messages": [')
+    return sock
+
+
+def wait_for_entry(server: MockServer) -> JournalEntry:
+    for _ in range(300):  # a bound against hangs: 30 s
+        if server.requests:
+            return server.requests[-1]
+        time.sleep(0.1)
+    raise AssertionError("the request was never journaled")
+
+
+def test_a_client_that_leaves_halfway_through_its_body_is_journaled_as_gone() -> None:
+    with MockServer() as running:
+        send_head_and_part_of_the_body(running).close()
+        entry = wait_for_entry(running)
+        failures = running.take_failures()
+    assert failures == []  # not a bug of ours, not a 500
+    assert (entry.status, entry.disconnected) == (0, True)
+
+
+def test_a_body_that_stops_arriving_is_answered_408_and_journaled() -> None:
+    with MockServer(request_body_timeout_seconds=0.3) as running:
+        with send_head_and_part_of_the_body(running) as sock:
+            answer = sock.recv(65536)
+        entry = wait_for_entry(running)
+        failures = running.take_failures()
+    assert answer.startswith(b"HTTP/1.1 408 ")
+    assert answer.endswith(
+        b'{ "error": { "code": "Timeout", "message": "The operation was timeout." } }'
+    )
+    assert failures == []
+    assert entry.status == 408

@@ -1,0 +1,132 @@
+"""The HTTP connection: aiohttp's, with a deadline for slow headers and Azure's 400 for bad HTTP.
+
+aiohttp answers bytes it cannot parse itself, before any middleware: a plain-text 400
+that echoes the offending bytes, and an ERROR traceback in the log for each. A client
+that sends half a request line and then nothing holds its connection until the
+keep-alive timer (an hour by default). `Connection` answers the first with a short
+Azure-shaped JSON 400 and one log line, and closes the second once its headers are
+late. The runner built by `runner_for` makes every connection one of these.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
+
+from mockserver.api.headers import gateway_headers, new_request_id
+from mockserver.config import Settings
+from mockserver.errors import catalogue_error
+
+log = logging.getLogger("mockserver")
+
+
+class Connection(RequestHandler):
+    """One client connection; a request's headers must arrive within the header timeout."""
+
+    __slots__ = ("_body", "_header_timer", "_settings")
+
+    def __init__(self, manager: GuardedServer, **kwargs: Any) -> None:
+        super().__init__(manager, **kwargs)
+        self._settings = manager.settings
+        self._header_timer: asyncio.TimerHandle | None = None
+        self._body: Any = None  # the payload of the last request parsed, while it arrives
+
+    def data_received(self, data: bytes) -> None:
+        parsed_before = self._request_count
+        super().data_received(data)
+        if self._request_count != parsed_before:
+            self._headers_complete()
+        elif data and (self._body is None or self._body.is_eof()):
+            self._start_header_timer()  # these bytes begin a request, not a body
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self._stop_header_timer()
+        super().connection_lost(exc)
+
+    def _headers_complete(self) -> None:
+        self._stop_header_timer()
+        self._body = self._messages[-1][1] if self._messages else None
+
+    def _start_header_timer(self) -> None:
+        if self._header_timer is None:
+            delay = self._settings.request_header_timeout_seconds
+            self._header_timer = self._loop.call_later(delay, self._headers_late)
+
+    def _stop_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_late(self) -> None:
+        self._header_timer = None
+        # A request still being answered (pipelining) keeps the connection; the
+        # keep-alive timer closes it after that answer if the headers never come.
+        if not self._request_in_progress and not self._messages:
+            log.warning("closed a connection whose request headers did not arrive in time")
+            self.force_close()
+
+    def handle_error(
+        self,
+        request: BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        if not isinstance(exc, HttpProcessingError):
+            return super().handle_error(request, status, exc, message)
+        # One line, and no bytes of the request: they may hold a key.
+        log.warning("400 for malformed HTTP from %s: %s", request.remote, type(exc).__name__)
+        return self._malformed_answer(exc)
+
+    def _malformed_answer(self, exc: HttpProcessingError) -> web.Response:
+        error = catalogue_error("MalformedRequest")
+        status = exc.code if 400 <= exc.code < 500 else error.status
+        response = web.Response(status=status, body=error.body, content_type="application/json")
+        headers = gateway_headers(new_request_id(), {}, self._settings.region)
+        response.headers.update(headers)
+        response.force_close()  # the stream can no longer be trusted to frame requests
+        return response
+
+
+class GuardedServer(web.Server):
+    """aiohttp's low-level server, making `Connection`s."""
+
+    def __init__(self, settings: Settings, server: web.Server) -> None:
+        super().__init__(
+            server.request_handler,
+            request_factory=server.request_factory,
+            handler_cancellation=server.handler_cancellation,
+            loop=server._loop,
+            **server._kwargs,
+        )
+        self.settings = settings
+
+    def __call__(self) -> RequestHandler:
+        return Connection(self, loop=self._loop, **self._kwargs)
+
+
+class GuardedRunner(web.AppRunner):
+    """`web.AppRunner` whose server makes `Connection`s."""
+
+    def __init__(self, app: web.Application, settings: Settings) -> None:
+        super().__init__(
+            app,
+            access_log=None,
+            keepalive_timeout=settings.idle_timeout_seconds,
+            shutdown_timeout=settings.shutdown_grace_seconds,
+        )
+        self._settings = settings
+
+    async def _make_server(self) -> web.Server:
+        return GuardedServer(self._settings, await super()._make_server())
+
+
+def runner_for(app: web.Application, settings: Settings) -> web.AppRunner:
+    """The runner to serve `app` with: deadlines, idle and shutdown limits from `settings`."""
+    return GuardedRunner(app, settings)
