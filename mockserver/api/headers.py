@@ -20,11 +20,21 @@ def new_request_id() -> str:
     return random_uuid4()
 
 
+# Gateway errors that come back with fewer headers (recordings 2025-08 to 2026-03): a
+# rejected key carries only apim-request-id; a wrong path adds the security pair, no region.
+BARE_ERRORS = frozenset({"InvalidSubscriptionKey", "InvalidBearerToken"})
+REGIONLESS_ERRORS = BARE_ERRORS | {"ResourceNotFound"}
+
+
 def gateway_headers(
-    apim_request_id: str, request_headers: Mapping[str, str], region: str
+    apim_request_id: str, request_headers: Mapping[str, str], region: str, error: str = ""
 ) -> dict[str, str]:
-    """Sent on every response, errors included."""
-    headers = {"apim-request-id": apim_request_id, "x-ms-region": region, **SECURITY_HEADERS}
+    """Sent on every response, errors included; `error` names the catalogue error, if any."""
+    headers = {"apim-request-id": apim_request_id}
+    if error not in REGIONLESS_ERRORS:
+        headers["x-ms-region"] = region
+    if error not in BARE_ERRORS:
+        headers.update(SECURITY_HEADERS)
     # Since 2025 the client request id comes back only when the client sent one.
     client_id = request_headers.get("x-ms-client-request-id")
     if client_id:
@@ -45,6 +55,9 @@ def model_headers(
         "skip-error-remapping": "true",
         "x-accel-buffering": "no",
         **rate_limit_headers(quota),
+        # Since 2026-03/04: no abuse penalty, and quota counted per deployment.
+        "x-ratelimit-abusepenalty-active": "False",
+        "x-ratelimit-key": deployment,
     }
     if surface == "v1":
         headers["api-supported-versions"] = "1"

@@ -12,6 +12,8 @@ STATE = web.AppKey("state", AppState)
 REQUEST_ID = web.RequestKey("apim_request_id", str)
 # Set on an error response that Azure sends without any Content-Type.
 NO_CONTENT_TYPE = web.ResponseKey("no_content_type", bool)
+# The catalogue name of the error a response carries: some gateway errors send fewer headers.
+ERROR_NAME = web.ResponseKey("error_name", str)
 # The fault x-mock-fault asked for, for the stream writer.
 FAULT = web.RequestKey("fault", Fault)
 # Set by the chat routes for the journal: the surface and deployment, what answered.

@@ -8,7 +8,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from mockserver.api.headers import gateway_headers, new_request_id
-from mockserver.api.keys import NO_CONTENT_TYPE, REQUEST_ID, STATE
+from mockserver.api.keys import ERROR_NAME, NO_CONTENT_TYPE, REQUEST_ID, STATE
 from mockserver.errors import AzureError, catalogue_error
 
 log = logging.getLogger("mockserver")
@@ -37,6 +37,7 @@ async def azure_envelope(request: web.Request, handler: Handler) -> web.StreamRe
 
 def error_response(error: AzureError) -> web.Response:
     response = web.Response(status=error.status, body=error.body, headers=error.headers)
+    response[ERROR_NAME] = error.name
     if error.content_type is None:
         # Azure sends some errors (DeploymentNotFound) with no Content-Type at all.
         response[NO_CONTENT_TYPE] = True
@@ -52,7 +53,8 @@ async def finish_headers(request: web.Request, response: web.StreamResponse) -> 
     """
     request_id = request.get(REQUEST_ID) or new_request_id()
     region = request.config_dict[STATE].settings.region
-    for name, value in gateway_headers(request_id, request.headers, region).items():
+    error = response.get(ERROR_NAME, "")
+    for name, value in gateway_headers(request_id, request.headers, region, error).items():
         response.headers.setdefault(name, value)
     response.headers.popall("Server", None)
     if response.get(NO_CONTENT_TYPE):

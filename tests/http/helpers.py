@@ -86,9 +86,27 @@ def pretty(payload: Any) -> bytes:
 
 
 def assert_gateway_headers(response: rawhttp.RawResponse, region: str = "East US 2") -> None:
-    """What every response carries, errors included."""
+    """What every response carries, errors included, but for the 401s and wrong paths."""
     assert UUID.match(response.headers["apim-request-id"])
     assert response.headers["x-ms-region"] == region
     for name, value in SECURITY_HEADERS.items():
         assert response.headers[name] == value
+    assert "server" not in response.headers
+
+
+def assert_bare_gateway_headers(response: rawhttp.RawResponse) -> None:
+    """A refused key: apim-request-id and no other gateway header (recordings 2025-08,
+    2026-03: dd-trace-js__..._401.yaml, openllmetry__test_embeddings__...[2-3])."""
+    assert UUID.match(response.headers["apim-request-id"])
+    for name in ("x-ms-region", *SECURITY_HEADERS):
+        assert name.lower() not in response.headers
+    assert "server" not in response.headers
+
+
+def assert_path_error_headers(response: rawhttp.RawResponse) -> None:
+    """A wrong path: the security pair but no region (dd-trace-js__..._404.json, 2025-08)."""
+    assert UUID.match(response.headers["apim-request-id"])
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers[name] == value
+    assert "x-ms-region" not in response.headers
     assert "server" not in response.headers

@@ -13,7 +13,7 @@ from tests.http.helpers import (
     INVALID_BEARER,
     INVALID_KEY,
     RESOURCE_NOT_FOUND,
-    assert_gateway_headers,
+    assert_bare_gateway_headers,
     get,
     post_v1,
 )
@@ -60,7 +60,7 @@ def test_refused_credentials_get_azures_401_bodies(
     assert response.status == 401
     assert response.body == expected
     assert response.headers["content-type"] == "application/json"
-    assert_gateway_headers(response)
+    assert_bare_gateway_headers(response)
 
 
 def test_bad_bearer_body_is_flat_with_default_json_spacing(keyed_server: MockServer) -> None:

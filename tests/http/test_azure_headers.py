@@ -1,0 +1,89 @@
+"""Headers and error shapes the 2026 recordings show and the mock must match.
+
+- `x-ratelimit-abusepenalty-active: False` and `x-ratelimit-key: <deployment>` on answers
+  from the model (openllmetry__test_azure__test_chat.yaml [1-4], 2026-03;
+  crewai__TestAzureResponsesCall..., 2026-04; dd-trace-py__litellm__completion_azure_stream,
+  2026-06).
+- The prompt content filter's 400: the legacy dated shape (`innererror`,
+  `content_filter_result`, `status`) on dated routes; the v1 surface's own shape
+  (`inner_error`, `content_filter_results`, a CRLF before the link, no `status`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from mockserver.testing import MockServer
+from tests import rawhttp
+from tests.conftest import post_chat
+from tests.http.helpers import BODY, V1_BODY, post_v1
+
+LEGACY_FILTER_KEYS = ["message", "type", "param", "code", "status", "innererror"]
+V1_FILTER_KEYS = ["inner_error", "code", "message", "param", "type"]
+FILTER_LINK = "https://go.microsoft.com/fwlink/?linkid=2198766"
+
+Send = Callable[..., rawhttp.RawResponse]
+SURFACES: dict[str, Send] = {
+    "dated": lambda server, body=BODY: post_chat(server, body),
+    "v1": lambda server, body=V1_BODY: post_v1(server, body),
+}
+
+
+@pytest.fixture
+def mock() -> Iterator[MockServer]:
+    """A server of its own: the stub below must not answer other tests' requests."""
+    with MockServer() as running:
+        yield running
+
+
+@pytest.mark.parametrize("surface", sorted(SURFACES))
+def test_model_answers_name_the_rate_limit_key(server: MockServer, surface: str) -> None:
+    response = SURFACES[surface](server)
+    assert response.status == 200
+    assert response.headers["x-ratelimit-abusepenalty-active"] == "False"
+    assert response.headers["x-ratelimit-key"] == "o3-mini"
+
+
+def test_streams_and_backend_errors_carry_them_too(server: MockServer) -> None:
+    streamed = post_chat(server, {**BODY, "stream": True})
+    refused = post_chat(server, {**BODY, "top_p": 0.5})
+    assert (streamed.status, refused.status) == (200, 400)
+    for response in (streamed, refused):
+        assert response.headers["x-ratelimit-key"] == "o3-mini"
+        assert response.headers["x-ratelimit-abusepenalty-active"] == "False"
+    gateway = post_chat(server, BODY, deployment="no-such-deployment")
+    assert gateway.status == 404
+    assert "x-ratelimit-key" not in gateway.headers  # the request never reached a model
+
+
+def test_content_filter_shape_per_surface(mock: MockServer) -> None:
+    mock.stub(answer={"error": {"name": "content_filter"}}, times=2)
+    _assert_legacy_filter_error(post_chat(mock, BODY))
+    _assert_v1_filter_error(post_v1(mock, V1_BODY))
+
+
+def _assert_legacy_filter_error(response: rawhttp.RawResponse) -> None:
+    assert response.status == 400
+    assert response.headers["content-type"] == "application/json"
+    error = response.json()["error"]
+    assert list(error) == LEGACY_FILTER_KEYS
+    assert error["status"] == 400
+    assert error["message"].endswith(f"documentation: {FILTER_LINK}")
+    assert "content_filter_result" in error["innererror"]
+
+
+def _assert_v1_filter_error(response: rawhttp.RawResponse) -> None:
+    assert response.status == 400
+    assert response.headers["content-type"] == "application/json; charset=utf-8"
+    error = response.json()["error"]
+    assert list(error) == V1_FILTER_KEYS
+    assert error["code"] == "content_filter"
+    assert error["param"] == "prompt"
+    assert error["type"] is None
+    assert error["message"].endswith(f"documentation: \r\n{FILTER_LINK}.")
+    inner = error["inner_error"]
+    assert inner["code"] == "ResponsibleAIPolicyViolation"
+    assert inner["content_filter_results"]["violence"] == {"filtered": True, "severity": "medium"}
+    assert b"\\r\\n" in response.body  # escaped in the JSON, as Azure sends it
