@@ -96,6 +96,26 @@ def test_litellm_passes_temperature_one_through(server: MockServer) -> None:
     assert sent.status == 200
 
 
+def test_dspy_settings_through_litellm(server: MockServer) -> None:
+    # DSPy requires temperature=1.0 and max_tokens >= 16000 for reasoning models and calls
+    # LiteLLM, which sends them to an o-series deployment as temperature 1.0 and
+    # max_completion_tokens.
+    reply = litellm.completion(
+        model=f"azure/{DEPLOYMENT}",
+        api_base=server.url,
+        api_version=API_VERSION,
+        api_key=API_KEY,
+        messages=DOC_MESSAGES,
+        temperature=1.0,
+        max_tokens=20000,
+        num_retries=0,
+    )
+    assert reply.choices[0].finish_reason == "stop"
+    sent = server.requests[-1]
+    assert (sent.body["temperature"], sent.body["max_completion_tokens"]) == (1.0, 20000)
+    assert sent.status == 200
+
+
 # --- stop ------------------------------------------------------------------------------------
 
 
