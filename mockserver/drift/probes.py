@@ -7,8 +7,9 @@ to exercise one behaviour the mock claims to share with Azure:
 - `plain`: one user message, `reasoning_effort: low`, a 4,000-token budget. Azure: 200.
 - `unsupported-<name>`: one probe per parameter the o3-mini model card refuses
   (`max_tokens`, `temperature`, `top_p`, `presence_penalty`, `frequency_penalty`,
-  `logprobs`, `top_logprobs`, `logit_bias`, `parallel_tool_calls`). Azure: 400
-  `unsupported_parameter`.
+  `top_logprobs`, `logit_bias`, `parallel_tool_calls`, `audio`, `prediction`,
+  `data_sources`). Azure: 400 `unsupported_parameter`.
+- `forbidden-logprobs`: `logprobs: true`. Azure: 403 (the o4-mini capture).
 - `reasoning-effort-invalid`: `reasoning_effort: "extreme"`. Azure: 400 `invalid_value`.
 - `context-length-exceeded`: a prompt of 200,001+ tokens. Azure: 400
   `context_length_exceeded`.
@@ -64,6 +65,18 @@ UNSUPPORTED_VALUES: dict[str, Any] = {
     "top_logprobs": 2,
     "logit_bias": {"1734": -100},
     "parallel_tool_calls": False,
+    "audio": {"voice": "alloy", "format": "wav"},
+    "prediction": {"type": "content", "content": "Hello."},
+    "data_sources": [
+        {
+            "type": "azure_search",
+            "parameters": {
+                "endpoint": "https://search.invalid",
+                "index_name": "probe",
+                "authentication": {"type": "api_key", "key": "probe"},
+            },
+        }
+    ],
 }
 # Parameters that are only meaningful beside others: sent with them.
 UNSUPPORTED_COMPANIONS: dict[str, dict[str, Any]] = {
@@ -128,6 +141,7 @@ def battery() -> tuple[Probe, ...]:
             max_completion_tokens=4000,
         ),
         *unsupported_parameter_probes(),
+        *forbidden_parameter_probes(),
         *_limit_probes(),
         *_feature_probes(),
         *_gateway_probes(),
@@ -145,6 +159,20 @@ def unsupported_parameter_probes() -> list[Probe]:
             **{name: UNSUPPORTED_VALUES[name], **UNSUPPORTED_COMPANIONS.get(name, {})},
         )
         for name in card.unsupported_parameters
+    ]
+
+
+def forbidden_parameter_probes() -> list[Probe]:
+    """One probe per parameter the o3-mini model card answers with a 403."""
+    card = load_model_card(MODEL)
+    return [
+        _probe(
+            f"forbidden-{name.replace('_', '-')}",
+            f"the forbidden parameter {name}",
+            "Say hello.",
+            **{name: UNSUPPORTED_VALUES[name]},
+        )
+        for name in card.forbidden_parameters
     ]
 
 

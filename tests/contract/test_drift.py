@@ -106,8 +106,8 @@ def test_identical_mock_shows_no_drift(upstream: MockServer, mock: MockServer) -
     report = verify(target(upstream), target(mock))
     assert [r.probe.name for r in report.results if r.differences] == []
     assert not report.drifted
-    assert len(report.results) == len(battery()) == 18
-    assert render_text(report).rstrip().endswith("18 probes, no drift.")
+    assert len(report.results) == len(battery()) == 21
+    assert render_text(report).rstrip().endswith("21 probes, no drift.")
 
 
 def test_another_region_is_not_drift(capsys: pytest.CaptureFixture[str]) -> None:
@@ -132,7 +132,7 @@ def test_changed_error_message_is_drift(
     stub_error(mock, "plain", 400, PLAIN_ERROR)
     code, out = verify_command(capsys, upstream, mock)
     assert code == 1
-    assert out.rstrip().endswith("18 probes, 1 drifted: plain.")
+    assert out.rstrip().endswith("21 probes, 1 drifted: plain.")
     assert 'endpoint: "Something else went wrong."' in out
     report = verify(target(upstream), target(mock), probes("plain", "unknown-deployment"))
     assert report.drifted
@@ -172,7 +172,7 @@ def test_changed_status_is_drift(
 ) -> None:
     stub_error(upstream, "tool-call-named", 503, {"error": {"code": "503", "message": "Busy."}})
     code, out = verify_command(capsys, upstream, mock)
-    assert (code, out.rstrip().splitlines()[-1]) == (1, "18 probes, 1 drifted: tool-call-named.")
+    assert (code, out.rstrip().splitlines()[-1]) == (1, "21 probes, 1 drifted: tool-call-named.")
     report = verify(target(upstream), target(mock), probes("plain", "tool-call-named"))
     found = differences(report, "tool-call-named")
     assert found[0] == ("status", "", "503", "200")
@@ -269,7 +269,7 @@ def test_cli_exits_0_against_an_identical_mock(upstream: MockServer) -> None:
     done = run_cli("--endpoint", upstream.url, "--api-key", SECRET, "--deployment", DEPLOYMENT)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith(f"contract verify: {upstream.url} (deployment o3-mini, ")
-    assert done.stdout.rstrip().endswith("18 probes, no drift.")
+    assert done.stdout.rstrip().endswith("21 probes, no drift.")
     assert SECRET not in done.stdout + done.stderr
 
 
@@ -285,7 +285,7 @@ def test_cli_exits_1_on_drift_with_a_readable_report(
     lines = done.stdout.splitlines()
     assert any(line.startswith("  DRIFT  plain ") and line.endswith("500 vs 200") for line in lines)
     assert "         status:" in lines
-    assert done.stdout.rstrip().endswith("18 probes, 1 drifted: plain.")
+    assert done.stdout.rstrip().endswith("21 probes, 1 drifted: plain.")
 
 
 def test_cli_json_report(upstream: MockServer, mock: MockServer) -> None:
@@ -297,7 +297,7 @@ def test_cli_json_report(upstream: MockServer, mock: MockServer) -> None:
     assert done.returncode == 1, done.stderr
     report = json.loads(done.stdout)
     assert report["drift"] is True
-    assert report["summary"] == {"probes": 18, "drifted": ["plain"]}
+    assert report["summary"] == {"probes": 21, "drifted": ["plain"]}
     assert report["endpoint"] == {
         "url": upstream.url,
         "deployment": DEPLOYMENT,
