@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from aiohttp import web
 
@@ -18,6 +19,7 @@ from mockserver.config import Settings
 from mockserver.contract.model_card import load_model_card
 from mockserver.contract.request import checker_for
 from mockserver.engine.vocabulary import vocabulary
+from mockserver.redaction import install_log_filter
 from mockserver.state import AppState
 from mockserver.stubs import load_stub_files
 
@@ -29,6 +31,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
         middlewares=[azure_envelope, record_requests, read_body_in_time, inject_faults],
     )
     app[STATE] = AppState.from_settings(settings)
+    install_log_filter(logging.getLogger("mockserver"))  # secrets never logged
     if settings.stubs_dir is not None:
         for stub in load_stub_files(settings.stubs_dir):
             app[STATE].stubs.add(stub)

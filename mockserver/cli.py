@@ -22,6 +22,7 @@ from mockserver.connection import runner_for
 from mockserver.drift.cli import add_contract_commands, run_contract_command
 from mockserver.fixtures import FixtureError
 from mockserver.fixtures_cli import add_fixtures_commands, run_fixtures_command
+from mockserver.redaction import install_log_filter
 from mockserver.stubs import StubFileError
 
 
@@ -110,6 +111,7 @@ def _serve_command(args: dict[str, Any]) -> int:
         print(f"mockserver: invalid configuration: {error}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    install_log_filter(*logging.getLogger().handlers)  # no secret reaches the log
     try:
         if workers > 1:
             serve_workers(settings, workers)

@@ -7,6 +7,7 @@ from the deterministic generator, and accepts any non-empty key.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from mockserver.contract.model_card import known_models
 from mockserver.faults import parse_fault
-from mockserver.fixtures import SECRET_HEADER_PATTERNS
 from mockserver.latency import Latency
+from mockserver.redaction import DEFAULT_BODY_PATHS
 
 ENV_PREFIX = "MOCKSERVER_"
 
@@ -118,15 +119,33 @@ class Settings(BaseModel):
     # More volatile text to mask before matching, as [regex, placeholder] pairs (UUIDs and
     # timestamps are always masked).
     replay_transforms: list[tuple[str, str]] = Field(default_factory=list)
-    redact_headers: list[str] = Field(default_factory=lambda: list(SECRET_HEADER_PATTERNS))
-    redact_query: list[str] = Field(default_factory=lambda: ["key", "token", "sig", "secret"])
-    redact_body_paths: list[str] = Field(default_factory=list)
+    # Redaction (README "Secrets and redaction"): the built-in deny list of credential headers
+    # and query parameters always applies; these add regular expressions searched in names.
+    redact_headers: list[str] = Field(default_factory=list)
+    redact_query: list[str] = Field(default_factory=list)
+    # Request body fields (dotted paths) replaced in fixture files, and in the journal.
+    redact_body_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_BODY_PATHS))
+    journal_redact_body_paths: list[str] = Field(default_factory=list)
+    # `fixtures import-vcr`: the largest cassette read, and the most YAML nodes it may
+    # expand to (aliases counted each time they are used: a "billion laughs" is refused).
+    vcr_max_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+    vcr_max_nodes: int = Field(default=200_000, gt=0)
     # Quota is always accounted (the x-ratelimit-* headers); 429s only when enforced, so a
     # suite that sends large prompts is not throttled unless it asks to be.
     enforce_quota: bool = False
     latency: Latency = Field(default_factory=Latency)
     quota_request_window_seconds: float = Field(default=10.0, gt=0, le=60)
     stubs_dir: Path | None = None
+
+    @field_validator("redact_headers", "redact_query")
+    @classmethod
+    def _patterns_compile(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(f"{pattern!r} is not a regular expression: {error}") from None
+        return patterns
 
     @model_validator(mode="after")
     def _recording_needs_a_place(self) -> Settings:
@@ -181,6 +200,7 @@ _LIST_VARIABLES = {
     "redact_headers",
     "redact_query",
     "redact_body_paths",
+    "journal_redact_body_paths",
 }
 
 

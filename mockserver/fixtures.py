@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tempfile
 import threading
 from pathlib import Path
@@ -21,15 +20,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+# The deny list and redaction live in mockserver.redaction; REDACTED stays importable here.
+from mockserver.redaction import REDACTED as REDACTED
+
 FORMAT_VERSION = 1
-REDACTED = "REDACTED"
 UPSTREAM_PLACEHOLDER = "https://REDACTED.openai.azure.com"
-SECRET_HEADERS = frozenset(
-    {"api-key", "authorization", "cookie", "set-cookie", "ocp-apim-subscription-key"}
-)
-# Header names that carry secrets: "x-api-key", "x-custom-token", "x-client-secret"; not
-# "x-ratelimit-remaining-tokens", whose value a client reads as a number.
-SECRET_HEADER_PATTERNS = (r"(^|-)key$", r"(^|-)token$", r"secret", r"password", r"signature")
 
 
 class RecordedRequest(BaseModel):
@@ -128,39 +123,3 @@ def write_fixture_file(path: Path, fixtures: FixtureFile) -> None:
         Path(temporary).unlink(missing_ok=True)
         raise
 
-
-# --- redaction ---------------------------------------------------------------------------
-
-
-def redact_headers(headers: dict[str, str], patterns: list[str]) -> dict[str, str]:
-    """Secrets out, before anything is written: known secret headers and any name matching."""
-    compiled = [re.compile(p, re.IGNORECASE) for p in patterns]
-    return {
-        name.lower(): (
-            REDACTED
-            if name.lower() in SECRET_HEADERS or any(c.search(name) for c in compiled)
-            else value
-        )
-        for name, value in headers.items()
-    }
-
-
-def redact_query(query: dict[str, str], patterns: list[str]) -> dict[str, str]:
-    compiled = [re.compile(p, re.IGNORECASE) for p in patterns]
-    return {k: (REDACTED if any(c.search(k) for c in compiled) else v) for k, v in query.items()}
-
-
-def redact_body(body: Any, paths: list[str]) -> Any:
-    """Replace the values at dotted JSON paths (`metadata.user_email`) with REDACTED."""
-    for path in paths:
-        _redact_path(body, path.split("."))
-    return body
-
-
-def _redact_path(node: Any, parts: list[str]) -> None:
-    if not parts or not isinstance(node, dict) or parts[0] not in node:
-        return
-    if len(parts) == 1:
-        node[parts[0]] = REDACTED
-    else:
-        _redact_path(node[parts[0]], parts[1:])

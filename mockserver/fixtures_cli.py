@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from mockserver.config import Settings, load_settings
 from mockserver.fixtures import (
-    REDACTED,
-    SECRET_HEADERS,
     FixtureError,
     Interaction,
     read_fixture_dir,
     write_fixture_file,
 )
-from mockserver.vcr_import import CassetteError, import_cassette
+from mockserver.redaction import (
+    DEFAULT_POLICY,
+    RedactionPolicy,
+    fixture_policy,
+    leaks,
+    scrub_text,
+)
+from mockserver.vcr_import import CassetteError, CassetteLimits, import_cassette
 
-# Secrets that must never sit in a fixture: keys in headers or bodies.
-_SECRET_TEXT = re.compile(r"(sk-[A-Za-z0-9]{20,}|Bearer\s+(?!REDACTED)[A-Za-z0-9._-]{20,})")
 _CHAT_FIELDS = ("choices", "created", "id", "model", "object")
 
 
@@ -29,6 +34,12 @@ def add_fixtures_commands(commands: Any) -> None:
     importer = actions.add_parser("import-vcr", help="convert vcrpy/pytest-recording cassettes")
     importer.add_argument("cassettes", nargs="+", type=Path)
     importer.add_argument("--out", required=True, type=Path, help="the fixtures directory")
+    importer.add_argument(
+        "--max-bytes", type=int, help="the largest cassette read, and what it may expand to"
+    )
+    importer.add_argument(
+        "--max-nodes", type=int, help="the most YAML nodes a cassette may expand to"
+    )
     check = actions.add_parser("check", help="validate fixtures, find secrets and broken replies")
     check.add_argument("directory", type=Path)
     listing = actions.add_parser("ls", help="list what is recorded")
@@ -39,62 +50,79 @@ def run_fixtures_command(args: argparse.Namespace) -> int:
     commands = {"import-vcr": _import, "check": _check, "ls": _list}
     try:
         return commands[args.fixtures_command](args)
-    except (CassetteError, FixtureError) as error:
-        print(f"mockserver fixtures: {error}")
+    except (CassetteError, FixtureError, OSError, RecursionError, _SettingsError) as error:
+        print(f"mockserver fixtures: {_one_line(error)}")
         return 2
+
+
+class _SettingsError(ValueError):
+    """The configuration (MOCKSERVER_* variables, MOCKSERVER_CONFIG) is not valid."""
+
+
+def _settings() -> Settings:
+    """The redaction lists and import limits come from the same configuration as `serve`."""
+    try:
+        return load_settings()
+    except ValidationError as error:
+        fields = sorted({".".join(str(p) for p in e["loc"]) for e in error.errors()})
+        raise _SettingsError(f"invalid configuration in {', '.join(fields)}") from None
+    except (OSError, ValueError) as error:
+        raise _SettingsError(f"invalid configuration ({type(error).__name__})") from None
+
+
+def _one_line(error: BaseException) -> str:
+    """An error as one line, secret-shaped text scrubbed (a path or message may hold one)."""
+    if isinstance(error, RecursionError):
+        return "a fixture is nested too deeply to read"
+    return scrub_text(" ".join(str(error).split()))
 
 
 def _import(args: argparse.Namespace) -> int:
     """Convert every cassette it can; name each it refuses; exit 1 if any was refused."""
+    settings = _settings()
+    limits = CassetteLimits(
+        max_bytes=args.max_bytes or settings.vcr_max_bytes,
+        max_nodes=args.max_nodes or settings.vcr_max_nodes,
+    )
     refused = 0
     for cassette in args.cassettes:
+        target = args.out / f"{cassette.stem}.json"
         try:
-            fixtures = import_cassette(cassette)
-        except CassetteError as error:
-            print(f"refused: {error}")
+            fixtures = import_cassette(cassette, limits, fixture_policy(settings))
+            write_fixture_file(target, fixtures)
+        except (CassetteError, OSError) as error:
+            print(f"refused: {_one_line(error)}")
             refused += 1
             continue
-        target = args.out / f"{cassette.stem}.json"
-        write_fixture_file(target, fixtures)
         print(f"{cassette} -> {target}: {len(fixtures.interactions)} interaction(s)")
     return 1 if refused else 0
 
 
 def _check(args: argparse.Namespace) -> int:
+    rules = fixture_policy(_settings())
     problems: list[str] = []
     count = 0
     for path, fixtures in read_fixture_dir(args.directory):
         for position, interaction in enumerate(fixtures.interactions):
             count += 1
             where = f"{path.name}#{position}"
-            problems += [f"{where}: {p}" for p in interaction_problems(interaction)]
+            problems += [f"{where}: {p}" for p in interaction_problems(interaction, rules)]
     for problem in problems:
         print(problem)
     print(f"{count} interaction(s) checked, {len(problems)} problem(s)")
     return 1 if problems else 0
 
 
-def interaction_problems(interaction: Interaction) -> list[str]:
+def interaction_problems(
+    interaction: Interaction, rules: RedactionPolicy = DEFAULT_POLICY
+) -> list[str]:
     """Secrets left in, and successful chat replies that break the contract."""
-    problems = _secrets(interaction)
+    problems = leaks(interaction, rules)
     response = interaction.response
     if response.status == 200 and interaction.request.path.endswith("/chat/completions"):
         problems += _stream_problems(response.frames) if response.frames is not None else []
         problems += _body_problems(response.body) if response.frames is None else []
     return problems
-
-
-def _secrets(interaction: Interaction) -> list[str]:
-    found = [
-        f"secret header {name!r} is not redacted"
-        for headers in (interaction.request.headers, interaction.response.headers)
-        for name, value in headers.items()
-        if name.lower() in SECRET_HEADERS and value != REDACTED
-    ]
-    text = json.dumps(interaction.model_dump(mode="json"))
-    if _SECRET_TEXT.search(text):
-        found.append("a key or bearer token appears in the recorded text")
-    return found
 
 
 def _body_problems(body: str | None) -> list[str]:
@@ -114,7 +142,7 @@ def _stream_problems(frames: Any) -> list[str]:
         try:
             json.loads(data.removeprefix("data:").strip())
         except ValueError:
-            return [f"a stream frame is not JSON: {data[:60]!r}"]
+            return [f"a stream frame is not JSON: {scrub_text(data)[:60]!r}"]
     return []
 
 
@@ -125,7 +153,7 @@ def _list(args: argparse.Namespace) -> int:
             kind = "stream" if response.frames is not None else "json"
             print(
                 f"{path.name}#{position}\t{request.method} {request.path}\t{response.status} "
-                f"{kind}\t{_last_user(request.body)[:60]!r}"
+                f"{kind}\t{scrub_text(_last_user(request.body))[:60]!r}"
             )
     return 0
 

@@ -18,11 +18,7 @@ from typing import Any
 import orjson
 
 from mockserver.matching import RequestMatch, RequestView
-
-SECRET_HEADERS = frozenset(
-    {"api-key", "authorization", "cookie", "set-cookie", "ocp-apim-subscription-key"}
-)
-MASK = "***"
+from mockserver.redaction import DEFAULT_POLICY, MASK, RedactionPolicy, replace_paths
 
 
 @dataclass
@@ -64,11 +60,21 @@ class JournalEntry:
         return body + sum(len(name) + len(value) for name, value in self.headers.items())
 
 
-def masked(headers: Mapping[str, str]) -> dict[str, str]:
-    lowered = {name.lower(): value for name, value in headers.items()}
-    for name in SECRET_HEADERS.intersection(lowered):
-        lowered[name] = MASK
-    return lowered
+def masked(headers: Mapping[str, str], rules: RedactionPolicy = DEFAULT_POLICY) -> dict[str, str]:
+    """Headers as the journal keeps them: lower-cased names, every credential masked by
+    the same deny list fixture files use."""
+    return rules.headers(headers, MASK)
+
+
+def masked_query(
+    query: Mapping[str, str], rules: RedactionPolicy = DEFAULT_POLICY
+) -> dict[str, str]:
+    return rules.query(query, MASK)
+
+
+def masked_body(body: Any, rules: RedactionPolicy) -> Any:
+    """Body fields stay visible (tests read `user`, `metadata`) unless configured masked."""
+    return replace_paths(body, rules.body_paths, MASK)
 
 
 def body_fields(raw: bytes, parsed: Any, max_body_bytes: int) -> dict[str, Any]:

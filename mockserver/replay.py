@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from mockserver.fixtures import FixtureFile, Interaction, RecordedRequest
+from mockserver.redaction import DEFAULT_POLICY, RedactionPolicy
 
 DEFAULT_TRANSFORMS = (
     (r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", "<uuid>"),
@@ -34,11 +35,14 @@ class ReplayRules:
     ignore_body_fields: tuple[str, ...] = ("user", "metadata")
     transforms: tuple[tuple[str, str], ...] = DEFAULT_TRANSFORMS
     allow_repeats: bool = False
+    # Fixture files hold bodies redacted: a request is compared as it would be written.
+    redaction: RedactionPolicy = DEFAULT_POLICY
 
 
 def normalized(request: RecordedRequest, rules: ReplayRules) -> dict[str, Any]:
-    """What decides the answer to `request`, volatile text replaced."""
-    body = request.body if isinstance(request.body, dict) else {"<raw>": request.body}
+    """What decides the answer to `request`, redacted, volatile text replaced."""
+    body = rules.redaction.body(request.body)
+    body = body if isinstance(body, dict) else {"<raw>": body}
     match = _DEPLOYMENT_PATH.match(request.path)
     if match:
         deployment, route, family = match.group(1), match.group(2), "dated"

@@ -22,6 +22,7 @@ from mockserver.ids import IdSource
 from mockserver.journal import Journal
 from mockserver.memo import Memo
 from mockserver.quota import QuotaLedger
+from mockserver.redaction import fixture_policy
 from mockserver.replay import DEFAULT_TRANSFORMS, ReplayRules, Tape
 from mockserver.responses.store import ResponseStore
 from mockserver.stubs import StubStore
@@ -161,5 +162,6 @@ def _load_tape(settings: Settings) -> Tape | None:
         ignore_body_fields=tuple(settings.replay_ignore_body_fields),
         transforms=(*DEFAULT_TRANSFORMS, *settings.replay_transforms),
         allow_repeats=settings.allow_repeats,
+        redaction=fixture_policy(settings),
     )
     return Tape.from_files(read_fixture_dir(settings.fixtures_dir), rules)

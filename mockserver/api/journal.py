@@ -10,7 +10,8 @@ from aiohttp.typedefs import Handler
 
 from mockserver.api.keys import DEPLOYMENT, DISCONNECTED, EFFECTS, JSON_BODY, STATE, SURFACE
 from mockserver.errors import AzureError
-from mockserver.journal import JournalEntry, body_fields, masked
+from mockserver.journal import JournalEntry, body_fields, masked, masked_body, masked_query
+from mockserver.redaction import journal_policy
 
 ADMIN_PREFIX = "/__admin"
 
@@ -41,14 +42,16 @@ async def _record(request: web.Request, status: int, duration_ms: float) -> None
     state = request.config_dict[STATE]
     parsed = request.get(JSON_BODY)  # None when refused before the route decoded it
     body = body_fields(await _body(request), parsed, state.settings.journal_max_body_bytes)
+    rules = journal_policy(state.settings)  # the credentials fixture files leave out, masked
+    body["body"] = masked_body(body["body"], rules)
     effects = request.get(EFFECTS)
     entry = JournalEntry(
         id=0,  # numbered by the journal
         time=time.time(),
         method=request.method,
         path=request.path,
-        query=dict(request.query),
-        headers=masked(request.headers),
+        query=masked_query(request.query, rules),
+        headers=masked(request.headers, rules),
         **body,
         status=status,
         source=effects.source if effects else "gateway",

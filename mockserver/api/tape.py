@@ -29,11 +29,9 @@ from mockserver.fixtures import (
     RecordedRequest,
     RecordedResponse,
     append_interaction,
-    redact_body,
-    redact_headers,
-    redact_query,
 )
 from mockserver.matching import RequestView
+from mockserver.redaction import fixture_policy, redact_interaction
 from mockserver.replay import Recorded
 from mockserver.state import AppState
 
@@ -229,21 +227,13 @@ def _kept(upstream: aiohttp.ClientResponse) -> dict[str, str]:
 
 def _save(state: AppState, request: RecordedRequest, response: RecordedResponse) -> None:
     """Redact, then write: secrets never reach the file."""
-    settings = state.settings
     interaction = Interaction(
-        request=RecordedRequest(
-            method=request.method,
-            path=request.path,
-            query=redact_query(request.query, settings.redact_query),
-            headers=redact_headers(_without_mock_headers(request.headers), settings.redact_headers),
-            body=redact_body(request.body, settings.redact_body_paths),
-        ),
-        response=response.model_copy(
-            update={"headers": redact_headers(response.headers, settings.redact_headers)}
-        ),
+        request=request.model_copy(update={"headers": _without_mock_headers(request.headers)}),
+        response=response,
         recorded_at=datetime.now(UTC).isoformat(timespec="seconds"),
         upstream=UPSTREAM_PLACEHOLDER,
     )
+    interaction = redact_interaction(interaction, fixture_policy(state.settings))
     append_interaction(state.cassette_path(), interaction)
 
 

@@ -124,6 +124,16 @@ def _request_body(request: dict[str, Any]) -> Any:
     return json.loads(body) if body else body
 
 
+END_USER_FIELDS = ("user", "safety_identifier", "metadata")
+
+
+def _redacted_body(body: Any) -> Any:
+    """The body as a fixture keeps it: fields that may identify an end user replaced."""
+    if not isinstance(body, dict):
+        return body
+    return {key: "REDACTED" if key in END_USER_FIELDS else value for key, value in body.items()}
+
+
 @pytest.mark.parametrize("cassette", IMPORTABLE, ids=[p.stem for p in IMPORTABLE])
 def test_status_and_bodies_are_kept(cassette: Path, imported: Path) -> None:
     raw = raw_cassette(cassette)["interactions"]
@@ -133,14 +143,15 @@ def test_status_and_bodies_are_kept(cassette: Path, imported: Path) -> None:
         where = f"{cassette.name}#{index}"
         response, request = original["response"], original["request"]
         assert interaction.response.status == _status(response), where
-        assert interaction.request.body == _request_body(request), where
+        response_headers = list(interaction.response.headers.items())
+        assert interaction.request.body == _redacted_body(_request_body(request)), where
         if "parsed_body" in response:
             assert interaction.response.body is not None
             assert json.loads(interaction.response.body) == response["parsed_body"], where
         else:
             assert recorded_bytes(interaction.response) == _body_text(response).encode(), where
-        for name, value in interaction.request.headers.items():
-            if name in ("api-key", "authorization", "cookie"):
+        for name, value in [*interaction.request.headers.items(), *response_headers]:
+            if name in ("api-key", "authorization", "cookie", "set-cookie", "openai-project"):
                 assert value == "REDACTED", where
 
 
@@ -177,7 +188,7 @@ def test_pydantic_ai_parsed_bodies_are_imported(cassette: Path, imported: Path) 
     assert fixtures
     for interaction, original in zip(fixtures, raw, strict=True):
         assert "parsed_body" in original["response"]
-        assert interaction.request.body == original["request"]["parsed_body"]
+        assert interaction.request.body == _redacted_body(original["request"]["parsed_body"])
         assert interaction.response.body is not None
         assert json.loads(interaction.response.body) == original["response"]["parsed_body"]
 

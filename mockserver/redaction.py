@@ -1,0 +1,401 @@
+"""Redaction: the deny list of credentials, and the pure functions that take them out.
+
+One list, used the same way everywhere a request is written down: fixture files (recording
+and `fixtures import-vcr`), the request journal, the server's log, and `fixtures check`,
+which finds anything this list would have taken out. A credential is recognised by name
+(a header or query parameter, see `CREDENTIAL_HEADERS` and friends) and by the shape of
+its value (a JWT, an `sk-` key, a SAS `sig=`, a bearer token...), wherever it appears.
+Users add names (`redact_headers`, `redact_query`: regular expressions searched in the
+name) but cannot take built-in ones away: a credential never reaches a file by accident.
+
+Body fields are not credentials but may identify end users (`user`, `metadata`): fixtures
+replace them (`redact_body_paths`), the journal keeps them unless configured otherwise
+(`journal_redact_body_paths`), because tests read them there.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+if TYPE_CHECKING:  # config and fixtures import this module: their types only are used here
+    from mockserver.config import Settings
+    from mockserver.fixtures import Interaction, RecordedResponse
+
+REDACTED = "REDACTED"  # what fixture files hold in place of a secret
+MASK = "***"  # what the journal shows in place of a secret
+
+# Header names that always carry a credential, wherever they come from:
+# Azure OpenAI (`api-key`), OpenAI (`Authorization`, `OpenAI-Organization`, `OpenAI-Project`),
+# Entra ID (`Authorization: Bearer <JWT>`), Azure API Management (`Ocp-Apim-Subscription-Key`),
+# Azure Functions (`x-functions-key`), proxies (`Proxy-Authorization`), API gateways (Kong's
+# `apikey`, AWS's `x-api-key`, `x-api_key` as some SDKs spell it, `x-auth`, `x-auth-token`),
+# Google (`x-goog-api-key`), sessions (`Cookie`, `Set-Cookie`).
+CREDENTIAL_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "api-key",
+        "apikey",
+        "api_key",
+        "x-api-key",
+        "x-api_key",
+        "ocp-apim-subscription-key",
+        "x-functions-key",
+        "x-goog-api-key",
+        "openai-organization",
+        "openai-project",
+        "x-auth",
+        "x-auth-token",
+        "x-access-token",
+        "x-amz-security-token",
+        "cookie",
+        "set-cookie",
+    }
+)
+# Header names matching any of these (searched, case-insensitive) carry credentials too:
+# App Service / Container Apps authentication injects the caller's identity and Entra
+# tokens as `x-ms-client-principal*` and `x-ms-token-aad-*`; the rest catch the names
+# gateways and applications invent ("x-custom-token", "x-client-secret", "x-tenant-key").
+CREDENTIAL_HEADER_PATTERNS = (
+    r"^x-ms-client-principal",
+    r"^x-ms-token-",
+    r"(^|[-_])(api[-_]?)?key$",
+    r"(^|[-_])token$",
+    r"(^|[-_])auth($|[-_])",
+    r"secret",
+    r"passw(or)?d",
+    r"signature",
+    r"credential",
+    r"cookie",
+)
+# Names a pattern catches that carry no secret, and that clients read: Azure's
+# `x-ratelimit-key` names the rate-limit bucket (the model, in every real recording),
+# `idempotency-key` is a client-chosen request id.
+NOT_CREDENTIAL_HEADERS = frozenset({"x-ratelimit-key", "idempotency-key"})
+
+# Query parameters that carry credentials: `api-key` (Azure OpenAI behind some proxies),
+# `subscription-key` (API Management), `code` (Azure Functions' function key), `sig` (the
+# signature of an Azure Storage SAS URL; its `se`, `sv`, `sp` are dates and versions),
+# OAuth's `access_token`/`id_token`/`refresh_token`/`client_secret`.
+CREDENTIAL_QUERY = frozenset(
+    {
+        "api-key",
+        "api_key",
+        "apikey",
+        "key",
+        "subscription-key",
+        "code",
+        "sig",
+        "access_token",
+        "id_token",
+        "refresh_token",
+        "token",
+        "client_secret",
+        "password",
+    }
+)
+CREDENTIAL_QUERY_PATTERNS = (
+    r"(^|[-_])(api[-_]?)?key$",
+    r"(^|[-_])token$",
+    r"secret",
+    r"passw(or)?d",
+    r"signature",
+)
+
+# Request body fields that may identify an end user; fixture files replace them by default.
+DEFAULT_BODY_PATHS = ("user", "safety_identifier", "metadata")
+
+# Secrets recognised by the shape of their value, in any text: the `s` group is replaced.
+VALUE_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("a JWT", re.compile(r"(?P<s>eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)")),
+    (
+        "an sk- key",
+        re.compile(
+            r"(?<![A-Za-z0-9_-])(?P<s>sk-(?=[A-Za-z0-9_-]*[0-9])(?=[A-Za-z0-9_-]*[A-Za-z])"
+            r"[A-Za-z0-9_-]{20,})"
+        ),
+    ),
+    (
+        "a credential in a URL query (sig=, code=, api-key=...)",
+        re.compile(
+            r"[?&;](?i:" + "|".join(re.escape(name) for name in sorted(CREDENTIAL_QUERY)) + r")="
+            r"(?P<s>[^&\s\"'#<>\\]+)"
+        ),
+    ),
+    (
+        "a bearer token",
+        re.compile(r"(?i:\bbearer)\s+(?P<s>(?=[A-Za-z0-9._~+/-]*[0-9])[A-Za-z0-9._~+/-]{16,}=*)"),
+    ),
+    (
+        "an account key",
+        re.compile(r"(?i:AccountKey|SharedAccessKey|AccessKey)=(?P<s>[A-Za-z0-9+/]{20,}=*)"),
+    ),
+    ("a password in a URL", re.compile(r"://[^/\s:@\"']+:(?P<s>[^/\s@\"']+)@")),
+)
+# A whole header or query value of this shape is a key whatever its name: Azure's
+# resource keys are 32 hexadecimal characters.
+WHOLE_VALUE_SHAPES = (("an Azure key (32 hex)", re.compile(r"[0-9a-fA-F]{32}")),)
+
+
+@dataclass(frozen=True)
+class RedactionPolicy:
+    """The built-in deny list plus what the user added, compiled once."""
+
+    header_patterns: tuple[re.Pattern[str], ...]
+    query_patterns: tuple[re.Pattern[str], ...]
+    body_paths: tuple[str, ...] = DEFAULT_BODY_PATHS
+
+    def secret_header(self, name: str) -> bool:
+        lowered = name.lower()
+        if lowered in CREDENTIAL_HEADERS:
+            return True
+        if lowered in NOT_CREDENTIAL_HEADERS:
+            return False
+        return any(pattern.search(lowered) for pattern in self.header_patterns)
+
+    def secret_query(self, name: str) -> bool:
+        lowered = name.lower()
+        return lowered in CREDENTIAL_QUERY or any(p.search(lowered) for p in self.query_patterns)
+
+    def headers(self, headers: Mapping[str, str], replacement: str = REDACTED) -> dict[str, str]:
+        """Lower-cased names; credentials and secret-shaped values replaced."""
+        return {
+            name.lower(): replacement
+            if self.secret_header(name)
+            else scrub_value(value, replacement)
+            for name, value in headers.items()
+        }
+
+    def query(self, query: Mapping[str, str], replacement: str = REDACTED) -> dict[str, str]:
+        return {
+            name: replacement if self.secret_query(name) else scrub_value(value, replacement)
+            for name, value in query.items()
+        }
+
+    def body(self, body: Any, replacement: str = REDACTED) -> Any:
+        """A copy of a JSON body: `body_paths` replaced, secret-shaped text scrubbed."""
+        return scrub_json(replace_paths(body, self.body_paths, replacement), replacement)
+
+
+@cache
+def policy(
+    extra_headers: tuple[str, ...] = (),
+    extra_query: tuple[str, ...] = (),
+    body_paths: tuple[str, ...] = DEFAULT_BODY_PATHS,
+) -> RedactionPolicy:
+    """The deny list with the user's additions (regular expressions searched in names)."""
+    return RedactionPolicy(
+        header_patterns=_compiled((*CREDENTIAL_HEADER_PATTERNS, *extra_headers)),
+        query_patterns=_compiled((*CREDENTIAL_QUERY_PATTERNS, *extra_query)),
+        body_paths=body_paths,
+    )
+
+
+def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(pattern, re.IGNORECASE) for pattern in patterns)
+
+
+DEFAULT_POLICY = policy()
+
+
+def fixture_policy(settings: Settings) -> RedactionPolicy:
+    """What fixture files leave out: the deny list, the user's names, `redact_body_paths`."""
+    return policy(
+        tuple(settings.redact_headers),
+        tuple(settings.redact_query),
+        tuple(settings.redact_body_paths),
+    )
+
+
+def journal_policy(settings: Settings) -> RedactionPolicy:
+    """What the journal masks: the same credentials; body fields only when configured."""
+    return policy(
+        tuple(settings.redact_headers),
+        tuple(settings.redact_query),
+        tuple(settings.journal_redact_body_paths),
+    )
+
+
+def redact_interaction(interaction: Interaction, rules: RedactionPolicy) -> Interaction:
+    """An interaction as it may be written to a fixture file: no credential left in."""
+    request = interaction.request
+    clean_request = request.model_copy(
+        update={
+            "headers": rules.headers(request.headers),
+            "query": rules.query(request.query),
+            "body": rules.body(request.body),
+            "path": scrub_text(request.path),
+        }
+    )
+    return interaction.model_copy(
+        update={"request": clean_request, "response": _redact_response(interaction.response, rules)}
+    )
+
+
+def _redact_response(response: RecordedResponse, rules: RedactionPolicy) -> RecordedResponse:
+    if getattr(response, "encoding", "utf-8") != "utf-8":  # base64 of bytes: no text to scrub
+        return response.model_copy(update={"headers": rules.headers(response.headers)})
+    frames = response.frames
+    return response.model_copy(
+        update={
+            "headers": rules.headers(response.headers),
+            "body": None if response.body is None else scrub_text(response.body),
+            "frames": None
+            if frames is None
+            else [f.model_copy(update={"data": scrub_text(f.data)}) for f in frames],
+        }
+    )
+
+
+# --- values ------------------------------------------------------------------------------
+
+
+def scrub_text(text: str, replacement: str = REDACTED) -> str:
+    """`text` with every secret-shaped part replaced (the rest kept byte for byte)."""
+    for _, shape in VALUE_SHAPES:
+        text = shape.sub(lambda match: _replaced(match, replacement), text)
+    return text
+
+
+def _replaced(match: re.Match[str], replacement: str) -> str:
+    whole, start, end = match.group(0), match.start("s"), match.end("s")
+    return whole[: start - match.start()] + replacement + whole[end - match.start() :]
+
+
+def scrub_value(value: str, replacement: str = REDACTED) -> str:
+    """A header or query value: a key-shaped whole value goes, or secret-shaped parts."""
+    if any(shape.fullmatch(value) for _, shape in WHOLE_VALUE_SHAPES):
+        return replacement
+    return scrub_text(value, replacement)
+
+
+def scrub_json(node: Any, replacement: str = REDACTED) -> Any:
+    """A JSON value with every string scrubbed (keys included); `node` itself when nothing
+    was found. Scrubbed as its serialized text: no secret shape spans a JSON quote, and
+    one pass of the expressions over the text is cheaper than a walk in Python."""
+    try:
+        text = orjson.dumps(node).decode()
+    except (orjson.JSONEncodeError, TypeError):
+        # Nested deeper than orjson serializes (255 levels), or not JSON: nothing in it is
+        # looked at, so nothing of it is kept.
+        return replacement
+    scrubbed = scrub_text(text, replacement)
+    return node if scrubbed == text else orjson.loads(scrubbed)
+
+
+def replace_paths(body: Any, paths: tuple[str, ...], replacement: str = REDACTED) -> Any:
+    """A copy of `body` whose values at dotted paths (`metadata.user_email`) are replaced."""
+    for path in paths:
+        body = _replace_path(body, path.split("."), replacement)
+    return body
+
+
+def _replace_path(node: Any, parts: list[str], replacement: str) -> Any:
+    if not parts or not isinstance(node, dict) or parts[0] not in node:
+        return node
+    head, rest = parts[0], parts[1:]
+    value = _replace_path(node[head], rest, replacement) if rest else replacement
+    return {**node, head: value}
+
+
+def shapes_in(text: str) -> list[str]:
+    """The kinds of secret-shaped text in `text` (never the text itself)."""
+    return [name for name, shape in VALUE_SHAPES if shape.search(text)]
+
+
+def value_shapes_in(value: str) -> list[str]:
+    """`shapes_in` for a header or query value, whose whole value may be a key."""
+    whole = [name for name, shape in WHOLE_VALUE_SHAPES if shape.fullmatch(value)]
+    return whole + shapes_in(value)
+
+
+def strings_in(node: Any, path: str) -> Iterator[tuple[str, str]]:
+    """Every string of a JSON value with its path (`body.messages[0].content`)."""
+    if isinstance(node, str):
+        yield path, node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield f"{path}.{key}", str(key)
+            yield from strings_in(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from strings_in(item, f"{path}[{index}]")
+
+
+# --- finding what was left in ------------------------------------------------------------
+
+
+def leaks(interaction: Interaction, rules: RedactionPolicy = DEFAULT_POLICY) -> list[str]:
+    """Everything in a fixture this deny list would have taken out, named by field and
+    kind (never by value): what `fixtures check` reports."""
+    request, response = interaction.request, interaction.response
+    found = _named_leaks("request header", request.headers, rules.secret_header)
+    found += _named_leaks("response header", response.headers, rules.secret_header)
+    found += _named_leaks("query parameter", request.query, rules.secret_query)
+    found += _body_field_leaks(request.body, rules)
+    texts = [("request path", request.path), *strings_in(request.body, "request body")]
+    if getattr(response, "encoding", "utf-8") == "utf-8":  # base64 of bytes: no text
+        texts.append(("response body", response.body or ""))
+        texts += [(f"response frame {i}", f.data) for i, f in enumerate(response.frames or [])]
+    return found + _text_leaks(texts)
+
+
+def _named_leaks(
+    what: str, values: Mapping[str, str], is_secret: Callable[[str], bool]
+) -> list[str]:
+    """A credential by its name, or a value of a secret shape whatever the name."""
+    found = []
+    for name, value in values.items():
+        if value == REDACTED:
+            continue
+        kinds = ["a credential"] if is_secret(name) else value_shapes_in(value)
+        found += [f"{what} {name!r} holds {kind}" for kind in kinds]
+    return found
+
+
+def _body_field_leaks(body: Any, rules: RedactionPolicy) -> list[str]:
+    return [
+        f"request body field {path!r} is not redacted"
+        for path in rules.body_paths
+        if _at(body, path.split(".")) not in (None, REDACTED)
+    ]
+
+
+def _at(node: Any, parts: list[str]) -> Any:
+    for part in parts:
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def _text_leaks(texts: list[tuple[str, str]]) -> list[str]:
+    return [f"{where} holds {shape}" for where, text in texts for shape in shapes_in(text)]
+
+
+# --- logs --------------------------------------------------------------------------------
+
+
+class SecretFilter(logging.Filter):
+    """Scrubs secret-shaped text from log records (message, arguments and traceback)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = scrub_text(record.getMessage(), MASK), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = scrub_text(record.exc_text, MASK)
+        return True
+
+
+def install_log_filter(*targets: logging.Logger | logging.Handler) -> None:
+    """Put a `SecretFilter` on each target (once): on a handler it sees every record
+    written through it, a library's included; on a logger, that logger's own records."""
+    for target in targets:
+        if not any(isinstance(f, SecretFilter) for f in target.filters):
+            target.addFilter(SecretFilter())
