@@ -18,7 +18,7 @@ from openai.types.responses import Response
 
 from mockserver.testing import MockServer
 from tests.conftest import API_KEY, API_VERSION
-from tests.responses.helpers import WEATHER_TOOL, assert_valid, error_body, post, sse_events
+from tests.responses.helpers import WEATHER_TOOL, assert_valid, error_body, post, sse_events, v1_url
 from tests.responses.test_agent_loop import MAX_TURNS
 from tests.responses.test_item_reference import NOT_PERSISTED, QUESTION, tool_outputs
 
@@ -248,3 +248,41 @@ def test_a_stubbed_answer_gets_a_token_too(mock: MockServer, azure: openai.Azure
     handed_back = [user(QUESTION), *ai_sdk_reasoning(response, True), user("More?")]
     again = azure.responses.create(model="o3-mini", input=handed_back, store=False)
     assert again.output_text == "From the stub."
+
+
+def agents_sdk_body(input_items: list[Any], settings: dict[str, Any]) -> dict[str, Any]:
+    """A request of the OpenAI Agents SDK 0.24 (`Runner.run`, OpenAIResponsesModel), as
+    captured against the mock: an `include` list always, `store` only when set."""
+    tools = [{**WEATHER_TOOL, "description": "Get the current weather for a city."}]
+    body = {"model": "o3-mini", "include": [], "input": input_items, "tools": tools}
+    return {**body, "instructions": "Use the tool.", **settings}
+
+
+@pytest.mark.parametrize(
+    ("settings", "refused"),
+    [
+        ({}, False),
+        ({"store": False, "include": INCLUDE}, False),
+        ({"store": False}, True),
+    ],
+    ids=["store-default", "store-false-with-include", "store-false-without-include"],
+)
+def test_agents_sdk_second_turn(mock: MockServer, settings: dict[str, Any], refused: bool) -> None:
+    """Its second turn hands back every output item dumped whole, reasoning included."""
+    question = {"content": QUESTION, "role": "user"}
+    first = post(mock, agents_sdk_body([question], settings), url=v1_url(mock)).json()
+    sealed = "encrypted_content" in first["output"][0]
+    assert sealed == ("include" in settings)
+    calls = [item for item in first["output"] if item["type"] == "function_call"]
+    outputs = [
+        {"call_id": call["call_id"], "output": "clear", "type": "function_call_output"}
+        for call in calls
+    ]
+    second_input = [question, *first["output"], *outputs]
+    response = post(mock, agents_sdk_body(second_input, settings), url=v1_url(mock))
+    if not refused:
+        assert response.status == 200, response.body
+        assert "clear" in response.json()["output"][-1]["content"][0]["text"]
+        return
+    message = f"Item with id '{first['output'][0]['id']}' not found." + NOT_PERSISTED
+    assert (response.status, response.json()) == (400, error_body(message, "input", None))
