@@ -47,7 +47,15 @@ OUTPUT = st.fixed_dictionaries(
     {"type": st.just("function_call_output")},
     optional={"call_id": st.sampled_from(["call_1", "call_3"]), "output": SCALARS},
 )
-ITEM = MESSAGE | CALL | OUTPUT | st.fixed_dictionaries({"type": st.just("reasoning")}) | JSON
+# Ids and tokens that no stored response or seal made, and strings that are not ids at all.
+FOREIGN_ID = st.sampled_from(["rs_unknown", "msg_unknown", "fc_unknown", "", "item_1"]) | SCALARS
+TOKEN = st.sampled_from(["gAAAAABoBogus==", "not base64!", "", "gAAA"]) | SCALARS
+REASONING = st.fixed_dictionaries(
+    {"type": st.just("reasoning")},
+    optional={"id": FOREIGN_ID, "encrypted_content": TOKEN, "summary": st.just([])},
+)
+REFERENCE = st.fixed_dictionaries({"type": st.just("item_reference")}, optional={"id": FOREIGN_ID})
+ITEM = MESSAGE | CALL | OUTPUT | REASONING | REFERENCE | JSON
 FIELDS: dict[str, Any] = {
     "input": st.text(max_size=40) | st.lists(ITEM, max_size=4) | JSON,
     "instructions": st.text(max_size=20) | SCALARS,
@@ -66,6 +74,7 @@ FIELDS: dict[str, Any] = {
     "max_output_tokens": st.integers(-1, 3000) | JSON,
     "previous_response_id": st.just("resp_nope") | JSON,
     "store": st.booleans() | JSON,
+    "include": st.just(["reasoning.encrypted_content"]) | st.lists(st.text(max_size=8), max_size=2),
     "stream": st.booleans(),
     "metadata": st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=2) | JSON,
     "temperature": st.floats(0, 2),

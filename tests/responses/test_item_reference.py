@@ -15,6 +15,7 @@ import openai
 import pytest
 from openai.types.responses import Response
 
+from mockserver.responses.store import ResponseStore, StoredResponse
 from mockserver.testing import MockServer
 from tests.conftest import API_KEY, API_VERSION
 from tests.responses.helpers import WEATHER_TOOL, error_body, post, v1_url
@@ -232,3 +233,24 @@ def test_v1_surface_refuses_the_same_way(mock: MockServer) -> None:
     )
     assert response.status == 400
     assert response.json() == error_body("Item with id 'rs_x' not found.", "input", None)
+
+
+def _stored(response_id: str, *item_ids: str) -> StoredResponse:
+    output = [{"id": item_id, "type": "reasoning", "summary": []} for item_id in item_ids]
+    return StoredResponse({"id": response_id, "output": output}, [], [])
+
+
+def test_the_store_forgets_exactly_the_items_no_response_holds() -> None:
+    """Past capacity the oldest response goes with its items; an item two responses hold
+    (an input item referenced again) stays until the last of them goes."""
+    store = ResponseStore(capacity=2)
+    store.put(_stored("resp_1", "rs_1", "rs_shared"))
+    store.put(_stored("resp_2", "rs_2", "rs_shared"))
+    store.put(_stored("resp_3", "rs_3"))
+    assert store.get_item("rs_1") is None
+    assert store.get_item("rs_shared") == {"id": "rs_shared", "type": "reasoning", "summary": []}
+    assert store.delete("resp_2")
+    assert store.get_item("rs_shared") is None and store.get_item("rs_2") is None
+    assert store.get_item("rs_3") is not None
+    store.clear()
+    assert store.get_item("rs_3") is None and len(store) == 0
