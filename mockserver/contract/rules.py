@@ -8,9 +8,11 @@ from mockserver.contract.model_card import ModelCard
 from mockserver.contract.schema_check import string_too_long
 from mockserver.errors import AzureError, invalid_request
 
-# The service's limit on one message's text (observed: "Expected a string with maximum
-# length 1048576").
-MAX_CONTENT_CHARACTERS = 1_048_576
+# The service's limit on one string: "Expected a string with maximum length 10485760"
+# in every 2025-2026 capture (OpenAI and Azure error texts quoted in client code); the
+# 1048576 of older captures is gone. So a 1.2M-character prompt is refused for its tokens
+# (`context_length_exceeded`), not for its length.
+MAX_CONTENT_CHARACTERS = 10_485_760
 FORBIDDEN = 403
 
 

@@ -10,9 +10,9 @@ seeds. A reply is one of:
   or a JSON object (`json_object`);
 - English prose about the user's question, which first reports any tool results.
 
-Reasoning tokens are drawn from the model card's range for the `reasoning_effort`, from
-the same digest, so for one request low < medium < high. `max_completion_tokens` is one
-budget: reasoning is spent first, the visible output is cut to what remains.
+Reasoning tokens come from `mockserver.reasoning`: the request's difficulty and its
+`reasoning_effort`, as real o3-mini spends them. `max_completion_tokens` is one budget:
+reasoning is spent first, the visible output is cut to what remains.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from mockserver import tokens
+from mockserver import reasoning, tokens
 from mockserver.completion import Choice, Completion, ToolCall, Usage
 from mockserver.contract.request import ChatRequest
 from mockserver.engine.base import EngineCall, Script
@@ -44,8 +44,10 @@ CONTENT_FIELDS = (
     "response_format",
     "seed",
 )
-REASONING_GRANULE = 64  # every observed o-series reasoning count is a multiple of 64
-PROMPT_SIZE_FOR_LONGEST_REASONING = 20_000
+# A greeting or a one-line question gets a one-sentence reply, as real o3-mini's are
+# ("Hello there! How can I help you today?", "The capital of France is Paris."): so
+# pydantic-ai's recorded `max_completion_tokens: 100` on "hello" is answered, not cut.
+ONE_LINE_PROMPT_TOKENS = 16
 # What a `json_object` reply holds: the service promises only "a JSON object".
 JSON_OBJECT_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -124,11 +126,8 @@ class Generator:
                 card.context_window - call.prompt_tokens,
             ),
         )
-        low, high = card.reasoning_effort.reasoning_tokens[request.reasoning_effort]
-        share = 0.7 * _fraction(digest) + 0.3 * min(
-            1.0, call.prompt_tokens / PROMPT_SIZE_FOR_LONGEST_REASONING
-        )
-        wanted = low + round(share * (high - low) / REASONING_GRANULE) * REASONING_GRANULE
+        profile, effort = card.reasoning_profile, request.reasoning_effort
+        wanted = reasoning.reasoning_tokens(profile, effort, request.body, digest)
         return _Budget(total=total, reasoning=min(wanted, total))
 
     def _choice(
@@ -203,9 +202,13 @@ class Generator:
     def _prose(self, seed: bytes, call: EngineCall) -> str:
         """Paragraphs about the user's topic; longer prompts tend to get longer answers."""
         rng = random.Random(int.from_bytes(seed[:8], "big"))
-        paragraphs = 1 + rng.randrange(3) + min(2, call.prompt_tokens // 2000)
         messages = call.request.messages
-        prose = write_prose(rng, self._topic(call.digest or seed, messages), paragraphs)
+        topic = self._topic(call.digest or seed, messages)
+        if call.prompt_tokens <= ONE_LINE_PROMPT_TOKENS:
+            prose = write_prose(rng, topic, 1, sentences=(1, 1))
+        else:
+            paragraphs = 1 + rng.randrange(3) + min(2, call.prompt_tokens // 2000)
+            prose = write_prose(rng, topic, paragraphs)
         lead = tool_results_summary(messages)
         return f"{lead}\n\n{prose}" if lead else prose
 
@@ -232,11 +235,6 @@ def _json_text(schema: dict[str, Any], seed: bytes) -> str:
     except UnsatisfiableSchemaError:
         value = {}
     return orjson.dumps(value).decode()
-
-
-def _fraction(digest: bytes) -> float:
-    """A number in [0, 1) drawn from the digest, independent of the reasoning effort."""
-    return int.from_bytes(digest[8:16], "big") / 2**64
 
 
 def _apply_stop(text: str, stop: tuple[str, ...]) -> tuple[str, str]:

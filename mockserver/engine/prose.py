@@ -75,11 +75,17 @@ def _longest_words(text: str) -> list[str]:
     return list(chosen)
 
 
-def write_prose(rng: random.Random, topic_words: Sequence[str], paragraphs: int) -> str:
-    """`paragraphs` paragraphs of 2-5 sentences each, separated by blank lines."""
+def write_prose(
+    rng: random.Random,
+    topic_words: Sequence[str],
+    paragraphs: int,
+    sentences: tuple[int, int] = (2, 5),
+) -> str:
+    """`paragraphs` paragraphs of `sentences` (fewest, most) sentences each, separated by
+    blank lines."""
     words, pick = vocabulary(), picker(rng)
     return "\n\n".join(
-        " ".join(_sentence(pick, words, topic_words) for _ in range(rng.randint(2, 5)))
+        " ".join(_sentence(pick, words, topic_words) for _ in range(rng.randint(*sentences)))
         for _ in range(paragraphs)
     )
 

@@ -78,11 +78,12 @@ CASES: list[tuple[dict[str, Any], str, str, str]] = [
         "Supported values are: 'low', 'medium', and 'high'.",
     ),
     (
-        {"messages": [{"role": "user", "content": "x" * 1_048_577}]},
+        # The limit of 2025-2026 captures (10 MiB); the older 1048576 is gone.
+        {"messages": [{"role": "user", "content": "x" * 10_485_761}]},
         "string_above_max_length",
         "messages[0].content",
         "Invalid 'messages[0].content': string too long. Expected a string with maximum length "
-        "1048576, but got a string with length 1048577 instead.",
+        "10485760, but got a string with length 10485761 instead.",
     ),
 ]
 

@@ -8,11 +8,14 @@ import openai
 import pytest
 
 from mockserver import tokens
+from mockserver.contract.model_card import load_model_card
 from tests.sdk.helpers import DOC_MESSAGES, DOC_PROMPT_TOKENS, assert_error
 
 CONTEXT_WINDOW = 200_000
 MAX_OUTPUT = 100_000
+EFFORTS = ("low", "medium", "high")
 HELLO = " hello"  # one o200k_base token per repetition
+FRAMING = load_model_card("o3-mini").prompt_framing
 
 
 def _create(client: openai.AzureOpenAI, **params: Any) -> openai.types.chat.ChatCompletion:
@@ -37,14 +40,20 @@ def _hello_messages(*repeats: int) -> list[Any]:
     return [{"role": "user", "content": HELLO * count} for count in repeats]
 
 
+def _prompt(messages: list[Any]) -> int:
+    return tokens.prompt_tokens(messages, [], FRAMING)
+
+
 def test_hello_is_one_token_each() -> None:
     assert tokens.count(HELLO * 50_000) == 50_000
-    # 3 per message, 1 for the role `user`, the content, 3 to prime the reply.
-    assert tokens.prompt_tokens(_hello_messages(10, 20), []) == (3 + 1 + 10) + (3 + 1 + 20) + 3
+    # 3 per message, 1 for the role `user`, the content, 2 to open the reply (o3-mini:
+    # "hello" alone bills 7 in pydantic-ai__test_max_completion_tokens[o3-mini].yaml).
+    assert _prompt(_hello_messages(10, 20)) == (3 + 1 + 10) + (3 + 1 + 20) + 2
 
 
 def test_budget_spent_on_reasoning(client: openai.AzureOpenAI) -> None:
-    completion = _create(client, reasoning_effort="low", max_completion_tokens=30)
+    """A limit below the reasoning (64 at least) leaves nothing to answer with."""
+    completion = _create(client, reasoning_effort="high", max_completion_tokens=30)
     choice = completion.choices[0]
     assert choice.finish_reason == "length"
     assert choice.message.content == ""
@@ -134,10 +143,9 @@ def test_max_completion_tokens_below_one(client: openai.AzureOpenAI) -> None:
 
 
 def test_prompt_over_context_window(client: openai.AzureOpenAI) -> None:
-    # Two messages: one string may hold at most 1,048,576 characters.
     messages = _hello_messages(100_000, 100_000)
-    prompt = tokens.prompt_tokens(messages, [])
-    assert prompt == 200_011
+    prompt = _prompt(messages)
+    assert prompt == 200_010
     with pytest.raises(openai.BadRequestError) as caught:
         _create(client, messages=messages)
     assert_error(
@@ -152,7 +160,7 @@ def test_prompt_over_context_window(client: openai.AzureOpenAI) -> None:
 
 def test_prompt_plus_completion_over_context_window(client: openai.AzureOpenAI) -> None:
     messages = _hello_messages(150_000)
-    prompt = tokens.prompt_tokens(messages, [])
+    prompt = _prompt(messages)
     budget = CONTEXT_WINDOW - prompt + 1
     with pytest.raises(openai.BadRequestError) as caught:
         _create(client, messages=messages, max_completion_tokens=budget)
@@ -169,8 +177,47 @@ def test_prompt_plus_completion_over_context_window(client: openai.AzureOpenAI) 
 
 def test_prompt_plus_completion_at_context_window(client: openai.AzureOpenAI) -> None:
     messages = _hello_messages(150_000)
-    prompt = tokens.prompt_tokens(messages, [])
+    prompt = _prompt(messages)
     completion = _create(client, messages=messages, max_completion_tokens=CONTEXT_WINDOW - prompt)
     assert completion.usage is not None
     assert completion.usage.prompt_tokens == prompt
     assert completion.usage.completion_tokens <= CONTEXT_WINDOW - prompt
+
+
+def test_a_long_string_is_refused_for_its_tokens_not_its_length(
+    client: openai.AzureOpenAI,
+) -> None:
+    """The issue's case: 1.2M characters are within the 10,485,760-character string limit."""
+    messages = [{"role": "user", "content": "hello " * 201_000}]
+    prompt = _prompt(messages)
+    assert prompt > CONTEXT_WINDOW
+    with pytest.raises(openai.BadRequestError) as caught:
+        _create(client, messages=messages)
+    assert caught.value.code == "context_length_exceeded"
+    assert f"your messages resulted in {prompt} tokens" in caught.value.message
+
+
+def test_a_small_budget_answers_a_greeting(client: openai.AzureOpenAI) -> None:
+    """pydantic-ai's recorded request: o3-mini answers "hello" within 100 tokens, 64 of
+    them reasoning (pydantic-ai__test_max_completion_tokens[o3-mini].yaml)."""
+    completion = _create(
+        client, messages=[{"role": "user", "content": "hello"}], max_completion_tokens=100
+    )
+    assert completion.choices[0].finish_reason == "stop"
+    assert completion.choices[0].message.content
+    total, reasoning = _spent(completion)
+    assert reasoning == 64
+    assert total <= 100
+
+
+def test_effort_spends_more_on_a_hard_prompt(client: openai.AzureOpenAI) -> None:
+    hard = [
+        {
+            "role": "user",
+            "content": "Plan a database migration, but never lock a table for more than one "
+            "second, and only use online schema changes. " + "Schema: table " * 300,
+        }
+    ]
+    spent = [_spent(_create(client, messages=hard, reasoning_effort=e))[1] for e in EFFORTS]
+    assert spent == sorted(spent)
+    assert spent[0] < spent[2]

@@ -1,0 +1,128 @@
+"""Every real o3-mini request in the vendored recordings, replayed against the mock.
+
+The recordings (tests/data/real-traffic/{openai,azure}) hold what api.openai.com's
+o3-mini-2025-01-31 answered; no public recording of an Azure o3-mini deployment exists,
+and the model behind both is the same. Each recorded request body is posted unchanged to
+the mock's v1 route (the body's `model`, "o3-mini", names the default deployment) and the
+mock's usage is compared with the real one: prompt tokens exactly, reasoning tokens within
+a factor of 2, the same `finish_reason`, and visible content wherever the real answer had it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mockserver.testing import MockServer
+from mockserver.vcr_import import CassetteError, import_cassette
+from tests import rawhttp
+from tests.conftest import API_KEY
+from tests.testdata import AZURE_TRAFFIC, OPENAI_TRAFFIC
+
+REAL_MODEL = "o3-mini"
+
+
+@dataclass(frozen=True)
+class RealExchange:
+    """One recorded o3-mini request and what the real service answered."""
+
+    label: str
+    request: dict[str, Any]
+    response: dict[str, Any]
+
+    @property
+    def usage(self) -> dict[str, Any]:
+        usage: dict[str, Any] = self.response["usage"]
+        return usage
+
+    @property
+    def choice(self) -> dict[str, Any]:
+        choice: dict[str, Any] = self.response["choices"][0]
+        return choice
+
+
+def _exchanges(path: Path) -> list[RealExchange]:
+    try:
+        cassette = import_cassette(path)
+    except CassetteError:
+        # Only aiohttp's Python-tagged cassettes are refused; none of them is o3-mini.
+        assert REAL_MODEL not in path.read_text(encoding="utf-8")
+        return []
+    found = []
+    for index, interaction in enumerate(cassette.interactions):
+        text = interaction.response.body
+        if interaction.response.status != 200 or not text or not text.lstrip().startswith("{"):
+            continue
+        response = json.loads(text)
+        if str(response.get("model", "")).startswith(REAL_MODEL):
+            found.append(RealExchange(f"{path.name}[{index}]", interaction.request.body, response))
+    return found
+
+
+def real_o3mini_exchanges() -> list[RealExchange]:
+    paths = sorted([*OPENAI_TRAFFIC.glob("*.yaml"), *AZURE_TRAFFIC.glob("*.yaml")])
+    return [exchange for path in paths for exchange in _exchanges(path)]
+
+
+EXCHANGES = real_o3mini_exchanges()
+
+
+def test_the_recordings_hold_the_seven_known_o3mini_requests() -> None:
+    """Guards the replay below against a loader that silently finds nothing."""
+    assert len(EXCHANGES) == 7
+    assert {e.label.rsplit("[", 1)[0] for e in EXCHANGES} == {
+        "crewai__test_agent_powered_by_new_o_model_family_that_uses_tool.yaml",
+        "crewai__test_o3_mini_reasoning_effort_high.yaml",
+        "envoy-ai-gateway__chat-reasoning@fc25400a.yaml",
+        "pydantic-ai__test_max_completion_tokens[o3-mini].yaml",
+        "pydantic-ai__test_reasoning_model_with_temperature.yaml",
+        "pydantic-ai__test_stop_settings[openai].yaml",
+    }
+
+
+def _replay(server: MockServer, exchange: RealExchange) -> dict[str, Any]:
+    response = rawhttp.request(
+        f"{server.v1_base_url}chat/completions",
+        body=exchange.request,
+        headers={"Authorization": f"Bearer {API_KEY}"},
+    )
+    assert response.status == 200, response.body
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+@pytest.mark.parametrize("exchange", EXCHANGES, ids=[e.label for e in EXCHANGES])
+def test_the_mock_counts_prompt_tokens_as_real_o3mini(
+    server: MockServer, exchange: RealExchange
+) -> None:
+    answer = _replay(server, exchange)
+    assert answer["usage"]["prompt_tokens"] == exchange.usage["prompt_tokens"]
+
+
+@pytest.mark.parametrize("exchange", EXCHANGES, ids=[e.label for e in EXCHANGES])
+def test_the_mock_reasons_about_as_much_as_real_o3mini(
+    server: MockServer, exchange: RealExchange
+) -> None:
+    real = exchange.usage["completion_tokens_details"]["reasoning_tokens"]
+    mock = _replay(server, exchange)["usage"]["completion_tokens_details"]["reasoning_tokens"]
+    assert real / 2 <= mock <= real * 2, (mock, real)
+    assert mock % 64 == 0
+
+
+@pytest.mark.parametrize("exchange", EXCHANGES, ids=[e.label for e in EXCHANGES])
+def test_the_mock_finishes_as_real_o3mini(server: MockServer, exchange: RealExchange) -> None:
+    choice = _replay(server, exchange)["choices"][0]
+    assert choice["finish_reason"] == exchange.choice["finish_reason"]
+    if exchange.choice["message"].get("content"):
+        assert choice["message"]["content"]
+    if exchange.choice["message"].get("tool_calls"):
+        assert choice["message"]["tool_calls"]
+
+
+def test_the_same_recorded_request_gets_the_same_usage(server: MockServer) -> None:
+    for exchange in EXCHANGES:
+        assert _replay(server, exchange)["usage"] == _replay(server, exchange)["usage"]
