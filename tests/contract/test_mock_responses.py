@@ -100,8 +100,10 @@ SHAPES: dict[str, Shape] = {
     "reasoning-medium": Shape({"messages": [USER], "reasoning_effort": "medium"}),
     "reasoning-high": Shape({"messages": [USER], "reasoning_effort": "high"}),
     "large-budget": Shape({"messages": [USER], "max_completion_tokens": 100_000}),
+    # metadata needs store (OpenAI: "The 'metadata' parameter is only allowed when 'store'
+    # is enabled.", spiceai#5231): with store false this is a 400 now.
     "seed-user-store-metadata": Shape(
-        {"messages": [USER], "seed": 7, "user": "u-1", "store": False, "metadata": {"k": "v"}}
+        {"messages": [USER], "seed": 7, "user": "u-1", "store": True, "metadata": {"k": "v"}}
     ),
     "explicit-nulls": Shape({"messages": [USER], "temperature": None, "stop": None}),
     "stream-false": Shape({"messages": [USER], "stream": False}),
