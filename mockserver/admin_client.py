@@ -5,13 +5,17 @@
                     "answer": {"content": "hello"}})
     admin.verify({"last_user_message": {"contains": "hi"}}, count=1)
 
-Standard library only, so test code in any environment can use it.
+A server started with an admin token wants it: `AdminClient(url, token=...)`, or the
+MOCKSERVER_ADMIN_TOKEN variable the server itself reads. Standard library only, so test
+code in any environment can use it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -29,10 +33,17 @@ class AdminError(RuntimeError):
         self.body = body
 
 
+TOKEN_VARIABLE = "MOCKSERVER_ADMIN_TOKEN"
+
+
 class AdminClient:
-    def __init__(self, url: str, timeout: float = 30.0) -> None:
+    def __init__(self, url: str, timeout: float = 30.0, token: str | None = None) -> None:
         self.base = url.rstrip("/") + "/__admin"
         self.timeout = timeout
+        self._token = token if token is not None else os.environ.get(TOKEN_VARIABLE)
+
+    def __repr__(self) -> str:  # never the token
+        return f"AdminClient({self.base!r})"
 
     def health(self) -> dict[str, Any]:
         return self._call("GET", "/health")
@@ -52,7 +63,7 @@ class AdminClient:
         self._call("DELETE", f"/stubs/{stub_id}")
 
     def requests(self, **filters: str | int) -> list[dict[str, Any]]:
-        query = "&".join(f"{key}={value}" for key, value in filters.items())
+        query = urllib.parse.urlencode(filters)
         found: list[dict[str, Any]] = self._call("GET", f"/requests?{query}")["requests"]
         return found
 
@@ -97,6 +108,8 @@ class AdminClient:
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(self.base + path, data=data, method=method)
         request.add_header("Content-Type", "application/json")
+        if self._token:
+            request.add_header("Authorization", f"Bearer {self._token}")
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 answer: dict[str, Any] = json.loads(response.read() or b"{}")

@@ -11,6 +11,7 @@ from mockserver import jsonschema_gen, tokens
 from mockserver.admin.routes import create_admin_app
 from mockserver.api.body import read_body_in_time
 from mockserver.api.faults import inject_faults
+from mockserver.api.gateway import authenticate_first
 from mockserver.api.journal import record_requests
 from mockserver.api.keys import STATE
 from mockserver.api.middlewares import azure_envelope, finish_headers
@@ -28,7 +29,14 @@ def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or Settings()
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[azure_envelope, record_requests, read_body_in_time, inject_faults],
+        # The key is checked before faults and before any route answers (api.gateway).
+        middlewares=[
+            azure_envelope,
+            record_requests,
+            authenticate_first,
+            read_body_in_time,
+            inject_faults,
+        ],
     )
     app[STATE] = AppState.from_settings(settings)
     install_log_filter(logging.getLogger("mockserver"))  # secrets never logged

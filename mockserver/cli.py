@@ -16,12 +16,14 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
+from mockserver.admin.token import warn_if_exposed
 from mockserver.app import create_app, warmed
 from mockserver.config import Settings, load_settings
 from mockserver.connection import runner_for
 from mockserver.drift.cli import add_contract_commands, run_contract_command
 from mockserver.fixtures import FixtureError
 from mockserver.fixtures_cli import add_fixtures_commands, run_fixtures_command
+from mockserver.masking import validation_summary
 from mockserver.redaction import install_log_filter
 from mockserver.stubs import StubFileError
 
@@ -37,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--region", help="value of the x-ms-region header")
     serve.add_argument(
         "--api-key", dest="api_keys", action="append", help="accepted key (repeatable)"
+    )
+    serve.add_argument(
+        "--admin-token",
+        help="token the admin API (/__admin) requires; MOCKSERVER_ADMIN_TOKEN keeps it out of ps",
     )
     serve.add_argument(
         "--deployment",
@@ -74,7 +80,17 @@ def _add_tape_arguments(serve: argparse.ArgumentParser) -> None:
         help="none (default): replay only; once, new_episodes, all: as in vcrpy",
     )
     serve.add_argument("--upstream", help="the real endpoint to record, https://<resource>...")
-    serve.add_argument("--cassette", help="file name (without .json) new recordings go to")
+    serve.add_argument("--cassette", help="name of the cassette new recordings go to")
+    serve.add_argument(
+        "--upstream-read-timeout-seconds",
+        type=float,
+        help="seconds of upstream silence before a recording gives up (default 240)",
+    )
+    serve.add_argument(
+        "--upstream-max-body-bytes",
+        type=int,
+        help="the largest upstream answer recorded (default 64 MiB)",
+    )
     serve.add_argument(
         "--replay-timing", help="none (as fast as possible), original, or a scale factor"
     )
@@ -107,11 +123,15 @@ def _serve_command(args: dict[str, Any]) -> int:
     workers = args.pop("workers")
     try:
         settings = load_settings(config_file, overrides=args)
-    except (ValidationError, OSError, ValueError) as error:
+    except ValidationError as error:  # said without the values: they may be secrets
+        print(f"mockserver: invalid configuration: {validation_summary(error)}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as error:
         print(f"mockserver: invalid configuration: {error}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     install_log_filter(*logging.getLogger().handlers)  # no secret reaches the log
+    warn_if_exposed(settings)
     try:
         if workers > 1:
             serve_workers(settings, workers)

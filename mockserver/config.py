@@ -13,7 +13,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from mockserver.contract.model_card import known_models
 from mockserver.faults import parse_fault
@@ -21,6 +28,8 @@ from mockserver.latency import Latency
 from mockserver.redaction import DEFAULT_BODY_PATHS
 
 ENV_PREFIX = "MOCKSERVER_"
+_HEADER_TOKEN = re.compile(r"[\x21-\x7e]+")
+_UPSTREAM_URL = re.compile(r"https?://[^\s/?#@]*@?[^\s/?#@]+(/\S*)?", re.IGNORECASE)
 
 
 class Deployment(BaseModel):
@@ -77,6 +86,8 @@ class Settings(BaseModel):
     region: str = Field(default="East US 2", pattern=r"^[^\x00-\x1f\x7f]+$")  # a header value
     api_keys: list[str] = Field(default_factory=list)
     entra_tokens: list[str] = Field(default_factory=list)
+    # The admin API's token (README "Security"): None leaves /__admin open, as on loopback.
+    admin_token: SecretStr | None = None
     deployments: dict[str, Deployment] = Field(default_factory=_default_deployments)
     deterministic_ids: bool = False
     deterministic_created: int = 1738281600
@@ -111,6 +122,15 @@ class Settings(BaseModel):
     record_mode: Literal["none", "once", "new_episodes", "all"] = "none"
     upstream: str | None = None
     cassette: str = Field(default="recordings", pattern=r"^[A-Za-z0-9_.-]+$")
+    # The recorder's patience with the upstream, as Azure's gateway has: seconds to connect,
+    # and seconds of silence (before the headers or between two reads) before giving up.
+    # 240 s: API Management's documented ceiling, past which Azure's network drops an idle
+    # connection anyway.
+    upstream_connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    upstream_read_timeout_seconds: float = Field(default=240.0, gt=0)
+    # The largest answer recorded, decoded: a full o3-mini stream (100,000 tokens, Azure's
+    # ~400-byte frames) is about 40 MB; anything larger is refused, not held.
+    upstream_max_body_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     replay_timing: str = Field(default="none", pattern=r"^(none|original|\d+(\.\d+)?)$")
     replay_miss: Literal["error", "generate"] = "error"
     replay_miss_status: int = Field(default=404, ge=400, le=599)
@@ -136,6 +156,25 @@ class Settings(BaseModel):
     latency: Latency = Field(default_factory=Latency)
     quota_request_window_seconds: float = Field(default=10.0, gt=0, le=60)
     stubs_dir: Path | None = None
+
+    @field_validator("upstream")
+    @classmethod
+    def _upstream_is_a_url(cls, upstream: str | None) -> str | None:
+        # Said without the value: the URL may carry credentials.
+        if upstream is not None and not _UPSTREAM_URL.fullmatch(upstream):
+            raise ValueError(
+                "upstream must be an http:// or https:// URL (no spaces; an @ in a "
+                "password written %40)"
+            )
+        return upstream
+
+    @field_validator("admin_token")
+    @classmethod
+    def _token_fits_a_header(cls, token: SecretStr | None) -> SecretStr | None:
+        # Printable ASCII without spaces: sendable as a header value; never echoed back.
+        if token is not None and not _HEADER_TOKEN.fullmatch(token.get_secret_value()):
+            raise ValueError("the admin token must be printable ASCII, without spaces")
+        return token
 
     @field_validator("redact_headers", "redact_query")
     @classmethod

@@ -36,6 +36,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--mockserver-fixtures", default=None, help="recorded interactions to replay (a directory)"
     )
     group.addoption("--mockserver-seed", type=int, default=0, help="seed of the generator")
+    group.addoption(
+        "--mockserver-admin-token",
+        default=None,
+        help="protect the server's admin API with this token (azure_mock.admin_client() sends it)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -112,6 +117,7 @@ def _session_options(config: pytest.Config) -> dict[str, Any]:
         "record_mode": config.getoption("--mockserver-record-mode"),
         "upstream": config.getoption("--mockserver-upstream"),
         "fixtures_dir": config.getoption("--mockserver-fixtures"),
+        "admin_token": config.getoption("--mockserver-admin-token"),
     }
     if options["record_mode"] != "none" and not (options["upstream"] and options["fixtures_dir"]):
         raise pytest.UsageError(

@@ -18,10 +18,10 @@ from typing import Any
 
 from aiohttp import web
 
+from mockserver.admin_client import AdminClient
 from mockserver.api.keys import STATE
 from mockserver.app import create_app
 from mockserver.config import Settings, load_settings
-from mockserver.connection import runner_for
 from mockserver.journal import JournalEntry, verify
 from mockserver.matching import RequestMatch
 from mockserver.state import RESETTABLE, AppState
@@ -99,6 +99,11 @@ class MockServer:
     def scenario_state(self, name: str) -> str | None:
         return self.state.stubs.scenarios.get(name)
 
+    def admin_client(self) -> AdminClient:
+        """A client of this server's admin API over HTTP, sending its admin token if set."""
+        token = self.state.settings.admin_token
+        return AdminClient(self.url, token=token.get_secret_value() if token else "")
+
     def take_failures(self) -> list[BaseException]:
         """Exceptions raised inside the server since the last call (bugs answered as 500)."""
         failures, self.state.failures[:] = list(self.state.failures), []
@@ -150,7 +155,7 @@ class MockServer:
         loop.close()
 
     async def _startup(self) -> None:
-        self._runner = runner_for(create_app(self.settings), self.settings)
+        self._runner = web.AppRunner(create_app(self.settings), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()

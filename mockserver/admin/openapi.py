@@ -4,6 +4,10 @@ Request bodies are the pydantic models the routes validate with (validation sche
 responses are the shapes the routes send, with the models' serialization schemas where a
 model is sent back (a stub, the settings, journal entries). Every error is
 `{"error": {"code", "message", "details"?}}`.
+
+Security: a server started with an admin token wants it on every operation but health and
+this document (a bearer token, or the x-mock-admin-token header); one started without it
+wants none, hence the empty requirement beside the two schemes.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from mockserver import __version__
+from mockserver.admin.token import OPEN_ROUTES, TOKEN_HEADER
 from mockserver.config import Settings
 from mockserver.journal import JournalEntry
+from mockserver.masking import MASK
 from mockserver.matching import RequestMatch
 from mockserver.stubs import Stub
 
@@ -190,11 +196,38 @@ def _quota() -> Json:
 
 def _paths() -> Json:
     shapes = _shared_shapes()
+    return _secured(
+        {
+            **_server_paths(shapes),
+            **_stub_paths(shapes),
+            **_journal_paths(shapes),
+            **_scenario_paths(shapes),
+        }
+    )
+
+
+def _secured(paths: Json) -> Json:
+    """The open operations say so; every other one may answer the token's 401."""
+    unauthorized = _reply("the admin token is missing or wrong", _ref("AdminError"))
+    for path, item in paths.items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            if (method.upper(), path) in OPEN_ROUTES:
+                operation["security"] = []
+            else:
+                operation["responses"]["401"] = unauthorized
+    return paths
+
+
+def _security_schemes() -> Json:
     return {
-        **_server_paths(shapes),
-        **_stub_paths(shapes),
-        **_journal_paths(shapes),
-        **_scenario_paths(shapes),
+        "adminBearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "the server's admin token (--admin-token, MOCKSERVER_ADMIN_TOKEN)",
+        },
+        "adminHeader": {"type": "apiKey", "in": "header", "name": TOKEN_HEADER},
     }
 
 
@@ -226,7 +259,14 @@ def _component_schemas() -> Json:
     journal = TypeAdapter(JournalEntry).json_schema(mode="serialization", ref_template=_REF)
     defs["JournalEntry"] = journal
     defs["AdminError"] = _error_schema()
+    _mask_secrets(defs[refs[models["SettingsOut"]]["$ref"].rsplit("/", 1)[1]])
     return defs
+
+
+def _mask_secrets(settings: Json) -> None:
+    """The settings are sent with their secrets masked: the token is "***" or null."""
+    masked = {"anyOf": [{"const": MASK}, {"type": "null"}], "description": "masked when set"}
+    settings["properties"]["admin_token"] = masked
 
 
 @cache
@@ -235,5 +275,6 @@ def admin_openapi() -> Json:
         "openapi": "3.1.0",
         "info": {"title": "mockserver admin API", "version": __version__},
         "paths": _paths(),
-        "components": {"schemas": _component_schemas()},
+        "components": {"schemas": _component_schemas(), "securitySchemes": _security_schemes()},
+        "security": [{"adminBearer": []}, {"adminHeader": []}, {}],
     }

@@ -12,6 +12,9 @@ GET    /__admin/scenarios              PUT /__admin/scenarios/{name} {"state": .
 POST   /__admin/scenarios/reset
 GET    /__admin/settings               PATCH /__admin/settings {"seed": 7, ...}
 GET    /__admin/openapi.json
+
+With an admin token configured, every route but health and openapi.json needs it
+(mockserver.admin.token).
 """
 
 from __future__ import annotations
@@ -24,9 +27,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mockserver import __version__
 from mockserver.admin.openapi import admin_openapi
+from mockserver.admin.token import require_admin_token
 from mockserver.api.keys import STATE
 from mockserver.errors import AzureError
 from mockserver.journal import JournalEntry, VerificationError, verify
+from mockserver.masking import MASK, mask_url
 from mockserver.matching import RequestMatch
 from mockserver.state import RESETTABLE, AppState
 from mockserver.stubs import Stub
@@ -69,7 +74,7 @@ class SettingsPatch(BaseModel):
 
 
 def create_admin_app() -> web.Application:
-    admin = web.Application()
+    admin = web.Application(middlewares=[require_admin_token])
     router = admin.router
     router.add_get("/health", health)
     router.add_post("/reset", reset)
@@ -263,9 +268,13 @@ async def patch_settings(request: web.Request) -> web.Response:
 
 
 def _public_settings(state: AppState) -> dict[str, Any]:
+    """The settings with every secret masked: keys, tokens, the upstream's credentials."""
     settings = state.settings.model_dump(mode="json")
-    settings["api_keys"] = ["***" for _ in settings["api_keys"]]
-    settings["entra_tokens"] = ["***" for _ in settings["entra_tokens"]]
+    settings["api_keys"] = [MASK for _ in settings["api_keys"]]
+    settings["entra_tokens"] = [MASK for _ in settings["entra_tokens"]]
+    settings["admin_token"] = None if settings["admin_token"] is None else MASK
+    if settings["upstream"] is not None:
+        settings["upstream"] = mask_url(settings["upstream"])
     return settings
 
 

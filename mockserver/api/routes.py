@@ -9,12 +9,12 @@ from aiohttp import web
 
 from mockserver import pipeline
 from mockserver.api.faults import act_on_fault
+from mockserver.api.gateway import add_gated
 from mockserver.api.headers import json_content_type, model_headers
 from mockserver.api.keys import DEPLOYMENT, EFFECTS, JSON_BODY, STATE, SURFACE
 from mockserver.api.streaming import write_stream
 from mockserver.api.tape import offer_to_tape
 from mockserver.contract.api_versions import resolve_dated, resolve_v1
-from mockserver.contract.auth import authenticate
 from mockserver.contract.model_card import load_model_card
 from mockserver.engine.base import Effects
 from mockserver.errors import AzureError
@@ -37,10 +37,12 @@ API_VERSION = "api-version"
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_post("/openai/deployments/{deployment}/chat/completions", dated_chat)
-    app.router.add_post("/openai/v1/chat/completions", v1_chat)
-    app.router.add_get("/openai/models", dated_models)
-    app.router.add_get("/openai/v1/models", v1_models)
+    """Every route is gated: its api-version, then the key, before its handler runs."""
+    dated_route = "/openai/deployments/{deployment}/chat/completions"
+    add_gated(app, "POST", dated_route, dated_chat, resolve_dated)
+    add_gated(app, "POST", "/openai/v1/chat/completions", v1_chat, resolve_v1)
+    add_gated(app, "GET", "/openai/models", dated_models, resolve_dated)
+    add_gated(app, "GET", "/openai/v1/models", v1_models, resolve_v1)
     responses_routes.add_routes(app)
 
 
@@ -156,18 +158,15 @@ def _model_headers(request: web.Request, target: Target, surface: str) -> dict[s
 
 
 async def dated_models(request: web.Request) -> web.Response:
-    resolve_dated(request.query.get(API_VERSION))
     return _models(request, "dated")
 
 
 async def v1_models(request: web.Request) -> web.Response:
-    resolve_v1(request.query.get(API_VERSION))
     return _models(request, "v1")
 
 
 def _models(request: web.Request, surface: str) -> web.Response:
     state = request.config_dict[STATE]
-    authenticate(request.headers, state.settings)
     models = sorted({d.model for d in state.settings.deployments.values()})
     body = models_list_body([load_model_card(name) for name in models])
     return web.Response(body=body, headers={"Content-Type": json_content_type(surface)})

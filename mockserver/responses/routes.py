@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -12,12 +13,12 @@ from aiohttp import web
 from mockserver import pipeline
 from mockserver.api import routes as chat_routes
 from mockserver.api.faults import act_on_fault
+from mockserver.api.gateway import add_gated
 from mockserver.api.headers import json_content_type
 from mockserver.api.keys import DEPLOYMENT, EFFECTS, STATE, SURFACE
 from mockserver.api.streaming import write_stream
 from mockserver.api.tape import offer_to_tape
 from mockserver.contract.api_versions import resolve_dated, resolve_v1
-from mockserver.contract.auth import authenticate
 from mockserver.contract.request import decode_body
 from mockserver.engine.base import Effects
 from mockserver.errors import AzureError, catalogue_error, invalid_request
@@ -36,12 +37,14 @@ SurfaceHandler = Callable[[web.Request, str], Awaitable[web.StreamResponse]]
 
 
 def add_routes(app: web.Application) -> None:
+    """Gated routes: the gateway checks the api-version, then the key, before the handler."""
     for prefix, surface in (("/openai", "dated"), ("/openai/v1", "v1")):
-        app.router.add_post(f"{prefix}/responses", _on(surface, create))
-        app.router.add_get(f"{prefix}/responses/{{response_id}}", _on(surface, retrieve))
-        app.router.add_delete(f"{prefix}/responses/{{response_id}}", _on(surface, delete))
-        items = f"{prefix}/responses/{{response_id}}/input_items"
-        app.router.add_get(items, _on(surface, input_items))
+        versions = functools.partial(check_version, surface)
+        one = f"{prefix}/responses/{{response_id}}"
+        add_gated(app, "POST", f"{prefix}/responses", _on(surface, create), versions)
+        add_gated(app, "GET", one, _on(surface, retrieve), versions)
+        add_gated(app, "DELETE", one, _on(surface, delete), versions)
+        add_gated(app, "GET", f"{one}/input_items", _on(surface, input_items), versions)
 
 
 def _on(surface: str, handler: SurfaceHandler) -> Handler:
@@ -86,10 +89,8 @@ async def _gateway(
     """The chat gateway's checks; on the dated surface the body's `model` is the deployment."""
     state = request.config_dict[STATE]
     raw_version, raw = request.query.get(API_VERSION), await request.read()
-    check_version(surface, raw_version)
     deployment = None
-    if surface == "dated":
-        authenticate(request.headers, state.settings)
+    if surface == "dated":  # the gateway checked the version and the key already
         deployment = _deployment_name(decode_body(raw))
     call = IncomingCall(surface, raw_version, request.headers, raw, deployment)
     target, body = pipeline.route_to_deployment(state, call)
@@ -137,9 +138,7 @@ async def _respond(
 
 
 def _checked(request: web.Request, surface: str) -> StoredResponse:
-    check_version(surface, request.query.get(API_VERSION))
-    state = request.config_dict[STATE]
-    authenticate(request.headers, state.settings)
+    state = request.config_dict[STATE]  # the gateway checked the version and the key
     request[SURFACE] = surface
     return service.stored_or_404(state, request.match_info["response_id"])
 
