@@ -141,6 +141,12 @@ def test_no_jitter_is_exact_for_every_seed() -> None:
     assert {pacer_for(PACED, USAGE, seed) for seed in SEEDS[:50]} == {pacer_for(PACED, USAGE, b"")}
 
 
+HARD_QUESTION = (
+    "Explain how tides work, but not with equations, only with one analogy, and never "
+    "mention the Sun. " + "Background: tides " * 300
+)
+
+
 def test_higher_reasoning_effort_delays_the_first_frame_more(server: MockServer) -> None:
     """The same request at each effort: more reasoning tokens, a later first frame."""
     client = openai.AzureOpenAI(
@@ -152,7 +158,8 @@ def test_higher_reasoning_effort_delays_the_first_frame_more(server: MockServer)
     for effort in ("low", "medium", "high"):
         reply = client.chat.completions.create(
             model=DEPLOYMENT,
-            messages=[{"role": "user", "content": "Explain how tides work."}],
+            # A hard ask: real o3-mini spends the same 64 on a trivial one at every effort.
+            messages=[{"role": "user", "content": HARD_QUESTION}],
             reasoning_effort=effort,
         )
         assert reply.usage is not None and reply.usage.completion_tokens_details is not None

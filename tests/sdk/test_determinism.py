@@ -10,8 +10,9 @@ from tests.sdk.helpers import DOC_MESSAGES
 
 
 def _create(client: openai.AzureOpenAI, **params: Any) -> openai.types.chat.ChatCompletion:
+    params.setdefault("messages", DOC_MESSAGES)
     completion: openai.types.chat.ChatCompletion = client.chat.completions.create(
-        model="o3-mini", messages=DOC_MESSAGES, **params
+        model="o3-mini", **params
     )
     return completion
 
@@ -48,10 +49,22 @@ def test_n_gives_distinct_choices(client: openai.AzureOpenAI) -> None:
 
 
 def test_reasoning_grows_with_effort(client: openai.AzureOpenAI) -> None:
+    """On a hard prompt; a trivial one costs about the same on every effort, as real
+    o3-mini's 64 on high for "What is the capital of France?" shows (crewai's recording)."""
+    hard = [
+        {
+            "role": "user",
+            "content": "Design a rate limiter, but never drop a paid request, only use one "
+            "Redis key per client, and do not exceed 2 ms per check. " + "Context: " * 500,
+        }
+    ]
     low, medium, high = (
-        _reasoning(_create(client, reasoning_effort=effort)) for effort in ("low", "medium", "high")
+        _reasoning(_create(client, messages=hard, reasoning_effort=effort))
+        for effort in ("low", "medium", "high")
     )
     assert 0 < low < medium < high
+    trivial = [_reasoning(_create(client, reasoning_effort=e)) for e in ("low", "medium", "high")]
+    assert 0 < trivial[0] <= trivial[1] <= trivial[2]
 
 
 def test_default_effort_is_medium(client: openai.AzureOpenAI) -> None:
