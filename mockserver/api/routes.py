@@ -10,7 +10,7 @@ from aiohttp import web
 from mockserver import pipeline
 from mockserver.api.faults import act_on_fault
 from mockserver.api.gateway import add_gated
-from mockserver.api.headers import json_content_type, model_headers
+from mockserver.api.headers import json_content_type, model_headers, stream_headers
 from mockserver.api.keys import DEPLOYMENT, EFFECTS, JSON_BODY, STATE, SURFACE
 from mockserver.api.streaming import write_stream
 from mockserver.api.tape import offer_to_tape
@@ -113,6 +113,7 @@ async def _respond(
         per_frame = options.buffer_tokens if options.chunking == "buffered" else 1
         pacer = pacer_for(latency, usage, answer.digest, per_frame)
         chunks = ChunkStream(answer.completion, answer.identity, options)
+        headers.update(stream_headers(answer.completion.model))
         return await write_stream(request, chunks, headers, pacer)
     delay = reply_seconds(latency, usage, answer.digest)
     if delay > 0:

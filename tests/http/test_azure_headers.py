@@ -58,6 +58,17 @@ def test_streams_and_backend_errors_carry_them_too(server: MockServer) -> None:
     assert "x-ratelimit-key" not in gateway.headers  # the request never reached a model
 
 
+def test_streams_say_so_and_name_the_served_model(server: MockServer) -> None:
+    # dd-trace-py__litellm__completion_azure_stream.yaml (2026-06): azureai-fe-is-streaming
+    # and x-ms-served-model on a stream; the non-streamed recordings have neither.
+    streamed = post_chat(server, {**BODY, "stream": True})
+    plain = post_chat(server, BODY)
+    assert streamed.headers["azureai-fe-is-streaming"] == "True"
+    assert streamed.headers["x-ms-served-model"] == "o3-mini-2025-01-31"
+    assert "azureai-fe-is-streaming" not in plain.headers
+    assert "x-ms-served-model" not in plain.headers
+
+
 def test_content_filter_shape_per_surface(mock: MockServer) -> None:
     mock.stub(answer={"error": {"name": "content_filter"}}, times=2)
     _assert_legacy_filter_error(post_chat(mock, BODY))
