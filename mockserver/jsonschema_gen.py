@@ -14,15 +14,25 @@ booleans, null, type unions, anyOf/oneOf/allOf, and `$ref` into `$defs`/`definit
 (recursive schemas end at a depth bound). Property names pick Faker providers: `city`
 gets a city, `email` an email. Every value is checked with a real validator
 (jsonschema-rs); a schema no value satisfies raises `UnsatisfiableSchemaError`.
+
+Work is bounded by a room, in characters of the value's compact JSON: writing stops when
+the room is spent, whatever `minItems`, `minLength` or a pattern's repetitions ask, so a
+schema cannot make the generator build more than the output could hold. `generate_json`
+then gives the text cut at the room, as a model's output is cut at its token limit.
+A `pattern` must be one RE2 accepts (see `regexes`); it is checked anchored at the start
+of the string, which the generated strings are by construction, so that checking stays
+linear in the string's length.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import threading
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -30,8 +40,11 @@ from urllib.parse import unquote
 import jsonschema_rs
 import orjson
 import rstr
+from faker.exceptions import UniquenessException
+from rstr.xeger import STAR_PLUS_LIMIT
 
 from mockserver.memo import Memo
+from mockserver.regexes import UnsupportedRegexError, linear_regex
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -39,6 +52,14 @@ if TYPE_CHECKING:
 MAX_DEPTH = 6
 ATTEMPTS = 8
 DEFAULT_MAX_ITEMS = 3
+# Beyond minItems, at most this many more items are drawn: a model asked for "up to a
+# million" writes a few, not half a million.
+MAX_EXTRA_ITEMS = 100
+# uniqueItems: after this many duplicates in a row, the item schema has no new value left.
+MAX_DUPLICATES_IN_A_ROW = 32
+# The room of `generate_value`: 4 Mi characters, more than o3-mini's 100,000 output tokens
+# hold of any text that is not a run of spaces.
+DEFAULT_ROOM = 4 * 2**20
 Schema = dict[str, Any]
 
 
@@ -46,18 +67,54 @@ class UnsatisfiableSchemaError(ValueError):
     """No value was found that validates against the schema."""
 
 
+@dataclass(frozen=True)
+class JsonText:
+    """A value's compact JSON; when `complete` is False, its first `room` characters."""
+
+    text: str
+    complete: bool
+
+
 def generate_value(
     schema: Schema | bool, seed: int | str | bytes = 0, max_depth: int = MAX_DEPTH
 ) -> Any:
     """A value valid against `schema`; the same schema and seed give the same value."""
+    value, complete = _generate(schema, seed, DEFAULT_ROOM, max_depth)
+    if not complete:
+        raise UnsatisfiableSchemaError(
+            f"the smallest value the schema allows is longer than {DEFAULT_ROOM} characters"
+        )
+    return value
+
+
+def generate_json(
+    schema: Schema | bool, seed: int | str | bytes = 0, room: int = DEFAULT_ROOM
+) -> JsonText:
+    """Compact JSON of a value valid against `schema`, written into about `room` characters.
+
+    When the value the schema demands does not fit, writing stops at the room and the
+    text is cut there: the unfinished JSON a model writes when it reaches its limit.
+    """
+    value, complete = _generate(schema, seed, room, MAX_DEPTH)
+    text = orjson.dumps(value).decode()
+    return JsonText(text, complete=True) if complete else JsonText(text[:room], complete=False)
+
+
+def _generate(
+    schema: Schema | bool, seed: int | str | bytes, room: int, max_depth: int
+) -> tuple[Any, bool]:
+    """A valid value and True, or an unfinished one cut at `room` and False."""
     validator = _validator_for(schema)
     for attempt in range(ATTEMPTS):
+        writer = _ValueWriter(schema, _seed_int(seed, attempt), max_depth, room)
         try:
-            value = _ValueWriter(schema, _seed_int(seed, attempt), max_depth).value()
+            value = writer.value()
         except (ValueError, LookupError, RecursionError, TypeError):
             continue  # this draw hit a dead end (an empty range, a `false`); try another
+        if writer.cut:
+            return value, False  # unfinished: no validator would accept it, none is asked
         if validator.is_valid(value):
-            return value
+            return value, True
     raise UnsatisfiableSchemaError("no value satisfying the schema was found")
 
 
@@ -74,7 +131,11 @@ def _validator_for(schema: Schema | bool) -> jsonschema_rs.Validator:
         return known
     _refuse_remote_refs(schema)
     try:
-        validator = jsonschema_rs.validator_for(schema, validate_formats=True)
+        validator = jsonschema_rs.validator_for(
+            _anchored_patterns(schema),
+            validate_formats=True,
+            pattern_options=jsonschema_rs.RegexOptions(),  # the linear engine
+        )
     except (jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError, ValueError) as error:
         raise UnsatisfiableSchemaError(f"the schema is not usable: {error}") from None
     if key is not None:
@@ -116,36 +177,103 @@ def _refuse_remote_refs(schema: Any) -> None:
             _refuse_remote_refs(child)
 
 
+# Keywords whose value is a schema, a list of schemas, or a map of names to schemas.
+_SCHEMA_KEYWORDS = frozenset(
+    {"items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames"}
+    | {"unevaluatedItems", "unevaluatedProperties", "additionalItems"}
+)
+_SCHEMA_LIST_KEYWORDS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
+_SCHEMA_MAP_KEYWORDS = frozenset(
+    {"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"}
+)
+
+
+def _anchored_patterns(schema: Any) -> Any:
+    """`schema` with each `pattern` anchored at the start, after RE2 has accepted it.
+
+    An unanchored search for `a{1000}a{1000}` costs the string's length times the
+    pattern's size; anchored, it costs the length. Generated strings start with their
+    pattern's match, so for them the anchored check says the same thing.
+    """
+    if not isinstance(schema, dict):
+        return schema
+    copy = {key: _anchored_child(key, value) for key, value in schema.items()}
+    if isinstance(schema.get("pattern"), str):
+        copy["pattern"] = "^(?:" + _linear(schema["pattern"]) + ")"
+    names = schema.get("patternProperties")
+    for name in names if isinstance(names, dict) else ():
+        _linear(name)
+    return copy
+
+
+def _anchored_child(keyword: str, value: Any) -> Any:
+    if keyword in _SCHEMA_KEYWORDS:
+        return _anchored_patterns(value)
+    if keyword in _SCHEMA_LIST_KEYWORDS and isinstance(value, list):
+        return [_anchored_patterns(item) for item in value]
+    if keyword in _SCHEMA_MAP_KEYWORDS and isinstance(value, dict):
+        return {name: _anchored_patterns(item) for name, item in value.items()}
+    return value
+
+
+def _linear(pattern: str) -> str:
+    try:
+        linear_regex(pattern)
+    except UnsupportedRegexError as error:
+        raise UnsatisfiableSchemaError(str(error)) from None
+    return pattern
+
+
 def _seed_int(seed: int | str | bytes, attempt: int) -> int:
     raw = seed if isinstance(seed, bytes) else str(seed).encode()
     return int.from_bytes(hashlib.sha256(raw + attempt.to_bytes(2, "big")).digest()[:8], "big")
 
 
 class _ValueWriter:
-    """One attempt at a value: walks the schema, drawing from one seeded Faker."""
+    """One attempt at a value: walks the schema, drawing from one seeded Faker.
 
-    def __init__(self, root: Schema | bool, seed: int, max_depth: int) -> None:
+    `left` is the room not yet spent, in characters of the compact JSON written so far,
+    counted exactly (scalars by their JSON, containers by brackets and separators), so
+    that when writing stops (`cut`) the JSON of what was written is at least the room
+    long and its first `room` characters are those of the whole value.
+    """
+
+    def __init__(self, root: Schema | bool, seed: int, max_depth: int, room: int) -> None:
         self.root = root
         self.max_depth = max_depth
         self.faker = _seeded_faker(seed)
         self.random = self.faker.random
-        self.xeger = rstr.Rstr(self.random)
+        self.xeger = _BoundedXeger(self.random)
+        self.left = room
+        self.cut = False
+        self.words_used_up = False
 
     def value(self) -> Any:
         return self.write(self.root, 0, None)
 
+    def full(self) -> bool:
+        """Whether the room is spent: every loop that writes more stops here."""
+        if self.left <= 0:
+            self.cut = True
+        return self.cut
+
+    def spent(self, value: Any) -> Any:
+        """A scalar (or a const/enum value), its JSON charged to the room."""
+        self.left -= len(orjson.dumps(value))
+        return value
+
     def write(self, schema: Schema | bool, depth: int, name: str | None) -> Any:
         if schema is True:
-            return self.faker.word()
+            return self.spent(self.faker.word())
         if schema is False:
             raise UnsatisfiableSchemaError("the schema `false` admits no value")
         schema = self.resolve(schema)
         if "allOf" in schema:
             schema = self.merge_all_of(schema)
         if "const" in schema:
-            return schema["const"]
+            return self.spent(schema["const"])
         if "enum" in schema:
-            return self.random.choice(schema["enum"])
+            return self.spent(self.random.choice(schema["enum"]))
         if "anyOf" in schema or "oneOf" in schema:
             return self.write_union(schema, depth, name)
         return self.write_typed(schema, self.pick_type(schema, depth), depth, name)
@@ -212,10 +340,10 @@ class _ValueWriter:
             "object": lambda: self.write_object(schema, depth),
             "array": lambda: self.write_array(schema, depth, name),
             "string": lambda: self.write_string(schema, name),
-            "integer": lambda: self.write_number(schema, name, integer=True),
-            "number": lambda: self.write_number(schema, name, integer=False),
-            "boolean": lambda: self.random.random() < 0.5,
-            "null": lambda: None,
+            "integer": lambda: self.spent(self.write_number(schema, name, integer=True)),
+            "number": lambda: self.spent(self.write_number(schema, name, integer=False)),
+            "boolean": lambda: self.spent(self.random.random() < 0.5),
+            "null": lambda: self.spent(None),
         }
         return writers.get(kind, writers["string"])()
 
@@ -228,47 +356,84 @@ class _ValueWriter:
         else:
             chosen = required + [key for key in optional if self.random.random() < 0.5]
         extra: Schema | bool = schema.get("additionalProperties", True)
-        result = {key: self.write(properties.get(key, extra), depth + 1, key) for key in chosen}
+        result: dict[str, Any] = {}
+        self.left -= 2  # the braces
+        for key in chosen:
+            self.add_member(result, key, properties.get(key, extra), depth)
         self.add_extra_properties(result, schema, optional, depth)
         return result
+
+    def add_member(self, result: dict[str, Any], key: str, schema: Any, depth: int) -> None:
+        if self.full():
+            return
+        self.left -= len(orjson.dumps(key)) + 1 + (1 if result else 0)  # key, colon, comma
+        result[key] = self.write(schema, depth + 1, key)
 
     def add_extra_properties(
         self, result: dict[str, Any], schema: Schema, optional: list[str], depth: int
     ) -> None:
         wanted = schema.get("minProperties", 0)
         spare = [key for key in optional if key not in result]
-        while len(result) < wanted and spare:
+        while len(result) < wanted and spare and not self.full():
             key = spare.pop(0)
-            result[key] = self.write(schema["properties"][key], depth + 1, key)
+            self.add_member(result, key, schema["properties"][key], depth)
         extra = schema.get("additionalProperties", True)
-        while len(result) < wanted and extra is not False:
-            key = self.faker.unique.word()
-            result[key] = self.write(extra, depth + 1, key)
+        while len(result) < wanted and extra is not False and not self.full():
+            self.add_member(result, self.new_name(result), extra, depth)
         limit = schema.get("maxProperties")
         while limit is not None and len(result) > limit:
             result.pop(next(k for k in reversed(result) if k not in schema.get("required", [])))
 
+    def new_name(self, taken: dict[str, Any]) -> str:
+        """A property name not in `taken`: a word while Faker has unused ones, then numbered."""
+        if not self.words_used_up:
+            try:
+                name: str = self.faker.unique.word()
+                return name
+            except UniquenessException:  # Faker tried a thousand words to say so: once
+                self.words_used_up = True
+        return f"{self.faker.word()}_{len(taken)}"
+
     def write_array(self, schema: Schema, depth: int, name: str | None) -> list[Any]:
         low = schema.get("minItems", 0)
         # Without maxItems, deeper arrays get shorter, so recursive schemas stay small.
-        high = schema.get("maxItems", max(low, DEFAULT_MAX_ITEMS - depth))
+        high = min(
+            schema.get("maxItems", max(low, DEFAULT_MAX_ITEMS - depth)), low + MAX_EXTRA_ITEMS
+        )
         count = low if depth >= self.max_depth else self.random.randint(low, max(low, high))
         prefix = schema.get("prefixItems", [])
         items = schema.get("items", True)
         if items is False:
             count = min(count, len(prefix))
+        self.left -= 2  # the brackets
+        return self.write_items(schema, count, prefix, items, depth, name)
+
+    def write_items(
+        self,
+        schema: Schema,
+        count: int,
+        prefix: list[Any],
+        items: Any,
+        depth: int,
+        name: str | None,
+    ) -> list[Any]:
         result: list[Any] = []
         seen: set[bytes] = set()
+        duplicates = 0
         for index in range(count * ATTEMPTS):
-            if len(result) >= count:
+            if len(result) >= count or duplicates > MAX_DUPLICATES_IN_A_ROW or self.full():
                 break
             item_schema = prefix[len(result)] if len(result) < len(prefix) else items
+            left = self.left
+            self.left -= 1 if result else 0  # the comma
             value = self.write(item_schema, depth + 1, name)
             key = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
             if schema.get("uniqueItems") and key in seen and index < count * ATTEMPTS - 1:
+                self.left, duplicates = left, duplicates + 1  # not written after all
                 continue
             seen.add(key)
             result.append(value)
+            duplicates = 0
         return result
 
     def write_string(self, schema: Schema, name: str | None) -> str:
@@ -278,23 +443,30 @@ class _ValueWriter:
             text = _FORMATS[schema["format"]](self)
         else:
             text = self.named_text(name)
-        return _fit_length(text, schema.get("minLength", 0), schema.get("maxLength"))
+        low, high = schema.get("minLength", 0), schema.get("maxLength")
+        # Padding stops one character past the room: the text is cut there anyway.
+        text = _fit_length(text, min(low, max(0, self.left) + 1), high)
+        if len(text) < low:
+            self.cut = True
+        return str(self.spent(text))
 
     def pattern_text(self, schema: Schema) -> str:
         """A string matching the pattern, drawn again until it fits the length limits."""
         low, high = schema.get("minLength", 0), schema.get("maxLength")
         text = ""
         for _ in range(ATTEMPTS * 4):
-            text = self.xeger.xeger(schema["pattern"])
+            text = self.xeger.within(schema["pattern"], max(0, self.left) + 1)
+            if self.xeger.cut:
+                self.cut = True
+                return text
             if len(text) >= low and (high is None or len(text) <= high):
                 return text
         return text
 
     def named_text(self, name: str | None) -> str:
-        key = (name or "").lower().replace("_", "").replace("-", "")
-        for names, provider in _NAMED_PROVIDERS:
-            if key in names or any(key.endswith(n) for n in names if len(n) > 4):
-                return str(provider(self.faker))
+        provider = _provider_for(name or "")
+        if provider is not None:
+            return str(provider(self.faker))
         return " ".join(self.faker.words(self.random.randint(1, 3)))
 
     def write_number(self, schema: Schema, name: str | None, integer: bool) -> int | float:
@@ -413,6 +585,68 @@ def _fit_length(text: str, low: int, high: int | None) -> str:
     if len(text) < low:
         text += "x" * (low - len(text))
     return text if high is None else text[:high]
+
+
+_COUNTED = frozenset({"LITERAL", "NOT_LITERAL", "ANY", "IN", "GROUPREF"})
+
+
+class _BoundedXeger(rstr.Rstr):
+    """rstr's strings from a pattern, stopped when they reach a room.
+
+    `((a{100}){100}){100}` would otherwise be a million characters before anything could
+    look at its length. Characters are counted where they are made (a literal, a class,
+    a back-reference); inside a class, rstr builds candidate lists, not output.
+    """
+
+    def __init__(self, random: Any) -> None:
+        super().__init__(random)
+        self.left = 0
+        self.cut = False
+        self._in_class = 0
+
+    def within(self, pattern: str, room: int) -> str:
+        self.left, self.cut, self._in_class = room, False, 0
+        text: str = self.xeger(pattern)
+        return text
+
+    def _handle_state(self, state: Any) -> Any:
+        if self._in_class:
+            return super()._handle_state(state)
+        if self.left <= 0:
+            self.cut = True
+            return ""
+        result = super()._handle_state(state)
+        if state[0].name in _COUNTED:
+            self.left -= len(result)
+        return result
+
+    def _handle_in(self, value: Any) -> Any:
+        self._in_class += 1
+        try:
+            return super()._handle_in(value)
+        finally:
+            self._in_class -= 1
+
+    def _handle_repeat(self, start_range: int, end_range: int, value: Any) -> str:
+        # rstr caps repeats at STAR_PLUS_LIMIT even below the minimum (`a{1000}` fails).
+        times = self._random.randint(start_range, max(start_range, min(end_range, STAR_PLUS_LIMIT)))
+        pieces: list[str] = []
+        for _ in range(times):
+            if self.left <= 0:
+                self.cut = True
+                break
+            pieces.append("".join(self._handle_state(state) for state in value))
+        return "".join(pieces)
+
+
+@functools.lru_cache(maxsize=4096)
+def _provider_for(name: str) -> Callable[[Faker], Any] | None:
+    """The Faker provider a property name asks for (`city`, `billing_email`), if any."""
+    key = name.lower().replace("_", "").replace("-", "")
+    for names, provider in _NAMED_PROVIDERS:
+        if key in names or any(key.endswith(n) for n in names if len(n) > 4):
+            return provider
+    return None
 
 
 def _ipv6(writer: _ValueWriter) -> str:

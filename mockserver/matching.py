@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from mockserver.regexes import linear_regex
+
 
 @dataclass(frozen=True)
 class RequestView:
@@ -32,7 +34,7 @@ class RequestView:
 
 
 class TextMatch(BaseModel):
-    """Exactly one of: equals, contains, regex (Python syntax, searched anywhere)."""
+    """Exactly one of: equals, contains, regex (RE2 syntax, searched anywhere)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -46,10 +48,7 @@ class TextMatch(BaseModel):
         if len(given) != 1:
             raise ValueError("give exactly one of equals, contains, regex")
         if self.regex is not None:
-            try:
-                re.compile(self.regex)
-            except re.error as error:
-                raise ValueError(f"regex {self.regex!r} does not compile: {error}") from None
+            linear_regex(self.regex)
         return self
 
     def matches(self, text: str | None) -> bool:
@@ -59,7 +58,7 @@ class TextMatch(BaseModel):
             return text == self.equals
         if self.contains is not None:
             return self.contains in text
-        return re.search(self.regex or "", text) is not None
+        return linear_regex(self.regex or "").search(text) is not None
 
     def describe(self) -> str:
         """The condition as a verb phrase: "contain 'weather'"."""

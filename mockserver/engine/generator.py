@@ -17,6 +17,7 @@ reasoning is spent first, the visible output is cut to what remains.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import random
 from dataclasses import dataclass
@@ -29,9 +30,9 @@ from mockserver.completion import Choice, Completion, ToolCall, Usage
 from mockserver.contract.request import ChatRequest
 from mockserver.engine.base import EngineCall, Script
 from mockserver.engine.prose import tool_results_summary, topic_of, write_prose
+from mockserver.engine.structured import json_within
 from mockserver.engine.tool_choice import ToolDecision, decide_tool
 from mockserver.ids import IdSource
-from mockserver.jsonschema_gen import UnsatisfiableSchemaError, generate_value
 from mockserver.memo import Memo
 
 # Request fields that decide the content; budget, streaming and bookkeeping fields do not.
@@ -95,6 +96,9 @@ class Generator:
         self._topics: Memo[bytes, tuple[str, ...]] = Memo(max_entries=4096, max_size=2**20)
 
     async def answer(self, call: EngineCall) -> Completion:
+        if _may_take_long(call):
+            # Off the event loop: other requests are answered meanwhile.
+            return await asyncio.to_thread(self.complete, call)
         return self.complete(call)
 
     def complete(self, call: EngineCall) -> Completion:
@@ -139,7 +143,7 @@ class Generator:
             calls: list[tuple[dict[str, Any], str | None]] = [(decision.function, None)]
             finish_reason = "stop" if decision.named else _call_finish_reason(decision)
             return self._tool_calls(seed, index, budget, calls, finish_reason, decision.legacy)
-        return self._text(call, index, budget, self._content(call, seed))
+        return self._text(call, index, budget, self._content(call, seed, budget.visible))
 
     def _scripted(
         self, call: EngineCall, seed: bytes, index: int, budget: _Budget, script: Script
@@ -177,7 +181,9 @@ class Generator:
         for position, (function, given) in enumerate(calls):
             name = function["name"]
             schema = function.get("parameters") or EMPTY_PARAMETERS
-            arguments = tokens.encode(given if given is not None else _json_text(schema, seed))
+            if given is None:
+                given = json_within(schema, seed, room - tokens.count(name))
+            arguments = tokens.encode(given)
             room -= tokens.count(name)
             if len(arguments) > max(0, room):
                 arguments, finish_reason = arguments[: max(0, room)], "length"
@@ -190,13 +196,13 @@ class Generator:
         )
         return choice, budget.reasoning + spent
 
-    def _content(self, call: EngineCall, seed: bytes) -> str:
+    def _content(self, call: EngineCall, seed: bytes, visible: int) -> str:
         response_format = call.request.body.get("response_format") or {}
         kind = response_format.get("type")
         if kind == "json_schema":
-            return _json_text(response_format["json_schema"].get("schema") or {}, seed)
+            return json_within(response_format["json_schema"].get("schema") or {}, seed, visible)
         if kind == "json_object":
-            return _json_text(JSON_OBJECT_SCHEMA, seed)
+            return json_within(JSON_OBJECT_SCHEMA, seed, visible)
         return self._prose(seed, call)
 
     def _prose(self, seed: bytes, call: EngineCall) -> str:
@@ -228,13 +234,23 @@ def _choice_seed(digest: bytes, index: int) -> bytes:
     return hashlib.sha256(digest + index.to_bytes(4, "big")).digest()
 
 
-def _json_text(schema: dict[str, Any], seed: bytes) -> str:
-    """Compact JSON valid against `schema`, as the model writes arguments and outputs."""
-    try:
-        value = generate_value(schema, seed=seed)
-    except UnsatisfiableSchemaError:
-        value = {}
-    return orjson.dumps(value).decode()
+# A scripted text longer than this is counted off the event loop (tiktoken releases the
+# GIL): 64 KiB takes about 2 ms to encode.
+SCRIPT_CHARS_ON_LOOP = 64 * 1024
+
+
+def _may_take_long(call: EngineCall) -> bool:
+    """Whether answering may take more than a few milliseconds: generating from a schema
+    (a few milliseconds of Faker, up to a second for a schema that fills the budget), or
+    counting a long scripted text."""
+    script, body = call.script, call.request.body
+    if script is not None:
+        texts = len(script.content or "") + len(script.refusal or "")
+        return texts > SCRIPT_CHARS_ON_LOOP or any(args is None for _, args in script.tool_calls)
+    response_format = body.get("response_format") or {}
+    return bool(body.get("tools") or body.get("functions")) or (
+        response_format.get("type") == "json_schema"
+    )
 
 
 def _apply_stop(text: str, stop: tuple[str, ...]) -> tuple[str, str]:

@@ -35,7 +35,8 @@ class StubRules:
             raise error_for(answer.error, call.view.surface)
         if answer.fault is not None:
             call.effects.fault = parse_fault(answer.fault)
-        completion = self.generator.complete(dataclasses.replace(call, script=script_for(answer)))
+        scripted = dataclasses.replace(call, script=script_for(answer))
+        completion = await self.generator.answer(scripted)
         return _with_overrides(completion, answer)
 
     def _stub_for(self, call: EngineCall) -> Stub | None:

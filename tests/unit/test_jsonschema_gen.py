@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, FormatChecker
 from pydantic import BaseModel, Field
 
-from mockserver.jsonschema_gen import UnsatisfiableSchemaError, generate_value
-from tests.testdata import OPENAI_TRAFFIC
+from mockserver.jsonschema_gen import UnsatisfiableSchemaError, generate_json, generate_value
 from tests.contract.real_traffic import azure_dir, load_yaml
+from tests.testdata import OPENAI_TRAFFIC
 
 Schema = dict[str, Any]
 ROOT = Path(__file__).resolve().parents[2]
@@ -956,3 +956,113 @@ def test_pydantic_invoice_schema_gets_valid_values(make: Any) -> None:
         assert_valid(schema, value)
         invoice = Invoice.model_validate(value)  # pydantic agrees too
         assert invoice.line_items
+
+
+# --- bounded work: a room in characters --------------------------------------------------
+
+ROOM = 200
+FITTING = {
+    "a form": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "city": {"type": "string"},
+            "tags": {"type": "array", "items": {"type": "string"}, "minItems": 40},
+            "scores": {"type": "array", "items": {"type": "number"}, "minItems": 40},
+        },
+        "required": ["name", "city", "tags", "scores"],
+    },
+    "a long code": {"type": "string", "pattern": "^[A-Z]{3}-[0-9]{300}$"},
+    "padding": {"type": "string", "minLength": 3000},
+    "records": {
+        "type": "array",
+        "minItems": 60,
+        "items": {
+            "type": "object",
+            "properties": {"id": {"type": "integer"}, "email": {"type": "string"}},
+            "required": ["id", "email"],
+        },
+    },
+}
+
+
+@pytest.mark.parametrize("schema", FITTING.values(), ids=FITTING.keys())
+def test_a_value_longer_than_the_room_is_cut_where_the_whole_value_is(schema: Schema) -> None:
+    for seed in range(5):
+        whole = generate_json(schema, seed=seed)
+        assert whole.complete
+        assert_valid(schema, json.loads(whole.text))
+        assert len(whole.text) > ROOM
+        cut = generate_json(schema, seed=seed, room=ROOM)
+        assert not cut.complete
+        assert cut.text == whole.text[:ROOM]
+
+
+BOMBS: dict[str, Schema] = {
+    "minLength 100,000,000": {"type": "string", "minLength": 100_000_000},
+    "minItems 10,000,000": {"type": "array", "items": {"type": "string"}, "minItems": 10**7},
+    "minProperties 1,000,000": {"type": "object", "minProperties": 10**6},
+    "nested minItems": {
+        "type": "array",
+        "minItems": 10**4,
+        "items": {"type": "array", "minItems": 10**4, "items": {"type": "integer"}},
+    },
+    "a pattern of 8000 characters": {"type": "string", "pattern": "^" + "[a-z]{1000}" * 8 + "$"},
+    "unique booleans": {
+        "type": "array",
+        "items": {"type": "array", "items": {"type": "boolean"}, "minItems": 10**6},
+        "minItems": 10**6,
+    },
+}
+
+
+@pytest.mark.parametrize("schema", BOMBS.values(), ids=BOMBS.keys())
+def test_minimums_beyond_the_room_stop_at_the_room(schema: Schema) -> None:
+    cut = generate_json(schema, seed=3, room=5000)
+    assert not cut.complete
+    assert len(cut.text) == 5000
+
+
+def test_a_value_longer_than_generate_values_room_is_refused() -> None:
+    with pytest.raises(UnsatisfiableSchemaError, match="longer than"):
+        generate_value({"type": "string", "minLength": 100_000_000})
+
+
+def test_more_properties_than_faker_has_words() -> None:
+    schema = {"type": "object", "minProperties": 2500, "additionalProperties": {"type": "integer"}}
+    value = generate_value(schema, seed=1)
+    assert_valid(schema, value)
+
+
+def test_unique_items_the_item_schema_cannot_supply_end_the_attempt() -> None:
+    schema = {"type": "array", "items": {"type": "boolean"}, "minItems": 10**6, "uniqueItems": True}
+    with pytest.raises(UnsatisfiableSchemaError):
+        generate_value(schema)
+
+
+def test_a_repetition_of_more_than_a_hundred_is_generated() -> None:
+    schema = {"type": "string", "pattern": "^x{1000}$"}
+    assert generate_value(schema, seed=2) == "x" * 1000
+
+
+UNSUPPORTED_PATTERNS = {
+    "backreference": r"^(ab)\1$",
+    "lookahead": r"^(?=a)a+$",
+    "a repetition of 100,000": "^((a{100}){100}){10}$",
+}
+
+
+@pytest.mark.parametrize("pattern", UNSUPPORTED_PATTERNS.values(), ids=UNSUPPORTED_PATTERNS.keys())
+def test_a_pattern_re2_refuses_makes_the_schema_unusable_saying_why(pattern: str) -> None:
+    with pytest.raises(UnsatisfiableSchemaError, match="RE2"):
+        generate_value({"type": "string", "pattern": pattern})
+
+
+def test_a_pattern_is_checked_wherever_it_is_nested() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"pattern": {"type": "string", "pattern": r"^(x)\1$"}},
+        "required": ["pattern"],
+    }
+    with pytest.raises(UnsatisfiableSchemaError, match="RE2"):
+        generate_value(schema)
