@@ -34,8 +34,9 @@ KNOWN_FIELDS = frozenset(
         "background",
     }
 )
-# Passed to the chat checks as they are: o3-mini refuses them there with its own wording.
-PASSED_THROUGH = ("temperature", "top_p", "parallel_tool_calls", "user")
+# Passed to the chat checks as they are: o3-mini refuses them there with its own wording
+# (temperature but 1, top_p, parallel_tool_calls; service_tier "flex").
+PASSED_THROUGH = ("temperature", "top_p", "parallel_tool_calls", "user", "service_tier")
 MIN_OUTPUT_TOKENS = 16
 ROLES = ("user", "developer", "system", "assistant")
 _OBJECT: dict[str, Any] = {"type": "object"}

@@ -263,6 +263,15 @@ def test_refused_parameter_is_reported_before_a_malformed_message(
 # --- the Responses API translates to chat and meets the same rules ---------------------------
 
 
+def test_responses_refuse_flex_as_chat_does(v1_client: openai.OpenAI) -> None:
+    response = v1_client.responses.create(model=DEPLOYMENT, input="Hello", service_tier="auto")
+    assert response.status == "completed"
+    with pytest.raises(openai.BadRequestError) as caught:
+        v1_client.responses.create(model=DEPLOYMENT, input="Hello", service_tier="flex")
+    assert caught.value.code == "unsupported_value"
+    assert caught.value.param == "service_tier"
+
+
 def test_responses_take_temperature_one_only(v1_client: openai.OpenAI) -> None:
     response = v1_client.responses.create(model=DEPLOYMENT, input="Hello", temperature=1)
     assert response.status == "completed"
