@@ -72,15 +72,17 @@ class Turn:
     brings_tool_results: bool
 
     @classmethod
-    def of(cls, messages: list[dict[str, Any]]) -> Turn:
+    def of(cls, messages: list[dict[str, Any]], window: int) -> Turn:
+        """The turn, its text kept to the last `window` characters (where the ask is)."""
         start = 0
         for index, message in enumerate(messages):
             if message.get("role") == "assistant":
                 start = index + 1
         turn = messages[start:]
-        texts = [content_text(message.get("content")) for message in turn]
+        # Counted as the prompt was, part by part: memoised, a long prompt is not re-encoded.
+        count = sum(tokens.content_tokens(message.get("content")) for message in turn)
         results = any(message.get("role") in ("tool", "function") for message in turn)
-        return cls("\n".join(texts), sum(tokens.count(text) for text in texts), results)
+        return cls(_tail([content_text(m.get("content")) for m in turn], window), count, results)
 
 
 def reasoning_tokens(
@@ -98,7 +100,7 @@ def reasoning_tokens(
 def difficulty(profile: ReasoningProfile, body: dict[str, Any]) -> float:
     """The score of the module doc, in granules at medium effort."""
     messages = body.get("messages") or []
-    turn = Turn.of(messages if isinstance(messages, list) else [])
+    turn = Turn.of(messages if isinstance(messages, list) else [], profile.constraint_window)
     score = profile.length_weight * math.log2(profile.length_offset + turn.tokens)
     score += profile.constraint_weight * _constraints(profile, turn.text)
     if _offers_tools(body) and not turn.brings_tool_results:
@@ -111,9 +113,20 @@ def difficulty(profile: ReasoningProfile, body: dict[str, Any]) -> float:
 
 
 def _constraints(profile: ReasoningProfile, text: str) -> int:
-    ask = text[-profile.constraint_window :]
-    found = profile.constraint_pattern.findall(ask)
+    found = profile.constraint_pattern.findall(text)
     return min(len(found), profile.max_constraints)
+
+
+def _tail(texts: list[str], window: int) -> str:
+    """The last `window` characters of the texts joined by newlines, without joining all."""
+    kept: list[str] = []
+    size = 0
+    for text in reversed(texts):
+        kept.append(text[-(window - size) :] if window > size else "")
+        size += len(text) + 1  # the text and the newline before it
+        if size > window:
+            break
+    return "\n".join(reversed(kept))[-window:]
 
 
 def _offers_tools(body: dict[str, Any]) -> bool:

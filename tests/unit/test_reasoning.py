@@ -112,7 +112,7 @@ def test_reporting_a_tool_result_reasons_less_than_choosing_the_tool() -> None:
 
 def test_the_turn_is_what_follows_the_assistants_last_message() -> None:
     history = [{"role": "user", "content": "word " * 5000}, {"role": "assistant", "content": "ok"}]
-    turn = Turn.of([*history, {"role": "user", "content": "thanks"}])
+    turn = Turn.of([*history, {"role": "user", "content": "thanks"}], PROFILE.constraint_window)
     assert turn.text == "thanks"
     assert not turn.brings_tool_results
     follow_up = {"messages": [*history, {"role": "user", "content": "thanks"}]}
@@ -140,3 +140,10 @@ def test_long_reasoning_varies_by_one_granule_with_the_request() -> None:
     middle = spent(hard, "high", STEADY)
     assert counts == {middle - GRANULE, middle, middle + GRANULE}
     assert difficulty(PROFILE, hard) > 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=st.lists(st.text(max_size=30), min_size=1, max_size=6), window=st.integers(1, 80))
+def test_the_turn_keeps_the_last_characters_of_its_text(texts: list[str], window: int) -> None:
+    messages = [{"role": "user", "content": text} for text in texts]
+    assert Turn.of(messages, window).text == "\n".join(texts)[-window:]
