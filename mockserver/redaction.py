@@ -307,7 +307,13 @@ def _replace_path(node: Any, parts: list[str], replacement: str) -> Any:
 
 def shapes_in(text: str) -> list[str]:
     """The kinds of secret-shaped text in `text` (never the text itself)."""
-    return [name for name, shape in VALUE_SHAPES if shape.search(text)]
+    return [
+        name for name, shape in VALUE_SHAPES if any(_unredacted(m) for m in shape.finditer(text))
+    ]
+
+
+def _unredacted(match: re.Match[str]) -> bool:
+    return match.group("s") not in (REDACTED, MASK)
 
 
 def value_shapes_in(value: str) -> list[str]:
