@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: serve test lint typecheck check clean bench refresh-test-data
+.PHONY: serve test lint typecheck check clean bench fuzz refresh-test-data
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ check: lint typecheck test
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)
+
+# 10,000 hostile requests against `mockserver serve` (bench/fuzz.py); ARGS="--requests N --seed S".
+fuzz: $(STAMP)
+	$(BIN)/python -m bench.fuzz $(ARGS)
 
 # tests/data/ from the team's reference copies: `make refresh-test-data REF=<folder>`.
 refresh-test-data: $(STAMP)

@@ -71,6 +71,13 @@ class Connection(RequestHandler):
             log.warning("closed a connection whose request headers did not arrive in time")
             self.force_close()
 
+    def log_exception(self, *args: Any, **kw: Any) -> None:
+        # A body that could not be decoded was answered (a 400, logged once) by
+        # api.body; aiohttp then fails to drain the rest of it. Nothing more to say.
+        if isinstance(kw.get("exc_info"), web.RequestPayloadError):
+            return
+        super().log_exception(*args, **kw)
+
     def handle_error(
         self,
         request: BaseRequest,

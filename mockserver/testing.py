@@ -22,6 +22,7 @@ from mockserver.admin_client import AdminClient
 from mockserver.api.keys import STATE
 from mockserver.app import create_app
 from mockserver.config import Settings, load_settings
+from mockserver.connection import runner_for
 from mockserver.journal import JournalEntry, verify
 from mockserver.matching import RequestMatch
 from mockserver.state import RESETTABLE, AppState
@@ -155,7 +156,8 @@ class MockServer:
         loop.close()
 
     async def _startup(self) -> None:
-        self._runner = web.AppRunner(create_app(self.settings), access_log=None)
+        # The served runner: Azure's 400 for bad HTTP, header/idle timeouts, shutdown grace.
+        self._runner = runner_for(create_app(self.settings), self.settings)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -288,14 +287,3 @@ def test_an_error_raised_in_the_server_is_not_chained_to_an_import_error() -> No
     with pytest.raises(RuntimeError) as caught:
         cli_module.run(failing())
     assert caught.value.__context__ is None
-
-
-def test_a_failed_start_prints_no_uvloop_import_error() -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        result = run_to_exit("--port", str(taken.getsockname()[1]))
-    assert result.returncode != 0
-    assert "address already in use" in result.stderr.lower()
-    assert "uvloop" not in result.stderr
-    assert "During handling of the above exception" not in result.stderr

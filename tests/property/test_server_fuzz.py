@@ -2,19 +2,24 @@
 
 Whatever a client sends (JSON of any shape, bodies biased toward the real parameters,
 raw bytes, odd api-versions and deployment names), the server answers with a 2xx or 4xx,
-an error is an Azure/OpenAI error envelope, and a success is a chat completion.
+an error is an Azure/OpenAI error envelope, and a success is a chat completion. The same
+holds for hostile but well-framed HTTP (mockserver.fuzzing): odd methods, huge headers,
+wrong content types and encodings, deep nesting, huge numbers, bodies that are not UTF-8.
 """
 
 from __future__ import annotations
 
 import json
 import string
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
+import pytest
 from hypothesis import HealthCheck, example, given, note, settings
 from hypothesis import strategies as st
 
+from mockserver.fuzzing import HostileRequest, hostile_requests, problems, send
 from mockserver.testing import MockServer
 from tests import rawhttp
 from tests.unit.test_tokens import oracle_prompt_tokens
@@ -349,3 +354,41 @@ def test_valid_conversations_succeed_with_cookbook_usage(
         if reasoning >= budget:
             assert answer["choices"][0]["message"]["content"] == ""
             assert answer["choices"][0]["finish_reason"] == "length"
+
+
+# --- hostile but well-framed HTTP (the 10,000-request run: `make fuzz`) ------------------
+
+
+@pytest.fixture(scope="module")
+def fuzzed_server() -> Iterator[MockServer]:
+    """A server of its own: faults and odd requests leave the shared one alone."""
+    with MockServer() as running:
+        yield running
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(request=hostile_requests())
+@example(
+    request=HostileRequest(
+        "POST",
+        "/openai/deployments/o3-mini/chat/completions?api-version=2025-04-01-preview",
+        (("api-key", b"any-key"), ("Content-Encoding", b"gzip")),
+        b'{"messages":[{"role":"user","content":"not gzip"}]}',
+    )
+)
+@example(
+    request=HostileRequest(
+        "POST", "/openai/v1/chat/completions", (("X-Big", b"a" * 9000),), b"{}", chunked=True
+    )
+)
+def test_hostile_http_gets_azure_shaped_answers_and_no_5xx(
+    fuzzed_server: MockServer, request: HostileRequest
+) -> None:
+    note(repr(request.to_bytes()[:3000]))
+    answer = send(fuzzed_server.port, request)
+    assert problems(request, answer) == [], answer.body[:500]
+    assert fuzzed_server.take_failures() == []  # no bug of ours answered as a 500

@@ -94,6 +94,18 @@ def test_malformed_http_gets_an_azure_400_and_one_log_line_each() -> None:
     assert SECRET not in "\n".join(cli.stderr.seen)
 
 
+def test_a_body_that_cannot_be_decoded_gets_an_azure_400_and_one_log_line() -> None:
+    with running() as cli:
+        answer = send_and_read(cli, request_head("Content-Encoding: gzip\r\n") + BODY)
+        assert cli.stop() == 0
+    status, _, body = split_response(answer)
+    assert status == 400
+    assert json.loads(body)["error"]["code"] == "BadRequest"
+    logged = [line for line in cli.stderr.seen if "could not be decoded" in line]
+    assert len(logged) == 1, cli.stderr.seen
+    assert not [line for line in cli.stderr.seen if "Traceback" in line or "ERROR" in line]
+
+
 def send_and_read(cli: Cli, raw: bytes) -> bytes:
     with connected(cli.port) as sock:
         sock.sendall(raw)
