@@ -17,10 +17,11 @@ TypeScript type, and bills the tokens of that text:
 
     } // namespace functions
 
-The layout is the one hmarr/openai-chat-tokens reverse-engineered from billed counts; with
-o200k_base it reproduces the recorded counts exactly (crewAI's o3-mini recording, 113 and
-178 prompt tokens; crewAI's Azure gpt-4o-mini stream, 66). Nested objects are rendered
-inline, indented, with the descriptions of their properties left out as that layout does.
+The layout is the one hmarr/openai-chat-tokens reverse-engineered from billed counts. With
+o200k_base and o3-mini's framing it reproduces crewAI's o3-mini recording exactly (113 and
+178 prompt tokens); crewAI's Azure gpt-4o-mini stream bills one token less for the same
+layout (66), so the framing around it is per model (`PromptFraming`). Nested objects are
+rendered inline, indented, their properties' descriptions left out as that layout does.
 """
 
 from __future__ import annotations
