@@ -269,6 +269,14 @@ def _replaced(match: re.Match[str], replacement: str) -> str:
     return whole[: start - match.start()] + replacement + whole[end - match.start() :]
 
 
+def scrub_bytes(data: bytes, replacement: str = MASK) -> bytes:
+    """An error body with secret-shaped text masked (Azure echoes a rejected value, and a
+    key pasted into the wrong field must not come back); `data` itself if none is found."""
+    text = data.decode("utf-8", "surrogateescape")
+    scrubbed = scrub_text(text, replacement)
+    return data if scrubbed == text else scrubbed.encode("utf-8", "surrogateescape")
+
+
 def scrub_value(value: str, replacement: str = REDACTED) -> str:
     """A header or query value: a key-shaped whole value goes, or secret-shaped parts."""
     if any(shape.fullmatch(value) for _, shape in WHOLE_VALUE_SHAPES):

@@ -10,6 +10,7 @@ from aiohttp.typedefs import Handler
 from mockserver.api.headers import gateway_headers, new_request_id
 from mockserver.api.keys import ERROR_NAME, NO_CONTENT_TYPE, REQUEST_ID, STATE
 from mockserver.errors import AzureError, catalogue_error
+from mockserver.redaction import scrub_bytes
 
 log = logging.getLogger("mockserver")
 
@@ -36,7 +37,8 @@ async def azure_envelope(request: web.Request, handler: Handler) -> web.StreamRe
 
 
 def error_response(error: AzureError) -> web.Response:
-    response = web.Response(status=error.status, body=error.body, headers=error.headers)
+    body = scrub_bytes(error.body)  # a secret a client sent is never echoed back
+    response = web.Response(status=error.status, body=body, headers=error.headers)
     response[ERROR_NAME] = error.name
     if error.content_type is None:
         # Azure sends some errors (DeploymentNotFound) with no Content-Type at all.

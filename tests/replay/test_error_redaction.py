@@ -1,0 +1,40 @@
+"""Error bodies never carry a secret back: Azure echoes a rejected value in its message
+and `param`; a key or token pasted into the wrong field comes back masked."""
+
+from __future__ import annotations
+
+import openai
+import pytest
+
+from mockserver.testing import MockServer
+from tests.conftest import post_chat
+
+JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJlcnJvciJ9.ZXJyb3Itc2lnbmF0dXJlLXNlY3JldA"
+SK_KEY = "sk-proj-Err0rB0dy1Key2Secret3"
+
+
+def test_a_token_sent_as_a_value_is_masked_in_the_400(client: openai.AzureOpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.chat.completions.create(
+            model="o3-mini",
+            messages=[{"role": "user", "content": "hi"}],
+            reasoning_effort=JWT,  # type: ignore[arg-type]
+        )
+    error = raised.value
+    assert JWT not in error.response.text
+    assert error.body == {
+        "message": "Invalid value: '***'. Supported values are: 'low', 'medium', and 'high'.",
+        "type": "invalid_request_error",
+        "param": "reasoning_effort",
+        "code": "invalid_value",
+    }
+
+
+def test_a_key_sent_as_a_parameter_name_is_masked_in_message_and_param(
+    server: MockServer,
+) -> None:
+    response = post_chat(server, {"messages": [{"role": "user", "content": "hi"}], SK_KEY: 1})
+    assert response.status == 400
+    assert SK_KEY.encode() not in response.body
+    error = response.json()["error"]
+    assert (error["message"], error["param"]) == ("Unknown parameter: '***'.", "***")
