@@ -36,6 +36,8 @@ COPIED = (
     "real-traffic/openai/*",
     "real-traffic/issue-excerpts/*.json",
 )
+# The top folders of tests/data this script writes; others (captured/) are the tests' own.
+MANAGED = ("contracts-ref", "real-traffic", "reference")
 CONTRACT_NOTES = "reference/azure-contract.md"
 ERROR_BODIES = "reference/azure-contract-error-bodies.json"
 SOURCE_TABLES = ("contracts-ref/SOURCES.md", "real-traffic/SOURCES.md")
@@ -126,9 +128,8 @@ def upstreams(reference: Path) -> dict[str, str]:
 
 
 def write_all(wanted: dict[str, bytes], origins: dict[str, str]) -> None:
-    for stale in sorted(DATA.rglob("*"), reverse=True):
-        kept = stale in (MANIFEST, README) or stale.relative_to(DATA).as_posix() in wanted
-        if stale.is_file() and not kept:
+    for stale in sorted(managed_files()):
+        if stale.relative_to(DATA).as_posix() not in wanted:
             stale.unlink()
     for relative, content in wanted.items():
         target = DATA / relative
@@ -139,6 +140,11 @@ def write_all(wanted: dict[str, bytes], origins: dict[str, str]) -> None:
         json.dumps([entry.__dict__ for entry in entries], indent=1) + "\n", encoding="utf-8"
     )
     README.write_text(readme(entries), encoding="utf-8")
+
+
+def managed_files() -> list[Path]:
+    """The files this script owns: the folders it copies into (`captured/` is the tests' own)."""
+    return [path for top in MANAGED for path in (DATA / top).rglob("*") if path.is_file()]
 
 
 def manifest_entries(wanted: dict[str, bytes], origins: dict[str, str]) -> list[Entry]:
@@ -161,7 +167,9 @@ def readme(entries: list[Entry]) -> str:
 The files the tests read, vendored so that a fresh clone runs `make test` with nothing
 beside it. Written by `scripts/refresh_test_data.py` (`make refresh-test-data REF=<folder>`)
 from the team's reference copies; never edit them by hand. `manifest.json` holds the same
-list, and `tests/unit/test_test_data.py` checks every hash on every run.
+list, and `tests/unit/test_test_data.py` checks every hash on every run. `captured/` is not
+written by the script: it holds requests captured from frameworks by the tests' authors, each
+folder with its own README naming the framework and version.
 
 Public recordings (`real-traffic/`) are as their upstream repositories published them,
 with Azure host names and credential header values already replaced by `REDACTED` in the

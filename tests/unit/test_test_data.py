@@ -16,7 +16,7 @@ import pytest
 from tests.testdata import DATA_DIR
 
 REPO = DATA_DIR.parents[1]
-BOOKKEEPING = {"manifest.json", "README.md"}
+MANAGED = ("contracts-ref", "real-traffic", "reference")  # scripts/refresh_test_data.py's
 
 
 def _manifest() -> list[dict[str, Any]]:
@@ -33,11 +33,12 @@ def test_every_vendored_file_has_its_recorded_hash() -> None:
         assert len(content) == entry["size"], entry["path"]
 
 
-def test_the_folder_holds_only_what_the_manifest_lists() -> None:
+def test_the_refreshed_folders_hold_only_what_the_manifest_lists() -> None:
     on_disk = {
         path.relative_to(DATA_DIR).as_posix()
-        for path in DATA_DIR.rglob("*")
-        if path.is_file() and path.name not in BOOKKEEPING
+        for top in MANAGED
+        for path in (DATA_DIR / top).rglob("*")
+        if path.is_file()
     }
     assert on_disk == {entry["path"] for entry in _manifest()}
 
