@@ -3,20 +3,24 @@
     {"version": 1, "interactions": [{"request": {...}, "response": {...}}, ...]}
 
 A request keeps method, path, query, headers (redacted) and its JSON body; a response
-keeps status, headers and the exact body text, or for a stream every SSE frame with its
-offset in milliseconds, so replay is byte-identical. Files are rewritten whole through a
-temporary file and a rename, under a lock, so concurrent recording loses nothing and a
-killed recorder never leaves a half-written file.
+keeps status, headers and the exact body, or for a stream every SSE frame with its
+offset in milliseconds, so replay is byte-identical. Bodies that are not UTF-8 are kept
+as base64 (`"encoding": "base64"`), so any bytes survive.
+
+A fixtures directory holds single files (`examples.json`, imported cassettes, cassettes
+recorded before) and cassette directories (`recordings/00000000.json`, ...: one file per
+interaction, see `mockserver.cassette`), read in that order.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
 import tempfile
-import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -52,6 +56,18 @@ class RecordedResponse(BaseModel):
     body: str | None = None  # the exact body text (non-streamed)
     frames: list[Frame] | None = None  # the stream, event by event
     cut: bool = False  # the upstream dropped the connection before the end
+    # "base64" when the upstream's bytes were not UTF-8: the body and every frame's data
+    # are then base64 of the exact bytes. Left out of the file when "utf-8".
+    encoding: Literal["utf-8", "base64"] = "utf-8"
+
+    def body_bytes(self) -> bytes:
+        return self._bytes(self.body or "")
+
+    def frame_bytes(self, frame: Frame) -> bytes:
+        return self._bytes(frame.data)
+
+    def _bytes(self, text: str) -> bytes:
+        return base64.b64decode(text) if self.encoding == "base64" else text.encode()
 
 
 class Interaction(BaseModel):
@@ -92,26 +108,58 @@ def read_fixture_file(path: Path) -> FixtureFile:
         raise FixtureError(f"{path}: {error}") from None
 
 
-def read_fixture_dir(directory: Path) -> list[tuple[Path, FixtureFile]]:
+# One recorded interaction in a cassette directory: its number, at least 8 digits.
+INTERACTION_FILE = re.compile(r"^(\d{8,})\.json$")
+
+
+def read_fixtures(directory: Path) -> list[tuple[str, Interaction]]:
+    """Every interaction under `directory` with where it is: single files first
+    ("examples.json#2": the third of that file), then cassette directories
+    ("recordings#3": the file recordings/00000003.json)."""
     if not directory.is_dir():
         return []
-    return [(path, read_fixture_file(path)) for path in sorted(directory.glob("*.json"))]
+    found = [
+        (f"{path.name}#{position}", interaction)
+        for path in sorted(directory.glob("*.json"))
+        for position, interaction in enumerate(read_fixture_file(path).interactions)
+    ]
+    for cassette in sorted(p for p in directory.iterdir() if p.is_dir()):
+        found += [
+            (f"{cassette.name}#{number}", interaction)
+            for number, path in cassette_files(cassette)
+            for interaction in read_fixture_file(path).interactions
+        ]
+    return found
 
 
-_WRITE_LOCK = threading.Lock()
+def cassette_files(directory: Path) -> list[tuple[int, Path]]:
+    """The interaction files of a cassette directory, in recorded order."""
+    if not directory.is_dir():
+        return []
+    found = [(INTERACTION_FILE.match(entry.name), entry) for entry in os.scandir(directory)]
+    return sorted((int(match.group(1)), Path(entry.path)) for match, entry in found if match)
 
 
-def append_interaction(path: Path, interaction: Interaction) -> None:
-    """Add one interaction: read, append, write to a temporary file, rename over."""
-    with _WRITE_LOCK:
-        current = read_fixture_file(path) if path.exists() else FixtureFile()
-        current.interactions.append(interaction)
-        write_fixture_file(path, current)
+def read_cassette(path: Path) -> FixtureFile:
+    """A cassette's interactions in recorded order, from a directory or a single file."""
+    if not path.is_dir():
+        return read_fixture_file(path)
+    interactions = [read_fixture_file(file) for _, file in cassette_files(path)]
+    return FixtureFile(interactions=[i for f in interactions for i in f.interactions])
+
+
+def dumped(fixtures: FixtureFile) -> dict[str, Any]:
+    """The JSON of a fixture file: an encoding is written only when it is not UTF-8."""
+    data = fixtures.model_dump(mode="json")
+    for interaction in data["interactions"]:
+        if interaction["response"]["encoding"] == "utf-8":
+            del interaction["response"]["encoding"]
+    return data
 
 
 def write_fixture_file(path: Path, fixtures: FixtureFile) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(fixtures.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(dumped(fixtures), indent=2, ensure_ascii=False) + "\n"
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
@@ -122,4 +170,3 @@ def write_fixture_file(path: Path, fixtures: FixtureFile) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-

@@ -13,7 +13,7 @@ from mockserver.config import Settings, load_settings
 from mockserver.fixtures import (
     FixtureError,
     Interaction,
-    read_fixture_dir,
+    read_fixtures,
     write_fixture_file,
 )
 from mockserver.redaction import (
@@ -102,11 +102,9 @@ def _check(args: argparse.Namespace) -> int:
     rules = fixture_policy(_settings())
     problems: list[str] = []
     count = 0
-    for path, fixtures in read_fixture_dir(args.directory):
-        for position, interaction in enumerate(fixtures.interactions):
-            count += 1
-            where = f"{path.name}#{position}"
-            problems += [f"{where}: {p}" for p in interaction_problems(interaction, rules)]
+    for where, interaction in read_fixtures(args.directory):
+        count += 1
+        problems += [f"{where}: {p}" for p in interaction_problems(interaction, rules)]
     for problem in problems:
         print(problem)
     print(f"{count} interaction(s) checked, {len(problems)} problem(s)")
@@ -147,14 +145,13 @@ def _stream_problems(frames: Any) -> list[str]:
 
 
 def _list(args: argparse.Namespace) -> int:
-    for path, fixtures in read_fixture_dir(args.directory):
-        for position, interaction in enumerate(fixtures.interactions):
-            request, response = interaction.request, interaction.response
-            kind = "stream" if response.frames is not None else "json"
-            print(
-                f"{path.name}#{position}\t{request.method} {request.path}\t{response.status} "
-                f"{kind}\t{scrub_text(_last_user(request.body))[:60]!r}"
-            )
+    for where, interaction in read_fixtures(args.directory):
+        request, response = interaction.request, interaction.response
+        kind = "stream" if response.frames is not None else "json"
+        print(
+            f"{where}\t{request.method} {request.path}\t{response.status} "
+            f"{kind}\t{scrub_text(_last_user(request.body))[:60]!r}"
+        )
     return 0
 
 

@@ -15,12 +15,11 @@ import threading
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import orjson
 
-from mockserver.fixtures import FixtureFile, Interaction, RecordedRequest
+from mockserver.fixtures import Interaction, RecordedRequest
 from mockserver.redaction import DEFAULT_POLICY, RedactionPolicy
 
 DEFAULT_TRANSFORMS = (
@@ -82,7 +81,7 @@ class Recorded:
     """An interaction and where it came from: the file and its position there."""
 
     interaction: Interaction
-    source: str  # "recordings.json#3"
+    source: str  # "examples.json#3" (a single file) or "recordings#3" (a cassette)
 
 
 @dataclass
@@ -94,11 +93,11 @@ class Tape:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def from_files(cls, files: Iterable[tuple[Path, FixtureFile]], rules: ReplayRules) -> Tape:
+    def from_fixtures(cls, found: Iterable[tuple[str, Interaction]], rules: ReplayRules) -> Tape:
+        """`found`: interactions in recorded order, each with where it is (read_fixtures)."""
         tape = cls(rules)
-        for path, fixtures in files:
-            for position, interaction in enumerate(fixtures.interactions):
-                tape.add(Recorded(interaction, f"{path.name}#{position}"))
+        for source, interaction in found:
+            tape.add(Recorded(interaction, source))
         return tape
 
     def add(self, recorded: Recorded) -> None:

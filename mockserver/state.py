@@ -12,12 +12,13 @@ from typing import Any
 
 import aiohttp
 
+from mockserver.cassette import Cassette
 from mockserver.config import Deployment, Settings
 from mockserver.engine.chain import EngineChain
 from mockserver.engine.generator import Generator
 from mockserver.engine.rules import StubRules
 from mockserver.faults import Fault, FaultCounter, parse_fault
-from mockserver.fixtures import read_fixture_dir
+from mockserver.fixtures import cassette_files, read_fixtures
 from mockserver.ids import IdSource
 from mockserver.journal import Journal
 from mockserver.memo import Memo
@@ -62,6 +63,7 @@ class AppState:
     tape: Tape | None = None  # recorded interactions, when fixtures are configured
     cassette_existed: bool = False  # for record mode "once"
     _session: aiohttp.ClientSession | None = None
+    _cassette: Cassette | None = None
     model_session: str = field(default_factory=_model_session)
     responses: ResponseStore = field(default_factory=ResponseStore)  # the Responses API's
     # Digest and prompt tokens by canonical content (see pipeline.content_facts).
@@ -90,7 +92,7 @@ class AppState:
             ),
             quota=QuotaLedger(request_window_seconds=settings.quota_request_window_seconds),
             tape=_load_tape(settings),
-            cassette_existed=_cassette_path(settings).exists(),
+            cassette_existed=_cassette_exists(settings),
         )
 
     def may_record(self) -> bool:
@@ -98,14 +100,19 @@ class AppState:
         mode = self.settings.record_mode
         return mode in ("new_episodes", "all") or (mode == "once" and not self.cassette_existed)
 
-    def cassette_path(self) -> Path:
-        return _cassette_path(self.settings)
+    def cassette(self) -> Cassette:
+        """Where new recordings go; one per settings, so it counts its files only once."""
+        directory = _cassette_path(self.settings)
+        if self._cassette is None or self._cassette.directory != directory:
+            self._cassette = Cassette(directory)
+        return self._cassette
 
     def http_session(self) -> aiohttp.ClientSession:
         """The client that talks to the upstream when recording; made on first use."""
         if self._session is None or self._session.closed:
             timeout = aiohttp.ClientTimeout(total=None, sock_connect=30)
-            self._session = aiohttp.ClientSession(timeout=timeout, auto_decompress=True)
+            # Timeouts come with each request (settings can change); bodies stay as sent.
+            self._session = aiohttp.ClientSession(timeout=timeout, auto_decompress=False)
         return self._session
 
     async def close(self) -> None:
@@ -130,7 +137,7 @@ class AppState:
         self.settings = settings
         if changes.keys() & _TAPE_SETTINGS:
             self.tape = _load_tape(settings)
-            self.cassette_existed = _cassette_path(settings).exists()
+            self.cassette_existed = _cassette_exists(settings)
         self.ids.deterministic = settings.deterministic_ids
         for engine in self.engines.engines:
             if isinstance(engine, Generator):
@@ -152,7 +159,15 @@ class AppState:
 
 
 def _cassette_path(settings: Settings) -> Path:
-    return (settings.fixtures_dir or Path(".")) / f"{settings.cassette}.json"
+    """The cassette directory; `<cassette>.json` beside it is one recorded before."""
+    return (settings.fixtures_dir or Path(".")) / settings.cassette
+
+
+def _cassette_exists(settings: Settings) -> bool:
+    directory = _cassette_path(settings)
+    return directory.with_name(f"{directory.name}.json").exists() or bool(
+        cassette_files(directory)
+    )
 
 
 def _load_tape(settings: Settings) -> Tape | None:
@@ -164,4 +179,4 @@ def _load_tape(settings: Settings) -> Tape | None:
         allow_repeats=settings.allow_repeats,
         redaction=fixture_policy(settings),
     )
-    return Tape.from_files(read_fixture_dir(settings.fixtures_dir), rules)
+    return Tape.from_fixtures(read_fixtures(settings.fixtures_dir), rules)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,18 +22,19 @@ import orjson
 from aiohttp import web
 
 from mockserver.api.keys import EFFECTS, NO_CONTENT_TYPE, STATE
+from mockserver.capture import BodyTooLargeError, Capture
 from mockserver.config import Settings
-from mockserver.errors import AzureError
+from mockserver.content_coding import CorruptEncodingError, Decoder, UnsupportedEncodingError
+from mockserver.errors import AzureError, catalogue_error
 from mockserver.fixtures import (
     UPSTREAM_PLACEHOLDER,
-    Frame,
     Interaction,
     RecordedRequest,
     RecordedResponse,
-    append_interaction,
 )
+from mockserver.masking import scrub_urls
 from mockserver.matching import RequestView
-from mockserver.redaction import fixture_policy, redact_interaction
+from mockserver.redaction import fixture_policy, redact_interaction, scrub_text
 from mockserver.replay import Recorded
 from mockserver.state import AppState
 
@@ -118,7 +121,7 @@ async def replay(
     answer = recorded.interaction.response
     headers = {k: v for k, v in answer.headers.items() if k.lower() not in _DROPPED_HEADERS}
     if answer.frames is None:
-        return _exact_response(answer.status, (answer.body or "").encode(), headers)
+        return _exact_response(answer.status, answer.body_bytes(), headers)
     response = web.StreamResponse(status=answer.status, headers=headers)
     try:
         await response.prepare(request)
@@ -126,7 +129,7 @@ async def replay(
         for frame in answer.frames:
             await asyncio.sleep(_pause(frame.offset_ms - previous, settings.replay_timing))
             previous = frame.offset_ms
-            await response.write(frame.data.encode())
+            await response.write(answer.frame_bytes(frame))
         if answer.cut and request.transport is not None:
             request.transport.abort()  # the upstream cut this stream; so does the replay
             return response
@@ -145,44 +148,135 @@ def _pause(milliseconds: float, timing: str) -> float:
 
 # --- record -----------------------------------------------------------------------------
 
+# The upstream's answer failed: nothing of it is recorded.
+_UPSTREAM_FAILURES = (aiohttp.ClientError, CorruptEncodingError, BodyTooLargeError, TimeoutError)
+
 
 async def record(
     request: web.Request, state: AppState, recorded_request: RecordedRequest
 ) -> web.StreamResponse:
-    settings = state.settings
+    """Ask the upstream; relay and record its answer. A stream is passed on as it
+    arrives; any other answer is taken whole (spooled, bounded) first, so that one too
+    large, cut or silent is still answered with an Azure error instead of a torn body."""
     request[EFFECTS].source = "upstream"
+    started = time.perf_counter()
+    upstream = await _ask_upstream(request, state)
+    async with upstream:
+        _refuse_a_declared_excess(upstream, state.settings)
+        decoder = _decoder(upstream)
+        streamed = upstream.headers.get("Content-Type", "").startswith("text/event-stream")
+        capture = Capture(state.settings.upstream_max_body_bytes, streamed)
+        exchange = _Exchange(request, state, recorded_request, upstream, decoder, capture, started)
+        try:
+            return await (_relay_stream(exchange) if streamed else _relay_body(exchange))
+        finally:
+            capture.close()
+
+
+@dataclass(frozen=True)
+class _Exchange:
+    """One recording under way: the client's request, the upstream's answer, the capture."""
+
+    request: web.Request
+    state: AppState
+    asked: RecordedRequest
+    upstream: aiohttp.ClientResponse
+    decoder: Decoder
+    capture: Capture
+    started: float
+
+    def since(self) -> float:
+        """Milliseconds since the request went upstream: when each frame arrived."""
+        return round((time.perf_counter() - self.started) * 1000, 1)
+
+
+async def _ask_upstream(request: web.Request, state: AppState) -> aiohttp.ClientResponse:
+    settings = state.settings
     url = (settings.upstream or "").rstrip("/") + request.path_qs
     headers = {
         k: v
         for k, v in request.headers.items()
         if k.lower() not in _DROPPED_HEADERS and not k.lower().startswith("x-mock-")
     }
+    # What is only relayed is not transformed: ask for the bytes as they are.
+    headers["Accept-Encoding"] = "identity"
+    timeout = aiohttp.ClientTimeout(
+        total=None,
+        sock_connect=settings.upstream_connect_timeout_seconds,
+        sock_read=settings.upstream_read_timeout_seconds,
+    )
     body = await request.read()
-    started = time.perf_counter()
     try:
-        upstream = await state.http_session().request(
-            request.method, url, data=body, headers=headers
+        return await state.http_session().request(
+            request.method, url, data=body, headers=headers, timeout=timeout
         )
-    except (aiohttp.ClientError, TimeoutError) as error:
+    except aiohttp.ConnectionTimeoutError:
+        raise _upstream_error(
+            f"the upstream {settings.upstream} could not be reached within "
+            f"{settings.upstream_connect_timeout_seconds} s"
+        ) from None
+    except TimeoutError:
+        raise _silent_upstream(settings) from None
+    except aiohttp.ClientError as error:
         raise _upstream_error(
             f"the upstream {settings.upstream} could not be reached: {error}"
         ) from None
-    async with upstream:
-        if upstream.headers.get("Content-Type", "").startswith("text/event-stream"):
-            response, recorded = await _relay_stream(request, upstream, started)
-        else:
-            response, recorded = await _relay_body(upstream)
-    _save(state, recorded_request, recorded)
-    return response
 
 
-async def _relay_body(
-    upstream: aiohttp.ClientResponse,
-) -> tuple[web.StreamResponse, RecordedResponse]:
-    text = await upstream.text()
+def _refuse_a_declared_excess(upstream: aiohttp.ClientResponse, settings: Settings) -> None:
+    """An answer that says it is too large is refused before any of it is read."""
+    encoded = upstream.headers.get("Content-Encoding", "identity").lower() != "identity"
+    if not encoded and (upstream.content_length or 0) > settings.upstream_max_body_bytes:
+        raise _too_large(settings)
+
+
+def _decoder(upstream: aiohttp.ClientResponse) -> Decoder:
+    """How to undo the answer's Content-Encoding, or a 502 if the recorder cannot."""
+    declared = upstream.headers.get("Content-Encoding", "")
+    try:
+        return Decoder(declared)
+    except UnsupportedEncodingError:
+        raise _upstream_error(
+            f"the upstream answered in Content-Encoding {declared!r}, which is not recorded"
+        ) from None
+
+
+async def _decoded(upstream: aiohttp.ClientResponse, decoder: Decoder) -> AsyncIterator[bytes]:
+    async for chunk in upstream.content.iter_any():
+        for piece in decoder.feed(chunk):
+            yield piece
+    decoder.finish()
+
+
+async def _relay_body(exchange: _Exchange) -> web.StreamResponse:
+    """Take the whole answer, record it, then send it: a client that has it whole knows
+    it is on disk."""
+    request, upstream, capture = exchange.request, exchange.upstream, exchange.capture
+    settings = exchange.state.settings
+    try:
+        async for piece in _decoded(upstream, exchange.decoder):
+            capture.add(piece)
+        capture.finish()
+    except TimeoutError:
+        raise _silent_upstream(settings) from None
+    except BodyTooLargeError:
+        raise _too_large(settings) from None
+    except (aiohttp.ClientError, CorruptEncodingError) as error:
+        raise _upstream_error(f"the upstream's answer broke off: {error}") from None
     headers = _kept(upstream)
-    recorded = RecordedResponse(status=upstream.status, headers=headers, body=text)
-    return _exact_response(upstream.status, text.encode(), headers), recorded
+    await _save(exchange, RecordedResponse(status=upstream.status, headers=headers))
+    response = web.StreamResponse(status=upstream.status, headers=headers)
+    response.content_length = capture.size
+    if not any(name.lower() == "content-type" for name in headers):
+        response[NO_CONTENT_TYPE] = True
+    try:
+        await response.prepare(request)
+        for piece in capture.pieces():
+            await response.write(piece)
+        await response.write_eof()
+    except ConnectionError:
+        log.info("client disconnected during a recorded answer on %s", request.path)
+    return response
 
 
 def _exact_response(status: int, body: bytes, headers: dict[str, str]) -> web.Response:
@@ -193,54 +287,84 @@ def _exact_response(status: int, body: bytes, headers: dict[str, str]) -> web.Re
     return response
 
 
-async def _relay_stream(
-    request: web.Request, upstream: aiohttp.ClientResponse, started: float
-) -> tuple[web.StreamResponse, RecordedResponse]:
-    """Pass each chunk on as it arrives (recording adds no delay), keep whole events."""
+async def _relay_stream(exchange: _Exchange) -> web.StreamResponse:
+    """Pass each piece on as it arrives (recording adds no delay) and keep it. The stream
+    is recorded before its end is sent; one that fails on the way is cut, not recorded,
+    except a cut made by the upstream itself, which is recorded as cut."""
+    request, upstream, capture = exchange.request, exchange.upstream, exchange.capture
     headers = _kept(upstream)
     response = web.StreamResponse(status=upstream.status, headers=headers)
     await response.prepare(request)
-    frames: list[Frame] = []
-    pending, cut = b"", False
+    cut = False
     try:
-        async for chunk in upstream.content.iter_any():
-            await response.write(chunk)
-            pending += chunk
-            offset = round((time.perf_counter() - started) * 1000, 1)
-            while b"\n\n" in pending:
-                event, pending = pending.split(b"\n\n", 1)
-                frames.append(Frame(offset_ms=offset, data=event.decode() + "\n\n"))
+        async for piece in _decoded(upstream, exchange.decoder):
+            capture.add(piece, exchange.since())
+            await response.write(piece)
     except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError):
         cut = True
-    if cut and request.transport is not None:
-        request.transport.abort()
+    except ConnectionError:
+        log.info("client disconnected during a recorded stream on %s", request.path)
+        return response
+    except _UPSTREAM_FAILURES as error:
+        log.warning("a recorded stream on %s failed, not recorded: %r", request.path, error)
+        _abort(request)
+        return response
+    capture.finish(exchange.since())
+    await _save(exchange, RecordedResponse(status=upstream.status, headers=headers, cut=cut))
+    if cut:
+        _abort(request)  # the upstream cut this stream; so does the recorder
     else:
         await response.write_eof()
-    return response, RecordedResponse(
-        status=upstream.status, headers=headers, frames=frames, cut=cut
-    )
+    return response
+
+
+def _abort(request: web.Request) -> None:
+    """End the connection with no closing chunk: the client sees the answer cut short."""
+    if request.transport is not None:
+        request.transport.abort()
 
 
 def _kept(upstream: aiohttp.ClientResponse) -> dict[str, str]:
     return {k: v for k, v in upstream.headers.items() if k.lower() not in _DROPPED_HEADERS}
 
 
-def _save(state: AppState, request: RecordedRequest, response: RecordedResponse) -> None:
-    """Redact, then write: secrets never reach the file."""
+async def _save(exchange: _Exchange, response: RecordedResponse) -> None:
+    """Redact, then write (on a thread: it syncs to disk): secrets never reach the file."""
+    asked, capture, state = exchange.asked, exchange.capture, exchange.state
     interaction = Interaction(
-        request=request.model_copy(update={"headers": _without_mock_headers(request.headers)}),
-        response=response,
+        request=asked.model_copy(update={"headers": _without_mock_headers(asked.headers)}),
+        response=response.model_copy(update={"encoding": capture.encoding}),
         recorded_at=datetime.now(UTC).isoformat(timespec="seconds"),
         upstream=UPSTREAM_PLACEHOLDER,
     )
     interaction = redact_interaction(interaction, fixture_policy(state.settings))
-    append_interaction(state.cassette_path(), interaction)
+    await asyncio.to_thread(state.cassette().add, interaction, capture, scrub_text)
 
 
 def _without_mock_headers(headers: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in headers.items() if not k.lower().startswith("x-mock-")}
 
 
+def _silent_upstream(settings: Settings) -> AzureError:
+    """Azure's own answer to an operation that takes too long (408 "Timeout")."""
+    log.warning(
+        "the upstream sent nothing for %s s; answered 408",
+        settings.upstream_read_timeout_seconds,
+    )
+    return catalogue_error("request_timeout")
+
+
+def _too_large(settings: Settings) -> AzureError:
+    message = (
+        f"The upstream's answer is larger than {settings.upstream_max_body_bytes} bytes "
+        "(upstream_max_body_bytes); it was neither relayed nor recorded."
+    )
+    body = orjson.dumps({"error": {"code": "UpstreamResponseTooLarge", "message": message}})
+    return AzureError(502, body, name="UpstreamResponseTooLarge")
+
+
 def _upstream_error(message: str) -> AzureError:
-    body = orjson.dumps({"error": {"code": "UpstreamUnavailable", "message": message}})
+    # The upstream URL (and aiohttp's text about it) may carry credentials: never echoed.
+    masked = scrub_urls(message)
+    body = orjson.dumps({"error": {"code": "UpstreamUnavailable", "message": masked}})
     return AzureError(502, body, name="UpstreamUnavailable")

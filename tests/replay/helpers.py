@@ -19,7 +19,7 @@ from typing import Any
 
 import openai
 
-from mockserver.fixtures import Interaction, RecordedResponse, read_fixture_file
+from mockserver.fixtures import Interaction, RecordedResponse, read_cassette
 from mockserver.journal import JournalEntry
 from mockserver.testing import MockServer
 from tests import rawhttp
@@ -28,7 +28,7 @@ API_VERSION = "2025-04-01-preview"
 DEPLOYMENT = "o3-mini"
 API_KEY = "recording-key"
 UPSTREAM_SEED = 7
-CASSETTE = "recordings.json"
+CASSETTE = "recordings"  # the cassette directory; its interactions are "recordings#N"
 QUESTION = "What steps should I think about when writing my first Python API?"
 WEATHER_TOOL: dict[str, Any] = {
     "type": "function",
@@ -113,14 +113,19 @@ def journal(server: MockServer, count: int, timeout: float = 10.0) -> list[Journ
 
 
 def interactions(directory: Path, name: str = CASSETTE) -> list[Interaction]:
-    return read_fixture_file(directory / name).interactions
+    return read_cassette(directory / name).interactions
+
+
+def cassette_text(directory: Path, name: str = CASSETTE) -> str:
+    """Every file of the cassette, as written: what a secret must never be found in."""
+    return "".join(path.read_text(encoding="utf-8") for path in (directory / name).glob("*.json"))
 
 
 def recorded_bytes(response: RecordedResponse) -> bytes:
     """What the client got: the body, or every SSE frame in order."""
     if response.frames is not None:
-        return "".join(frame.data for frame in response.frames).encode()
-    return (response.body or "").encode()
+        return b"".join(response.frame_bytes(frame) for frame in response.frames)
+    return response.body_bytes()
 
 
 def sse_events(data: bytes) -> list[str]:

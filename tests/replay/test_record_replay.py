@@ -24,6 +24,7 @@ from tests.replay.helpers import (
     UPSTREAM_SEED,
     WEATHER_TOOL,
     azure,
+    cassette_text,
     chat_path,
     error_code,
     frame_payloads,
@@ -311,7 +312,7 @@ def _cassette_with_known(upstream: MockServer, directory: Path) -> bytes:
 
 def test_once_records_into_a_new_cassette_only(upstream: MockServer, tmp_path: Path) -> None:
     known = _cassette_with_known(upstream, tmp_path)
-    before = (tmp_path / CASSETTE).read_bytes()
+    before = cassette_text(tmp_path)
     upstream.reset()
     with recorder(upstream, tmp_path, mode="once") as again:
         replayed = post(again, KNOWN)
@@ -322,7 +323,7 @@ def test_once_records_into_a_new_cassette_only(upstream: MockServer, tmp_path: P
     assert error_code(missed) == "FixtureNotFound"
     assert sources == [f"fixture:{CASSETTE}#0", "fixture-miss"]
     assert upstream.requests == [], "record mode once must not call the upstream again"
-    assert (tmp_path / CASSETTE).read_bytes() == before
+    assert cassette_text(tmp_path) == before
 
 
 def test_new_episodes_replays_known_and_records_new(upstream: MockServer, tmp_path: Path) -> None:

@@ -22,7 +22,13 @@ import openai
 import pytest
 
 from mockserver.cli import main
-from mockserver.fixtures import FixtureError, Interaction, read_fixture_file
+from mockserver.fixtures import (
+    INTERACTION_FILE,
+    FixtureError,
+    Interaction,
+    cassette_files,
+    read_fixture_file,
+)
 from mockserver.testing import MockServer
 from tests import rawhttp
 from tests.replay.helpers import (
@@ -147,13 +153,15 @@ async def test_thirty_parallel_recordings_are_all_kept(
             received = dict(await asyncio.gather(*(_ask(client, n) for n in range(30))))
     assert len(received) == 30
 
-    recorded = read_fixture_file(tmp_path / CASSETTE).interactions
+    recorded = interactions(tmp_path)
     assert len(recorded) == 30
     by_prompt = {i.request.body["messages"][0]["content"]: i for i in recorded}
     assert set(by_prompt) == set(received)
     for prompt, data in received.items():
         assert recorded_bytes(by_prompt[prompt].response) == data, prompt
-    assert [p.name for p in tmp_path.iterdir()] == [CASSETTE], "no temporary file is left"
+    assert [p.name for p in tmp_path.iterdir()] == [CASSETTE]
+    names = sorted(p.name for p in (tmp_path / CASSETTE).iterdir())
+    assert names == [f"{n:08d}.json" for n in range(30)], "one file each, no temporary left"
 
     with replayer(tmp_path) as replaying:
         async with async_azure(replaying) as client:
@@ -161,6 +169,35 @@ async def test_thirty_parallel_recordings_are_all_kept(
         sources = {entry.source for entry in journal(replaying, 30)}
     assert replayed == received
     assert sources == {f"fixture:{CASSETTE}#{n}" for n in range(30)}
+
+
+# --- two recording processes on one cassette -----------------------------------------------
+
+
+def test_two_recording_processes_on_one_cassette_lose_nothing(
+    upstream: MockServer, tmp_path: Path
+) -> None:
+    """`--workers 2`: two processes, each with its own count of the cassette's files."""
+    process = _serve(tmp_path / "fixtures", upstream, tmp_path / "server.log", "--workers", "2")
+    try:
+        url = _address(process, "workers") + chat_path()
+        prompts = [f"Worker question {n}." for n in range(40)]
+        answers: dict[str, int] = {}
+
+        def ask(prompt: str) -> None:
+            body = {"messages": user(prompt), "stream": prompt.endswith("5.")}
+            answers[prompt] = rawhttp.request(url, body=body, headers={"api-key": API_KEY}).status
+
+        askers = [threading.Thread(target=ask, args=(prompt,)) for prompt in prompts]
+        for asker in askers:
+            asker.start()
+        for asker in askers:
+            asker.join(timeout=60)
+    finally:
+        _stop(process)
+    assert answers == dict.fromkeys(prompts, 200)
+    recorded = interactions(tmp_path / "fixtures")
+    assert sorted(i.request.body["messages"][0]["content"] for i in recorded) == sorted(prompts)
 
 
 # --- a recorder killed while it writes ----------------------------------------------------
@@ -183,31 +220,68 @@ def _first_line(process: subprocess.Popen[str], timeout: float = 60.0) -> str:
     return process.stdout.readline()
 
 
+def _serve(
+    directory: Path, upstream: MockServer, log_path: Path, *extra: str
+) -> subprocess.Popen[str]:
+    """A real `mockserver serve` recording into `directory` what `upstream` answers."""
+    with log_path.open("a") as log:
+        return subprocess.Popen(
+            [
+                *(sys.executable, "-m", "mockserver", "serve", "--port", "0"),
+                *("--fixtures", str(directory), "--record-mode", "all"),
+                *("--upstream", upstream.url, *extra),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            cwd=REPO,
+            env=_clean_environment(),
+        )
+
+
+def _address(process: subprocess.Popen[str], note: str) -> str:
+    match = LISTENING.search(_first_line(process))
+    assert match, f"{note}: no address printed"
+    return match.group(1)
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.kill()
+        process.wait(timeout=30)
+    if process.stdout is not None:
+        process.stdout.close()
+
+
 def _count(directory: Path) -> int:
-    path = directory / CASSETTE
-    return len(read_fixture_file(path).interactions) if path.exists() else 0
+    return len(cassette_files(directory / CASSETTE))
 
 
-def _hammer(url: str, stop: threading.Event, worker: int) -> None:
-    """Streamed requests, one after another, until told to stop or the server is gone."""
+def _hammer(url: str, stop: threading.Event, worker: int, answered: list[str]) -> None:
+    """Streamed requests, one after another, until told to stop or the server is gone;
+    the prompt of every answer received whole goes to `answered`."""
     number = 0
     while not stop.is_set():
-        body = {"messages": user(f"Worker {worker}, request {number}."), "stream": True}
+        prompt = f"Worker {worker}, request {number}."
+        body = {"messages": user(prompt), "stream": True}
         try:
-            rawhttp.request(url, body=body, headers={"api-key": API_KEY}, timeout=10)
+            response = rawhttp.request(url, body=body, headers={"api-key": API_KEY}, timeout=10)
+            if response.status == 200 and response.body.endswith(b"data: [DONE]\n\n"):
+                answered.append(prompt)
         except (OSError, http.client.HTTPException):
             time.sleep(0.01)
         number += 1
 
 
 def _check_directory(directory: Path, kept: list[Interaction], note: str) -> list[Interaction]:
-    """Every *.json is a whole fixture file; anything else is a dot-named temporary."""
-    for path in directory.iterdir():
-        if path.name.endswith(".json"):
-            read_fixture_file(path)  # raises FixtureError if half-written
+    """Every interaction file is whole; anything else is a dot-named temporary."""
+    assert [path.name for path in directory.iterdir()] == [CASSETTE]
+    for path in (directory / CASSETTE).iterdir():
+        if INTERACTION_FILE.match(path.name):
+            assert len(read_fixture_file(path).interactions) == 1  # FixtureError if torn
         else:
             assert TEMPORARY.match(path.name), f"{note}: unexpected file {path.name}"
-    now = read_fixture_file(directory / CASSETTE).interactions
+    now = interactions(directory)
     assert now[: len(kept)] == kept, f"{note}: interactions recorded before were lost"
     for interaction in now:
         assert interaction.response.status == 200
@@ -218,45 +292,24 @@ def _check_directory(directory: Path, kept: list[Interaction], note: str) -> lis
     return now
 
 
-def test_a_killed_recorder_leaves_no_half_written_file(
+def test_a_killed_recorder_loses_no_answered_recording_and_tears_no_file(
     upstream: MockServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     directory = tmp_path / "fixtures"
     seed = random.randrange(1 << 30)
     dice = random.Random(seed)
     kept: list[Interaction] = []
+    answered: list[str] = []
     for round_number in range(2):
         note = f"round {round_number} (random seed {seed})"
-        with (tmp_path / "server.log").open("a") as log:
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "mockserver",
-                    "serve",
-                    "--port",
-                    "0",
-                    "--fixtures",
-                    str(directory),
-                    "--record-mode",
-                    "all",
-                    "--upstream",
-                    upstream.url,
-                ],
-                stdout=subprocess.PIPE,
-                stderr=log,
-                text=True,
-                cwd=REPO,
-                env=_clean_environment(),
-            )
+        process = _serve(directory, upstream, tmp_path / "server.log")
         stop = threading.Event()
         workers: list[threading.Thread] = []
         try:
-            match = LISTENING.search(_first_line(process))
-            assert match, f"{note}: no address printed"
-            url = match.group(1) + chat_path()
+            url = _address(process, note) + chat_path()
             workers = [
-                threading.Thread(target=_hammer, args=(url, stop, n), daemon=True) for n in range(6)
+                threading.Thread(target=_hammer, args=(url, stop, n, answered), daemon=True)
+                for n in range(6)
             ]
             for worker in workers:
                 worker.start()
@@ -270,20 +323,21 @@ def test_a_killed_recorder_leaves_no_half_written_file(
             assert process.wait(timeout=30) == -signal.SIGKILL
         finally:
             stop.set()
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=30)
-            if process.stdout is not None:
-                process.stdout.close()
+            _stop(process)
             for worker in workers:
                 worker.join(timeout=30)
         kept = _check_directory(directory, kept, note)
+        recorded = {i.request.body["messages"][0]["content"] for i in kept}
+        lost = [prompt for prompt in answered if prompt not in recorded]
+        assert not lost, f"{note}: answered whole but not recorded: {lost}"
 
     capsys.readouterr()
     assert main(["fixtures", "ls", str(directory)]) == 0
     lines = capsys.readouterr().out.splitlines()
+    assert [line.split("\t")[0] for line in lines] == [
+        f"{CASSETTE}#{number}" for number, _ in cassette_files(directory / CASSETTE)
+    ]
     assert len(lines) == len(kept)
-    assert all(line.startswith(f"{CASSETTE}#") for line in lines)
     with replayer(directory) as replaying:
         assert len(replaying.state.tape or []) == len(kept)
 
