@@ -247,6 +247,7 @@ class _ValueWriter:
         self.left = room
         self.cut = False
         self.words_used_up = False
+        self.bounds: dict[tuple[int, bool, str | None], tuple[Schema, tuple[float, float]]] = {}
 
     def value(self) -> Any:
         return self.write(self.root, 0, None)
@@ -470,7 +471,13 @@ class _ValueWriter:
         return " ".join(self.faker.words(self.random.randint(1, 3)))
 
     def write_number(self, schema: Schema, name: str | None, integer: bool) -> int | float:
-        low, high = _bounds(schema, integer, name)
+        # By schema object: an array of a hundred thousand numbers has one item schema.
+        # The entry holds the schema, so its id cannot be reused by another while cached.
+        key = (id(schema), integer, name)
+        cached = self.bounds.get(key)
+        if cached is None or cached[0] is not schema:
+            cached = self.bounds[key] = (schema, _bounds(schema, integer, name))
+        low, high = cached[1]
         step = schema.get("multipleOf")
         if step:
             first, last = math.ceil(low / step), math.floor(high / step)
@@ -582,8 +589,14 @@ def _named_range(name: str | None) -> tuple[float, float]:
 
 
 def _fit_length(text: str, low: int, high: int | None) -> str:
+    """Cut to maxLength; lengthened to minLength by repeating the text, space-separated.
+
+    Repeated words read like text and tokenise like it: one unbroken run of a letter is a
+    single piece to the tokenizer, whose merging grows faster than the run's length.
+    """
     if len(text) < low:
-        text += "x" * (low - len(text))
+        filler = " " + (text.strip() or "x")
+        text = (text + filler * ((low - len(text)) // len(filler) + 1))[:low]
     return text if high is None else text[:high]
 
 

@@ -5,8 +5,9 @@ A schema can ask for more than the output can hold (`minItems: 10000000`); real 
 then writes until `max_completion_tokens` runs out and stops mid-value with
 `finish_reason: "length"`. So generation gets a room in characters, guessed from the
 visible tokens left, and stops there; the caller cuts the text at the token budget and
-reports "length". A guess too small for the text's characters per token is grown until
-the text holds more tokens than the budget, so the cut always falls inside it.
+reports "length". The first room is a sample: most values fit in it whole; a value that
+does not shows its characters per token, and the room is set from that, grown again if
+the text still holds no more tokens than the budget, so the cut always falls inside it.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from typing import Any
 from mockserver import tokens
 from mockserver.jsonschema_gen import UnsatisfiableSchemaError, generate_json
 
-# The first guess: JSON of words and numbers runs about 3 to 5 characters a token.
-CHARS_PER_TOKEN_GUESS = 4
-ROOM_GROWTH = 4
+# The first room: whole for any ordinary value, and a fair sample of a bigger one.
+SAMPLE_CHARS = 16 * 1024
+# A guess that fell short grows by the characters per token the text showed, plus this.
+ROOM_MARGIN = 1.1
 # The longest o200k_base token is 128 bytes, so this many characters always hold more
 # tokens than the budget: the room never needs to grow past it.
 MAX_TOKEN_CHARS = 128
@@ -29,12 +31,18 @@ def json_within(schema: dict[str, Any] | bool, seed: bytes, visible_tokens: int)
     the smallest valid value does not fit in `visible_tokens`."""
     budget = max(0, visible_tokens)
     most = (budget + 1) * MAX_TOKEN_CHARS
-    room = min(most, (budget + 1) * CHARS_PER_TOKEN_GUESS)
+    room = min(most, SAMPLE_CHARS)
     while True:
         try:
             made = generate_json(schema, seed=seed, room=room)
         except UnsatisfiableSchemaError:
             return "{}"
-        if made.complete or room >= most or tokens.count(made.text) > budget:
+        counted = 0 if made.complete or room >= most else tokens.count(made.text)
+        if made.complete or room >= most or counted > budget:
             return made.text
-        room = min(most, room * ROOM_GROWTH)
+        room = min(most, _grown(room, counted, budget))
+
+
+def _grown(room: int, counted: int, budget: int) -> int:
+    """The room at the characters per token the cut text had, with a margin."""
+    return max(room + 1, int(room * (budget + 1) / max(1, counted) * ROOM_MARGIN))
