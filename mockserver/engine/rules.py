@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Mapping
 
@@ -15,6 +16,10 @@ from mockserver.faults import mock_header_error, parse_fault
 from mockserver.stubs import ErrorAnswer, Stub, StubAnswer, StubStore, UsageOverride
 
 FORCE_STUB_HEADER = "x-mock-stub"
+# Matching stubs against a prompt longer than this runs off the event loop: RE2 (which
+# releases the GIL) is linear in the text, but a pattern of many counted repetitions
+# costs its size on every character.
+PROMPT_TOKENS_MATCHED_ON_LOOP = 16_000
 
 
 class StubRules:
@@ -25,7 +30,10 @@ class StubRules:
         self.generator = generator
 
     async def answer(self, call: EngineCall) -> Completion | None:
-        stub = self._stub_for(call)
+        if call.prompt_tokens > PROMPT_TOKENS_MATCHED_ON_LOOP and self.store.stubs:
+            stub = await asyncio.to_thread(self._stub_for, call)
+        else:
+            stub = self._stub_for(call)
         if stub is None:
             return None
         call.effects.source, call.effects.stub_id = f"stub:{stub.id}", stub.id
