@@ -4,12 +4,12 @@ upstream), so the README's replay example works offline. Rerun after a format ch
 from __future__ import annotations
 
 import contextlib
-import json
 import tempfile
 from pathlib import Path
 
 import openai
 
+from mockserver.fixtures import read_cassette, write_fixture_file
 from mockserver.testing import MockServer
 
 OUT = Path(__file__).resolve().parent.parent / "fixtures"
@@ -39,10 +39,10 @@ def main() -> None:
             ) as recorder,
         ):
             run_session(recorder)
-        text = (Path(scratch) / "examples.json").read_text(encoding="utf-8")
-    OUT.mkdir(exist_ok=True)
-    (OUT / "examples.json").write_text(text, encoding="utf-8")
-    print(f"wrote {OUT / 'examples.json'}: {len(json.loads(text)['interactions'])} interactions")
+        # Recorded one file per interaction; shipped as one file, which replay reads too.
+        recorded = read_cassette(Path(scratch) / "examples")
+    write_fixture_file(OUT / "examples.json", recorded)
+    print(f"wrote {OUT / 'examples.json'}: {len(recorded.interactions)} interactions")
 
 
 def run_session(recorder: MockServer) -> None:

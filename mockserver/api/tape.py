@@ -290,21 +290,19 @@ def _exact_response(status: int, body: bytes, headers: dict[str, str]) -> web.Re
 async def _relay_stream(exchange: _Exchange) -> web.StreamResponse:
     """Pass each piece on as it arrives (recording adds no delay) and keep it. The stream
     is recorded before its end is sent; one that fails on the way is cut, not recorded,
-    except a cut made by the upstream itself, which is recorded as cut."""
+    except a cut made by the upstream itself, which is recorded as cut. A client that
+    leaves early (the SDK closes once it has read [DONE]) does not stop the recording."""
     request, upstream, capture = exchange.request, exchange.upstream, exchange.capture
     headers = _kept(upstream)
     response = web.StreamResponse(status=upstream.status, headers=headers)
     await response.prepare(request)
-    cut = False
+    cut, client_here = False, True
     try:
         async for piece in _decoded(upstream, exchange.decoder):
             capture.add(piece, exchange.since())
-            await response.write(piece)
+            client_here = client_here and await _passed_on(request, response, piece)
     except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError):
         cut = True
-    except ConnectionError:
-        log.info("client disconnected during a recorded stream on %s", request.path)
-        return response
     except _UPSTREAM_FAILURES as error:
         log.warning("a recorded stream on %s failed, not recorded: %r", request.path, error)
         _abort(request)
@@ -313,9 +311,21 @@ async def _relay_stream(exchange: _Exchange) -> web.StreamResponse:
     await _save(exchange, RecordedResponse(status=upstream.status, headers=headers, cut=cut))
     if cut:
         _abort(request)  # the upstream cut this stream; so does the recorder
-    else:
-        await response.write_eof()
+    elif client_here:
+        await _passed_on(request, response, b"", end=True)
     return response
+
+
+async def _passed_on(
+    request: web.Request, response: web.StreamResponse, piece: bytes, end: bool = False
+) -> bool:
+    """Write to the client; False once it has gone (the recording goes on without it)."""
+    try:
+        await (response.write_eof() if end else response.write(piece))
+    except ConnectionError:
+        log.info("client left during a recorded stream on %s", request.path)
+        return False
+    return True
 
 
 def _abort(request: web.Request) -> None:

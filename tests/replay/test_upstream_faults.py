@@ -4,6 +4,7 @@ scripts; the recorder is the real mock server; the client is raw HTTP or the ope
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import socket
@@ -20,9 +21,11 @@ from mockserver.cli import main
 from mockserver.fixtures import cassette_files
 from mockserver.testing import MockServer
 from tests.replay.helpers import (
+    API_KEY,
     CASSETTE,
     DEPLOYMENT,
     azure,
+    chat_path,
     error_code,
     exchange,
     interactions,
@@ -142,6 +145,46 @@ def test_silence_in_the_middle_of_a_stream_cuts_it_and_nothing_is_recorded(
     assert seen.body == b'data: {"choices":[]}\n\n'
     assert not seen.complete, "a stream the upstream left silent must not look finished"
     assert nothing_recorded(tmp_path)
+
+
+# --- a client that leaves early ----------------------------------------------------------
+
+
+def test_a_client_that_leaves_after_done_does_not_stop_the_recording(tmp_path: Path) -> None:
+    frames = [b'data: {"choices":[]}\n\n', b"data: [DONE]\n\n", b": upstream closing\n\n"]
+
+    async def lingering(upstream: ScriptedUpstream, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": SSE})
+        await response.prepare(request)
+        await response.write(frames[0] + frames[1])
+        await asyncio.sleep(0.5)  # the client has [DONE] and goes; the upstream is not done
+        for _ in range(3):  # writes to a client that is gone fail by the second at the latest
+            await response.write(frames[2])
+        await response.write_eof()
+        return response
+
+    with ScriptedUpstream(lingering) as upstream, recording(upstream, tmp_path) as recorder:
+        with socket.create_connection(("127.0.0.1", recorder.port), timeout=30) as client:
+            client.sendall(_request_bytes(recorder, STREAMED))
+            received = b""
+            while b"data: [DONE]" not in received:
+                piece = client.recv(65536)
+                assert piece, "the recorder closed before [DONE]"
+                received += piece
+        [entry] = journal(recorder, 1)
+        assert recorder.take_failures() == []
+    assert entry.status == 200
+    [interaction] = interactions(tmp_path)
+    assert recorded_bytes(interaction.response) == frames[0] + frames[1] + frames[2] * 3
+
+
+def _request_bytes(server: MockServer, body: dict[str, Any]) -> bytes:
+    payload = json.dumps(body).encode()
+    return (
+        f"POST {chat_path()} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+        f"api-key: {API_KEY}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(payload)}\r\n\r\n"
+    ).encode() + payload
 
 
 # --- bytes that are not UTF-8 -------------------------------------------------------------
