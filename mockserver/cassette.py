@@ -18,6 +18,8 @@ import base64
 import codecs
 import json
 import os
+import re
+import socket
 import tempfile
 import textwrap
 import threading
@@ -27,6 +29,8 @@ from typing import Protocol, TextIO
 
 from mockserver.fixtures import FixtureFile, Interaction, cassette_files, dumped
 
+# A temporary: ".<host>.<pid>.<random>.json.tmp".
+_TEMPORARY = re.compile(r"^\.([A-Za-z0-9-]+)\.(\d+)\..+\.json\.tmp$")
 # Stands where the answer's body or frames go, written piece by piece from the capture.
 _HOLE = "\x00answer\x00"
 # Numbers another process took while this one counted: bounded, as a loop must be.
@@ -61,6 +65,7 @@ class Cassette:
         self.directory = directory
         self._next: int | None = None  # the next free number, once counted
         self._lock = threading.Lock()
+        self._swept = False
 
     def add(
         self, interaction: Interaction, body: Body | None = None, scrub: Scrub = _unchanged
@@ -68,6 +73,7 @@ class Cassette:
         """Write one interaction as the cassette's next file; `body` fills its answer, its
         text passed through `scrub` (secrets out) unless it is kept as base64."""
         self.directory.mkdir(parents=True, exist_ok=True)
+        self._sweep_once()
         temporary = self._write_temporary(interaction, body, scrub)
         try:
             path = self._link(temporary)
@@ -77,7 +83,9 @@ class Cassette:
         return path
 
     def _write_temporary(self, interaction: Interaction, body: Body | None, scrub: Scrub) -> Path:
-        handle, name = tempfile.mkstemp(dir=self.directory, prefix=".", suffix=".json.tmp")
+        handle, name = tempfile.mkstemp(
+            dir=self.directory, prefix=_own_prefix(), suffix=".json.tmp"
+        )
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as out:
                 write_interaction(out, interaction, body, scrub)
@@ -106,6 +114,36 @@ class Cassette:
                 self._next = max(numbers, default=-1) + 1
             number, self._next = self._next, self._next + 1
             return number
+
+    def _sweep_once(self) -> None:
+        """Remove the temporaries that recorders killed on this machine left behind: a
+        temporary names its host and process, and only a dead process's is removed."""
+        with self._lock:
+            if self._swept:
+                return
+            self._swept = True
+        for entry in os.scandir(self.directory):
+            match = _TEMPORARY.match(entry.name)
+            if match and match.group(1) == _host() and not _alive(int(match.group(2))):
+                Path(entry.path).unlink(missing_ok=True)
+
+
+def _own_prefix() -> str:
+    return f".{_host()}.{os.getpid()}."
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True
 
 
 def _sync_directory(directory: Path) -> None:

@@ -7,6 +7,10 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
+import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +111,26 @@ def test_temporaries_and_other_files_in_a_cassette_are_not_read(
     assert [line.split("\t")[0] for line in capsys.readouterr().out.splitlines()] == [
         f"{CASSETTE}#0"
     ]
+
+
+def test_temporaries_of_a_killed_recorder_are_removed_and_live_ones_kept(
+    upstream: MockServer, tmp_path: Path
+) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])  # a process that has ended
+    assert dead.wait(timeout=30) == 0
+    host = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())
+    cassette = tmp_path / CASSETTE
+    cassette.mkdir()
+    left = cassette / f".{host}.{dead.pid}.abcd1234.json.tmp"  # what a kill -9 leaves
+    writing = cassette / f".{host}.{os.getpid()}.efgh5678.json.tmp"  # a live writer's
+    foreign = cassette / f".other-machine.{dead.pid}.ijkl9012.json.tmp"  # not ours to judge
+    for path in (left, writing, foreign):
+        path.write_text('{"version": 1, "interac')
+    with recorder(upstream, tmp_path) as recording:
+        _ask(recording, 0)
+    assert sorted(path.name for path in cassette.iterdir()) == sorted(
+        ["00000000.json", writing.name, foreign.name]
+    )
 
 
 # --- the writer: pieces in, the same file out --------------------------------------------
