@@ -34,9 +34,9 @@ from tests.conftest import API_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 READY = re.compile(r"^mockserver listening on http://127\.0\.0\.1:(\d+)$")
-# The child's address space: the server at rest reserves about 1.5 GiB (tokenizer, Faker,
-# thread stacks and malloc arenas); a bomb answered within budget stays far below.
-ADDRESS_SPACE_BYTES = 4 * 2**30
+# The child's address space. The server reserves about 250 MiB at rest and under 800 MiB
+# answering any bomb here within its budget; building a bomb's whole value took 2.6 GB.
+ADDRESS_SPACE_BYTES = 3 * 2**29  # 1.5 GiB
 REPLY_WAIT_SECONDS = 60.0  # a bound against hangs, not a performance threshold
 HEALTH_WAIT_SECONDS = 10.0
 MAX_OUTPUT_TOKENS = 100_000  # o3-mini's output limit, the default budget
@@ -168,7 +168,8 @@ def assert_cut_at_the_budget(reply: dict[str, Any], text: str, budget: int | Non
     assert reply["choices"][0]["finish_reason"] == "length"
     assert spent == (budget or MAX_OUTPUT_TOKENS)
     visible = spent - usage["completion_tokens_details"]["reasoning_tokens"]
-    assert tokens.count(text) in (visible, visible - 1, visible + 1)  # re-encoding a cut
+    # Cut at `visible` tokens; encoding the cut text again may merge a few differently.
+    assert 0.99 * visible <= tokens.count(text) <= visible
     with pytest.raises(json.JSONDecodeError):
         json.loads(text)  # cut mid-value
 
