@@ -11,7 +11,11 @@ from mockserver.engine.tool_choice import (
     ToolDecision,
     answers_tool_results,
     best_match,
+    called_names,
+    current_task,
     decide_tool,
+    final_answer_tool,
+    is_final_answer,
 )
 
 Message = dict[str, Any]
@@ -130,10 +134,29 @@ def test_auto_after_tool_results_gives_a_message() -> None:
     assert decide_tool(request) == MESSAGE
 
 
-def test_required_after_tool_results_still_calls() -> None:
+def test_required_after_tool_results_answers_once_no_other_tool_matches() -> None:
+    # The service would force another call; the mock ends the loop (docs/fidelity.md).
     request = body(WEATHER_QUESTION, *FUNCTIONS, tool_choice="required")
     request["messages"] += [assistant_call("get_weather"), tool_result()]
-    assert decide_tool(request) == ToolDecision(WEATHER)
+    assert decide_tool(request) == MESSAGE
+
+
+def test_required_after_tool_results_calls_another_matching_tool() -> None:
+    request = body("Weather in Paris, and the stock price of ACME?", *FUNCTIONS)
+    request["tool_choice"] = "required"
+    request["messages"] += [assistant_call("get_weather"), tool_result()]
+    assert decide_tool(request) == ToolDecision(STOCK)
+
+
+def test_a_nudge_after_the_results_does_not_hide_the_question() -> None:
+    request = body("Weather in Paris, and the stock price of ACME?", *FUNCTIONS)
+    request["tool_choice"] = "required"
+    request["messages"] += [
+        assistant_call("get_weather"),
+        tool_result(),
+        user("Analyze the tool result."),
+    ]
+    assert decide_tool(request) == ToolDecision(STOCK)
 
 
 def test_a_new_question_after_tool_results_calls_again() -> None:
@@ -328,3 +351,108 @@ def test_nothing_asked_matches_nothing(messages: list[Message]) -> None:
 def test_function_without_description() -> None:
     functions = [function("translate_text"), function("get_weather")]
     assert best_match(functions, [user("translate this text")]) is functions[0]
+
+
+# --- final-answer tools and loops that end ----------------------------------------------
+
+FINAL = function("final_answer", "Provides a final answer to the given problem.")
+
+
+@pytest.mark.parametrize(
+    ("name", "description"),
+    [
+        ("final_answer", None),
+        ("FinalAnswer", None),
+        ("answer", "Answer the user."),
+        ("respond", None),
+        ("submit", None),
+        ("submit_answer", None),
+        ("respond_to_user", None),
+        ("final_result", "The final response which ends this conversation"),
+        ("done", None),
+        ("wrap_up", "Give the final answer to the task."),
+    ],
+)
+def test_final_answer_tools_are_recognised(name: str, description: str | None) -> None:
+    assert is_final_answer(function(name, description))
+    assert final_answer_tool([WEATHER, function(name, description)]) == function(name, description)
+
+
+@pytest.mark.parametrize(
+    "name", ["submit_order", "send_email", "get_answer", "answer_question", "search_web"]
+)
+def test_action_tools_are_not_final_answers(name: str) -> None:
+    assert not is_final_answer(function(name, "Do the thing."))
+    assert final_answer_tool([function(name, "Do the thing.")]) is None
+
+
+@pytest.mark.parametrize("choice", ["auto", "required"])
+def test_after_tool_results_the_final_answer_tool_is_called(choice: str) -> None:
+    request = body(WEATHER_QUESTION, WEATHER, FINAL, tool_choice=choice)
+    request["messages"] += [assistant_call("get_weather"), tool_result()]
+    assert decide_tool(request) == ToolDecision(FINAL)
+
+
+def test_a_matching_tool_is_called_before_the_final_answer() -> None:
+    request = body(WEATHER_QUESTION, FINAL, WEATHER, tool_choice="required")
+    assert decide_tool(request) == ToolDecision(WEATHER)
+
+
+def test_required_without_a_match_uses_a_tool_before_answering() -> None:
+    request = body(SMALL_TALK, FINAL, SEARCH, tool_choice="required")
+    assert decide_tool(request) == ToolDecision(SEARCH)
+
+
+def test_auto_without_a_match_hands_back_the_final_answer_tool() -> None:
+    assert decide_tool(body(SMALL_TALK, SEARCH, FINAL)) == ToolDecision(FINAL)
+
+
+def test_the_result_of_the_final_answer_call_gets_a_message() -> None:
+    request = body(WEATHER_QUESTION, WEATHER, FINAL, tool_choice="required")
+    request["messages"] += [
+        assistant_call("get_weather"),
+        tool_result(),
+        assistant_call("final_answer"),
+        tool_result(),
+    ]
+    assert decide_tool(request) == MESSAGE
+
+
+def test_a_text_answer_starts_a_new_task() -> None:
+    request = body(WEATHER_QUESTION, WEATHER, tool_choice="required")
+    request["messages"] += [
+        assistant_call("get_weather"),
+        tool_result(),
+        {"role": "assistant", "content": "It is 21 degrees."},
+        user("And in Rome?"),
+    ]
+    assert decide_tool(request) == ToolDecision(WEATHER)
+
+
+def test_current_task_starts_after_the_last_finished_turn() -> None:
+    answered = {"role": "assistant", "content": "It is 21 degrees."}
+    later = [user("And in Rome?"), assistant_call("get_weather"), tool_result()]
+    assert current_task([user(WEATHER_QUESTION), answered, *later]) == later
+    finished = [user("q"), assistant_call("final_answer"), tool_result()]
+    assert current_task(finished, FINAL) == [tool_result()]
+    assert list(called_names([user("q"), assistant_call("a"), assistant_call("b")])) == ["a", "b"]
+
+
+@pytest.mark.parametrize("choice", ["auto", "required"])
+@pytest.mark.parametrize("offered", [[SEARCH, WEATHER, STOCK], [SEARCH, WEATHER, STOCK, FINAL]])
+def test_an_agent_loop_ends_without_repeating_a_call(
+    choice: str, offered: list[dict[str, Any]]
+) -> None:
+    """A loop that runs every call it is given ends in a message or a final-answer call."""
+    request = body("Search the weather and stock prices for Paris.", *offered, tool_choice=choice)
+    calls: list[str] = []
+    for _ in range(len(offered) + 1):
+        decision = decide_tool(request)
+        if decision.function is None or decision.function is FINAL:
+            break
+        calls.append(decision.function["name"])
+        request["messages"] += [assistant_call(calls[-1]), tool_result()]
+    else:
+        pytest.fail(f"the loop did not end: {calls}")
+    assert len(calls) == len(set(calls)) >= 1
+    assert (decision.function is FINAL) is (FINAL in offered)
