@@ -11,7 +11,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -32,6 +32,13 @@ _HEADER_TOKEN = re.compile(r"[\x21-\x7e]+")
 _UPSTREAM_URL = re.compile(r"https?://[^\s/?#@]*@?[^\s/?#@]+(/\S*)?", re.IGNORECASE)
 
 
+# The reply styles of the generator (see `mockserver.engine.styles`), in the order tried.
+ReplyStyle = Literal[
+    "field_markers", "react", "code_agent", "json_object", "json_only", "only_answer", "code_fence"
+]
+ALL_REPLY_STYLES: tuple[ReplyStyle, ...] = get_args(ReplyStyle)
+
+
 class Deployment(BaseModel):
     """One deployment: the name clients use, the model card behind it, and its quota."""
 
@@ -47,6 +54,8 @@ class Deployment(BaseModel):
     latency: Latency | None = None
     # Seeded chance of each fault per request, e.g. {"429": 0.1, "reset": 0.01, "capacity": 0.05}.
     fault_rates: dict[str, float] = Field(default_factory=dict)
+    # Which prompt formats the generator follows; [] answers every prompt with prose.
+    reply_styles: tuple[ReplyStyle, ...] = ALL_REPLY_STYLES
 
     @field_validator("fault_rates")
     @classmethod
@@ -128,6 +137,9 @@ class Settings(BaseModel):
     # connection anyway.
     upstream_connect_timeout_seconds: float = Field(default=10.0, gt=0)
     upstream_read_timeout_seconds: float = Field(default=240.0, gt=0)
+    # The whole exchange, so an upstream trickling a byte at a time still ends: one hour,
+    # above the longest real answer (100,000 o3-mini tokens at a slow 30 tokens/s: 56 min).
+    upstream_total_timeout_seconds: float = Field(default=3600.0, gt=0)
     # The largest answer recorded, decoded: a full o3-mini stream (100,000 tokens, Azure's
     # ~400-byte frames) is about 40 MB; anything larger is refused, not held.
     upstream_max_body_bytes: int = Field(default=64 * 1024 * 1024, gt=0)

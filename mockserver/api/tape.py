@@ -201,7 +201,7 @@ async def _ask_upstream(request: web.Request, state: AppState) -> aiohttp.Client
     # What is only relayed is not transformed: ask for the bytes as they are.
     headers["Accept-Encoding"] = "identity"
     timeout = aiohttp.ClientTimeout(
-        total=None,
+        total=settings.upstream_total_timeout_seconds,
         sock_connect=settings.upstream_connect_timeout_seconds,
         sock_read=settings.upstream_read_timeout_seconds,
     )
@@ -358,8 +358,9 @@ def _without_mock_headers(headers: dict[str, str]) -> dict[str, str]:
 def _silent_upstream(settings: Settings) -> AzureError:
     """Azure's own answer to an operation that takes too long (408 "Timeout")."""
     log.warning(
-        "the upstream sent nothing for %s s; answered 408",
+        "the upstream was silent for %s s or took over %s s in all; answered 408",
         settings.upstream_read_timeout_seconds,
+        settings.upstream_total_timeout_seconds,
     )
     return catalogue_error("request_timeout")
 

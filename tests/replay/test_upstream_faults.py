@@ -147,6 +147,30 @@ def test_silence_in_the_middle_of_a_stream_cuts_it_and_nothing_is_recorded(
     assert nothing_recorded(tmp_path)
 
 
+async def trickling(upstream: ScriptedUpstream, request: web.Request) -> web.StreamResponse:
+    """Never silent for long, never done: a frame every 0.1 s for up to a minute."""
+    response = web.StreamResponse(headers={"Content-Type": SSE})
+    await response.prepare(request)
+    for _ in range(600):
+        await response.write(b'data: {"choices":[]}\n\n')
+        await asyncio.sleep(0.1)
+    return response
+
+
+def test_an_upstream_that_trickles_forever_is_cut_at_the_total_timeout(tmp_path: Path) -> None:
+    settings = {"upstream_read_timeout_seconds": 5.0, "upstream_total_timeout_seconds": 1.0}
+    with (
+        ScriptedUpstream(trickling) as upstream,
+        recording(upstream, tmp_path, **settings) as recorder,
+    ):
+        seen = exchange(recorder, STREAMED)
+    assert seen.status == 200
+    assert seen.body.startswith(b'data: {"choices":[]}\n\n')
+    assert not seen.complete
+    assert len(seen.body) < 600 * len(b'data: {"choices":[]}\n\n'), "it was not let run out"
+    assert nothing_recorded(tmp_path)
+
+
 # --- a client that leaves early ----------------------------------------------------------
 
 
