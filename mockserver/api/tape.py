@@ -2,9 +2,9 @@
 
 With fixtures configured, a chat request is first offered to the tape: a matching stub
 still wins; then a recorded interaction replays; then, when the record mode allows, the
-request goes to the upstream and what comes back is streamed to the client as it arrives
-and recorded; otherwise the miss is answered with the nearest interaction named (or
-the generator answers, if configured so).
+request goes to the upstream and what comes back is relayed and recorded (bytes as they
+are, within the upstream_* timeouts and size bound); otherwise the miss is answered with
+the nearest interaction named (or the generator answers, if configured so).
 """
 
 from __future__ import annotations
