@@ -1,6 +1,7 @@
 """The chat-completions path, in the order Azure checks a request, free of HTTP types.
 
-gateway: api-version -> auth -> deployment -> model/api-version gate
+gateway: api-version -> auth (both in mockserver.api.gateway, before any engine) ->
+         deployment -> model/api-version gate
 backend: JSON body -> schema of the api-version -> o3-mini rules -> token limits
 answer:  engine chain -> completion (the route picks the wire shape: JSON or a stream)
 """
@@ -17,7 +18,6 @@ from mockserver import tokens
 from mockserver.completion import Completion
 from mockserver.config import Deployment
 from mockserver.contract.api_versions import ApiVersion, resolve_dated, resolve_v1
-from mockserver.contract.auth import authenticate
 from mockserver.contract.model_card import ModelCard, load_model_card
 from mockserver.contract.request import ChatRequest, check_chat_request, decode_body
 from mockserver.engine.base import Effects, EngineCall
@@ -112,7 +112,7 @@ def content_facts(state: AppState, request: ChatRequest, card: ModelCard) -> tup
 
 
 def route_to_deployment(state: AppState, call: IncomingCall) -> tuple[Target, dict[str, Any]]:
-    """The gateway's checks (api-version, key, deployment, model gate), and the decoded body.
+    """The gateway's checks past the key (deployment, model gate), and the decoded body.
 
     On v1 the body names the deployment, so it is decoded first; on the dated surface a
     body that is not JSON is reported only after the gateway let the request through.
@@ -120,7 +120,6 @@ def route_to_deployment(state: AppState, call: IncomingCall) -> tuple[Target, di
     settings = state.settings
     dated = call.surface == "dated"
     version = resolve_dated(call.api_version) if dated else resolve_v1(call.api_version)
-    authenticate(call.headers, settings)
     body = None if dated else decode_body(call.body)
     name = (call.deployment or "") if dated else _v1_deployment_name(body or {})
     deployment = settings.deployments.get(name)
