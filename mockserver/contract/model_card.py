@@ -19,6 +19,19 @@ class ReasoningEffort(BaseModel):
     known_elsewhere: list[str]
 
 
+class CompletionFraming(BaseModel):
+    """The hidden tokens a model bills for an answer besides its reasoning and visible
+    tokens: the markers opening and closing it (evidence in the card's `$comment`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    answer_tokens: int = Field(ge=0)  # every answer, text or tool calls
+    tokens_per_tool_call: int = Field(ge=0)  # each call adds its own
+
+    def hidden_tokens(self, tool_calls: int) -> int:
+        return self.answer_tokens + self.tokens_per_tool_call * tool_calls
+
+
 class ModelCard(BaseModel):
     """What the service knows of one model (contracts/models/<name>.json)."""
 
@@ -44,6 +57,7 @@ class ModelCard(BaseModel):
     reasoning_effort: ReasoningEffort
     prompt_framing: PromptFraming  # how prompt tokens are billed (mockserver.tokens)
     reasoning_profile: ReasoningProfile  # how much it reasons (mockserver.reasoning)
+    completion_framing: CompletionFraming  # hidden tokens billed with each answer
     supported_content_parts: list[str]
     comment: str = Field(default="", alias="$comment")
 

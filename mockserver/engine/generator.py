@@ -12,7 +12,9 @@ seeds. A reply is one of:
 
 Reasoning tokens come from `mockserver.reasoning`: the request's difficulty and its
 `reasoning_effort`, as real o3-mini spends them. `max_completion_tokens` is one budget:
-reasoning is spent first, the visible output is cut to what remains.
+reasoning is spent first, then the answer's hidden framing (the model card's
+`completion_framing`: real o3-mini bills 13 tokens with a text answer, 21 with a tool call)
+and its visible tokens, cut to what remains. A reply cut by the limit bills the limit.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,10 +30,12 @@ import orjson
 
 from mockserver import reasoning, tokens
 from mockserver.completion import Choice, Completion, ToolCall, Usage
+from mockserver.contract.model_card import CompletionFraming
 from mockserver.contract.request import ChatRequest
 from mockserver.engine.base import EngineCall, Script
 from mockserver.engine.prose import tool_results_summary, topic_of, write_prose
 from mockserver.engine.structured import json_within
+from mockserver.engine.styles import STYLES, Prompt, styled_reply
 from mockserver.engine.tool_choice import ToolDecision, decide_tool
 from mockserver.ids import IdSource
 from mockserver.memo import Memo
@@ -76,22 +81,36 @@ def content_payload(request: ChatRequest, server_seed: int) -> bytes:
 
 @dataclass(frozen=True)
 class _Budget:
-    """What one choice may spend: reasoning first, visible tokens from what is left."""
+    """What one choice may spend, in the order the model spends it: reasoning first, then
+    the answer's hidden framing and its visible tokens from what is left."""
 
     total: int
     reasoning: int
+    framing: CompletionFraming
 
-    @property
-    def visible(self) -> int:
-        return self.total - self.reasoning
+    def room(self, tool_calls: int = 0) -> int:
+        """The visible tokens an answer of `tool_calls` calls (0: text) may have once its
+        framing is paid; negative when not even the framing fits."""
+        return self.total - self.reasoning - self.framing.hidden_tokens(tool_calls)
+
+    def spent(self, visible: int, tool_calls: int, finish_reason: str) -> int:
+        """A choice's completion tokens. The framing counts inside the limit (OpenAI's
+        reasoning guide), so a reply cut by it bills exactly the limit."""
+        if finish_reason == "length":
+            return self.total
+        return self.reasoning + self.framing.hidden_tokens(tool_calls) + visible
 
 
 class Generator:
     name = "generator"
 
-    def __init__(self, seed: int, ids: IdSource) -> None:
+    def __init__(
+        self, seed: int, ids: IdSource, reply_styles: Mapping[str, Collection[str]] | None = None
+    ) -> None:
         self.seed = seed
         self.ids = ids
+        # The reply styles each deployment allows (`Deployment.reply_styles`); all by default.
+        self.reply_styles = reply_styles or {}
         # The topic words of a request, by its digest: a long prompt is read once.
         self._topics: Memo[bytes, tuple[str, ...]] = Memo(max_entries=4096, max_size=2**20)
 
@@ -132,27 +151,31 @@ class Generator:
         )
         profile, effort = card.reasoning_profile, request.reasoning_effort
         wanted = reasoning.reasoning_tokens(profile, effort, request.body, digest)
-        return _Budget(total=total, reasoning=min(wanted, total))
+        return _Budget(total, min(wanted, total), card.completion_framing)
 
     def _choice(
         self, call: EngineCall, seed: bytes, index: int, budget: _Budget, decision: ToolDecision
     ) -> tuple[Choice, int]:
         if call.script is not None:
             return self._scripted(call, seed, index, budget, call.script)
-        if decision.function is not None and budget.visible > 0:
+        if decision.function is not None:
+            if budget.room(tool_calls=1) <= 0:
+                return _exhausted(index, budget)
             calls: list[tuple[dict[str, Any], str | None]] = [(decision.function, None)]
             finish_reason = "stop" if decision.named else _call_finish_reason(decision)
             return self._tool_calls(seed, index, budget, calls, finish_reason, decision.legacy)
-        return self._text(call, index, budget, self._content(call, seed, budget.visible))
+        return self._text(call, index, budget, self._content(call, seed, max(0, budget.room())))
 
     def _scripted(
         self, call: EngineCall, seed: bytes, index: int, budget: _Budget, script: Script
     ) -> tuple[Choice, int]:
         if script.refusal is not None:
-            visible = tokens.encode(script.refusal)[: budget.visible]
-            choice = Choice(index, None, "stop", refusal=tokens.decode(visible))
-            return choice, budget.reasoning + len(visible)
-        if script.tool_calls and budget.visible > 0:
+            refusal, visible, finish_reason = _fitted(script.refusal, budget.room(), "stop")
+            choice = Choice(index, None, finish_reason, refusal=refusal)
+            return choice, budget.spent(visible, 0, finish_reason)
+        if script.tool_calls:
+            if budget.room(len(script.tool_calls)) <= 0:
+                return _exhausted(index, budget)
             offered = {t["function"]["name"]: t["function"] for t in call.request.tools}
             calls = [(offered.get(name, {"name": name}), args) for name, args in script.tool_calls]
             return self._tool_calls(seed, index, budget, calls, "tool_calls", legacy=False)
@@ -160,12 +183,9 @@ class Generator:
 
     def _text(self, call: EngineCall, index: int, budget: _Budget, text: str) -> tuple[Choice, int]:
         text, finish_reason = _apply_stop(text, call.request.stop)
-        spent = tokens.count(text)  # cached by content: a replayed answer is not re-encoded
-        if spent > budget.visible:
-            spent, finish_reason = budget.visible, "length"
-            text = tokens.decode(tokens.encode(text)[:spent])
+        text, visible, finish_reason = _fitted(text, budget.room(), finish_reason)
         choice = Choice(index=index, content=text, finish_reason=finish_reason)
-        return choice, budget.reasoning + spent
+        return choice, budget.spent(visible, 0, finish_reason)
 
     def _tool_calls(
         self,
@@ -177,7 +197,7 @@ class Generator:
         legacy: bool,
     ) -> tuple[Choice, int]:
         """Calls with the given arguments, or arguments generated from each tool's schema."""
-        room, made = budget.visible, []
+        room, made = budget.room(len(calls)), []
         for position, (function, given) in enumerate(calls):
             name = function["name"]
             schema = function.get("parameters") or EMPTY_PARAMETERS
@@ -190,20 +210,35 @@ class Generator:
             room -= len(arguments)
             call_id = self.ids.tool_call(seed, position)
             made.append(ToolCall(call_id, name, tokens.decode(arguments)))
-        spent = budget.visible - max(0, room)
+        visible = budget.room(len(calls)) - max(0, room)
         choice = Choice(
             index, None, finish_reason, tool_calls=tuple(made), legacy_function_call=legacy
         )
-        return choice, budget.reasoning + spent
+        return choice, budget.spent(visible, len(calls), finish_reason)
 
     def _content(self, call: EngineCall, seed: bytes, visible: int) -> str:
         response_format = call.request.body.get("response_format") or {}
         kind = response_format.get("type")
         if kind == "json_schema":
             return json_within(response_format["json_schema"].get("schema") or {}, seed, visible)
+        styled = self._styled(call, seed, visible)
+        if styled is not None:
+            return styled
         if kind == "json_object":
             return json_within(JSON_OBJECT_SCHEMA, seed, visible)
         return self._prose(seed, call)
+
+    def _styled(self, call: EngineCall, seed: bytes, visible: int) -> str | None:
+        """The reply in the format the prompt asks for, when a reply style knows it."""
+        enabled = self.reply_styles.get(call.deployment, STYLES)
+        if not enabled:
+            return None
+        body = call.request.body
+        prompt = Prompt(
+            call.request.messages, body.get("response_format") or {}, call.request.tools
+        )
+        rng = random.Random(int.from_bytes(seed[8:16], "big"))
+        return styled_reply(prompt, rng, visible, enabled)
 
     def _prose(self, seed: bytes, call: EngineCall) -> str:
         """Paragraphs about the user's topic; longer prompts tend to get longer answers."""
@@ -224,6 +259,20 @@ class Generator:
             topic = tuple(topic_of(messages))
             self._topics.put(key, topic)
         return topic
+
+
+def _fitted(text: str, room: int, finish_reason: str) -> tuple[str, int, str]:
+    """The text, its visible tokens and finish reason once cut to `room` tokens."""
+    visible = tokens.count(text)  # cached by content: a replayed answer is not re-encoded
+    if visible <= room:
+        return text, visible, finish_reason
+    visible = max(0, room)
+    return tokens.decode(tokens.encode(text)[:visible]), visible, "length"
+
+
+def _exhausted(index: int, budget: _Budget) -> tuple[Choice, int]:
+    """No room left for the answer: empty content, `length`, the whole limit billed."""
+    return Choice(index=index, content="", finish_reason="length"), budget.total
 
 
 def _call_finish_reason(decision: ToolDecision) -> str:

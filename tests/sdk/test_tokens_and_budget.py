@@ -1,4 +1,5 @@
-"""`max_completion_tokens` as one budget (reasoning first), `stop`, and the token limits."""
+"""`max_completion_tokens` as one budget (reasoning first, then the answer's hidden framing
+and its visible tokens), `stop`, and the token limits."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ MAX_OUTPUT = 100_000
 EFFORTS = ("low", "medium", "high")
 HELLO = " hello"  # one o200k_base token per repetition
 FRAMING = load_model_card("o3-mini").prompt_framing
+# Hidden tokens real o3-mini bills with a text answer: completion - reasoning - visible is 13
+# in 4 of its 6 recorded text answers (tests/sdk/test_real_o3mini_usage.py).
+TEXT_FRAMING = 13
 
 
 def _create(client: openai.AzureOpenAI, **params: Any) -> openai.types.chat.ChatCompletion:
@@ -67,7 +71,9 @@ def test_budget_cuts_visible_text(client: openai.AzureOpenAI) -> None:
     full_text = full.choices[0].message.content
     assert full_text
     total, reasoning = _spent(full)
-    budget = reasoning + (total - reasoning) // 2
+    # Half the visible text: the framing is paid before it (OpenAI's reasoning guide counts
+    # "non-visible formatting tokens" in the limit).
+    budget = reasoning + TEXT_FRAMING + (total - reasoning - TEXT_FRAMING) // 2
     cut = _create(client, reasoning_effort="low", max_completion_tokens=budget)
     text = cut.choices[0].message.content
     assert cut.choices[0].finish_reason == "length"
@@ -208,6 +214,31 @@ def test_a_small_budget_answers_a_greeting(client: openai.AzureOpenAI) -> None:
     total, reasoning = _spent(completion)
     assert reasoning == 64
     assert total <= 100
+    # Real: 87 = 64 reasoning + 13 hidden + 10 for "Hello there! How can I help you today?".
+    assert total == reasoning + TEXT_FRAMING + tokens.count(completion.choices[0].message.content)
+
+
+def test_completion_tokens_are_reasoning_framing_and_visible(client: openai.AzureOpenAI) -> None:
+    """Real o3-mini bills 13 hidden tokens with a text answer, beside reasoning and the
+    visible text: 187 = 64 + 13 + 110 (envoy-ai-gateway's bat-and-ball recording)."""
+    completion = _create(client)
+    content = completion.choices[0].message.content
+    assert content
+    total, reasoning = _spent(completion)
+    assert total == reasoning + TEXT_FRAMING + tokens.count(content)
+    assert completion.usage is not None
+    assert completion.usage.total_tokens == DOC_PROMPT_TOKENS + total
+
+
+def test_responses_output_tokens_bill_the_framing_too(client: openai.AzureOpenAI) -> None:
+    """The Responses API's output_tokens is the same count as chat's completion_tokens:
+    reasoning, the hidden framing and the visible text."""
+    response = client.responses.create(model="o3-mini", input="Explain tides briefly.")
+    usage = response.usage
+    assert usage is not None and response.output_text
+    reasoning = usage.output_tokens_details.reasoning_tokens
+    assert usage.output_tokens == reasoning + TEXT_FRAMING + tokens.count(response.output_text)
+    assert usage.total_tokens == usage.input_tokens + usage.output_tokens
 
 
 def test_effort_spends_more_on_a_hard_prompt(client: openai.AzureOpenAI) -> None:

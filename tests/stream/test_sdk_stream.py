@@ -17,6 +17,7 @@ import pytest
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from pydantic import BaseModel
 
+from mockserver import tokens
 from mockserver.testing import MockServer
 from tests.conftest import API_KEY, API_VERSION
 from tests.stream.helpers import (
@@ -214,6 +215,10 @@ def test_include_usage_final_chunk_equals_non_streamed_usage(surface: Surface) -
     assert last.usage.total_tokens == last.usage.prompt_tokens + last.usage.completion_tokens
     assert all(chunk.usage is None for chunk in body)
     assert rebuild(chunks).texts == contents(expected)
+    # The streamed text plus the 13 hidden tokens o3-mini bills with a text answer (real:
+    # 87 = 64 + 13 + 10 for "hello", tests/sdk/test_real_o3mini_usage.py).
+    visible = tokens.count(rebuild(chunks).texts[0])
+    assert last.usage.completion_tokens == details.reasoning_tokens + 13 + visible
 
 
 def test_n_2_rebuilds_both_choices(surface: Surface) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from typing import Any
@@ -15,7 +16,7 @@ from mockserver.completion import Completion
 from mockserver.contract.api_versions import resolve_dated
 from mockserver.contract.model_card import load_model_card
 from mockserver.contract.request import check_chat_request, decode_body
-from mockserver.engine.base import EngineCall
+from mockserver.engine.base import EngineCall, Script
 from mockserver.engine.generator import Generator
 from mockserver.errors import AzureError
 from mockserver.ids import IdSource
@@ -23,6 +24,12 @@ from mockserver.ids import IdSource
 CARD = load_model_card("o3-mini")
 VERSION = resolve_dated("2025-04-01-preview")
 GRANULE = 64
+# The hidden tokens real o3-mini bills with an answer besides reasoning and visible tokens
+# (completion - reasoning - visible, tests/sdk/test_real_o3mini_usage.py): 13 with a text
+# answer in 4 of 6 recordings (pydantic-ai "hello" and stop_settings, envoy-ai-gateway),
+# 21 with one tool call (crewai's o_model_family recording), its name and arguments visible.
+TEXT_FRAMING = 13
+CALL_FRAMING = 8  # each call's, beside TEXT_FRAMING: 13 + 8 = 21
 EFFORTS = ("low", "medium", "high")
 # A paragraph: sentences that open with a capital and end with a period, one space apart.
 PARAGRAPH = re.compile(r"[A-Z][^.\n]*\.(?: [A-Z][^.\n]*\.)*")
@@ -170,14 +177,24 @@ def test_budget_rules(question: str, effort: str, n: int, budget: int) -> None:
     if per_choice_reasoning < budget:
         assert per_choice_reasoning % GRANULE == 0
 
-    spent = [per_choice_reasoning + len(tokens.encode(text)) for text in contents(cut)]
+    # The framing counts inside the budget (OpenAI's reasoning guide: "reasoning tokens,
+    # visible output tokens, and non-visible formatting tokens"); a cut reply bills the
+    # whole budget, as o1-mini's and o4-mini's forum reports and the gpt-35-turbo recording.
+    spent = [
+        budget
+        if choice.finish_reason == "length"
+        else per_choice_reasoning + TEXT_FRAMING + len(tokens.encode(choice.content or ""))
+        for choice in cut.choices
+    ]
     assert all(choice_spent <= budget for choice_spent in spent)
     assert cut.usage.completion_tokens == sum(spent)
 
-    if per_choice_reasoning >= budget:
+    if per_choice_reasoning + TEXT_FRAMING >= budget:
         for choice in cut.choices:
             assert choice.content == ""
             assert choice.finish_reason == "length"
+        assert cut.usage.completion_tokens == budget * n
+    if per_choice_reasoning >= budget:
         assert cut.usage.reasoning_tokens == cut.usage.completion_tokens
 
     for uncut_text, choice in zip(contents(full), cut.choices, strict=True):
@@ -192,11 +209,14 @@ def test_budget_rules(question: str, effort: str, n: int, budget: int) -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(question=_question, effort=st.sampled_from(EFFORTS), n=st.integers(1, 4))
-def test_completion_tokens_are_reasoning_plus_visible(question: str, effort: str, n: int) -> None:
+def test_completion_tokens_are_reasoning_framing_and_visible(
+    question: str, effort: str, n: int
+) -> None:
     completion = complete({"messages": [user(question)], "reasoning_effort": effort, "n": n})
     per_choice_reasoning = completion.usage.reasoning_tokens // n
     visible = sum(len(tokens.encode(text)) for text in contents(completion))
-    assert completion.usage.completion_tokens == n * per_choice_reasoning + visible
+    # Real o3-mini: 87 = 64 + 13 + 10 for "Hello there! How can I help you today?".
+    assert completion.usage.completion_tokens == n * (per_choice_reasoning + TEXT_FRAMING) + visible
     assert completion.usage.total_tokens == (
         completion.usage.prompt_tokens + completion.usage.completion_tokens
     )
@@ -211,15 +231,99 @@ def test_budget_exactly_the_reasoning_leaves_no_visible_text() -> None:
     assert cut.usage.completion_tokens == cut.usage.reasoning_tokens == reasoning
 
 
-def test_one_visible_token_over_the_reasoning() -> None:
+@pytest.mark.parametrize("over", [1, TEXT_FRAMING - 1, TEXT_FRAMING])
+def test_the_framing_is_paid_before_the_first_visible_token(over: int) -> None:
+    """The hidden framing counts inside max_completion_tokens: a budget that leaves room
+    for it and nothing more is a cut, empty reply billed the whole budget."""
+    question = [user("Why is the sky blue?")]
+    reasoning = complete({"messages": question}).usage.reasoning_tokens
+    cut = complete({"messages": question, "max_completion_tokens": reasoning + over})
+    assert cut.choices[0].content == ""
+    assert cut.choices[0].finish_reason == "length"
+    assert cut.usage.completion_tokens == reasoning + over
+    assert cut.usage.reasoning_tokens == reasoning
+
+
+def test_one_visible_token_past_the_reasoning_and_framing() -> None:
     question = [user("Why is the sky blue?")]
     full = complete({"messages": question})
     reasoning = full.usage.reasoning_tokens
-    cut = complete({"messages": question, "max_completion_tokens": reasoning + 1})
+    budget = reasoning + TEXT_FRAMING + 1
+    cut = complete({"messages": question, "max_completion_tokens": budget})
     assert cut.choices[0].finish_reason == "length"
-    assert cut.usage.completion_tokens == reasoning + 1
+    assert cut.usage.completion_tokens == budget
     first_token = tokens.encode(contents(full)[0])[:1]
     assert cut.choices[0].content == tokens.decode(first_token)
+    # A budget of exactly what the whole answer costs does not cut it.
+    fits = complete({"messages": question, "max_completion_tokens": full.usage.completion_tokens})
+    assert (fits.choices, fits.usage) == (full.choices, full.usage)
+
+
+# --- tool calls and refusals ------------------------------------------------------------
+
+CUSTOMERS_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "comapny_customer_data",
+        "description": "Useful for getting customer related data.",
+        "parameters": {"properties": {}, "type": "object"},
+    },
+}
+
+
+def scripted(body: dict[str, Any], script: Script) -> Completion:
+    return generator(0).complete(dataclasses.replace(call_for(body), script=script))
+
+
+def _call_tokens(completion: Completion) -> int:
+    calls = completion.choices[0].tool_calls
+    return sum(tokens.count(call.name) + tokens.count(call.arguments) for call in calls)
+
+
+def test_a_tool_call_bills_its_framing_name_and_arguments() -> None:
+    """Real o3-mini: 347 = 320 reasoning + 21 + 5 (the name) + 1 ("{}"), crewai's recording."""
+    body = {"messages": [user("How many customers?")], "tools": [CUSTOMERS_TOOL]}
+    completion = complete({**body, "tool_choice": "required"})
+    assert completion.choices[0].tool_calls
+    expected = TEXT_FRAMING + CALL_FRAMING + _call_tokens(completion)
+    assert completion.usage.completion_tokens == completion.usage.reasoning_tokens + expected
+
+
+@pytest.mark.parametrize("count", [1, 2, 3])
+def test_each_scripted_tool_call_adds_its_framing(count: int) -> None:
+    body = {"messages": [user("How many customers?")], "tools": [CUSTOMERS_TOOL]}
+    script = Script(tool_calls=(("comapny_customer_data", "{}"),) * count)
+    completion = scripted(body, script)
+    assert len(completion.choices[0].tool_calls) == count
+    hidden = TEXT_FRAMING + CALL_FRAMING * count
+    visible = _call_tokens(completion)
+    assert (
+        completion.usage.completion_tokens == completion.usage.reasoning_tokens + hidden + visible
+    )
+
+
+def test_a_tool_call_without_room_for_its_framing_is_an_empty_cut_reply() -> None:
+    body = {"messages": [user("How many customers?")], "tools": [CUSTOMERS_TOOL]}
+    reasoning = complete(body).usage.reasoning_tokens
+    budget = reasoning + TEXT_FRAMING + CALL_FRAMING
+    cut = complete({**body, "tool_choice": "required", "max_completion_tokens": budget})
+    assert cut.choices[0].tool_calls == ()
+    assert (cut.choices[0].content, cut.choices[0].finish_reason) == ("", "length")
+    assert cut.usage.completion_tokens == budget
+
+
+def test_a_refusal_is_framed_as_a_text_answer_and_cut_by_the_budget() -> None:
+    body: dict[str, Any] = {"messages": [user("Do something bad")]}
+    refusal = "I'm sorry, but I can't help with that."
+    whole = scripted(body, Script(refusal=refusal))
+    visible = tokens.count(refusal)
+    assert whole.choices[0].refusal == refusal
+    assert whole.usage.completion_tokens == whole.usage.reasoning_tokens + TEXT_FRAMING + visible
+    budget = whole.usage.completion_tokens - 1
+    cut = scripted({**body, "max_completion_tokens": budget}, Script(refusal=refusal))
+    assert cut.choices[0].finish_reason == "length"
+    assert cut.choices[0].refusal == tokens.decode(tokens.encode(refusal)[: visible - 1])
+    assert cut.usage.completion_tokens == budget
 
 
 # --- stop sequences ---------------------------------------------------------------------
@@ -254,7 +358,7 @@ def test_stop_sequences_cut_before_the_first_occurrence(question: str, data: st.
     for s in stops:
         assert s not in expected
     visible = len(tokens.encode(expected))
-    assert cut.usage.completion_tokens == cut.usage.reasoning_tokens + visible
+    assert cut.usage.completion_tokens == cut.usage.reasoning_tokens + TEXT_FRAMING + visible
 
 
 def test_stop_absent_from_the_text_changes_nothing() -> None:
