@@ -29,7 +29,7 @@ from mockserver.redaction import DEFAULT_BODY_PATHS
 
 ENV_PREFIX = "MOCKSERVER_"
 _HEADER_TOKEN = re.compile(r"[\x21-\x7e]+")
-_UPSTREAM_URL = re.compile(r"https?://[^\s/?#@]*@?[^\s/?#@]+(/\S*)?", re.IGNORECASE)
+_UPSTREAM_URL = re.compile(r"https?://[^\s/?#@]*@?[^\s/?#@]+([/?#]\S*)?", re.IGNORECASE)
 
 
 # The reply styles of the generator (see `mockserver.engine.styles`), in the order tried.

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from mockserver.admin.openapi import admin_openapi
 from mockserver.admin_client import AdminClient, AdminError
 from mockserver.config import Settings
+from mockserver.masking import validation_summary
 from mockserver.testing import MockServer
 from tests import rawhttp
 from tests.child_output import WAIT_SECONDS, Lines
@@ -191,6 +192,18 @@ def test_a_configuration_error_does_not_echo_secrets(
     assert result.returncode == 2
     assert "needs both upstream and fixtures_dir" in result.stderr
     assert secret not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    "upstream", ["https://u:pw s3cret@h.invalid/", "ftp://u:pw-s3cret@h.invalid/", "pw-s3cret"]
+)
+def test_an_upstream_must_be_an_http_url_and_is_refused_without_echo(upstream: str) -> None:
+    """A space would end the URL before its password, out of reach of the masking."""
+    with pytest.raises(ValidationError) as refused:
+        Settings(upstream=upstream)
+    said = validation_summary(refused.value)
+    assert said.startswith("upstream: Value error, upstream must be an http:// or https:// URL")
+    assert "s3cret" not in said
 
 
 @pytest.mark.parametrize("token", ["", "has space", "tab\there", "caf\u00e9"])
