@@ -114,7 +114,12 @@ DEFAULT_BODY_PATHS = ("user", "safety_identifier", "metadata")
 
 # Secrets recognised by the shape of their value, in any text: the `s` group is replaced.
 VALUE_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("a JWT", re.compile(r"(?P<s>eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)")),
+    (
+        "a JWT",
+        re.compile(
+            r"(?<![A-Za-z0-9_-])(?P<s>eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)"
+        ),
+    ),
     (
         "an sk- key",
         re.compile(
@@ -257,8 +262,18 @@ def _redact_response(response: RecordedResponse, rules: RedactionPolicy) -> Reco
 # --- values ------------------------------------------------------------------------------
 
 
+# Where any of VALUE_SHAPES can begin: one pass finds that most text holds none of them.
+_SHAPE_STARTS = re.compile(
+    r"eyJ|sk-|(?i:bearer)|://|(?i:accesskey=|accountkey=)|[?&;](?i:"
+    + "|".join(re.escape(name) for name in sorted(CREDENTIAL_QUERY))
+    + r")="
+)
+
+
 def scrub_text(text: str, replacement: str = REDACTED) -> str:
     """`text` with every secret-shaped part replaced (the rest kept byte for byte)."""
+    if not _SHAPE_STARTS.search(text):
+        return text
     for _, shape in VALUE_SHAPES:
         text = shape.sub(lambda match: _replaced(match, replacement), text)
     return text
