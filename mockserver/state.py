@@ -18,7 +18,7 @@ from mockserver.engine.chain import EngineChain
 from mockserver.engine.generator import Generator
 from mockserver.engine.rules import StubRules
 from mockserver.faults import Fault, FaultCounter, parse_fault
-from mockserver.fixtures import cassette_files, read_fixtures
+from mockserver.fixtures import cassette_files, find_fixtures
 from mockserver.ids import IdSource
 from mockserver.journal import Journal
 from mockserver.memo import Memo
@@ -81,7 +81,8 @@ class AppState:
     def from_settings(cls, settings: Settings) -> AppState:
         ids = IdSource(settings.deterministic_ids, settings.deterministic_created)
         stubs = StubStore()
-        generator = Generator(settings.seed, ids)
+        styles = {name: d.reply_styles for name, d in settings.deployments.items()}
+        generator = Generator(settings.seed, ids, styles)
         return cls(
             settings=settings,
             engines=EngineChain([StubRules(stubs, generator), generator]),
@@ -179,4 +180,4 @@ def _load_tape(settings: Settings) -> Tape | None:
         allow_repeats=settings.allow_repeats,
         redaction=fixture_policy(settings),
     )
-    return Tape.from_fixtures(read_fixtures(settings.fixtures_dir), rules)
+    return Tape.from_fixtures(find_fixtures(settings.fixtures_dir), rules)

@@ -1,0 +1,20 @@
+"""`response_format: {"type": "json_object"}`: a JSON object with the keys the prompt asks
+for (see `json_shape`), with values of the types shown. Applies to JSON mode only; a
+prompt that shows no shape gets the generator's default object."""
+
+from __future__ import annotations
+
+import random
+
+from mockserver.engine.structured import json_within
+from mockserver.engine.styles.json_shape import asked_schema
+from mockserver.engine.styles.prompt import Prompt
+
+NAME = "json_object"
+
+
+def reply(prompt: Prompt, rng: random.Random, visible: int) -> str | None:
+    if prompt.response_format.get("type") != "json_object":
+        return None
+    schema = asked_schema(prompt.everything)
+    return None if schema is None else json_within(schema, rng.randbytes(16), visible)
