@@ -19,6 +19,8 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -112,24 +114,33 @@ def read_fixture_file(path: Path) -> FixtureFile:
 INTERACTION_FILE = re.compile(r"^(\d{8,})\.json$")
 
 
-def read_fixtures(directory: Path) -> list[tuple[str, Interaction]]:
-    """Every interaction under `directory` with where it is: single files first
-    ("examples.json#2": the third of that file), then cassette directories
-    ("recordings#3": the file recordings/00000003.json)."""
+@dataclass(frozen=True)
+class Found:
+    """An interaction read from a fixtures directory, and where it is."""
+
+    where: str  # "examples.json#2" (the third of that file), "recordings#3" (its own file)
+    interaction: Interaction
+    path: Path
+    position: int  # in the file
+
+
+def find_fixtures(directory: Path) -> Iterator[Found]:
+    """Every interaction under `directory`, a file at a time: single files first, then
+    cassette directories (recordings/00000003.json is "recordings#3")."""
     if not directory.is_dir():
-        return []
-    found = [
-        (f"{path.name}#{position}", interaction)
-        for path in sorted(directory.glob("*.json"))
-        for position, interaction in enumerate(read_fixture_file(path).interactions)
-    ]
+        return
+    for path in sorted(directory.glob("*.json")):
+        for position, interaction in enumerate(read_fixture_file(path).interactions):
+            yield Found(f"{path.name}#{position}", interaction, path, position)
     for cassette in sorted(p for p in directory.iterdir() if p.is_dir()):
-        found += [
-            (f"{cassette.name}#{number}", interaction)
-            for number, path in cassette_files(cassette)
-            for interaction in read_fixture_file(path).interactions
-        ]
-    return found
+        for number, path in cassette_files(cassette):
+            for position, interaction in enumerate(read_fixture_file(path).interactions):
+                yield Found(f"{cassette.name}#{number}", interaction, path, position)
+
+
+def read_fixtures(directory: Path) -> list[tuple[str, Interaction]]:
+    """Every interaction under `directory` with where it is (see find_fixtures)."""
+    return [(found.where, found.interaction) for found in find_fixtures(directory)]
 
 
 def cassette_files(directory: Path) -> list[tuple[int, Path]]:

@@ -10,16 +10,24 @@ replays turn by turn; with `allow_repeats` the last one answers again once they 
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
 
-from mockserver.fixtures import Interaction, RecordedRequest
+from mockserver.fixtures import (
+    Found,
+    Interaction,
+    RecordedRequest,
+    RecordedResponse,
+    read_fixture_file,
+)
 from mockserver.redaction import DEFAULT_POLICY, RedactionPolicy
 
 DEFAULT_TRANSFORMS = (
@@ -76,12 +84,39 @@ def _key(form: dict[str, Any]) -> bytes:
     return orjson.dumps(form, option=orjson.OPT_SORT_KEYS)
 
 
+# An answer larger than this stays on disk until it is replayed: the tape keeps requests
+# (to match) and small answers, so its memory does not grow with the answers' sizes.
+KEPT_IN_MEMORY = 1024 * 1024
+
+
 @dataclass(frozen=True)
 class Recorded:
     """An interaction and where it came from: the file and its position there."""
 
     interaction: Interaction
     source: str  # "examples.json#3" (a single file) or "recordings#3" (a cassette)
+    on_disk: Path | None = None  # the file its answer is read from when it replays
+    position: int = 0
+
+    async def answer(self) -> RecordedResponse:
+        if self.on_disk is None:
+            return self.interaction.response
+        return await asyncio.to_thread(_read_answer, self.on_disk, self.position)
+
+
+def _read_answer(path: Path, position: int) -> RecordedResponse:
+    return read_fixture_file(path).interactions[position].response
+
+
+def _light(found: Found) -> Recorded:
+    """What the tape keeps of a found interaction: all of it, or its request alone."""
+    response = found.interaction.response
+    size = len(response.body or "") + sum(len(frame.data) for frame in response.frames or [])
+    if size <= KEPT_IN_MEMORY:
+        return Recorded(found.interaction, found.where)
+    bare = response.model_copy(update={"body": None, "frames": None})
+    interaction = found.interaction.model_copy(update={"response": bare})
+    return Recorded(interaction, found.where, found.path, found.position)
 
 
 @dataclass
@@ -93,11 +128,11 @@ class Tape:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def from_fixtures(cls, found: Iterable[tuple[str, Interaction]], rules: ReplayRules) -> Tape:
-        """`found`: interactions in recorded order, each with where it is (read_fixtures)."""
+    def from_fixtures(cls, found: Iterable[Found], rules: ReplayRules) -> Tape:
+        """`found`: interactions in recorded order (find_fixtures), read a file at a time."""
         tape = cls(rules)
-        for source, interaction in found:
-            tape.add(Recorded(interaction, source))
+        for item in found:
+            tape.add(_light(item))
         return tape
 
     def add(self, recorded: Recorded) -> None:

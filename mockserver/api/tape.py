@@ -118,7 +118,7 @@ def _miss_error(settings: Settings, explanation: str) -> AzureError:
 async def replay(
     request: web.Request, recorded: Recorded, settings: Settings
 ) -> web.StreamResponse:
-    answer = recorded.interaction.response
+    answer = await recorded.answer()
     headers = {k: v for k, v in answer.headers.items() if k.lower() not in _DROPPED_HEADERS}
     if answer.frames is None:
         return _exact_response(answer.status, answer.body_bytes(), headers)

@@ -318,16 +318,19 @@ def test_an_answer_over_the_bound_is_a_502_and_not_recorded(chunked: bool, tmp_p
     assert nothing_recorded(tmp_path)
 
 
-def test_a_large_stream_is_relayed_and_recorded_whole_with_its_last_unended_event(
-    tmp_path: Path,
-) -> None:
-    # 2.4 MB: past the first MiB, which a capture keeps in memory, the rest goes to disk.
+def test_large_answers_are_relayed_recorded_and_replayed_whole(tmp_path: Path) -> None:
+    # 2.4 MB each: past the first MiB, which a capture keeps in memory, and past what a
+    # replaying tape keeps in memory (read back from disk when replayed).
     events = [f'data: {{"n": {n}, "pad": "{"é" * 6000}"}}\n\n'.encode() for n in range(200)]
-    data = b"".join(events) + b'data: {"last": "no blank line after me"}'
+    stream = b"".join(events) + b'data: {"last": "no blank line after me"}'
+    body = json.dumps({"id": "chatcmpl-4", "pad": "ü" * 1_200_000}, ensure_ascii=False).encode()
 
     async def pieces(upstream: ScriptedUpstream, request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse(headers={"Content-Type": SSE})
+        streamed = (await request.json())["stream"]
+        response = web.StreamResponse(headers={"Content-Type": SSE if streamed else "text/json"})
+        response.enable_chunked_encoding()  # no Content-Length: the size is learnt on the way
         await response.prepare(request)
+        data = stream if streamed else body
         for start in range(0, len(data), 65_537):  # pieces that split events and characters
             await response.write(data[start : start + 65_537])
         await response.write_eof()
@@ -335,15 +338,19 @@ def test_a_large_stream_is_relayed_and_recorded_whole_with_its_last_unended_even
 
     with ScriptedUpstream(pieces) as upstream, recording(upstream, tmp_path) as recorder:
         seen = exchange(recorder, STREAMED)
-    assert seen.complete
-    assert seen.body == data
-    [interaction] = interactions(tmp_path)
-    frames = interaction.response.frames
+        whole = exchange(recorder, {**QUESTION, "stream": False})
+    assert (seen.complete, whole.complete) == (True, True)
+    assert (seen.body, whole.body) == (stream, body)
+    assert whole.headers["content-length"] == str(len(body))
+    streamed, answered = interactions(tmp_path)
+    frames = streamed.response.frames
     assert frames is not None
-    assert [interaction.response.frame_bytes(frame) for frame in frames[:-1]] == events
+    assert [streamed.response.frame_bytes(frame) for frame in frames[:-1]] == events
     assert frames[-1].data == 'data: {"last": "no blank line after me"}'
+    assert answered.response.body_bytes() == body
     with replayer(tmp_path) as replaying:
-        assert exchange(replaying, STREAMED).body == data
+        assert exchange(replaying, STREAMED).body == stream
+        assert exchange(replaying, {**QUESTION, "stream": False}).body == body
 
 
 # --- an answer broken off, an encoding the recorder cannot undo ---------------------------
