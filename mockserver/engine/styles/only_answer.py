@@ -22,7 +22,7 @@ _KIND = (
     r"(?P<yes>['\"]?yes['\"]? or ['\"]?no['\"]?|yes/no)"
     r"|(?P<true>['\"]?true['\"]? or ['\"]?false['\"]?|true/false)"
     r"|(?P<number>(?:a|one|the) (?:single )?(?:number|integer|digit)|numbers?|digits?)"
-    r"|(?P<word>(?:a|one) (?:single )?word)"
+    r"|(?P<word>(?:(?:a|one) (?:single )?)?word)\b"
 )
 _ASK = re.compile(
     rf"\b(?:{_VERB}\b[^.\n]{{0,30}}?\b{_LIMIT}\b|{_LIMIT} {_VERB}\b)[^.\n]{{0,20}}?\b(?:{_KIND})",

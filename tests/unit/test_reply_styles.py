@@ -1,0 +1,277 @@
+"""Reply styles, in-process: each recogniser on the prompts frameworks really send
+(tests/data/captured) and on the instructions it documents, through the generator."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from mockserver import tokens
+from mockserver.completion import Completion
+from mockserver.config import ALL_REPLY_STYLES, Deployment
+from mockserver.contract.api_versions import resolve_dated
+from mockserver.contract.model_card import load_model_card
+from mockserver.contract.request import check_chat_request, decode_body
+from mockserver.engine.base import EngineCall
+from mockserver.engine.generator import Generator
+from mockserver.engine.styles import STYLES, Prompt, code_fence, only_answer, styled_reply
+from mockserver.ids import IdSource
+from tests.reply_conventions import (
+    calls_in,
+    captured,
+    dspy_fields,
+    instructor_md_json,
+    langchain_react,
+    llama_index_react,
+    smolagents_code,
+)
+
+CARD = load_model_card("o3-mini")
+VERSION = resolve_dated("2025-04-01-preview")
+PARIS = "Paris is the capital of France."
+QUESTION = "What is the capital of France?"
+
+
+def user(text: str) -> dict[str, Any]:
+    return {"role": "user", "content": text}
+
+
+def complete(
+    body: dict[str, Any], styles: dict[str, tuple[str, ...]] | None = None, seed: int = 0
+) -> Completion:
+    """The generator's answer to a body checked as the pipeline checks it."""
+    body = {key: value for key, value in body.items() if key not in ("stream", "stream_options")}
+    request = check_chat_request(decode_body(json.dumps(body).encode()), VERSION, CARD)
+    framing, response_format = CARD.prompt_framing, request.body.get("response_format")
+    prompt = tokens.prompt_tokens(request.messages, request.tools, framing, response_format)
+    call = EngineCall(request=request, card=CARD, deployment="o3-mini", prompt_tokens=prompt)
+    ids = IdSource(deterministic=True, fixed_created=1738281600)
+    return Generator(seed, ids, styles).complete(call)
+
+
+def text_of(body: dict[str, Any], **options: Any) -> str:
+    return complete(body, **options).choices[0].content or ""
+
+
+# --- DSPy: [[ ## field ## ]] markers --------------------------------------------------
+
+
+def test_dspy_predict_gets_every_output_field_and_the_completed_marker() -> None:
+    reply = text_of(captured("dspy", 1))
+    fields = dspy_fields(reply, ["answer"])
+    assert fields["answer"]
+    assert reply.endswith("[[ ## completed ## ]]")
+
+
+def test_dspy_typed_fields_get_values_of_their_type() -> None:
+    fields = dspy_fields(text_of(captured("dspy", 2)), ["reasoning", "answer", "confidence"])
+    assert isinstance(float(fields["confidence"]), float)
+    assert fields["reasoning"] and fields["answer"]
+
+
+def test_dspy_react_calls_a_listed_tool_with_its_arguments_then_finishes() -> None:
+    names = ["next_thought", "next_tool_name", "next_tool_args"]
+    first = dspy_fields(text_of(captured("dspy", 3)), names)
+    assert first["next_tool_name"] == "search"
+    assert json.loads(first["next_tool_args"]) == {"query": QUESTION}
+    after_observation = dspy_fields(text_of(captured("dspy", 4)), names)
+    assert after_observation["next_tool_name"] == "finish"
+    assert json.loads(after_observation["next_tool_args"]) == {}
+
+
+def test_dspy_react_extraction_answers_with_the_observation() -> None:
+    fields = dspy_fields(text_of(captured("dspy", 5)), ["reasoning", "answer"])
+    assert fields["answer"] == PARIS  # not finish's own "Completed."
+
+
+# --- ReAct: LangChain and LlamaIndex ---------------------------------------------------
+
+
+def test_langchain_react_acts_then_gives_the_final_answer() -> None:
+    tool, tool_input = langchain_react(text_of(captured("langchain", 1)))
+    assert (tool, tool_input) == ("search", QUESTION)  # one-parameter tool: the bare text
+    assert langchain_react(text_of(captured("langchain", 2))) == ("Final Answer", PARIS)
+
+
+def test_llama_index_react_acts_with_json_input_then_answers() -> None:
+    tool, arguments = llama_index_react(text_of(captured("llama-index", 1)))
+    assert (tool, arguments) == ("search", {"query": QUESTION})
+    assert llama_index_react(text_of(captured("llama-index", 2))) == ("Answer", PARIS)
+
+
+def test_react_closes_with_the_thought_the_prompt_shows() -> None:
+    assert "Thought: I now know the final answer\n" in text_of(captured("langchain", 2))
+    llama = text_of(captured("llama-index", 2))
+    assert llama.startswith("Thought: I can answer without using any more tools.")
+
+
+def test_react_input_for_a_signature_of_several_parameters_is_a_json_object() -> None:
+    body = captured("langchain", 1)
+    prompt = body["messages"][0]["content"].replace(
+        "search(query: str) -> str", "search(query: str, limit: int) -> str"
+    )
+    _, tool_input = langchain_react(text_of({"messages": [user(prompt)]}))
+    arguments = json.loads(tool_input)
+    assert arguments["query"] == QUESTION and isinstance(arguments["limit"], int)
+
+
+# --- code agents: smolagents ------------------------------------------------------------
+
+
+def test_smolagents_code_calls_the_tool_then_final_answer() -> None:
+    first = calls_in(smolagents_code(text_of(captured("smolagents", 1)) + "</code>"))
+    (search,) = first["search"]
+    assert [(k.arg, ast_value(k.value)) for k in search.keywords] == [("query", QUESTION)]
+    assert "final_answer" not in first
+    last = calls_in(smolagents_code(text_of(captured("smolagents", 2)) + "</code>"))
+    (final,) = last["final_answer"]
+    assert ast_value(final.args[0]) == PARIS
+
+
+def ast_value(node: Any) -> Any:
+    import ast
+
+    return ast.literal_eval(node)
+
+
+def test_code_agent_follows_the_older_end_code_convention() -> None:
+    system = captured("smolagents", 1)["messages"][0]["content"][0]["text"]
+    old = re.sub(
+        r"The code sequence must be opened with[^\n]*", "Code: ```py ... <end_code>", system
+    )
+    reply = text_of({"messages": [{"role": "system", "content": old}, user("New task:\nhi")]})
+    assert "Code:\n```py\n" in reply and reply.endswith("```<end_code>")
+    assert smolagents_code(reply, ("```py", "```<end_code>"))
+
+
+# --- JSON: json_object keys from the prompt, JSON-only prompts -------------------------
+
+
+def test_instructor_json_mode_gets_the_schema_in_the_system_prompt() -> None:
+    made = json.loads(text_of(captured("instructor", 1)))
+    assert set(made) == {"name", "age"}
+    assert isinstance(made["name"], str) and isinstance(made["age"], int)
+
+
+def test_instructor_md_json_gets_a_json_code_block_of_the_schema() -> None:
+    made = instructor_md_json(text_of(captured("instructor", 2)))
+    assert set(made) == {"name", "age"} and isinstance(made["age"], int)
+
+
+@pytest.mark.parametrize(
+    ("instruction", "keys", "types"),
+    [
+        ('Reply as JSON like {"city": "Oslo", "population": 700000, "tags": ["x"]}.',
+         {"city", "population", "tags"}, {"city": str, "population": int, "tags": list}),
+        ("Return a JSON object with the keys `title`, `score` and `summary`.",
+         {"title", "score", "summary"}, {"title": str, "score": float, "summary": str}),
+    ],
+)  # fmt: skip
+def test_json_object_uses_the_keys_and_types_the_prompt_shows(
+    instruction: str, keys: set[str], types: dict[str, type]
+) -> None:
+    body = {"messages": [user(instruction)], "response_format": {"type": "json_object"}}
+    made = json.loads(text_of(body))
+    assert set(made) == keys
+    for key, kind in types.items():
+        assert isinstance(made[key], (int, float) if kind is float else kind)
+
+
+def test_json_object_without_a_shape_keeps_the_default_object() -> None:
+    body = {
+        "messages": [user("Describe Norway in JSON.")],
+        "response_format": {"type": "json_object"},
+    }
+    assert set(json.loads(text_of(body))) == {"title", "summary", "keywords"}
+
+
+def test_json_only_instruction_gets_bare_json() -> None:
+    reply = text_of({"messages": [user('Respond only with JSON: {"answer": "...", "sure": true}')]})
+    made = json.loads(reply)
+    assert set(made) == {"answer", "sure"} and isinstance(made["sure"], bool)
+
+
+# --- answer with only X, code fences ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "shape"),
+    [
+        ("Is Oslo in Norway? Answer with only yes or no.", r"Yes|No"),
+        ("Is water wet? Reply with just 'true' or 'false'.", r"True|False"),
+        ("How many legs does a spider have? Respond with only a number.", r"\d+"),
+        ("Name the capital of Norway. Answer with a single word.", r"[A-Z][a-z]+"),
+    ],
+)
+def test_answer_with_only_x_gets_exactly_that(question: str, shape: str) -> None:
+    assert re.fullmatch(shape, text_of({"messages": [user(question)]}))
+
+
+@pytest.mark.parametrize(
+    ("ask", "fence"),
+    [
+        ("Write a Rust function that reverses a string.", "rust"),
+        ("Please implement a function in JavaScript that debounces calls.", "javascript"),
+        ("Write a function that parses a CSV line.", "python"),
+        ("Give me a SQL query listing the newest orders.", "sql"),
+    ],
+)
+def test_code_requests_get_a_block_in_the_named_language(ask: str, fence: str) -> None:
+    reply = text_of({"messages": [user(ask)]})
+    assert re.search(rf"\n```{fence}\n.+\n```$", reply, re.DOTALL), reply
+
+
+def test_python_code_block_is_valid_python() -> None:
+    reply = text_of({"messages": [user("Write a Python function that counts vowels.")]})
+    code = reply.split("```python\n", 1)[1].removesuffix("```")
+    compile(code, "<reply>", "exec")
+
+
+# --- order, determinism, budget, the switch --------------------------------------------
+
+
+def test_styles_are_tried_in_the_documented_order_matching_the_setting() -> None:
+    assert tuple(STYLES) == ALL_REPLY_STYLES
+
+
+def test_plain_questions_still_get_prose() -> None:
+    prompt = Prompt([user("What should I think about when planning a garden?")])
+    assert styled_reply(prompt, random.Random(0), 1000, ALL_REPLY_STYLES) is None
+
+
+def test_same_request_same_reply_and_the_seed_changes_it() -> None:
+    body = captured("dspy", 2)
+    assert text_of(body) == text_of(body)
+    assert text_of(body) != text_of(body, seed=1)
+
+
+def test_a_styled_reply_is_cut_at_the_visible_budget() -> None:
+    body = {**captured("langchain", 1), "max_completion_tokens": 30}
+    choice = complete(body).choices[0]
+    assert choice.finish_reason == "length"
+
+
+def test_a_deployment_without_styles_answers_in_prose() -> None:
+    off = text_of(captured("langchain", 1), styles={"o3-mini": ()})
+    assert "Action:" not in off and "Thought:" not in off
+    only_json = {"o3-mini": ("json_object",)}
+    assert "Action:" not in text_of(captured("langchain", 1), styles=only_json)
+
+
+def test_deployment_setting_names_only_known_styles() -> None:
+    assert Deployment().reply_styles == ALL_REPLY_STYLES
+    assert Deployment(reply_styles=[]).reply_styles == ()
+    with pytest.raises(ValidationError):
+        Deployment(reply_styles=["telepathy"])
+
+
+def test_recognisers_read_bounded_windows_of_huge_prompts() -> None:
+    huge = "Answer with only yes or no. " + "filler words " * 400_000
+    prompt = Prompt([user(huge)])
+    assert only_answer.reply(prompt, random.Random(0), 100) is not None  # instructions' head
+    assert code_fence.reply(prompt, random.Random(0), 100) is None
