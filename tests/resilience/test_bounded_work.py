@@ -249,14 +249,24 @@ def test_tool_arguments_too_big_for_the_budget_are_cut_with_finish_reason_length
         json.loads(arguments)
 
 
-def test_a_schema_that_fits_still_gets_a_whole_valid_value(server: Child) -> None:
-    schema = form({"type": "array", "items": {"type": "integer"}, "minItems": 2000})
+def test_a_big_schema_that_fits_gets_a_whole_valid_value(server: Child) -> None:
+    # Bigger than what was generated before (more names than Faker has words, a pattern
+    # repeated 1000 times), yet well inside the budget: whole, valid, "stop".
+    codes = {"type": "array", "items": {"type": "string", "pattern": "^x{1000}$"}, "minItems": 20}
+    names = {"type": "object", "minProperties": 1500, "additionalProperties": {"type": "integer"}}
+    schema = {
+        "type": "object",
+        "properties": {"codes": codes, "names": names},
+        "required": ["codes", "names"],
+        "additionalProperties": False,
+    }
     reply = server.chat(structured(schema))
     choice = reply["choices"][0]
     assert choice["finish_reason"] == "stop"
     value = json.loads(choice["message"]["content"])
-    assert len(value["field"]) >= 2000
-    assert all(isinstance(item, int) for item in value["field"])
+    assert len(value["codes"]) >= 20 and set(value["codes"]) == {"x" * 1000}
+    assert len(value["names"]) >= 1500
+    assert all(isinstance(item, int) for item in value["names"].values())
 
 
 # --- the event loop stays free -----------------------------------------------------------
