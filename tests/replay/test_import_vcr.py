@@ -25,8 +25,8 @@ import yaml
 from mockserver.cli import main
 from mockserver.fixtures import Interaction, read_fixture_file
 from mockserver.vcr_import import CassetteError, import_cassette
-from tests.testdata import REAL_TRAFFIC
 from tests.replay.helpers import journal, recorded_bytes, replayer, sse_events
+from tests.testdata import REAL_TRAFFIC
 
 REAL = REAL_TRAFFIC
 CASSETTES = sorted([*REAL.glob("azure/*.yaml"), *REAL.glob("openai/*.yaml")])
