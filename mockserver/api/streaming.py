@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
@@ -15,6 +16,9 @@ from mockserver.latency import NO_DELAY, Pacer
 
 log = logging.getLogger("mockserver")
 EVENT_STREAM = "text/event-stream; charset=utf-8"
+# Frames written between two turns of the event loop: a write that finds the socket
+# buffer free does not yield, so a 100,000-token stream would hold the loop throughout.
+FRAMES_PER_TURN = 256
 
 
 class FrameSource(Protocol):
@@ -50,6 +54,8 @@ async def write_stream(
                 await pacer.between()
             await response.write(data)
             sent += 1
+            if sent % FRAMES_PER_TURN == 0:
+                await asyncio.sleep(0)
         await _finish(request, response, fault_kind, chunks, sent)
     except ConnectionError:
         request[DISCONNECTED] = True
