@@ -248,15 +248,23 @@ def test_same_request_same_reply_and_the_seed_changes_it() -> None:
     body = captured("dspy", 2)
     assert text_of(body) == text_of(body)
     assert text_of(body) != text_of(body, seed=1)
+    assert dspy_fields(text_of(body, seed=1), ["reasoning", "answer", "confidence"])
 
 
 def test_a_styled_reply_is_cut_at_the_visible_budget() -> None:
-    body = {**captured("langchain", 1), "max_completion_tokens": 30}
-    choice = complete(body).choices[0]
-    assert choice.finish_reason == "length"
+    body = {**captured("langchain", 1), "reasoning_effort": "low"}
+    whole = complete(body)
+    short = 10  # tokens fewer than the whole answer spends
+    limit = whole.usage.completion_tokens - short
+    cut = complete({**body, "max_completion_tokens": limit}).choices[0]
+    assert cut.finish_reason == "length"
+    text = whole.choices[0].content or ""
+    assert cut.content and text.startswith(cut.content) and cut.content.startswith("Thought:")
+    assert tokens.count(cut.content) == tokens.count(text) - short
 
 
 def test_a_deployment_without_styles_answers_in_prose() -> None:
+    assert "Action:" in text_of(captured("langchain", 1), styles={"o3-mini": ALL_REPLY_STYLES})
     off = text_of(captured("langchain", 1), styles={"o3-mini": ()})
     assert "Action:" not in off and "Thought:" not in off
     only_json = {"o3-mini": ("json_object",)}
