@@ -6,6 +6,7 @@ credential was forwarded; then the whole text of the file is searched for each v
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from tests.replay.helpers import (
     CASSETTE,
     DEPLOYMENT,
     UPSTREAM_SEED,
+    azure,
     cassette_text,
     interactions,
     journal,
@@ -338,3 +340,21 @@ def test_redacted_fields_do_not_stop_a_replay(recorded_defaults: tuple[Path, Moc
         [entry] = journal(replaying, 1)
     assert entry.source == f"fixture:{CASSETTE}#0"
     assert answer
+
+
+def test_a_secret_in_the_answer_is_scrubbed_from_the_recorded_body(
+    plain_upstream: MockServer, tmp_path: Path
+) -> None:
+    """A model may repeat a key it was shown: the recorded answer keeps the rest of its text.
+    (A stream spreads the key over several frames, token by token: not covered yet.)"""
+    plain_upstream.stub(
+        match={"last_user_message": {"equals": "Repeat my key."}},
+        answer={"content": f"Your key is {SK_KEY} and nothing else."},
+    )
+    with recorder(plain_upstream, tmp_path) as recording, azure(recording) as client:
+        answer = client.chat.completions.create(model=DEPLOYMENT, messages=user("Repeat my key."))
+    assert answer.choices[0].message.content == f"Your key is {SK_KEY} and nothing else."
+    assert SK_KEY not in cassette_text(tmp_path)
+    [recorded] = interactions(tmp_path)
+    message = json.loads(recorded.response.body or "")["choices"][0]["message"]["content"]
+    assert message == "Your key is REDACTED and nothing else."
