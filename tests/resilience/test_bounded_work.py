@@ -286,6 +286,40 @@ def test_health_answers_while_a_schema_bomb_is_being_generated(server: Child) ->
     assert [c["finish_reason"] for c in reply["choices"]] == ["length"] * 4
 
 
+def test_a_streamed_bomb_ends_with_length_and_health_answers_meanwhile(server: Child) -> None:
+    def stream() -> tuple[str, list[str | None]]:
+        with openai.AzureOpenAI(
+            azure_endpoint=server.url, api_key="k", api_version=API_VERSION, max_retries=0
+        ) as client:
+            chunks = client.chat.completions.create(
+                model="o3-mini",
+                messages=[{"role": "user", "content": "Fill in the form."}],
+                response_format={
+                    "type": "json_schema",
+                    "json_schema": {"name": "form", "schema": BOMBS["minItems 1,000,000"]},
+                },
+                max_completion_tokens=30_000,
+                stream=True,
+                timeout=REPLY_WAIT_SECONDS,
+            )
+            firsts = [chunk.choices[0] for chunk in chunks if chunk.choices]  # Azure's filter
+            parts = [(choice.delta.content, choice.finish_reason) for choice in firsts]
+        return "".join(text or "" for text, _ in parts), [reason for _, reason in parts]
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        streamed: Future[tuple[str, list[str | None]]] = pool.submit(stream)
+        answered_meanwhile = 0
+        while not streamed.done():
+            assert server.healthy()
+            answered_meanwhile += 0 if streamed.done() else 1
+        content, reasons = streamed.result()
+    assert answered_meanwhile > 0
+    assert content.startswith('{"field":["')
+    assert [r for r in reasons if r is not None] == ["length"]
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(content)
+
+
 # --- regexes ---------------------------------------------------------------------------
 
 
