@@ -618,8 +618,9 @@ def test_completion_tokens_cover_reasoning_and_arguments(client: openai.AzureOpe
     assert reasoning > 0
     arguments = tokens.count(call.function.arguments)
     assert usage.completion_tokens >= reasoning + arguments
-    # docs/fidelity.md: "the reasoning plus the tokens of the name and the arguments"
-    assert usage.completion_tokens == reasoning + tokens.count("get_weather") + arguments
+    # The reasoning, the call's name and arguments, and the 21 hidden tokens real o3-mini
+    # bills with one tool call (crewai's recording: 347 = 320 + 21 + 5 + 1).
+    assert usage.completion_tokens == reasoning + 21 + tokens.count("get_weather") + arguments
     assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
 
 
@@ -636,7 +637,7 @@ def test_budget_too_small_cuts_the_arguments(client: openai.AzureOpenAI) -> None
     assert full.usage.completion_tokens_details is not None
     reasoning = full.usage.completion_tokens_details.reasoning_tokens
     assert reasoning is not None
-    budget = reasoning + tokens.count("get_weather") + 3
+    budget = reasoning + 21 + tokens.count("get_weather") + 3  # 21: the call's hidden framing
     assert tokens.count(full_call.function.arguments) > 3
     cut = client.chat.completions.create(**request, max_completion_tokens=budget)
     assert cut.choices[0].finish_reason == "length"
