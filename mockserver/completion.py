@@ -25,6 +25,10 @@ class Choice:
 
 @dataclass(frozen=True)
 class Usage:
+    """Tokens as billed. `completion_tokens` holds the reasoning, the visible answer and
+    the hidden tokens framing it (the model card's `completion_framing`), for every choice;
+    the Responses API's `output_tokens` is the same count."""
+
     prompt_tokens: int
     completion_tokens: int
     reasoning_tokens: int = 0

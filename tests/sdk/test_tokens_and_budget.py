@@ -10,6 +10,8 @@ import pytest
 
 from mockserver import tokens
 from mockserver.contract.model_card import load_model_card
+from mockserver.testing import MockServer
+from tests.conftest import post_chat
 from tests.sdk.helpers import DOC_MESSAGES, DOC_PROMPT_TOKENS, assert_error
 
 CONTEXT_WINDOW = 200_000
@@ -228,6 +230,19 @@ def test_completion_tokens_are_reasoning_framing_and_visible(client: openai.Azur
     assert total == reasoning + TEXT_FRAMING + tokens.count(content)
     assert completion.usage is not None
     assert completion.usage.total_tokens == DOC_PROMPT_TOKENS + total
+
+
+def test_the_quota_is_charged_the_framing_too() -> None:
+    """The deployment's tokens-per-minute count is charged what is billed: the prompt, and
+    once answered the completion tokens, hidden framing included."""
+    body = {"messages": DOC_MESSAGES}
+    with MockServer() as server:  # its own one-minute window
+        first, second = post_chat(server, body), post_chat(server, body)
+    usage, message = second.json()["usage"], second.json()["choices"][0]["message"]
+    reasoning = usage["completion_tokens_details"]["reasoning_tokens"]
+    billed = DOC_PROMPT_TOKENS + reasoning + TEXT_FRAMING + tokens.count(message["content"])
+    remaining = [int(r.headers["x-ratelimit-remaining-tokens"]) for r in (first, second)]
+    assert remaining[0] - remaining[1] == billed
 
 
 def test_responses_output_tokens_bill_the_framing_too(client: openai.AzureOpenAI) -> None:
