@@ -44,6 +44,7 @@ from faker.exceptions import UniquenessException
 from rstr.xeger import STAR_PLUS_LIMIT
 
 from mockserver.memo import Memo
+from mockserver.prompt_hints import NO_HINTS, PromptHints, singular
 from mockserver.regexes import UnsupportedRegexError, linear_regex
 
 if TYPE_CHECKING:
@@ -76,10 +77,13 @@ class JsonText:
 
 
 def generate_value(
-    schema: Schema | bool, seed: int | str | bytes = 0, max_depth: int = MAX_DEPTH
+    schema: Schema | bool,
+    seed: int | str | bytes = 0,
+    max_depth: int = MAX_DEPTH,
+    hints: PromptHints = NO_HINTS,
 ) -> Any:
-    """A value valid against `schema`; the same schema and seed give the same value."""
-    value, complete = _generate(schema, seed, DEFAULT_ROOM, max_depth)
+    """A value valid against `schema`; the same schema, seed and hints give the same value."""
+    value, complete = _generate(schema, seed, DEFAULT_ROOM, max_depth, hints)
     if not complete:
         raise UnsatisfiableSchemaError(
             f"the smallest value the schema allows is longer than {DEFAULT_ROOM} characters"
@@ -88,25 +92,28 @@ def generate_value(
 
 
 def generate_json(
-    schema: Schema | bool, seed: int | str | bytes = 0, room: int = DEFAULT_ROOM
+    schema: Schema | bool,
+    seed: int | str | bytes = 0,
+    room: int = DEFAULT_ROOM,
+    hints: PromptHints = NO_HINTS,
 ) -> JsonText:
     """Compact JSON of a value valid against `schema`, written into about `room` characters.
 
     When the value the schema demands does not fit, writing stops at the room and the
     text is cut there: the unfinished JSON a model writes when it reaches its limit.
     """
-    value, complete = _generate(schema, seed, room, MAX_DEPTH)
+    value, complete = _generate(schema, seed, room, MAX_DEPTH, hints)
     text = orjson.dumps(value).decode()
     return JsonText(text, complete=True) if complete else JsonText(text[:room], complete=False)
 
 
 def _generate(
-    schema: Schema | bool, seed: int | str | bytes, room: int, max_depth: int
+    schema: Schema | bool, seed: int | str | bytes, room: int, max_depth: int, hints: PromptHints
 ) -> tuple[Any, bool]:
     """A valid value and True, or an unfinished one cut at `room` and False."""
     validator = _validator_for(schema)
     for attempt in range(ATTEMPTS):
-        writer = _ValueWriter(schema, _seed_int(seed, attempt), max_depth, room)
+        writer = _ValueWriter(schema, _seed_int(seed, attempt), max_depth, room, hints)
         try:
             value = writer.value()
         except (ValueError, LookupError, RecursionError, TypeError):
@@ -238,8 +245,12 @@ class _ValueWriter:
     long and its first `room` characters are those of the whole value.
     """
 
-    def __init__(self, root: Schema | bool, seed: int, max_depth: int, room: int) -> None:
+    def __init__(
+        self, root: Schema | bool, seed: int, max_depth: int, room: int, hints: PromptHints
+    ) -> None:
         self.root = root
+        self.hints = hints
+        self.next_entity = 0  # the prompt's names are echoed in order, each once
         self.max_depth = max_depth
         self.faker = _seeded_faker(seed)
         self.random = self.faker.random
@@ -401,13 +412,36 @@ class _ValueWriter:
         high = min(
             schema.get("maxItems", max(low, DEFAULT_MAX_ITEMS - depth)), low + MAX_EXTRA_ITEMS
         )
-        count = low if depth >= self.max_depth else self.random.randint(low, max(low, high))
         prefix = schema.get("prefixItems", [])
         items = schema.get("items", True)
+        if depth >= self.max_depth:
+            count = low
+        elif self.wants_items(items, name):
+            count = self.asked_count(schema, low, high)
+        else:
+            count = self.random.randint(low, max(low, high))
         if items is False:
             count = min(count, len(prefix))
         self.left -= 2  # the brackets
         return self.write_items(schema, count, prefix, items, depth, name)
+
+    def wants_items(self, items: Any, name: str | None) -> bool:
+        """Whether the prompt asks for the things this array holds: objects, or names."""
+        if not self.hints.asks_for(name):
+            return False
+        item = self.resolve(items) if isinstance(items, dict) else {}
+        is_object = item.get("type") == "object" or "properties" in item
+        return is_object or _echo_kind(name) == "entity"
+
+    def asked_count(self, schema: Schema, low: int, high: int) -> int:
+        """As many items as the prompt names things (at least one), within the schema's
+        bounds: "Alice and Bob" gives two people."""
+        named = len(self.hints.entities) - self.next_entity
+        most = min(int(schema.get("maxItems", low + MAX_EXTRA_ITEMS)), low + MAX_EXTRA_ITEMS)
+        if named <= 0:
+            drawn: int = self.random.randint(max(low, 1), max(low, 1, high))
+            return min(most, drawn)
+        return max(low, min(most, named))
 
     def write_items(
         self,
@@ -465,10 +499,24 @@ class _ValueWriter:
         return text
 
     def named_text(self, name: str | None) -> str:
+        echoed = self.echoed(name)
+        if echoed is not None:
+            return echoed
         provider = _provider_for(name or "")
         if provider is not None:
             return str(provider(self.faker))
         return " ".join(self.faker.words(self.random.randint(1, 3)))
+
+    def echoed(self, name: str | None) -> str | None:
+        """What the prompt said for a property that names a thing or holds a search: the
+        next name it mentions ("Paris"), or its question's words; None when it said none."""
+        kind = _echo_kind(name)
+        if kind == "entity" and self.next_entity < len(self.hints.entities):
+            self.next_entity += 1
+            return self.hints.entities[self.next_entity - 1]
+        if kind == "query" and self.hints.query:
+            return self.hints.query
+        return None
 
     def write_number(self, schema: Schema, name: str | None, integer: bool) -> int | float:
         # By schema object: an array of a hundred thousand numbers has one item schema.
@@ -659,6 +707,31 @@ def _provider_for(name: str) -> Callable[[Faker], Any] | None:
     for names, provider in _NAMED_PROVIDERS:
         if key in names or any(key.endswith(n) for n in names if len(n) > 4):
             return provider
+    return None
+
+
+# Properties that name a thing the prompt may mention: they echo its names, in order.
+_ENTITY_KEYS = frozenset(
+    "name fullname person customer contact author city town location country company "
+    "organization organisation place destination origin entity ticker symbol brand product "
+    "team recipient employer venue airport station".split()
+)
+# `user_name`, `file_name`: names the prompt does not give as capitalised words.
+_NOT_ENTITY_NAMES = ("first", "given", "last", "family", "sur", "user", "file", "host", "domain")
+_QUERY_KEYS = frozenset(
+    "query q search searchquery searchterm searchterms question prompt topic keyword".split()
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def _echo_kind(name: str | None) -> str | None:
+    """The kind "entity" for a property naming a thing (`city`, `people`, `product_name`), "query"
+    for a search's words (`query`, `search_term`), else None."""
+    key = singular((name or "").lower().replace("_", "").replace("-", ""))
+    if key in _QUERY_KEYS or singular(key) in _QUERY_KEYS:
+        return "query"
+    if key in _ENTITY_KEYS or (key.endswith("name") and not key.startswith(_NOT_ENTITY_NAMES)):
+        return "entity"
     return None
 
 

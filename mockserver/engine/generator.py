@@ -39,6 +39,7 @@ from mockserver.engine.styles import STYLES, Prompt, styled_reply
 from mockserver.engine.tool_choice import ToolDecision, decide_tool
 from mockserver.ids import IdSource
 from mockserver.memo import Memo
+from mockserver.prompt_hints import NO_HINTS, PromptHints, hints_from_messages
 
 # Request fields that decide the content; budget, streaming and bookkeeping fields do not.
 CONTENT_FIELDS = (
@@ -163,7 +164,10 @@ class Generator:
                 return _exhausted(index, budget)
             calls: list[tuple[dict[str, Any], str | None]] = [(decision.function, None)]
             finish_reason = "stop" if decision.named else _call_finish_reason(decision)
-            return self._tool_calls(seed, index, budget, calls, finish_reason, decision.legacy)
+            hints = hints_from_messages(call.request.messages)
+            return self._tool_calls(
+                seed, index, budget, calls, finish_reason, decision.legacy, hints
+            )
         return self._text(call, index, budget, self._content(call, seed, max(0, budget.room())))
 
     def _scripted(
@@ -195,14 +199,16 @@ class Generator:
         calls: list[tuple[dict[str, Any], str | None]],
         finish_reason: str,
         legacy: bool,
+        hints: PromptHints = NO_HINTS,
     ) -> tuple[Choice, int]:
-        """Calls with the given arguments, or arguments generated from each tool's schema."""
+        """Calls with the given arguments, or arguments generated from each tool's schema
+        (echoing what the prompt names: `hints`)."""
         room, made = budget.room(len(calls)), []
         for position, (function, given) in enumerate(calls):
             name = function["name"]
             schema = function.get("parameters") or EMPTY_PARAMETERS
             if given is None:
-                given = json_within(schema, seed, room - tokens.count(name))
+                given = json_within(schema, seed, room - tokens.count(name), hints)
             arguments = tokens.encode(given)
             room -= tokens.count(name)
             if len(arguments) > max(0, room):
@@ -220,7 +226,8 @@ class Generator:
         response_format = call.request.body.get("response_format") or {}
         kind = response_format.get("type")
         if kind == "json_schema":
-            return json_within(response_format["json_schema"].get("schema") or {}, seed, visible)
+            schema = response_format["json_schema"].get("schema") or {}
+            return json_within(schema, seed, visible, hints_from_messages(call.request.messages))
         styled = self._styled(call, seed, visible)
         if styled is not None:
             return styled

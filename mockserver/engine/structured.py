@@ -16,6 +16,7 @@ from typing import Any
 
 from mockserver import tokens
 from mockserver.jsonschema_gen import UnsatisfiableSchemaError, generate_json
+from mockserver.prompt_hints import NO_HINTS, PromptHints
 
 # The first room: whole for any ordinary value, and a fair sample of a bigger one.
 SAMPLE_CHARS = 16 * 1024
@@ -26,15 +27,18 @@ ROOM_MARGIN = 1.1
 MAX_TOKEN_CHARS = 128
 
 
-def json_within(schema: dict[str, Any] | bool, seed: bytes, visible_tokens: int) -> str:
+def json_within(
+    schema: dict[str, Any] | bool, seed: bytes, visible_tokens: int, hints: PromptHints = NO_HINTS
+) -> str:
     """Compact JSON valid against `schema`, or its beginning, longer than the budget, when
-    the smallest valid value does not fit in `visible_tokens`."""
+    the smallest valid value does not fit in `visible_tokens`. `hints`: what the prompt
+    names, for the value to echo (see `prompt_hints`)."""
     budget = max(0, visible_tokens)
     most = (budget + 1) * MAX_TOKEN_CHARS
     room = min(most, SAMPLE_CHARS)
     while True:
         try:
-            made = generate_json(schema, seed=seed, room=room)
+            made = generate_json(schema, seed=seed, room=room, hints=hints)
         except UnsatisfiableSchemaError:
             return "{}"
         counted = 0 if made.complete or room >= most else tokens.count(made.text)
