@@ -15,6 +15,7 @@ replace them (`redact_body_paths`), the journal keeps them unless configured oth
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -248,13 +249,14 @@ def _redact_response(response: RecordedResponse, rules: RedactionPolicy) -> Reco
     if getattr(response, "encoding", "utf-8") != "utf-8":  # base64 of bytes: no text to scrub
         return response.model_copy(update={"headers": rules.headers(response.headers)})
     frames = response.frames
+    datas = scrub_stream([scrub_text(frame.data) for frame in frames or []])
     return response.model_copy(
         update={
             "headers": rules.headers(response.headers),
             "body": None if response.body is None else scrub_text(response.body),
             "frames": None
             if frames is None
-            else [f.model_copy(update={"data": scrub_text(f.data)}) for f in frames],
+            else [f.model_copy(update={"data": d}) for f, d in zip(frames, datas, strict=True)],
         }
     )
 
@@ -358,6 +360,106 @@ def strings_in(node: Any, path: str) -> Iterator[tuple[str, str]]:
             yield from strings_in(item, f"{path}[{index}]")
 
 
+# --- streams: a secret spelled out over several frames -------------------------------------
+
+
+Where = tuple[str | int, ...]  # the path to a string inside a frame's JSON
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One delta of streamed text: in which frame, where in its event, what it says."""
+
+    frame: int
+    where: Where
+    text: str
+
+
+def stream_pieces(frames: list[str]) -> dict[str, list[Piece]]:
+    """The texts a stream spells out (a chat choice's content, a Responses item's text),
+    each as its pieces in order: a key the model repeats arrives token by token."""
+    texts: dict[str, list[Piece]] = {}
+    for index, frame in enumerate(frames):
+        for which, where, text in _deltas(_event(frame)):
+            texts.setdefault(which, []).append(Piece(index, where, text))
+    return texts
+
+
+def _event(frame: str) -> Any:
+    data = frame.strip()
+    if not data.startswith("data:"):
+        return None
+    try:
+        return orjson.loads(data.removeprefix("data:").strip())
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _deltas(event: Any) -> list[tuple[str, Where, str]]:
+    if not isinstance(event, dict):
+        return []
+    if isinstance(event.get("delta"), str):  # Responses: response.output_text.delta, ...
+        return [(f"item {event.get('item_id')}", ("delta",), event["delta"])]
+    found: list[tuple[str, Where, str]] = []
+    for position, choice in enumerate(event.get("choices") or []):
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if isinstance(delta, dict) and isinstance(delta.get("content"), str):
+            where: Where = ("choices", position, "delta", "content")
+            found.append((f"choice {choice.get('index')}", where, delta["content"]))
+    return found
+
+
+def scrub_stream(frames: list[str], replacement: str = REDACTED) -> list[str]:
+    """SSE frames with a secret spread over several deltas replaced: the piece where it
+    starts says `replacement`, the pieces after lose its characters; other frames as they were."""
+    changed: dict[int, dict[Where, str]] = {}
+    for pieces in stream_pieces(frames).values():
+        spans = _secret_spans("".join(piece.text for piece in pieces))
+        for piece, text in _cut(pieces, spans, replacement):
+            changed.setdefault(piece.frame, {})[piece.where] = text
+    return [
+        _rewritten(frame, changed[i]) if i in changed else frame for i, frame in enumerate(frames)
+    ]
+
+
+def _secret_spans(text: str) -> list[tuple[int, int]]:
+    if not _SHAPE_STARTS.search(text):
+        return []
+    return [
+        (match.start("s"), match.end("s"))
+        for _, shape in VALUE_SHAPES
+        for match in shape.finditer(text)
+        if _unredacted(match)
+    ]
+
+
+def _cut(
+    pieces: list[Piece], spans: list[tuple[int, int]], replacement: str
+) -> Iterator[tuple[Piece, str]]:
+    offset = 0
+    for piece in pieces:
+        kept = []
+        for position, character in enumerate(piece.text, start=offset):
+            inside = [start for start, end in spans if start <= position < end]
+            if not inside:
+                kept.append(character)
+            elif position in inside:
+                kept.append(replacement)
+        offset += len(piece.text)
+        if "".join(kept) != piece.text:
+            yield piece, "".join(kept)
+
+
+def _rewritten(frame: str, texts: dict[Where, str]) -> str:
+    event = _event(frame)
+    for where, text in texts.items():
+        node = event
+        for step in where[:-1]:
+            node = node[step]
+        node[where[-1]] = text
+    return "data: " + json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n\n"
+
+
 # --- finding what was left in ------------------------------------------------------------
 
 
@@ -371,8 +473,13 @@ def leaks(interaction: Interaction, rules: RedactionPolicy = DEFAULT_POLICY) -> 
     found += _body_field_leaks(request.body, rules)
     texts = [("request path", request.path), *strings_in(request.body, "request body")]
     if getattr(response, "encoding", "utf-8") == "utf-8":  # base64 of bytes: no text
+        datas = [frame.data for frame in response.frames or []]
         texts.append(("response body", response.body or ""))
-        texts += [(f"response frame {i}", f.data) for i, f in enumerate(response.frames or [])]
+        texts += [(f"response frame {i}", data) for i, data in enumerate(datas)]
+        texts += [
+            (f"response stream ({which}, over several frames)", "".join(p.text for p in pieces))
+            for which, pieces in stream_pieces(datas).items()
+        ]
     return found + _text_leaks(texts)
 
 

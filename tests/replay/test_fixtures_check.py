@@ -196,3 +196,62 @@ def _as_vcr(interactions: list[dict[str, Any]]) -> dict[str, Any]:
             }
         )
     return {"interactions": converted}
+
+
+KEY_TOKENS = [
+    "Your key is ",
+    "sk",
+    "-proj",
+    "-Sp1it4",
+    "Over5Many",
+    "6Frames7",
+    " and that is all.",
+]
+
+
+def chunk_frame(content: str) -> str:
+    event = {
+        "object": "chat.completion.chunk",
+        "choices": [{"index": 0, "delta": {"content": content}}],
+    }
+    return "data: " + json.dumps(event, separators=(",", ":")) + "\n\n"
+
+
+def test_a_key_spelled_out_over_stream_frames_is_found_and_import_takes_it_out(
+    tmp_path: Path,
+) -> None:
+    frames = [chunk_frame(token) for token in KEY_TOKENS] + ["data: [DONE]\n\n"]
+    streamed = interaction(
+        {"body": {"messages": [{"role": "user", "content": "Repeat my key."}], "stream": True}},
+        {"body": None, "frames": [{"offset_ms": 0, "data": data} for data in frames]},
+    )
+    (tmp_path / "recorded").mkdir()
+    recorded = tmp_path / "recorded" / "stream.json"
+    recorded.write_text(json.dumps({"version": 1, "interactions": [streamed]}), encoding="utf-8")
+    run = check(recorded.parent)
+    assert run.returncode == 1
+    assert run.stdout.splitlines()[0] == (
+        "stream.json#0: response stream (choice 0, over several frames) holds an sk- key"
+    )
+    cassette = tmp_path / "stream.yaml"
+    cassette.write_text(json.dumps(_as_vcr([streamed])), encoding="utf-8")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mockserver",
+            "fixtures",
+            "import-vcr",
+            str(cassette),
+            "--out",
+            str(tmp_path / "imported"),
+        ],
+        cwd=REPO,
+        env=child_environment(),
+        timeout=120,
+        check=True,
+        capture_output=True,
+    )
+    assert check(tmp_path / "imported").returncode == 0
+    text = (tmp_path / "imported" / "stream.json").read_text(encoding="utf-8")
+    assert "Sp1it4" not in text and "Over5Many" not in text and "that is all." in text

@@ -3,12 +3,13 @@ must leave alone (headers clients read, ordinary text)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 
 import pytest
 
-from mockserver.fixtures import Interaction, RecordedRequest, RecordedResponse
+from mockserver.fixtures import Frame, Interaction, RecordedRequest, RecordedResponse
 from mockserver.redaction import (
     DEFAULT_POLICY,
     MASK,
@@ -18,6 +19,7 @@ from mockserver.redaction import (
     policy,
     redact_interaction,
     scrub_json,
+    scrub_stream,
     scrub_text,
     scrub_value,
 )
@@ -237,3 +239,41 @@ def test_the_log_filter_scrubs_messages_arguments_and_tracebacks() -> None:
     assert f"POST /x?api-key={MASK}" in formatted
     assert "ValueError: upstream said no to ***" in formatted
     assert SK_KEY not in formatted and AZURE_KEY not in formatted
+
+
+def chunk(content: str) -> str:
+    event = {
+        "object": "chat.completion.chunk",
+        "choices": [{"index": 0, "delta": {"content": content}}],
+    }
+    return "data: " + json.dumps(event, separators=(",", ":")) + "\n\n"
+
+
+KEY_TOKENS = [
+    "Your key is ",
+    "sk",
+    "-proj",
+    "-Ab3dEf",
+    "6hIj9",
+    "kLm2nOp5",
+    "qRs8t",
+    " and that is all.",
+]
+
+
+def test_a_key_spelled_out_over_stream_frames_is_replaced_where_it_starts() -> None:
+    frames = [chunk(token) for token in KEY_TOKENS] + ["data: [DONE]\n\n"]
+    scrubbed = scrub_stream(frames)
+    contents = [json.loads(f[6:])["choices"][0]["delta"]["content"] for f in scrubbed[:-1]]
+    assert contents == ["Your key is ", "REDACTED", "", "", "", "", "", " and that is all."]
+    assert scrubbed[0] == frames[0] and scrubbed[-2:] == frames[-2:]  # the rest untouched
+
+
+def test_leaks_find_a_key_spelled_out_over_stream_frames() -> None:
+    frames = [Frame(offset_ms=0, data=chunk(token)) for token in KEY_TOKENS]
+    streamed = Interaction(
+        request=RecordedRequest(method="POST", path="/openai/v1/chat/completions"),
+        response=RecordedResponse(status=200, frames=frames),
+    )
+    assert leaks(streamed) == ["response stream (choice 0, over several frames) holds an sk- key"]
+    assert leaks(redact_interaction(streamed, DEFAULT_POLICY)) == []
