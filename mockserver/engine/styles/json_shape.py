@@ -16,7 +16,7 @@ MAX_CANDIDATES = 64
 MAX_KEYS = 32
 _KEY_LIST = re.compile(
     r"\b(?:keys?|fields?|properties|attributes)\b[^.\n`\"']{0,30}"
-    r"((?:[`\"']\w{1,64}[`\"'](?:\s*(?:,|and|or|&)\s*)*){1,32})",
+    r"((?:[`\"']\w{1,64}[`\"'],? ?(?:and |or |& )?){1,32})",
     re.IGNORECASE,
 )
 _NAME = re.compile(r"[`\"'](\w{1,64})[`\"']")
