@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Protocol, TextIO
 
 from mockserver.fixtures import FixtureFile, Interaction, cassette_files, dumped
+from mockserver.redaction import rewrite_frame, stream_changes
 
 # A temporary: ".<host>.<pid>.<random>.json.tmp".
 _TEMPORARY = re.compile(r"^\.([A-Za-z0-9-]+)\.(\d+)\..+\.json\.tmp$")
@@ -189,14 +190,23 @@ def _write_string(out: TextIO, texts: Iterator[str]) -> None:
 
 def _write_frames(out: TextIO, body: Body, scrub: Scrub, indent: int) -> None:
     pad, written = " " * (indent + 2), 0
+    # A secret the model repeats arrives token by token, over several frames: a first pass
+    # finds it in the text the deltas spell out, the second writes the frames without it.
+    texts = (_frame_text(body, data, scrub) for _, data in body.frames())
+    changes = stream_changes(texts) if scrub is not _unchanged else {}
     out.write("[")
-    for offset_ms, data in body.frames():
-        text = "".join(_scrubbed(_texts(iter([data]), body.encoding), scrub))
+    for index, (offset_ms, data) in enumerate(body.frames()):
+        text = _frame_text(body, data, scrub)
+        text = rewrite_frame(text, changes[index]) if index in changes else text
         frame = {"offset_ms": offset_ms, "data": text}
         item = json.dumps(frame, indent=2, ensure_ascii=False)
         out.write(("," if written else "") + "\n" + textwrap.indent(item, pad))
         written += 1
     out.write("\n" + " " * indent + "]" if written else "]")
+
+
+def _frame_text(body: Body, data: bytes, scrub: Scrub) -> str:
+    return "".join(_scrubbed(_texts(iter([data]), body.encoding), scrub))
 
 
 def _scrubbed(texts: Iterator[str], scrub: Scrub) -> Iterator[str]:

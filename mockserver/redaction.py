@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -375,7 +375,7 @@ class Piece:
     text: str
 
 
-def stream_pieces(frames: list[str]) -> dict[str, list[Piece]]:
+def stream_pieces(frames: Iterable[str]) -> dict[str, list[Piece]]:
     """The texts a stream spells out (a chat choice's content, a Responses item's text),
     each as its pieces in order: a key the model repeats arrives token by token."""
     texts: dict[str, list[Piece]] = {}
@@ -412,14 +412,21 @@ def _deltas(event: Any) -> list[tuple[str, Where, str]]:
 def scrub_stream(frames: list[str], replacement: str = REDACTED) -> list[str]:
     """SSE frames with a secret spread over several deltas replaced: the piece where it
     starts says `replacement`, the pieces after lose its characters; other frames as they were."""
+    changes = stream_changes(frames, replacement)
+    return [rewrite_frame(f, changes[i]) if i in changes else f for i, f in enumerate(frames)]
+
+
+def stream_changes(
+    frames: Iterable[str], replacement: str = REDACTED
+) -> dict[int, dict[Where, str]]:
+    """What `scrub_stream` changes, by frame number: one pass over the frames (which a
+    recorder may keep on disk) to learn it, `rewrite_frame` on the second to apply it."""
     changed: dict[int, dict[Where, str]] = {}
     for pieces in stream_pieces(frames).values():
         spans = _secret_spans("".join(piece.text for piece in pieces))
         for piece, text in _cut(pieces, spans, replacement):
             changed.setdefault(piece.frame, {})[piece.where] = text
-    return [
-        _rewritten(frame, changed[i]) if i in changed else frame for i, frame in enumerate(frames)
-    ]
+    return changed
 
 
 def _secret_spans(text: str) -> list[tuple[int, int]]:
@@ -450,7 +457,7 @@ def _cut(
             yield piece, "".join(kept)
 
 
-def _rewritten(frame: str, texts: dict[Where, str]) -> str:
+def rewrite_frame(frame: str, texts: dict[Where, str]) -> str:
     event = _event(frame)
     for where, text in texts.items():
         node = event

@@ -358,3 +358,26 @@ def test_a_secret_in_the_answer_is_scrubbed_from_the_recorded_body(
     [recorded] = interactions(tmp_path)
     message = json.loads(recorded.response.body or "")["choices"][0]["message"]["content"]
     assert message == "Your key is REDACTED and nothing else."
+
+
+def test_a_secret_the_model_streams_token_by_token_is_not_recorded(
+    plain_upstream: MockServer, tmp_path: Path
+) -> None:
+    plain_upstream.stub(
+        match={"last_user_message": {"equals": "Stream my key."}},
+        answer={"content": f"Your key is {SK_KEY} and nothing else."},
+    )
+    with recorder(plain_upstream, tmp_path) as recording, azure(recording) as client:
+        chunks = client.chat.completions.create(
+            model=DEPLOYMENT, messages=user("Stream my key."), stream=True
+        )
+        sent = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert sent == f"Your key is {SK_KEY} and nothing else."  # the client got it all
+    [recorded] = interactions(tmp_path)
+    assert recorded.response.frames is not None
+    spelled = ""
+    for frame in recorded.response.frames:
+        data = frame.data.removeprefix("data: ").strip()
+        event = json.loads(data) if data != "[DONE]" else {}
+        spelled += "".join(c["delta"].get("content") or "" for c in event.get("choices", []))
+    assert spelled == "Your key is REDACTED and nothing else."
