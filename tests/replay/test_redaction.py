@@ -345,8 +345,7 @@ def test_redacted_fields_do_not_stop_a_replay(recorded_defaults: tuple[Path, Moc
 def test_a_secret_in_the_answer_is_scrubbed_from_the_recorded_body(
     plain_upstream: MockServer, tmp_path: Path
 ) -> None:
-    """A model may repeat a key it was shown: the recorded answer keeps the rest of its text.
-    (A stream spreads the key over several frames, token by token: not covered yet.)"""
+    """A model may repeat a key it was shown: the recorded answer keeps the rest of its text."""
     plain_upstream.stub(
         match={"last_user_message": {"equals": "Repeat my key."}},
         answer={"content": f"Your key is {SK_KEY} and nothing else."},
