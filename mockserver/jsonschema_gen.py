@@ -516,6 +516,8 @@ class _ValueWriter:
             return self.hints.entities[self.next_entity - 1]
         if kind == "query" and self.hints.query:
             return self.hints.query
+        if kind == "answer" and self.hints.result:
+            return self.hints.result
         return None
 
     def write_number(self, schema: Schema, name: str | None, integer: bool) -> int | float:
@@ -718,6 +720,8 @@ _ENTITY_KEYS = frozenset(
 )
 # `user_name`, `file_name`: names the prompt does not give as capitalised words.
 _NOT_ENTITY_NAMES = ("first", "given", "last", "family", "sur", "user", "file", "host", "domain")
+# A final-answer tool's text: the latest tool result, as a model reports it.
+_ANSWER_KEYS = frozenset({"answer", "finalanswer"})
 _QUERY_KEYS = frozenset(
     "query q search searchquery searchterm searchterms question prompt topic keyword".split()
 )
@@ -726,10 +730,13 @@ _QUERY_KEYS = frozenset(
 @functools.lru_cache(maxsize=4096)
 def _echo_kind(name: str | None) -> str | None:
     """The kind "entity" for a property naming a thing (`city`, `people`, `product_name`), "query"
-    for a search's words (`query`, `search_term`), else None."""
+    for a search's words (`query`, `search_term`), "answer" for a final answer's text, else
+    None."""
     key = singular((name or "").lower().replace("_", "").replace("-", ""))
     if key in _QUERY_KEYS or singular(key) in _QUERY_KEYS:
         return "query"
+    if key in _ANSWER_KEYS:
+        return "answer"
     if key in _ENTITY_KEYS or (key.endswith("name") and not key.startswith(_NOT_ENTITY_NAMES)):
         return "entity"
     return None

@@ -10,7 +10,9 @@ people named Alice Martin and Bob Martin, not an empty list. `PromptHints` carri
   "Extract"), as it is capitalised for being first;
 - `words`: its lower-cased words, singular, to tell whether it asks for the items an
   array holds ("people", "cities") or asks to list or extract at all;
-- `query`: its first words, for a search tool's `query`.
+- `query`: its first words, for a search tool's `query`;
+- `result`: the start of the latest tool result (a `tool` message, or a user turn
+  "Observation: ..." as text-protocol agents send it), for a final answer's `answer`.
 
 Only the question's first `QUESTION_CHARS` characters are read: a prompt can be megabytes.
 """
@@ -18,14 +20,19 @@ Only the question's first `QUESTION_CHARS` characters are read: a prompt can be 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from mockserver.matching import last_user_text
+from mockserver.matching import last_user_text, message_text
 
 QUESTION_CHARS = 4000
 # A search query repeats at most this many of the question's words.
 QUERY_WORDS = 12
+# A final answer quotes at most this many characters of the latest tool result.
+RESULT_CHARS = 200
+_OBSERVATION = "Observation:"
+# smolagents' ToolCallingAgent sends its earlier calls back as assistant text that starts so.
+CALLS_AS_TEXT = "Calling tools:"
 MAX_ENTITIES = 32
 _NAME_WORD = r"[A-Z][\w'\u2019&.-]*"
 _ENTITY = re.compile(rf"{_NAME_WORD}(?:[ \t]+{_NAME_WORD})*")
@@ -56,6 +63,7 @@ class PromptHints:
     entities: tuple[str, ...] = ()
     words: frozenset[str] = frozenset()
     query: str = ""
+    result: str = ""
 
     def asks_for(self, array_name: str | None) -> bool:
         """Whether the question asks for the items of an array called `array_name`."""
@@ -67,8 +75,27 @@ NO_HINTS = PromptHints()
 
 
 def hints_from_messages(messages: list[dict[str, Any]]) -> PromptHints:
-    """The hints of the last user message; none when there is none."""
-    return hints_from_text(last_user_text(messages) or "")
+    """The hints of the last user message (none when there is none) and the latest result."""
+    question = hints_from_text(last_user_text(messages) or "")
+    return replace(question, result=latest_result(messages))
+
+
+def latest_result(messages: list[dict[str, Any]]) -> str:
+    """The start of the latest tool result in the conversation, or "" when there is none."""
+    for message in reversed(messages):
+        role, text = message.get("role"), message_text(message)
+        if role in ("tool", "function") or (role == "user" and text.startswith(_OBSERVATION)):
+            text = text.removeprefix(_OBSERVATION)
+            return " ".join(text[: RESULT_CHARS * 2].split())[:RESULT_CHARS]
+        if role == "assistant" and not _calls(message):
+            return ""  # the model answered since: that result is spent
+    return ""
+
+
+def _calls(message: dict[str, Any]) -> bool:
+    return bool(message.get("tool_calls") or message.get("function_call")) or (
+        message_text(message).startswith(CALLS_AS_TEXT)
+    )
 
 
 def hints_from_text(text: str) -> PromptHints:

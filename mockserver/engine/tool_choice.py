@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mockserver.matching import last_user_text, message_text
+from mockserver.prompt_hints import CALLS_AS_TEXT
 
 _WORD = re.compile(r"[A-Za-z][a-z]+|[A-Z]+(?![a-z])|\d+")
 _IGNORED = frozenset({"the", "and", "for", "with", "get", "set", "use", "you", "can", "any"})
@@ -39,6 +40,13 @@ _ANSWER_NAME |= {"user", "the", "send"}
 _FINAL_DESCRIPTION = re.compile(
     r"\bfinal (answer|response|result|output)\b|\bends? (this|the) conversation\b", re.I
 )
+
+
+# smolagents' ToolCallingAgent sends its earlier calls back as assistant text, not as
+# `tool_calls`: "Calling tools:\n[{'id': 'call_...', 'type': 'function', 'function':
+# {'name': 'get_weather', 'arguments': {...}}}]", the results as user "Observation:" turns.
+_CALLED_NAME = re.compile(r"""['"]name['"]\s*:\s*['"]([\w.-]{1,64})['"]""")
+CALLS_AS_TEXT_CHARS = 4000  # the names are read from the start of such a message only
 
 
 @dataclass(frozen=True)
@@ -137,6 +145,9 @@ def _names_called(message: dict[str, Any]) -> Iterator[str]:
         yield (call.get("function") or {}).get("name") or ""
     if message.get("function_call"):
         yield message["function_call"].get("name") or ""
+    text = message_text(message)
+    if text.startswith(CALLS_AS_TEXT):
+        yield from _CALLED_NAME.findall(text[:CALLS_AS_TEXT_CHARS])
 
 
 def _last_calls(messages: list[dict[str, Any]]) -> list[str]:

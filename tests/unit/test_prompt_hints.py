@@ -10,6 +10,7 @@ from mockserver.prompt_hints import (
     entities_in,
     hints_from_messages,
     hints_from_text,
+    latest_result,
     singular,
 )
 
@@ -100,3 +101,32 @@ def test_a_list_of_names_echoes_each() -> None:
     }
     hints = hints_from_text("List the cities: Lisbon, Porto and Braga.")
     assert generate_value(schema, 3, hints=hints) == {"cities": ["Lisbon", "Porto", "Braga"]}
+
+
+RESULT = {"role": "tool", "tool_call_id": "call_1", "content": "The sky over Paris is clear."}
+CALL = {"role": "assistant", "tool_calls": [{"id": "call_1", "type": "function"}]}
+
+
+@pytest.mark.parametrize(
+    ("messages", "expected"),
+    [
+        ([{"role": "user", "content": "q"}, CALL, RESULT], "The sky over Paris is clear."),
+        ([CALL, RESULT, {"role": "user", "content": "Use it."}], "The sky over Paris is clear."),
+        ([{"role": "user", "content": "Observation:\n  21 C,\nclear"}], "21 C, clear"),
+        ([CALL, RESULT, {"role": "assistant", "content": "It is clear."}], ""),
+        ([{"role": "user", "content": "q"}], ""),
+    ],
+    ids=["tool", "nudge-after", "observation", "answered", "none"],
+)
+def test_latest_result(messages: list[dict[str, object]], expected: str) -> None:
+    assert latest_result(messages) == expected
+
+
+def test_a_final_answer_reports_the_latest_result() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"answer": {"type": "string"}},
+        "required": ["answer"],
+    }
+    hints = hints_from_messages([{"role": "user", "content": "Weather?"}, CALL, RESULT])
+    assert generate_value(schema, 1, hints=hints) == {"answer": "The sky over Paris is clear."}

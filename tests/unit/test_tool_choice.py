@@ -456,3 +456,17 @@ def test_an_agent_loop_ends_without_repeating_a_call(
         pytest.fail(f"the loop did not end: {calls}")
     assert len(calls) == len(set(calls)) >= 1
     assert (decision.function is FINAL) is (FINAL in offered)
+
+
+def test_calls_sent_back_as_text_count_as_calls() -> None:
+    """smolagents' ToolCallingAgent: its calls come back as assistant text, the results
+    as user "Observation:" turns; the next turn hands back the final answer."""
+    calling = "Calling tools:\n[{'id': 'call_1', 'type': 'function', 'function': {'name': "
+    calling += "'get_weather', 'arguments': {'city': 'Paris'}}}]"
+    request = body(f"New task:\n{WEATHER_QUESTION}", WEATHER, FINAL, tool_choice="required")
+    request["messages"] += [
+        {"role": "assistant", "content": [{"type": "text", "text": calling}]},
+        user([{"type": "text", "text": "Observation:\nThe sky over Paris is clear."}]),
+    ]
+    assert list(called_names(request["messages"])) == ["get_weather"]
+    assert decide_tool(request) == ToolDecision(FINAL)
