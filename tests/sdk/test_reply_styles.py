@@ -64,6 +64,9 @@ def test_dspy_chat_adapter_parses_every_reply(azure: openai.AzureOpenAI) -> None
     assert dspy_fields(reply_to(azure, captured("dspy", 4)), react)["next_tool_name"] == "finish"
     extracted = dspy_fields(reply_to(azure, captured("dspy", 5)), ["reasoning", "answer"])
     assert extracted["answer"] == PARIS
+    json_adapter = json.loads(reply_to(azure, captured("dspy", 6)))
+    assert json_adapter["next_tool_name"] == "search"
+    assert json.loads(reply_to(azure, captured("dspy", 7)))["next_tool_name"] == "finish"
 
 
 def test_langchain_react_loop_reaches_its_final_answer(azure: openai.AzureOpenAI) -> None:

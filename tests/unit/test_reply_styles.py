@@ -89,6 +89,13 @@ def test_dspy_react_extraction_answers_with_the_observation() -> None:
     assert fields["answer"] == PARIS  # not finish's own "Completed."
 
 
+def test_dspy_json_adapter_gets_the_typed_fields_as_one_object() -> None:
+    first = json.loads(text_of(captured("dspy", 6)))  # response_format json_object
+    assert list(first) == ["next_thought", "next_tool_name", "next_tool_args"]
+    assert first["next_tool_name"] == "search" and first["next_tool_args"] == {"query": QUESTION}
+    assert json.loads(text_of(captured("dspy", 7)))["next_tool_name"] == "finish"
+
+
 # --- ReAct: LangChain and LlamaIndex ---------------------------------------------------
 
 

@@ -56,6 +56,27 @@ def reply(prompt: Prompt, rng: random.Random, visible: int) -> str | None:
     return "\n\n".join([*parts, COMPLETED])
 
 
+def json_fields(prompt: Prompt, rng: random.Random, visible: int) -> dict[str, Any] | None:
+    """DSPy's JSONAdapter asks for the same typed output fields as one JSON object."""
+    listed = _OUTPUTS.search(prompt.instructions)
+    if listed is None:
+        return None
+    observed = _tool_observations(prompt.last_user)
+    context = _Context(prompt, rng, visible, dict(_INPUT_VALUE.findall(prompt.last_user)), observed)
+    return {
+        name: _as_json(context.value(name, kind), kind)
+        for name, kind in _FIELD.findall(listed.group(1))
+    }
+
+
+def _as_json(text: str, kind: str) -> Any:
+    """A field's value as JSON holds it: numbers, booleans and objects as themselves."""
+    base = PYTHON_TYPES.get(kind.split("[")[0].strip().lower())
+    if base in ("integer", "number", "object", "array"):
+        return orjson.loads(text)
+    return text == "True" if base == "boolean" else text
+
+
 def _tool_observations(history: str) -> list[str]:
     """What the tools answered, without `finish`'s own "Completed." """
     finished = {step for step, tool in _TOOL_NAME.findall(history) if tool == FINISH}

@@ -1,12 +1,16 @@
 """`response_format: {"type": "json_object"}`: a JSON object with the keys the prompt asks
 for (see `json_shape`), with values of the types shown. Applies to JSON mode only; a
-prompt that shows no shape gets the generator's default object."""
+prompt that shows no shape gets the generator's default object. DSPy's JSONAdapter lists
+typed output fields: they get values of their types (see `field_markers`)."""
 
 from __future__ import annotations
 
 import random
 
+import orjson
+
 from mockserver.engine.structured import json_within
+from mockserver.engine.styles import field_markers
 from mockserver.engine.styles.json_shape import asked_schema
 from mockserver.engine.styles.prompt import Prompt
 
@@ -16,5 +20,8 @@ NAME = "json_object"
 def reply(prompt: Prompt, rng: random.Random, visible: int) -> str | None:
     if prompt.response_format.get("type") != "json_object":
         return None
+    typed = field_markers.json_fields(prompt, rng, visible)
+    if typed is not None:
+        return orjson.dumps(typed).decode()
     schema = asked_schema(prompt.everything)
     return None if schema is None else json_within(schema, rng.randbytes(16), visible)

@@ -41,3 +41,12 @@ if step in ("react", "all"):
             question="What is the capital of France?"
         ),
     )
+if step in ("react-json", "all"):
+    # The same agent with DSPy's JSONAdapter: json_object replies of the typed fields.
+    with dspy.context(adapter=dspy.JSONAdapter()):
+        print(
+            "REACT-JSON",
+            dspy.ReAct("question -> answer", tools=[search], max_iters=5)(
+                question="What is the capital of France?"
+            ),
+        )
