@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from mockserver.config import Settings, load_settings
 from mockserver.fixtures import (
     FixtureError,
+    FixtureFile,
     Interaction,
     read_fixtures,
     write_fixture_file,
@@ -89,13 +90,20 @@ def _import(args: argparse.Namespace) -> int:
         target = args.out / f"{cassette.stem}.json"
         try:
             fixtures = import_cassette(cassette, limits, fixture_policy(settings))
-            write_fixture_file(target, fixtures)
-        except (CassetteError, OSError) as error:
+            _write(target, fixtures, cassette)
+        except CassetteError as error:
             print(f"refused: {_one_line(error)}")
             refused += 1
             continue
         print(f"{cassette} -> {target}: {len(fixtures.interactions)} interaction(s)")
     return 1 if refused else 0
+
+
+def _write(target: Path, fixtures: FixtureFile, cassette: Path) -> None:
+    try:
+        write_fixture_file(target, fixtures)
+    except OSError as error:
+        raise CassetteError(f"{cassette}: {target} cannot be written ({error.strerror})") from None
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -190,3 +190,12 @@ def test_credentials_in_the_uri_and_headers_are_redacted_on_the_way_in(tmp_path:
     }
     assert interaction.response.headers["x-ratelimit-key"] == "o3-mini"
     assert json.loads(interaction.response.body or "") == {"ok": True}
+
+
+def test_an_output_that_cannot_be_written_is_one_line_too(tmp_path: Path) -> None:
+    good = write(tmp_path / "good.yaml", "interactions: []\n")
+    blocker = write(tmp_path / "not-a-directory", "")
+    run = import_vcr(good, out=blocker)
+    assert (run.returncode, run.stderr) == (1, "")
+    [line] = run.stdout.splitlines()
+    assert line.startswith(f"refused: {good}: {blocker / 'good.json'} cannot be written (")
