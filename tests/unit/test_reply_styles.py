@@ -127,6 +127,15 @@ def test_react_input_for_a_signature_of_several_parameters_is_a_json_object() ->
     assert arguments["query"] == QUESTION and isinstance(arguments["limit"], int)
 
 
+def test_react_input_is_json_when_the_format_asks_for_json() -> None:
+    prompt = captured("langchain", 1)["messages"][0]["content"].replace(
+        "Action Input: the input to the action",
+        "Action Input: the input to the action, just a simple JSON object",
+    )
+    _, tool_input = langchain_react(text_of({"messages": [user(prompt)]}))
+    assert json.loads(tool_input) == {"query": QUESTION}
+
+
 # --- code agents: smolagents ------------------------------------------------------------
 
 

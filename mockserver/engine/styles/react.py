@@ -7,7 +7,7 @@ the prompt's own closing thought and `Final Answer:` (or `Answer:`, LlamaIndex's
 restating what the tool returned. Tool input: JSON valid for the tool's `Tool Args`
 schema when the prompt gives one (LlamaIndex), the bare question for a one-parameter
 `name(param: type)` signature (LangChain passes the text as that parameter), else a
-JSON object of the signature's parameters.
+JSON object of the signature's parameters (also when the format asks for JSON input).
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ from mockserver.engine.styles.prompt import Prompt, answer_from, observations, q
 
 NAME = "react"
 _FORMAT = re.compile(r"^Action Input:", re.MULTILINE)
-_TOOL_LIST = re.compile(r"one of \[([^\]\n]*)\]|\(one of ([^)\n]*)\)")
+_TOOL_LIST = re.compile(r"(?:one|name) of \[([^\]\n]*)\]|\(one of ([^)\n]*)\)")
+# "Action Input: the input to the action, just a simple JSON object": JSON even for one
+# parameter.
+_JSON_INPUT = re.compile(r"^Action Input:[^\n]*\bJSON\b", re.MULTILINE)
 _TOOL_NAME = re.compile(r"^> ?Tool Name: *(\S+)", re.MULTILINE)
 _TOOL_ARGS = re.compile(r"^Tool Args: *(\{.*\})[ \t]*$", re.MULTILINE)
 _CLOSING = re.compile(r"^Thought: ?([^\n]*)\n((?:Final )?Answer):", re.MULTILINE)
@@ -81,8 +84,9 @@ def _action_input(instructions: str, tool: str, ask: str, rng: random.Random, vi
     schema = _described_schema(instructions, tool)
     if schema is None:
         parameters = _signature(instructions, tool)
-        if len(parameters) <= 1:
+        if len(parameters) <= 1 and not _JSON_INPUT.search(instructions):
             return ask
+        parameters = parameters or [("input", "str")]
         schema = schema_of_signature(parameters)
     return orjson.dumps(arguments_for(schema, ask, rng, visible)).decode()
 
