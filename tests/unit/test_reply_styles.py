@@ -9,6 +9,8 @@ import re
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from mockserver import tokens
@@ -299,3 +301,50 @@ def test_recognisers_read_bounded_windows_of_huge_prompts() -> None:
     prompt = Prompt([user(huge)])
     assert only_answer.reply(prompt, random.Random(0), 100) is not None  # instructions' head
     assert code_fence.reply(prompt, random.Random(0), 100) is None
+
+
+# --- any prompt: a reply or None, never an exception -----------------------------------
+
+_FRAGMENTS = [
+    "[[ ## completed ## ]]",
+    "Your output fields are:\n1. `a` (Literal['finish', 'finish']):\n2. `b` (dict[str, Any]):\n",
+    "1. `n` (int):\n",
+    "[[ ## observation_0 ## ]]\n",
+    "(1) t, whose description is <desc>x</desc>. It takes arguments {'q': 5}.\n",
+    "(1) t, whose description is x. It takes arguments {'q': {'type': 'string'}, [}.\n",
+    "Action Input: the input, JSON\n",
+    "one of [t, u]\n",
+    '> Tool Name: t\nTool Args: {"properties": [1]}\n',
+    'Tool Args: {"type": "object", "properties": {"q": {"type": "frob"}}}\n',
+    "Observation: \n",
+    "Thought: done\nAnswer: x\n",
+    "final_answer Thought: opened with '<code>', and closed with '</code>'\n",
+    "def t(",
+    '{"properties": {"a": 5}}',
+    '{"a": [], "b": {}}',
+    "keys `a` and `b`",
+    "respond only with JSON ```json",
+    "answer with only yes or no",
+    "answer with just a single word",
+    "write a function in c++",
+    "```frob\n",
+    "{",
+    "\n",
+    "x" * 40,
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(_FRAGMENTS) | st.text(max_size=20), max_size=12),
+    st.sampled_from([{}, {"type": "json_object"}, {"type": "text"}]),
+    st.sampled_from(["system", "user", "assistant"]),
+)
+def test_any_prompt_gets_a_reply_or_none(
+    pieces: list[str], response_format: dict[str, Any], role: str
+) -> None:
+    text = "".join(pieces)
+    messages = [{"role": role, "content": text}, user(text)]
+    for budget in (0, 50):
+        made = styled_reply(Prompt(messages, response_format), random.Random(0), budget, STYLES)
+        assert made is None or isinstance(made, str)

@@ -45,7 +45,8 @@ def arguments_for(
         return {}
     if not isinstance(made, dict):
         return {}
-    for name, spec in (schema.get("properties") or {}).items():
+    properties = schema.get("properties")
+    for name, spec in properties.items() if isinstance(properties, dict) else ():
         if isinstance(spec, dict) and spec.get("type") == "string" and "enum" not in spec:
             if name in made and ask:
                 made[name] = ask

@@ -132,10 +132,10 @@ class _Context:
         options = [single or double for single, double in _OPTIONS.findall(kind)]
         if not options:
             return sentence(self.prompt, self.rng)
-        if FINISH in options and (self.observed or len(options) == 1):
+        others = [option for option in options if option != FINISH]
+        if FINISH in options and (self.observed or not others):
             self.tool = FINISH
         else:
-            others = [option for option in options if option != FINISH]
             self.tool = others[self.rng.randrange(len(others))]
         return self.tool
 
