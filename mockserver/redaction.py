@@ -80,6 +80,20 @@ CREDENTIAL_HEADER_PATTERNS = (
 # `x-ratelimit-key` names the rate-limit bucket (the model, in every real recording),
 # `idempotency-key` is a client-chosen request id.
 NOT_CREDENTIAL_HEADERS = frozenset({"x-ratelimit-key", "idempotency-key"})
+# Correlation ids: clients fill them with a UUID's 32 hex digits, the shape of an Azure key,
+# and look requests up by them in the journal. They are ids by name, so that shape alone
+# does not mask them (a JWT or `sk-` key inside one still does).
+CORRELATION_HEADERS = frozenset(
+    {
+        "x-ms-client-request-id",
+        "x-request-id",
+        "apim-request-id",
+        "x-ms-request-id",
+        "x-correlation-id",
+        "request-id",
+        "traceparent",
+    }
+)
 
 # Query parameters that carry credentials: `api-key` (Azure OpenAI behind some proxies),
 # `subscription-key` (API Management), `code` (Azure Functions' function key), `sig` (the
@@ -173,11 +187,16 @@ class RedactionPolicy:
     def headers(self, headers: Mapping[str, str], replacement: str = REDACTED) -> dict[str, str]:
         """Lower-cased names; credentials and secret-shaped values replaced."""
         return {
-            name.lower(): replacement
-            if self.secret_header(name)
-            else scrub_value(value, replacement)
+            name.lower(): self.header_value(name, value, replacement)
             for name, value in headers.items()
         }
+
+    def header_value(self, name: str, value: str, replacement: str = REDACTED) -> str:
+        if self.secret_header(name):
+            return replacement
+        if name.lower() in CORRELATION_HEADERS:
+            return scrub_text(value, replacement)
+        return scrub_value(value, replacement)
 
     def query(self, query: Mapping[str, str], replacement: str = REDACTED) -> dict[str, str]:
         return {
@@ -498,7 +517,12 @@ def _named_leaks(
     for name, value in values.items():
         if value == REDACTED:
             continue
-        kinds = ["a credential"] if is_secret(name) else value_shapes_in(value)
+        if is_secret(name):
+            kinds = ["a credential"]
+        elif name.lower() in CORRELATION_HEADERS:
+            kinds = shapes_in(value)
+        else:
+            kinds = value_shapes_in(value)
         found += [f"{what} {name!r} holds {kind}" for kind in kinds]
     return found
 
