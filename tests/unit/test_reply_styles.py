@@ -138,6 +138,55 @@ def test_react_input_is_json_when_the_format_asks_for_json() -> None:
     assert json.loads(tool_input) == {"query": QUESTION}
 
 
+# CrewAI 1.x's text ReAct (its native Azure provider sends no `tools`), cut to the parts
+# the format depends on.
+CREWAI_SYSTEM = """You ONLY have access to the following tools:
+
+Tool Name: get_weather
+Tool Arguments: {
+  "properties": {"city": {"title": "City", "type": "string"}},
+  "required": ["city"],
+  "type": "object"
+}
+Tool Description: Get the current weather for a city.
+
+IMPORTANT: Use the following format in your response:
+
+```
+Thought: you should always think about what to do
+Action: the action to take, only one name of [get_weather], just the name, exactly as it's written.
+Action Input: the input to the action, just a simple JSON object, enclosed in curly braces.
+Observation: the result of the action
+```
+
+Once all necessary information is gathered, return the following format:
+
+```
+Thought: I now know the final answer
+Final Answer: the final answer to the original input question
+```"""
+CREWAI_TASK = (
+    "\nCurrent Task: What is the weather in Paris?\n\nBegin! This is VERY important.\n\nThought:"
+)
+
+
+def test_crewai_react_fills_the_described_arguments_with_the_task() -> None:
+    messages = [{"role": "system", "content": CREWAI_SYSTEM}, user(CREWAI_TASK)]
+    tool, tool_input = langchain_react(text_of({"messages": messages}))
+    assert (tool, json.loads(tool_input)) == (
+        "get_weather",
+        {"city": "What is the weather in Paris?"},
+    )
+    messages.append(
+        {"role": "assistant", "content": f"Action: get_weather\nAction Input: {tool_input}"}
+    )
+    messages.append(user("Observation: Sunny, 21 C in Paris."))
+    assert langchain_react(text_of({"messages": messages})) == (
+        "Final Answer",
+        "Sunny, 21 C in Paris.",
+    )
+
+
 # --- code agents: smolagents ------------------------------------------------------------
 
 

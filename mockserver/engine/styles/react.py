@@ -5,13 +5,15 @@ reply is a `Thought:` line and then, until a tool has answered, `Action:` (one o
 tools the prompt lists) and `Action Input:`; once an `Observation:` is in the history,
 the prompt's own closing thought and `Final Answer:` (or `Answer:`, LlamaIndex's word)
 restating what the tool returned. Tool input: JSON valid for the tool's `Tool Args`
-schema when the prompt gives one (LlamaIndex), the bare question for a one-parameter
-`name(param: type)` signature (LangChain passes the text as that parameter), else a
-JSON object of the signature's parameters (also when the format asks for JSON input).
+schema when the prompt gives one (LlamaIndex; CrewAI's `Tool Arguments`), the bare
+question for a one-parameter `name(param: type)` signature (LangChain passes the text as
+that parameter), else a JSON object of the signature's parameters (also when the format
+asks for JSON input).
 """
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from typing import Any
@@ -27,10 +29,11 @@ _TOOL_LIST = re.compile(r"(?:one|name) of \[([^\]\n]*)\]|\(one of ([^)\n]*)\)")
 # "Action Input: the input to the action, just a simple JSON object": JSON even for one
 # parameter.
 _JSON_INPUT = re.compile(r"^Action Input:[^\n]*\bJSON\b", re.MULTILINE)
-_TOOL_NAME = re.compile(r"^> ?Tool Name: *(\S+)", re.MULTILINE)
-_TOOL_ARGS = re.compile(r"^Tool Args: *(\{.*\})[ \t]*$", re.MULTILINE)
+_TOOL_NAME = re.compile(r"^(?:> ?)?Tool Name: *(\S+)", re.MULTILINE)
+# LlamaIndex's `Tool Args: {...}` line, CrewAI's `Tool Arguments:` and a JSON Schema below.
+_TOOL_ARGS = re.compile(r"^Tool Arg(?:ument)?s: *(?=\{)", re.MULTILINE)
 _CLOSING = re.compile(r"^Thought: ?([^\n]*)\n((?:Final )?Answer):", re.MULTILINE)
-_QUESTION = re.compile(r"^Question:[ \t]*(\S[^\n]*)$", re.MULTILINE)
+_QUESTION = re.compile(r"^(?:Question|Current Task):[ \t]*(\S[^\n]*)$", re.MULTILINE)
 _BEGIN = "Begin!"
 
 
@@ -71,6 +74,8 @@ def _tool_names(instructions: str) -> list[str]:
 
 def _ask(prompt: Prompt, history: str) -> str:
     question = _QUESTION.search(history)
+    if question is None:  # CrewAI states the task before its `Begin!`
+        question = next(reversed(list(_QUESTION.finditer(prompt.last_user))), None)
     return quoted(question.group(1) if question else prompt.last_user)
 
 
@@ -92,16 +97,17 @@ def _action_input(instructions: str, tool: str, ask: str, rng: random.Random, vi
 
 
 def _described_schema(instructions: str, tool: str) -> dict[str, Any] | None:
-    """LlamaIndex's `Tool Args: {...}` line after `> Tool Name: <tool>`."""
+    """The JSON Schema after `Tool Name: <tool>` (LlamaIndex, CrewAI), if one is given."""
     for named in _TOOL_NAME.finditer(instructions):
         if named.group(1) != tool:
             continue
         described = _TOOL_ARGS.search(instructions, named.end())
-        if described is None:
+        following = _TOOL_NAME.search(instructions, named.end())
+        if described is None or (following and following.start() < described.start()):
             return None
         try:
-            schema = orjson.loads(described.group(1))
-        except orjson.JSONDecodeError:
+            schema, _ = json.JSONDecoder().raw_decode(instructions, described.end())
+        except (ValueError, RecursionError):
             return None
         return schema if isinstance(schema, dict) else None
     return None
