@@ -11,11 +11,12 @@
     most words with the last user message; else the final-answer tool when one is offered
     (`final_answer`, `answer`, `respond`, `submit`, or a description saying "final
     answer"); else, for `"required"`, the first unused tool; else a message.
-  - after tool results (a user nudge after them included): for `"required"`, an unused tool
-    that shares a word with the task's question; then the final-answer tool when offered;
-    otherwise a message that uses the results. `"required"` answering in text once every
-    matching tool was called is a deliberate deviation (docs/fidelity.md): the service
-    would force another call, and an agent loop would never end.
+  - after tool results (a user nudge after them included): an unused tool that shares a
+    word with the task's question (the question asked for more than one thing); then the
+    final-answer tool when offered; otherwise a message that uses the results.
+    `"required"` answering in text once every matching tool was called is a deliberate
+    deviation (docs/fidelity.md): the service would force another call, and an agent loop
+    would never end.
 """
 
 from __future__ import annotations
@@ -93,8 +94,7 @@ def next_step(
     if answers_tool_results(messages):
         if final is not None and final["name"] in _last_calls(messages):
             return None  # the results acknowledge the final answer itself: the loop is over
-        more = best_match(unused, task) if required else None
-        return more or final
+        return best_match(unused, task) or final
     fallback = unused[0] if required and unused else None
     return best_match(unused, messages) or fallback or final or _forced(functions, required)
 

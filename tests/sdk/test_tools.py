@@ -2,10 +2,10 @@
 
 The rule under test (docs/fidelity.md, "Tools and structured outputs"; the code is
 `mockserver/engine/tool_choice.py`): `none` gives a message; a named function a call to it
-with `finish_reason: "stop"`; `required` a call to the best-matching tool, else the first; after tool results a call to
-another matching tool or the final-answer tool, else a message; `auto` the final-answer
-tool or a message after tool results, otherwise a call to the tool sharing most words with
-the last user message, and a message (or the final-answer tool) when none shares a word.
+with `finish_reason: "stop"`; `auto` and `required` a call to the tool sharing most words
+with the last user message (`required`: else the first tool; `auto`: else a message, or the
+final-answer tool); after tool results a call to another matching tool or the final-answer
+tool, else a message.
 """
 
 from __future__ import annotations

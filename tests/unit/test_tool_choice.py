@@ -148,6 +148,14 @@ def test_required_after_tool_results_calls_another_matching_tool() -> None:
     assert decide_tool(request) == ToolDecision(STOCK)
 
 
+def test_auto_after_tool_results_calls_another_matching_tool() -> None:
+    request = body("Weather in Paris, and the stock price of ACME?", *FUNCTIONS)
+    request["messages"] += [assistant_call("get_weather"), tool_result()]
+    assert decide_tool(request) == ToolDecision(STOCK)
+    request["messages"] += [assistant_call("get_stock_price"), tool_result()]
+    assert decide_tool(request) == MESSAGE
+
+
 def test_a_nudge_after_the_results_does_not_hide_the_question() -> None:
     request = body("Weather in Paris, and the stock price of ACME?", *FUNCTIONS)
     request["tool_choice"] = "required"
