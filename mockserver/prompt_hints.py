@@ -34,7 +34,9 @@ _OBSERVATION = "Observation:"
 # smolagents' ToolCallingAgent sends its earlier calls back as assistant text that starts so.
 CALLS_AS_TEXT = "Calling tools:"
 MAX_ENTITIES = 32
-_NAME_WORD = r"[A-Z][\w'\u2019&.-]*"
+# A capitalised word (Latin-1 capitals too: "Émile"); a "." ends it, so a run of names
+# stops at a sentence's end ("ACME Corp. List ...").
+_NAME_WORD = r"[A-Z\u00c0-\u00d6\u00d8-\u00de][\w'\u2019&-]*"
 _ENTITY = re.compile(rf"{_NAME_WORD}(?:[ \t]+{_NAME_WORD})*")
 _SENTENCE_ENDS = '.!?\n"“('
 # Capitalised for starting a sentence, not for naming something: dropped from a run of
@@ -49,6 +51,7 @@ _STARTERS = frozenset(
 _WORD = re.compile(r"[A-Za-z]+")
 # "I", and words capitalised inside a sentence for emphasis or as a label, name nothing.
 _NOT_NAMES = frozenset({"I", "JSON", "OK", "NOT", "MUST", "ONLY", "Please", "Return", "Use"})
+_TITLES = frozenset({"Dr", "Mr", "Mrs", "Ms", "Prof"})  # "Dr. Zoë Smith": the name is after
 # A question that says one of these asks for items, whatever the array is called.
 LISTING_WORDS = frozenset(
     {"list", "extract", "find", "enumerate", "suggest", "generate", "identify", "name"}
@@ -112,10 +115,10 @@ def entities_in(text: str) -> list[str]:
     """The names in `text`, in order, each once."""
     found: dict[str, None] = {}
     for match in _ENTITY.finditer(text):
-        parts = [p.rstrip(".'\u2019") for p in match.group().split()]
+        parts = [p.rstrip("'\u2019") for p in match.group().split()]
         if parts[0] in _STARTERS or (len(parts) == 1 and _starts_sentence(text, match.start())):
             parts = parts[1:]  # capitalised for starting a sentence or a heading ("Note: The")
-        parts = [p for p in parts if p not in _NOT_NAMES]
+        parts = [p for p in parts if p not in _NOT_NAMES and p not in _TITLES]
         if parts:
             found.setdefault(" ".join(parts))
     return list(found)

@@ -28,6 +28,8 @@ from mockserver.prompt_hints import (
         ("Book a flight from San Francisco to New York.", ["San Francisco", "New York"]),
         ("Paris is nice. I think Paris is nicer than Rome.", ["Paris", "Rome"]),
         ("Return ONLY the JSON, please.", []),
+        ("Ask Dr. Zoë Smith-Jones at ACME Corp. List them.", ["Zoë Smith-Jones", "ACME Corp"]),
+        ("Émile Zola wrote it.", ["Émile Zola"]),
         ("no capital letters here", []),
     ],
 )
