@@ -116,9 +116,11 @@ def entities_in(text: str) -> list[str]:
     found: dict[str, None] = {}
     for match in _ENTITY.finditer(text):
         parts = [p.rstrip("'\u2019") for p in match.group().split()]
+        parts = [p for p in parts if p not in _NOT_NAMES and p not in _TITLES]
+        if not parts:
+            continue
         if parts[0] in _STARTERS or (len(parts) == 1 and _starts_sentence(text, match.start())):
             parts = parts[1:]  # capitalised for starting a sentence or a heading ("Note: The")
-        parts = [p for p in parts if p not in _NOT_NAMES and p not in _TITLES]
         if parts:
             found.setdefault(" ".join(parts))
     return list(found)
