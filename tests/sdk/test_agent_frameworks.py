@@ -1,11 +1,11 @@
 """Real framework agent loops, unmodified, against the real server (issue #20).
 
-The two frameworks light enough to be dev dependencies run here end to end: LangGraph's
-`create_react_agent` with LangChain's `AzureChatOpenAI`, and azure-ai-inference's
-`ChatCompletionsClient` in its documented tool loop. Each must finish on the default
-generator, with `tool_choice` left to the model or forced to "required", having called
-its tool with the city the question names. The other frameworks' loops are replayed from
-their captured requests (tests/sdk/test_agent_loops.py).
+The frameworks light enough to be dev dependencies run here end to end: LangGraph's
+`create_react_agent` with LangChain's `AzureChatOpenAI`, azure-ai-inference's
+`ChatCompletionsClient` in its documented tool loop, and smolagents' `ToolCallingAgent`
+(`tool_choice: "required"` with a `final_answer` tool). Each must finish on the default
+generator, having called its tool with the city the question names. The other
+frameworks' loops are replayed from their captured requests (tests/sdk/test_agent_loops.py).
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ from azure.ai.inference.models import (
 from azure.core.credentials import AzureKeyCredential
 from langchain_core.messages import AIMessage
 from langchain_core.messages import ToolMessage as LangChainToolMessage
-from langchain_core.tools import tool
+from langchain_core.tools import tool as langchain_tool
 from langchain_openai import AzureChatOpenAI
 from langgraph.prebuilt import create_react_agent
+from smolagents import AzureOpenAIServerModel, ToolCallingAgent, tool
 
 from mockserver.testing import MockServer
 from tests.conftest import API_KEY, API_VERSION, DEPLOYMENT
@@ -40,13 +41,13 @@ MAX_TURNS = 8
 MOVED = "ignore::DeprecationWarning"
 
 
-@tool
+@langchain_tool
 def get_weather(city: str) -> str:
     """Get the current weather for a city."""
     return f"The sky over {city} is clear, 21 C."
 
 
-@tool
+@langchain_tool
 def get_population(city: str) -> int:
     """Get the population of a city."""
     return 2_100_000
@@ -119,3 +120,26 @@ def test_azure_ai_inference_tool_loop_finishes(server: MockServer, tool_choice: 
     assert cities == ["Paris"]
     assert choice.finish_reason == CompletionsFinishReason.STOPPED
     assert "Clear over Paris." in choice.message.content
+
+
+@tool
+def weather_in(city: str) -> str:
+    """Get the current weather for a city.
+
+    Args:
+        city: The city's name.
+    """
+    return f"The sky over {city} is clear, 21 C."
+
+
+def test_smolagents_tool_calling_agent_reaches_its_final_answer(server: MockServer) -> None:
+    model = AzureOpenAIServerModel(
+        model_id=DEPLOYMENT, azure_endpoint=server.url, api_key=API_KEY, api_version=API_VERSION
+    )
+    agent = ToolCallingAgent(tools=[weather_in], model=model, max_steps=MAX_TURNS)
+    answer = agent.run(QUESTION)
+    assert answer == "The sky over Paris is clear, 21 C."  # final_answer quoted the result
+    calls = [
+        call.name for step in agent.memory.steps for call in getattr(step, "tool_calls", None) or []
+    ]
+    assert calls == ["weather_in", "final_answer"]
