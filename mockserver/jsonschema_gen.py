@@ -720,8 +720,9 @@ _ENTITY_KEYS = frozenset(
 )
 # `user_name`, `file_name`: names the prompt does not give as capitalised words.
 _NOT_ENTITY_NAMES = ("first", "given", "last", "family", "sur", "user", "file", "host", "domain")
-# A final-answer tool's text: the latest tool result, as a model reports it.
-_ANSWER_KEYS = frozenset({"answer", "finalanswer"})
+# A final answer's text (smolagents' `answer`, an output model's `summary`): the latest
+# tool result, as a model reports it; made up when there is none.
+_ANSWER_KEYS = frozenset({"answer", "finalanswer", "summary", "result", "response", "output"})
 _QUERY_KEYS = frozenset(
     "query q search searchquery searchterm searchterms question prompt topic keyword".split()
 )

@@ -6,8 +6,8 @@ its version and what ran). The replay sends them again, in order, to a real serv
 checks the conventions the loop depends on:
 
 - the conversation ends: the last request gets a text answer, a call to a final-answer
-  tool (smolagents' `final_answer`) or the call the request named (instructor), within
-  `MAX_TURNS` requests, each earlier one a tool call;
+  tool (smolagents' `final_answer`, pydantic-ai's `final_result`) or the call the request
+  named (instructor), within `MAX_TURNS` requests, each earlier one a tool call;
 - no call repeats an earlier one with the same arguments;
 - the first reply's values echo the question: the weather is asked for "Paris",
   instructor extracts "Alice Martin" and "Bob Martin".
@@ -50,6 +50,7 @@ LOOPS: dict[str, tuple[str, ...]] = {
     "instructor-tools": PEOPLE,
     "instructor-json-schema": PEOPLE,
     "smolagents-tool-calling": WEATHER,
+    "pydantic-ai-output-tool": WEATHER,
     "llama-index-function-agent": WEATHER,
     "node-openai-run-tools-auto": WEATHER,
     "node-openai-run-tools-required": WEATHER,

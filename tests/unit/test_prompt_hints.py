@@ -124,11 +124,8 @@ def test_latest_result(messages: list[dict[str, object]], expected: str) -> None
     assert latest_result(messages) == expected
 
 
-def test_a_final_answer_reports_the_latest_result() -> None:
-    schema = {
-        "type": "object",
-        "properties": {"answer": {"type": "string"}},
-        "required": ["answer"],
-    }
+@pytest.mark.parametrize("key", ["answer", "final_answer", "summary", "result"])
+def test_a_final_answer_reports_the_latest_result(key: str) -> None:
+    schema = {"type": "object", "properties": {key: {"type": "string"}}, "required": [key]}
     hints = hints_from_messages([{"role": "user", "content": "Weather?"}, CALL, RESULT])
-    assert generate_value(schema, 1, hints=hints) == {"answer": "The sky over Paris is clear."}
+    assert generate_value(schema, 1, hints=hints) == {key: "The sky over Paris is clear."}
