@@ -8,9 +8,9 @@
   end. A *task* is what the conversation asked since the model last finished (answered in
   text or called the final-answer tool); each tool is called at most once per task:
   - before any tool result: a call to the unused tool whose name or description shares the
-    most words with the last user message; else the final-answer tool when one is offered
-    (`final_answer`, `answer`, `respond`, `submit`, or a description saying "final
-    answer"); else, for `"required"`, the first unused tool; else a message.
+    most words with the last user message; else, for `"required"`, the first unused tool;
+    else the final-answer tool when one is offered (`final_answer`, `answer`, `respond`,
+    `submit`, or a description saying "final answer"); else a message.
   - after tool results (a user nudge after them included): an unused tool that shares a
     word with the task's question (the question asked for more than one thing); then the
     final-answer tool when offered; otherwise a message that uses the results.
@@ -34,15 +34,14 @@ _IGNORED = frozenset({"the", "and", "for", "with", "get", "set", "use", "you", "
 # A tool named with only these words hands the final answer back (`submit_answer`,
 # `respond_to_user`, `final_result`): one of them must be an answering word.
 _ANSWERING = frozenset({"answer", "respond", "response", "reply", "submit", "finish", "done"})
-_ANSWER_NAME = _ANSWERING | {"final", "result", "output", "provide", "give", "return", "to"}
-_ANSWER_NAME |= {"user", "the", "send"}
+_ANSWER_NAME = _ANSWERING | frozenset(
+    {"final", "result", "output", "provide", "give", "return", "send", "to", "the", "user"}
+)
 # smolagents: "Provides a final answer to the given problem."; pydantic-ai: "The final
 # response which ends this conversation".
 _FINAL_DESCRIPTION = re.compile(
     r"\bfinal (answer|response|result|output)\b|\bends? (this|the) conversation\b", re.I
 )
-
-
 # smolagents' ToolCallingAgent sends its earlier calls back as assistant text, not as
 # `tool_calls`: "Calling tools:\n[{'id': 'call_...', 'type': 'function', 'function':
 # {'name': 'get_weather', 'arguments': {...}}}]", the results as user "Observation:" turns.
