@@ -82,7 +82,9 @@ CREDENTIAL_HEADER_PATTERNS = (
 NOT_CREDENTIAL_HEADERS = frozenset({"x-ratelimit-key", "idempotency-key"})
 # Correlation ids: clients fill them with a UUID's 32 hex digits, the shape of an Azure key,
 # and look requests up by them in the journal. They are ids by name, so that shape alone
-# does not mask them (a JWT or `sk-` key inside one still does).
+# does not mask them (a JWT or `sk-` key inside one still does). The mock's own `x-mock-*`
+# control headers (a fault id, a scenario) are treated alike; its admin token is a
+# credential by name and is masked before this is asked.
 CORRELATION_HEADERS = frozenset(
     {
         "x-ms-client-request-id",
@@ -164,6 +166,11 @@ VALUE_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
 WHOLE_VALUE_SHAPES = (("an Azure key (32 hex)", re.compile(r"[0-9a-fA-F]{32}")),)
 
 
+def is_identifier_header(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in CORRELATION_HEADERS or lowered.startswith("x-mock-")
+
+
 @dataclass(frozen=True)
 class RedactionPolicy:
     """The built-in deny list plus what the user added, compiled once."""
@@ -194,7 +201,7 @@ class RedactionPolicy:
     def header_value(self, name: str, value: str, replacement: str = REDACTED) -> str:
         if self.secret_header(name):
             return replacement
-        if name.lower() in CORRELATION_HEADERS:
+        if is_identifier_header(name):
             return scrub_text(value, replacement)
         return scrub_value(value, replacement)
 
@@ -519,7 +526,7 @@ def _named_leaks(
             continue
         if is_secret(name):
             kinds = ["a credential"]
-        elif name.lower() in CORRELATION_HEADERS:
+        elif is_identifier_header(name):
             kinds = shapes_in(value)
         else:
             kinds = value_shapes_in(value)

@@ -149,12 +149,19 @@ def test_a_whole_header_value_of_32_hex_characters_is_an_azure_key() -> None:
     assert scrub_text(f"request {AZURE_KEY}") == f"request {AZURE_KEY}"  # in text, an id
 
 
-@pytest.mark.parametrize("name", ["x-ms-client-request-id", "X-Request-Id", "apim-request-id"])
+@pytest.mark.parametrize(
+    "name", ["x-ms-client-request-id", "X-Request-Id", "apim-request-id", "x-mock-fault-id"]
+)
 def test_a_correlation_id_of_32_hex_characters_stays_visible(name: str) -> None:
     """Clients tag requests with `uuid4().hex` and find them in the journal by it."""
     assert DEFAULT_POLICY.headers({name: AZURE_KEY}) == {name.lower(): AZURE_KEY}
     jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2lnbmF0dXJl"
     assert REDACTED in DEFAULT_POLICY.headers({name: f"id {jwt}"})[name.lower()]
+
+
+def test_the_admin_token_header_is_masked_though_it_is_a_mock_header() -> None:
+    masked = DEFAULT_POLICY.headers({"x-mock-admin-token": AZURE_KEY})
+    assert masked == {"x-mock-admin-token": REDACTED}
 
 
 def test_users_add_names_and_cannot_remove_the_built_in_ones() -> None:
