@@ -17,9 +17,9 @@ from openai.lib._pydantic import to_strict_json_schema
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 from pydantic import BaseModel, Field
 
-from tests.testdata import REAL_TRAFFIC
 from tests.contract.real_traffic import load_yaml
 from tests.sdk.helpers import TOOL_CALL_ID, assert_valid
+from tests.testdata import REAL_TRAFFIC
 
 MODEL = "o3-mini"
 
