@@ -166,9 +166,7 @@ def _cassette_path(settings: Settings) -> Path:
 
 def _cassette_exists(settings: Settings) -> bool:
     directory = _cassette_path(settings)
-    return directory.with_name(f"{directory.name}.json").exists() or bool(
-        cassette_files(directory)
-    )
+    return directory.with_name(f"{directory.name}.json").exists() or bool(cassette_files(directory))
 
 
 def _load_tape(settings: Settings) -> Tape | None:
