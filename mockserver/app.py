@@ -20,6 +20,7 @@ from mockserver.config import Settings
 from mockserver.contract.model_card import load_model_card
 from mockserver.contract.request import checker_for
 from mockserver.engine.vocabulary import vocabulary
+from mockserver.metrics import count_requests, install_metrics
 from mockserver.redaction import install_log_filter
 from mockserver.state import AppState
 from mockserver.stubs import load_stub_files
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
         client_max_size=settings.max_body_bytes,
         # The key is checked before faults and before any route answers (api.gateway).
         middlewares=[
+            count_requests,  # outermost: sees each answer as it went out
             azure_envelope,
             record_requests,
             authenticate_first,
@@ -44,6 +46,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
         for stub in load_stub_files(settings.stubs_dir):
             app[STATE].stubs.add(stub)
     add_routes(app)
+    install_metrics(app)  # GET /metrics
     app.add_subapp("/__admin/", create_admin_app())
     app.on_startup.append(_warm_up)
     app.on_response_prepare.append(finish_headers)

@@ -24,6 +24,7 @@ from mockserver.drift.cli import add_contract_commands, run_contract_command
 from mockserver.fixtures import FixtureError
 from mockserver.fixtures_cli import add_fixtures_commands, run_fixtures_command
 from mockserver.masking import validation_summary
+from mockserver.metrics import multiprocess_dir
 from mockserver.redaction import install_log_filter
 from mockserver.stubs import StubFileError
 
@@ -153,14 +154,15 @@ def serve_workers(settings: Settings, workers: int) -> None:
         )
         for n in range(1, workers)
     ]
-    for child in children:
-        child.start()
-    try:
-        run(serve(settings, reuse_port=True))
-    finally:
+    with multiprocess_dir():  # a scrape on any worker sums every worker's metrics
         for child in children:
-            child.terminate()  # SIGTERM: each worker stops within its shutdown grace
-            child.join(timeout=settings.shutdown_grace_seconds + 10)
+            child.start()
+        try:
+            run(serve(settings, reuse_port=True))
+        finally:
+            for child in children:
+                child.terminate()  # SIGTERM: each worker stops within its shutdown grace
+                child.join(timeout=settings.shutdown_grace_seconds + 10)
 
 
 def _worker(settings: Settings) -> None:

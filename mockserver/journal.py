@@ -112,6 +112,11 @@ class Journal:
         """The bytes the entries kept count for (at most `max_bytes`, but for the newest)."""
         return self._stored_bytes
 
+    @property
+    def size(self) -> int:
+        """How many entries are kept."""
+        return len(self._entries)
+
     def record(self, entry: JournalEntry) -> None:
         """Keep `entry`, numbered in arrival order (its `id` is set here)."""
         with self._lock:

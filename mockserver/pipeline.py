@@ -82,6 +82,7 @@ async def answer_chat(
         request, target.card, target.deployment_name, prompt, view, effects, digest=digest
     )
     completion = await state.engines.answer(engine_call)
+    effects.usage = completion.usage
     spent_beyond_estimate = completion.usage.completion_tokens - (
         request.max_completion_tokens or 0
     )

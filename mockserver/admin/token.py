@@ -34,9 +34,16 @@ _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="mockserver-admin"'}
 @web.middleware
 async def require_admin_token(request: web.Request, handler: Handler) -> web.StreamResponse:
     """The admin sub-app's gate: a 401 in the admin API's error shape without the token."""
+    if (request.method, request.path) not in OPEN_ROUTES:
+        check_admin_token(request)
+    return await handler(request)
+
+
+def check_admin_token(request: web.Request) -> None:
+    """Raise the admin API's 401 unless the request carries the admin token (if one is set)."""
     token = request.config_dict[STATE].settings.admin_token
-    if token is None or (request.method, request.path) in OPEN_ROUTES:
-        return await handler(request)
+    if token is None:
+        return
     given = presented_token(request.headers)
     if given is None:
         raise _unauthorized(
@@ -45,7 +52,6 @@ async def require_admin_token(request: web.Request, handler: Handler) -> web.Str
         )
     if not same_secret(given, token.get_secret_value()):
         raise _unauthorized("the admin token was not accepted")
-    return await handler(request)
 
 
 def presented_token(headers: Mapping[str, str]) -> str | None:

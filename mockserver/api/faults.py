@@ -8,7 +8,7 @@ import hashlib
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from mockserver.api.keys import DISCONNECTED, FAULT, REQUEST_ID, STATE
+from mockserver.api.keys import DISCONNECTED, FAULT, FAULT_KIND, REQUEST_ID, STATE
 from mockserver.faults import (
     BODY_FAULTS,
     Fault,
@@ -42,6 +42,7 @@ async def inject_faults(request: web.Request, handler: Handler) -> web.StreamRes
 async def act_on_fault(request: web.Request, fault: Fault) -> web.StreamResponse | None:
     """Apply a fault now (status, reset, hang), or leave it for the body or stream (None)."""
     settings = request.config_dict[STATE].settings
+    request[FAULT_KIND] = fault.kind
     if fault.kind == "status":
         version = request.query.get("api-version", "v1")
         raise status_error(

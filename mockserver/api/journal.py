@@ -13,12 +13,12 @@ from mockserver.errors import AzureError
 from mockserver.journal import JournalEntry, body_fields, masked, masked_body, masked_query
 from mockserver.redaction import journal_policy
 
-ADMIN_PREFIX = "/__admin"
+UNJOURNALED_PREFIXES = ("/__admin", "/metrics")  # the mock's own APIs
 
 
 @web.middleware
 async def record_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path.startswith(ADMIN_PREFIX):
+    if request.path.startswith(UNJOURNALED_PREFIXES):
         return await handler(request)
     started = time.perf_counter()
     status = 500

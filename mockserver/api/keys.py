@@ -22,5 +22,7 @@ DEPLOYMENT = web.RequestKey("deployment", str)
 EFFECTS = web.RequestKey("effects", Effects)
 # The JSON body as the route decoded it, so the journal does not decode it again.
 JSON_BODY = web.RequestKey("json_body", dict)
+# The kind of fault (x-mock-fault, chaos, a stub's) that acted on the request, for the metrics.
+FAULT_KIND = web.RequestKey("fault_kind", str)
 # Set by the stream writer when the client went away mid-stream.
 DISCONNECTED = web.RequestKey("disconnected", bool)

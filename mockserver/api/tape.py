@@ -34,6 +34,7 @@ from mockserver.fixtures import (
 )
 from mockserver.masking import scrub_urls
 from mockserver.matching import RequestView
+from mockserver.metrics import note_record, note_replay
 from mockserver.redaction import fixture_policy, redact_interaction, scrub_text
 from mockserver.replay import Recorded
 from mockserver.state import AppState
@@ -67,6 +68,7 @@ async def offer_to_tape(request: web.Request, surface: str) -> web.StreamRespons
     settings = state.settings
     if settings.record_mode != "all":
         hit = tape.take(recorded_request)
+        note_replay(request, hit is not None)
         if hit is not None:
             request[EFFECTS].source = f"fixture:{hit.source}"
             return await replay(request, hit, settings)
@@ -349,6 +351,7 @@ async def _save(exchange: _Exchange, response: RecordedResponse) -> None:
     )
     interaction = redact_interaction(interaction, fixture_policy(state.settings))
     await asyncio.to_thread(state.cassette().add, interaction, capture, scrub_text)
+    note_record(exchange.request)
 
 
 def _without_mock_headers(headers: dict[str, str]) -> dict[str, str]:

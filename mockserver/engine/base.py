@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from mockserver.completion import Completion
+from mockserver.completion import Completion, Usage
 from mockserver.contract.model_card import ModelCard
 from mockserver.contract.request import ChatRequest
 from mockserver.faults import Fault
@@ -29,6 +29,7 @@ class Effects:
     stub_id: str | None = None
     fault: Fault | None = None
     delay_ms: int = 0
+    usage: Usage | None = None  # the answer's tokens, for the metrics
 
 
 @dataclass(frozen=True)
