@@ -30,6 +30,8 @@ from bench import load, report, targets
 from bench import workloads as wl
 from bench.procs import CpuMeter, Proc, StartError, http, raise_fd_limit, stop_all
 from bench.targets import HEADERS, Target, UnavailableError
+from mockserver import progress
+from mockserver.progress import tracked
 
 RESULTS_DIR = targets.BENCH / "results"
 DEFAULT_SECONDS = 4.0
@@ -93,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         results["reset"] = measure_reset()
         say(f"reset median: {results['reset']['dirty_median_ms']:.3f} ms")
         chosen = build_targets(work, args, results)
-        for target in chosen:
+        for target in tracked(chosen, len(chosen), "targets"):
             say(f"== {target.name}")
             results["servers"][target.name] = bench_target(target, logs, seconds, args)
     finally:
@@ -115,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def say(text: str) -> None:
-    print(text, flush=True)
+    progress.say(text)  # above the bars on a terminal, plain lines in a log
+    sys.stdout.flush()
 
 
 # --- the machine and the tools ------------------------------------------------------------
@@ -386,7 +389,7 @@ def bench_target(
         warm_seconds = 5 if target.name == "wiremock" else 1  # the JVM compiles as it runs
         if not args.quick:
             load.run_client(warm, 16, warm_seconds)
-        for workload in WORKLOADS:
+        for workload in tracked(WORKLOADS, len(WORKLOADS), target.name):
             cells[workload] = run_cell(target, proc, workload, seconds, args.runs, workdir)
         record["rss_after_mb"] = round(proc.rss_mb(), 1)
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +14,14 @@ from mockserver.config import Settings, load_settings
 from mockserver.fixtures import (
     FixtureError,
     FixtureFile,
+    Found,
     Interaction,
+    cassette_files,
+    find_fixtures,
     read_fixtures,
     write_fixture_file,
 )
+from mockserver.progress import counter, say, tracked
 from mockserver.redaction import (
     DEFAULT_POLICY,
     RedactionPolicy,
@@ -86,16 +91,16 @@ def _import(args: argparse.Namespace) -> int:
         max_nodes=args.max_nodes or settings.vcr_max_nodes,
     )
     refused = 0
-    for cassette in args.cassettes:
+    for cassette in tracked(args.cassettes, len(args.cassettes), "cassettes"):
         target = args.out / f"{cassette.stem}.json"
         try:
             fixtures = import_cassette(cassette, limits, fixture_policy(settings))
             _write(target, fixtures, cassette)
         except CassetteError as error:
-            print(f"refused: {_one_line(error)}")
+            say(f"refused: {_one_line(error)}")
             refused += 1
             continue
-        print(f"{cassette} -> {target}: {len(fixtures.interactions)} interaction(s)")
+        say(f"{cassette} -> {target}: {len(fixtures.interactions)} interaction(s)")
     return 1 if refused else 0
 
 
@@ -110,13 +115,33 @@ def _check(args: argparse.Namespace) -> int:
     rules = fixture_policy(_settings())
     problems: list[str] = []
     count = 0
-    for where, interaction in read_fixtures(args.directory):
+    for found in _by_file(args.directory):
         count += 1
-        problems += [f"{where}: {p}" for p in interaction_problems(interaction, rules)]
+        problems += [f"{found.where}: {p}" for p in interaction_problems(found.interaction, rules)]
     for problem in problems:
         print(problem)
     print(f"{count} interaction(s) checked, {len(problems)} problem(s)")
     return 1 if problems else 0
+
+
+def _by_file(directory: Path) -> Iterator[Found]:
+    """find_fixtures, with a bar advancing a file at a time: listing the files is cheap,
+    reading them is the long part, so they are counted first and read once."""
+    with counter(_fixture_file_count(directory), "fixture files") as advance:
+        current: Path | None = None
+        for found in find_fixtures(directory):
+            if found.path != current:
+                advance()  # a file begun: the bar says how far into the folder the check is
+                current = found.path
+            yield found
+
+
+def _fixture_file_count(directory: Path) -> int:
+    """How many files find_fixtures will read: single files, then each cassette's files."""
+    if not directory.is_dir():
+        return 0
+    cassettes = (p for p in directory.iterdir() if p.is_dir())
+    return len(list(directory.glob("*.json"))) + sum(len(cassette_files(c)) for c in cassettes)
 
 
 def interaction_problems(

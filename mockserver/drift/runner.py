@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from mockserver.drift.compare import DONE, Answer, compare
 from mockserver.drift.probes import Probe, Target, battery
 from mockserver.drift.report import DriftReport, ProbeResult
+from mockserver.progress import tracked
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 TIMEOUT_SECONDS = 300.0  # a reasoning model may think for minutes before it answers
@@ -31,9 +32,10 @@ def verify(
 ) -> DriftReport:
     """Send every probe to both sides and compare the answers."""
     sender = send or send_probe
+    chosen = list(battery() if probes is None else probes)
     results = [
         _result(probe, sender(probe, endpoint), sender(probe, mock))
-        for probe in (battery() if probes is None else probes)
+        for probe in tracked(chosen, len(chosen), "probes")
     ]
     return DriftReport(endpoint, mock, results)
 
