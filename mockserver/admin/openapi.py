@@ -66,6 +66,7 @@ _JOURNAL_FILTERS = [
         ("deployment", _STRING),
         ("surface", _STRING),
         ("limit", _INTEGER),
+        ("since", _INTEGER),  # only entries with a larger id: the dashboard's cursor
     )
 ]
 

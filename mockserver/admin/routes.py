@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from mockserver import __version__
 from mockserver.admin.openapi import admin_openapi
 from mockserver.admin.token import require_admin_token
+from mockserver.admin.ui_routes import add_ui_routes
 from mockserver.api.keys import STATE
 from mockserver.errors import AzureError
 from mockserver.journal import JournalEntry, VerificationError, verify
@@ -96,6 +97,7 @@ def create_admin_app() -> web.Application:
     router.add_patch("/settings", patch_settings)
     router.add_get("/quota", get_quota)
     router.add_get("/openapi.json", openapi)
+    add_ui_routes(router)
     return admin
 
 
@@ -205,9 +207,12 @@ async def list_requests(request: web.Request) -> web.Response:
         if "status" in request.query:
             filters["status"] = int(request.query["status"])
         limit = int(request.query.get("limit", "0"))
+        since = int(request.query.get("since", "0"))
     except ValueError:
-        raise admin_error(400, "InvalidRequest", "status and limit must be integers") from None
+        message = "status, limit and since must be integers"
+        raise admin_error(400, "InvalidRequest", message) from None
     entries = _state(request).journal.find(None, **filters)
+    entries = [entry for entry in entries if entry.id > since]  # the dashboard's cursor
     return _json(_entries(entries[-limit:] if limit > 0 else entries))
 
 

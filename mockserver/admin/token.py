@@ -20,13 +20,15 @@ import orjson
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from mockserver.admin.ui_routes import UI_ROUTES
 from mockserver.api.keys import STATE
 from mockserver.config import Settings
 from mockserver.contract.auth import same_secret
 from mockserver.errors import AzureError
 
 TOKEN_HEADER = "x-mock-admin-token"
-OPEN_ROUTES = frozenset({("GET", "/__admin/health"), ("GET", "/__admin/openapi.json")})
+# The dashboard's static files hold no state; the data they fetch needs the token.
+OPEN_ROUTES = frozenset({("GET", "/__admin/health"), ("GET", "/__admin/openapi.json")}) | UI_ROUTES
 _BEARER = "bearer "
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="mockserver-admin"'}
 

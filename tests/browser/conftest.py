@@ -1,0 +1,44 @@
+"""The browser tests' pieces: Debian's Chromium driven by Playwright, and a served dashboard.
+
+Without Chromium the module is skipped with one line saying how to get it, except in CI
+(`CI` set), where `.ci/run` installs it and a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+HOW_TO_GET_IT = "install Debian's chromium (apt-get install chromium) to run the browser tests"
+# Nothing of Chromium's own reaches the network: only the loopback mock is visited.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def require_chromium() -> None:
+    """Called at the top of each browser test module: one skip line for the whole module."""
+    if os.path.exists(CHROMIUM):
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"CI runs the browser tests: {HOW_TO_GET_IT}", pytrace=False)
+    pytest.skip(HOW_TO_GET_IT, allow_module_level=True)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
