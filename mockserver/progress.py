@@ -15,8 +15,6 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TextIO, TypeVar
 
-from tqdm import tqdm
-
 Item = TypeVar("Item")
 
 
@@ -53,6 +51,8 @@ def counter(total: int, description: str) -> Iterator[Callable[[], object]]:
     if not wanted():
         yield lambda: None
         return
+    from tqdm import tqdm  # ~40 ms to import: only when a bar is drawn, never for `serve`
+
     with tqdm(total=total, desc=description, file=sys.stderr, leave=False) as bar:
         yield bar.update
 
@@ -60,6 +60,8 @@ def counter(total: int, description: str) -> Iterator[Callable[[], object]]:
 def say(line: str) -> None:
     """Print a line to stdout without tearing a bar that is being drawn on the terminal."""
     if wanted():
+        from tqdm import tqdm
+
         tqdm.write(line, file=sys.stdout)
     else:
         print(line)
