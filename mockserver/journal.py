@@ -22,6 +22,14 @@ from mockserver.redaction import DEFAULT_POLICY, MASK, RedactionPolicy, replace_
 
 
 @dataclass
+class ReplayMiss:
+    """Why no recording answered: the nearest recorded interaction and the fields that differ."""
+
+    nearest: str
+    differs: list[str]
+
+
+@dataclass
 class JournalEntry:
     id: int
     time: float
@@ -44,6 +52,11 @@ class JournalEntry:
     # and the sha256 of the whole, so a test can still tell which body it was.
     body_truncated: bool = False
     body_sha256: str | None = None
+    # For the dashboard: the answer's tokens (prompt, completion, reasoning), the fault
+    # served, and for a replay miss the nearest recording and what differed from it.
+    usage: dict[str, int] | None = None
+    fault: str | None = None
+    replay_miss: ReplayMiss | None = None
 
     def view(self) -> RequestView:
         body = self.body if isinstance(self.body, dict) else {}

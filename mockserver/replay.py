@@ -28,6 +28,7 @@ from mockserver.fixtures import (
     RecordedResponse,
     read_fixture_file,
 )
+from mockserver.journal import ReplayMiss
 from mockserver.redaction import DEFAULT_POLICY, RedactionPolicy
 
 DEFAULT_TRANSFORMS = (
@@ -155,13 +156,20 @@ class Tape:
 
     def explain_miss(self, request: RecordedRequest) -> str:
         """The nearest recorded interaction and the fields that differ from it."""
-        wanted = normalized(request, self.rules)
-        if not self._all:
+        miss = self.nearest(request)
+        if miss is None:
             return "No interaction is recorded."
+        fields = ", ".join(miss.differs[:8]) or "nothing (its replays are used up)"
+        return f"The nearest recorded interaction is {miss.nearest}; it differs in: {fields}."
+
+    def nearest(self, request: RecordedRequest) -> ReplayMiss | None:
+        """The recorded interaction nearest `request` and every field that differs, or None."""
+        if not self._all:
+            return None
+        wanted = normalized(request, self.rules)
         ranked = sorted(self._all, key=lambda item: len(differences(wanted, item[0])))
         form, nearest = ranked[0]
-        fields = ", ".join(differences(wanted, form)[:8]) or "nothing (its replays are used up)"
-        return f"The nearest recorded interaction is {nearest.source}; it differs in: {fields}."
+        return ReplayMiss(nearest.source, differences(wanted, form))
 
 
 def differences(wanted: Any, recorded: Any, path: str = "") -> list[str]:

@@ -20,6 +20,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from mockserver import __version__
 from mockserver.admin.token import OPEN_ROUTES, TOKEN_HEADER
+from mockserver.admin.ui_routes import ui_openapi_paths
 from mockserver.config import Settings
 from mockserver.journal import JournalEntry
 from mockserver.masking import MASK
@@ -179,6 +180,7 @@ def _server_paths(shapes: Json) -> Json:
         "/__admin/openapi.json": {
             "get": {"responses": {"200": _reply("this document", {"type": "object"})}}
         },
+        **ui_openapi_paths(),
     }
 
 
@@ -258,6 +260,7 @@ def _component_schemas() -> Json:
         if refs[key]["$ref"] != _REF.format(model=alias):
             defs[alias] = dict(refs[key])
     journal = TypeAdapter(JournalEntry).json_schema(mode="serialization", ref_template=_REF)
+    defs.update(journal.pop("$defs", {}))  # ReplayMiss, which an entry holds
     defs["JournalEntry"] = journal
     defs["AdminError"] = _error_schema()
     _mask_secrets(defs[refs[models["SettingsOut"]]["$ref"].rsplit("/", 1)[1]])

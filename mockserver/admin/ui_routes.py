@@ -10,6 +10,7 @@ field, and keeps in sessionStorage only.
 from __future__ import annotations
 
 from importlib import resources
+from typing import Any
 
 from aiohttp import web
 
@@ -45,3 +46,20 @@ async def serve_ui_file(request: web.Request) -> web.Response:
             "Cache-Control": "no-store",
         },
     )
+
+
+def ui_openapi_paths() -> dict[str, Any]:
+    """The dashboard's files in the admin API's OpenAPI document (open: no token needed)."""
+    return {
+        "/__admin" + path: {
+            "get": {
+                "responses": {
+                    "200": {
+                        "description": f"the dashboard's {name}",
+                        "content": {content_type: {"schema": {"type": "string"}}},
+                    }
+                }
+            }
+        }
+        for path, (name, content_type) in UI_FILES.items()
+    }

@@ -9,6 +9,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from mockserver.api.keys import DEPLOYMENT, DISCONNECTED, EFFECTS, JSON_BODY, STATE, SURFACE
+from mockserver.engine.base import Effects
 from mockserver.errors import AzureError
 from mockserver.journal import JournalEntry, body_fields, masked, masked_body, masked_query
 from mockserver.redaction import journal_policy
@@ -61,8 +62,27 @@ async def _record(request: web.Request, status: int, duration_ms: float) -> None
         stream=_asks_for_stream(body["body"] if parsed is None else parsed),
         disconnected=request.get(DISCONNECTED, False),
         duration_ms=round(duration_ms, 3),
+        **_answer_fields(effects),
     )
     state.journal.record(entry)
+
+
+def _answer_fields(effects: Effects | None) -> dict[str, Any]:
+    """What the dashboard shows of the answer: its tokens, the fault, why replay missed."""
+    if effects is None:
+        return {}
+    usage = effects.usage
+    return {
+        "usage": None
+        if usage is None
+        else {
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+            "reasoning_tokens": usage.reasoning_tokens,
+        },
+        "fault": None if effects.fault is None else effects.fault.kind,
+        "replay_miss": effects.replay_miss,
+    }
 
 
 def _asks_for_stream(body: Any) -> bool:

@@ -77,6 +77,7 @@ async def offer_to_tape(request: web.Request, surface: str) -> web.StreamRespons
     if settings.replay_miss == "generate":
         return None
     request[EFFECTS].source = "fixture-miss"
+    request[EFFECTS].replay_miss = tape.nearest(recorded_request)
     raise _miss_error(settings, tape.explain_miss(recorded_request))
 
 

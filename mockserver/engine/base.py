@@ -9,6 +9,7 @@ from mockserver.completion import Completion, Usage
 from mockserver.contract.model_card import ModelCard
 from mockserver.contract.request import ChatRequest
 from mockserver.faults import Fault
+from mockserver.journal import ReplayMiss
 from mockserver.matching import RequestView
 
 
@@ -30,6 +31,7 @@ class Effects:
     fault: Fault | None = None
     delay_ms: int = 0
     usage: Usage | None = None  # the answer's tokens, for the metrics
+    replay_miss: ReplayMiss | None = None  # why no recording answered, for the journal
 
 
 @dataclass(frozen=True)

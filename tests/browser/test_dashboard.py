@@ -5,6 +5,7 @@ reset through the page, filters narrow the journal, and the page logs no errors.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,12 +16,22 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 from mockserver.testing import MockServer
 from tests.browser.conftest import require_chromium
 from tests.conftest import API_VERSION, DEPLOYMENT
+from tests.replay.helpers import (
+    CASSETTE,
+    UPSTREAM_SEED,
+    error_code,
+    post,
+    recorder,
+    replayer,
+    user,
+)
 
 require_chromium()
 
 TOKEN = "dashboard-admin-token"
 SECRET_KEY = "sk-dashboard-secret-key"
 WAIT_MS = 10_000
+ALPHA: dict[str, Any] = {"messages": user("The alpha question."), "reasoning_effort": "low"}
 
 
 @pytest.fixture
@@ -72,7 +83,9 @@ def rows(page: Page) -> Any:
     return page.locator("#journal tbody tr")
 
 
-def test_requests_appear_live_newest_first(page: Page, sdk: openai.AzureOpenAI) -> None:
+def test_requests_appear_live_newest_first(
+    page: Page, mock: MockServer, sdk: openai.AzureOpenAI
+) -> None:
     expect(page.locator("#status")).to_contain_text("live", timeout=WAIT_MS)
     ask(sdk, "first question")
     expect(rows(page)).to_have_count(1, timeout=WAIT_MS)
@@ -83,6 +96,21 @@ def test_requests_appear_live_newest_first(page: Page, sdk: openai.AzureOpenAI) 
     expect(newest).to_contain_text("/openai/deployments/o3-mini/chat/completions")
     expect(newest).to_contain_text("200")
     expect(newest).to_contain_text("generator")
+    usage = mock.requests[-1].usage  # the journal API's new field, shown as the row's tokens
+    assert usage is not None and usage["completion_tokens"] > 0
+    shown = f"{usage['prompt_tokens']} / {usage['completion_tokens']} / {usage['reasoning_tokens']}"
+    expect(newest).to_contain_text(shown)
+
+
+def test_the_admin_api_lists_only_entries_after_the_cursor(
+    mock: MockServer, sdk: openai.AzureOpenAI
+) -> None:
+    ask(sdk, "one")
+    ask(sdk, "two")
+    headers = {"x-mock-admin-token": TOKEN}
+    listed = httpx.get(f"{mock.url}/__admin/requests?since=1", headers=headers).json()
+    assert [entry["id"] for entry in listed["requests"]] == [2]
+    assert listed["requests"][0]["usage"]["prompt_tokens"] > 0
 
 
 def test_a_request_opens_with_its_body_and_masked_headers(
@@ -194,3 +222,34 @@ def test_the_page_is_served_with_a_strict_policy(mock: MockServer) -> None:
     policy = page.headers["content-security-policy"]
     assert "script-src 'self'" in policy and "default-src 'none'" in policy
     assert httpx.get(f"{mock.url}/__admin/requests").status_code == 401
+
+
+@pytest.fixture
+def recordings(tmp_path: Path) -> Path:
+    """One recording of ALPHA, made by a mock recording another mock."""
+    with (
+        MockServer(seed=UPSTREAM_SEED, deterministic_ids=True) as upstream,
+        recorder(upstream, tmp_path) as recording,
+    ):
+        assert post(recording, ALPHA).status == 200
+    return tmp_path
+
+
+def test_a_replay_miss_shows_the_nearest_recording_and_the_fields_that_differ(
+    browser: Browser, recordings: Path, errors: list[str]
+) -> None:
+    with replayer(recordings, admin_token=TOKEN) as replaying:
+        missed = post(replaying, {**ALPHA, "reasoning_effort": "high"})
+        assert error_code(missed) == "FixtureNotFound"
+        context = browser.new_context()
+        opened = context.new_page()
+        watch_errors(opened, errors)
+        opened.goto(f"{replaying.url}/__admin/ui#token={TOKEN}")
+        expect(opened.locator("#journal tbody tr").first).to_contain_text(
+            "fixture-miss", timeout=WAIT_MS
+        )
+        opened.get_by_role("button", name="open request 1").click()
+        expect(opened.locator("#miss-nearest")).to_contain_text(CASSETTE)
+        expect(opened.locator("#miss-fields")).to_have_text("body.reasoning_effort")
+        context.close()
+    assert errors == []

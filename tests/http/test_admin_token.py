@@ -25,6 +25,8 @@ from tests.replay.helpers import closed_port, post
 
 TOKEN = "admin-s3cret-T0ken"
 OPEN = {("GET", "/__admin/health"), ("GET", "/__admin/openapi.json")}
+# The dashboard's static files: the same for every server, no state; what they fetch is protected.
+OPEN |= {("GET", "/__admin/ui"), ("GET", "/__admin/ui/app.js"), ("GET", "/__admin/ui/app.css")}
 PATH_VALUES = {"{id}": "no-such-stub", "{name}": "some-scenario"}
 STUB = {"match": {"last_user_message": {"contains": "hi"}}, "answer": {"content": "hello"}}
 

@@ -44,7 +44,15 @@
 
   function sessionOf(entry) { return entry.headers["x-mock-session"] || ""; }
 
-  function answeredBy(entry) { return entry.stub_id ? `stub ${entry.stub_id}` : entry.source; }
+  function answeredBy(entry) {
+    const engine = entry.stub_id ? `stub ${entry.stub_id}` : entry.source;
+    return entry.fault ? `${engine}, fault ${entry.fault}` : engine;
+  }
+
+  function tokens(entry) {
+    const u = entry.usage;
+    return u ? `${u.prompt_tokens} / ${u.completion_tokens} / ${u.reasoning_tokens}` : "-";
+  }
 
   function route(entry) { return `${entry.method} ${entry.path}`; }
 
@@ -82,6 +90,7 @@
     cell(row, entry.deployment);
     cell(row, sessionOf(entry));
     cell(row, String(entry.status), entry.status >= 400 || entry.status === 0 ? "bad" : "");
+    cell(row, tokens(entry));
     cell(row, `${Math.round(entry.duration_ms)} ms`);
     cell(row, answeredBy(entry));
     return row;
@@ -110,13 +119,24 @@
     fact(facts, "Session", sessionOf(entry) || "-");
     fact(facts, "Answered by", answeredBy(entry));
     fact(facts, "Streamed", entry.stream ? "yes" : "no");
+    fact(facts, "Tokens (prompt / completion / reasoning)", tokens(entry));
     fact(facts, "Latency", `${entry.duration_ms} ms`);
+    showMiss(entry.replay_miss);
     $("#detail-title").textContent = `Request #${entry.id}`;
     $("#detail-headers").textContent = JSON.stringify(entry.headers, null, 2);
     $("#detail-body").textContent = entry.body !== null
       ? JSON.stringify(entry.body, null, 2) : (entry.body_text ?? "");
     $("#detail").hidden = false;
     $("#close-detail").focus();
+  }
+
+  function showMiss(miss) {
+    $("#detail-miss").hidden = !miss;
+    if (!miss) return;
+    $("#miss-nearest").textContent = miss.nearest;
+    const fields = miss.differs.length ? miss.differs : ["nothing (its replays are used up)"];
+    $("#miss-fields").replaceChildren(...fields.map((field) =>
+      Object.assign(document.createElement("li"), { textContent: field })));
   }
 
   async function pollJournal() {
