@@ -56,6 +56,12 @@
 
   function route(entry) { return `${entry.method} ${entry.path}`; }
 
+  // The table names the operation; the deployment has its own column.
+  function shortRoute(entry) {
+    const path = entry.path.replace(/^\/openai\/deployments\/[^/]+\//, "").replace(/^\/openai\//, "");
+    return `${entry.method} ${path}`;
+  }
+
   function promptText(entry) {
     return JSON.stringify(entry.body ?? entry.body_text ?? "").toLowerCase();
   }
@@ -86,13 +92,14 @@
     open.addEventListener("click", () => showDetail(entry));
     row.insertCell().append(open);
     cell(row, new Date(entry.time * 1000).toLocaleTimeString());
-    cell(row, route(entry));
+    cell(row, shortRoute(entry)).title = entry.path;
     cell(row, entry.deployment);
     cell(row, sessionOf(entry));
     cell(row, String(entry.status), entry.status >= 400 || entry.status === 0 ? "bad" : "");
     cell(row, tokens(entry));
     cell(row, `${Math.round(entry.duration_ms)} ms`);
-    cell(row, answeredBy(entry));
+    // Stub ids are long hex: the table shows their start, the tooltip and detail the whole.
+    cell(row, answeredBy(entry).replace(/^(stub [0-9a-f]{8})[0-9a-f]{9,}/, "$1…")).title = answeredBy(entry);
     return row;
   }
 
