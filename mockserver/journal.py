@@ -57,6 +57,7 @@ class JournalEntry:
     usage: dict[str, int] | None = None
     fault: str | None = None
     replay_miss: ReplayMiss | None = None
+    response_body: Any = None  # a non-streamed answer: its JSON, or the start of its text
 
     def view(self) -> RequestView:
         body = self.body if isinstance(self.body, dict) else {}
@@ -70,6 +71,7 @@ class JournalEntry:
     def stored_bytes(self) -> int:
         """What this entry counts against journal_max_bytes: its body as kept, its headers."""
         body = len(self.body_text or "") if self.body_truncated else self.body_size
+        body += len(orjson.dumps(self.response_body)) if self.response_body is not None else 0
         return body + sum(len(name) + len(value) for name, value in self.headers.items())
 
 
@@ -102,6 +104,16 @@ def body_fields(raw: bytes, parsed: Any, max_body_bytes: int) -> dict[str, Any]:
         }
     body, text = (parsed, None) if parsed is not None else decode_for_journal(raw)
     return {"body": body, "body_text": text, "body_size": len(raw)}
+
+
+def response_body(raw: bytes | None, max_body_bytes: int) -> Any:
+    """What the dashboard shows of an answer: its JSON, or its text cut at the body limit."""
+    if raw is None:
+        return None
+    if len(raw) > max_body_bytes:
+        return raw[:max_body_bytes].decode("utf-8", "replace")
+    body, text = decode_for_journal(raw)
+    return body if text is None else text
 
 
 def decode_for_journal(raw: bytes) -> tuple[Any, str | None]:

@@ -11,7 +11,14 @@ from aiohttp.typedefs import Handler
 from mockserver.api.keys import DEPLOYMENT, DISCONNECTED, EFFECTS, JSON_BODY, STATE, SURFACE
 from mockserver.engine.base import Effects
 from mockserver.errors import AzureError
-from mockserver.journal import JournalEntry, body_fields, masked, masked_body, masked_query
+from mockserver.journal import (
+    JournalEntry,
+    body_fields,
+    masked,
+    masked_body,
+    masked_query,
+    response_body,
+)
 from mockserver.redaction import journal_policy
 
 UNJOURNALED_PREFIXES = ("/__admin", "/metrics")  # the mock's own APIs
@@ -22,24 +29,33 @@ async def record_requests(request: web.Request, handler: Handler) -> web.StreamR
     if request.path.startswith(UNJOURNALED_PREFIXES):
         return await handler(request)
     started = time.perf_counter()
-    status = 500
+    status, answer = 500, None
     try:
         response = await handler(request)
+        answer = _whole_body(response)
         # A connection dropped before any answer (a reset, a client that gave up) is status 0.
         answered = response.prepared or not request.get(DISCONNECTED, False)
         status = response.status if answered else 0
         return response
     except AzureError as error:
-        status = error.status
+        status, answer = error.status, error.body
         raise
     except web.HTTPException as error:
         status = error.status
         raise
     finally:
-        await _record(request, status, (time.perf_counter() - started) * 1000)
+        await _record(request, status, (time.perf_counter() - started) * 1000, answer)
 
 
-async def _record(request: web.Request, status: int, duration_ms: float) -> None:
+def _whole_body(response: web.StreamResponse) -> bytes | None:
+    """A non-streamed answer's bytes (a stream's frames are not kept)."""
+    body = response.body if isinstance(response, web.Response) else None
+    return body if isinstance(body, bytes) else None
+
+
+async def _record(
+    request: web.Request, status: int, duration_ms: float, answer: bytes | None = None
+) -> None:
     state = request.config_dict[STATE]
     parsed = request.get(JSON_BODY)  # None when refused before the route decoded it
     body = body_fields(await _body(request), parsed, state.settings.journal_max_body_bytes)
@@ -63,6 +79,7 @@ async def _record(request: web.Request, status: int, duration_ms: float) -> None
         disconnected=request.get(DISCONNECTED, False),
         duration_ms=round(duration_ms, 3),
         **_answer_fields(effects),
+        response_body=response_body(answer, state.settings.journal_max_body_bytes),
     )
     state.journal.record(entry)
 

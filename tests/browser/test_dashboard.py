@@ -115,13 +115,16 @@ def test_the_admin_api_lists_only_entries_after_the_cursor(
     assert listed["requests"][0]["usage"]["prompt_tokens"] > 0
 
 
-def test_a_request_opens_with_its_body_and_masked_headers(
-    page: Page, sdk: openai.AzureOpenAI
+def test_a_request_opens_with_its_bodies_and_masked_headers(
+    page: Page, mock: MockServer, sdk: openai.AzureOpenAI
 ) -> None:
     ask(sdk, "what is in the detail view")
     page.get_by_role("button", name="open request 1").click(timeout=WAIT_MS)
     expect(page.locator("#detail")).to_be_visible()
     expect(page.locator("#detail-body")).to_contain_text("what is in the detail view")
+    answer = mock.requests[-1].response_body
+    assert isinstance(answer, dict)
+    expect(page.locator("#detail-response")).to_contain_text(answer["id"])
     expect(page.locator("#detail-headers")).to_contain_text("api-key")
     expect(page.locator("#detail-headers")).not_to_contain_text(SECRET_KEY)
     expect(page.locator("#close-detail")).to_be_focused()

@@ -133,6 +133,9 @@
     $("#detail-headers").textContent = JSON.stringify(entry.headers, null, 2);
     $("#detail-body").textContent = entry.body !== null
       ? JSON.stringify(entry.body, null, 2) : (entry.body_text ?? "");
+    $("#detail-response").textContent = entry.response_body === null
+      ? (entry.stream ? "(a stream: its frames are not kept)" : "(none)")
+      : JSON.stringify(entry.response_body, null, 2);
     $("#detail").hidden = false;
     $("#close-detail").focus();
   }
