@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -153,9 +153,10 @@ async def count_requests(request: web.Request, handler: Handler) -> web.StreamRe
 def _observe(
     request: web.Request, response: web.StreamResponse, started: float, ended: float
 ) -> None:
-    metrics = request.config_dict[METRICS]
+    config = request.config_dict  # a new view on each access: read once
+    metrics, state = config[METRICS], config[STATE]
     route = _route(request)
-    deployment = _deployment(request)
+    deployment = _deployment(request, state.settings.deployments)
     status = _status(request, response)
     engine = _engine(request)
     metrics.requests.labels(route, deployment, status, engine).inc()
@@ -166,7 +167,7 @@ def _observe(
     effects = request.get(EFFECTS)
     if effects is not None and effects.usage is not None and response.status < 400:
         metrics.count_tokens(deployment, effects.usage)
-    metrics.show_journal(request.config_dict[STATE].journal)
+    metrics.show_journal(state.journal)
 
 
 def _route(request: web.Request) -> str:
@@ -174,9 +175,9 @@ def _route(request: web.Request) -> str:
     return resource.canonical if resource is not None else "unmatched"
 
 
-def _deployment(request: web.Request) -> str:
+def _deployment(request: web.Request, configured: Mapping[str, object]) -> str:
     name = request.get(DEPLOYMENT) or request.match_info.get("deployment", "")
-    return name if name in request.config_dict[STATE].settings.deployments else "unknown"
+    return name if name in configured else "unknown"
 
 
 def _status(request: web.Request, response: web.StreamResponse) -> str:
