@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.http_parser import RawRequestMessage
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
@@ -29,21 +30,58 @@ log = logging.getLogger("mockserver")
 class Connection(RequestHandler):
     """One client connection; a request's headers must arrive within the header timeout."""
 
-    __slots__ = ("_body", "_header_timer", "_settings")
+    __slots__ = ("_body", "_header_timer", "_message", "_settings")
 
     def __init__(self, manager: GuardedServer, **kwargs: Any) -> None:
         super().__init__(manager, **kwargs)
         self._settings = manager.settings
         self._header_timer: asyncio.TimerHandle | None = None
         self._body: Any = None  # the payload of the last request parsed, while it arrives
+        self._message: Any = None  # that request's head
 
     def data_received(self, data: bytes) -> None:
         parsed_before = self._request_count
+        received_before = self._body.total_bytes if self._body is not None else 0
         super().data_received(data)
         if self._request_count != parsed_before:
             self._headers_complete()
-        elif data and (self._body is None or self._body.is_eof()):
-            self._start_header_timer()  # these bytes begin a request, not a body
+            partial = self._ends_past_new_request(data)
+        else:
+            partial = self._ends_past_body(data, received_before)
+        if partial:  # (re)started: pipelined bytes after a request begin the next one
+            self._start_header_timer()
+
+    def _ends_past_new_request(self, data: bytes) -> bool:
+        """Whether `data`, which completed a request's headers, ends past that request."""
+        if self._body is not None and not self._body.is_eof():
+            return False  # its body is still arriving: the body timeout watches that
+        length = self._content_length(self._messages[-1][0]) if self._messages else None
+        if length is None or length == 0:  # ends with its head, or its last chunk
+            return not data.endswith(b"\r\n\r\n")
+        head_end = len(data) - length  # its whole body is in `data`: the head ended here
+        return head_end > 4 and data[head_end - 4 : head_end] != b"\r\n\r\n"
+
+    def _ends_past_body(self, data: bytes, received_before: int) -> bool:
+        """Whether `data`, which completed no headers, holds the start of a request."""
+        if not data:
+            return False
+        if self._body is None:
+            return True  # no request on this connection yet: these bytes begin one
+        if not self._body.is_eof():
+            return False
+        if self._message is None or self._content_length(self._message) is None:
+            return not data.endswith(b"\r\n\r\n")  # a chunked body ends with that
+        # Decoded size (a compressed body's differs: then this errs towards the timer).
+        return bool(len(data) != self._body.total_bytes - received_before)
+
+    @staticmethod
+    def _content_length(message: Any) -> int | None:
+        if not isinstance(message, RawRequestMessage):
+            return 0  # aiohttp's record of a request it could not parse: answered, closed
+        if message.chunked:
+            return None
+        value = message.headers.get("Content-Length")
+        return int(value) if value is not None and value.isdigit() else 0
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self._stop_header_timer()
@@ -51,7 +89,8 @@ class Connection(RequestHandler):
 
     def _headers_complete(self) -> None:
         self._stop_header_timer()
-        self._body = self._messages[-1][1] if self._messages else None
+        last = self._messages[-1] if self._messages else None
+        self._message, self._body = (last[0], last[1]) if last is not None else (None, None)
 
     def _start_header_timer(self) -> None:
         if self._header_timer is None:

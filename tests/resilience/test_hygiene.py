@@ -144,6 +144,20 @@ def test_headers_trickled_a_byte_at_a_time_are_closed_at_the_deadline() -> None:
         assert closed_after < len(trickle) - 1
 
 
+def test_a_pipelined_request_whose_headers_stop_halfway_is_closed_at_the_deadline() -> None:
+    # Two whole requests and the start of a third in one packet: the third's deadline
+    # runs although the packet also completed requests.
+    env = {
+        "MOCKSERVER_REQUEST_HEADER_TIMEOUT_SECONDS": "0.5",
+        "MOCKSERVER_IDLE_TIMEOUT_SECONDS": "120",
+    }
+    partial = f"POST {CHAT_PATH} HTTP/1.1\r\nHost: x\r\n".encode()
+    with running(env=env) as cli, connected(cli.port) as sock:
+        sock.sendall(2 * (request_head() + BODY) + partial)
+        answers = read_until_closed(sock)  # BOUND (30 s) is far below the idle timeout
+    assert answers.count(b"HTTP/1.1 200 OK") == 2
+
+
 def test_an_idle_connection_is_closed_after_the_idle_timeout() -> None:
     with (
         running(env={"MOCKSERVER_IDLE_TIMEOUT_SECONDS": "0.5"}) as cli,
