@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -316,8 +317,21 @@ def scrub_bytes(data: bytes, replacement: str = MASK) -> bytes:
     """An error body with secret-shaped text masked (Azure echoes a rejected value, and a
     key pasted into the wrong field must not come back); `data` itself if none is found."""
     text = data.decode("utf-8", "surrogateescape")
-    scrubbed = scrub_text(text, replacement)
+    scrubbed = _mask_quoted_keys(scrub_text(text, replacement), replacement)
     return data if scrubbed == text else scrubbed.encode("utf-8", "surrogateescape")
+
+
+# A key-shaped value as an error message quotes it (`Invalid value: '<32 hex>'`) or as
+# `param` holds it: quoted on both sides, so a key-shaped part of a longer word is kept.
+_QUOTED_WHOLE_VALUES = tuple(
+    re.compile(r"(?<=['\"])(?:" + shape.pattern + r")(?=['\"])") for _, shape in WHOLE_VALUE_SHAPES
+)
+
+
+def _mask_quoted_keys(text: str, replacement: str) -> str:
+    for quoted in _QUOTED_WHOLE_VALUES:
+        text = quoted.sub(replacement, text)
+    return text
 
 
 def scrub_value(value: str, replacement: str = REDACTED) -> str:
@@ -469,18 +483,52 @@ def _secret_spans(text: str) -> list[tuple[int, int]]:
 def _cut(
     pieces: list[Piece], spans: list[tuple[int, int]], replacement: str
 ) -> Iterator[tuple[Piece, str]]:
+    secrets = _Secrets.of(spans)
     offset = 0
     for piece in pieces:
-        kept = []
-        for position, character in enumerate(piece.text, start=offset):
-            inside = [start for start, end in spans if start <= position < end]
-            if not inside:
-                kept.append(character)
-            elif position in inside:
-                kept.append(replacement)
+        kept = secrets.kept(piece.text, offset, replacement)
         offset += len(piece.text)
-        if "".join(kept) != piece.text:
-            yield piece, "".join(kept)
+        if kept != piece.text:
+            yield piece, kept
+
+
+@dataclass(frozen=True)
+class _Secrets:
+    """Where secrets lie in a joined stream text: what they cover (merged, in order) and
+    where each begins. Sorted once, so a piece finds its own by bisection: the cut is
+    linear in the text and the secrets, however many of them a long stream holds."""
+
+    covered: list[tuple[int, int]]
+    ends: list[int]
+    starts: list[int]
+
+    @classmethod
+    def of(cls, spans: list[tuple[int, int]]) -> _Secrets:
+        covered: list[tuple[int, int]] = []
+        for start, end in sorted(span for span in spans if span[0] < span[1]):
+            if covered and start <= covered[-1][1]:
+                covered[-1] = (covered[-1][0], max(covered[-1][1], end))
+            else:
+                covered.append((start, end))
+        starts = sorted({start for start, end in spans if start < end})
+        return cls(covered, [end for _, end in covered], starts)
+
+    def kept(self, text: str, offset: int, replacement: str) -> str:
+        """A piece's text (at `offset` in the joined text) without the secrets' characters,
+        `replacement` where each secret begins."""
+        end, position = offset + len(text), offset
+        parts = []
+        index = bisect_right(self.ends, offset)  # the first secret ending after `offset`
+        while index < len(self.covered) and self.covered[index][0] < end:
+            low, high = max(self.covered[index][0], offset), min(self.covered[index][1], end)
+            parts.append(text[position - offset : low - offset])
+            parts.append(replacement * self._starts_within(low, high))
+            position, index = high, index + 1
+        parts.append(text[position - offset :])
+        return "".join(parts)
+
+    def _starts_within(self, low: int, high: int) -> int:
+        return bisect_left(self.starts, high) - bisect_left(self.starts, low)
 
 
 def rewrite_frame(frame: str, texts: dict[Where, str]) -> str:
@@ -559,12 +607,21 @@ class SecretFilter(logging.Filter):
     """Scrubs secret-shaped text from log records (message, arguments and traceback)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = scrub_text(record.getMessage(), MASK), None
+        record.msg, record.args = scrub_text(_message(record), MASK), None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = scrub_text(record.exc_text, MASK)
         return True
+
+
+def _message(record: logging.LogRecord) -> str:
+    """The record's message; for a bad call (`log.warning("%s %s", "one")`) its format and
+    arguments side by side: a log call never raises, and no argument goes unscrubbed."""
+    try:
+        return record.getMessage()
+    except (TypeError, ValueError, KeyError):
+        return f"{record.msg} {record.args!r}"
 
 
 def install_log_filter(*targets: logging.Logger | logging.Handler) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
 import sys
 
 import pytest
@@ -292,3 +293,36 @@ def test_leaks_find_a_key_spelled_out_over_stream_frames() -> None:
     )
     assert leaks(streamed) == ["response stream (choice 0, over several frames) holds an sk- key"]
     assert leaks(redact_interaction(streamed, DEFAULT_POLICY)) == []
+
+
+def test_a_bad_log_call_is_logged_scrubbed_instead_of_raising_at_the_call_site() -> None:
+    record = logging.LogRecord(
+        "mockserver", logging.WARNING, __file__, 1, "%s %s", (SK_KEY,), exc_info=None
+    )
+    assert SecretFilter().filter(record)
+    formatted = logging.Formatter().format(record)
+    assert SK_KEY not in formatted
+    assert formatted.startswith("%s %s (") and MASK in formatted
+
+
+# Run apart, so a quadratic scrub (hours for this many keys) is killed at the timeout.
+MANY_KEYS_SCRIPT = """
+import json
+from mockserver.redaction import scrub_stream
+from tests.unit.test_redaction import SK_KEY, chunk
+frames = [chunk(f"key {i}: {SK_KEY}{i:05d}. ") for i in range(20_000)]
+contents = [json.loads(f[6:])["choices"][0]["delta"]["content"] for f in scrub_stream(frames)]
+assert contents == [f"key {i}: REDACTED. " for i in range(20_000)], contents[:3]
+print("scrubbed")
+"""
+
+
+def test_a_stream_of_twenty_thousand_keys_is_scrubbed_in_one_linear_pass() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", MANY_KEYS_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "scrubbed"), done.stderr[-2000:]
