@@ -702,14 +702,27 @@ class _BoundedXeger(rstr.Rstr):
         return "".join(pieces)
 
 
-@functools.lru_cache(maxsize=4096)
+# Property names come from requests and may be any length: only names up to this many
+# characters are remembered (by the two caches below), longer ones are looked at each time.
+_CACHED_NAME_LENGTH = 64
+
+
 def _provider_for(name: str) -> Callable[[Faker], Any] | None:
     """The Faker provider a property name asks for (`city`, `billing_email`), if any."""
+    if len(name) > _CACHED_NAME_LENGTH:
+        return _find_provider(name)
+    return _cached_provider(name)
+
+
+def _find_provider(name: str) -> Callable[[Faker], Any] | None:
     key = name.lower().replace("_", "").replace("-", "")
     for names, provider in _NAMED_PROVIDERS:
         if key in names or any(key.endswith(n) for n in names if len(n) > 4):
             return provider
     return None
+
+
+_cached_provider = functools.lru_cache(maxsize=4096)(_find_provider)
 
 
 # Properties that name a thing the prompt may mention: they echo its names, in order.
@@ -728,11 +741,16 @@ _QUERY_KEYS = frozenset(
 )
 
 
-@functools.lru_cache(maxsize=4096)
 def _echo_kind(name: str | None) -> str | None:
     """The kind "entity" for a property naming a thing (`city`, `people`, `product_name`), "query"
     for a search's words (`query`, `search_term`), "answer" for a final answer's text, else
     None."""
+    if name is not None and len(name) > _CACHED_NAME_LENGTH:
+        return _find_echo_kind(name)
+    return _cached_echo_kind(name)
+
+
+def _find_echo_kind(name: str | None) -> str | None:
     key = singular((name or "").lower().replace("_", "").replace("-", ""))
     if key in _QUERY_KEYS or singular(key) in _QUERY_KEYS:
         return "query"
@@ -741,6 +759,9 @@ def _echo_kind(name: str | None) -> str | None:
     if key in _ENTITY_KEYS or (key.endswith("name") and not key.startswith(_NOT_ENTITY_NAMES)):
         return "entity"
     return None
+
+
+_cached_echo_kind = functools.lru_cache(maxsize=4096)(_find_echo_kind)
 
 
 def _ipv6(writer: _ValueWriter) -> str:

@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,7 +26,13 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, FormatChecker
 from pydantic import BaseModel, Field
 
-from mockserver.jsonschema_gen import UnsatisfiableSchemaError, generate_json, generate_value
+from mockserver.jsonschema_gen import (
+    UnsatisfiableSchemaError,
+    _echo_kind,
+    _provider_for,
+    generate_json,
+    generate_value,
+)
 from tests.contract.real_traffic import azure_dir, load_yaml
 from tests.testdata import OPENAI_TRAFFIC
 
@@ -1060,3 +1067,24 @@ def test_a_pattern_is_checked_wherever_it_is_nested() -> None:
     }
     with pytest.raises(UnsatisfiableSchemaError, match="RE2"):
         generate_value(schema)
+
+
+def test_long_property_names_from_requests_are_not_kept_after_the_answer() -> None:
+    def look_up(index: int) -> None:
+        long = f"{index}_" + "x" * 300_000  # a request chooses its names' length
+        for suffix in ("_email", "_name"):  # an email provider, an entity to echo
+            short = f"{index}_x{suffix}"
+            assert (_echo_kind(long + suffix), _provider_for(long + suffix)) == (
+                _echo_kind(short),
+                _provider_for(short),
+            )
+
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for index in range(20):
+            look_up(index)
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert kept < 1_000_000  # 40 names of 300 KB: 12 MB if the caches remembered them
