@@ -26,12 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from mockserver.masking import MASK as MASK  # what the journal shows for a secret
+
 if TYPE_CHECKING:  # config and fixtures import this module: their types only are used here
     from mockserver.config import Settings
     from mockserver.fixtures import Interaction, RecordedResponse
 
 REDACTED = "REDACTED"  # what fixture files hold in place of a secret
-MASK = "***"  # what the journal shows in place of a secret
 
 # Header names that always carry a credential, wherever they come from:
 # Azure OpenAI (`api-key`), OpenAI (`Authorization`, `OpenAI-Organization`, `OpenAI-Project`),

@@ -8,7 +8,14 @@ import hashlib
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from mockserver.api.keys import DISCONNECTED, FAULT, FAULT_KIND, REQUEST_ID, STATE
+from mockserver.api.keys import (
+    DISCONNECTED,
+    FAULT,
+    FAULT_KIND,
+    OWN_API_PREFIXES,
+    REQUEST_ID,
+    STATE,
+)
 from mockserver.faults import (
     BODY_FAULTS,
     Fault,
@@ -17,13 +24,12 @@ from mockserver.faults import (
     status_error,
 )
 
-ADMIN_PREFIX = "/__admin"
 HANG_POLL_SECONDS = 0.05
 
 
 @web.middleware
 async def inject_faults(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path.startswith(ADMIN_PREFIX):
+    if request.path.startswith(OWN_API_PREFIXES):
         return await handler(request)
     state = request.config_dict[STATE]
     fault = fault_from_headers(request.headers, state.fault_counter)

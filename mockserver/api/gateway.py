@@ -24,11 +24,9 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from mockserver.api.keys import STATE
+from mockserver.api.keys import OWN_API_PREFIXES, STATE
 from mockserver.contract.auth import authenticate
 
-# The admin API and /metrics check the admin token instead (mockserver.admin.token).
-OWN_TOKEN_PREFIXES = ("/__admin", "/metrics")
 API_VERSION = "api-version"
 VersionCheck = Callable[[str | None], Any]  # raises the gateway's error for a bad version
 GATES = web.AppKey("gates", dict[web.AbstractRoute, VersionCheck])
@@ -45,8 +43,8 @@ def add_gated(
 @web.middleware
 async def authenticate_first(request: web.Request, handler: Handler) -> web.StreamResponse:
     match = request.match_info
-    if match.http_exception is not None or request.path.startswith(OWN_TOKEN_PREFIXES):
-        return await handler(request)  # no such route (Azure's 404 first), or the admin API
+    if match.http_exception is not None or request.path.startswith(OWN_API_PREFIXES):
+        return await handler(request)  # no such route (Azure's 404 first), or an own API
     check = request.config_dict.get(GATES, {}).get(match.route)
     if check is not None:
         check(request.query.get(API_VERSION))

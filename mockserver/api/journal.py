@@ -8,7 +8,15 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from mockserver.api.keys import DEPLOYMENT, DISCONNECTED, EFFECTS, JSON_BODY, STATE, SURFACE
+from mockserver.api.keys import (
+    DEPLOYMENT,
+    DISCONNECTED,
+    EFFECTS,
+    JSON_BODY,
+    OWN_API_PREFIXES,
+    STATE,
+    SURFACE,
+)
 from mockserver.engine.base import Effects
 from mockserver.errors import AzureError
 from mockserver.journal import (
@@ -21,12 +29,10 @@ from mockserver.journal import (
 )
 from mockserver.redaction import journal_policy
 
-UNJOURNALED_PREFIXES = ("/__admin", "/metrics")  # the mock's own APIs
-
 
 @web.middleware
 async def record_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path.startswith(UNJOURNALED_PREFIXES):
+    if request.path.startswith(OWN_API_PREFIXES):
         return await handler(request)
     started = time.perf_counter()
     status, answer = 500, None

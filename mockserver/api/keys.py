@@ -26,3 +26,5 @@ JSON_BODY = web.RequestKey("json_body", dict)
 FAULT_KIND = web.RequestKey("fault_kind", str)
 # Set by the stream writer when the client went away mid-stream.
 DISCONNECTED = web.RequestKey("disconnected", bool)
+# The mock's own APIs (admin, metrics): no x-mock-fault, no journal, their own token.
+OWN_API_PREFIXES = ("/__admin", "/metrics")
