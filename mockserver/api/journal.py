@@ -23,11 +23,11 @@ from mockserver.journal import (
     JournalEntry,
     body_fields,
     masked,
-    masked_body,
     masked_query,
     response_body,
+    scrubbed_body,
 )
-from mockserver.redaction import journal_policy
+from mockserver.redaction import MASK, journal_policy, scrub_text
 
 
 @web.middleware
@@ -64,15 +64,15 @@ async def _record(
 ) -> None:
     state = request.config_dict[STATE]
     parsed = request.get(JSON_BODY)  # None when refused before the route decoded it
-    body = body_fields(await _body(request), parsed, state.settings.journal_max_body_bytes)
     rules = journal_policy(state.settings)  # the credentials fixture files leave out, masked
-    body["body"] = masked_body(body["body"], rules)
+    raw = await _body(request)
+    body = scrubbed_body(body_fields(raw, parsed, state.settings.journal_max_body_bytes), rules)
     effects = request.get(EFFECTS)
     entry = JournalEntry(
         id=0,  # numbered by the journal
         time=time.time(),
         method=request.method,
-        path=request.path,
+        path=scrub_text(request.path, MASK),  # a key pasted into a URL
         query=masked_query(request.query, rules),
         headers=masked(request.headers, rules),
         **body,
@@ -112,7 +112,12 @@ def _asks_for_stream(body: Any) -> bool:
     return bool(isinstance(body, dict) and body.get("stream"))
 
 
-async def _body(request: web.Request) -> bytes:
+async def _body(request: web.Request) -> bytes | None:
+    """The body as the route read it; None when it has not all arrived. The journal never
+    waits for a body: a request refused before its body was read (a missing key) is
+    answered at once, not when the client finishes sending or gives up."""
+    if not request.content.is_eof():
+        return None
     try:
         return await request.read()
     except (web.HTTPException, web.RequestPayloadError, ConnectionError, TimeoutError):
