@@ -8,6 +8,7 @@ import asyncio
 import gzip
 import json
 import socket
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -176,12 +177,14 @@ def test_an_upstream_that_trickles_forever_is_cut_at_the_total_timeout(tmp_path:
 
 def test_a_client_that_leaves_after_done_does_not_stop_the_recording(tmp_path: Path) -> None:
     frames = [b'data: {"choices":[]}\n\n', b"data: [DONE]\n\n", b": upstream closing\n\n"]
+    client_gone = threading.Event()  # set by the test once its socket is closed
 
     async def lingering(upstream: ScriptedUpstream, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": SSE})
         await response.prepare(request)
         await response.write(frames[0] + frames[1])
-        await asyncio.sleep(0.5)  # the client has [DONE] and goes; the upstream is not done
+        # The client has [DONE] and goes; the upstream is not done.
+        assert await asyncio.to_thread(client_gone.wait, 30), "the client never left"
         for _ in range(3):  # writes to a client that is gone fail by the second at the latest
             await response.write(frames[2])
         await response.write_eof()
@@ -195,6 +198,7 @@ def test_a_client_that_leaves_after_done_does_not_stop_the_recording(tmp_path: P
                 piece = client.recv(65536)
                 assert piece, "the recorder closed before [DONE]"
                 received += piece
+        client_gone.set()
         [entry] = journal(recorder, 1)
         assert recorder.take_failures() == []
     assert entry.status == 200
