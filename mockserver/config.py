@@ -29,7 +29,9 @@ from mockserver.redaction import DEFAULT_BODY_PATHS
 
 ENV_PREFIX = "MOCKSERVER_"
 _HEADER_TOKEN = re.compile(r"[\x21-\x7e]+")
-_UPSTREAM_URL = re.compile(r"https?://[^\s/?#@]*@?[^\s/?#@]+([/?#]\S*)?", re.IGNORECASE)
+# The user part ends at its @ (a group of its own): a split between two runs of the same
+# characters would be tried at every position, quadratic in a long bad value.
+_UPSTREAM_URL = re.compile(r"https?://(?:[^\s/?#@]*@)?[^\s/?#@]+(?:[/?#]\S*)?", re.IGNORECASE)
 
 
 # The reply styles of the generator (see `mockserver.engine.styles`), in the order tried.
