@@ -66,6 +66,7 @@ class ServerMetrics:
         self.records = self._counter("records_written", "Interactions recorded", ())
         self.journal_entries = self._gauge("journal_entries", "Requests the journal holds")
         self.journal_bytes = self._gauge("journal_bytes", "Bytes the journal's entries count")
+        self.in_flight = self._gauge("requests_in_flight", "Requests being handled now")
 
     def _counter(self, name: str, doc: str, labels: tuple[str, ...]) -> Counter:
         return Counter(f"mockserver_{name}", doc, labels, registry=self.registry)
@@ -143,7 +144,8 @@ async def count_requests(request: web.Request, handler: Handler) -> web.StreamRe
     if request.path.startswith(_UNCOUNTED_PREFIXES):
         return await handler(request)
     started = time.perf_counter()
-    response = await handler(request)
+    with request.config_dict[METRICS].in_flight.track_inprogress():
+        response = await handler(request)
     # A plain answer is sent once this returns: its first byte goes out now.
     ended = time.perf_counter()
     _observe(request, response, started, ended)

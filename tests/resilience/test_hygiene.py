@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -203,10 +204,25 @@ def wait_until_stopped(cli: Cli) -> int:
         raise AssertionError("the server did not stop after SIGTERM") from None
 
 
+IN_FLIGHT = re.compile(r"^mockserver_requests_in_flight (\S+)$", re.MULTILINE)
+
+
+def wait_until_in_flight(cli: Cli) -> None:
+    """Polls /metrics until a request is being handled (fails after BOUND)."""
+    deadline = time.monotonic() + BOUND
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"http://127.0.0.1:{cli.port}/metrics", timeout=BOUND) as page:
+            found = IN_FLIGHT.search(page.read().decode())
+        if found and float(found.group(1)) >= 1:
+            return
+        time.sleep(0.02)
+    raise AssertionError("the request never reached its handler")
+
+
 def test_sigterm_cuts_a_hanging_request_after_the_grace() -> None:
     with running("--shutdown-grace-seconds", "1") as cli, connected(cli.port) as sock:
         sock.sendall(request_head("x-mock-fault: hang\r\n") + BODY)
-        time.sleep(0.5)  # let the request reach its handler (nothing is asserted on time)
+        wait_until_in_flight(cli)  # SIGTERM must find the request in its handler
         cli.process.send_signal(signal.SIGTERM)
         assert wait_until_stopped(cli) == 0
         assert read_until_closed(sock) == b""  # cut, without an answer
