@@ -35,13 +35,20 @@ from prometheus_client import (
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from mockserver.admin.token import check_admin_token
-from mockserver.api.keys import DEPLOYMENT, DISCONNECTED, EFFECTS, ERROR_NAME, FAULT_KIND, STATE
+from mockserver.api.keys import (
+    DEPLOYMENT,
+    DISCONNECTED,
+    EFFECTS,
+    ERROR_NAME,
+    FAULT_KIND,
+    OWN_API_PREFIXES,
+    STATE,
+)
 from mockserver.completion import Usage
 from mockserver.journal import Journal
 
 METRICS_PATH = "/metrics"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-_UNCOUNTED_PREFIXES = ("/__admin", METRICS_PATH)  # the mock's own APIs, not its traffic
 # From a fast stub answer to a minute-long simulated stream (`latency`, `x-mock-latency`).
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 FIRST_BYTE = web.RequestKey("first_byte_at", float)
@@ -141,7 +148,7 @@ async def _note_first_byte(request: web.Request, response: web.StreamResponse) -
 @web.middleware
 async def count_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
     """The outermost middleware: each inference request counted once, as it was answered."""
-    if request.path.startswith(_UNCOUNTED_PREFIXES):
+    if request.path.startswith(OWN_API_PREFIXES):  # the mock's own APIs, not its traffic
         return await handler(request)
     started = time.perf_counter()
     with request.config_dict[METRICS].in_flight.track_inprogress():
