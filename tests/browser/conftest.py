@@ -34,7 +34,9 @@ def require_chromium() -> None:
     pytest.skip(HOW_TO_GET_IT, allow_module_level=True)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in the main
+# thread while it is open, and every later test that calls asyncio.run() would fail on it.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
