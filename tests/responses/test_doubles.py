@@ -12,22 +12,6 @@ from tests.conftest import API_KEY, API_VERSION
 from tests.responses.helpers import WEATHER_TOOL, assert_valid, post, sse_events
 
 
-@pytest.fixture(scope="module")
-def own_server() -> Iterator[MockServer]:
-    """A server of this module's own: its stubs never reach other tests."""
-    with MockServer() as running:
-        yield running
-
-
-@pytest.fixture
-def mock(own_server: MockServer) -> Iterator[MockServer]:
-    own_server.reset()
-    yield own_server
-    failures = own_server.take_failures()
-    own_server.reset()
-    assert not failures, failures
-
-
 @pytest.fixture
 def azure(mock: MockServer) -> Iterator[openai.AzureOpenAI]:
     with openai.AzureOpenAI(

@@ -26,23 +26,6 @@ INCLUDE: Any = ["reasoning.encrypted_content"]
 TOOLS: Any = [WEATHER_TOOL]
 
 
-@pytest.fixture(scope="module")
-def own_server() -> Iterator[MockServer]:
-    """Seeds and deterministic ids are changed here, on a server of this module's own."""
-    with MockServer() as running:
-        yield running
-
-
-@pytest.fixture
-def mock(own_server: MockServer) -> Iterator[MockServer]:
-    own_server.reset()
-    yield own_server
-    failures = own_server.take_failures()
-    own_server.reset()
-    own_server.configure(deterministic_ids=False, seed=0)
-    assert not failures, failures
-
-
 @pytest.fixture
 def azure(mock: MockServer) -> Iterator[openai.AzureOpenAI]:
     with openai.AzureOpenAI(

@@ -29,23 +29,6 @@ NOT_PERSISTED = (
 )
 
 
-@pytest.fixture(scope="module")
-def own_server() -> Iterator[MockServer]:
-    """Stubs and settings of this module stay here."""
-    with MockServer() as running:
-        yield running
-
-
-@pytest.fixture
-def mock(own_server: MockServer) -> Iterator[MockServer]:
-    own_server.reset()
-    yield own_server
-    failures = own_server.take_failures()
-    own_server.reset()
-    own_server.configure(deterministic_ids=False)
-    assert not failures, failures
-
-
 @pytest.fixture
 def azure(mock: MockServer) -> Iterator[openai.AzureOpenAI]:
     with openai.AzureOpenAI(
