@@ -120,3 +120,21 @@ def test_a_stub_still_wins_over_the_styles(
     styled_server.stub(answer={"content": "stubbed"}, times=1)
     assert reply_to(azure, captured("langchain", 1)) == "stubbed"
     assert langchain_react(reply_to(azure, captured("langchain", 1)))[0] == "search"
+
+
+def test_json_mode_fills_a_pasted_schema_with_the_people_the_text_names(
+    azure: openai.AzureOpenAI,
+) -> None:
+    """instructor's JSON mode pastes the schema and asks for a list: one item per name."""
+    person = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+    people = {"people": {"type": "array", "items": person}}
+    schema = {"type": "object", "properties": people, "required": ["people"]}
+    body = {
+        "messages": [
+            {"role": "system", "content": f"Answer with JSON matching:\n{json.dumps(schema)}"},
+            {"role": "user", "content": "Extract the people: Alice Martin met Bob Martin."},
+        ],
+        "response_format": {"type": "json_object"},
+    }
+    answer = json.loads(reply_to(azure, body))
+    assert [item["name"] for item in answer["people"]] == ["Alice Martin", "Bob Martin"]

@@ -13,6 +13,7 @@ from mockserver.engine.structured import json_within
 from mockserver.engine.styles import field_markers
 from mockserver.engine.styles.json_shape import asked_schema
 from mockserver.engine.styles.prompt import Prompt
+from mockserver.prompt_hints import hints_from_messages
 
 NAME = "json_object"
 
@@ -24,4 +25,9 @@ def reply(prompt: Prompt, rng: random.Random, visible: int) -> str | None:
     if typed is not None:
         return orjson.dumps(typed).decode()
     schema = asked_schema(prompt.everything)
-    return None if schema is None else json_within(schema, rng.randbytes(16), visible)
+    if schema is None:
+        return None
+    # The names the question gives fill the shape, as they do for a json_schema answer
+    # (instructor's JSON mode asks for a list of the people the text names).
+    hints = hints_from_messages(prompt.messages)
+    return json_within(schema, rng.randbytes(16), visible, hints)
