@@ -7,9 +7,12 @@ import asyncio
 import gc
 import logging
 import multiprocessing
+import multiprocessing.connection
+import os
 import signal
 import socket
 import sys
+import threading
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
@@ -167,7 +170,26 @@ def serve_workers(settings: Settings, workers: int) -> None:
 
 def _worker(settings: Settings) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the first process owns the terminal
+    _stop_when_orphaned()
     run(serve(settings, reuse_port=True, announce=False))
+
+
+def _stop_when_orphaned() -> None:
+    """A worker stops when the first process is gone, however it went (kill -9 included).
+
+    Workers share the port through SO_REUSEPORT: an orphan would keep answering there, with
+    state no admin call can reach. So the worker sends itself the SIGTERM its parent would
+    have sent, and shuts down within its grace like any other stop.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="mockserver-parent-watch", daemon=True).start()
 
 
 def run(main_coroutine: Coroutine[Any, Any, None]) -> None:

@@ -287,3 +287,37 @@ def test_an_error_raised_in_the_server_is_not_chained_to_an_import_error() -> No
     with pytest.raises(RuntimeError) as caught:
         cli_module.run(failing())
     assert caught.value.__context__ is None
+
+
+def _children(pid: int) -> list[int]:
+    """The processes `pid` started (Linux's /proc: one file per thread lists its children)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has ended; only its parent's wait is missing
+
+
+def test_workers_stop_when_the_first_process_is_killed() -> None:
+    """kill -9 of the first process leaves no worker serving on the shared port."""
+    with running("--workers", "2") as cli:
+        deadline = time.monotonic() + 10  # a hang guard, not a threshold
+        while not (workers := [p for p in _children(cli.process.pid) if _alive(p)]):
+            assert time.monotonic() < deadline, "the worker never started"
+            time.sleep(0.05)
+        cli.process.kill()
+        cli.process.wait(WAIT_SECONDS)
+        try:
+            while any(_alive(worker) for worker in workers):
+                assert time.monotonic() < deadline + WAIT_SECONDS, "a worker outlived its parent"
+                time.sleep(0.05)
+        finally:  # an orphan would hold the output pipes open: end it so the test can fail
+            for worker in filter(_alive, workers):
+                os.kill(worker, signal.SIGKILL)
