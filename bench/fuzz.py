@@ -3,7 +3,7 @@
     make fuzz                                   # 10,000 requests
     .venv/bin/python -m bench.fuzz --requests 500 --seed 7
 
-Each request comes from `mockserver.fuzzing.hostile_requests` (Hypothesis, seeded) and
+Each request comes from `tests.fuzzing.hostile_requests` (Hypothesis, seeded) and
 must get an answer without a 5xx it did not ask for (`x-mock-fault`), with every error
 body in Azure's envelope. Afterwards the server must still answer a plain chat request,
 and its log must hold no traceback and no ERROR line. Exit status 0 when all of that
@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 
 from bench.procs import Proc, http
 from bench.targets import start_mockserver
-from mockserver.fuzzing import HostileRequest, hostile_requests, problems, send
+from tests.fuzzing import HostileRequest, hostile_requests, problems, send
 
 CHAT = "/openai/deployments/o3-mini/chat/completions?api-version=2025-04-01-preview"
 SHOWN = 20  # problems printed in full

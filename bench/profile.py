@@ -116,7 +116,7 @@ def fold(folded: str) -> tuple[Counter[str], Counter[str], int, int]:
 
 
 def _short(frame: str) -> str:
-    """'handle (mockserver/api/routes.py:42)' -> 'handle (mockserver/api/routes.py)'."""
+    """'handle (mockserver/operations/chat.py:42)' -> 'handle (mockserver/operations/chat.py)'."""
     name, _, where = frame.partition(" (")
     path = where.rstrip(")").rsplit(":", 1)[0]
     for marker in ("site-packages/", f"{REPO_ROOT}/", "lib/python3.11/"):

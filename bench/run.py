@@ -30,8 +30,8 @@ from bench import load, report, targets
 from bench import workloads as wl
 from bench.procs import CpuMeter, Proc, StartError, http, raise_fd_limit, stop_all
 from bench.targets import HEADERS, Target, UnavailableError
-from mockserver import progress
-from mockserver.progress import tracked
+from mockserver.cli import progress
+from mockserver.cli.progress import tracked
 
 RESULTS_DIR = targets.BENCH / "results"
 DEFAULT_SECONDS = 4.0
@@ -226,7 +226,7 @@ def measure_startup(logs: Path, times: int = 5) -> dict[str, Any]:
 def measure_reset(clean_runs: int = 2000, dirty_runs: int = 200) -> dict[str, Any]:
     """`MockServer.reset()` in-process: on an idle server, and after a test's worth of state
     (5 stubs and one request in the journal), as the pytest plugin resets before each test."""
-    from mockserver.testing import MockServer
+    from mockserver.testing.server import MockServer
 
     clean, dirty, fixture = [], [], []
     with MockServer() as server:

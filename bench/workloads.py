@@ -44,7 +44,7 @@ class Texts:
 
 
 def _encoding() -> Any:
-    from mockserver.tokens import encoding
+    from mockserver.tokens.counting import encoding
 
     return encoding()
 

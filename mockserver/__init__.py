@@ -1,3 +1,5 @@
 """mockserver: a faithful local mock of the Azure OpenAI API serving o3-mini."""
 
-__version__ = "0.1.0"
+from mockserver.version import __version__
+
+__all__ = ["__version__"]

@@ -23,9 +23,9 @@ from pydantic import (
 )
 
 from mockserver.contract.model_card import known_models
-from mockserver.faults import parse_fault
-from mockserver.latency import Latency
-from mockserver.redaction import DEFAULT_BODY_PATHS
+from mockserver.faults.kinds import parse_fault
+from mockserver.faults.latency import Latency
+from mockserver.redaction.rules import DEFAULT_BODY_PATHS
 
 ENV_PREFIX = "MOCKSERVER_"
 _HEADER_TOKEN = re.compile(r"[\x21-\x7e]+")
@@ -34,7 +34,7 @@ _HEADER_TOKEN = re.compile(r"[\x21-\x7e]+")
 _UPSTREAM_URL = re.compile(r"https?://(?:[^\s/?#@]*@)?[^\s/?#@]+(?:[/?#]\S*)?", re.IGNORECASE)
 
 
-# The reply styles of the generator (see `mockserver.engine.styles`), in the order tried.
+# The reply styles of the generator (see `mockserver.engines.styles`), in the order tried.
 ReplyStyle = Literal[
     "field_markers", "react", "code_agent", "json_object", "json_only", "only_answer", "code_fence"
 ]

@@ -1,6 +1,6 @@
 """The chat-completions path, in the order Azure checks a request, free of HTTP types.
 
-gateway: api-version -> auth (both in mockserver.api.gateway, before any engine) ->
+gateway: api-version -> auth (both in mockserver.http.gateway, before any engine) ->
          deployment -> model/api-version gate
 backend: JSON body -> schema of the api-version -> o3-mini rules -> token limits
 answer:  engine chain -> completion (the route picks the wire shape: JSON or a stream)
@@ -14,19 +14,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mockserver import tokens
-from mockserver.completion import Completion
 from mockserver.config import Deployment
 from mockserver.contract.api_versions import ApiVersion, resolve_dated, resolve_v1
+from mockserver.contract.errors import catalogue_error, invalid_request
 from mockserver.contract.model_card import ModelCard, load_model_card
 from mockserver.contract.request import ChatRequest, check_chat_request, decode_body
-from mockserver.engine.base import Effects, EngineCall
-from mockserver.engine.generator import content_payload
-from mockserver.errors import catalogue_error, invalid_request
-from mockserver.ids import ResponseIdentity
-from mockserver.matching import RequestView
-from mockserver.quota import rate_limit_error
+from mockserver.engines.base import Effects, EngineCall
+from mockserver.engines.generator import content_payload
+from mockserver.engines.matching import RequestView
+from mockserver.engines.reply import Completion
+from mockserver.serialize.ids import ResponseIdentity
 from mockserver.state import AppState
+from mockserver.stores.quota import rate_limit_error
+from mockserver.tokens import counting as tokens
 
 
 @dataclass(frozen=True)

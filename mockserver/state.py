@@ -12,21 +12,21 @@ from typing import Any
 
 import aiohttp
 
-from mockserver.cassette import Cassette
 from mockserver.config import Deployment, Settings
-from mockserver.engine.chain import EngineChain
-from mockserver.engine.generator import Generator
-from mockserver.engine.rules import StubRules
-from mockserver.faults import Fault, FaultCounter, parse_fault
-from mockserver.fixtures import cassette_files, find_fixtures
-from mockserver.ids import IdSource
-from mockserver.journal import Journal
-from mockserver.memo import Memo
-from mockserver.quota import QuotaLedger
-from mockserver.redaction import fixture_policy
-from mockserver.replay import DEFAULT_TRANSFORMS, ReplayRules, Tape
-from mockserver.responses.store import ResponseStore
-from mockserver.stubs import StubStore
+from mockserver.engines.chain import EngineChain
+from mockserver.engines.generator import Generator
+from mockserver.engines.rules import StubRules
+from mockserver.engines.stubs import StubStore
+from mockserver.faults.kinds import Fault, FaultCounter, parse_fault
+from mockserver.recordings.cassette import Cassette
+from mockserver.recordings.fixtures import cassette_files, find_fixtures
+from mockserver.recordings.tape import DEFAULT_TRANSFORMS, ReplayRules, Tape
+from mockserver.redaction.rules import fixture_policy
+from mockserver.serialize.ids import IdSource
+from mockserver.stores.journal import Journal
+from mockserver.stores.quota import QuotaLedger
+from mockserver.stores.responses import ResponseStore
+from mockserver.support.memo import Memo
 
 
 def _model_session() -> str:

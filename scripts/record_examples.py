@@ -9,8 +9,8 @@ from pathlib import Path
 
 import openai
 
-from mockserver.fixtures import read_cassette, write_fixture_file
-from mockserver.testing import MockServer
+from mockserver.recordings.fixtures import read_cassette, write_fixture_file
+from mockserver.testing.server import MockServer
 
 OUT = Path(__file__).resolve().parent.parent / "fixtures"
 WEATHER_TOOL = {

@@ -8,7 +8,7 @@ from typing import Any
 import openai
 import pytest
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests import rawhttp
 
 API_VERSION = "2025-04-01-preview"

@@ -18,14 +18,14 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from mockserver import __version__
 from mockserver.admin.token import OPEN_ROUTES, TOKEN_HEADER
 from mockserver.admin.ui_routes import ui_openapi_paths
 from mockserver.config import Settings
-from mockserver.journal import JournalEntry
-from mockserver.masking import MASK
-from mockserver.matching import RequestMatch
-from mockserver.stubs import Stub
+from mockserver.engines.matching import RequestMatch
+from mockserver.engines.stubs import Stub
+from mockserver.redaction.masking import MASK
+from mockserver.stores.journal import JournalEntry
+from mockserver.version import __version__
 
 _REF = "#/components/schemas/{model}"
 Json = dict[str, Any]

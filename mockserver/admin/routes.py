@@ -25,17 +25,17 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from mockserver import __version__
 from mockserver.admin.openapi import admin_openapi
 from mockserver.admin.token import require_admin_token
 from mockserver.admin.ui_routes import add_ui_routes
-from mockserver.api.keys import STATE
-from mockserver.errors import AzureError
-from mockserver.journal import JournalEntry, VerificationError, verify
-from mockserver.masking import MASK, mask_url
-from mockserver.matching import RequestMatch
+from mockserver.contract.errors import AzureError
+from mockserver.engines.matching import RequestMatch
+from mockserver.engines.stubs import Stub
+from mockserver.http.keys import STATE
+from mockserver.redaction.masking import MASK, mask_url
 from mockserver.state import RESETTABLE, AppState
-from mockserver.stubs import Stub
+from mockserver.stores.journal import JournalEntry, VerificationError, verify
+from mockserver.version import __version__
 
 M = TypeVar("M", bound=BaseModel)
 # Admin input is JSON from a test or a script: a value of the wrong JSON type (0.0 for a

@@ -21,10 +21,10 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from mockserver.admin.ui_routes import UI_ROUTES
-from mockserver.api.keys import STATE
 from mockserver.config import Settings
 from mockserver.contract.auth import same_secret
-from mockserver.errors import AzureError
+from mockserver.contract.errors import AzureError
+from mockserver.http.keys import STATE
 
 TOKEN_HEADER = "x-mock-admin-token"
 # The dashboard's static files hold no state; the data they fetch needs the token.

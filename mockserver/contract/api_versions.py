@@ -8,7 +8,7 @@ from functools import cache
 from typing import Any
 
 from mockserver.contract.data import load_json
-from mockserver.errors import catalogue_error
+from mockserver.contract.errors import catalogue_error
 
 _DATED = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 

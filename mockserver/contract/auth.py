@@ -6,7 +6,7 @@ import hmac
 from collections.abc import Mapping
 
 from mockserver.config import Settings
-from mockserver.errors import catalogue_error
+from mockserver.contract.errors import catalogue_error
 
 _BEARER = "bearer "
 

@@ -7,8 +7,8 @@ from functools import cache
 from pydantic import BaseModel, ConfigDict, Field
 
 from mockserver.contract.data import contracts_dir, load_json
-from mockserver.reasoning import ReasoningProfile
-from mockserver.tokens import PromptFraming
+from mockserver.tokens.counting import PromptFraming
+from mockserver.tokens.reasoning import ReasoningProfile
 
 
 class ReasoningEffort(BaseModel):
@@ -55,8 +55,8 @@ class ModelCard(BaseModel):
     supported_values: dict[str, list[str]] = Field(default_factory=dict)
     served_service_tier: str = "default"
     reasoning_effort: ReasoningEffort
-    prompt_framing: PromptFraming  # how prompt tokens are billed (mockserver.tokens)
-    reasoning_profile: ReasoningProfile  # how much it reasons (mockserver.reasoning)
+    prompt_framing: PromptFraming  # how prompt tokens are billed (mockserver.tokens.counting)
+    reasoning_profile: ReasoningProfile  # how much it reasons (mockserver.tokens.reasoning)
     completion_framing: CompletionFraming  # hidden tokens billed with each answer
     supported_content_parts: list[str]
     comment: str = Field(default="", alias="$comment")

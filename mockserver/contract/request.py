@@ -10,6 +10,7 @@ import orjson
 
 from mockserver.contract.api_versions import ApiVersion, undocumented_parameters
 from mockserver.contract.data import load_json
+from mockserver.contract.errors import catalogue_error, invalid_request
 from mockserver.contract.model_card import ModelCard
 from mockserver.contract.rules import (
     check_model_rules,
@@ -19,7 +20,6 @@ from mockserver.contract.rules import (
 )
 from mockserver.contract.schema_check import SchemaChecker
 from mockserver.contract.tools import check_tooling
-from mockserver.errors import catalogue_error, invalid_request
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from mockserver.contract.errors import AzureError, invalid_request
 from mockserver.contract.model_card import ModelCard
 from mockserver.contract.schema_check import string_too_long
-from mockserver.errors import AzureError, invalid_request
 
 # The service's limit on one string: "Expected a string with maximum length 10485760"
 # in every 2025-2026 capture (OpenAI and Azure error texts quoted in client code); the

@@ -23,7 +23,7 @@ from typing import Any
 
 import jsonschema_rs
 
-from mockserver.errors import AzureError, invalid_request
+from mockserver.contract.errors import AzureError, invalid_request
 
 Path = tuple[str | int, ...]
 Schema = dict[str, Any]

@@ -7,6 +7,7 @@ from typing import Any
 
 import jsonschema_rs
 
+from mockserver.contract.errors import AzureError, invalid_request
 from mockserver.contract.schema_check import string_too_long
 from mockserver.contract.strict_schema import (
     StrictSchemaError,
@@ -14,8 +15,7 @@ from mockserver.contract.strict_schema import (
     check_object_root,
     check_strict,
 )
-from mockserver.errors import AzureError, invalid_request
-from mockserver.matching import message_text
+from mockserver.engines.matching import message_text
 
 MAX_TOOLS = 128
 NAME_PATTERN = "^[a-zA-Z0-9_-]+$"

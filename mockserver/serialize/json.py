@@ -6,9 +6,9 @@ from typing import Any
 
 import orjson
 
-from mockserver.completion import Choice, Completion, ToolCall, Usage
-from mockserver.ids import ResponseIdentity
+from mockserver.engines.reply import Choice, Completion, ToolCall, Usage
 from mockserver.serialize.filters import completion_filter_results, prompt_filter_results
+from mockserver.serialize.ids import ResponseIdentity
 
 
 def chat_completion_body(

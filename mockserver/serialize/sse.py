@@ -21,11 +21,11 @@ from typing import Any
 
 import orjson
 
-from mockserver import tokens
-from mockserver.completion import Choice, Completion
-from mockserver.ids import ResponseIdentity
+from mockserver.engines.reply import Choice, Completion
 from mockserver.serialize.filters import completion_filter_results, prompt_filter_results
+from mockserver.serialize.ids import ResponseIdentity
 from mockserver.serialize.json import usage_object
+from mockserver.tokens import counting as tokens
 
 DONE = b"data: [DONE]\n\n"
 CHUNKING_MODES = ("token", "buffered")

@@ -13,7 +13,7 @@ import openai
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests.browser.conftest import require_chromium
 from tests.conftest import API_VERSION, DEPLOYMENT
 from tests.replay.helpers import (

@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from mockserver.admin.openapi import admin_openapi
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests import rawhttp
 
 EXAMPLES = {GenerationMode.POSITIVE: 12, GenerationMode.NEGATIVE: 8}

@@ -1,6 +1,6 @@
 """Generated valid requests get 200s that conform to the official 2025-04-01-preview document.
 
-Requests come from `mockserver.strategies.chat_requests` (roles, text parts, names, tools
+Requests come from `tests.strategies.chat_requests` (roles, text parts, names, tools
 with JSON-Schema parameters, tool loops, tool_choice, response formats, budgets, `n`, `stop`,
 `seed`, streams). Each goes over raw HTTP to the real server on 127.0.0.1 (the dated route
 or v1), and:
@@ -34,9 +34,9 @@ from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 from jsonschema import Draft202012Validator
 
-from mockserver import strategies, tokens
-from mockserver.testing import MockServer
-from tests import rawhttp
+from mockserver.testing.server import MockServer
+from mockserver.tokens import counting as tokens
+from tests import rawhttp, strategies
 from tests.conftest import API_KEY, chat_url
 from tests.contract import official
 from tests.stream.helpers import DONE, parse_frames
@@ -333,15 +333,15 @@ def test_stream_argument_forces_streaming() -> None:
 
 
 def test_strategies_need_hypothesis_and_nothing_else_does() -> None:
-    """Without hypothesis, `mockserver.strategies` says what to install; the server starts."""
+    """Without hypothesis, `tests.strategies` says what to install; the server starts."""
     script = (
         "import sys; sys.modules['hypothesis'] = None\n"
-        "import mockserver.cli, mockserver.testing, mockserver.app\n"
-        "try:\n    import mockserver.strategies\n"
+        "import mockserver.cli.main, mockserver.testing.server, mockserver.http.app\n"
+        "try:\n    import tests.strategies\n"
         "except ImportError as error:\n    print(error)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
-    assert "mockserver.strategies needs hypothesis" in done.stdout
+    assert "tests.strategies needs hypothesis" in done.stdout

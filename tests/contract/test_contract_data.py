@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from mockserver import tokens
 from mockserver.contract.model_card import load_model_card
+from mockserver.tokens import counting as tokens
 from tests.contract import official
 
 REPO = Path(__file__).resolve().parents[2]

@@ -20,12 +20,12 @@ from typing import Any
 
 import pytest
 
-from mockserver.cli import main
-from mockserver.drift import Answer, Target, battery, compare, render_json, render_text, verify
-from mockserver.drift.compare import AZURE_HEADERS, normalize_message, shape
-from mockserver.drift.probes import marker
-from mockserver.drift.report import DriftReport
-from mockserver.testing import MockServer
+from mockserver.cli.drift import Answer, Target, battery, compare, render_json, render_text, verify
+from mockserver.cli.drift.compare import AZURE_HEADERS, normalize_message, shape
+from mockserver.cli.drift.probes import marker
+from mockserver.cli.drift.report import DriftReport
+from mockserver.cli.main import main
+from mockserver.testing.server import MockServer
 
 DEPLOYMENT = "o3-mini"
 SECRET = "secret-endpoint-key-31337"

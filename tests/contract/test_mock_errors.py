@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from mockserver.errors import catalogue_error, catalogue_names
-from mockserver.testing import MockServer
+from mockserver.contract.errors import catalogue_error, catalogue_names
+from mockserver.testing.server import MockServer
 from tests import rawhttp
 from tests.conftest import API_KEY, chat_url, post_chat
 from tests.contract import official

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests.conftest import post_chat
 from tests.contract import real_traffic
 from tests.contract.real_traffic import RealBody

@@ -13,7 +13,7 @@ import jsonschema
 import openai
 from openai.types.chat import ChatCompletionChunk, ChatCompletionToolParam
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests.conftest import API_KEY, API_VERSION, DEPLOYMENT
 
 T = TypeVar("T")

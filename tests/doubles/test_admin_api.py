@@ -20,7 +20,7 @@ import pytest
 
 import mockserver
 from mockserver.admin.routes import create_admin_app
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests.child_output import Lines
 from tests.doubles.helpers import POLL_BOUND_SECONDS, admin_client, azure_client, user
 

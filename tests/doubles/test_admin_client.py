@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import openai
 import pytest
 
-from mockserver.admin_client import AdminClient, AdminError
-from mockserver.journal import VerificationError
-from mockserver.testing import MockServer
+from mockserver.stores.journal import VerificationError
+from mockserver.testing.admin_client import AdminClient, AdminError
+from mockserver.testing.server import MockServer
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.tools import tool
 from langchain_openai import AzureChatOpenAI
 
-from mockserver.journal import JournalEntry, VerificationError
-from mockserver.matching import RequestMatch
-from mockserver.testing import MockServer
+from mockserver.engines.matching import RequestMatch
+from mockserver.stores.journal import JournalEntry, VerificationError
+from mockserver.testing.server import MockServer
 from tests import rawhttp
 from tests.conftest import API_VERSION
 from tests.doubles.helpers import (

@@ -248,7 +248,7 @@ def test_a_failing_verify_fails_the_test_with_a_readable_message(
     result.assert_outcomes(failed=1)
     assert_lines_in_order(
         result,
-        "E       mockserver.journal.VerificationError: expected 1 request(s) matching "
+        "E       mockserver.stores.journal.VerificationError: expected 1 request(s) matching "
         '{"last_user_message":{"contains":"weather"}}, found 0.',
         "E       Nearest requests received:",
         "E         #1 POST /openai/deployments/o3-mini/chat/completions -> 200: the last user "

@@ -10,7 +10,7 @@ import httpx
 import openai
 import pytest
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests.conftest import API_VERSION
 from tests.doubles.helpers import GET_WEATHER, admin_client, azure_client, user
 

@@ -10,8 +10,8 @@ import openai
 import pytest
 from pydantic import BaseModel
 
-from mockserver import tokens
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
+from mockserver.tokens import counting as tokens
 from tests.doubles.helpers import (
     FLIGHTS_SCHEMA,
     GET_WEATHER,

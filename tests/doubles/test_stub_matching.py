@@ -15,8 +15,8 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageFunctionToolCall
 
-from mockserver.stubs import Stub
-from mockserver.testing import MockServer
+from mockserver.engines.stubs import Stub
+from mockserver.testing.server import MockServer
 from tests.conftest import API_VERSION
 from tests.doubles.helpers import GET_WEATHER, SEARCH_FLIGHTS, azure_client, poll, v1_client
 

@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests import rawhttp
 from tests.conftest import API_KEY
 

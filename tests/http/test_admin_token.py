@@ -14,10 +14,10 @@ import pytest
 from pydantic import ValidationError
 
 from mockserver.admin.openapi import admin_openapi
-from mockserver.admin_client import AdminClient, AdminError
 from mockserver.config import Settings
-from mockserver.masking import validation_summary
-from mockserver.testing import MockServer
+from mockserver.redaction.masking import validation_summary
+from mockserver.testing.admin_client import AdminClient, AdminError
+from mockserver.testing.server import MockServer
 from tests import rawhttp
 from tests.child_output import WAIT_SECONDS, Lines
 from tests.http.test_cli import ROOT, child_environment, command, run_to_exit

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from mockserver import cli as cli_module
-from mockserver.testing import MockServer
+from mockserver.cli import main as cli_module
+from mockserver.testing.server import MockServer
 from tests import rawhttp
 from tests.child_output import WAIT_SECONDS, Lines
 from tests.conftest import post_chat

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests import rawhttp
 from tests.conftest import chat_url, post_chat
 from tests.http.helpers import (

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests import rawhttp
 from tests.conftest import API_KEY, API_VERSION, DEPLOYMENT
 from tests.http.test_cli import running

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests import rawhttp
 
 

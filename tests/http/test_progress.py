@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 
 REPO = Path(__file__).resolve().parents[2]
 CASSETTES = 30

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from mockserver.journal import JournalEntry
-from mockserver.testing import MockServer
+from mockserver.stores.journal import JournalEntry
+from mockserver.testing.server import MockServer
 from tests import rawhttp
 from tests.conftest import post_chat
 from tests.http.helpers import (

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from mockserver.contract.errors import AzureError
 from mockserver.contract.request import checker_for
 from mockserver.contract.schema_check import SchemaChecker
-from mockserver.errors import AzureError
-from mockserver.responses.request import REQUEST_TYPES
-from mockserver.strategies import chat_requests
+from mockserver.operations.responses.request import REQUEST_TYPES
 from tests.property.test_server_fuzz import biased_bodies, json_values
+from tests.strategies import chat_requests
 
 CHECKERS = {
     "2025-04-01-preview": checker_for("2025-04-01-preview"),

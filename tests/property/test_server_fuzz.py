@@ -3,7 +3,7 @@
 Whatever a client sends (JSON of any shape, bodies biased toward the real parameters,
 raw bytes, odd api-versions and deployment names), the server answers with a 2xx or 4xx,
 an error is an Azure/OpenAI error envelope, and a success is a chat completion. The same
-holds for hostile but well-framed HTTP (mockserver.fuzzing): odd methods, huge headers,
+holds for hostile but well-framed HTTP (tests.fuzzing): odd methods, huge headers,
 wrong content types and encodings, deep nesting, huge numbers, bodies that are not UTF-8.
 """
 
@@ -19,9 +19,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, note, settings
 from hypothesis import strategies as st
 
-from mockserver.fuzzing import HostileRequest, hostile_requests, problems, send
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests import rawhttp
+from tests.fuzzing import HostileRequest, hostile_requests, problems, send
 from tests.unit.test_tokens import oracle_prompt_tokens
 
 API_VERSION = "2025-04-01-preview"

@@ -19,9 +19,9 @@ from typing import Any
 
 import openai
 
-from mockserver.fixtures import Interaction, RecordedResponse, read_cassette
-from mockserver.journal import JournalEntry
-from mockserver.testing import MockServer
+from mockserver.recordings.fixtures import Interaction, RecordedResponse, read_cassette
+from mockserver.stores.journal import JournalEntry
+from mockserver.testing.server import MockServer
 from tests import rawhttp
 
 API_VERSION = "2025-04-01-preview"

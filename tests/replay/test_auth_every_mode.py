@@ -15,7 +15,7 @@ from typing import Any
 import openai
 import pytest
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests import rawhttp
 from tests.http.helpers import INVALID_BEARER, INVALID_KEY, RESOURCE_NOT_FOUND
 from tests.replay.helpers import (

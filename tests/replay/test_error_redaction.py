@@ -6,7 +6,7 @@ from __future__ import annotations
 import openai
 import pytest
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests.conftest import post_chat
 
 JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJlcnJvciJ9.ZXJyb3Itc2lnbmF0dXJlLXNlY3JldA"

@@ -11,9 +11,9 @@ from typing import Any
 import openai
 import pytest
 
-from mockserver.cli import main
-from mockserver.fixtures import Interaction, read_fixture_file
-from mockserver.testing import MockServer
+from mockserver.cli.main import main
+from mockserver.recordings.fixtures import Interaction, read_fixture_file
+from mockserver.testing.server import MockServer
 from tests.replay.helpers import (
     API_VERSION,
     DEPLOYMENT,

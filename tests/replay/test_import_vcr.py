@@ -22,9 +22,9 @@ import openai
 import pytest
 import yaml
 
-from mockserver.cli import main
-from mockserver.fixtures import Interaction, read_fixture_file
-from mockserver.vcr_import import CassetteError, import_cassette
+from mockserver.cli.main import main
+from mockserver.cli.vcr_import import CassetteError, import_cassette
+from mockserver.recordings.fixtures import Interaction, read_fixture_file
 from tests.replay.helpers import journal, recorded_bytes, replayer, sse_events
 from tests.testdata import REAL_TRAFFIC
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.fixtures import read_fixture_file
+from mockserver.recordings.fixtures import read_fixture_file
 from tests.http.test_cli import child_environment
 
 REPO = Path(__file__).resolve().parents[2]

@@ -15,8 +15,8 @@ from typing import Any
 import openai
 import pytest
 
-from mockserver.api.tape import _pause
-from mockserver.testing import MockServer
+from mockserver.engines.tape import _pause
+from mockserver.testing.server import MockServer
 from tests.replay.helpers import (
     CASSETTE,
     DEPLOYMENT,

@@ -13,8 +13,8 @@ from pathlib import Path
 import openai
 import pytest
 
-from mockserver.fixtures import REDACTED, UPSTREAM_PLACEHOLDER
-from mockserver.testing import MockServer
+from mockserver.recordings.fixtures import REDACTED, UPSTREAM_PLACEHOLDER
+from mockserver.testing.server import MockServer
 from tests.replay.helpers import (
     API_VERSION,
     CASSETTE,

@@ -10,7 +10,7 @@ from typing import Any
 import openai
 import pytest
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests.replay.helpers import (
     CASSETTE,
     DEPLOYMENT,

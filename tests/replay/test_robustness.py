@@ -21,15 +21,15 @@ from typing import Any
 import openai
 import pytest
 
-from mockserver.cli import main
-from mockserver.fixtures import (
+from mockserver.cli.main import main
+from mockserver.recordings.fixtures import (
     INTERACTION_FILE,
     FixtureError,
     Interaction,
     cassette_files,
     read_fixture_file,
 )
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests import rawhttp
 from tests.replay.helpers import (
     API_KEY,

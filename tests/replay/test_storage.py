@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from mockserver.capture import Capture
-from mockserver.cassette import Cassette
-from mockserver.cli import main
-from mockserver.fixtures import (
+from mockserver.cli.main import main
+from mockserver.recordings.capture import Capture
+from mockserver.recordings.cassette import Cassette
+from mockserver.recordings.fixtures import (
     FixtureFile,
     Frame,
     Interaction,
@@ -29,8 +29,8 @@ from mockserver.fixtures import (
     read_fixture_file,
     write_fixture_file,
 )
-from mockserver.redaction import REDACTED, scrub_text
-from mockserver.testing import MockServer
+from mockserver.redaction.rules import REDACTED, scrub_text
+from mockserver.testing.server import MockServer
 from tests.replay.helpers import CASSETTE, interactions, journal, post, recorder, replayer, user
 
 SECRET = "sk-proj0123456789abcdefGHIJ"  # shaped like an OpenAI key: scrubbed from text

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from mockserver.fixtures import Interaction, RecordedRequest, RecordedResponse
-from mockserver.replay import DEFAULT_TRANSFORMS, Recorded, ReplayRules, Tape
+from mockserver.recordings.fixtures import Interaction, RecordedRequest, RecordedResponse
+from mockserver.recordings.tape import DEFAULT_TRANSFORMS, Recorded, ReplayRules, Tape
 
 PATH = "/openai/deployments/o3-mini/chat/completions"
 

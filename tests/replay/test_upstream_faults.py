@@ -18,9 +18,9 @@ import openai
 import pytest
 from aiohttp import web
 
-from mockserver.cli import main
-from mockserver.fixtures import cassette_files
-from mockserver.testing import MockServer
+from mockserver.cli.main import main
+from mockserver.recordings.fixtures import cassette_files
+from mockserver.testing.server import MockServer
 from tests.replay.helpers import (
     API_KEY,
     CASSETTE,

@@ -27,7 +27,7 @@ from typing import Any
 import openai
 import pytest
 
-from mockserver import tokens
+from mockserver.tokens import counting as tokens
 from tests import rawhttp
 from tests.child_output import WAIT_SECONDS, Lines
 from tests.conftest import API_VERSION

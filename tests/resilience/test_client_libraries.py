@@ -23,7 +23,7 @@ import pytest
 from langchain_openai import AzureChatOpenAI
 from litellm import exceptions as litellm_errors
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests.conftest import API_KEY, API_VERSION, DEPLOYMENT
 
 litellm.suppress_debug_info = True

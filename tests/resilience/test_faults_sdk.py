@@ -21,8 +21,8 @@ import httpx2
 import openai
 import pytest
 
-from mockserver.journal import JournalEntry
-from mockserver.testing import MockServer
+from mockserver.stores.journal import JournalEntry
+from mockserver.testing.server import MockServer
 from tests import rawhttp
 from tests.conftest import API_KEY, API_VERSION, DEPLOYMENT, post_chat
 

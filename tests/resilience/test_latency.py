@@ -17,9 +17,9 @@ from typing import Any
 import openai
 import pytest
 
-from mockserver.completion import Usage
 from mockserver.config import Deployment, Settings
-from mockserver.latency import (
+from mockserver.engines.reply import Usage
+from mockserver.faults.latency import (
     LATENCY_HEADER,
     NO_DELAY,
     Latency,
@@ -28,7 +28,7 @@ from mockserver.latency import (
     pacer_for,
     reply_seconds,
 )
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests import rawhttp
 from tests.conftest import API_KEY, API_VERSION, DEPLOYMENT, chat_url, post_chat
 

@@ -15,7 +15,7 @@ import re
 import pytest
 
 from mockserver.config import Deployment
-from mockserver.quota import MINUTE, QuotaLedger, Refusal, rate_limit_error
+from mockserver.stores.quota import MINUTE, QuotaLedger, Refusal, rate_limit_error
 
 DEPLOYMENT = "o3-mini"
 START = 1000.0

@@ -17,7 +17,7 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletion
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests import rawhttp
 from tests.conftest import API_KEY, API_VERSION, DEPLOYMENT
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 
 
 @pytest.fixture(scope="module")

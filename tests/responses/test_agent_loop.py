@@ -10,7 +10,7 @@ import openai
 import pytest
 from openai.types.responses import Response
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests.conftest import API_KEY, API_VERSION
 
 TOOLS: Any = [

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import openai
 import pytest
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests.conftest import API_KEY, API_VERSION
 from tests.responses.helpers import WEATHER_TOOL, assert_valid, post, sse_events
 

@@ -16,7 +16,7 @@ import openai
 import pytest
 from openai.types.responses import Response
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests.conftest import API_KEY, API_VERSION
 from tests.responses.helpers import WEATHER_TOOL, assert_valid, error_body, post, sse_events, v1_url
 from tests.responses.test_agent_loop import MAX_TURNS

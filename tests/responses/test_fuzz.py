@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests.responses.helpers import WEATHER_TOOL, assert_valid, post, sse_events
 
 FUZZ = settings(

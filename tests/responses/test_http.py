@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests.responses.helpers import (
     MODEL_ID,
     WEATHER_TOOL,

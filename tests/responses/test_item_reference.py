@@ -15,8 +15,8 @@ import openai
 import pytest
 from openai.types.responses import Response
 
-from mockserver.responses.store import ResponseStore, StoredResponse
-from mockserver.testing import MockServer
+from mockserver.stores.responses import ResponseStore, StoredResponse
+from mockserver.testing.server import MockServer
 from tests.conftest import API_KEY, API_VERSION
 from tests.responses.helpers import WEATHER_TOOL, error_body, post, v1_url
 from tests.responses.test_agent_loop import MAX_TURNS

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 README_URL = "http://127.0.0.1:8089"

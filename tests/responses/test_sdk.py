@@ -10,7 +10,7 @@ import openai
 import pytest
 from pydantic import BaseModel
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests.conftest import API_KEY, API_VERSION
 from tests.responses.helpers import MODEL_ID, WEATHER_TOOL, assert_valid
 

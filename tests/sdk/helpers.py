@@ -9,7 +9,7 @@ from typing import Any
 import jsonschema
 import openai
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests.conftest import API_KEY, API_VERSION
 
 # The official Azure reasoning doc's example prompt: 20 prompt tokens on o1 (the doc's

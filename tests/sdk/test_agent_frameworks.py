@@ -32,7 +32,7 @@ from langchain_openai import AzureChatOpenAI
 from langgraph.prebuilt import create_react_agent
 from smolagents import AzureOpenAIServerModel, ToolCallingAgent, tool
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests.conftest import API_KEY, API_VERSION, DEPLOYMENT
 
 QUESTION = "What is the weather in Paris?"

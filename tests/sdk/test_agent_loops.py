@@ -26,8 +26,8 @@ from typing import Any
 
 import pytest
 
-from mockserver.engine.tool_choice import is_final_answer
-from mockserver.testing import MockServer
+from mockserver.engines.tool_choice import is_final_answer
+from mockserver.testing.server import MockServer
 from tests import rawhttp
 from tests.conftest import API_KEY
 from tests.testdata import DATA_DIR

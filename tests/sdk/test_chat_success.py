@@ -7,7 +7,7 @@ from typing import Any
 import openai
 import pytest
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests.sdk.helpers import (
     CHAT_ID,
     DOC_MESSAGES,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import openai
 import pytest
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests.conftest import API_KEY
 from tests.sdk.helpers import (
     DOC_MESSAGES,

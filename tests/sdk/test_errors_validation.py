@@ -7,7 +7,7 @@ from typing import Any
 import openai
 import pytest
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests.sdk.helpers import DOC_MESSAGES, UUID, assert_error, azure_client
 
 # (parameters, code, param, message)

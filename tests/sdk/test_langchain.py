@@ -21,7 +21,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_openai import AzureChatOpenAI
 from pydantic import BaseModel, Field
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests.conftest import API_KEY, API_VERSION
 from tests.sdk.helpers import DOC_MESSAGES, DOC_PROMPT_TOKENS, TOOL_CALL_ID, assert_valid
 

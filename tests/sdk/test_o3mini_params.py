@@ -24,7 +24,7 @@ import litellm
 import openai
 import pytest
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests import rawhttp
 from tests.conftest import API_KEY, API_VERSION, DEPLOYMENT, chat_url
 from tests.sdk.helpers import DOC_MESSAGES, assert_error

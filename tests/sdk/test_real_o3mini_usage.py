@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
-from mockserver import tokens
-from mockserver.testing import MockServer
-from mockserver.vcr_import import CassetteError, import_cassette
+from mockserver.cli.vcr_import import CassetteError, import_cassette
+from mockserver.testing.server import MockServer
+from mockserver.tokens import counting as tokens
 from tests import rawhttp
 from tests.conftest import API_KEY
 from tests.testdata import AZURE_TRAFFIC, OPENAI_TRAFFIC

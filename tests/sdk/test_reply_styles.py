@@ -12,7 +12,7 @@ from typing import Any
 import openai
 import pytest
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests.conftest import API_KEY, API_VERSION
 from tests.reply_conventions import (
     calls_in,

@@ -8,9 +8,9 @@ from typing import Any
 import openai
 import pytest
 
-from mockserver import tokens
 from mockserver.contract.model_card import load_model_card
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
+from mockserver.tokens import counting as tokens
 from tests.conftest import post_chat
 from tests.sdk.helpers import DOC_MESSAGES, DOC_PROMPT_TOKENS, assert_error
 

@@ -1,7 +1,7 @@
 """Tool calls end to end through the `openai` SDK: an agent loop, tool_choice, arguments.
 
 The rule under test (docs/fidelity.md, "Tools and structured outputs"; the code is
-`mockserver/engine/tool_choice.py`): `none` gives a message; a named function a call to it
+`mockserver/engines/tool_choice.py`): `none` gives a message; a named function a call to it
 with `finish_reason: "stop"`; `auto` and `required` a call to the tool sharing most words
 with the last user message (`required`: else the first tool; `auto`: else a message, or the
 final-answer tool); after tool results a call to another matching tool or the final-answer
@@ -17,7 +17,7 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam, ChatCompletionToolParam
 
-from mockserver import tokens
+from mockserver.tokens import counting as tokens
 from tests.sdk.helpers import TOOL_CALL_ID, assert_valid
 
 MODEL = "o3-mini"

@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests.conftest import API_KEY, API_VERSION, DEPLOYMENT
 from tests.contract.real_traffic import azure_dir, load_yaml
 

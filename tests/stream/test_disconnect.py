@@ -19,7 +19,7 @@ import httpx
 import openai
 import pytest
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests.conftest import API_KEY, API_VERSION, chat_url
 from tests.stream.helpers import (
     DONE,

@@ -1,4 +1,4 @@
-"""Faults inside a stream, asked for with `x-mock-fault` (mockserver/faults.py).
+"""Faults inside a stream, asked for with `x-mock-fault` (mockserver/faults/kinds.py).
 
 `stream-error`: some content frames, then `data: {"error": {...}}` (Azure's 500 body's error
 object: message, type "server_error", param null, code null) and no [DONE]; the `openai` SDK
@@ -15,7 +15,7 @@ import httpx
 import openai
 import pytest
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests.conftest import API_KEY, chat_url, post_chat
 from tests.stream.helpers import (
     MODEL,

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests.conftest import API_KEY, chat_url, post_chat
 from tests.stream.helpers import (
     DD_TRACE,

@@ -17,8 +17,8 @@ import pytest
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from pydantic import BaseModel
 
-from mockserver import tokens
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
+from mockserver.tokens import counting as tokens
 from tests.conftest import API_KEY, API_VERSION
 from tests.stream.helpers import (
     GET_WEATHER,

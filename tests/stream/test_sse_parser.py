@@ -14,7 +14,7 @@ import openai
 import pytest
 from httpx_sse import ServerSentEvent, aconnect_sse, connect_sse
 
-from mockserver.testing import MockServer
+from mockserver.testing.server import MockServer
 from tests.conftest import API_KEY, chat_url
 from tests.stream.helpers import (
     DONE,

@@ -1,4 +1,4 @@
-"""The aiohttp internals mockserver.connection relies on are still there.
+"""The aiohttp internals mockserver.http.connection relies on are still there.
 
 `Connection` (the header deadline, the Azure 400 for malformed HTTP) reads and overrides
 private parts of aiohttp. An aiohttp release that renames one could silently disable the

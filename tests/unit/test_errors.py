@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mockserver.errors import (
+from mockserver.contract.errors import (
     JSON_CONTENT_TYPE,
     AzureError,
     catalogue_error,

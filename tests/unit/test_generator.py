@@ -11,15 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mockserver import tokens
-from mockserver.completion import Completion
 from mockserver.contract.api_versions import resolve_dated
+from mockserver.contract.errors import AzureError
 from mockserver.contract.model_card import load_model_card
 from mockserver.contract.request import check_chat_request, decode_body
-from mockserver.engine.base import EngineCall, Script
-from mockserver.engine.generator import Generator
-from mockserver.errors import AzureError
-from mockserver.ids import IdSource
+from mockserver.engines.base import EngineCall, Script
+from mockserver.engines.generator import Generator
+from mockserver.engines.reply import Completion
+from mockserver.serialize.ids import IdSource
+from mockserver.tokens import counting as tokens
 
 CARD = load_model_card("o3-mini")
 VERSION = resolve_dated("2025-04-01-preview")

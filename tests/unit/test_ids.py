@@ -6,8 +6,8 @@ import multiprocessing
 import re
 import uuid
 
-from mockserver import ids
-from mockserver.ids import IdSource, random_uuid4
+from mockserver.serialize import ids
+from mockserver.serialize.ids import IdSource, random_uuid4
 
 CHAT_ID = re.compile(r"chatcmpl-[A-Za-z0-9]{29}")
 

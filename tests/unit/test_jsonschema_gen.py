@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, FormatChecker
 from pydantic import BaseModel, Field
 
-from mockserver.jsonschema_gen import (
+from mockserver.engines.jsonschema_gen import (
     UnsatisfiableSchemaError,
     _echo_kind,
     _provider_for,
@@ -737,7 +737,7 @@ def test_generation_is_the_same_in_another_process() -> None:
         },
     ]
     script = (
-        "import json, sys; from mockserver.jsonschema_gen import generate_value; "
+        "import json, sys; from mockserver.engines.jsonschema_gen import generate_value; "
         "schemas = json.loads(sys.argv[1]); "
         "print(json.dumps([generate_value(s, seed=n) for s in schemas for n in range(5)]))"
     )

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from mockserver.memo import Memo, Once
+from mockserver.support.memo import Memo, Once
 
 
 def test_a_kept_value_is_returned_and_a_missing_one_is_none() -> None:

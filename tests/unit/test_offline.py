@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-COUNT = "from mockserver import tokens; print(tokens.count('tiktoken is great!'))"
+COUNT = "from mockserver.tokens import counting; print(counting.count('tiktoken is great!'))"
 
 
 def test_tokens_are_counted_with_no_network_and_an_empty_cache(tmp_path: Path) -> None:

@@ -1,11 +1,11 @@
-"""What a question names and asks for, as schema values echo it (mockserver/prompt_hints.py)."""
+"""What a question names and asks for, as schema values echo it (engines/prompt_hints.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from mockserver.jsonschema_gen import generate_value
-from mockserver.prompt_hints import (
+from mockserver.engines.jsonschema_gen import generate_value
+from mockserver.engines.prompt_hints import (
     QUESTION_CHARS,
     entities_in,
     hints_from_messages,

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mockserver.contract.model_card import load_model_card
-from mockserver.reasoning import Turn, difficulty, reasoning_tokens
+from mockserver.tokens.reasoning import Turn, difficulty, reasoning_tokens
 
 PROFILE = load_model_card("o3-mini").reasoning_profile
 GRANULE = 64

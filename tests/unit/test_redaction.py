@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from mockserver.fixtures import Frame, Interaction, RecordedRequest, RecordedResponse
-from mockserver.redaction import (
+from mockserver.recordings.fixtures import Frame, Interaction, RecordedRequest, RecordedResponse
+from mockserver.redaction.rules import (
     DEFAULT_POLICY,
     MASK,
     REDACTED,
@@ -308,7 +308,7 @@ def test_a_bad_log_call_is_logged_scrubbed_instead_of_raising_at_the_call_site()
 # Run apart, so a quadratic scrub (hours for this many keys) is killed at the timeout.
 MANY_KEYS_SCRIPT = """
 import json
-from mockserver.redaction import scrub_stream
+from mockserver.redaction.rules import scrub_stream
 from tests.unit.test_redaction import SK_KEY, chunk
 frames = [chunk(f"key {i}: {SK_KEY}{i:05d}. ") for i in range(20_000)]
 contents = [json.loads(f[6:])["choices"][0]["delta"]["content"] for f in scrub_stream(frames)]

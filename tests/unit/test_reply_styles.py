@@ -13,16 +13,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from mockserver import tokens
-from mockserver.completion import Completion
 from mockserver.config import ALL_REPLY_STYLES, Deployment
 from mockserver.contract.api_versions import resolve_dated
 from mockserver.contract.model_card import load_model_card
 from mockserver.contract.request import check_chat_request, decode_body
-from mockserver.engine.base import EngineCall
-from mockserver.engine.generator import Generator
-from mockserver.engine.styles import STYLES, Prompt, code_fence, only_answer, styled_reply
-from mockserver.ids import IdSource
+from mockserver.engines.base import EngineCall
+from mockserver.engines.generator import Generator
+from mockserver.engines.reply import Completion
+from mockserver.engines.styles import STYLES, Prompt, code_fence, only_answer, styled_reply
+from mockserver.serialize.ids import IdSource
+from mockserver.tokens import counting as tokens
 from tests.reply_conventions import (
     calls_in,
     captured,

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 
 from mockserver.contract.api_versions import resolve_dated
+from mockserver.contract.errors import AzureError
 from mockserver.contract.model_card import load_model_card
 from mockserver.contract.request import check_chat_request
 from mockserver.contract.rules import check_tool_message_order
-from mockserver.errors import AzureError
 
 NOT_A_RESPONSE = (
     "Invalid parameter: messages with role 'tool' must be a response to a preceeding "

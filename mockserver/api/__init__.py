@@ -1,1 +1,0 @@
-"""HTTP: routes and middlewares, thin; the logic lives in pipeline and below."""

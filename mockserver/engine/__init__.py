@@ -1,1 +1,0 @@
-"""Engines answer a valid request: stub rules, fixture replay, recorder, generator."""

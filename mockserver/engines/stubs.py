@@ -1,0 +1,220 @@
+"""Stub rules: "when a request looks like this, answer like that", with scenarios.
+
+    {"match": {"last_user_message": {"contains": "weather"}},
+     "answer": {"tool_call": {"name": "get_weather", "arguments": {"city": "Paris"}}},
+     "times": 1, "priority": 1}
+
+The first matching stub wins: lowest `priority` first, then the most recently added.
+A stub with `times` answers that many requests and then stops matching. A stub in a
+`scenario` matches only while the scenario is in `required_state`, and moves it to
+`new_state` when it answers (WireMock's scenarios: "first a 429, then a success").
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from mockserver.contract.errors import catalogue_names
+from mockserver.engines.matching import RequestMatch, RequestView
+from mockserver.faults.kinds import parse_fault
+
+STARTED = "Started"  # the state every scenario begins in, as in WireMock
+ANSWER_KINDS = ("content", "tool_calls", "structured_output", "refusal", "error", "fault")
+
+
+class ToolCallAnswer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    arguments: dict[str, Any] | str | None = Field(
+        default=None,
+        description="an object or a JSON string; omitted: generated from the tool's schema",
+    )
+
+
+class ErrorAnswer(BaseModel):
+    """An Azure error: a catalogue name, or a status and body of your own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, description="a name from the error catalogue")
+    values: dict[str, Any] = Field(default_factory=dict, description="the name's placeholders")
+    status: int | None = Field(default=None, ge=400, le=599)
+    body: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _name_or_body(self) -> ErrorAnswer:
+        if (self.name is None) == (self.status is None or self.body is None):
+            raise ValueError("give either name, or both status and body")
+        if self.name is not None and self.name not in catalogue_names():
+            raise ValueError(f"no error named {self.name!r}; known: {', '.join(catalogue_names())}")
+        return self
+
+
+class UsageOverride(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    prompt_tokens: int | None = Field(default=None, ge=0, le=2**31)
+    completion_tokens: int | None = Field(default=None, ge=0, le=2**31)
+    reasoning_tokens: int | None = Field(default=None, ge=0, le=2**31)
+    cached_tokens: int | None = Field(default=None, ge=0, le=2**31)
+
+
+class StubAnswer(BaseModel):
+    """One kind of answer, plus optional usage, content-filter verdict and delay."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    content: str | None = None
+    tool_calls: list[ToolCallAnswer] | None = None
+    structured_output: Any = Field(default=None, description="a JSON value sent as content")
+    refusal: str | None = None
+    error: ErrorAnswer | None = None
+    fault: str | None = Field(default=None, description="an x-mock-fault value")
+    usage: UsageOverride | None = None
+    content_filter: dict[str, Literal["low", "medium", "high"]] | None = Field(
+        default=None,
+        description="categories the output filter flags, e.g. {'violence': 'high'}: the "
+        "choice ends with finish_reason content_filter",
+    )
+    delay_ms: int = Field(default=0, ge=0, le=600_000)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> StubAnswer:
+        given = [kind for kind in ANSWER_KINDS if getattr(self, kind) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give one kind of answer, not {', '.join(given)}")
+        return self
+
+    @field_validator("fault")
+    @classmethod
+    def _known_fault(cls, fault: str | None) -> str | None:
+        if fault is not None:
+            parse_fault(fault)
+        return fault
+
+
+class Stub(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    priority: int = Field(
+        default=5, ge=-(2**31), le=2**31, description="lower answers first, as in WireMock"
+    )
+    times: int | None = Field(
+        default=None, ge=1, le=2**31, description="answers this many; None: all"
+    )
+    match: RequestMatch = Field(default_factory=RequestMatch)
+    answer: StubAnswer = Field(default_factory=StubAnswer)
+    scenario: str | None = None
+    required_state: str | None = None
+    new_state: str | None = None
+    answered: int = Field(default=0, ge=0, description="how many requests it has answered")
+
+    def exhausted(self) -> bool:
+        return self.times is not None and self.answered >= self.times
+
+
+@dataclass
+class StubStore:
+    """The stubs and scenario states of one server; safe across threads."""
+
+    stubs: dict[str, Stub] = field(default_factory=dict)
+    scenarios: dict[str, str] = field(default_factory=dict)
+    _order: dict[str, int] = field(default_factory=dict)
+    _counter: itertools.count[int] = field(default_factory=itertools.count)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, stub: Stub) -> Stub:
+        with self._lock:
+            self.stubs[stub.id] = stub
+            self._order[stub.id] = next(self._counter)
+            if stub.scenario is not None:
+                self.scenarios.setdefault(stub.scenario, STARTED)
+        return stub
+
+    def remove(self, stub_id: str) -> bool:
+        with self._lock:
+            self._order.pop(stub_id, None)
+            return self.stubs.pop(stub_id, None) is not None
+
+    def take(self, request: RequestView) -> Stub | None:
+        """The stub that answers `request`, counted and with its scenario moved on."""
+        with self._lock:
+            for stub in sorted(self.stubs.values(), key=self._rank):
+                if self._applies(stub, request):
+                    stub.answered += 1
+                    if stub.scenario is not None and stub.new_state is not None:
+                        self.scenarios[stub.scenario] = stub.new_state
+                    return stub.model_copy()
+        return None
+
+    def would_answer(self, request: RequestView) -> bool:
+        """Whether some stub would answer `request` now; nothing is counted or moved."""
+        with self._lock:
+            return any(self._applies(stub, request) for stub in self.stubs.values())
+
+    def take_by_id(self, stub_id: str) -> Stub | None:
+        """A stub forced by x-mock-stub: counted and moving its scenario like a match."""
+        with self._lock:
+            stub = self.stubs.get(stub_id)
+            if stub is None:
+                return None
+            stub.answered += 1
+            if stub.scenario is not None and stub.new_state is not None:
+                self.scenarios[stub.scenario] = stub.new_state
+            return stub.model_copy()
+
+    def set_state(self, scenario: str, state: str) -> None:
+        with self._lock:
+            self.scenarios[scenario] = state
+
+    def reset_scenarios(self) -> None:
+        with self._lock:
+            for name in self.scenarios:
+                self.scenarios[name] = STARTED
+
+    def clear(self) -> None:
+        with self._lock:
+            self.stubs.clear()
+            self.scenarios.clear()
+            self._order.clear()
+
+    def _rank(self, stub: Stub) -> tuple[int, int]:
+        return (stub.priority, -self._order[stub.id])
+
+    def _applies(self, stub: Stub, request: RequestView) -> bool:
+        if stub.exhausted():
+            return False
+        if stub.scenario is not None and stub.required_state is not None:
+            in_state = self.scenarios.get(stub.scenario, STARTED) == stub.required_state
+            if not in_state:
+                return False
+        return stub.match.matches(request)
+
+
+class StubFileError(ValueError):
+    """A stub file that is not JSON, or not stubs."""
+
+
+def load_stub_files(directory: Path) -> list[Stub]:
+    """Every `*.json` in `directory`: a stub, a list of stubs, or {"stubs": [...]}."""
+    if not directory.is_dir():
+        raise StubFileError(f"stubs directory {directory} does not exist")
+    stubs: list[Stub] = []
+    for path in sorted(directory.glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            items = data.get("stubs", [data]) if isinstance(data, dict) else data
+            stubs.extend(Stub.model_validate(item) for item in items)
+        except (ValueError, ValidationError, AttributeError, TypeError) as error:
+            raise StubFileError(f"{path}: {error}") from None
+    return stubs

@@ -1,0 +1,89 @@
+"""The application factory: one aiohttp app per Settings, its state under one AppKey."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+
+from mockserver.admin.metrics import count_requests, install_metrics
+from mockserver.admin.routes import create_admin_app
+from mockserver.config import Settings
+from mockserver.contract.model_card import load_model_card
+from mockserver.contract.request import checker_for
+from mockserver.engines import jsonschema_gen
+from mockserver.engines.stubs import load_stub_files
+from mockserver.engines.vocabulary import vocabulary
+from mockserver.http.body import read_body_in_time
+from mockserver.http.faults import inject_faults
+from mockserver.http.gateway import authenticate_first
+from mockserver.http.journal import record_requests
+from mockserver.http.keys import STATE
+from mockserver.http.middlewares import azure_envelope, finish_headers
+from mockserver.operations.chat import add_routes
+from mockserver.redaction.rules import install_log_filter
+from mockserver.state import AppState
+from mockserver.tokens import counting as tokens
+
+
+def create_app(settings: Settings | None = None) -> web.Application:
+    settings = settings or Settings()
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        # The key is checked before faults and before any route answers (api.gateway).
+        middlewares=[
+            count_requests,  # outermost: sees each answer as it went out
+            azure_envelope,
+            record_requests,
+            authenticate_first,
+            read_body_in_time,
+            inject_faults,
+        ],
+    )
+    app[STATE] = AppState.from_settings(settings)
+    install_log_filter(logging.getLogger("mockserver"))  # secrets never logged
+    if settings.stubs_dir is not None:
+        for stub in load_stub_files(settings.stubs_dir):
+            app[STATE].stubs.add(stub)
+    add_routes(app)
+    install_metrics(app)  # GET /metrics
+    app.add_subapp("/__admin/", create_admin_app())
+    app.on_startup.append(_warm_up)
+    app.on_response_prepare.append(finish_headers)
+    app.on_cleanup.append(_close)
+    return app
+
+
+async def _warm_up(app: web.Application) -> None:
+    """Model cards and schemas now; the tokenizer and word lists on a thread.
+
+    Building o200k_base and importing Faker take most of a second, so the server answers
+    (its health check first) while they load. A request that needs them sooner waits
+    for them; nothing is answered from a half-built tokenizer.
+    """
+    for deployment in app[STATE].settings.deployments.values():
+        load_model_card(deployment.model)
+    checker_for("2025-04-01-preview")
+    checker_for("2024-10-21")
+    app[STATE].warm_up = asyncio.get_running_loop().run_in_executor(None, _load_slow_parts)
+
+
+def _load_slow_parts() -> None:
+    tokens.encoding()
+    vocabulary()
+    jsonschema_gen.warm_up()
+
+
+async def warmed(app: web.Application) -> None:
+    """Return once the warm-up is over (raises what it raised)."""
+    warm_up = app[STATE].warm_up
+    if warm_up is not None:
+        await warm_up
+
+
+async def _close(app: web.Application) -> None:
+    warm_up = app[STATE].warm_up
+    if warm_up is not None:  # its thread ends before the loop does
+        await asyncio.gather(warm_up, return_exceptions=True)
+    await app[STATE].close()

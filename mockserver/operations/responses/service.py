@@ -1,0 +1,207 @@
+"""Creating, reading and deleting responses, free of HTTP types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mockserver import pipeline
+from mockserver.contract.errors import AzureError, encode_body, invalid_request
+from mockserver.engines.base import Effects
+from mockserver.engines.matching import message_text
+from mockserver.engines.reply import Choice
+from mockserver.operations.responses.references import ItemResolver
+from mockserver.operations.responses.request import (
+    Translation,
+    check_fields,
+    input_items,
+    rewrite_error,
+    translate,
+)
+from mockserver.operations.responses.seal import ReasoningSeal
+from mockserver.operations.responses.serialize import (
+    ItemIds,
+    Outcome,
+    build_response,
+    incomplete_reason,
+)
+from mockserver.pipeline import IncomingCall, Target
+from mockserver.serialize.json import tool_call_object
+from mockserver.state import AppState
+from mockserver.stores.responses import StoredResponse
+
+CONTEXT_ERRORS = frozenset({"context_length_exceeded", "context_length_exceeded_with_completion"})
+CONTEXT_MESSAGE = (
+    "Your input exceeds the context window of this model. Please adjust your input and try again."
+)
+ENCRYPTED_REASONING = "reasoning.encrypted_content"  # the `include` value asking for tokens
+JSON_OBJECT_MESSAGE = (
+    "Response input messages must contain the word 'json' in some form to use 'text.format' "
+    "of type 'json_object'."
+)
+
+
+@dataclass(frozen=True)
+class Created:
+    """A response made: the pipeline's answer and the response object."""
+
+    answer: pipeline.Answer
+    response: dict[str, Any]
+
+
+async def create_response(
+    state: AppState, target: Target, body: dict[str, Any], call: IncomingCall, effects: Effects
+) -> Created:
+    check_fields(body)
+    history = _history(state, body.get("previous_response_id"))
+    storing = body.get("store", True) is not False
+    seal = ReasoningSeal.for_seed(state.settings.seed)
+    items = ItemResolver(state.responses, seal, storing).resolve(input_items(body.get("input")))
+    translation = translate(body, history, items)
+    _check_json_object(body, translation)
+    try:
+        answer = await pipeline.answer_chat(state, target, translation.chat, call, effects)
+    except AzureError as error:
+        raise _in_responses_words(error, translation) from None
+    ids = ItemIds(answer.digest, state.ids.deterministic)
+    reason = incomplete_reason(answer.completion)
+    outcome = Outcome(
+        response_id=ids.make("resp_"),
+        created_at=answer.identity.created,
+        effort=answer.request.reasoning_effort,
+        status="incomplete" if reason else "completed",
+        reason=reason,
+    )
+    response = build_response(body, answer.completion, outcome, ids)
+    if ENCRYPTED_REASONING in (body.get("include") or []):
+        _seal_reasoning(response, seal, answer.digest)
+    if storing:
+        conversation = _conversation(translation, answer.completion.choices[0])
+        items = input_item_resources(translation.items, ids)
+        state.responses.put(StoredResponse(response, items, conversation))
+    return Created(answer, response)
+
+
+def _seal_reasoning(response: dict[str, Any], seal: ReasoningSeal, digest: bytes) -> None:
+    """Each reasoning item's token: its id and the answer it led to, on this seed."""
+    for item in response["output"]:
+        if item["type"] == "reasoning":
+            payload = {"id": item["id"], "answer": digest.hex()}
+            item["encrypted_content"] = seal.seal(payload, int(response["created_at"]))
+
+
+def _history(state: AppState, previous_id: Any) -> list[dict[str, Any]]:
+    if previous_id is None:
+        return []
+    stored = state.responses.get(previous_id) if isinstance(previous_id, str) else None
+    if stored is None:
+        raise invalid_request(
+            f"Previous response with id '{previous_id}' not found.",
+            "previous_response_id",
+            "previous_response_not_found",
+        )
+    return stored.conversation
+
+
+def _check_json_object(body: dict[str, Any], translation: Translation) -> None:
+    spec = (body.get("text") or {}).get("format") or {}
+    if not isinstance(spec, dict) or spec.get("type") != "json_object":
+        return
+    messages = translation.chat["messages"]
+    if not any("json" in message_text(message).lower() for message in messages):
+        raise invalid_request(JSON_OBJECT_MESSAGE, "text.format", None)
+
+
+def _in_responses_words(error: AzureError, translation: Translation) -> AzureError:
+    if error.name in CONTEXT_ERRORS:
+        replaced = invalid_request(CONTEXT_MESSAGE, "input", "context_length_exceeded")
+        replaced.headers.update(error.headers)
+        return replaced
+    return rewrite_error(error, translation.origins)
+
+
+def _conversation(translation: Translation, choice: Choice) -> list[dict[str, Any]]:
+    """The chat messages a follow-up continues from: this turn's, instructions left out."""
+    messages = [
+        message
+        for message, origin in zip(translation.chat["messages"], translation.origins, strict=True)
+        if origin != "instructions"
+    ]
+    if choice.tool_calls:
+        calls = [tool_call_object(call) for call in choice.tool_calls]
+        return [*messages, {"role": "assistant", "tool_calls": calls}]
+    return [*messages, {"role": "assistant", "content": choice.content or choice.refusal or ""}]
+
+
+def input_item_resources(items: list[dict[str, Any]], ids: ItemIds) -> list[dict[str, Any]]:
+    """The request's input items as `input_items` lists them, each with an id."""
+    resources = []
+    for position, item in enumerate(items):
+        resource = _item_resource(item, ids, position)
+        if resource is not None:
+            resources.append(resource)
+    return resources
+
+
+def _item_resource(item: dict[str, Any], ids: ItemIds, position: int) -> dict[str, Any] | None:
+    kind = item.get("type", "message")
+    if kind == "function_call":
+        keys = ("call_id", "name", "arguments")
+        fields = {key: item[key] for key in keys}
+        return {"id": item.get("id") or ids.make("fc_", 1000 + position), "type": kind, **fields}
+    if kind == "function_call_output":
+        fields = {"call_id": item["call_id"], "output": item["output"]}
+        return {"id": ids.make("fco_", position), "type": kind, "status": "completed", **fields}
+    if kind != "message":
+        return None
+    role = item["role"]
+    part_type = "output_text" if role == "assistant" else "input_text"
+    return {
+        "id": item.get("id") or ids.make("msg_", 1000 + position),
+        "type": "message",
+        "role": role,
+        "status": "completed",
+        "content": _parts(item.get("content"), part_type),
+    }
+
+
+def _parts(content: Any, part_type: str) -> list[dict[str, Any]]:
+    if isinstance(content, str):
+        content = [{"type": part_type, "text": content}]
+    parts = []
+    for part in content or []:
+        if part.get("type") in ("input_text", "output_text", "text"):
+            part = {"type": part_type, "text": part.get("text") or ""}
+        if part_type == "output_text":
+            part = {**part, "annotations": []}
+        parts.append(part)
+    return parts
+
+
+def stored_or_404(state: AppState, response_id: str) -> StoredResponse:
+    stored = state.responses.get(response_id)
+    if stored is None:
+        raise not_found(response_id)
+    return stored
+
+
+def not_found(response_id: str) -> AzureError:
+    error = {
+        "message": f"Response with id '{response_id}' not found.",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": None,
+    }
+    return AzureError(404, encode_body({"error": error}, "pretty"), name="response_not_found")
+
+
+def item_list(stored: StoredResponse, order: str, limit: int) -> dict[str, Any]:
+    items = stored.items if order == "asc" else list(reversed(stored.items))
+    page = items[:limit]
+    return {
+        "object": "list",
+        "data": page,
+        "first_id": page[0]["id"] if page else None,
+        "last_id": page[-1]["id"] if page else None,
+        "has_more": len(items) > len(page),
+    }
