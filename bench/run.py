@@ -249,7 +249,7 @@ def measure_reset(clean_runs: int = 2000, dirty_runs: int = 200) -> dict[str, An
             # What the azure_mock fixture does around each test besides reset().
             start = time.perf_counter()
             server.take_failures()
-            server.configure(seed=server.settings.seed)
+            server.configure(seed=server.settings.answers.seed)
             server.take_failures()
             fixture.append(time.perf_counter() - start)
     return {

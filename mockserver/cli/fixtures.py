@@ -87,8 +87,8 @@ def _import(args: argparse.Namespace) -> int:
     """Convert every cassette it can; name each it refuses; exit 1 if any was refused."""
     settings = _settings()
     limits = CassetteLimits(
-        max_bytes=args.max_bytes or settings.vcr_max_bytes,
-        max_nodes=args.max_nodes or settings.vcr_max_nodes,
+        max_bytes=args.max_bytes or settings.recording.vcr_max_bytes,
+        max_nodes=args.max_nodes or settings.recording.vcr_max_nodes,
     )
     refused = 0
     for cassette in tracked(args.cassettes, len(args.cassettes), "cassettes"):

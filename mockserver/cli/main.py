@@ -14,7 +14,7 @@ import socket
 import sys
 import threading
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any
+from typing import Any, get_args
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -23,7 +23,7 @@ from mockserver.admin.metrics import multiprocess_dir
 from mockserver.admin.token import warn_if_exposed
 from mockserver.cli.drift.commands import add_contract_commands, run_contract_command
 from mockserver.cli.fixtures import add_fixtures_commands, run_fixtures_command
-from mockserver.config import Settings, load_settings
+from mockserver.config import RecordMode, ReplayMiss, Settings, load_settings
 from mockserver.engines.stubs import StubFileError
 from mockserver.http.app import create_app, warmed
 from mockserver.http.connection import runner_for
@@ -80,7 +80,7 @@ def _add_tape_arguments(serve: argparse.ArgumentParser) -> None:
     serve.add_argument("--fixtures", dest="fixtures_dir", help="recorded interactions (*.json)")
     serve.add_argument(
         "--record-mode",
-        choices=("none", "once", "new_episodes", "all"),
+        choices=get_args(RecordMode),
         help="none (default): replay only; once, new_episodes, all: as in vcrpy",
     )
     serve.add_argument("--upstream", help="the real endpoint to record, https://<resource>...")
@@ -100,7 +100,7 @@ def _add_tape_arguments(serve: argparse.ArgumentParser) -> None:
     )
     serve.add_argument(
         "--replay-miss",
-        choices=("error", "generate"),
+        choices=get_args(ReplayMiss),
         help="answer a miss with an error "
         "naming the nearest interaction (default), or with the generator",
     )
@@ -149,8 +149,8 @@ def _serve_command(args: dict[str, Any]) -> int:
 
 def serve_workers(settings: Settings, workers: int) -> None:
     """`--workers N`: N processes on one port (SO_REUSEPORT); each keeps its own state."""
-    if settings.port == 0:
-        settings = settings.model_copy(update={"port": _free_port(settings.host)})
+    if settings.server.port == 0:
+        settings = settings.with_changes({"port": _free_port(settings.server.host)})
     children = [
         multiprocessing.get_context("spawn").Process(
             target=_worker, args=(settings,), name=f"mockserver-{n}", daemon=True
@@ -165,7 +165,7 @@ def serve_workers(settings: Settings, workers: int) -> None:
         finally:
             for child in children:
                 child.terminate()  # SIGTERM: each worker stops within its shutdown grace
-                child.join(timeout=settings.shutdown_grace_seconds + 10)
+                child.join(timeout=settings.server.shutdown_grace_seconds + 10)
 
 
 def _worker(settings: Settings) -> None:
@@ -219,16 +219,18 @@ async def serve(settings: Settings, reuse_port: bool = False, announce: bool = T
     """Run until SIGINT or SIGTERM, then close connections and return."""
     runner = runner_for(create_app(settings), settings)
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port or None)
+    site = web.TCPSite(
+        runner, settings.server.host, settings.server.port, reuse_port=reuse_port or None
+    )
     await site.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     # Handlers first: a supervisor may signal as soon as it reads the ready line.
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    port = _bound_port(runner, settings.port)
+    port = _bound_port(runner, settings.server.port)
     if announce:
-        print(f"mockserver listening on http://{settings.host}:{port}", flush=True)
+        print(f"mockserver listening on http://{settings.server.host}:{port}", flush=True)
     try:
         await warmed(runner.app)
         # What start-up built (the tokenizer's 200,000 ranks, schemas, word lists) lives as

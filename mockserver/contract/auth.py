@@ -21,13 +21,13 @@ def authenticate(headers: Mapping[str, str], settings: Settings) -> None:
     """
     api_key = headers.get("api-key")
     if api_key is not None:
-        if not _accepted(api_key, settings.api_keys):
+        if not _accepted(api_key, settings.auth.api_keys):
             raise catalogue_error("InvalidSubscriptionKey")
         return
     token = _bearer_token(headers.get("authorization", ""))
     if token is None:
         raise catalogue_error("InvalidSubscriptionKey")
-    if not _accepted(token, [*settings.api_keys, *settings.entra_tokens]):
+    if not _accepted(token, [*settings.auth.api_keys, *settings.auth.entra_tokens]):
         raise catalogue_error("InvalidBearerToken")
 
 

@@ -36,7 +36,7 @@ async def read_body_in_time(request: web.Request, handler: Handler) -> web.Strea
 
 
 async def _read_in_time(request: web.Request) -> None:
-    limit = request.config_dict[STATE].settings.request_body_timeout_seconds
+    limit = request.config_dict[STATE].settings.server.request_body_timeout_seconds
     try:
         async with asyncio.timeout(limit):
             await request.read()

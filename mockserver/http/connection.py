@@ -94,7 +94,7 @@ class Connection(RequestHandler):
 
     def _start_header_timer(self) -> None:
         if self._header_timer is None:
-            delay = self._settings.request_header_timeout_seconds
+            delay = self._settings.server.request_header_timeout_seconds
             self._header_timer = self._loop.call_later(delay, self._headers_late)
 
     def _stop_header_timer(self) -> None:
@@ -134,7 +134,7 @@ class Connection(RequestHandler):
         error = catalogue_error("MalformedRequest")
         status = exc.code if 400 <= exc.code < 500 else error.status
         response = web.Response(status=status, body=error.body, content_type="application/json")
-        headers = gateway_headers(new_request_id(), {}, self._settings.region)
+        headers = gateway_headers(new_request_id(), {}, self._settings.server.region)
         response.headers.update(headers)
         response.force_close()  # the stream can no longer be trusted to frame requests
         return response
@@ -164,8 +164,8 @@ class GuardedRunner(web.AppRunner):
         super().__init__(
             app,
             access_log=None,
-            keepalive_timeout=settings.idle_timeout_seconds,
-            shutdown_timeout=settings.shutdown_grace_seconds,
+            keepalive_timeout=settings.server.idle_timeout_seconds,
+            shutdown_timeout=settings.server.shutdown_grace_seconds,
         )
         self._settings = settings
 

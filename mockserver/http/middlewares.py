@@ -24,7 +24,7 @@ async def azure_envelope(request: web.Request, handler: Handler) -> web.StreamRe
     except AzureError as error:
         response = error_response(error)
     except web.HTTPRequestEntityTooLarge:
-        limit = request.config_dict[STATE].settings.max_body_bytes
+        limit = request.config_dict[STATE].settings.server.max_body_bytes
         response = error_response(catalogue_error("RequestTooLarge", limit=limit))
     except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
         response = error_response(catalogue_error("ResourceNotFound"))
@@ -54,7 +54,7 @@ async def finish_headers(request: web.Request, response: web.StreamResponse) -> 
     Azure sends no `Server`, and no Content-Type on some errors (DeploymentNotFound).
     """
     request_id = request.get(REQUEST_ID) or new_request_id()
-    region = request.config_dict[STATE].settings.region
+    region = request.config_dict[STATE].settings.server.region
     error = response.get(ERROR_NAME, "")
     for name, value in gateway_headers(request_id, request.headers, region, error).items():
         response.headers.setdefault(name, value)

@@ -242,18 +242,18 @@ DEFAULT_POLICY = policy()
 def fixture_policy(settings: Settings) -> RedactionPolicy:
     """What fixture files leave out: the deny list, the user's names, `redact_body_paths`."""
     return policy(
-        tuple(settings.redact_headers),
-        tuple(settings.redact_query),
-        tuple(settings.redact_body_paths),
+        tuple(settings.redaction.headers),
+        tuple(settings.redaction.query),
+        tuple(settings.redaction.body_paths),
     )
 
 
 def journal_policy(settings: Settings) -> RedactionPolicy:
     """What the journal masks: the same credentials; body fields only when configured."""
     return policy(
-        tuple(settings.redact_headers),
-        tuple(settings.redact_query),
-        tuple(settings.journal_redact_body_paths),
+        tuple(settings.redaction.headers),
+        tuple(settings.redaction.query),
+        tuple(settings.redaction.journal_body_paths),
     )
 
 

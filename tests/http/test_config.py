@@ -29,27 +29,27 @@ def config_file(tmp_path: Path) -> Path:
 
 def test_defaults() -> None:
     settings = load_settings(environ={})
-    assert settings.region == "East US 2"
-    assert settings.seed == 0
-    assert settings.api_keys == []
+    assert settings.server.region == "East US 2"
+    assert settings.answers.seed == 0
+    assert settings.auth.api_keys == []
     assert list(settings.deployments) == ["o3-mini"]
     assert settings.deployments["o3-mini"].model == "o3-mini"
-    assert (settings.host, settings.port) == ("127.0.0.1", 8089)
-    assert settings.deterministic_ids is False
+    assert (settings.server.host, settings.server.port) == ("127.0.0.1", 8089)
+    assert settings.answers.deterministic_ids is False
 
 
 def test_file_replaces_defaults(config_file: Path) -> None:
     settings = load_settings(config_file, environ={})
-    assert settings.region == "West Europe"
-    assert settings.seed == 11
-    assert settings.api_keys == ["file-key"]
+    assert settings.server.region == "West Europe"
+    assert settings.answers.seed == 11
+    assert settings.auth.api_keys == ["file-key"]
     assert list(settings.deployments) == ["my-o3"]
     assert settings.deployments["my-o3"].model == "o3-mini"
 
 
 def test_config_file_named_by_environment(config_file: Path) -> None:
     settings = load_settings(environ={"MOCKSERVER_CONFIG": str(config_file)})
-    assert settings.region == "West Europe"
+    assert settings.server.region == "West Europe"
 
 
 def test_environment_reads_every_kind_of_value() -> None:
@@ -63,18 +63,18 @@ def test_environment_reads_every_kind_of_value() -> None:
             "MOCKSERVER_PORT": "0",
         }
     )
-    assert settings.seed == 42
-    assert settings.region == "Sweden Central"
-    assert settings.api_keys == ["a", "b", "c"]
+    assert settings.answers.seed == 42
+    assert settings.server.region == "Sweden Central"
+    assert settings.auth.api_keys == ["a", "b", "c"]
     assert sorted(settings.deployments) == ["one", "two"]
     assert {d.model for d in settings.deployments.values()} == {"o3-mini"}
-    assert settings.deterministic_ids is True
-    assert settings.port == 0
+    assert settings.answers.deterministic_ids is True
+    assert settings.server.port == 0
 
 
 def test_unrelated_environment_is_ignored() -> None:
     settings = load_settings(environ={"REGION": "x", "MOCKSERVER": "y", "mockserver_region": "z"})
-    assert settings.region == "East US 2"
+    assert settings.server.region == "East US 2"
 
 
 @pytest.mark.parametrize(
@@ -97,19 +97,19 @@ def test_precedence_of_layers(
     expected: str,
 ) -> None:
     settings = load_settings(config_file if use_file else None, environ, overrides)
-    assert settings.region == expected
+    assert settings.server.region == expected
 
 
 def test_every_layer_overrides_lists_and_deployments(config_file: Path) -> None:
     environ = {"MOCKSERVER_API_KEYS": "env-key", "MOCKSERVER_DEPLOYMENTS": "env-dep=o3-mini"}
     from_env = load_settings(config_file, environ)
-    assert from_env.api_keys == ["env-key"]
+    assert from_env.auth.api_keys == ["env-key"]
     assert list(from_env.deployments) == ["env-dep"]
     overrides = {"api_keys": ["flag-key"], "deployments": ["flag-dep=o3-mini"], "seed": 5}
     from_flags = load_settings(config_file, environ, overrides)
-    assert from_flags.api_keys == ["flag-key"]
+    assert from_flags.auth.api_keys == ["flag-key"]
     assert list(from_flags.deployments) == ["flag-dep"]
-    assert from_flags.seed == 5
+    assert from_flags.answers.seed == 5
 
 
 @pytest.mark.parametrize(

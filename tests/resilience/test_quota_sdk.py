@@ -227,7 +227,7 @@ def test_call_rate_limit_429(make_server: MakeServer) -> None:
 
 def test_not_enforced_by_default_only_the_headers_show_usage(make_server: MakeServer) -> None:
     server = make_server(deployments={DEPLOYMENT: deployment()})
-    assert server.settings.enforce_quota is False
+    assert server.settings.quota.enforce is False
     client = client_for(server)
     first, headers = ask(client, BIG)
     assert first.usage is not None
