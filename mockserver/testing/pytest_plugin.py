@@ -1,26 +1,32 @@
-"""pytest plugin: one mock server per session (per xdist worker), reset before each test.
+"""pytest plugin: one `MockServer` per session (per xdist worker), reset before each test.
 
-Fixtures: `azure_mock` (the `MockServer`: .url, .stub(), .requests, .verify(), .reset()),
-`azure_openai_client`, `azure_openai_async_client`, `openai_v1_client` (ready-made
-clients with max_retries=0). Marker: `@pytest.mark.azure_mock(stubs=[...], seed=7)`.
-A bug inside the server during a test fails that test with the server's traceback.
+Fixtures: `azure_mock` (the `MockServer`: .url, .stub(), .requests, .verify(), .reset()…,
+every call through the admin API), `azure_openai_client`, `azure_openai_async_client`,
+`openai_v1_client` (the server's ready-made clients, max_retries=0). Marker:
+`@pytest.mark.azure_mock(stubs=[...], seed=7)`; one with `fixtures=` or `record_mode=`
+gets a server of its own for that test. A bug inside the server during a test fails that
+test with the server's traceback.
 """
 
 from __future__ import annotations
 
 import traceback
 from collections.abc import Iterator
-from typing import Any
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from mockserver.testing.server import MockServer
+if TYPE_CHECKING:  # the server is imported when a test asks for it, not with the plugin
+    from openai import AsyncAzureOpenAI, AzureOpenAI, OpenAI
 
-DEFAULT_API_VERSION = "2025-04-01-preview"
-DEFAULT_API_KEY = "mockserver-key"
+    from mockserver.testing.server import MockServer
+
 RECORD_MODES = ("none", "once", "new_episodes", "all")
 MARKER = "azure_mock"
-_PER_TEST = ("seed", "fixtures_dir", "record_mode")  # what a marker may change for one test
+MARKER_ARGUMENTS = frozenset({"stubs", "seed", "record_mode", "fixtures"})
+# Marker arguments the admin API cannot change on a running server: a server of their own.
+OWN_SERVER_ARGUMENTS = {"fixtures": "fixtures_dir", "record_mode": "record_mode"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,7 +45,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--mockserver-admin-token",
         default=None,
-        help="protect the server's admin API with this token (azure_mock.admin_client() sends it)",
+        help="protect the server's admin API with this token (azure_mock's calls send it)",
     )
 
 
@@ -53,8 +59,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def _azure_mock_session(pytestconfig: pytest.Config) -> Iterator[MockServer]:
-    options = _session_options(pytestconfig)
-    with MockServer(**options) as server:
+    from mockserver.testing.server import MockServer
+
+    with MockServer(**_session_options(pytestconfig)) as server:
         yield server
 
 
@@ -63,52 +70,59 @@ def azure_mock(
     _azure_mock_session: MockServer, request: pytest.FixtureRequest
 ) -> Iterator[MockServer]:
     """The session's server, reset for this test and set up by its marker."""
-    server = _azure_mock_session
-    session_settings = {key: getattr(server.state.settings, key) for key in _PER_TEST}
+    options = _marker_options(request.node.get_closest_marker(MARKER))
+    own = {OWN_SERVER_ARGUMENTS[k]: v for k, v in options.items() if k in OWN_SERVER_ARGUMENTS}
+    if not own:
+        with _for_one_test(_azure_mock_session, options) as server:
+            yield server
+        return
+    with _own_server(request.config, own) as started, _for_one_test(started, options) as server:
+        yield server
+
+
+@pytest.fixture
+def azure_openai_client(azure_mock: MockServer) -> Iterator[AzureOpenAI]:
+    with azure_mock.azure_openai_client() as client:
+        yield client
+
+
+@pytest.fixture
+def azure_openai_async_client(azure_mock: MockServer) -> AsyncAzureOpenAI:
+    return azure_mock.async_azure_openai_client()
+
+
+@pytest.fixture
+def openai_v1_client(azure_mock: MockServer) -> Iterator[OpenAI]:
+    with azure_mock.openai_client() as client:
+        yield client
+
+
+@contextmanager
+def _for_one_test(server: MockServer, options: dict[str, Any]) -> Iterator[MockServer]:
+    """The server emptied and set up for a test; afterwards its settings as they were, and
+    the test failed if the server raised while answering it."""
+    before = server.current_settings()
     server.reset()
     server.take_failures()
-    _apply_marker(server, request.node.get_closest_marker(MARKER))
+    _apply(server, options)
     yield server
-    server.configure(**session_settings)
+    _restore(server, before)
     failures = server.take_failures()
     if failures:
         text = "".join(traceback.format_exception(failures[0]))
         pytest.fail(f"the mock server failed while answering this test:\n{text}")
 
 
-@pytest.fixture
-def azure_openai_client(azure_mock: MockServer) -> Iterator[Any]:
-    import openai
+@contextmanager
+def _own_server(config: pytest.Config, changes: dict[str, Any]) -> Iterator[MockServer]:
+    from mockserver.testing.server import MockServer
 
-    with openai.AzureOpenAI(
-        azure_endpoint=azure_mock.url,
-        api_key=DEFAULT_API_KEY,
-        api_version=DEFAULT_API_VERSION,
-        max_retries=0,
-    ) as client:
-        yield client
-
-
-@pytest.fixture
-def azure_openai_async_client(azure_mock: MockServer) -> Any:
-    import openai
-
-    return openai.AsyncAzureOpenAI(
-        azure_endpoint=azure_mock.url,
-        api_key=DEFAULT_API_KEY,
-        api_version=DEFAULT_API_VERSION,
-        max_retries=0,
-    )
-
-
-@pytest.fixture
-def openai_v1_client(azure_mock: MockServer) -> Iterator[Any]:
-    import openai
-
-    with openai.OpenAI(
-        base_url=azure_mock.v1_base_url, api_key=DEFAULT_API_KEY, max_retries=0
-    ) as client:
-        yield client
+    try:
+        server = MockServer(**{**_session_options(config), **changes})
+    except ValueError as error:  # pydantic's ValidationError included
+        raise pytest.UsageError(f"{MARKER} marker: {error}") from None
+    with server:
+        yield server
 
 
 def _session_options(config: pytest.Config) -> dict[str, Any]:
@@ -126,26 +140,35 @@ def _session_options(config: pytest.Config) -> dict[str, Any]:
     return {key: value for key, value in options.items() if value is not None}
 
 
-def _apply_marker(server: MockServer, marker: pytest.Mark | None) -> None:
+def _marker_options(marker: pytest.Mark | None) -> dict[str, Any]:
     if marker is None:
-        return
-    options = dict(marker.kwargs)
-    unknown = set(options) - {"stubs", "seed", "record_mode", "fixtures"}
+        return {}
     if marker.args:
         raise pytest.UsageError(
             f"{MARKER} marker: keyword arguments only (stubs=, seed=, fixtures=, record_mode=);\n"
             f"positional arguments given: {marker.args!r}"
         )
+    unknown = set(marker.kwargs) - MARKER_ARGUMENTS
     if unknown:
         raise pytest.UsageError(f"{MARKER} marker: unknown arguments {sorted(unknown)}")
-    changes = {
-        "seed": options.get("seed"),
-        "fixtures_dir": options.get("fixtures"),
-        "record_mode": options.get("record_mode"),
-    }
+    return {key: value for key, value in marker.kwargs.items() if value is not None}
+
+
+def _apply(server: MockServer, options: dict[str, Any]) -> None:
+    from mockserver.testing.errors import AdminError
+
     try:
-        server.configure(**{key: value for key, value in changes.items() if value is not None})
-    except ValueError as error:
+        if "seed" in options:
+            server.configure(seed=options["seed"])
+        for stub in options.get("stubs") or []:
+            server.stub(stub)
+    except (AdminError, ValueError) as error:
         raise pytest.UsageError(f"{MARKER} marker: {error}") from None
-    for stub in options.get("stubs") or []:
-        server.stub(stub)
+
+
+def _restore(server: MockServer, before: dict[str, Any]) -> None:
+    """Settings the test changed (`configure`, the marker's seed) back as they were."""
+    now = server.current_settings()
+    changed = {key: value for key, value in before.items() if now.get(key) != value}
+    if changed:
+        server.configure(**changed)

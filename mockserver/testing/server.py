@@ -1,51 +1,105 @@
-"""`MockServer`: the real server on 127.0.0.1 and a free port, in a background thread.
+"""`MockServer`: the front door for tests in Python.
 
-    with MockServer() as server:
-        client = AzureOpenAI(
-            azure_endpoint=server.url, api_key="any", api_version="2025-04-01-preview"
-        )
+    from mockserver import MockServer
 
-The thread runs its own event loop, so synchronous clients (the `openai` SDK's
-`AzureOpenAI`) and asynchronous ones can both talk to it.
+    with MockServer() as server:                      # or: async with MockServer() as server
+        server.stub(answer={"content": "hello"})
+        client = server.azure_openai_client()
+        ...
+        server.verify(last_user_message={"contains": "hi"}, count=1)
+
+`MockServer(**settings)` starts the real server in this process, on 127.0.0.1 and a free
+port; `MockServer.attach(url, admin_token=...)` drives one already running (`mockserver
+serve`). Either way every typed call (mockserver.testing.admin_api) goes through the admin
+API over HTTP; only the exceptions a bug raised inside an in-process server are read from
+it directly (`take_failures`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
+import urllib.parse
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
+from pydantic import SecretStr
 
 from mockserver.config import Settings, load_settings
-from mockserver.engines.matching import RequestMatch
-from mockserver.engines.stubs import Stub
-from mockserver.http.app import create_app
-from mockserver.http.connection import runner_for
-from mockserver.http.keys import STATE
-from mockserver.state import RESETTABLE, AppState
-from mockserver.stores.journal import JournalEntry, verify
-from mockserver.testing.admin_client import AdminClient
+from mockserver.stores.journal import JournalEntry
+from mockserver.testing import openai_clients
+from mockserver.testing.admin_api import AdminApi
+from mockserver.testing.admin_http import DEFAULT_TIMEOUT_SECONDS, AdminHttp
+from mockserver.testing.embedded import START_TIMEOUT_SECONDS, EmbeddedServer
+from mockserver.testing.errors import AdminError
+from mockserver.testing.openai_clients import DEFAULT_API_VERSION
 
-START_TIMEOUT_SECONDS = 30.0
+if TYPE_CHECKING:
+    from openai import AsyncAzureOpenAI, AsyncOpenAI, AzureOpenAI, OpenAI
+
+    from mockserver.state import AppState
+    from mockserver.testing.admin_client import AdminClient
+
+__all__ = ["START_TIMEOUT_SECONDS", "MockServer"]
 
 
-class MockServer:
+class MockServer(AdminApi):
+    """A mock server for a test: started here (`MockServer(...)`), or attached (`attach`)."""
+
+    _settings: Settings | None
+    _embedded: EmbeddedServer | None
+
     def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
-        self.settings = settings or load_settings(environ={}, overrides=overrides)
-        self.settings = self.settings.model_copy(update={"host": "127.0.0.1", "port": 0})
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-        self._ready = threading.Event()
-        self._failure: BaseException | None = None
-        self.port = 0
+        """Settings as a `Settings`, or as its fields (`MockServer(seed=7)`); environment
+        variables are not read, so a test runs the same everywhere. It always binds
+        127.0.0.1 and a free port, whatever `host` and `port` say."""
+        if settings is not None and overrides:
+            raise TypeError("MockServer takes a Settings or its fields as keywords, not both")
+        self._settings = settings or load_settings(environ={}, overrides=overrides)
+        self._embedded = EmbeddedServer(self._settings)
+        self._url: str | None = None
+        self._token: SecretStr | None = self._settings.auth.admin_token
+        self._timeout = DEFAULT_TIMEOUT_SECONDS
+        self._final_journal: list[JournalEntry] | Exception = []
+
+    @classmethod
+    def attach(
+        cls,
+        url: str,
+        admin_token: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> MockServer:
+        """The server running at `url` (e.g. http://127.0.0.1:8089), checked to answer
+        GET /__admin/health; start/stop and `with` leave it running."""
+        server = cls.__new__(cls)
+        server._adopt(url, admin_token, timeout)
+        server.health()  # fails now, with the reason, if nothing answers there
+        return server
+
+    def _adopt(self, url: str, admin_token: str | None, timeout: float) -> None:
+        self._settings = None
+        self._embedded = None
+        self._url = url.rstrip("/")
+        self._timeout = timeout
+        self._token = SecretStr(admin_token) if admin_token else None
+        self._final_journal = []
+        self.admin_http = AdminHttp(self._url, admin_token, timeout)
+
+    def __repr__(self) -> str:  # never the admin token
+        where = "attached" if self.attached else "in-process"
+        return f"MockServer({self._url or 'not started'!r}, {where})"
+
+    # --- where it is ---------------------------------------------------------------------
+
+    @property
+    def attached(self) -> bool:
+        return self._embedded is None
 
     @property
     def url(self) -> str:
-        """The `azure_endpoint` for `AzureOpenAI`."""
-        return f"http://127.0.0.1:{self.port}"
+        """The server's root: the `azure_endpoint` for `AzureOpenAI`."""
+        if self._url is None:
+            raise RuntimeError("the mock server is not running: start() it, or use `with`")
+        return self._url
 
     @property
     def v1_base_url(self) -> str:
@@ -53,81 +107,95 @@ class MockServer:
         return f"{self.url}/openai/v1/"
 
     @property
-    def state(self) -> AppState:
-        assert self._runner is not None, "the server is not running"
-        return self._runner.app[STATE]
-
-    # --- the test-double API ---------------------------------------------------------
-
-    def stub(self, stub: Stub | dict[str, Any] | None = None, /, **fields: Any) -> Stub:
-        """Add a stub rule: a `Stub`, its JSON as a dict, or its fields as keywords.
-
-        server.stub(match={"last_user_message": {"contains": "weather"}},
-                    answer={"tool_calls": [{"name": "get_weather"}]}, times=1)
-        """
-        model = stub if isinstance(stub, Stub) else Stub.model_validate(stub or fields)
-        return self.state.stubs.add(model)
+    def port(self) -> int:
+        return urllib.parse.urlsplit(self.url).port or 80
 
     @property
-    def requests(self) -> list[JournalEntry]:
-        """The journal: every inference request received, oldest first."""
-        return self.state.journal.entries()
+    def settings(self) -> Settings:
+        """The settings an in-process server started with (`current_settings()` says what
+        it runs with now, for any server)."""
+        if self._settings is None:
+            raise AttributeError("an attached server's settings: use current_settings()")
+        return self._settings
 
-    def find(
-        self, match: RequestMatch | dict[str, Any] | None = None, **fields: Any
-    ) -> list[JournalEntry]:
-        return self.state.journal.find(_match(match, fields))
+    # --- the openai SDK's clients, ready for this server ---------------------------------
 
-    def verify(
-        self,
-        match: RequestMatch | dict[str, Any] | None = None,
-        count: int | None = None,
-        **fields: Any,
-    ) -> list[JournalEntry]:
-        """Assert matching requests were received (`count` of them); the error shows the
-        nearest requests and what differed."""
-        __tracebackhide__ = True
-        return verify(self.state.journal, _match(match, fields), count)
+    def openai_client(self, **options: Any) -> OpenAI:
+        """`openai.OpenAI` on the v1 API; `options` go to the SDK (api_key, max_retries=0…)."""
+        return openai_clients.openai_client(self.v1_base_url, **options)
 
-    def reset(self, parts: frozenset[str] = RESETTABLE) -> None:
-        """Forget stubs, scenario states, the journal and quota usage (or only `parts`)."""
-        self.state.reset(parts)
+    def async_openai_client(self, **options: Any) -> AsyncOpenAI:
+        return openai_clients.async_openai_client(self.v1_base_url, **options)
 
-    def configure(self, **changes: Any) -> None:
-        """Change settings while running, e.g. `configure(seed=7, deterministic_ids=True)`."""
-        self.state.update_settings(changes)
+    def azure_openai_client(
+        self, api_version: str = DEFAULT_API_VERSION, **options: Any
+    ) -> AzureOpenAI:
+        """`openai.AzureOpenAI` on the dated API at `api_version`."""
+        return openai_clients.azure_openai_client(self.url, api_version, **options)
 
-    def scenario_state(self, name: str) -> str | None:
-        return self.state.stubs.scenarios.get(name)
+    def async_azure_openai_client(
+        self, api_version: str = DEFAULT_API_VERSION, **options: Any
+    ) -> AsyncAzureOpenAI:
+        return openai_clients.async_azure_openai_client(self.url, api_version, **options)
 
     def admin_client(self) -> AdminClient:
-        """A client of this server's admin API over HTTP, sending its admin token if set."""
-        token = self.state.settings.admin_token
-        return AdminClient(self.url, token=token.get_secret_value() if token else "")
+        """An `AdminClient` of this server, sending its admin token if it has one."""
+        from mockserver.testing.admin_client import AdminClient  # it builds on this module
+
+        return AdminClient(self.url, timeout=self._timeout, token=_secret(self._token))
+
+    # --- an in-process server's insides --------------------------------------------------
 
     def take_failures(self) -> list[BaseException]:
-        """Exceptions raised inside the server since the last call (bugs answered as 500)."""
-        failures, self.state.failures[:] = list(self.state.failures), []
-        return failures
+        """Exceptions raised inside an in-process server since the last call (its bugs,
+        answered as 500), to fail the test that caused them; [] for an attached one."""
+        return [] if self._embedded is None else self._embedded.take_failures()
 
-    # --- lifecycle ---------------------------------------------------------------------
+    @property
+    def state(self) -> AppState:
+        """The in-process server's state. Not part of the front door (the typed calls
+        above are): for the project's own tests, which look at what the API does not show."""
+        if self._embedded is None:
+            raise AttributeError("an attached server's state is in its own process")
+        return self._embedded.state
+
+    @property
+    def _loop(self) -> asyncio.AbstractEventLoop | None:
+        # tests/stream/test_disconnect.py counts the tasks on the server's loop through this
+        # name, which the server had before the front door; not for anything else.
+        return None if self._embedded is None else self._embedded.loop
+
+    # --- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> MockServer:
-        self._thread = threading.Thread(target=self._run, name="mockserver", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(START_TIMEOUT_SECONDS):
-            raise TimeoutError("mockserver did not start in time")
-        if self._failure is not None:
-            raise RuntimeError("mockserver failed to start") from self._failure
+        """Serve (an in-process server), within START_TIMEOUT_SECONDS."""
+        if self._embedded is not None and not self._embedded.running:
+            port = self._embedded.start()
+            self._url = f"http://127.0.0.1:{port}"
+            self.admin_http = AdminHttp(self._url, _secret(self._token), self._timeout)
         return self
 
     def stop(self) -> None:
-        if self._loop is None or self._thread is None:
+        """Stop an in-process server; an attached one keeps running."""
+        if self._embedded is None or not self._embedded.running:
             return
-        asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(timeout=30)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=30)
-        self._loop, self._thread = None, None
+        try:  # kept for asserting after the `with` block
+            self._final_journal = self.journal()
+        except (AdminError, OSError) as error:  # said when read, not by stopping
+            self._final_journal = error
+        self._embedded.stop()
+
+    @property
+    def requests(self) -> list[JournalEntry]:
+        """The journal: every request received, oldest first (once an in-process server
+        has stopped, as it was when it stopped)."""
+        if self._embedded is None or self._embedded.running:
+            return self.journal()
+        if isinstance(self._final_journal, Exception):
+            raise RuntimeError("the journal could not be read as the server stopped") from (
+                self._final_journal
+            )
+        return list(self._final_journal)
 
     def __enter__(self) -> MockServer:
         return self.start()
@@ -140,36 +208,18 @@ class MockServer:
     ) -> None:
         self.stop()
 
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(self._startup())
-        except BaseException as error:  # reported to the starting thread
-            self._failure = error
-            self._ready.set()
-            loop.close()
-            return
-        self._ready.set()
-        loop.run_forever()
-        loop.close()
+    async def __aenter__(self) -> MockServer:
+        # Starting waits for the server's thread: off the event loop, which goes on.
+        return await asyncio.to_thread(self.start)
 
-    async def _startup(self) -> None:
-        # The served runner: Azure's 400 for bad HTTP, header/idle timeouts, shutdown grace.
-        self._runner = runner_for(create_app(self.settings), self.settings)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        address = self._runner.addresses[0]
-        self.port = int(address[1])
-
-    async def _shutdown(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await asyncio.to_thread(self.stop)
 
 
-def _match(match: RequestMatch | dict[str, Any] | None, fields: dict[str, Any]) -> RequestMatch:
-    if isinstance(match, RequestMatch):
-        return match
-    return RequestMatch.model_validate(match or fields)
+def _secret(token: SecretStr | None) -> str | None:
+    return None if token is None else token.get_secret_value()

@@ -12,7 +12,7 @@ from mockserver.testing.server import MockServer
 @pytest.fixture
 def mock(server: MockServer) -> Iterator[MockServer]:
     """The shared server with no stubs, scenarios, journal or quota; its seed restored after."""
-    seed = server.state.settings.seed
+    seed = server.current_settings()["seed"]
     server.reset()
     server.take_failures()
     yield server

@@ -204,7 +204,7 @@ def test_reset_only_some_parts(mock: MockServer, admin: httpx.Client) -> None:
     assert response.status_code == 200
     assert response.json() == {"reset": ["journal"]}
     assert mock.requests == []
-    assert len(mock.state.stubs.stubs) == 1
+    assert len(mock.stubs()) == 1
 
 
 def test_reset_everything_by_default(mock: MockServer, admin: httpx.Client) -> None:
@@ -214,8 +214,8 @@ def test_reset_everything_by_default(mock: MockServer, admin: httpx.Client) -> N
     assert response.status_code == 200
     assert response.json() == {"reset": ["journal", "quota", "scenarios", "stubs"]}
     assert mock.requests == []
-    assert mock.state.stubs.stubs == {}
-    assert mock.state.stubs.scenarios == {}
+    assert mock.stubs() == []
+    assert mock.scenarios() == {}
 
 
 def test_reset_an_unknown_part_is_400(mock: MockServer, admin: httpx.Client) -> None:
@@ -223,7 +223,7 @@ def test_reset_an_unknown_part_is_400(mock: MockServer, admin: httpx.Client) -> 
     response = admin.post("/__admin/reset", json={"parts": ["journal", "everything"]})
     message = assert_admin_error(response, 400, "InvalidRequest")
     assert "everything" in message
-    assert len(mock.state.stubs.stubs) == 1
+    assert len(mock.stubs()) == 1
 
 
 # --- settings ------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The typed admin client drives a server as a separate process would."""
+"""The typed admin client drives a server as a separate process would, with the same calls
+and names as `MockServer`; its old names (add_stub, set_scenario, settings) still answer."""
 
 from __future__ import annotations
 
@@ -19,9 +20,7 @@ def running() -> Iterator[MockServer]:
 
 
 def ask(server: MockServer, text: str) -> openai.types.chat.ChatCompletion:
-    with openai.AzureOpenAI(
-        azure_endpoint=server.url, api_key="k", api_version="2025-04-01-preview", max_retries=0
-    ) as client:
+    with server.azure_openai_client() as client:
         return client.chat.completions.create(
             model="o3-mini", messages=[{"role": "user", "content": text}]
         )
@@ -29,15 +28,14 @@ def ask(server: MockServer, text: str) -> openai.types.chat.ChatCompletion:
 
 def test_stub_answer_and_verify_over_http(running: MockServer) -> None:
     admin = AdminClient(running.url)
-    assert admin.health()["status"] == "ok"
-    stub = admin.add_stub(
-        {"match": {"last_user_message": {"contains": "hi"}}, "answer": {"content": "hello"}}
-    )
+    assert admin.health().status == "ok"
+    stub = admin.stub(match={"last_user_message": {"contains": "hi"}}, answer={"content": "hello"})
     assert [s.id for s in admin.stubs()] == [stub.id]
     assert ask(running, "hi there").choices[0].message.content == "hello"
     assert admin.count({"last_user_message": {"contains": "hi"}}) == 1
-    assert admin.verify({"last_user_message": {"contains": "hi"}}, count=1) == 1
-    assert admin.requests(source=f"stub:{stub.id}")[0]["status"] == 200
+    [entry] = admin.verify({"last_user_message": {"contains": "hi"}}, count=1)
+    assert entry.stub_id == stub.id
+    assert admin.journal(source=f"stub:{stub.id}")[0].status == 200
 
 
 def test_a_failed_verification_raises_with_the_nearest_request(running: MockServer) -> None:
@@ -60,12 +58,29 @@ def test_bad_input_and_unknown_ids_raise_admin_errors(running: MockServer) -> No
 
 def test_scenarios_settings_quota_and_reset(running: MockServer) -> None:
     admin = AdminClient(running.url)
-    admin.set_scenario("flow", "Later")
+    admin.set_scenario_state("flow", "Later")
     assert admin.scenarios() == {"flow": "Later"}
     assert admin.configure(seed=9)["seed"] == 9
-    assert admin.settings()["seed"] == 9
+    assert admin.current_settings()["seed"] == 9
     ask(running, "count me")
-    assert admin.quota()["deployments"]["o3-mini"]["requests_last_minute"] == 1
+    assert admin.quota()["o3-mini"].requests_last_minute == 1
     admin.reset()
-    assert admin.requests() == []
-    assert admin.quota()["deployments"]["o3-mini"]["requests_last_minute"] == 0
+    assert admin.requests == []
+    assert admin.quota()["o3-mini"].requests_last_minute == 0
+
+
+def test_the_old_names_are_the_new_calls(running: MockServer) -> None:
+    admin = AdminClient(running.url)
+    stub = admin.add_stub({"answer": {"content": "old name"}})
+    assert running.stub_by_id(stub.id).answer.content == "old name"
+    admin.set_scenario("flow", "Later")
+    assert running.scenario_state("flow") == "Later"
+    assert admin.settings() == running.current_settings()
+
+
+def test_the_token_comes_from_the_servers_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOCKSERVER_ADMIN_TOKEN", "from-the-environment")
+    with MockServer(admin_token="from-the-environment") as protected:
+        admin = AdminClient(protected.url)
+        assert admin.stubs() == []
+        assert "from-the-environment" not in repr(admin)

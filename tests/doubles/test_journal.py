@@ -332,14 +332,14 @@ def test_find_and_count_with_filters(mock: MockServer, client: openai.AzureOpenA
     ask(client, "answer from the generator")
     with pytest.raises(openai.NotFoundError):
         client.chat.completions.create(model="missing", messages=user("hi"))
-    journal = mock.state.journal
     assert [e.stub_id for e in mock.find(last_user_message={"contains": "stub"})] == [stub.id]
     assert len(mock.find()) == 3
-    assert [e.status for e in journal.find(None, source="gateway")] == [404]
-    assert journal.count(None, status=200) == 2
-    assert journal.count(RequestMatch(route="dated"), source="generator") == 1
-    assert journal.count(None, source=f"stub:{stub.id}", status=200) == 1
-    assert journal.count(None, deployment="missing") == 0
+    assert [e.status for e in mock.journal(source="gateway")] == [404]
+    assert len(mock.journal(status=200)) == 2
+    dated = mock.find(RequestMatch(route="dated"))
+    assert [e.source for e in dated].count("generator") == 1
+    assert len(mock.journal(source=f"stub:{stub.id}", status=200)) == 1
+    assert mock.journal(deployment="missing") == []
 
 
 # --- the admin view ----------------------------------------------------------------------------
@@ -398,7 +398,7 @@ def test_admin_delete_clears_the_journal(
     assert admin.delete("/__admin/requests").status_code == 200
     assert mock.requests == []
     assert admin.get("/__admin/requests").json() == {"requests": [], "count": 0}
-    assert len(mock.state.stubs.stubs) == 1  # only the journal was cleared
+    assert len(mock.stubs()) == 1  # only the journal was cleared
 
 
 def test_admin_find_and_count(

@@ -154,7 +154,7 @@ def ask(client, text="Tell me about tea"):
 
 
 def test_default_seed(azure_mock, azure_openai_client):
-    assert azure_mock.state.settings.seed == 0
+    assert azure_mock.current_settings()["seed"] == 0
     RESULTS["seed 0"] = ask(azure_openai_client)
 
 
@@ -167,15 +167,15 @@ def test_default_seed(azure_mock, azure_openai_client):
     seed=7,
 )
 def test_marker_loads_stubs_and_sets_the_seed(azure_mock, azure_openai_client):
-    assert azure_mock.state.settings.seed == 7
+    assert azure_mock.current_settings()["seed"] == 7
     assert ask(azure_openai_client, "stubbed?") == "from the marker"
-    assert sorted(azure_mock.state.stubs.stubs)[-1] == "second"
+    assert sorted(stub.id for stub in azure_mock.stubs())[-1] == "second"
     RESULTS["seed 7"] = ask(azure_openai_client, "Tell me about tea")
 
 
 def test_the_seed_is_restored_and_it_mattered(azure_mock, azure_openai_client):
-    assert azure_mock.state.settings.seed == 0
-    assert azure_mock.state.stubs.stubs == {}
+    assert azure_mock.current_settings()["seed"] == 0
+    assert azure_mock.stubs() == []
     assert RESULTS["seed 7"] is None  # the refusal stub answered, not the generator
     azure_mock.configure(seed=7)
     with_seed_7 = ask(azure_openai_client)
@@ -213,7 +213,7 @@ def test_one_leaves_a_stub_and_requests(azure_mock, azure_openai_client):
 
 def test_two_starts_clean(azure_mock, azure_openai_client):
     assert azure_mock.requests == []
-    assert azure_mock.state.stubs.stubs == {}
+    assert azure_mock.stubs() == []
     assert azure_mock.scenario_state("s") is None
     reply = azure_openai_client.chat.completions.create(
         model="o3-mini", messages=[{"role": "user", "content": "hi"}]
@@ -248,7 +248,7 @@ def test_a_failing_verify_fails_the_test_with_a_readable_message(
     result.assert_outcomes(failed=1)
     assert_lines_in_order(
         result,
-        "E       mockserver.stores.journal.VerificationError: expected 1 request(s) matching "
+        "E       mockserver.testing.errors.VerificationFailedError: expected 1 request(s) matching "
         '{"last_user_message":{"contains":"weather"}}, found 0.',
         "E       Nearest requests received:",
         "E         #1 POST /openai/deployments/o3-mini/chat/completions -> 200: the last user "
@@ -308,10 +308,18 @@ SERVER_FAILURE = """
 import openai
 import pytest
 
+from mockserver.engines.matching import TextMatch
 
-def test_provokes_a_server_bug(azure_mock, azure_openai_client):
-    # A Python set is not JSON: the stub engine fails while writing the reply.
-    azure_mock.stub(answer={"structured_output": {"a", "b"}})
+
+def a_bug(self, text):
+    raise TypeError("a bug inside the server")
+
+
+def test_provokes_a_server_bug(azure_mock, azure_openai_client, monkeypatch):
+    # Every input the admin API accepts is answered, so the bug is planted: the stub
+    # engine's text matching raises, as a bug of ours would, inside the served request.
+    monkeypatch.setattr(TextMatch, "matches", a_bug)
+    azure_mock.stub(match={"last_user_message": {"equals": "hi"}}, answer={"content": "x"})
     with pytest.raises(openai.InternalServerError):
         azure_openai_client.chat.completions.create(
             model="o3-mini", messages=[{"role": "user", "content": "hi"}]
@@ -355,9 +363,49 @@ def test_the_seed_option_seeds_the_session(pytester: pytest.Pytester) -> None:
         test_seeded=textwrap.dedent(
             """
             def test_seed(azure_mock):
-                assert azure_mock.state.settings.seed == 31
+                assert azure_mock.current_settings()["seed"] == 31
             """
         )
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--mockserver-seed", "31")
     result.assert_outcomes(passed=1)
+
+
+OWN_SERVER = """
+import pytest
+
+SESSION = {}
+
+
+def test_the_session_server(azure_mock):
+    SESSION["url"] = azure_mock.url
+    assert azure_mock.current_settings()["fixtures_dir"] is None
+
+
+@pytest.mark.azure_mock(fixtures="recorded", seed=5)
+def test_recordings_get_a_server_of_their_own(azure_mock, azure_openai_client):
+    assert azure_mock.url != SESSION["url"]
+    settings = azure_mock.current_settings()
+    assert settings["fixtures_dir"].endswith("recorded") and settings["seed"] == 5
+
+
+def test_then_the_session_server_again(azure_mock):
+    assert azure_mock.url == SESSION["url"]
+    assert azure_mock.current_settings()["fixtures_dir"] is None
+
+
+@pytest.mark.azure_mock(record_mode="once")
+def test_recording_without_an_upstream(azure_mock):
+    pass
+"""
+
+
+def test_a_marker_switching_recordings_gets_its_own_server(pytester: pytest.Pytester) -> None:
+    # The admin API changes only runtime settings (seed, ids, region, streaming), so a test
+    # that replays other recordings, or records, is served by a server started for it.
+    pytester.makeini(INI)
+    pytester.mkdir("recorded")
+    pytester.makepyfile(test_own_server=OWN_SERVER)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3, errors=1)
+    assert_lines_in_order(result, "UsageError: azure_mock marker:", "record_mode")

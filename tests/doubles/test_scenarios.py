@@ -229,9 +229,9 @@ def test_admin_scenarios_reset_starts_over(mock: MockServer, admin: httpx.Client
 
 def test_resetting_only_scenarios_keeps_the_stubs(mock: MockServer) -> None:
     flaky(mock)
-    mock.state.stubs.set_state("flaky", "recovered")
-    mock.reset(frozenset({"scenarios"}))
-    assert len(mock.state.stubs.stubs) == 2
+    mock.set_scenario_state("flaky", "recovered")
+    mock.reset({"scenarios"})
+    assert len(mock.stubs()) == 2
     assert mock.scenario_state("flaky") == "Started"
 
 

@@ -250,7 +250,7 @@ def test_matcher(srv: MockServer, match: dict[str, Any], hit: Call, miss: Call) 
     stub = srv.stub(match=match, answer={"content": STUBBED})
     assert_stub_answered(send(srv, hit), stub)
     assert_generator_answered(send(srv, miss))
-    assert srv.state.stubs.stubs[stub.id].answered == 1
+    assert srv.stub_by_id(stub.id).answered == 1
 
 
 def test_an_empty_match_answers_every_chat_request(srv: MockServer) -> None:
@@ -358,8 +358,8 @@ def test_times_one_answers_once_then_the_generator_answers(srv: MockServer) -> N
     stub = srv.stub(times=1, answer={"content": STUBBED})
     assert_stub_answered(send(srv, Call()), stub)
     assert_generator_answered(send(srv, Call()))
-    assert srv.state.stubs.stubs[stub.id].answered == 1
-    assert srv.state.stubs.stubs[stub.id].exhausted()
+    answered = srv.stub_by_id(stub.id)
+    assert answered.answered == 1 and answered.exhausted()
 
 
 def test_an_exhausted_stub_lets_a_lower_ranked_stub_answer(srv: MockServer) -> None:
