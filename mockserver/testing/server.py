@@ -28,6 +28,7 @@ from mockserver.config import Settings, load_settings
 from mockserver.stores.journal import JournalEntry
 from mockserver.testing import openai_clients
 from mockserver.testing.admin_api import AdminApi
+from mockserver.testing.admin_client import AdminClient
 from mockserver.testing.admin_http import DEFAULT_TIMEOUT_SECONDS, AdminHttp
 from mockserver.testing.embedded import START_TIMEOUT_SECONDS, EmbeddedServer
 from mockserver.testing.errors import AdminError
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
     from openai import AsyncAzureOpenAI, AsyncOpenAI, AzureOpenAI, OpenAI
 
     from mockserver.state import AppState
-    from mockserver.testing.admin_client import AdminClient
 
 __all__ = ["START_TIMEOUT_SECONDS", "MockServer"]
 
@@ -140,8 +140,6 @@ class MockServer(AdminApi):
 
     def admin_client(self) -> AdminClient:
         """An `AdminClient` of this server, sending its admin token if it has one."""
-        from mockserver.testing.admin_client import AdminClient  # it builds on this module
-
         return AdminClient(self.url, timeout=self._timeout, token=_secret(self._token))
 
     # --- an in-process server's insides --------------------------------------------------

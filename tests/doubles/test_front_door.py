@@ -286,8 +286,12 @@ def test_the_admin_client_is_the_same_api(mock: MockServer) -> None:
 # --- the package's front door ----------------------------------------------------------------
 
 
-def test_import_mockserver_stays_cheap() -> None:
-    probe = "import sys, mockserver; print('aiohttp' in sys.modules, mockserver.__version__)"
+def test_import_mockserver_and_its_pytest_plugin_stay_cheap() -> None:
+    # Installing the package loads the plugin into every pytest run: the server (aiohttp
+    # and all) comes in only when a test asks for a fixture.
+    probe = (
+        "import sys, mockserver, mockserver.testing.pytest_plugin; print('aiohttp' in sys.modules)"
+    )
     shown = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
     )
