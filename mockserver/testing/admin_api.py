@@ -78,9 +78,13 @@ class AdminApi:
     ) -> list[JournalEntry]:
         """The journal's entries with these fields (`source="stub:<id>"`, `status=429`…):
         the newest `limit` of them, after entry id `since`."""
-        wanted = {"status": status, "source": source, "deployment": deployment}
-        wanted["surface"] = surface
-        query = {name: value for name, value in wanted.items() if value is not None}
+        filters = {
+            "status": status,
+            "source": source,
+            "deployment": deployment,
+            "surface": surface,
+        }
+        query = {name: value for name, value in filters.items() if value is not None}
         query.update({"limit": limit or 0, "since": since or 0})
         path = "/requests?" + urllib.parse.urlencode(query)
         return journal_entries(self._admin().call("GET", path))

@@ -72,7 +72,10 @@ class MockServer(AdminApi):
         GET /__admin/health; start/stop and `with` leave it running."""
         server = cls.__new__(cls)
         server._adopt(url, admin_token, timeout)
-        server.health()  # fails now, with the reason, if nothing answers there
+        try:
+            server.health()  # fails now, with the reason, if nothing answers there
+        except OSError as error:
+            raise ConnectionError(f"no mock server answers at {server.url}: {error}") from error
         return server
 
     def _adopt(self, url: str, admin_token: str | None, timeout: float) -> None:

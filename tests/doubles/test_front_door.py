@@ -106,7 +106,7 @@ def test_attach_to_a_second_in_process_server() -> None:
 def test_attach_to_nothing_fails_at_once() -> None:
     with MockServer() as server:
         url = server.url
-    with pytest.raises(OSError):
+    with pytest.raises(ConnectionError, match=f"no mock server answers at {url}"):
         MockServer.attach(url, timeout=5)
 
 
