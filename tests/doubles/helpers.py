@@ -57,14 +57,12 @@ def user(text: str) -> list[Any]:
 
 
 def azure_client(server: MockServer, **options: Any) -> openai.AzureOpenAI:
-    settings: dict[str, Any] = {"api_key": API_KEY, "api_version": API_VERSION, "max_retries": 0}
-    settings.update(options)
-    return openai.AzureOpenAI(azure_endpoint=server.url, **settings)
+    """The server's own factory, with this suite's key and api-version as defaults."""
+    return server.azure_openai_client(**{"api_key": API_KEY, "api_version": API_VERSION, **options})
 
 
 def v1_client(server: MockServer, **options: Any) -> openai.OpenAI:
-    settings: dict[str, Any] = {"api_key": API_KEY, "max_retries": 0, **options}
-    return openai.OpenAI(base_url=server.v1_base_url, **settings)
+    return server.openai_client(**{"api_key": API_KEY, **options})
 
 
 def admin_client(server: MockServer) -> httpx.Client:
