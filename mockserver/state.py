@@ -1,31 +1,24 @@
-"""Per-app state: one object under one AppKey, never globals; `reset()` is an API."""
+"""Per-app state: one object under one AppKey, never globals; its stores reset by API."""
 
 from __future__ import annotations
 
 import asyncio
-import random
 import secrets
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import aiohttp
-
-from mockserver.config import Deployment, Settings
+from mockserver.config import Settings
+from mockserver.engines.base import Engine
 from mockserver.engines.chain import EngineChain
 from mockserver.engines.generator import Generator
+from mockserver.engines.record import Record
+from mockserver.engines.replay import Replay
 from mockserver.engines.rules import StubRules
-from mockserver.engines.stubs import StubStore
-from mockserver.faults.kinds import Fault, FaultCounter, parse_fault
-from mockserver.recordings.cassette import Cassette
-from mockserver.recordings.fixtures import cassette_files, find_fixtures
-from mockserver.recordings.tape import DEFAULT_TRANSFORMS, ReplayRules, Tape
-from mockserver.redaction.rules import fixture_policy
+from mockserver.recordings.library import RecordingLibrary
 from mockserver.serialize.ids import IdSource
-from mockserver.stores.journal import Journal
-from mockserver.stores.quota import QuotaLedger
-from mockserver.stores.responses import ResponseStore
+from mockserver.stores.memory import memory_stores
+from mockserver.stores.stores import Stores
 from mockserver.support.memo import Memo
 
 
@@ -34,38 +27,19 @@ def _model_session() -> str:
     return time.strftime("d%Y%m%d%H%M%S", time.gmtime()) + "-" + secrets.token_hex(4)
 
 
-RESETTABLE = frozenset({"stubs", "scenarios", "journal", "quota"})
-_TAPE_SETTINGS = frozenset(
-    {
-        "fixtures_dir",
-        "record_mode",
-        "upstream",
-        "cassette",
-        "allow_repeats",
-        "replay_ignore_body_fields",
-        "replay_transforms",
-    }
-)
-
-
 @dataclass
 class AppState:
     settings: Settings
     engines: EngineChain
     ids: IdSource
-    quota: QuotaLedger = field(default_factory=QuotaLedger)
-    fault_counter: FaultCounter = field(default_factory=FaultCounter)
-    stubs: StubStore = field(default_factory=StubStore)
-    journal: Journal = field(default_factory=Journal)
+    # Stubs, scenarios, journal, quota, stored responses, fault counts: what a run
+    # accumulates, in memory or shared between processes.
+    stores: Stores
     # Exceptions of ours answered as a 500, for the pytest plugin to re-raise in the test.
     failures: list[BaseException] = field(default_factory=list)
-    fault_dice: dict[str, random.Random] = field(default_factory=dict)
-    tape: Tape | None = None  # recorded interactions, when fixtures are configured
-    cassette_existed: bool = False  # for record mode "once"
-    _session: aiohttp.ClientSession | None = None
-    _cassette: Cassette | None = None
+    # The fixtures replayed, the cassette recorded to, the upstream client (see app.py).
+    recordings: RecordingLibrary = field(default_factory=lambda: RecordingLibrary(Settings()))
     model_session: str = field(default_factory=_model_session)
-    responses: ResponseStore = field(default_factory=ResponseStore)  # the Responses API's
     # Digest and prompt tokens by canonical content (see pipeline.content_facts).
     content_facts: Memo[bytes, tuple[bytes, int]] = field(
         default_factory=lambda: Memo(max_entries=4096, max_size=32 * 2**20)
@@ -79,103 +53,34 @@ class AppState:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppState:
-        ids = IdSource(settings.deterministic_ids, settings.deterministic_created)
-        stubs = StubStore()
+        ids = IdSource(settings.answers.deterministic_ids, settings.answers.deterministic_created)
+        stores = memory_stores(settings)
         styles = {name: d.reply_styles for name, d in settings.deployments.items()}
-        generator = Generator(settings.seed, ids, styles)
+        generator = Generator(settings.answers.seed, ids, styles)
+        recordings = RecordingLibrary(settings)
+        engines: list[Engine] = [
+            StubRules(stores.stubs, generator),
+            Replay(recordings),
+            Record(recordings),
+            generator,
+        ]
         return cls(
             settings=settings,
-            engines=EngineChain([StubRules(stubs, generator), generator]),
+            engines=EngineChain(engines),
+            recordings=recordings,
             ids=ids,
-            stubs=stubs,
-            journal=Journal(
-                capacity=settings.journal_capacity, max_bytes=settings.journal_max_bytes
-            ),
-            quota=QuotaLedger(request_window_seconds=settings.quota_request_window_seconds),
-            tape=_load_tape(settings),
-            cassette_existed=_cassette_exists(settings),
+            stores=stores,
         )
 
-    def may_record(self) -> bool:
-        """vcrpy's record modes: once records only into a cassette that did not exist."""
-        mode = self.settings.record_mode
-        return mode in ("new_episodes", "all") or (mode == "once" and not self.cassette_existed)
-
-    def cassette(self) -> Cassette:
-        """Where new recordings go; one per settings, so it counts its files only once."""
-        directory = _cassette_path(self.settings)
-        if self._cassette is None or self._cassette.directory != directory:
-            self._cassette = Cassette(directory)
-        return self._cassette
-
-    def http_session(self) -> aiohttp.ClientSession:
-        """The client that talks to the upstream when recording; made on first use."""
-        if self._session is None or self._session.closed:
-            timeout = aiohttp.ClientTimeout(total=None, sock_connect=30)
-            # Timeouts come with each request (settings can change); bodies stay as sent.
-            self._session = aiohttp.ClientSession(timeout=timeout, auto_decompress=False)
-        return self._session
-
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-
-    def roll_fault(self, name: str, deployment: Deployment) -> Fault | None:
-        """A fault drawn at the deployment's configured rates, from a seeded sequence."""
-        if not deployment.fault_rates:
-            return None
-        dice = self.fault_dice.setdefault(name, random.Random(f"{self.settings.seed}:{name}"))
-        draw, cumulative = dice.random(), 0.0
-        for fault, rate in deployment.fault_rates.items():
-            cumulative += rate
-            if draw < cumulative:
-                return parse_fault(fault)
-        return None
+        await self.recordings.close()
 
     def update_settings(self, changes: dict[str, Any]) -> None:
         """Change settings while running: checked as a whole, then applied to the parts."""
-        settings = Settings.model_validate({**self.settings.model_dump(), **changes})
+        settings = self.settings.with_changes(changes)
         self.settings = settings
-        if changes.keys() & _TAPE_SETTINGS:
-            self.tape = _load_tape(settings)
-            self.cassette_existed = _cassette_exists(settings)
-        self.ids.deterministic = settings.deterministic_ids
+        self.recordings.reload(settings)
+        self.ids.deterministic = settings.answers.deterministic_ids
         for engine in self.engines.engines:
             if isinstance(engine, Generator):
-                engine.seed = settings.seed
-
-    def reset(self, parts: frozenset[str] = RESETTABLE) -> None:
-        """Forget what a run accumulated (all of it by default); configuration stays."""
-        if "stubs" in parts:
-            self.stubs.clear()
-        if "scenarios" in parts:
-            self.stubs.reset_scenarios()
-        if "journal" in parts:
-            self.journal.clear()
-            self.responses.clear()  # stored Responses API answers go with the journal
-        if "quota" in parts:
-            self.quota.reset()
-            self.fault_counter.reset()
-            self.fault_dice.clear()
-
-
-def _cassette_path(settings: Settings) -> Path:
-    """The cassette directory; `<cassette>.json` beside it is one recorded before."""
-    return (settings.fixtures_dir or Path(".")) / settings.cassette
-
-
-def _cassette_exists(settings: Settings) -> bool:
-    directory = _cassette_path(settings)
-    return directory.with_name(f"{directory.name}.json").exists() or bool(cassette_files(directory))
-
-
-def _load_tape(settings: Settings) -> Tape | None:
-    if settings.fixtures_dir is None:
-        return None
-    rules = ReplayRules(
-        ignore_body_fields=tuple(settings.replay_ignore_body_fields),
-        transforms=(*DEFAULT_TRANSFORMS, *settings.replay_transforms),
-        allow_repeats=settings.allow_repeats,
-        redaction=fixture_policy(settings),
-    )
-    return Tape.from_fixtures(find_fixtures(settings.fixtures_dir), rules)
+                engine.seed = settings.answers.seed

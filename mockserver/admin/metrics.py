@@ -36,15 +36,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from mockserver.admin.token import check_admin_token
 from mockserver.engines.reply import Usage
-from mockserver.http.keys import (
-    DEPLOYMENT,
-    DISCONNECTED,
-    EFFECTS,
-    ERROR_NAME,
-    FAULT_KIND,
-    OWN_API_PREFIXES,
-    STATE,
-)
+from mockserver.http.keys import DISCONNECTED, ERROR_NAME, OWN_API_PREFIXES, STATE, TRACE
 from mockserver.stores.journal import Journal
 
 METRICS_PATH = "/metrics"
@@ -92,9 +84,9 @@ class ServerMetrics:
         self.tokens.labels(deployment, "completion").inc(usage.completion_tokens)
         self.tokens.labels(deployment, "reasoning").inc(usage.reasoning_tokens)
 
-    def show_journal(self, journal: Journal) -> None:
-        self.journal_entries.set(journal.size)
-        self.journal_bytes.set(journal.stored_bytes)
+    async def show_journal(self, journal: Journal) -> None:
+        self.journal_entries.set(await journal.size())
+        self.journal_bytes.set(await journal.stored_bytes())
 
     def exposition(self) -> bytes:
         """The text a scrape gets: this registry, or every process's files."""
@@ -129,6 +121,7 @@ def multiprocess_dir() -> Iterator[Path]:
 def install_metrics(app: web.Application) -> None:
     """The /metrics route, and the hook that notes when each answer's headers go out."""
     app[METRICS] = ServerMetrics()
+    app[STATE].recordings.observer = RecordingCounts(app[METRICS])
     app.router.add_get(METRICS_PATH, metrics_page)
     app.on_response_prepare.append(_note_first_byte)
 
@@ -136,7 +129,7 @@ def install_metrics(app: web.Application) -> None:
 async def metrics_page(request: web.Request) -> web.StreamResponse:
     check_admin_token(request)
     metrics = request.app[METRICS]
-    metrics.show_journal(request.app[STATE].journal)  # it may have been cleared since
+    await metrics.show_journal(request.app[STATE].stores.journal)  # it may have changed since
     body = await asyncio.to_thread(metrics.exposition)  # files are read in multiprocess mode
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
@@ -155,11 +148,11 @@ async def count_requests(request: web.Request, handler: Handler) -> web.StreamRe
         response = await handler(request)
     # A plain answer is sent once this returns: its first byte goes out now.
     ended = time.perf_counter()
-    _observe(request, response, started, ended)
+    await _observe(request, response, started, ended)
     return response
 
 
-def _observe(
+async def _observe(
     request: web.Request, response: web.StreamResponse, started: float, ended: float
 ) -> None:
     config = request.config_dict  # a new view on each access: read once
@@ -173,10 +166,10 @@ def _observe(
     metrics.duration.labels(route).observe(ended - started)
     if status == "429":
         metrics.rate_limited.labels(deployment, _rate_limit_reason(response, engine)).inc()
-    effects = request.get(EFFECTS)
-    if effects is not None and effects.usage is not None and response.status < 400:
-        metrics.count_tokens(deployment, effects.usage)
-    metrics.show_journal(state.journal)
+    trace = request.get(TRACE)
+    if trace is not None and trace.usage is not None and response.status < 400:
+        metrics.count_tokens(deployment, trace.usage)
+    await metrics.show_journal(state.stores.journal)
 
 
 def _route(request: web.Request) -> str:
@@ -185,7 +178,8 @@ def _route(request: web.Request) -> str:
 
 
 def _deployment(request: web.Request, configured: Mapping[str, object]) -> str:
-    name = request.get(DEPLOYMENT) or request.match_info.get("deployment", "")
+    trace = request.get(TRACE)
+    name = (trace.deployment if trace else "") or request.match_info.get("deployment", "")
     return name if name in configured else "unknown"
 
 
@@ -198,10 +192,10 @@ def _status(request: web.Request, response: web.StreamResponse) -> str:
 def _engine(request: web.Request) -> str:
     """Who answered: a fault, a stub, a fixture (replay), the upstream (record), the
     generator, or the gateway (refused before any engine)."""
-    if FAULT_KIND in request:
+    trace = request.get(TRACE)
+    if trace is not None and trace.fault is not None:
         return "fault"
-    effects = request.get(EFFECTS)
-    source = effects.source if effects is not None else "gateway"
+    source = trace.source if trace is not None else "gateway"
     if source.startswith("stub:"):
         return "stub"
     if source.startswith("fixture"):  # "fixture:<file>" and "fixture-miss"
@@ -216,11 +210,14 @@ def _rate_limit_reason(response: web.StreamResponse, engine: str) -> str:
     return _RATE_LIMIT_REASONS.get(response.get(ERROR_NAME, ""), engine)
 
 
-def note_replay(request: web.Request, hit: bool) -> None:
-    """A fixture lookup, hit or miss (tape.py)."""
-    request.config_dict[METRICS].replay.labels("hit" if hit else "miss").inc()
+class RecordingCounts:
+    """Counts fixture lookups (hit or miss) and recordings written, told by the engines."""
 
+    def __init__(self, metrics: ServerMetrics) -> None:
+        self.metrics = metrics
 
-def note_record(request: web.Request) -> None:
-    """An interaction written to the cassette (tape.py)."""
-    request.config_dict[METRICS].records.inc()
+    def replayed(self, hit: bool) -> None:
+        self.metrics.replay.labels("hit" if hit else "miss").inc()
+
+    def recorded(self) -> None:
+        self.metrics.records.inc()

@@ -18,9 +18,10 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from mockserver.admin.inputs import ResetRequest, ScenarioState, SettingsPatch, VerifyRequest
 from mockserver.admin.token import OPEN_ROUTES, TOKEN_HEADER
 from mockserver.admin.ui_routes import ui_openapi_paths
-from mockserver.config import Settings
+from mockserver.config import FlatSettings
 from mockserver.engines.matching import RequestMatch
 from mockserver.engines.stubs import Stub
 from mockserver.redaction.masking import MASK
@@ -241,9 +242,6 @@ def _error_schema() -> Json:
 
 
 def _component_schemas() -> Json:
-    # The routes module imports this one: its request models are read at call time.
-    from mockserver.admin.routes import ResetRequest, ScenarioState, SettingsPatch, VerifyRequest
-
     models: dict[str, tuple[type[BaseModel], JsonSchemaMode]] = {
         "Stub": (Stub, "validation"),
         "RequestMatch": (RequestMatch, "validation"),
@@ -252,7 +250,7 @@ def _component_schemas() -> Json:
         "ScenarioState": (ScenarioState, "validation"),
         "SettingsPatch": (SettingsPatch, "validation"),
         "StubOut": (Stub, "serialization"),
-        "SettingsOut": (Settings, "serialization"),
+        "SettingsOut": (FlatSettings, "serialization"),
     }
     refs, schemas = models_json_schema(list(models.values()), ref_template=_REF)
     defs: Json = schemas.get("$defs", {})

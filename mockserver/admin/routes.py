@@ -23,8 +23,9 @@ from typing import Any, TypeVar
 
 import orjson
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
+from mockserver.admin.inputs import ResetRequest, ScenarioState, SettingsPatch, VerifyRequest
 from mockserver.admin.openapi import admin_openapi
 from mockserver.admin.token import require_admin_token
 from mockserver.admin.ui_routes import add_ui_routes
@@ -33,45 +34,12 @@ from mockserver.engines.matching import RequestMatch
 from mockserver.engines.stubs import Stub
 from mockserver.http.keys import STATE
 from mockserver.redaction.masking import MASK, mask_url
-from mockserver.state import RESETTABLE, AppState
+from mockserver.state import AppState
 from mockserver.stores.journal import JournalEntry, VerificationError, verify
+from mockserver.stores.stores import RESETTABLE, Stores
 from mockserver.version import __version__
 
 M = TypeVar("M", bound=BaseModel)
-# Admin input is JSON from a test or a script: a value of the wrong JSON type (0.0 for a
-# boolean, "7" or 7.5 for an integer) is a mistake to report, not to coerce.
-ADMIN_INPUT = ConfigDict(extra="forbid", strict=True)
-
-
-class ResetRequest(BaseModel):
-    model_config = ADMIN_INPUT
-
-    parts: list[str] = Field(default_factory=lambda: sorted(RESETTABLE))
-
-
-class VerifyRequest(BaseModel):
-    model_config = ADMIN_INPUT
-
-    match: RequestMatch = Field(default_factory=RequestMatch)
-    count: int | None = Field(default=None, ge=0)
-
-
-class ScenarioState(BaseModel):
-    model_config = ADMIN_INPUT
-
-    state: str
-
-
-class SettingsPatch(BaseModel):
-    """The settings that can change while the server runs."""
-
-    model_config = ADMIN_INPUT
-
-    seed: int | None = None
-    deterministic_ids: bool | None = None
-    region: str | None = None
-    stream_chunking: str | None = None
-    stream_obfuscation: bool | None = None
 
 
 def create_admin_app() -> web.Application:
@@ -134,8 +102,12 @@ async def _parse(request: web.Request, model: type[M], empty_ok: bool = False) -
         raise admin_error(400, "InvalidRequest", message, details) from None
 
 
-def _stub_or_404(state: AppState, stub_id: str) -> Stub:
-    stub = state.stubs.stubs.get(stub_id)
+def _stores(request: web.Request) -> Stores:
+    return _state(request).stores
+
+
+async def _stub_or_404(stores: Stores, stub_id: str) -> Stub:
+    stub = await stores.stubs.get(stub_id)
     if stub is None:
         raise admin_error(404, "NotFound", f"no stub with id {stub_id!r}")
     return stub
@@ -159,42 +131,42 @@ async def reset(request: web.Request) -> web.Response:
     if unknown:
         message = f"unknown parts {sorted(unknown)}; known: {sorted(RESETTABLE)}"
         raise admin_error(400, "InvalidRequest", message)
-    _state(request).reset(frozenset(wanted.parts))
+    await _stores(request).reset(wanted.parts)
     return _json({"reset": sorted(wanted.parts)})
 
 
 async def list_stubs(request: web.Request) -> web.Response:
-    stubs = _state(request).stubs.stubs.values()
+    stubs = await _stores(request).stubs.all()
     return _json({"stubs": [stub.model_dump() for stub in stubs]})
 
 
 async def create_stub(request: web.Request) -> web.Response:
     stub = await _parse(request, Stub)
-    return _json(_state(request).stubs.add(stub).model_dump(), status=201)
+    return _json((await _stores(request).stubs.add(stub)).model_dump(), status=201)
 
 
 async def delete_stubs(request: web.Request) -> web.Response:
-    _state(request).reset(frozenset({"stubs"}))
+    await _stores(request).reset({"stubs"})
     return _json({"deleted": "all"})
 
 
 async def get_stub(request: web.Request) -> web.Response:
-    return _json(_stub_or_404(_state(request), request.match_info["id"]).model_dump())
-
-
-async def replace_stub(request: web.Request) -> web.Response:
-    state, stub_id = _state(request), request.match_info["id"]
-    _stub_or_404(state, stub_id)
-    stub = await _parse(request, Stub)
-    stub.id = stub_id
-    state.stubs.add(stub)
+    stub = await _stub_or_404(_stores(request), request.match_info["id"])
     return _json(stub.model_dump())
 
 
+async def replace_stub(request: web.Request) -> web.Response:
+    stores, stub_id = _stores(request), request.match_info["id"]
+    await _stub_or_404(stores, stub_id)
+    stub = await _parse(request, Stub)
+    stub.id = stub_id
+    return _json((await stores.stubs.add(stub)).model_dump())
+
+
 async def delete_stub(request: web.Request) -> web.Response:
-    state, stub_id = _state(request), request.match_info["id"]
-    _stub_or_404(state, stub_id)
-    state.stubs.remove(stub_id)
+    stores, stub_id = _stores(request), request.match_info["id"]
+    await _stub_or_404(stores, stub_id)
+    await stores.stubs.remove(stub_id)
     return _json({"deleted": stub_id})
 
 
@@ -211,49 +183,50 @@ async def list_requests(request: web.Request) -> web.Response:
     except ValueError:
         message = "status, limit and since must be integers"
         raise admin_error(400, "InvalidRequest", message) from None
-    entries = _state(request).journal.find(None, **filters)
+    entries = await _stores(request).journal.find(None, **filters)
     entries = [entry for entry in entries if entry.id > since]  # the dashboard's cursor
     return _json(_entries(entries[-limit:] if limit > 0 else entries))
 
 
 async def clear_requests(request: web.Request) -> web.Response:
-    _state(request).journal.clear()
+    await _stores(request).journal.clear()
     return _json({"deleted": "all"})
 
 
 async def find_requests(request: web.Request) -> web.Response:
     match = await _parse(request, RequestMatch, empty_ok=True)
-    return _json(_entries(_state(request).journal.find(match)))
+    return _json(_entries(await _stores(request).journal.find(match)))
 
 
 async def count_requests(request: web.Request) -> web.Response:
     match = await _parse(request, RequestMatch, empty_ok=True)
-    return _json({"count": _state(request).journal.count(match)})
+    return _json({"count": await _stores(request).journal.count(match)})
 
 
 async def verify_requests(request: web.Request) -> web.Response:
     wanted = await _parse(request, VerifyRequest)
     try:
-        found = verify(_state(request).journal, wanted.match, wanted.count)
+        found = await verify(_stores(request).journal, wanted.match, wanted.count)
     except VerificationError as error:
         raise admin_error(409, "VerificationFailed", str(error)) from None
     return _json({"matched": len(found)})
 
 
 async def list_scenarios(request: web.Request) -> web.Response:
-    return _json({"scenarios": dict(_state(request).stubs.scenarios)})
+    return _json({"scenarios": await _stores(request).scenarios.all()})
 
 
 async def set_scenario(request: web.Request) -> web.Response:
     wanted = await _parse(request, ScenarioState)
     name = request.match_info["name"]
-    _state(request).stubs.set_state(name, wanted.state)
+    await _stores(request).scenarios.set(name, wanted.state)
     return _json({"scenario": name, "state": wanted.state})
 
 
 async def reset_scenarios(request: web.Request) -> web.Response:
-    _state(request).stubs.reset_scenarios()
-    return _json({"scenarios": dict(_state(request).stubs.scenarios)})
+    scenarios = _stores(request).scenarios
+    await scenarios.reset()
+    return _json({"scenarios": await scenarios.all()})
 
 
 async def get_settings(request: web.Request) -> web.Response:
@@ -274,7 +247,7 @@ async def patch_settings(request: web.Request) -> web.Response:
 
 def _public_settings(state: AppState) -> dict[str, Any]:
     """The settings with every secret masked: keys, tokens, the upstream's credentials."""
-    settings = state.settings.model_dump(mode="json")
+    settings = state.settings.flat(mode="json")
     settings["api_keys"] = [MASK for _ in settings["api_keys"]]
     settings["entra_tokens"] = [MASK for _ in settings["entra_tokens"]]
     settings["admin_token"] = None if settings["admin_token"] is None else MASK
@@ -286,12 +259,12 @@ def _public_settings(state: AppState) -> dict[str, Any]:
 async def get_quota(request: web.Request) -> web.Response:
     """Each deployment's limits and what it used in the current windows."""
     state = _state(request)
-    used = state.quota.state()
+    used = await state.stores.quota.usage()
     deployments = {
         name: {
             "tokens_per_minute": d.tokens_per_minute,
             "requests_per_minute": d.effective_requests_per_minute,
-            "enforced": state.settings.enforce_quota
+            "enforced": state.settings.quota.enforce
             if d.enforce_quota is None
             else d.enforce_quota,
             **used.get(name, {"tokens_this_minute": 0, "requests_last_minute": 0}),

@@ -43,7 +43,7 @@ async def require_admin_token(request: web.Request, handler: Handler) -> web.Str
 
 def check_admin_token(request: web.Request) -> None:
     """Raise the admin API's 401 unless the request carries the admin token (if one is set)."""
-    token = request.config_dict[STATE].settings.admin_token
+    token = request.config_dict[STATE].settings.auth.admin_token
     if token is None:
         return
     given = presented_token(request.headers)
@@ -74,7 +74,7 @@ def _unauthorized(message: str) -> AzureError:
 
 def warn_if_exposed(settings: Settings) -> None:
     """One line on stderr when the admin API is open beyond this machine."""
-    warning = exposure_warning(settings.host, settings.admin_token is not None)
+    warning = exposure_warning(settings.server.host, settings.auth.admin_token is not None)
     if warning is not None:
         print(warning, file=sys.stderr, flush=True)
 

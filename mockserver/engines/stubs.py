@@ -8,25 +8,22 @@ The first matching stub wins: lowest `priority` first, then the most recently ad
 A stub with `times` answers that many requests and then stops matching. A stub in a
 `scenario` matches only while the scenario is in `required_state`, and moves it to
 `new_state` when it answers (WireMock's scenarios: "first a 429, then a success").
+The stubs and scenario states are kept by mockserver.stores (StubStore, ScenarioStore).
 """
 
 from __future__ import annotations
 
-import itertools
 import json
-import threading
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mockserver.contract.errors import catalogue_names
-from mockserver.engines.matching import RequestMatch, RequestView
+from mockserver.engines.matching import RequestMatch
 from mockserver.faults.kinds import parse_fault
 
-STARTED = "Started"  # the state every scenario begins in, as in WireMock
 ANSWER_KINDS = ("content", "tool_calls", "structured_output", "refusal", "error", "fault")
 
 
@@ -121,84 +118,6 @@ class Stub(BaseModel):
 
     def exhausted(self) -> bool:
         return self.times is not None and self.answered >= self.times
-
-
-@dataclass
-class StubStore:
-    """The stubs and scenario states of one server; safe across threads."""
-
-    stubs: dict[str, Stub] = field(default_factory=dict)
-    scenarios: dict[str, str] = field(default_factory=dict)
-    _order: dict[str, int] = field(default_factory=dict)
-    _counter: itertools.count[int] = field(default_factory=itertools.count)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, stub: Stub) -> Stub:
-        with self._lock:
-            self.stubs[stub.id] = stub
-            self._order[stub.id] = next(self._counter)
-            if stub.scenario is not None:
-                self.scenarios.setdefault(stub.scenario, STARTED)
-        return stub
-
-    def remove(self, stub_id: str) -> bool:
-        with self._lock:
-            self._order.pop(stub_id, None)
-            return self.stubs.pop(stub_id, None) is not None
-
-    def take(self, request: RequestView) -> Stub | None:
-        """The stub that answers `request`, counted and with its scenario moved on."""
-        with self._lock:
-            for stub in sorted(self.stubs.values(), key=self._rank):
-                if self._applies(stub, request):
-                    stub.answered += 1
-                    if stub.scenario is not None and stub.new_state is not None:
-                        self.scenarios[stub.scenario] = stub.new_state
-                    return stub.model_copy()
-        return None
-
-    def would_answer(self, request: RequestView) -> bool:
-        """Whether some stub would answer `request` now; nothing is counted or moved."""
-        with self._lock:
-            return any(self._applies(stub, request) for stub in self.stubs.values())
-
-    def take_by_id(self, stub_id: str) -> Stub | None:
-        """A stub forced by x-mock-stub: counted and moving its scenario like a match."""
-        with self._lock:
-            stub = self.stubs.get(stub_id)
-            if stub is None:
-                return None
-            stub.answered += 1
-            if stub.scenario is not None and stub.new_state is not None:
-                self.scenarios[stub.scenario] = stub.new_state
-            return stub.model_copy()
-
-    def set_state(self, scenario: str, state: str) -> None:
-        with self._lock:
-            self.scenarios[scenario] = state
-
-    def reset_scenarios(self) -> None:
-        with self._lock:
-            for name in self.scenarios:
-                self.scenarios[name] = STARTED
-
-    def clear(self) -> None:
-        with self._lock:
-            self.stubs.clear()
-            self.scenarios.clear()
-            self._order.clear()
-
-    def _rank(self, stub: Stub) -> tuple[int, int]:
-        return (stub.priority, -self._order[stub.id])
-
-    def _applies(self, stub: Stub, request: RequestView) -> bool:
-        if stub.exhausted():
-            return False
-        if stub.scenario is not None and stub.required_state is not None:
-            in_state = self.scenarios.get(stub.scenario, STARTED) == stub.required_state
-            if not in_state:
-                return False
-        return stub.match.matches(request)
 
 
 class StubFileError(ValueError):

@@ -10,8 +10,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http import HTTPStatus
 
 import orjson
@@ -36,40 +35,6 @@ class UnknownFaultError(ValueError):
 class Fault:
     kind: str  # "status" or one of KINDS
     status: int = 0
-
-
-@dataclass
-class FaultCounter:
-    """How many times each x-mock-fault-id has been served its fault."""
-
-    served: dict[str, int] = field(default_factory=dict)
-
-    def take(self, fault_id: str, limit: int) -> bool:
-        count = self.served.get(fault_id, 0)
-        if count >= limit:
-            return False
-        self.served[fault_id] = count + 1
-        return True
-
-    def reset(self) -> None:
-        self.served.clear()
-
-
-def fault_from_headers(headers: Mapping[str, str], counter: FaultCounter) -> Fault | None:
-    """The fault this request asks for, or None (no header, or its count is used up)."""
-    raw = headers.get(FAULT_HEADER)
-    if raw is None:
-        return None
-    try:
-        fault = parse_fault(raw.strip().lower())
-    except UnknownFaultError as error:
-        raise mock_header_error(f"{FAULT_HEADER}: {error}") from None
-    limit = headers.get(COUNT_HEADER)
-    if limit is None:
-        return fault
-    if not limit.strip().isdigit():
-        raise mock_header_error(f"{COUNT_HEADER}: {limit!r} is not a whole number")
-    return fault if counter.take(headers.get(ID_HEADER, ""), int(limit)) else None
 
 
 def parse_fault(value: str) -> Fault:

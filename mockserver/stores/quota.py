@@ -11,11 +11,8 @@ requests-per-minute / 6, so a burst is limited before the minute is used up.
 from __future__ import annotations
 
 import math
-import threading
-import time
-from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Protocol
 
 from mockserver.config import Deployment
 from mockserver.contract.errors import AzureError, catalogue_error
@@ -41,94 +38,34 @@ class Refusal:
     retry_after_seconds: float
 
 
-@dataclass
-class _Usage:
-    minute_start: float = 0.0
-    tokens: int = 0
-    requests: deque[float] = field(default_factory=deque)  # arrival times, last minute
-    recent: deque[float] = field(default_factory=deque)  # arrival times, last request window
+class QuotaLedger(Protocol):
+    """What each deployment used in the current minute and request window."""
 
-
-class QuotaLedger:
-    def __init__(
-        self, clock: Callable[[], float] = time.monotonic, request_window_seconds: float = 10.0
-    ) -> None:
-        self.clock = clock
-        self.request_window = request_window_seconds
-        self._usage: dict[str, _Usage] = {}
-        self._lock = threading.Lock()
-
-    def admit(
+    async def admit(
         self, deployment: str, limits: Deployment, estimate: int, enforce: bool = True
     ) -> Refusal | None:
         """Charge a request, or, when enforcing, say why it must wait (and do not charge it)."""
-        with self._lock:
-            now = self.clock()
-            usage = self._current(deployment, now)
-            refusal = self._refusal(usage, limits, estimate, now) if enforce else None
-            if refusal is None:
-                usage.tokens += estimate
-                usage.requests.append(now)
-                usage.recent.append(now)
-            return refusal
+        ...
 
-    def spend(self, deployment: str, extra_tokens: int) -> None:
+    async def spend(self, deployment: str, extra_tokens: int) -> None:
         """Tokens a request used beyond its up-front estimate."""
-        if extra_tokens > 0:
-            with self._lock:
-                self._current(deployment, self.clock()).tokens += extra_tokens
+        ...
 
-    def snapshot(self, deployment: str, limits: Deployment) -> QuotaSnapshot:
-        with self._lock:
-            now = self.clock()
-            usage = self._current(deployment, now)
-            rpm = limits.effective_requests_per_minute
-            return QuotaSnapshot(
-                limit_requests=rpm,
-                limit_tokens=limits.tokens_per_minute,
-                remaining_requests=max(0, rpm - len(usage.requests)),
-                remaining_tokens=max(0, limits.tokens_per_minute - usage.tokens),
-                reset_tokens_seconds=whole_seconds(usage.minute_start + MINUTE - now),
-                reset_requests_seconds=whole_seconds(self._request_wait(usage, now)),
-            )
+    async def snapshot(self, deployment: str, limits: Deployment) -> QuotaSnapshot:
+        """What is left and when it resets, for the x-ratelimit-* headers."""
+        ...
 
-    def state(self) -> dict[str, dict[str, int]]:
-        with self._lock:
-            return {
-                name: {"tokens_this_minute": u.tokens, "requests_last_minute": len(u.requests)}
-                for name, u in self._usage.items()
-            }
+    async def usage(self) -> dict[str, dict[str, int]]:
+        """Per deployment used: {"tokens_this_minute": N, "requests_last_minute": N}."""
+        ...
 
-    def reset(self) -> None:
-        with self._lock:
-            self._usage.clear()
+    async def reset(self) -> None: ...
 
-    def _current(self, deployment: str, now: float) -> _Usage:
-        usage = self._usage.setdefault(deployment, _Usage(minute_start=now))
-        if now - usage.minute_start >= MINUTE:
-            usage.minute_start, usage.tokens = now, 0
-        while usage.requests and usage.requests[0] <= now - MINUTE:
-            usage.requests.popleft()
-        # Both windows drop from the left, so every check below is O(1) under load.
-        while usage.recent and usage.recent[0] <= now - self.request_window:
-            usage.recent.popleft()
-        return usage
 
-    def _refusal(
-        self, usage: _Usage, limits: Deployment, estimate: int, now: float
-    ) -> Refusal | None:
-        if usage.tokens + estimate > limits.tokens_per_minute:
-            return Refusal("tokens", usage.minute_start + MINUTE - now)
-        if len(usage.recent) >= self._window_allowance(limits):
-            return Refusal("requests", usage.recent[0] + self.request_window - now)
-        return None
-
-    def _window_allowance(self, limits: Deployment) -> int:
-        share = self.request_window / MINUTE
-        return max(1, math.floor(limits.effective_requests_per_minute * share))
-
-    def _request_wait(self, usage: _Usage, now: float) -> float:
-        return usage.recent[0] + self.request_window - now if usage.recent else 0.0
+def window_allowance(limits: Deployment, request_window: float) -> int:
+    """Requests allowed per request window: the window's share of requests-per-minute."""
+    share = request_window / MINUTE
+    return max(1, math.floor(limits.effective_requests_per_minute * share))
 
 
 def whole_seconds(seconds: float) -> int:

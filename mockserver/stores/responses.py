@@ -3,11 +3,8 @@ input_items read."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import Any
-
-DEFAULT_CAPACITY = 1000
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -20,65 +17,29 @@ class StoredResponse:
         """Every item a later request may reference: output first, then input."""
         return [*self.response["output"], *self.items]
 
+    def item_ids(self) -> list[str]:
+        """The ids of every item it holds, for a store's index."""
+        return [item["id"] for item in self.all_items() if isinstance(item.get("id"), str)]
 
-@dataclass
-class ResponseStore:
-    """The most recent responses, oldest forgotten first past `capacity`.
 
-    Items are found by id through `_holders`: the stored responses holding each item id
-    (an input item referenced again is held by the later response too), so forgetting a
-    response forgets exactly the items no other stored response still holds.
-    """
+class ResponseStore(Protocol):
+    """The most recent stored responses (Responses API `store: true`), oldest forgotten
+    first past a capacity; an item is found by id in the latest response holding it."""
 
-    capacity: int = DEFAULT_CAPACITY
-    _entries: OrderedDict[str, StoredResponse] = field(default_factory=OrderedDict)
-    _holders: dict[str, dict[str, None]] = field(default_factory=dict)  # ordered sets
+    async def put(self, entry: StoredResponse) -> None:
+        """Keep `entry` under its response id, replacing one kept before."""
+        ...
 
-    def put(self, entry: StoredResponse) -> None:
-        key = entry.response["id"]
-        if key in self._entries:
-            self._unindex(key, self._entries[key])
-        self._entries[key] = entry
-        self._entries.move_to_end(key)
-        self._index(key, entry)
-        while len(self._entries) > self.capacity:
-            self._unindex(*self._entries.popitem(last=False))
+    async def get(self, response_id: str) -> StoredResponse | None: ...
 
-    def get(self, response_id: str) -> StoredResponse | None:
-        return self._entries.get(response_id)
-
-    def get_item(self, item_id: str) -> dict[str, Any] | None:
+    async def get_item(self, item_id: str) -> dict[str, Any] | None:
         """The item with this id, from the latest stored response holding it."""
-        holders = self._holders.get(item_id)
-        if not holders:
-            return None
-        entry = self._entries[next(reversed(holders))]
-        return next(item for item in entry.all_items() if item.get("id") == item_id)
+        ...
 
-    def delete(self, response_id: str) -> bool:
-        entry = self._entries.pop(response_id, None)
-        if entry is not None:
-            self._unindex(response_id, entry)
-        return entry is not None
+    async def delete(self, response_id: str) -> bool:
+        """Forget the response (and the items no other one holds); False if none."""
+        ...
 
-    def clear(self) -> None:
-        self._entries.clear()
-        self._holders.clear()
+    async def count(self) -> int: ...
 
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def _index(self, key: str, entry: StoredResponse) -> None:
-        for item_id in _item_ids(entry):
-            self._holders.setdefault(item_id, {})[key] = None
-
-    def _unindex(self, key: str, entry: StoredResponse) -> None:
-        for item_id in _item_ids(entry):
-            holders = self._holders.get(item_id, {})
-            holders.pop(key, None)
-            if not holders:
-                self._holders.pop(item_id, None)
-
-
-def _item_ids(entry: StoredResponse) -> list[str]:
-    return [item["id"] for item in entry.all_items() if isinstance(item.get("id"), str)]
+    async def clear(self) -> None: ...

@@ -1,4 +1,5 @@
-"""`QuotaLedger` on a fake clock: the token minute, the short request window, the 429 it makes.
+"""The in-memory `QuotaLedger` on a fake clock: the token minute, the short request window,
+the 429 it makes.
 
 Tokens are charged up front (prompt + max_completion_tokens) against a count that resets
 each minute; requests are limited per window (RPM / 6 per 10 s by default). No sleeping:
@@ -15,7 +16,8 @@ import re
 import pytest
 
 from mockserver.config import Deployment
-from mockserver.stores.quota import MINUTE, QuotaLedger, Refusal, rate_limit_error
+from mockserver.stores.memory.quota import MemoryQuotaLedger as QuotaLedger
+from mockserver.stores.quota import MINUTE, Refusal, rate_limit_error
 
 DEPLOYMENT = "o3-mini"
 START = 1000.0
@@ -50,110 +52,110 @@ def limits(tpm: int, rpm: int | None = None) -> Deployment:
     return Deployment(tokens_per_minute=tpm, requests_per_minute=rpm)
 
 
-def used_tokens(ledger: QuotaLedger) -> int:
-    return ledger.state()[DEPLOYMENT]["tokens_this_minute"]
+async def used_tokens(ledger: QuotaLedger) -> int:
+    return (await ledger.usage())[DEPLOYMENT]["tokens_this_minute"]
 
 
-def used_requests(ledger: QuotaLedger) -> int:
-    return ledger.state()[DEPLOYMENT]["requests_last_minute"]
+async def used_requests(ledger: QuotaLedger) -> int:
+    return (await ledger.usage())[DEPLOYMENT]["requests_last_minute"]
 
 
 # --- tokens per minute --------------------------------------------------------------------------
 
 
-def test_token_burst_is_refused_at_exactly_the_request_that_passes_tpm(
+async def test_token_burst_is_refused_at_exactly_the_request_that_passes_tpm(
     ledger: QuotaLedger, clock: FakeClock
 ) -> None:
     tpm = limits(1000, rpm=1000)  # plenty of requests: only tokens can refuse
     outcomes: list[Refusal | None] = []
     for _ in range(3):
-        outcomes.append(ledger.admit(DEPLOYMENT, tpm, 300))
+        outcomes.append(await ledger.admit(DEPLOYMENT, tpm, 300))
         clock.advance(2.5)
     assert outcomes == [None, None, None]
-    assert used_tokens(ledger) == 900
+    assert await used_tokens(ledger) == 900
 
-    refusal = ledger.admit(DEPLOYMENT, tpm, 300)  # 900 + 300 > 1000
+    refusal = await ledger.admit(DEPLOYMENT, tpm, 300)  # 900 + 300 > 1000
     assert refusal is not None
     assert refusal.kind == "tokens"
     # The minute began with the first request; 7.5 s of it have passed.
     assert refusal.retry_after_seconds == MINUTE - 7.5
 
 
-def test_a_request_that_fits_exactly_is_admitted(ledger: QuotaLedger) -> None:
+async def test_a_request_that_fits_exactly_is_admitted(ledger: QuotaLedger) -> None:
     tpm = limits(1000, rpm=1000)
-    assert ledger.admit(DEPLOYMENT, tpm, 700) is None
-    assert ledger.admit(DEPLOYMENT, tpm, 300) is None  # 1000: at the limit, not past it
-    refusal = ledger.admit(DEPLOYMENT, tpm, 1)
+    assert await ledger.admit(DEPLOYMENT, tpm, 700) is None
+    assert await ledger.admit(DEPLOYMENT, tpm, 300) is None  # 1000: at the limit, not past it
+    refusal = await ledger.admit(DEPLOYMENT, tpm, 1)
     assert refusal is not None and refusal.kind == "tokens"
 
 
-def test_refused_requests_are_not_charged(ledger: QuotaLedger, clock: FakeClock) -> None:
+async def test_refused_requests_are_not_charged(ledger: QuotaLedger, clock: FakeClock) -> None:
     tpm = limits(1000, rpm=1000)
     for _ in range(3):
-        assert ledger.admit(DEPLOYMENT, tpm, 300) is None
-    before = ledger.snapshot(DEPLOYMENT, tpm)
+        assert await ledger.admit(DEPLOYMENT, tpm, 300) is None
+    before = await ledger.snapshot(DEPLOYMENT, tpm)
     for _ in range(5):
         clock.advance(1.0)
-        assert ledger.admit(DEPLOYMENT, tpm, 300) is not None
-    assert used_tokens(ledger) == 900
-    assert used_requests(ledger) == 3
-    after = ledger.snapshot(DEPLOYMENT, tpm)
+        assert await ledger.admit(DEPLOYMENT, tpm, 300) is not None
+    assert await used_tokens(ledger) == 900
+    assert await used_requests(ledger) == 3
+    after = await ledger.snapshot(DEPLOYMENT, tpm)
     assert after.remaining_tokens == before.remaining_tokens == 100
     assert after.remaining_requests == before.remaining_requests == 997
     # What is left still fits: a refused request did not eat into it.
-    assert ledger.admit(DEPLOYMENT, tpm, 100) is None
-    assert used_tokens(ledger) == 1000
+    assert await ledger.admit(DEPLOYMENT, tpm, 100) is None
+    assert await used_tokens(ledger) == 1000
 
 
-def test_admitted_again_once_the_minute_turns(ledger: QuotaLedger, clock: FakeClock) -> None:
+async def test_admitted_again_once_the_minute_turns(ledger: QuotaLedger, clock: FakeClock) -> None:
     tpm = limits(1000, rpm=1000)
     for _ in range(3):
-        assert ledger.admit(DEPLOYMENT, tpm, 300) is None
+        assert await ledger.admit(DEPLOYMENT, tpm, 300) is None
     clock.advance(20.0)
-    refusal = ledger.admit(DEPLOYMENT, tpm, 300)
+    refusal = await ledger.admit(DEPLOYMENT, tpm, 300)
     assert refusal == Refusal("tokens", 40.0)
 
     clock.advance(refusal.retry_after_seconds - 0.5)  # not yet
-    late = ledger.admit(DEPLOYMENT, tpm, 300)
+    late = await ledger.admit(DEPLOYMENT, tpm, 300)
     assert late == Refusal("tokens", 0.5)
 
     clock.advance(0.5)  # the minute has turned: a fresh count
-    assert ledger.admit(DEPLOYMENT, tpm, 300) is None
-    assert used_tokens(ledger) == 300
-    assert ledger.snapshot(DEPLOYMENT, tpm).remaining_tokens == 700
+    assert await ledger.admit(DEPLOYMENT, tpm, 300) is None
+    assert await used_tokens(ledger) == 300
+    assert (await ledger.snapshot(DEPLOYMENT, tpm)).remaining_tokens == 700
     # And the new minute is counted from now: its reset is a full minute away.
-    assert ledger.snapshot(DEPLOYMENT, tpm).reset_tokens_seconds == 60
+    assert (await ledger.snapshot(DEPLOYMENT, tpm)).reset_tokens_seconds == 60
 
 
-def test_a_request_larger_than_the_whole_minute_is_refused(ledger: QuotaLedger) -> None:
+async def test_a_request_larger_than_the_whole_minute_is_refused(ledger: QuotaLedger) -> None:
     tpm = limits(1000, rpm=1000)
-    refusal = ledger.admit(DEPLOYMENT, tpm, 1001)
+    refusal = await ledger.admit(DEPLOYMENT, tpm, 1001)
     assert refusal == Refusal("tokens", MINUTE)
-    assert used_tokens(ledger) == 0
+    assert await used_tokens(ledger) == 0
 
 
-def test_spend_adds_tokens_beyond_the_estimate(ledger: QuotaLedger, clock: FakeClock) -> None:
+async def test_spend_adds_tokens_beyond_the_estimate(ledger: QuotaLedger, clock: FakeClock) -> None:
     tpm = limits(1000, rpm=1000)
-    assert ledger.admit(DEPLOYMENT, tpm, 300) is None
-    ledger.spend(DEPLOYMENT, 250)
-    assert used_tokens(ledger) == 550
-    ledger.spend(DEPLOYMENT, 0)
-    ledger.spend(DEPLOYMENT, -100)  # used less than estimated: nothing is given back
-    assert used_tokens(ledger) == 550
-    assert ledger.snapshot(DEPLOYMENT, tpm).remaining_tokens == 450
+    assert await ledger.admit(DEPLOYMENT, tpm, 300) is None
+    await ledger.spend(DEPLOYMENT, 250)
+    assert await used_tokens(ledger) == 550
+    await ledger.spend(DEPLOYMENT, 0)
+    await ledger.spend(DEPLOYMENT, -100)  # used less than estimated: nothing is given back
+    assert await used_tokens(ledger) == 550
+    assert (await ledger.snapshot(DEPLOYMENT, tpm)).remaining_tokens == 450
     # The extra counts against the limit: 550 + 500 > 1000.
     clock.advance(1.0)
-    refusal = ledger.admit(DEPLOYMENT, tpm, 500)
+    refusal = await ledger.admit(DEPLOYMENT, tpm, 500)
     assert refusal == Refusal("tokens", MINUTE - 1.0)
-    assert ledger.admit(DEPLOYMENT, tpm, 450) is None
+    assert await ledger.admit(DEPLOYMENT, tpm, 450) is None
 
 
-def test_deployments_have_separate_counts(ledger: QuotaLedger) -> None:
+async def test_deployments_have_separate_counts(ledger: QuotaLedger) -> None:
     tpm = limits(1000, rpm=1000)
-    assert ledger.admit("a", tpm, 1000) is None
-    assert ledger.admit("a", tpm, 1) is not None
-    assert ledger.admit("b", tpm, 1000) is None
-    assert ledger.state() == {
+    assert await ledger.admit("a", tpm, 1000) is None
+    assert await ledger.admit("a", tpm, 1) is not None
+    assert await ledger.admit("b", tpm, 1000) is None
+    assert await ledger.usage() == {
         "a": {"tokens_this_minute": 1000, "requests_last_minute": 1},
         "b": {"tokens_this_minute": 1000, "requests_last_minute": 1},
     }
@@ -162,83 +164,85 @@ def test_deployments_have_separate_counts(ledger: QuotaLedger) -> None:
 # --- requests per window ------------------------------------------------------------------------
 
 
-def test_request_window_allows_rpm_over_six_then_refuses(
+async def test_request_window_allows_rpm_over_six_then_refuses(
     ledger: QuotaLedger, clock: FakeClock
 ) -> None:
     rpm60 = limits(1_000_000, rpm=60)  # 60 RPM and a 10 s window: 10 per window
     for _ in range(10):
-        assert ledger.admit(DEPLOYMENT, rpm60, 1) is None
+        assert await ledger.admit(DEPLOYMENT, rpm60, 1) is None
         clock.advance(0.5)  # the 10th arrives at START + 4.5; now START + 5
-    refusal = ledger.admit(DEPLOYMENT, rpm60, 1)
+    refusal = await ledger.admit(DEPLOYMENT, rpm60, 1)
     assert refusal is not None
     assert refusal.kind == "requests"
     # The oldest of the window (at START) leaves it at START + 10.
     assert refusal.retry_after_seconds == 5.0
-    assert used_requests(ledger) == 10
+    assert await used_requests(ledger) == 10
 
 
-def test_request_window_slides(ledger: QuotaLedger, clock: FakeClock) -> None:
+async def test_request_window_slides(ledger: QuotaLedger, clock: FakeClock) -> None:
     rpm60 = limits(1_000_000, rpm=60)
     for _ in range(10):
-        assert ledger.admit(DEPLOYMENT, rpm60, 1) is None
+        assert await ledger.admit(DEPLOYMENT, rpm60, 1) is None
         clock.advance(1.0)  # arrivals at START + 0 .. START + 9; now START + 10
     # START + 0 is exactly one window old: out of it, so one place is free.
-    assert ledger.admit(DEPLOYMENT, rpm60, 1) is None
+    assert await ledger.admit(DEPLOYMENT, rpm60, 1) is None
     # START + 10 took that place; the next frees at START + 11.
-    refusal = ledger.admit(DEPLOYMENT, rpm60, 1)
+    refusal = await ledger.admit(DEPLOYMENT, rpm60, 1)
     assert refusal == Refusal("requests", 1.0)
     clock.advance(0.5)
-    assert ledger.admit(DEPLOYMENT, rpm60, 1) == Refusal("requests", 0.5)
+    assert await ledger.admit(DEPLOYMENT, rpm60, 1) == Refusal("requests", 0.5)
     clock.advance(0.5)
-    assert ledger.admit(DEPLOYMENT, rpm60, 1) is None
-    assert used_requests(ledger) == 12
+    assert await ledger.admit(DEPLOYMENT, rpm60, 1) is None
+    assert await used_requests(ledger) == 12
 
 
-def test_a_burst_at_one_instant_waits_a_whole_window(ledger: QuotaLedger, clock: FakeClock) -> None:
+async def test_a_burst_at_one_instant_waits_a_whole_window(
+    ledger: QuotaLedger, clock: FakeClock
+) -> None:
     rpm60 = limits(1_000_000, rpm=60)
     for _ in range(10):
-        assert ledger.admit(DEPLOYMENT, rpm60, 1) is None
-    assert ledger.admit(DEPLOYMENT, rpm60, 1) == Refusal("requests", 10.0)
+        assert await ledger.admit(DEPLOYMENT, rpm60, 1) is None
+    assert await ledger.admit(DEPLOYMENT, rpm60, 1) == Refusal("requests", 10.0)
     clock.advance(9.75)
-    assert ledger.admit(DEPLOYMENT, rpm60, 1) == Refusal("requests", 0.25)
+    assert await ledger.admit(DEPLOYMENT, rpm60, 1) == Refusal("requests", 0.25)
     clock.advance(0.25)
     for _ in range(10):
-        assert ledger.admit(DEPLOYMENT, rpm60, 1) is None
-    assert ledger.admit(DEPLOYMENT, rpm60, 1) is not None
-    assert used_requests(ledger) == 20
+        assert await ledger.admit(DEPLOYMENT, rpm60, 1) is None
+    assert await ledger.admit(DEPLOYMENT, rpm60, 1) is not None
+    assert await used_requests(ledger) == 20
 
 
-def test_default_rpm_is_six_per_thousand_tpm(ledger: QuotaLedger) -> None:
+async def test_default_rpm_is_six_per_thousand_tpm(ledger: QuotaLedger) -> None:
     derived = limits(10_000)  # 60 requests per minute, so 10 per 10 s window
     assert derived.effective_requests_per_minute == 60
     for _ in range(10):
-        assert ledger.admit(DEPLOYMENT, derived, 1) is None
-    refusal = ledger.admit(DEPLOYMENT, derived, 1)
+        assert await ledger.admit(DEPLOYMENT, derived, 1) is None
+    refusal = await ledger.admit(DEPLOYMENT, derived, 1)
     assert refusal is not None and refusal.kind == "requests"
 
 
-def test_a_shorter_window_allows_its_share(clock: FakeClock) -> None:
+async def test_a_shorter_window_allows_its_share(clock: FakeClock) -> None:
     ledger = QuotaLedger(clock=clock, request_window_seconds=5.0)
     rpm60 = limits(1_000_000, rpm=60)  # 5 s of 60 RPM: 5 per window
     for _ in range(5):
-        assert ledger.admit(DEPLOYMENT, rpm60, 1) is None
-    assert ledger.admit(DEPLOYMENT, rpm60, 1) == Refusal("requests", 5.0)
+        assert await ledger.admit(DEPLOYMENT, rpm60, 1) is None
+    assert await ledger.admit(DEPLOYMENT, rpm60, 1) == Refusal("requests", 5.0)
 
 
-def test_tokens_are_checked_before_requests(ledger: QuotaLedger) -> None:
+async def test_tokens_are_checked_before_requests(ledger: QuotaLedger) -> None:
     tight = limits(1000, rpm=6)  # one request per 10 s window
-    assert ledger.admit(DEPLOYMENT, tight, 100) is None
-    over_both = ledger.admit(DEPLOYMENT, tight, 950)
+    assert await ledger.admit(DEPLOYMENT, tight, 100) is None
+    over_both = await ledger.admit(DEPLOYMENT, tight, 950)
     assert over_both is not None and over_both.kind == "tokens"
-    over_requests = ledger.admit(DEPLOYMENT, tight, 100)
+    over_requests = await ledger.admit(DEPLOYMENT, tight, 100)
     assert over_requests is not None and over_requests.kind == "requests"
 
 
 # --- snapshot -----------------------------------------------------------------------------------
 
 
-def test_snapshot_of_an_unused_deployment(ledger: QuotaLedger) -> None:
-    snap = ledger.snapshot(DEPLOYMENT, limits(2000, rpm=12))
+async def test_snapshot_of_an_unused_deployment(ledger: QuotaLedger) -> None:
+    snap = await ledger.snapshot(DEPLOYMENT, limits(2000, rpm=12))
     assert snap.limit_tokens == 2000
     assert snap.limit_requests == 12
     assert snap.remaining_tokens == 2000
@@ -247,13 +251,13 @@ def test_snapshot_of_an_unused_deployment(ledger: QuotaLedger) -> None:
     assert snap.reset_tokens_seconds == 60
 
 
-def test_snapshot_counts_usage_and_reset_times(ledger: QuotaLedger, clock: FakeClock) -> None:
+async def test_snapshot_counts_usage_and_reset_times(ledger: QuotaLedger, clock: FakeClock) -> None:
     tpm = limits(2000, rpm=60)
-    assert ledger.admit(DEPLOYMENT, tpm, 500) is None
+    assert await ledger.admit(DEPLOYMENT, tpm, 500) is None
     clock.advance(3.25)
-    assert ledger.admit(DEPLOYMENT, tpm, 700) is None
+    assert await ledger.admit(DEPLOYMENT, tpm, 700) is None
     clock.advance(4.5)  # 7.75 s into the minute
-    snap = ledger.snapshot(DEPLOYMENT, tpm)
+    snap = await ledger.snapshot(DEPLOYMENT, tpm)
     assert snap.limit_tokens == 2000
     assert snap.limit_requests == 60
     assert snap.remaining_tokens == 800
@@ -262,50 +266,50 @@ def test_snapshot_counts_usage_and_reset_times(ledger: QuotaLedger, clock: FakeC
     assert snap.reset_requests_seconds == math.ceil(10.0 - 7.75) == 3
 
 
-def test_snapshot_never_goes_negative(ledger: QuotaLedger) -> None:
+async def test_snapshot_never_goes_negative(ledger: QuotaLedger) -> None:
     tpm = limits(1000, rpm=6)
     for _ in range(8):
-        ledger.admit(DEPLOYMENT, tpm, 400, enforce=False)
-    snap = ledger.snapshot(DEPLOYMENT, tpm)
+        await ledger.admit(DEPLOYMENT, tpm, 400, enforce=False)
+    snap = await ledger.snapshot(DEPLOYMENT, tpm)
     assert snap.remaining_tokens == 0
     assert snap.remaining_requests == 0
 
 
-def test_request_count_forgets_after_a_minute(ledger: QuotaLedger, clock: FakeClock) -> None:
+async def test_request_count_forgets_after_a_minute(ledger: QuotaLedger, clock: FakeClock) -> None:
     tpm = limits(100_000, rpm=60)
     for _ in range(5):
-        assert ledger.admit(DEPLOYMENT, tpm, 1) is None
+        assert await ledger.admit(DEPLOYMENT, tpm, 1) is None
         clock.advance(1.0)
-    assert ledger.snapshot(DEPLOYMENT, tpm).remaining_requests == 55
+    assert (await ledger.snapshot(DEPLOYMENT, tpm)).remaining_requests == 55
     clock.advance(MINUTE)
-    snap = ledger.snapshot(DEPLOYMENT, tpm)
+    snap = await ledger.snapshot(DEPLOYMENT, tpm)
     assert snap.remaining_requests == 60
     assert snap.remaining_tokens == 100_000
 
 
-def test_reset_forgets_everything(ledger: QuotaLedger) -> None:
+async def test_reset_forgets_everything(ledger: QuotaLedger) -> None:
     tpm = limits(1000, rpm=6)
-    ledger.admit(DEPLOYMENT, tpm, 1000)
-    assert ledger.admit(DEPLOYMENT, tpm, 1) is not None
-    ledger.reset()
-    assert ledger.state() == {}
-    assert ledger.admit(DEPLOYMENT, tpm, 1000) is None
+    await ledger.admit(DEPLOYMENT, tpm, 1000)
+    assert await ledger.admit(DEPLOYMENT, tpm, 1) is not None
+    await ledger.reset()
+    assert await ledger.usage() == {}
+    assert await ledger.admit(DEPLOYMENT, tpm, 1000) is None
 
 
 # --- not enforced -------------------------------------------------------------------------------
 
 
-def test_not_enforced_never_refuses_but_still_charges(
+async def test_not_enforced_never_refuses_but_still_charges(
     ledger: QuotaLedger, clock: FakeClock
 ) -> None:
     tpm = limits(1000, rpm=6)  # one request per window, 1000 tokens per minute
     for _ in range(20):
-        assert ledger.admit(DEPLOYMENT, tpm, 300, enforce=False) is None
+        assert await ledger.admit(DEPLOYMENT, tpm, 300, enforce=False) is None
         clock.advance(0.25)
-    assert used_tokens(ledger) == 6000
-    assert used_requests(ledger) == 20
+    assert await used_tokens(ledger) == 6000
+    assert await used_requests(ledger) == 20
     # Enforcement, switched on, sees that usage.
-    refusal = ledger.admit(DEPLOYMENT, tpm, 1)
+    refusal = await ledger.admit(DEPLOYMENT, tpm, 1)
     assert refusal == Refusal("tokens", MINUTE - 5.0)
 
 
@@ -364,13 +368,13 @@ def test_retry_after_numbers_agree(kind: str, seconds: float) -> None:
     assert math.ceil(milliseconds / 1000) <= whole
 
 
-def test_refusal_from_the_ledger_becomes_a_consistent_429(
+async def test_refusal_from_the_ledger_becomes_a_consistent_429(
     ledger: QuotaLedger, clock: FakeClock
 ) -> None:
     tpm = limits(1000, rpm=1000)
-    assert ledger.admit(DEPLOYMENT, tpm, 900) is None
+    assert await ledger.admit(DEPLOYMENT, tpm, 900) is None
     clock.advance(12.5)
-    refusal = ledger.admit(DEPLOYMENT, tpm, 200)
+    refusal = await ledger.admit(DEPLOYMENT, tpm, 200)
     assert refusal is not None
     _, headers, error = error_message(refusal)
     assert headers["retry-after"] == "48"

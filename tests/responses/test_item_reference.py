@@ -15,7 +15,8 @@ import openai
 import pytest
 from openai.types.responses import Response
 
-from mockserver.stores.responses import ResponseStore, StoredResponse
+from mockserver.stores.memory.responses import MemoryResponseStore
+from mockserver.stores.responses import StoredResponse
 from mockserver.testing.server import MockServer
 from tests.conftest import API_KEY, API_VERSION
 from tests.responses.helpers import WEATHER_TOOL, error_body, post, v1_url
@@ -223,17 +224,18 @@ def _stored(response_id: str, *item_ids: str) -> StoredResponse:
     return StoredResponse({"id": response_id, "output": output}, [], [])
 
 
-def test_the_store_forgets_exactly_the_items_no_response_holds() -> None:
+async def test_the_store_forgets_exactly_the_items_no_response_holds() -> None:
     """Past capacity the oldest response goes with its items; an item two responses hold
     (an input item referenced again) stays until the last of them goes."""
-    store = ResponseStore(capacity=2)
-    store.put(_stored("resp_1", "rs_1", "rs_shared"))
-    store.put(_stored("resp_2", "rs_2", "rs_shared"))
-    store.put(_stored("resp_3", "rs_3"))
-    assert store.get_item("rs_1") is None
-    assert store.get_item("rs_shared") == {"id": "rs_shared", "type": "reasoning", "summary": []}
-    assert store.delete("resp_2")
-    assert store.get_item("rs_shared") is None and store.get_item("rs_2") is None
-    assert store.get_item("rs_3") is not None
-    store.clear()
-    assert store.get_item("rs_3") is None and len(store) == 0
+    store = MemoryResponseStore(capacity=2)
+    await store.put(_stored("resp_1", "rs_1", "rs_shared"))
+    await store.put(_stored("resp_2", "rs_2", "rs_shared"))
+    await store.put(_stored("resp_3", "rs_3"))
+    assert await store.get_item("rs_1") is None
+    shared = await store.get_item("rs_shared")
+    assert shared == {"id": "rs_shared", "type": "reasoning", "summary": []}
+    assert await store.delete("resp_2")
+    assert await store.get_item("rs_shared") is None and await store.get_item("rs_2") is None
+    assert await store.get_item("rs_3") is not None
+    await store.clear()
+    assert await store.get_item("rs_3") is None and await store.count() == 0

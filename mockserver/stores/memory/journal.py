@@ -1,0 +1,56 @@
+"""The journal of one process: a ring buffer bounded by count and by bytes."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from mockserver.engines.matching import RequestMatch
+from mockserver.stores.journal_entry import JournalEntry
+
+DEFAULT_CAPACITY = 1000
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+
+
+class MemoryJournal:
+    def __init__(
+        self, capacity: int = DEFAULT_CAPACITY, max_bytes: int = DEFAULT_MAX_BYTES
+    ) -> None:
+        self.capacity = capacity
+        self.max_bytes = max_bytes
+        self.kept: deque[JournalEntry] = deque()
+        self.kept_bytes = 0
+        self.next_id = 1  # ids go on after a clear, so a dashboard's cursor stays valid
+
+    async def record(self, entry: JournalEntry) -> None:
+        entry.id = self.next_id
+        self.next_id += 1
+        self.kept.append(entry)
+        self.kept_bytes += entry.stored_bytes()
+        self.drop_oldest()
+
+    def drop_oldest(self) -> None:
+        """Drop the oldest entries while over either bound; the newest one always stays."""
+        while len(self.kept) > 1 and (
+            len(self.kept) > self.capacity or self.kept_bytes > self.max_bytes
+        ):
+            self.kept_bytes -= self.kept.popleft().stored_bytes()
+
+    async def entries(self) -> list[JournalEntry]:
+        return list(self.kept)
+
+    async def find(self, match: RequestMatch | None = None, **filters: Any) -> list[JournalEntry]:
+        return [entry for entry in self.kept if entry.matches(match, filters)]
+
+    async def count(self, match: RequestMatch | None = None, **filters: Any) -> int:
+        return len(await self.find(match, **filters))
+
+    async def clear(self) -> None:
+        self.kept.clear()
+        self.kept_bytes = 0
+
+    async def size(self) -> int:
+        return len(self.kept)
+
+    async def stored_bytes(self) -> int:
+        return self.kept_bytes

@@ -1,0 +1,81 @@
+"""The stubs of one process.
+
+Used from the server's event loop only: a method runs to its end without yielding (the
+scenario store it awaits is in memory too), so a take is never interleaved with another.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from mockserver.engines.matching import RequestView
+from mockserver.engines.stubs import Stub
+from mockserver.stores.scenarios import ScenarioStore
+
+
+class MemoryStubStore:
+    def __init__(self, scenarios: ScenarioStore) -> None:
+        self.scenarios = scenarios
+        self.stubs: dict[str, Stub] = {}
+        self.order: dict[str, int] = {}  # stub id -> when added (later is larger)
+        self.counter = itertools.count()
+
+    async def add(self, stub: Stub) -> Stub:
+        self.stubs[stub.id] = stub.model_copy()  # a replaced one keeps its place in all()
+        self.order[stub.id] = next(self.counter)  # but ranks as the most recently added
+        if stub.scenario is not None:
+            await self.scenarios.start(stub.scenario)
+        return stub
+
+    async def get(self, stub_id: str) -> Stub | None:
+        stub = self.stubs.get(stub_id)
+        return None if stub is None else stub.model_copy()
+
+    async def remove(self, stub_id: str) -> bool:
+        self.order.pop(stub_id, None)
+        return self.stubs.pop(stub_id, None) is not None
+
+    async def all(self) -> list[Stub]:
+        return [stub.model_copy() for stub in self.stubs.values()]
+
+    async def has_stubs(self) -> bool:
+        return bool(self.stubs)
+
+    async def take(self, request: RequestView) -> Stub | None:
+        for stub in sorted(self.stubs.values(), key=self.rank):
+            if await self.applies(stub, request):
+                return await self.answered(stub)
+        return None
+
+    async def take_by_id(self, stub_id: str) -> Stub | None:
+        stub = self.stubs.get(stub_id)
+        return None if stub is None else await self.answered(stub)
+
+    async def would_answer(self, request: RequestView) -> bool:
+        for stub in self.stubs.values():
+            if await self.applies(stub, request):
+                return True
+        return False
+
+    async def clear(self) -> None:
+        self.stubs.clear()
+        self.order.clear()
+
+    def rank(self, stub: Stub) -> tuple[int, int]:
+        return (stub.priority, -self.order[stub.id])
+
+    async def applies(self, stub: Stub, request: RequestView) -> bool:
+        return not stub.exhausted() and await self.in_state(stub) and stub.match.matches(request)
+
+    async def in_state(self, stub: Stub) -> bool:
+        """Whether the stub's scenario is in the state it requires (if it requires one)."""
+        if stub.scenario is None or stub.required_state is None:
+            return True
+        return await self.scenarios.get(stub.scenario) == stub.required_state
+
+    async def answered(self, stub: Stub) -> Stub:
+        """Count one answer of `stub` and move its scenario; a copy for the caller."""
+        stub.answered += 1
+        if stub.scenario is not None and stub.new_state is not None:
+            await self.scenarios.set(stub.scenario, stub.new_state)
+        return stub.model_copy()
