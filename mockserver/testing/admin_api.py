@@ -13,7 +13,7 @@ from typing import Any
 
 from mockserver.engines.matching import RequestMatch
 from mockserver.engines.stubs import Stub
-from mockserver.stores.journal import JournalEntry
+from mockserver.stores.journal_entry import JournalEntry
 from mockserver.testing.admin_http import AdminHttp
 from mockserver.testing.answers import DeploymentQuota, Health, journal_entries
 from mockserver.testing.errors import AdminError, VerificationFailedError

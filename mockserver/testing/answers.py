@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from mockserver.stores.journal import JournalEntry, ReplayMiss
+from mockserver.stores.journal_entry import JournalEntry, ReplayMiss
 
 # A newer server may say more than this client knows: extra fields are ignored, not errors.
 ANSWER = ConfigDict(extra="ignore", frozen=True)

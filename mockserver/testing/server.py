@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from mockserver.config import Settings, load_settings
-from mockserver.stores.journal import JournalEntry
+from mockserver.stores.journal_entry import JournalEntry
 from mockserver.testing import openai_clients
 from mockserver.testing.admin_api import AdminApi
 from mockserver.testing.admin_client import AdminClient

@@ -18,7 +18,8 @@ import pytest
 from mockserver import AdminClient, AdminError, MockServer, VerificationFailedError
 from mockserver.engines.matching import RequestMatch
 from mockserver.engines.stubs import Stub
-from mockserver.stores.journal import JournalEntry, VerificationError
+from mockserver.stores.journal import VerificationError
+from mockserver.stores.journal_entry import JournalEntry
 from mockserver.testing.answers import DeploymentQuota, Health
 from mockserver.testing.openai_clients import OpenAIMissingError
 from tests.child_output import WAIT_SECONDS, Lines

@@ -16,7 +16,8 @@ from langchain_core.tools import tool
 from langchain_openai import AzureChatOpenAI
 
 from mockserver.engines.matching import RequestMatch
-from mockserver.stores.journal import JournalEntry, VerificationError
+from mockserver.stores.journal import VerificationError
+from mockserver.stores.journal_entry import JournalEntry
 from mockserver.testing.server import MockServer
 from tests import rawhttp
 from tests.conftest import API_VERSION
