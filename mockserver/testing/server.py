@@ -111,7 +111,8 @@ class MockServer(AdminApi):
 
     @property
     def port(self) -> int:
-        return urllib.parse.urlsplit(self.url).port or 80
+        parts = urllib.parse.urlsplit(self.url)
+        return parts.port or (443 if parts.scheme == "https" else 80)
 
     @property
     def settings(self) -> Settings:
