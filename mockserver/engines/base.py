@@ -1,16 +1,26 @@
-"""What every engine takes and returns; no aiohttp types cross this line."""
+"""What every engine takes and returns; no aiohttp types cross this line.
+
+An engine is asked with `Asked`: the request as it arrived (for stub rules and the
+tape) and `check`, the pipeline's own checks (deployment, body, o3-mini rules, token
+limits, quota), run once and only when an engine needs a checked request. So a
+recording replays what real Azure said even to a request the mock would refuse, and
+stubs and the generator answer only what Azure would let through.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from functools import cached_property
+from typing import Any, Protocol
+
+import orjson
 
 from mockserver.contract.model_card import ModelCard
 from mockserver.contract.request import ChatRequest
 from mockserver.engines.matching import RequestView
-from mockserver.engines.reply import Completion, Usage
-from mockserver.faults.kinds import Fault
-from mockserver.stores.journal import ReplayMiss
+from mockserver.engines.reply import Reply
+from mockserver.recordings.fixtures import RecordedRequest
 
 
 @dataclass(frozen=True)
@@ -20,18 +30,6 @@ class Script:
     content: str | None = None
     tool_calls: tuple[tuple[str, str | None], ...] = ()  # (name, JSON arguments or None)
     refusal: str | None = None
-
-
-@dataclass
-class Effects:
-    """What an engine asks of the HTTP layer besides the completion, and who answered."""
-
-    source: str = "generator"
-    stub_id: str | None = None
-    fault: Fault | None = None
-    delay_ms: int = 0
-    usage: Usage | None = None  # the answer's tokens, for the metrics
-    replay_miss: ReplayMiss | None = None  # why no recording answered, for the journal
 
 
 @dataclass(frozen=True)
@@ -44,15 +42,54 @@ class EngineCall:
     prompt_tokens: int
     # How stub rules see the request; an empty view when the generator is used directly.
     view: RequestView = field(default_factory=lambda: RequestView("dated", "", None, {}))
-    effects: Effects = field(default_factory=Effects)
     script: Script | None = None
     # The request's answer identity (`generator.request_digest`), when the caller has it.
     digest: bytes | None = None
 
 
+class Asked:
+    """A request offered to the engines, before or without the pipeline's checks.
+
+    Its views are made on first use: a request no stub or recording could answer never
+    has its body decoded here.
+    """
+
+    def __init__(
+        self,
+        request: RecordedRequest,
+        path_qs: str,
+        body: bytes,
+        view_of: Callable[[dict[str, Any]], RequestView],
+        check: Callable[[], Awaitable[EngineCall]],
+    ) -> None:
+        self._request = request  # method, path, query and headers; its body decoded lazily
+        self.path_qs = path_qs  # the path and query string as sent (the upstream gets the same)
+        self.body = body  # the body as sent
+        self._view_of = view_of  # the view of a decoded body (the deployment may be in it)
+        self.check = check  # the pipeline's checks, run once; raises Azure's error
+
+    @cached_property
+    def decoded(self) -> Any:
+        """The body as JSON, or its text when it is not JSON."""
+        try:
+            return orjson.loads(self.body) if self.body else None
+        except orjson.JSONDecodeError:
+            return self.body.decode("utf-8", "replace")
+
+    @cached_property
+    def view(self) -> RequestView:
+        """How stub rules see the request as sent."""
+        return self._view_of(self.decoded if isinstance(self.decoded, dict) else {})
+
+    @cached_property
+    def recorded(self) -> RecordedRequest:
+        """The request as a recording keeps it (what the tape matches)."""
+        return self._request.model_copy(update={"body": self.decoded})
+
+
 class Engine(Protocol):
     name: str
 
-    async def answer(self, call: EngineCall) -> Completion | None:
-        """A completion, or None to let the next engine in the chain answer."""
+    async def answer(self, asked: Asked) -> Reply | None:
+        """A reply, or None to let the next engine in the chain answer."""
         ...

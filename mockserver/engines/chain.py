@@ -1,11 +1,13 @@
-"""The engine chain: the first engine that answers wins."""
+"""The engine chain: stubs, replay, record, generator; the first that answers wins."""
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from collections.abc import Sequence
 
-from mockserver.engines.base import Engine, EngineCall
-from mockserver.engines.reply import Completion
+from mockserver.engines.base import Asked, Engine
+from mockserver.engines.reply import Reply
 
 
 class NoEngineAnsweredError(RuntimeError):
@@ -16,9 +18,11 @@ class EngineChain:
     def __init__(self, engines: Sequence[Engine]) -> None:
         self.engines = list(engines)
 
-    async def answer(self, call: EngineCall) -> Completion:
+    async def answer(self, asked: Asked) -> Reply:
         for engine in self.engines:
-            completion = await engine.answer(call)
-            if completion is not None:
-                return completion
+            started = time.perf_counter()
+            reply = await engine.answer(asked)
+            if reply is not None:
+                elapsed = round((time.perf_counter() - started) * 1000, 3)
+                return dataclasses.replace(reply, elapsed_ms=elapsed)
         raise NoEngineAnsweredError("no engine answered the request")

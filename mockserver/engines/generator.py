@@ -30,10 +30,10 @@ import orjson
 
 from mockserver.contract.model_card import CompletionFraming
 from mockserver.contract.request import ChatRequest
-from mockserver.engines.base import EngineCall, Script
+from mockserver.engines.base import Asked, EngineCall, Script
 from mockserver.engines.prompt_hints import NO_HINTS, PromptHints, hints_from_messages
 from mockserver.engines.prose import tool_results_summary, topic_of, write_prose
-from mockserver.engines.reply import Choice, Completion, ToolCall, Usage
+from mockserver.engines.reply import Choice, Completion, Reply, ToolCall, Usage
 from mockserver.engines.structured import json_within
 from mockserver.engines.styles import STYLES, Prompt, styled_reply
 from mockserver.engines.tool_choice import ToolDecision, decide_tool
@@ -116,7 +116,13 @@ class Generator:
         # The topic words of a request, by its digest: a long prompt is read once.
         self._topics: Memo[bytes, tuple[str, ...]] = Memo(max_entries=4096, max_size=2**20)
 
-    async def answer(self, call: EngineCall) -> Completion:
+    async def answer(self, asked: Asked) -> Reply:
+        """The engine's part: the last in the chain, it answers every checked request."""
+        completion = await self.make(await asked.check())
+        return Reply("generator", "generator", "no stub or recording answered", completion)
+
+    async def make(self, call: EngineCall) -> Completion:
+        """The completion for a checked request (a stub's script included)."""
         if _may_take_long(call):
             # Off the event loop: other requests are answered meanwhile.
             return await asyncio.to_thread(self.complete, call)

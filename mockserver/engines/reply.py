@@ -1,8 +1,18 @@
-"""The completion: what an engine produced, independent of how it goes on the wire."""
+"""What an engine returns: a `Reply`, holding a completion or an answer already in HTTP form.
+
+Nothing here knows the wire: the operation renders a completion as chat.completion JSON,
+chunks, a Responses object or its events; a raw answer (a recording replayed, the upstream
+relayed) goes out byte for byte.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
+from typing import Protocol
+
+from mockserver.contract.errors import AzureError
+from mockserver.faults.kinds import Fault
 
 
 @dataclass(frozen=True)
@@ -45,4 +55,51 @@ class Completion:
     usage: Usage
     model: str
     system_fingerprint: str | None
-    source: str = field(default="generator")
+
+
+class RawAnswer(Protocol):
+    """An answer that is HTTP already: a recording replayed or the upstream relayed."""
+
+    status: int
+    headers: dict[str, str]
+    streamed: bool  # frames sent as they come, or one body of `size` bytes
+    body: bytes | None  # the whole body, when it is in memory
+    size: int | None  # the body's length, for a body; None for a stream
+    keeps_reading_alone: bool  # go on reading after the client left (a recording under way)
+
+    def pieces(self) -> AsyncGenerator[bytes, None]:
+        """The bytes to send, paced as they should go; raises AnswerBrokeError mid-way."""
+        ...
+
+    @property
+    def cut(self) -> bool:
+        """Known once `pieces` ended: the answer ends without its last chunk."""
+        ...
+
+    async def close(self) -> None:
+        """Let go of what the answer holds (an upstream connection, a spool file)."""
+        ...
+
+
+class AnswerBrokeError(Exception):
+    """A raw answer failed part way: what was sent stays, the connection is cut."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One engine's answer: what it is, which engine gave it and why, and when.
+
+    A reply holds a `completion` (for the operation to render), a `raw` answer, or the
+    `error` a stub answers with; a stub may add a fault and a delay to it.
+    """
+
+    engine: str  # "stubs", "replay", "record" or "generator"
+    source: str  # as the journal names it: "stub:<id>", "fixture:<where>", "upstream", ...
+    why: str  # one sentence, for the journal and the dashboard
+    completion: Completion | None = None
+    raw: RawAnswer | None = None
+    error: AzureError | None = None
+    stub_id: str | None = None
+    fault: Fault | None = None  # a stub's fault, applied with the reply
+    delay_ms: int = 0  # a stub's delay before the reply goes
+    elapsed_ms: float = 0.0  # how long the engine took (the chain measures it)

@@ -2,56 +2,65 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import Mapping
 
 import orjson
 
 from mockserver.contract.errors import AzureError, catalogue_error, encode_body
-from mockserver.engines.base import EngineCall, Script
+from mockserver.engines.base import Asked, Script
 from mockserver.engines.generator import Generator
-from mockserver.engines.reply import Choice, Completion, Usage
-from mockserver.engines.stubs import ErrorAnswer, Stub, StubAnswer, StubStore, UsageOverride
+from mockserver.engines.matching import RequestView
+from mockserver.engines.reply import Choice, Completion, Reply, Usage
+from mockserver.engines.stubs import ErrorAnswer, Stub, StubAnswer, UsageOverride
 from mockserver.faults.kinds import mock_header_error, parse_fault
+from mockserver.stores.stubs import StubStore
 
 FORCE_STUB_HEADER = "x-mock-stub"
-# Matching stubs against a prompt longer than this runs off the event loop: RE2 (which
-# releases the GIL) is linear in the text, but a pattern of many counted repetitions
-# costs its size on every character.
-PROMPT_TOKENS_MATCHED_ON_LOOP = 16_000
 
 
 class StubRules:
+    """First in the chain: a matching stub answers, even where a recording could.
+
+    A stub answers only a request the pipeline's checks let through (a stub does not make
+    a bad request good), and its use is taken only then. A refused request that no stub
+    would match as sent goes on to the tape: a recording says what Azure answered it.
+    """
+
     name = "stubs"
 
     def __init__(self, store: StubStore, generator: Generator) -> None:
         self.store = store
         self.generator = generator
 
-    async def answer(self, call: EngineCall) -> Completion | None:
-        if call.prompt_tokens > PROMPT_TOKENS_MATCHED_ON_LOOP and self.store.stubs:
-            stub = await asyncio.to_thread(self._stub_for, call)
-        else:
-            stub = self._stub_for(call)
+    async def answer(self, asked: Asked) -> Reply | None:
+        forced = asked.view.headers.get(FORCE_STUB_HEADER)
+        if not forced and not await self.store.has_stubs():
+            return None
+        try:
+            call = await asked.check()
+        except AzureError:
+            if forced or await self.store.would_answer(asked.view):
+                raise
+            return None  # no stub claims a request the checks refuse: a recording may answer
+        # Stubs match the request in chat form (a Responses API request's too).
+        stub = await self._take(call.view, forced)
         if stub is None:
             return None
-        call.effects.source, call.effects.stub_id = f"stub:{stub.id}", stub.id
         answer = stub.answer
-        call.effects.delay_ms = answer.delay_ms
+        why = f"stub {stub.id} matched" + (" (x-mock-stub)" if forced else "")
+        reply = Reply("stubs", f"stub:{stub.id}", why, stub_id=stub.id, delay_ms=answer.delay_ms)
         if answer.error is not None:
-            raise error_for(answer.error, call.view.surface)
-        if answer.fault is not None:
-            call.effects.fault = parse_fault(answer.fault)
+            return dataclasses.replace(reply, error=error_for(answer.error, call.view.surface))
         scripted = dataclasses.replace(call, script=script_for(answer))
-        completion = await self.generator.answer(scripted)
-        return _with_overrides(completion, answer)
+        completion = _with_overrides(await self.generator.make(scripted), answer)
+        fault = None if answer.fault is None else parse_fault(answer.fault)
+        return dataclasses.replace(reply, completion=completion, fault=fault)
 
-    def _stub_for(self, call: EngineCall) -> Stub | None:
-        forced = call.view.headers.get(FORCE_STUB_HEADER)
+    async def _take(self, view: RequestView, forced: str | None) -> Stub | None:
         if not forced:
-            return self.store.take(call.view)
-        stub = self.store.take_by_id(forced)
+            return await self.store.take(view)
+        stub = await self.store.take_by_id(forced)
         if stub is None:
             raise mock_header_error(f"{FORCE_STUB_HEADER}: no stub with id {forced!r}")
         return stub

@@ -13,24 +13,26 @@ from mockserver.config import Settings
 from mockserver.contract.model_card import load_model_card
 from mockserver.contract.request import checker_for
 from mockserver.engines import jsonschema_gen
-from mockserver.engines.stubs import load_stub_files
+from mockserver.engines.stubs import Stub, load_stub_files
 from mockserver.engines.vocabulary import vocabulary
 from mockserver.http.body import read_body_in_time
-from mockserver.http.faults import inject_faults
 from mockserver.http.gateway import authenticate_first
 from mockserver.http.journal import record_requests
 from mockserver.http.keys import STATE
 from mockserver.http.middlewares import azure_envelope, finish_headers
-from mockserver.operations.chat import add_routes
+from mockserver.http.routes import add_routes
 from mockserver.redaction.rules import install_log_filter
 from mockserver.state import AppState
 from mockserver.tokens import counting as tokens
+
+# The stubs of `stubs_dir`, read when the app is made and stored when it starts.
+STUB_FILES = web.AppKey("stub_files", list[Stub])
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or Settings()
     app = web.Application(
-        client_max_size=settings.max_body_bytes,
+        client_max_size=settings.server.max_body_bytes,
         # The key is checked before faults and before any route answers (api.gateway).
         middlewares=[
             count_requests,  # outermost: sees each answer as it went out
@@ -38,14 +40,14 @@ def create_app(settings: Settings | None = None) -> web.Application:
             record_requests,
             authenticate_first,
             read_body_in_time,
-            inject_faults,
         ],
     )
     app[STATE] = AppState.from_settings(settings)
     install_log_filter(logging.getLogger("mockserver"))  # secrets never logged
-    if settings.stubs_dir is not None:
-        for stub in load_stub_files(settings.stubs_dir):
-            app[STATE].stubs.add(stub)
+    if settings.answers.stubs_dir is not None:
+        # Read (and refused if wrong) now; stored once the loop runs.
+        app[STUB_FILES] = load_stub_files(settings.answers.stubs_dir)
+        app.on_startup.append(_add_stub_files)
     add_routes(app)
     install_metrics(app)  # GET /metrics
     app.add_subapp("/__admin/", create_admin_app())
@@ -53,6 +55,11 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.on_response_prepare.append(finish_headers)
     app.on_cleanup.append(_close)
     return app
+
+
+async def _add_stub_files(app: web.Application) -> None:
+    for stub in app[STUB_FILES]:
+        await app[STATE].stores.stubs.add(stub)
 
 
 async def _warm_up(app: web.Application) -> None:

@@ -22,7 +22,7 @@ from aiohttp.web_request import BaseRequest
 
 from mockserver.config import Settings
 from mockserver.contract.errors import catalogue_error
-from mockserver.http.headers import gateway_headers, new_request_id
+from mockserver.contract.headers import gateway_headers, new_request_id
 
 log = logging.getLogger("mockserver")
 

@@ -9,18 +9,10 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from mockserver.contract.errors import AzureError
-from mockserver.engines.base import Effects
-from mockserver.http.keys import (
-    DEPLOYMENT,
-    DISCONNECTED,
-    EFFECTS,
-    JSON_BODY,
-    OWN_API_PREFIXES,
-    STATE,
-    SURFACE,
-)
+from mockserver.http.keys import DISCONNECTED, OWN_API_PREFIXES, STATE, TRACE
+from mockserver.pipeline import Trace
 from mockserver.redaction.rules import MASK, journal_policy, scrub_text
-from mockserver.stores.journal import (
+from mockserver.stores.journal_entry import (
     JournalEntry,
     body_fields,
     masked,
@@ -63,11 +55,11 @@ async def _record(
     request: web.Request, status: int, duration_ms: float, answer: bytes | None = None
 ) -> None:
     state = request.config_dict[STATE]
-    parsed = request.get(JSON_BODY)  # None when refused before the route decoded it
+    trace = request.get(TRACE) or Trace()  # empty when refused before the pipeline
+    parsed = trace.json_body  # None when refused before the body was decoded
     rules = journal_policy(state.settings)  # the credentials fixture files leave out, masked
     raw = await _body(request)
-    body = scrubbed_body(body_fields(raw, parsed, state.settings.journal_max_body_bytes), rules)
-    effects = request.get(EFFECTS)
+    body = scrubbed_body(body_fields(raw, parsed, state.settings.journal.max_body_bytes), rules)
     entry = JournalEntry(
         id=0,  # numbered by the journal
         time=time.time(),
@@ -77,24 +69,22 @@ async def _record(
         headers=masked(request.headers, rules),
         **body,
         status=status,
-        source=effects.source if effects else "gateway",
-        stub_id=effects.stub_id if effects else None,
-        surface=request.get(SURFACE, ""),
-        deployment=request.get(DEPLOYMENT, ""),
+        source=trace.source,
+        stub_id=trace.reply.stub_id if trace.reply else None,
+        surface=trace.surface,
+        deployment=trace.deployment,
         stream=_asks_for_stream(body["body"] if parsed is None else parsed),
         disconnected=request.get(DISCONNECTED, False),
         duration_ms=round(duration_ms, 3),
-        **_answer_fields(effects),
-        response_body=response_body(answer, state.settings.journal_max_body_bytes),
+        **_answer_fields(trace),
+        response_body=response_body(answer, state.settings.journal.max_body_bytes),
     )
-    state.journal.record(entry)
+    await state.stores.journal.record(entry)
 
 
-def _answer_fields(effects: Effects | None) -> dict[str, Any]:
+def _answer_fields(trace: Trace) -> dict[str, Any]:
     """What the dashboard shows of the answer: its tokens, the fault, why replay missed."""
-    if effects is None:
-        return {}
-    usage = effects.usage
+    usage = trace.usage
     return {
         "usage": None
         if usage is None
@@ -103,8 +93,8 @@ def _answer_fields(effects: Effects | None) -> dict[str, Any]:
             "completion_tokens": usage.completion_tokens,
             "reasoning_tokens": usage.reasoning_tokens,
         },
-        "fault": None if effects.fault is None else effects.fault.kind,
-        "replay_miss": effects.replay_miss,
+        "fault": trace.fault,
+        "replay_miss": trace.replay_miss,
     }
 
 

@@ -8,7 +8,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from mockserver.contract.errors import AzureError, catalogue_error
-from mockserver.http.headers import gateway_headers, new_request_id
+from mockserver.contract.headers import gateway_headers, new_request_id
 from mockserver.http.keys import ERROR_NAME, NO_CONTENT_TYPE, REQUEST_ID, STATE
 from mockserver.redaction.rules import scrub_bytes
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Iterator
-from typing import Any, Protocol
+from collections.abc import Iterable
 
 from aiohttp import web
 
 from mockserver.contract.errors import catalogue_error
-from mockserver.faults.kinds import BODY_FAULTS, STREAM_FAULTS
 from mockserver.faults.latency import NO_DELAY, Pacer
-from mockserver.http.keys import DISCONNECTED, FAULT, REQUEST_ID
+from mockserver.http.keys import DISCONNECTED, REQUEST_ID
+from mockserver.serialize.sse import FrameSource
 
 log = logging.getLogger("mockserver")
 EVENT_STREAM = "text/event-stream; charset=utf-8"
@@ -21,24 +20,19 @@ EVENT_STREAM = "text/event-stream; charset=utf-8"
 FRAMES_PER_TURN = 256
 
 
-class FrameSource(Protocol):
-    """What a stream is made of: chat chunks or Responses API events, each frame complete."""
-
-    def frames(self) -> Iterator[bytes]: ...
-
-    def error_frame(self, error: dict[str, Any], position: int) -> bytes:
-        """The frame that reports an error after `position` frames were sent."""
-        ...
-
-
 async def write_stream(
-    request: web.Request, chunks: FrameSource, headers: dict[str, str], pacer: Pacer = NO_DELAY
+    request: web.Request,
+    chunks: FrameSource,
+    headers: dict[str, str],
+    pacer: Pacer = NO_DELAY,
+    fault_kind: str | None = None,
 ) -> web.StreamResponse:
-    """Send the frames; a client that goes away ends the stream quietly, not as a fault."""
+    """Send the frames; a client that goes away ends the stream quietly, not as a fault.
+
+    `fault_kind`: a stream fault (cut-stream, stream-error) or a body one (truncate cuts
+    the stream, garbage garbles it), struck half way.
+    """
     response = web.StreamResponse(status=200, headers={**headers, "Content-Type": EVENT_STREAM})
-    fault = request.get(FAULT)
-    # Body faults asked of a stream damage it too: truncate cuts it, garbage garbles it.
-    fault_kind = fault.kind if fault and fault.kind in (*STREAM_FAULTS, *BODY_FAULTS) else ""
     # Frames are made as they are sent, so a thousand slow streams hold no frames in
     # memory; only a fault needs them all first, to strike half way.
     frames: Iterable[bytes] = chunks.frames()
@@ -71,7 +65,7 @@ def _fault_position(frames: list[bytes]) -> int:
 async def _finish(
     request: web.Request,
     response: web.StreamResponse,
-    fault_kind: str,
+    fault_kind: str | None,
     chunks: FrameSource,
     sent: int,
 ) -> None:

@@ -17,7 +17,7 @@ import random
 import string
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -33,6 +33,16 @@ _PAD_ALPHABET = string.ascii_letters + string.digits
 MAX_PAD = 16
 
 
+class FrameSource(Protocol):
+    """What a stream is made of: chat chunks or Responses API events, each frame complete."""
+
+    def frames(self) -> Iterator[bytes]: ...
+
+    def error_frame(self, error: dict[str, Any], position: int) -> bytes:
+        """The frame that reports an error after `position` frames were sent."""
+        ...
+
+
 @dataclass(frozen=True)
 class StreamOptions:
     include_usage: bool
@@ -40,6 +50,11 @@ class StreamOptions:
     buffer_tokens: int = 32
     obfuscation: bool = True
     service_tier: str | None = None  # named on every model frame when the request asked
+
+
+def tokens_per_frame(chunking: str, buffer_tokens: int) -> int:
+    """How many tokens each streamed frame carries (Azure's buffered filter mode: many)."""
+    return buffer_tokens if chunking == "buffered" else 1
 
 
 def frame(payload: dict[str, Any]) -> bytes:

@@ -15,7 +15,7 @@ from typing import Any
 import openai
 import pytest
 
-from mockserver.engines.tape import _pause
+from mockserver.engines.replay import pause as _pause
 from mockserver.testing.server import MockServer
 from tests.replay.helpers import (
     CASSETTE,

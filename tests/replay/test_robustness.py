@@ -339,7 +339,7 @@ def test_a_killed_recorder_loses_no_answered_recording_and_tears_no_file(
     ]
     assert len(lines) == len(kept)
     with replayer(directory) as replaying:
-        assert len(replaying.state.tape or []) == len(kept)
+        assert len(replaying.state.recordings.tape or []) == len(kept)
 
 
 # --- fixture files this version cannot read -----------------------------------------------

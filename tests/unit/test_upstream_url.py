@@ -32,7 +32,7 @@ REFUSED = [
 
 @pytest.mark.parametrize("upstream", ACCEPTED)
 def test_http_urls_are_accepted(upstream: str) -> None:
-    assert Settings(upstream=upstream).upstream == upstream
+    assert Settings(upstream=upstream).recording.upstream == upstream
 
 
 @pytest.mark.parametrize("upstream", REFUSED)

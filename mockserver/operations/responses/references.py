@@ -34,21 +34,21 @@ class ItemResolver:
     seal: ReasoningSeal
     storing: bool  # the request's own `store`: Azure's message then says why none is found
 
-    def resolve(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [self._resolve(item, f"input[{index}]") for index, item in enumerate(items)]
+    async def resolve(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [await self._resolve(item, f"input[{index}]") for index, item in enumerate(items)]
 
-    def _resolve(self, item: dict[str, Any], where: str) -> dict[str, Any]:
+    async def _resolve(self, item: dict[str, Any], where: str) -> dict[str, Any]:
         kind = item.get("type")
         if kind == "item_reference":
-            return dict(self._stored(_item_id(item, where)))
+            return dict(await self._stored(_item_id(item, where)))
         if kind == "reasoning":
-            self._check_reasoning(item, where)
+            await self._check_reasoning(item, where)
         return item
 
-    def _check_reasoning(self, item: dict[str, Any], where: str) -> None:
+    async def _check_reasoning(self, item: dict[str, Any], where: str) -> None:
         token = item.get("encrypted_content")
         if token is None:  # the reasoning itself is on the server: the id must find it
-            self._stored(_reasoning_id(item, where))
+            await self._stored(_reasoning_id(item, where))
             return
         if item.get("id") is not None:
             _reasoning_id(item, where)
@@ -57,8 +57,8 @@ class ItemResolver:
         if self.seal.open(token) is None:
             raise invalid_encrypted_content(token)
 
-    def _stored(self, item_id: str) -> dict[str, Any]:
-        item = self.store.get_item(item_id)
+    async def _stored(self, item_id: str) -> dict[str, Any]:
+        item = await self.store.get_item(item_id)
         if item is None:
             raise item_not_found(item_id, self.storing)
         return item

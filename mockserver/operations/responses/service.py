@@ -1,15 +1,14 @@
-"""Creating, reading and deleting responses, free of HTTP types."""
+"""Creating, reading and listing responses, free of HTTP types."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from mockserver import pipeline
 from mockserver.contract.errors import AzureError, encode_body, invalid_request
-from mockserver.engines.base import Effects
 from mockserver.engines.matching import message_text
 from mockserver.engines.reply import Choice
+from mockserver.operations.base import Answer
 from mockserver.operations.responses.references import ItemResolver
 from mockserver.operations.responses.request import (
     Translation,
@@ -25,7 +24,6 @@ from mockserver.operations.responses.serialize import (
     build_response,
     incomplete_reason,
 )
-from mockserver.pipeline import IncomingCall, Target
 from mockserver.serialize.json import tool_call_object
 from mockserver.state import AppState
 from mockserver.stores.responses import StoredResponse
@@ -42,27 +40,31 @@ JSON_OBJECT_MESSAGE = (
 
 
 @dataclass(frozen=True)
-class Created:
-    """A response made: the pipeline's answer and the response object."""
+class Request:
+    """A create request translated to chat form, and what its reply needs."""
 
-    answer: pipeline.Answer
-    response: dict[str, Any]
+    body: dict[str, Any]
+    translation: Translation
+    storing: bool  # `store` is not false: the response is kept for retrieval and follow-ups
+    seal: ReasoningSeal
 
 
-async def create_response(
-    state: AppState, target: Target, body: dict[str, Any], call: IncomingCall, effects: Effects
-) -> Created:
+async def parse_request(state: AppState, body: dict[str, Any]) -> Request:
+    """Check the fields, resolve history and item references, translate to chat form."""
     check_fields(body)
-    history = _history(state, body.get("previous_response_id"))
+    history = await _history(state, body.get("previous_response_id"))
     storing = body.get("store", True) is not False
-    seal = ReasoningSeal.for_seed(state.settings.seed)
-    items = ItemResolver(state.responses, seal, storing).resolve(input_items(body.get("input")))
+    seal = ReasoningSeal.for_seed(state.settings.answers.seed)
+    resolver = ItemResolver(state.stores.responses, seal, storing)
+    items = await resolver.resolve(input_items(body.get("input")))
     translation = translate(body, history, items)
     _check_json_object(body, translation)
-    try:
-        answer = await pipeline.answer_chat(state, target, translation.chat, call, effects)
-    except AzureError as error:
-        raise _in_responses_words(error, translation) from None
+    return Request(body, translation, storing, seal)
+
+
+async def make_response(state: AppState, request: Request, answer: Answer) -> dict[str, Any]:
+    """The response object for an answer; stored when the request asks."""
+    body, translation = request.body, request.translation
     ids = ItemIds(answer.digest, state.ids.deterministic)
     reason = incomplete_reason(answer.completion)
     outcome = Outcome(
@@ -74,12 +76,12 @@ async def create_response(
     )
     response = build_response(body, answer.completion, outcome, ids)
     if ENCRYPTED_REASONING in (body.get("include") or []):
-        _seal_reasoning(response, seal, answer.digest)
-    if storing:
+        _seal_reasoning(response, request.seal, answer.digest)
+    if request.storing:
         conversation = _conversation(translation, answer.completion.choices[0])
         items = input_item_resources(translation.items, ids)
-        state.responses.put(StoredResponse(response, items, conversation))
-    return Created(answer, response)
+        await state.stores.responses.put(StoredResponse(response, items, conversation))
+    return response
 
 
 def _seal_reasoning(response: dict[str, Any], seal: ReasoningSeal, digest: bytes) -> None:
@@ -90,10 +92,13 @@ def _seal_reasoning(response: dict[str, Any], seal: ReasoningSeal, digest: bytes
             item["encrypted_content"] = seal.seal(payload, int(response["created_at"]))
 
 
-def _history(state: AppState, previous_id: Any) -> list[dict[str, Any]]:
+async def _history(state: AppState, previous_id: Any) -> list[dict[str, Any]]:
     if previous_id is None:
         return []
-    stored = state.responses.get(previous_id) if isinstance(previous_id, str) else None
+    if not isinstance(previous_id, str):
+        stored = None
+    else:
+        stored = await state.stores.responses.get(previous_id)
     if stored is None:
         raise invalid_request(
             f"Previous response with id '{previous_id}' not found.",
@@ -112,7 +117,8 @@ def _check_json_object(body: dict[str, Any], translation: Translation) -> None:
         raise invalid_request(JSON_OBJECT_MESSAGE, "text.format", None)
 
 
-def _in_responses_words(error: AzureError, translation: Translation) -> AzureError:
+def in_responses_words(error: AzureError, translation: Translation) -> AzureError:
+    """The chat checks' errors as the Responses API words them."""
     if error.name in CONTEXT_ERRORS:
         replaced = invalid_request(CONTEXT_MESSAGE, "input", "context_length_exceeded")
         replaced.headers.update(error.headers)
@@ -178,8 +184,8 @@ def _parts(content: Any, part_type: str) -> list[dict[str, Any]]:
     return parts
 
 
-def stored_or_404(state: AppState, response_id: str) -> StoredResponse:
-    stored = state.responses.get(response_id)
+async def stored_or_404(state: AppState, response_id: str) -> StoredResponse:
+    stored = await state.stores.responses.get(response_id)
     if stored is None:
         raise not_found(response_id)
     return stored

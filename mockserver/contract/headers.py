@@ -64,11 +64,6 @@ def model_headers(
     return headers
 
 
-def stream_headers(served_model: str) -> dict[str, str]:
-    """Added to a streamed answer (the 2026-06 stream recording; no non-streamed one has them)."""
-    return {"azureai-fe-is-streaming": "True", "x-ms-served-model": served_model}
-
-
 def rate_limit_headers(quota: QuotaSnapshot) -> dict[str, str]:
     return {
         "x-ratelimit-limit-requests": str(quota.limit_requests),

@@ -1,0 +1,62 @@
+"""The one handler of every inference operation, and the one of every resource route.
+
+Each reads the HTTP request into a `Call`, hands it to the pipeline (or the resource),
+and lets the writer carry out the outcome. Nothing else about HTTP happens here.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from mockserver import pipeline
+from mockserver.contract.headers import json_content_type
+from mockserver.faults import plan as fault_plan
+from mockserver.http import writer
+from mockserver.http.keys import REQUEST_ID, STATE, TRACE
+from mockserver.operations.base import Call, Operation, Resource, Surface
+from mockserver.pipeline import Trace
+
+
+def inference(operation: Operation, surface: Surface) -> Handler:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        state = request.config_dict[STATE]
+        trace = request[TRACE] = Trace()
+        outcome = await pipeline.run(state, operation, await _call(request, surface), trace)
+        hang_seconds = state.settings.faults.hang_seconds
+        return await writer.write(request, outcome, surface, hang_seconds)
+
+    return handle
+
+
+def resource(served: Resource) -> Handler:
+    """A route that reads what an operation stored; x-mock-fault applies to it too."""
+    surface = served.route.surface
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        state = request.config_dict[STATE]
+        request[TRACE] = Trace(surface=surface)
+        call = await _call(request, surface)
+        plan = await fault_plan.from_headers(call.headers, state.stores.faults)
+        if plan.acts_now:
+            outcome = pipeline.act_now(state, call, plan)
+            return await writer.write(request, outcome, surface, state.settings.faults.hang_seconds)
+        body = await served.serve(state, call)
+        response = web.Response(body=body, headers={"Content-Type": json_content_type(surface)})
+        return await writer.whole(request, response, plan.on_body)
+
+    return handle
+
+
+async def _call(request: web.Request, surface: Surface) -> Call:
+    return Call(
+        surface=surface,
+        method=request.method,
+        path=request.path,
+        path_qs=request.path_qs,
+        query=request.query,
+        headers=request.headers,
+        body=await request.read(),
+        path_params=request.match_info,
+        request_id=request[REQUEST_ID],
+    )

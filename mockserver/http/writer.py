@@ -1,0 +1,117 @@
+"""The writer: carries out what the pipeline decided, the fault plan's damage included."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TypeVar
+
+from aiohttp import web
+
+from mockserver.contract.headers import json_content_type
+from mockserver.engines.reply import AnswerBrokeError, RawAnswer
+from mockserver.faults.latency import NO_DELAY
+from mockserver.http import faults
+from mockserver.http.keys import DISCONNECTED, NO_CONTENT_TYPE
+from mockserver.http.streaming import write_stream
+from mockserver.operations.base import Surface
+from mockserver.pipeline import Outcome
+
+log = logging.getLogger("mockserver")
+AnyResponse = TypeVar("AnyResponse", bound=web.StreamResponse)
+
+
+async def write(
+    request: web.Request, outcome: Outcome, surface: Surface, hang_seconds: float
+) -> web.StreamResponse:
+    plan = outcome.plan
+    if plan.on_connection == "reset":
+        return faults.reset(request)
+    if plan.on_connection == "hang":
+        return await faults.hang(request, hang_seconds)
+    if outcome.raw is not None:
+        return await _write_raw(request, outcome.raw, plan.on_body)
+    rendered = outcome.rendered
+    assert rendered is not None, "an outcome holds a fault, a raw answer or a rendered one"
+    if rendered.frames is not None:
+        pacer = outcome.pacer or NO_DELAY
+        frames, headers = rendered.frames, outcome.headers
+        return await write_stream(request, frames, headers, pacer, plan.on_stream)
+    if outcome.delay_seconds > 0:
+        await asyncio.sleep(outcome.delay_seconds)
+    headers = {**outcome.headers, "Content-Type": json_content_type(surface)}
+    return await whole(request, web.Response(body=rendered.body, headers=headers), plan.on_body)
+
+
+async def whole(
+    request: web.Request, response: web.Response, body_fault: str | None
+) -> web.StreamResponse:
+    """A whole body, damaged if the plan says so."""
+    if body_fault is None:
+        return response
+    return await faults.damaged(request, response, body_fault)
+
+
+async def _write_raw(
+    request: web.Request, answer: RawAnswer, body_fault: str | None
+) -> web.StreamResponse:
+    try:
+        if answer.body is not None:
+            response = web.Response(status=answer.status, body=answer.body, headers=answer.headers)
+            return await whole(request, _as_recorded(response), body_fault)
+        return await _relay(request, answer)
+    finally:
+        await answer.close()
+
+
+def _as_recorded(response: AnyResponse) -> AnyResponse:
+    """No Content-Type added where the original answer had none."""
+    if "Content-Type" not in response.headers:
+        response[NO_CONTENT_TYPE] = True
+    return response
+
+
+async def _relay(request: web.Request, answer: RawAnswer) -> web.StreamResponse:
+    """Pass the answer on as it comes. A client that leaves ends a replay; a recording goes
+    on without it. An answer cut by its source is cut here too; one that broke is too."""
+    response = _as_recorded(web.StreamResponse(status=answer.status, headers=answer.headers))
+    if answer.size is not None:
+        response.content_length = answer.size
+    client_here = await _passed_on(request, response, None)
+    try:
+        async with contextlib.aclosing(answer.pieces()) as pieces:
+            async for piece in pieces:
+                client_here = client_here and await _passed_on(request, response, piece)
+                if not client_here and not answer.keeps_reading_alone:
+                    break
+    except AnswerBrokeError:
+        _abort(request)
+        return response
+    if answer.cut:
+        _abort(request)  # the upstream cut this answer; so does the mock
+    elif client_here:
+        await _passed_on(request, response, b"", end=True)
+    return response
+
+
+async def _passed_on(
+    request: web.Request, response: web.StreamResponse, piece: bytes | None, end: bool = False
+) -> bool:
+    """Write to the client (None: the headers); False once it has gone."""
+    try:
+        if piece is None:
+            await response.prepare(request)
+        else:
+            await (response.write_eof() if end else response.write(piece))
+    except ConnectionError:
+        request[DISCONNECTED] = True
+        log.info("client left during a relayed or replayed answer on %s", request.path)
+        return False
+    return True
+
+
+def _abort(request: web.Request) -> None:
+    """End the connection with no closing chunk: the client sees the answer cut short."""
+    if request.transport is not None:
+        request.transport.abort()
