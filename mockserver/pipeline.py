@@ -89,7 +89,7 @@ class _FaultActsNow(Exception):  # noqa: N818 (control flow, not an error)
 async def run(state: AppState, operation: Operation, call: Call, trace: Trace) -> Outcome:
     """Answer one inference request; raises the `AzureError` it is answered with."""
     trace.surface = call.surface
-    plan = await fault_plan.from_headers(call.headers, state.stores.faults)
+    plan = await fault_plan.from_headers(call.headers, state.stores(call.session).faults)
     try:
         if plan.acts_now:
             raise _FaultActsNow(plan)
@@ -115,6 +115,7 @@ class _Request:
         self, state: AppState, operation: Operation, call: Call, trace: Trace, plan: FaultPlan
     ) -> None:
         self.state, self.operation, self.call, self.trace = state, operation, call, trace
+        self.stores = state.stores(call.session)
         self.plan = plan
         self.target: Target | None = None  # once the deployment is known
         self.parsed: Parsed | None = None  # once the operation parsed the body
@@ -144,12 +145,13 @@ class _Request:
 
         def view_of(body: dict[str, Any]) -> RequestView:
             named = in_path or str(body.get("model"))
-            return RequestView(call.surface, named, call.api_version, call.headers, body)
+            size = len(call.body)
+            return RequestView(call.surface, named, call.api_version, call.headers, body, size)
 
         request = RecordedRequest(
             method=call.method, path=call.path, query=dict(call.query), headers=dict(call.headers)
         )
-        return Asked(request, call.path_qs, call.body, view_of, self.check)
+        return Asked(request, call.path_qs, call.body, view_of, self.check, self.stores)
 
     async def check(self) -> EngineCall:
         """The checks an engine needs before it answers; run once, their error kept."""
@@ -170,7 +172,7 @@ class _Request:
         self.target = target
         self.trace.deployment, self.trace.json_body = target.deployment_name, body
         self.trace.source = "generator"  # past the gateway: the model's backend answers
-        seed, counts = state.settings.answers.seed, state.stores.faults
+        seed, counts = state.settings.answers.seed, self.stores.faults
         rolled = await fault_plan.rolled(target.deployment_name, target.deployment, seed, counts)
         self.plan = self.plan.with_fault(rolled, "rate")
         if rolled is not None and self.plan.acts_now:
@@ -188,11 +190,27 @@ class _Request:
         else:
             digest, prompt = content_facts(state, request, target.card)
         check_token_limits(request, prompt, target.card)
-        await _admit(state, target, prompt + (request.max_completion_tokens or 0))
+        await self._admit(target, prompt + (request.max_completion_tokens or 0))
         view = RequestView(
-            call.surface, target.deployment_name, call.api_version, call.headers, parsed.chat
+            call.surface,
+            target.deployment_name,
+            call.api_version,
+            call.headers,
+            parsed.chat,
+            len(call.body),
         )
         return EngineCall(request, target.card, target.deployment_name, prompt, view, None, digest)
+
+    async def _admit(self, target: Target, estimate: int) -> None:
+        """Charge the request's estimate; over the limit, Azure's 429 when quota is enforced."""
+        enforced = target.deployment.enforce_quota
+        if enforced is None:
+            enforced = self.state.settings.quota.enforce
+        refusal = await self.stores.quota.admit(
+            target.deployment_name, target.deployment, estimate, enforced
+        )
+        if refusal is not None:
+            raise rate_limit_error(refusal, target.version.name)
 
     async def _in_model_words(self, error: AzureError) -> AzureError:
         """Past the gateway, errors come from the model: in the operation's words, with the
@@ -206,7 +224,7 @@ class _Request:
 
     async def _model_headers(self, target: Target) -> dict[str, str]:
         state = self.state
-        quota = await state.stores.quota.snapshot(target.deployment_name, target.deployment)
+        quota = await self.stores.quota.snapshot(target.deployment_name, target.deployment)
         return model_headers(target.deployment_name, state.model_session, quota, self.call.surface)
 
     async def _completed(self, reply: Reply) -> Outcome:
@@ -218,7 +236,7 @@ class _Request:
         beyond_estimate = completion.usage.completion_tokens - (
             checked.request.max_completion_tokens or 0
         )
-        await self.state.stores.quota.spend(target.deployment_name, beyond_estimate)
+        await self.stores.quota.spend(target.deployment_name, beyond_estimate)
         if reply.delay_ms:
             await asyncio.sleep(reply.delay_ms / 1000)
         self.plan = self.plan.with_fault(reply.fault, "stub")
@@ -339,15 +357,3 @@ def _check_completion_budget(requested: int, card: ModelCard) -> None:
             requested=requested,
             max_output_tokens=card.max_output_tokens,
         )
-
-
-async def _admit(state: AppState, target: Target, estimate: int) -> None:
-    """Charge the request's estimate; over the limit, Azure's 429 when quota is enforced."""
-    enforced = target.deployment.enforce_quota
-    if enforced is None:
-        enforced = state.settings.quota.enforce
-    refusal = await state.stores.quota.admit(
-        target.deployment_name, target.deployment, estimate, enforced
-    )
-    if refusal is not None:
-        raise rate_limit_error(refusal, target.version.name)

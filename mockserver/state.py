@@ -17,7 +17,7 @@ from mockserver.engines.replay import Replay
 from mockserver.engines.rules import StubRules
 from mockserver.recordings.library import RecordingLibrary
 from mockserver.serialize.ids import IdSource
-from mockserver.stores.memory import memory_stores
+from mockserver.stores.sessions import DEFAULT_SESSION, MemoryBackend, StateBackend
 from mockserver.stores.stores import Stores
 from mockserver.support.memo import Memo
 
@@ -32,9 +32,9 @@ class AppState:
     settings: Settings
     engines: EngineChain
     ids: IdSource
-    # Stubs, scenarios, journal, quota, stored responses, fault counts: what a run
+    # Stubs, scenarios, journal, quota, stored responses, fault counts: what each session
     # accumulates, in memory or shared between processes.
-    stores: Stores
+    backend: StateBackend
     # Exceptions of ours answered as a 500, for the pytest plugin to re-raise in the test.
     failures: list[BaseException] = field(default_factory=list)
     # The fixtures replayed, the cassette recorded to, the upstream client (see app.py).
@@ -54,12 +54,11 @@ class AppState:
     @classmethod
     def from_settings(cls, settings: Settings) -> AppState:
         ids = IdSource(settings.answers.deterministic_ids, settings.answers.deterministic_created)
-        stores = memory_stores(settings)
         styles = {name: d.reply_styles for name, d in settings.deployments.items()}
         generator = Generator(settings.answers.seed, ids, styles)
         recordings = RecordingLibrary(settings)
         engines: list[Engine] = [
-            StubRules(stores.stubs, generator),
+            StubRules(generator),
             Replay(recordings),
             Record(recordings),
             generator,
@@ -69,11 +68,16 @@ class AppState:
             engines=EngineChain(engines),
             recordings=recordings,
             ids=ids,
-            stores=stores,
+            backend=MemoryBackend(settings),
         )
+
+    def stores(self, session: str = DEFAULT_SESSION) -> Stores:
+        """The stores of a session (`x-mock-session`; the default one when not named)."""
+        return self.backend.stores(session)
 
     async def close(self) -> None:
         await self.recordings.close()
+        await self.backend.close()
 
     def update_settings(self, changes: dict[str, Any]) -> None:
         """Change settings while running: checked as a whole, then applied to the parts."""

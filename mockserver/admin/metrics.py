@@ -129,7 +129,7 @@ def install_metrics(app: web.Application) -> None:
 async def metrics_page(request: web.Request) -> web.StreamResponse:
     check_admin_token(request)
     metrics = request.app[METRICS]
-    await metrics.show_journal(request.app[STATE].stores.journal)  # it may have changed since
+    await metrics.show_journal(request.app[STATE].stores().journal)  # it may have changed since
     body = await asyncio.to_thread(metrics.exposition)  # files are read in multiprocess mode
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
@@ -169,7 +169,7 @@ async def _observe(
     trace = request.get(TRACE)
     if trace is not None and trace.usage is not None and response.status < 400:
         metrics.count_tokens(deployment, trace.usage)
-    await metrics.show_journal(state.stores.journal)
+    await metrics.show_journal(state.stores().journal)
 
 
 def _route(request: web.Request) -> str:

@@ -36,6 +36,7 @@ from mockserver.http.keys import STATE
 from mockserver.redaction.masking import MASK, mask_url
 from mockserver.state import AppState
 from mockserver.stores.journal import JournalEntry, VerificationError, verify
+from mockserver.stores.sessions import SessionError, session_of
 from mockserver.stores.stores import RESETTABLE, Stores
 from mockserver.version import __version__
 
@@ -102,8 +103,16 @@ async def _parse(request: web.Request, model: type[M], empty_ok: bool = False) -
         raise admin_error(400, "InvalidRequest", message, details) from None
 
 
+def _session(request: web.Request) -> str:
+    """The session an admin call is about: `x-mock-session`, or `?session=`, or the default."""
+    try:
+        return session_of(request.headers, request.query)
+    except SessionError as error:
+        raise admin_error(400, "InvalidRequest", str(error)) from None
+
+
 def _stores(request: web.Request) -> Stores:
-    return _state(request).stores
+    return _state(request).stores(_session(request))
 
 
 async def _stub_or_404(stores: Stores, stub_id: str) -> Stub:
@@ -131,7 +140,11 @@ async def reset(request: web.Request) -> web.Response:
     if unknown:
         message = f"unknown parts {sorted(unknown)}; known: {sorted(RESETTABLE)}"
         raise admin_error(400, "InvalidRequest", message)
-    await _stores(request).reset(wanted.parts)
+    session = _session(request)
+    if frozenset(wanted.parts) == RESETTABLE:
+        await _state(request).backend.forget(session)  # a whole session: nothing of it left
+    else:
+        await _state(request).stores(session).reset(wanted.parts)
     return _json({"reset": sorted(wanted.parts)})
 
 
@@ -259,7 +272,7 @@ def _public_settings(state: AppState) -> dict[str, Any]:
 async def get_quota(request: web.Request) -> web.Response:
     """Each deployment's limits and what it used in the current windows."""
     state = _state(request)
-    used = await state.stores.quota.usage()
+    used = await _stores(request).quota.usage()
     deployments = {
         name: {
             "tokens_per_minute": d.tokens_per_minute,

@@ -21,6 +21,7 @@ from mockserver.contract.request import ChatRequest
 from mockserver.engines.matching import RequestView
 from mockserver.engines.reply import Reply
 from mockserver.recordings.fixtures import RecordedRequest
+from mockserver.stores.stores import Stores
 
 
 @dataclass(frozen=True)
@@ -61,12 +62,14 @@ class Asked:
         body: bytes,
         view_of: Callable[[dict[str, Any]], RequestView],
         check: Callable[[], Awaitable[EngineCall]],
+        stores: Stores,
     ) -> None:
         self._request = request  # method, path, query and headers; its body decoded lazily
         self.path_qs = path_qs  # the path and query string as sent (the upstream gets the same)
         self.body = body  # the body as sent
         self._view_of = view_of  # the view of a decoded body (the deployment may be in it)
         self.check = check  # the pipeline's checks, run once; raises Azure's error
+        self.stores = stores  # the request's session's
 
     @cached_property
     def decoded(self) -> Any:

@@ -26,6 +26,7 @@ class RequestView:
     api_version: str | None
     headers: Mapping[str, str]
     body: dict[str, Any] = field(default_factory=dict)
+    size: int = 0  # the body's bytes as sent: a long one is matched off the event loop
 
     @property
     def messages(self) -> list[dict[str, Any]]:

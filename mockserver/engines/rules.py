@@ -29,22 +29,22 @@ class StubRules:
 
     name = "stubs"
 
-    def __init__(self, store: StubStore, generator: Generator) -> None:
-        self.store = store
+    def __init__(self, generator: Generator) -> None:
         self.generator = generator
 
     async def answer(self, asked: Asked) -> Reply | None:
         forced = asked.view.headers.get(FORCE_STUB_HEADER)
-        if not forced and not await self.store.has_stubs():
+        store = asked.stores.stubs  # the session's
+        if not forced and not await store.has_stubs():
             return None
         try:
             call = await asked.check()
         except AzureError:
-            if forced or await self.store.would_answer(asked.view):
+            if forced or await store.would_answer(asked.view):
                 raise
             return None  # no stub claims a request the checks refuse: a recording may answer
         # Stubs match the request in chat form (a Responses API request's too).
-        stub = await self._take(call.view, forced)
+        stub = await _take(store, call.view, forced)
         if stub is None:
             return None
         answer = stub.answer
@@ -57,13 +57,14 @@ class StubRules:
         fault = None if answer.fault is None else parse_fault(answer.fault)
         return dataclasses.replace(reply, completion=completion, fault=fault)
 
-    async def _take(self, view: RequestView, forced: str | None) -> Stub | None:
-        if not forced:
-            return await self.store.take(view)
-        stub = await self.store.take_by_id(forced)
-        if stub is None:
-            raise mock_header_error(f"{FORCE_STUB_HEADER}: no stub with id {forced!r}")
-        return stub
+
+async def _take(store: StubStore, view: RequestView, forced: str | None) -> Stub | None:
+    if not forced:
+        return await store.take(view)
+    stub = await store.take_by_id(forced)
+    if stub is None:
+        raise mock_header_error(f"{FORCE_STUB_HEADER}: no stub with id {forced!r}")
+    return stub
 
 
 def script_for(answer: StubAnswer) -> Script | None:

@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
 
 async def _add_stub_files(app: web.Application) -> None:
     for stub in app[STUB_FILES]:
-        await app[STATE].stores.stubs.add(stub)
+        await app[STATE].stores().stubs.add(stub)  # the default session's
 
 
 async def _warm_up(app: web.Application) -> None:

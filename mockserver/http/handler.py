@@ -12,10 +12,12 @@ from aiohttp.typedefs import Handler
 from mockserver import pipeline
 from mockserver.contract.headers import json_content_type
 from mockserver.faults import plan as fault_plan
+from mockserver.faults.kinds import mock_header_error
 from mockserver.http import writer
 from mockserver.http.keys import REQUEST_ID, STATE, TRACE
 from mockserver.operations.base import Call, Operation, Resource, Surface
 from mockserver.pipeline import Trace
+from mockserver.stores.sessions import SessionError, session_of
 
 
 def inference(operation: Operation, surface: Surface) -> Handler:
@@ -37,7 +39,7 @@ def resource(served: Resource) -> Handler:
         state = request.config_dict[STATE]
         request[TRACE] = Trace(surface=surface)
         call = await _call(request, surface)
-        plan = await fault_plan.from_headers(call.headers, state.stores.faults)
+        plan = await fault_plan.from_headers(call.headers, state.stores(call.session).faults)
         if plan.acts_now:
             outcome = pipeline.act_now(state, call, plan)
             return await writer.write(request, outcome, surface, state.settings.faults.hang_seconds)
@@ -59,4 +61,12 @@ async def _call(request: web.Request, surface: Surface) -> Call:
         body=await request.read(),
         path_params=request.match_info,
         request_id=request[REQUEST_ID],
+        session=_session(request),
     )
+
+
+def _session(request: web.Request) -> str:
+    try:
+        return session_of(request.headers)
+    except SessionError as error:
+        raise mock_header_error(str(error)) from None

@@ -20,6 +20,7 @@ from mockserver.stores.journal_entry import (
     response_body,
     scrubbed_body,
 )
+from mockserver.stores.sessions import DEFAULT_SESSION, SessionError, session_of
 
 
 @web.middleware
@@ -79,7 +80,7 @@ async def _record(
         **_answer_fields(trace),
         response_body=response_body(answer, state.settings.journal.max_body_bytes),
     )
-    await state.stores.journal.record(entry)
+    await state.stores(_session(request)).journal.record(entry)
 
 
 def _answer_fields(trace: Trace) -> dict[str, Any]:
@@ -112,3 +113,11 @@ async def _body(request: web.Request) -> bytes | None:
         return await request.read()
     except (web.HTTPException, web.RequestPayloadError, ConnectionError, TimeoutError):
         return b""  # too large, undecodable, late, or the client is gone: nothing to keep
+
+
+def _session(request: web.Request) -> str:
+    """The session whose journal keeps the request; a bad id is journaled in the default."""
+    try:
+        return session_of(request.headers)
+    except SessionError:
+        return DEFAULT_SESSION

@@ -46,6 +46,7 @@ class Call:
     body: bytes
     path_params: Mapping[str, str]
     request_id: str
+    session: str  # x-mock-session: whose stores the request reads and changes
 
     @property
     def api_version(self) -> str | None:

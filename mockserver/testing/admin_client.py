@@ -27,10 +27,15 @@ TOKEN_VARIABLE = "MOCKSERVER_ADMIN_TOKEN"
 
 class AdminClient(AdminApi):
     def __init__(
-        self, url: str, timeout: float = DEFAULT_TIMEOUT_SECONDS, token: str | None = None
+        self,
+        url: str,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        token: str | None = None,
+        session: str | None = None,
     ) -> None:
+        """`session`: see only that session's stubs, journal... (`x-mock-session`)."""
         token = token if token is not None else os.environ.get(TOKEN_VARIABLE)
-        self.admin_http = AdminHttp(url, token, timeout)
+        self.admin_http = AdminHttp(url, token, timeout, session)
         self.url = self.admin_http.url
 
     def __repr__(self) -> str:  # never the token

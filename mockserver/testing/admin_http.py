@@ -16,6 +16,8 @@ from pydantic import SecretStr
 
 from mockserver.testing.errors import AdminError
 
+SESSION_HEADER = "x-mock-session"  # as mockserver.stores.sessions reads it
+
 ADMIN_PREFIX = "/__admin"
 DEFAULT_TIMEOUT_SECONDS = 30.0
 
@@ -24,11 +26,16 @@ class AdminHttp:
     """The admin API of the server at `url` (its root, e.g. http://127.0.0.1:8089)."""
 
     def __init__(
-        self, url: str, token: str | None = None, timeout: float = DEFAULT_TIMEOUT_SECONDS
+        self,
+        url: str,
+        token: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        session: str | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
         self.token = SecretStr(token) if token else None
+        self.session = session  # x-mock-session: whose stubs and journal the calls see
 
     def __repr__(self) -> str:  # never the token
         return f"AdminHttp({self.url!r}, token={'set' if self.token else None})"
@@ -48,6 +55,8 @@ class AdminHttp:
         request.add_header("Content-Type", "application/json")
         if self.token is not None:
             request.add_header("Authorization", f"Bearer {self.token.get_secret_value()}")
+        if self.session is not None:
+            request.add_header(SESSION_HEADER, self.session)
         return request
 
 

@@ -1,4 +1,5 @@
-"""pytest plugin: one `MockServer` per session (per xdist worker), reset before each test.
+"""pytest plugin: one `MockServer` per pytest run (per xdist worker, or one shared by URL),
+and a session of its own (`x-mock-session`) for each test.
 
 Fixtures: `azure_mock` (the `MockServer`: .url, .stub(), .requests, .verify(), .reset()…,
 every call through the admin API), `azure_openai_client`, `azure_openai_async_client`,
@@ -6,10 +7,20 @@ every call through the admin API), `azure_openai_client`, `azure_openai_async_cl
 `@pytest.mark.azure_mock(stubs=[...], seed=7)`; one with `fixtures=` or `record_mode=`
 gets a server of its own for that test. A bug inside the server during a test fails that
 test with the server's traceback.
+
+Each test sees only its own session's stubs, scenarios, journal, quota and stored
+responses (the client fixtures send its header; `azure_mock.session_headers` for requests
+of your own), so many workers can share one server: `--mockserver-url URL` (or the
+MOCKSERVER_URL variable) attaches to it instead of starting one. Settings (`configure`, a
+marker's seed) are the server's, shared by every session.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import re
+import secrets
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +38,9 @@ MARKER = "azure_mock"
 MARKER_ARGUMENTS = frozenset({"stubs", "seed", "record_mode", "fixtures"})
 # Marker arguments the admin API cannot change on a running server: a server of their own.
 OWN_SERVER_ARGUMENTS = {"fixtures": "fixtures_dir", "record_mode": "record_mode"}
+URL_VARIABLE = "MOCKSERVER_URL"
+RUN = secrets.token_hex(8)  # this pytest process (an xdist worker, a CI job)
+_NOT_IN_A_SESSION_ID = re.compile(r"[^A-Za-z0-9_.:\-]+")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -42,6 +56,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--mockserver-fixtures", default=None, help="recorded interactions to replay (a directory)"
     )
     group.addoption("--mockserver-seed", type=int, default=0, help="seed of the generator")
+    group.addoption(
+        "--mockserver-url",
+        default=os.environ.get(URL_VARIABLE),
+        help=f"use the mock server running there (also {URL_VARIABLE}) instead of starting one",
+    )
     group.addoption(
         "--mockserver-admin-token",
         default=None,
@@ -61,6 +80,11 @@ def pytest_configure(config: pytest.Config) -> None:
 def _azure_mock_session(pytestconfig: pytest.Config) -> Iterator[MockServer]:
     from mockserver.testing.server import MockServer
 
+    url = pytestconfig.getoption("--mockserver-url")
+    if url:
+        token = pytestconfig.getoption("--mockserver-admin-token")
+        yield MockServer.attach(url, admin_token=token)
+        return
     with MockServer(**_session_options(pytestconfig)) as server:
         yield server
 
@@ -72,12 +96,24 @@ def azure_mock(
     """The session's server, reset for this test and set up by its marker."""
     options = _marker_options(request.node.get_closest_marker(MARKER))
     own = {OWN_SERVER_ARGUMENTS[k]: v for k, v in options.items() if k in OWN_SERVER_ARGUMENTS}
+    session = session_for(request.node.nodeid)
     if not own:
-        with _for_one_test(_azure_mock_session, options) as server:
+        with _for_one_test(_azure_mock_session.session(session), options) as server:
             yield server
         return
-    with _own_server(request.config, own) as started, _for_one_test(started, options) as server:
+    with (
+        _own_server(request.config, own) as started,
+        _for_one_test(started.session(session), options) as server,
+    ):
         yield server
+
+
+def session_for(test_id: str) -> str:
+    """A session id for a test: readable, and unique to this pytest process by a hash of
+    the whole test id and the run (two CI jobs running the same test share no session)."""
+    digest = hashlib.sha256(f"{RUN}:{test_id}".encode()).hexdigest()[:12]
+    readable = _NOT_IN_A_SESSION_ID.sub("_", test_id)[-100:].strip("_")
+    return f"{readable}-{digest}"
 
 
 @pytest.fixture
@@ -107,6 +143,7 @@ def _for_one_test(server: MockServer, options: dict[str, Any]) -> Iterator[MockS
     _apply(server, options)
     yield server
     _restore(server, before)
+    server.reset()  # the test's session is forgotten: a long run holds nothing of it
     failures = server.take_failures()
     if failures:
         text = "".join(traceback.format_exception(failures[0]))

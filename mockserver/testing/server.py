@@ -29,7 +29,7 @@ from mockserver.stores.journal_entry import JournalEntry
 from mockserver.testing import openai_clients
 from mockserver.testing.admin_api import AdminApi
 from mockserver.testing.admin_client import AdminClient
-from mockserver.testing.admin_http import DEFAULT_TIMEOUT_SECONDS, AdminHttp
+from mockserver.testing.admin_http import DEFAULT_TIMEOUT_SECONDS, SESSION_HEADER, AdminHttp
 from mockserver.testing.embedded import START_TIMEOUT_SECONDS, EmbeddedServer
 from mockserver.testing.errors import AdminError
 from mockserver.testing.openai_clients import DEFAULT_API_VERSION
@@ -60,6 +60,8 @@ class MockServer(AdminApi):
         self._token: SecretStr | None = self._settings.auth.admin_token
         self._timeout = DEFAULT_TIMEOUT_SECONDS
         self._final_journal: list[JournalEntry] | Exception = []
+        self._session: str | None = None
+        self._owner: MockServer | None = None  # the server a session handle belongs to
 
     @classmethod
     def attach(
@@ -78,18 +80,43 @@ class MockServer(AdminApi):
             raise ConnectionError(f"no mock server answers at {server.url}: {error}") from error
         return server
 
-    def _adopt(self, url: str, admin_token: str | None, timeout: float) -> None:
+    def _adopt(
+        self, url: str, admin_token: str | None, timeout: float, session: str | None = None
+    ) -> None:
         self._settings = None
         self._embedded = None
         self._url = url.rstrip("/")
         self._timeout = timeout
         self._token = SecretStr(admin_token) if admin_token else None
         self._final_journal = []
-        self.admin_http = AdminHttp(self._url, admin_token, timeout)
+        self._session = session
+        self._owner = None
+        self.admin_http = AdminHttp(self._url, admin_token, timeout, session)
+
+    def session(self, name: str) -> MockServer:
+        """A handle on this server that sees only the session `name` (`x-mock-session`):
+        its own stubs, scenarios, journal, quota and stored responses. Its clients send
+        the header; a request of yours should too (`session_headers`). Settings are the
+        server's, shared by every session."""
+        handle = MockServer.__new__(MockServer)
+        handle._adopt(self.url, _secret(self._token), self._timeout, name)
+        handle._owner = self
+        return handle
+
+    @property
+    def session_name(self) -> str | None:
+        """The session this handle sees; None for the default one."""
+        return self._session
+
+    @property
+    def session_headers(self) -> dict[str, str]:
+        """The headers that put a request of yours in this handle's session."""
+        return {} if self._session is None else {SESSION_HEADER: self._session}
 
     def __repr__(self) -> str:  # never the admin token
         where = "attached" if self.attached else "in-process"
-        return f"MockServer({self._url or 'not started'!r}, {where})"
+        session = f", session={self._session!r}" if self._session else ""
+        return f"MockServer({self._url or 'not started'!r}, {where}{session})"
 
     # --- where it is ---------------------------------------------------------------------
 
@@ -126,37 +153,51 @@ class MockServer(AdminApi):
 
     def openai_client(self, **options: Any) -> OpenAI:
         """`openai.OpenAI` on the v1 API; `options` go to the SDK (api_key, max_retries=0…)."""
-        return openai_clients.openai_client(self.v1_base_url, **options)
+        return openai_clients.openai_client(self.v1_base_url, **self._in_session(options))
 
     def async_openai_client(self, **options: Any) -> AsyncOpenAI:
-        return openai_clients.async_openai_client(self.v1_base_url, **options)
+        return openai_clients.async_openai_client(self.v1_base_url, **self._in_session(options))
 
     def azure_openai_client(
         self, api_version: str = DEFAULT_API_VERSION, **options: Any
     ) -> AzureOpenAI:
         """`openai.AzureOpenAI` on the dated API at `api_version`."""
+        options = self._in_session(options)
         return openai_clients.azure_openai_client(self.url, api_version, **options)
 
     def async_azure_openai_client(
         self, api_version: str = DEFAULT_API_VERSION, **options: Any
     ) -> AsyncAzureOpenAI:
+        options = self._in_session(options)
         return openai_clients.async_azure_openai_client(self.url, api_version, **options)
 
+    def _in_session(self, options: dict[str, Any]) -> dict[str, Any]:
+        """The SDK options with this handle's session header among its default headers."""
+        if self._session is None:
+            return options
+        headers = {**self.session_headers, **(options.get("default_headers") or {})}
+        return {**options, "default_headers": headers}
+
     def admin_client(self) -> AdminClient:
-        """An `AdminClient` of this server, sending its admin token if it has one."""
-        return AdminClient(self.url, timeout=self._timeout, token=_secret(self._token))
+        """An `AdminClient` of this server (of this handle's session), with its admin token."""
+        token = _secret(self._token)
+        return AdminClient(self.url, timeout=self._timeout, token=token, session=self._session)
 
     # --- an in-process server's insides --------------------------------------------------
 
     def take_failures(self) -> list[BaseException]:
         """Exceptions raised inside an in-process server since the last call (its bugs,
         answered as 500), to fail the test that caused them; [] for an attached one."""
+        if self._owner is not None:
+            return self._owner.take_failures()
         return [] if self._embedded is None else self._embedded.take_failures()
 
     @property
     def state(self) -> AppState:
         """The in-process server's state. Not part of the front door (the typed calls
         above are): for the project's own tests, which look at what the API does not show."""
+        if self._owner is not None:
+            return self._owner.state
         if self._embedded is None:
             raise AttributeError("an attached server's state is in its own process")
         return self._embedded.state

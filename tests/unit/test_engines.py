@@ -22,6 +22,7 @@ from mockserver.engines.reply import Reply
 from mockserver.recordings.fixtures import RecordedRequest
 from mockserver.recordings.library import RecordingLibrary
 from mockserver.serialize.ids import IdSource
+from mockserver.stores.memory import memory_stores
 from mockserver.tokens import counting
 
 CARD = load_model_card("o3-mini")
@@ -43,7 +44,8 @@ def asked(body: dict[str, Any] = BODY, check: Any = None) -> Asked:
 
     request = RecordedRequest(method="POST", path=PATH, query=QUERY)
     raw = json.dumps(body).encode()
-    return Asked(request, PATH + "?api-version=" + QUERY["api-version"], raw, view_of, checked)
+    path_qs = PATH + "?api-version=" + QUERY["api-version"]
+    return Asked(request, path_qs, raw, view_of, checked, memory_stores(Settings()))
 
 
 def fixtures(tmp_path: Path, body: dict[str, Any], answer: str) -> Path:

@@ -4,7 +4,6 @@ own bounds, and how a server's state is wired to them."""
 from __future__ import annotations
 
 from mockserver.config import Settings
-from mockserver.engines.rules import StubRules
 from mockserver.state import AppState
 from mockserver.stores.memory.faults import MemoryFaultLedger
 from mockserver.stores.memory.journal import MemoryJournal
@@ -40,12 +39,12 @@ async def test_a_deployment_keeps_the_seed_of_its_first_draw_until_reset() -> No
     assert await ledger.draw("o3-mini", 2) != first[0]
 
 
-def test_a_server_state_reaches_its_stores_through_one_object() -> None:
+def test_a_server_state_reaches_each_sessions_stores_through_one_object() -> None:
     state = AppState.from_settings(Settings(journal_capacity=3))
-    stub_engines = [e for e in state.engines.engines if isinstance(e, StubRules)]
-    assert [e.store for e in stub_engines] == [state.stores.stubs]
-    stubs, journal = state.stores.stubs, state.stores.journal
-    assert isinstance(stubs, MemoryStubStore) and stubs.scenarios is state.stores.scenarios
+    assert state.stores() is state.stores("default") is not state.stores("test-1")
+    assert state.stores("test-1") is state.stores("test-1")
+    stubs, journal = state.stores().stubs, state.stores().journal
+    assert isinstance(stubs, MemoryStubStore) and stubs.scenarios is state.stores().scenarios
     assert isinstance(journal, MemoryJournal) and journal.capacity == 3
     for gone in ("stubs", "journal", "quota", "responses", "fault_counter", "roll_fault"):
         assert not hasattr(state, gone), gone

@@ -41,7 +41,7 @@ class CreateResponse:
         return None  # the body's `model` names it, on both surfaces
 
     async def parse(self, state: AppState, call: Call, body: dict[str, Any]) -> Parsed:
-        request = await service.parse_request(state, body)
+        request = await service.parse_request(state, state.stores(call.session), body)
         return Parsed(request.translation.chat, request)
 
     def in_own_words(self, error: AzureError, parsed: Parsed) -> AzureError:
@@ -49,7 +49,8 @@ class CreateResponse:
         return service.in_responses_words(error, request.translation)
 
     async def render(self, state: AppState, call: Call, parsed: Parsed, answer: Answer) -> Rendered:
-        response = await service.make_response(state, parsed.context, answer)
+        stores = state.stores(call.session)
+        response = await service.make_response(state, stores, parsed.context, answer)
         if answer.request.stream:
             settings = state.settings
             per_frame = tokens_per_frame(
@@ -60,19 +61,23 @@ class CreateResponse:
 
 
 async def retrieve(state: AppState, call: Call) -> bytes:
-    stored = await service.stored_or_404(state, call.path_params["response_id"])
+    stored = await service.stored_or_404(
+        state.stores(call.session), call.path_params["response_id"]
+    )
     return orjson.dumps(stored.response)
 
 
 async def delete(state: AppState, call: Call) -> bytes:
-    stored = await service.stored_or_404(state, call.path_params["response_id"])
+    stores = state.stores(call.session)
+    stored = await service.stored_or_404(stores, call.path_params["response_id"])
     response_id = stored.response["id"]
-    await state.stores.responses.delete(response_id)
+    await stores.responses.delete(response_id)
     return orjson.dumps({"id": response_id, "object": "response.deleted", "deleted": True})
 
 
 async def input_items(state: AppState, call: Call) -> bytes:
-    stored = await service.stored_or_404(state, call.path_params["response_id"])
+    stores = state.stores(call.session)
+    stored = await service.stored_or_404(stores, call.path_params["response_id"])
     order = call.query.get("order", "desc")
     if order not in ("asc", "desc"):
         raise invalid_request(

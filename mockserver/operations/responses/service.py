@@ -27,6 +27,7 @@ from mockserver.operations.responses.serialize import (
 from mockserver.serialize.json import tool_call_object
 from mockserver.state import AppState
 from mockserver.stores.responses import StoredResponse
+from mockserver.stores.stores import Stores
 
 CONTEXT_ERRORS = frozenset({"context_length_exceeded", "context_length_exceeded_with_completion"})
 CONTEXT_MESSAGE = (
@@ -49,20 +50,22 @@ class Request:
     seal: ReasoningSeal
 
 
-async def parse_request(state: AppState, body: dict[str, Any]) -> Request:
+async def parse_request(state: AppState, stores: Stores, body: dict[str, Any]) -> Request:
     """Check the fields, resolve history and item references, translate to chat form."""
     check_fields(body)
-    history = await _history(state, body.get("previous_response_id"))
+    history = await _history(stores, body.get("previous_response_id"))
     storing = body.get("store", True) is not False
     seal = ReasoningSeal.for_seed(state.settings.answers.seed)
-    resolver = ItemResolver(state.stores.responses, seal, storing)
+    resolver = ItemResolver(stores.responses, seal, storing)
     items = await resolver.resolve(input_items(body.get("input")))
     translation = translate(body, history, items)
     _check_json_object(body, translation)
     return Request(body, translation, storing, seal)
 
 
-async def make_response(state: AppState, request: Request, answer: Answer) -> dict[str, Any]:
+async def make_response(
+    state: AppState, stores: Stores, request: Request, answer: Answer
+) -> dict[str, Any]:
     """The response object for an answer; stored when the request asks."""
     body, translation = request.body, request.translation
     ids = ItemIds(answer.digest, state.ids.deterministic)
@@ -80,7 +83,7 @@ async def make_response(state: AppState, request: Request, answer: Answer) -> di
     if request.storing:
         conversation = _conversation(translation, answer.completion.choices[0])
         items = input_item_resources(translation.items, ids)
-        await state.stores.responses.put(StoredResponse(response, items, conversation))
+        await stores.responses.put(StoredResponse(response, items, conversation))
     return response
 
 
@@ -92,13 +95,13 @@ def _seal_reasoning(response: dict[str, Any], seal: ReasoningSeal, digest: bytes
             item["encrypted_content"] = seal.seal(payload, int(response["created_at"]))
 
 
-async def _history(state: AppState, previous_id: Any) -> list[dict[str, Any]]:
+async def _history(stores: Stores, previous_id: Any) -> list[dict[str, Any]]:
     if previous_id is None:
         return []
     if not isinstance(previous_id, str):
         stored = None
     else:
-        stored = await state.stores.responses.get(previous_id)
+        stored = await stores.responses.get(previous_id)
     if stored is None:
         raise invalid_request(
             f"Previous response with id '{previous_id}' not found.",
@@ -184,8 +187,8 @@ def _parts(content: Any, part_type: str) -> list[dict[str, Any]]:
     return parts
 
 
-async def stored_or_404(state: AppState, response_id: str) -> StoredResponse:
-    stored = await state.stores.responses.get(response_id)
+async def stored_or_404(stores: Stores, response_id: str) -> StoredResponse:
+    stored = await stores.responses.get(response_id)
     if stored is None:
         raise not_found(response_id)
     return stored

@@ -6,11 +6,15 @@ scenario store it awaits is in memory too), so a take is never interleaved with 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+from collections.abc import Iterable
 
 from mockserver.engines.matching import RequestView
 from mockserver.engines.stubs import Stub
 from mockserver.stores.scenarios import ScenarioStore
+
+MATCHED_ON_LOOP_BYTES = 64 * 1024
 
 
 class MemoryStubStore:
@@ -42,8 +46,8 @@ class MemoryStubStore:
         return bool(self.stubs)
 
     async def take(self, request: RequestView) -> Stub | None:
-        for stub in sorted(self.stubs.values(), key=self.rank):
-            if await self.applies(stub, request):
+        for stub in await self.matching(request):
+            if stub.id in self.stubs and await self.available(stub):
                 return await self.answered(stub)
         return None
 
@@ -52,10 +56,22 @@ class MemoryStubStore:
         return None if stub is None else await self.answered(stub)
 
     async def would_answer(self, request: RequestView) -> bool:
-        for stub in self.stubs.values():
-            if await self.applies(stub, request):
+        for stub in await self.matching(request):
+            if await self.available(stub):
                 return True
         return False
+
+    async def matching(self, request: RequestView) -> Iterable[Stub]:
+        """The stubs whose match accepts `request`, first-ranked first.
+
+        RE2 is linear in the text, but a pattern of many counted repetitions costs its
+        size on every character: a long request is matched on a thread (the matchers read
+        only), and its stubs taken back on the loop, where a take is never interleaved.
+        """
+        ranked = sorted(self.stubs.values(), key=self.rank)
+        if request.size > MATCHED_ON_LOOP_BYTES:
+            return await asyncio.to_thread(_matched, ranked, request)
+        return (stub for stub in ranked if stub.match.matches(request))
 
     async def clear(self) -> None:
         self.stubs.clear()
@@ -64,8 +80,9 @@ class MemoryStubStore:
     def rank(self, stub: Stub) -> tuple[int, int]:
         return (stub.priority, -self.order[stub.id])
 
-    async def applies(self, stub: Stub, request: RequestView) -> bool:
-        return not stub.exhausted() and await self.in_state(stub) and stub.match.matches(request)
+    async def available(self, stub: Stub) -> bool:
+        """Not used up, and its scenario (if any) in the state it requires."""
+        return not stub.exhausted() and await self.in_state(stub)
 
     async def in_state(self, stub: Stub) -> bool:
         """Whether the stub's scenario is in the state it requires (if it requires one)."""
@@ -79,3 +96,7 @@ class MemoryStubStore:
         if stub.scenario is not None and stub.new_state is not None:
             await self.scenarios.set(stub.scenario, stub.new_state)
         return stub.model_copy()
+
+
+def _matched(ranked: list[Stub], request: RequestView) -> list[Stub]:
+    return [stub for stub in ranked if stub.match.matches(request)]
