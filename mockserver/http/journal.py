@@ -14,6 +14,7 @@ from mockserver.pipeline import Trace
 from mockserver.redaction.rules import MASK, journal_policy, scrub_text
 from mockserver.stores.journal_entry import (
     JournalEntry,
+    as_text,
     body_fields,
     masked,
     masked_query,
@@ -65,7 +66,7 @@ async def _record(
         id=0,  # numbered by the journal
         time=time.time(),
         method=request.method,
-        path=scrub_text(request.path, MASK),  # a key pasted into a URL
+        path=as_text(scrub_text(request.path, MASK)),  # a key pasted into a URL
         query=masked_query(request.query, rules),
         headers=masked(request.headers, rules),
         **body,

@@ -115,13 +115,21 @@ class JournalEntry:
 def masked(headers: Mapping[str, str], rules: RedactionPolicy = DEFAULT_POLICY) -> dict[str, str]:
     """Headers as the journal keeps them: lower-cased names, every credential masked by
     the same deny list fixture files use."""
-    return rules.headers(headers, MASK)
+    return {name: as_text(value) for name, value in rules.headers(headers, MASK).items()}
 
 
 def masked_query(
     query: Mapping[str, str], rules: RedactionPolicy = DEFAULT_POLICY
 ) -> dict[str, str]:
-    return rules.query(query, MASK)
+    return {name: as_text(value) for name, value in rules.query(query, MASK).items()}
+
+
+def as_text(value: str) -> str:
+    """Text the journal can serve as JSON: bytes that were not UTF-8 (aiohttp keeps them as
+    surrogates) become U+FFFD, as a browser would show them."""
+    if value.isascii():
+        return value
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def body_fields(raw: bytes | None, parsed: Any, max_body_bytes: int) -> dict[str, Any]:
