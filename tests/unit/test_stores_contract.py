@@ -1,8 +1,9 @@
 """The store contract: what every implementation of the stores' Protocols does.
 
-Each test runs against every implementation in IMPLEMENTATIONS, in process and without
-a server: the memory stores today; the Redis stores (#18) join the list and must pass
-the same tests. A factory gets the settings and the clock the quota windows run on.
+Each test runs against every implementation in IMPLEMENTATIONS, without a mock server:
+the memory stores, and the Redis stores (#18) on a real valkey-server the suite starts
+(tests/redis/server.py). A factory gets the settings and the clock the quota windows run
+on (the Redis quota takes it in place of Redis's own clock).
 """
 
 from __future__ import annotations
@@ -19,14 +20,16 @@ from mockserver.engines.stubs import Stub
 from mockserver.stores.journal import JournalEntry, VerificationError, verify
 from mockserver.stores.memory import memory_stores
 from mockserver.stores.quota import MINUTE, Refusal
+from mockserver.stores.redis import connect, redis_stores
 from mockserver.stores.responses import StoredResponse
 from mockserver.stores.scenarios import STARTED
 from mockserver.stores.stores import RESETTABLE, Stores
+from tests.redis.server import redis_server, redis_url  # noqa: F401 (fixtures used by name)
 
 Clock = Callable[[], float]
 StoresFactory = Callable[[Settings, Clock], Stores]
 
-IMPLEMENTATIONS = [pytest.param(memory_stores, id="memory")]
+IMPLEMENTATIONS = ["memory", "redis"]
 
 
 class FakeClock:
@@ -43,9 +46,13 @@ class FakeClock:
 
 
 @pytest.fixture(params=IMPLEMENTATIONS)
-def make_stores(request: pytest.FixtureRequest) -> StoresFactory:
-    factory: StoresFactory = request.param
-    return factory
+async def make_stores(request: pytest.FixtureRequest) -> AsyncIterator[StoresFactory]:
+    if request.param == "memory":
+        yield memory_stores
+        return
+    client = connect(request.getfixturevalue("redis_url"))  # an empty server
+    yield lambda settings, clock: redis_stores(client, settings, "contract", "test", clock)
+    await client.aclose()
 
 
 @pytest.fixture

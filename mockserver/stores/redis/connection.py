@@ -1,0 +1,133 @@
+"""The connection to Redis: one client per server process, with deadlines, and the
+replies that mean "the store is down" turned into Azure's 503.
+
+Every store call is `guarded`: it answers, or fails within CALL_DEADLINE with
+StoreUnavailableError (an AzureError, so the middleware sends it as it is). The client
+reconnects by itself once Redis is back, and reloads a script Redis forgot on a restart
+(redis-py's Script does, on NOSCRIPT).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from mockserver.contract.errors import AzureError, catalogue_error
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+CONNECT_TIMEOUT = 0.5  # seconds; loopback or a LAN answers in far less
+COMMAND_TIMEOUT = 0.5
+# A store call, one retry on a fresh connection included, ends within this: a request
+# gets its 503 within 2 s of Redis going away.
+CALL_DEADLINE = 1.5
+# Errors Redis sends while it cannot serve (loading its data, a replica after failover,
+# a disk it cannot write): the store is down, not our command wrong.
+UNAVAILABLE_REPLIES = (
+    "LOADING",
+    "MISCONF",
+    "READONLY",
+    "MASTERDOWN",
+    "CLUSTERDOWN",
+    "TRYAGAIN",
+    "NOREPLICAS",
+)
+UNREACHABLE = (RedisConnectionError, RedisTimeoutError, TimeoutError, OSError)
+
+
+class StoreUnavailableError(AzureError):
+    """The shared store did not answer in time: Azure's 503, retried by clients as theirs."""
+
+
+class StoreConnectError(RuntimeError):
+    """Redis could not be reached at start; the message is one line, without password."""
+
+
+def store_unavailable() -> StoreUnavailableError:
+    error = catalogue_error("service_unavailable")
+    headers = {"retry-after": "1", "retry-after-ms": "1000"}
+    return StoreUnavailableError(error.status, error.body, error.content_type, headers, error.name)
+
+
+def guarded(method: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[Any, Any, T]]:
+    """The store call within CALL_DEADLINE; Redis unreachable or not serving → 503."""
+
+    @functools.wraps(method)
+    async def call(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            async with asyncio.timeout(CALL_DEADLINE):
+                return await method(*args, **kwargs)
+        except UNREACHABLE as error:
+            raise store_unavailable() from error
+        except ResponseError as error:
+            if str(error).startswith(UNAVAILABLE_REPLIES):
+                raise store_unavailable() from error
+            raise  # a command of ours Redis refused: a bug, answered as a 500 and logged
+
+    return call
+
+
+def text(reply: str | bytes) -> str:
+    """A reply as str: the client decodes replies (decode_responses), which its types
+    cannot know."""
+    return reply if isinstance(reply, str) else reply.decode()
+
+
+def connect(url: str) -> Redis:
+    """A client for `url` (redis://, rediss://, unix://); it connects on first use."""
+    return Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_connect_timeout=CONNECT_TIMEOUT,
+        socket_timeout=COMMAND_TIMEOUT,
+        # One retry on a fresh connection: a pooled connection Redis closed (a restart)
+        # is replaced without failing the call.
+        retry=Retry(ExponentialWithJitterBackoff(cap=0.2, base=0.02), 1),
+        client_name="mockserver",
+    )
+
+
+async def open_client(url: str) -> Redis:
+    """A client that has answered PING; StoreConnectError naming the URL otherwise."""
+    client = connect(url)
+    if not await healthy(client):
+        await client.aclose()
+        raise StoreConnectError(f"cannot reach Redis at {redacted(url)}")
+    return client
+
+
+async def healthy(client: Redis) -> bool:
+    """Whether Redis answers PING within the call deadline (for /__admin/health)."""
+    try:
+        async with asyncio.timeout(CALL_DEADLINE):
+            return bool(await client.ping())
+    except (*UNREACHABLE, ResponseError):
+        return False
+
+
+async def close(client: Redis) -> None:
+    await client.aclose()
+
+
+def redacted(url: str) -> str:
+    """The URL as it may be printed: a password replaced by `***`."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port is not None else ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))

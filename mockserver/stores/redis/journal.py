@@ -1,0 +1,124 @@
+"""The journal of a session, shared: a Stream bounded by count and by bytes.
+
+`journal:entries` is a Stream whose entry ids are the journal's ids (`<id>-0`), each
+holding the entry as JSON and the bytes it counts for (JournalEntry.stored_bytes: bodies
+are already cut to journal_max_body_bytes when recorded). `journal:meta` holds the last
+id (ids go on after a clear, as in memory) and the bytes kept. Recording adds the entry
+and drops the oldest in one script, with the memory journal's rule: while over either
+bound, the oldest go, but the newest always stays; the Stream is trimmed with an exact
+MAXLEN to what is left.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+
+from mockserver.engines.matching import RequestMatch
+from mockserver.stores.journal_entry import JournalEntry, ReplayMiss, StoredAsJson
+from mockserver.stores.redis.connection import guarded, text
+from mockserver.stores.redis.keys import SessionKeys
+
+# KEYS: entries, meta. ARGV: entry JSON, its bytes, capacity, max bytes. Returns the id.
+RECORD = """
+local entries, meta = KEYS[1], KEYS[2]
+local id = redis.call('HINCRBY', meta, 'last', 1)
+local total = redis.call('HINCRBY', meta, 'bytes', ARGV[2])
+redis.call('XADD', entries, string.format('%d-0', id), 'bytes', ARGV[2], 'entry', ARGV[1])
+local count = redis.call('XLEN', entries)
+local capacity, limit = tonumber(ARGV[3]), tonumber(ARGV[4])
+local kept, cursor = count, '-'
+local function over() return kept > 1 and (kept > capacity or total > limit) end
+while over() do
+  local oldest = redis.call('XRANGE', entries, cursor, '+', 'COUNT', 64)
+  if #oldest == 0 then break end
+  for _, item in ipairs(oldest) do
+    if not over() then break end
+    total = total - tonumber(item[2][2])
+    kept = kept - 1
+    cursor = '(' .. item[1]
+  end
+end
+if kept < count then
+  redis.call('XTRIM', entries, 'MAXLEN', '=', kept)
+  redis.call('HSET', meta, 'bytes', string.format('%d', total))
+end
+return id
+"""
+
+JSON_FIELDS = {
+    name for name, value in vars(JournalEntry).items() if isinstance(value, StoredAsJson)
+}
+
+
+def kept_json(entry: JournalEntry, name: str) -> orjson.Fragment | None:
+    """A StoredAsJson field's bytes as kept, put in the entry's JSON without parsing them."""
+    descriptor = vars(JournalEntry)[name]
+    raw = entry.__dict__.get(descriptor.slot)
+    return None if raw is None else orjson.Fragment(raw)
+
+
+def encoded(entry: JournalEntry) -> bytes:
+    """The entry as stored: every field but the id (the Stream's entry id holds it)."""
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(JournalEntry):
+        if field.name in JSON_FIELDS:
+            values[field.name] = kept_json(entry, field.name)
+        elif field.name != "id":
+            values[field.name] = getattr(entry, field.name)
+    return orjson.dumps(values)
+
+
+def decoded(stream_id: str | bytes, raw: str | bytes) -> JournalEntry:
+    values = orjson.loads(raw)
+    miss = values.pop("replay_miss", None)
+    replay_miss = None if miss is None else ReplayMiss(**miss)
+    entry_id = int(text(stream_id).split("-")[0])
+    return JournalEntry(id=entry_id, replay_miss=replay_miss, **values)
+
+
+class RedisJournal:
+    def __init__(self, client: Redis, keys: SessionKeys, capacity: int, max_bytes: int) -> None:
+        self.client = client
+        self.capacity = capacity
+        self.max_bytes = max_bytes
+        self.stream = keys.key("journal", "entries")
+        self.meta = keys.key("journal", "meta")
+        self.script = client.register_script(RECORD)
+
+    @guarded
+    async def record(self, entry: JournalEntry) -> None:
+        bounds = [entry.stored_bytes(), self.capacity, self.max_bytes]
+        keys = [self.stream, self.meta]
+        entry.id = int(await self.script(keys=keys, args=[encoded(entry), *bounds]))
+
+    @guarded
+    async def entries(self) -> list[JournalEntry]:
+        items = await self.client.xrange(self.stream) or []
+        return [decoded(i, fields["entry"]) for i, fields in items if i and fields]
+
+    @guarded
+    async def find(self, match: RequestMatch | None = None, **filters: Any) -> list[JournalEntry]:
+        return [entry for entry in await self.entries() if entry.matches(match, filters)]
+
+    @guarded
+    async def count(self, match: RequestMatch | None = None, **filters: Any) -> int:
+        return len(await self.find(match, **filters))
+
+    @guarded
+    async def clear(self) -> None:
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.delete(self.stream)
+            pipe.hset(self.meta, "bytes", 0)
+            await pipe.execute()
+
+    @guarded
+    async def size(self) -> int:
+        return int(await self.client.xlen(self.stream))
+
+    @guarded
+    async def stored_bytes(self) -> int:
+        return int(await self.client.hget(self.meta, "bytes") or 0)

@@ -1,0 +1,164 @@
+"""The quota of a session, shared and exact: one script does each step, on Redis's clock.
+
+Per deployment: `quota:usage:<name>` (a hash: the minute's start and tokens, a sequence
+for unique members) and `quota:arrivals:<name>` (a sorted set of arrival times, the last
+minute's); `quota:deployments` lists the names. Times are whole microseconds from
+`redis.call('TIME')`, so every process shares one clock; a test may pass a clock of its
+own instead. The rules are the memory ledger's (mockserver/stores/memory/quota.py): the
+request window is the arrivals after `now - window`, the minute's requests all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from redis.asyncio import Redis
+
+from mockserver.config import Deployment
+from mockserver.stores.quota import MINUTE, QuotaSnapshot, Refusal, whole_seconds, window_allowance
+from mockserver.stores.redis.connection import guarded, text
+from mockserver.stores.redis.keys import SessionKeys
+
+MICROS = 1_000_000
+
+# KEYS: usage, arrivals, deployments. ARGV: step, deployment, now (µs, or '' for TIME),
+# minute (µs), window (µs), then admit: tokens per minute, allowance, estimate,
+# enforce ('1'/'0'); spend: extra tokens. Integers are written with %d: Lua's tostring
+# gives 1.7e+15 for a microsecond time.
+STEP = """
+local usage, arrivals, names = KEYS[1], KEYS[2], KEYS[3]
+local step = ARGV[1]
+local now = tonumber(ARGV[3])
+if not now then
+  local time = redis.call('TIME')
+  now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+end
+local minute, window = tonumber(ARGV[4]), tonumber(ARGV[5])
+local function int(x) return string.format('%d', x) end
+
+redis.call('SADD', names, ARGV[2])
+local start = tonumber(redis.call('HGET', usage, 'start'))
+local tokens = tonumber(redis.call('HGET', usage, 'tokens') or '0')
+if not start or now - start >= minute then
+  start, tokens = now, 0
+  redis.call('HSET', usage, 'start', int(start), 'tokens', '0')
+end
+redis.call('ZREMRANGEBYSCORE', arrivals, '-inf', int(now - minute))
+local since = '(' .. int(now - window)
+
+local function oldest_recent()
+  local first = redis.call('ZRANGEBYSCORE', arrivals, since, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  if #first == 0 then return nil end
+  return tonumber(first[2])
+end
+
+if step == 'admit' then
+  local tpm, allowance, estimate = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+  if ARGV[9] == '1' then
+    if tokens + estimate > tpm then return {'tokens', int(start + minute - now)} end
+    if redis.call('ZCOUNT', arrivals, since, '+inf') >= allowance then
+      return {'requests', int(oldest_recent() + window - now)}
+    end
+  end
+  redis.call('HINCRBY', usage, 'tokens', ARGV[8])
+  local seq = redis.call('HINCRBY', usage, 'seq', 1)
+  redis.call('ZADD', arrivals, int(now), seq)
+  return {'', '0'}
+elseif step == 'spend' then
+  redis.call('HINCRBY', usage, 'tokens', ARGV[6])
+  return {'', '0'}
+end
+local recent = oldest_recent()
+local requests = redis.call('ZCARD', arrivals)
+return {int(now), int(start), int(tokens), int(requests), recent and int(recent) or ''}
+"""
+
+
+def micros(seconds: float) -> int:
+    return round(seconds * MICROS)
+
+
+def seconds(micro: str | int) -> float:
+    return int(micro) / MICROS
+
+
+class RedisQuotaLedger:
+    def __init__(
+        self,
+        client: Redis,
+        keys: SessionKeys,
+        request_window_seconds: float,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.client = client
+        self.keys = keys
+        self.names = keys.key("quota", "deployments")
+        self.request_window = request_window_seconds
+        self.clock = clock  # None: Redis's own clock, the one every process shares
+        self.script = client.register_script(STEP)
+
+    @guarded
+    async def admit(
+        self, deployment: str, limits: Deployment, estimate: int, enforce: bool = True
+    ) -> Refusal | None:
+        allowance = window_allowance(limits, self.request_window)
+        limit = [limits.tokens_per_minute, allowance, estimate, "1" if enforce else "0"]
+        kind, wait = await self.step("admit", deployment, limit)
+        return Refusal(kind, seconds(wait)) if kind else None
+
+    @guarded
+    async def spend(self, deployment: str, extra_tokens: int) -> None:
+        if extra_tokens > 0:
+            await self.step("spend", deployment, [extra_tokens])
+
+    @guarded
+    async def snapshot(self, deployment: str, limits: Deployment) -> QuotaSnapshot:
+        now, start, tokens, requests, recent = await self.step("snapshot", deployment, [])
+        rpm = limits.effective_requests_per_minute
+        request_wait = seconds(recent) + self.request_window - seconds(now) if recent else 0.0
+        return QuotaSnapshot(
+            limit_requests=rpm,
+            limit_tokens=limits.tokens_per_minute,
+            remaining_requests=max(0, rpm - int(requests)),
+            remaining_tokens=max(0, limits.tokens_per_minute - int(tokens)),
+            reset_tokens_seconds=whole_seconds(seconds(start) + MINUTE - seconds(now)),
+            reset_requests_seconds=whole_seconds(request_wait),
+        )
+
+    @guarded
+    async def usage(self) -> dict[str, dict[str, int]]:
+        names = sorted(map(text, await self.client.smembers(self.names)))
+        async with self.client.pipeline(transaction=True) as pipe:
+            for name in names:
+                pipe.hget(self.usage_key(name), "tokens")
+                pipe.zcard(self.arrivals_key(name))
+            counts = await pipe.execute()
+        return {
+            name: {"tokens_this_minute": int(tokens or 0), "requests_last_minute": int(requests)}
+            for name, tokens, requests in zip(names, counts[::2], counts[1::2], strict=True)
+        }
+
+    @guarded
+    async def reset(self) -> None:
+        names = [text(name) for name in await self.client.smembers(self.names)]
+        if not names:
+            return
+        keys = [key for name in names for key in (self.usage_key(name), self.arrivals_key(name))]
+        async with self.client.pipeline(transaction=True) as pipe:
+            # Only the names read: a deployment first used meanwhile stays listed.
+            pipe.delete(*keys)
+            pipe.srem(self.names, *names)
+            await pipe.execute()
+
+    async def step(self, step: str, deployment: str, args: list[int | str]) -> list[str]:
+        now = "" if self.clock is None else micros(self.clock())
+        window = micros(self.request_window)
+        keys = [self.usage_key(deployment), self.arrivals_key(deployment), self.names]
+        head = [step, deployment, now, micros(MINUTE), window]
+        return list(await self.script(keys=keys, args=[*head, *args]))
+
+    def usage_key(self, deployment: str) -> str:
+        return self.keys.key("quota", "usage", deployment)
+
+    def arrivals_key(self, deployment: str) -> str:
+        return self.keys.key("quota", "arrivals", deployment)

@@ -1,0 +1,85 @@
+"""A session's stores on Redis, and the backend that hands them out.
+
+`redis_stores` binds the six stores to one session's keys: no round trip, so it may be
+called for every request. `RedisBackend` is what the server keeps: the client, the key
+prefix, and the stores of each session it has seen (bounded, as they are cheap to make
+again).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+
+from redis.asyncio import Redis
+
+from mockserver.config import Settings
+from mockserver.stores.redis.connection import close, guarded, healthy
+from mockserver.stores.redis.faults import RedisFaultLedger
+from mockserver.stores.redis.journal import RedisJournal
+from mockserver.stores.redis.keys import SessionKeys
+from mockserver.stores.redis.quota import RedisQuotaLedger
+from mockserver.stores.redis.responses import RedisResponseStore
+from mockserver.stores.redis.scenarios import RedisScenarioStore
+from mockserver.stores.redis.stubs import RedisStubStore
+from mockserver.stores.stores import Stores
+
+DEFAULT_PREFIX = "mockserver"
+KEPT_SESSIONS = 1024  # stores objects kept per process; the state itself is all in Redis
+
+
+def redis_stores(
+    client: Redis,
+    settings: Settings,
+    prefix: str = DEFAULT_PREFIX,
+    session: str = "default",
+    clock: Callable[[], float] | None = None,
+) -> Stores:
+    """The session's stores, bounded as `settings` say. `clock` is for tests: by default
+    the quota windows run on Redis's clock, which every process shares."""
+    keys = SessionKeys(prefix, session)
+    journal = settings.journal
+    return Stores(
+        stubs=RedisStubStore(client, keys),
+        scenarios=RedisScenarioStore(client, keys),
+        journal=RedisJournal(client, keys, journal.capacity, journal.max_bytes),
+        quota=RedisQuotaLedger(client, keys, settings.quota.request_window_seconds, clock),
+        responses=RedisResponseStore(client, keys),
+        faults=RedisFaultLedger(client, keys),
+    )
+
+
+class RedisBackend:
+    """Every session's stores on one Redis, under one key prefix."""
+
+    def __init__(self, client: Redis, settings: Settings, prefix: str = DEFAULT_PREFIX) -> None:
+        self.client = client
+        self.settings = settings
+        self.prefix = prefix
+        self.sessions: OrderedDict[str, Stores] = OrderedDict()
+
+    def stores(self, session: str) -> Stores:
+        stores = self.sessions.get(session)
+        if stores is None:
+            stores = self.sessions[session] = redis_stores(
+                self.client, self.settings, self.prefix, session
+            )
+            while len(self.sessions) > KEPT_SESSIONS:
+                self.sessions.popitem(last=False)
+        self.sessions.move_to_end(session)
+        return stores
+
+    @guarded
+    async def forget(self, session: str) -> None:
+        """Delete every key of the session, counters included."""
+        pattern = SessionKeys(self.prefix, session).pattern()
+        keys = [key async for key in self.client.scan_iter(match=pattern, count=500)]
+        if keys:
+            await self.client.delete(*keys)
+
+    async def healthy(self) -> bool:
+        return await healthy(self.client)
+
+    async def close(self) -> None:
+        self.sessions.clear()
+        await close(self.client)

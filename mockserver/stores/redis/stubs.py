@@ -1,0 +1,238 @@
+"""The stubs of a session, shared by every process serving it.
+
+Matching runs here in Python (regexes, JSON schemas), so a take is optimistic: read the
+stubs and scenario states in one transaction, pick the stub as the memory store would,
+then claim it with a script that first checks that nothing the choice depended on has
+changed (no stub added, replaced or removed; the `answered` of each matching stub with
+`times` ranked at or above it; the state of each scenario those stubs require). The
+claim counts the answer and moves the scenario in the same step; a claim that finds a
+change reads again. Two processes never both take a stub's last use, and takes that
+depend on nothing in common (stubs without `times` or scenarios) never conflict.
+
+Keys: `stubs:defs` (id -> JSON, `answered` left out), `stubs:answered` (id -> count),
+`stubs:listed` (id scored by first add: the listing order), `stubs:latest` (id -> last
+add: the rank among equal priorities), `stubs:meta` (`seq`; `generation`, moved by every
+add, replace and remove), and the scenario store's hash.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+
+from mockserver.engines.matching import RequestView
+from mockserver.engines.stubs import Stub
+from mockserver.stores.redis.connection import guarded, store_unavailable
+from mockserver.stores.redis.keys import SessionKeys
+from mockserver.stores.scenarios import STARTED
+
+# A claim that lost a race reads again; this many in a row means Redis is swamped.
+MAX_ATTEMPTS = 200
+
+ADD = """
+local seq = redis.call('HINCRBY', KEYS[5], 'seq', 1)
+redis.call('HINCRBY', KEYS[5], 'generation', 1)
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+redis.call('ZADD', KEYS[3], 'NX', seq, ARGV[1])
+redis.call('HSET', KEYS[4], ARGV[1], seq)
+if ARGV[4] == '1' then redis.call('HSETNX', KEYS[6], ARGV[5], ARGV[6]) end
+return seq
+"""
+
+REMOVE = """
+local existed = redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('HDEL', KEYS[4], ARGV[1])
+if existed == 1 then redis.call('HINCRBY', KEYS[5], 'generation', 1) end
+return existed
+"""
+
+# ARGV: generation, id, moves ('1'/'0'), scenario, new state, Started, the number of
+# answered checks, then (id, answered) pairs, then (scenario, state) pairs.
+CLAIM = """
+if (redis.call('HGET', KEYS[1], 'generation') or '0') ~= ARGV[1] then return false end
+local i, checks = 8, tonumber(ARGV[7])
+for _ = 1, checks do
+  if (redis.call('HGET', KEYS[2], ARGV[i]) or '0') ~= ARGV[i + 1] then return false end
+  i = i + 2
+end
+while i <= #ARGV do
+  if (redis.call('HGET', KEYS[3], ARGV[i]) or ARGV[6]) ~= ARGV[i + 1] then return false end
+  i = i + 2
+end
+local answered = redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+if ARGV[3] == '1' then redis.call('HSET', KEYS[3], ARGV[4], ARGV[5]) end
+return answered
+"""
+
+
+@functools.lru_cache(maxsize=4096)
+def parsed(raw: str) -> Stub:
+    """A stored stub's definition, parsed once per process (copied before it is handed out)."""
+    return Stub.model_validate_json(raw)
+
+
+def stored(raw: str, answered: int) -> Stub:
+    return parsed(raw).model_copy(update={"answered": answered})
+
+
+@dataclass
+class Claim:
+    """The stub chosen, and what the choice read: it stands only if these are unchanged."""
+
+    stub: Stub
+    answered: dict[str, int] = field(default_factory=dict)
+    states: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Snapshot:
+    """The stubs and scenario states as one transaction read them."""
+
+    generation: str
+    stubs: list[Stub]
+    latest: dict[str, int]
+    states: dict[str, str]
+
+    def state(self, scenario: str) -> str:
+        return self.states.get(scenario, STARTED)
+
+    def ready(self, stub: Stub) -> bool:
+        """Not used up, and its scenario (if any) in the state it requires."""
+        if stub.exhausted():
+            return False
+        if stub.scenario is None or stub.required_state is None:
+            return True
+        return self.state(stub.scenario) == stub.required_state
+
+    def choose(self, request: RequestView) -> Claim | None:
+        """The stub the memory store would take, and what that choice depends on."""
+        answered: dict[str, int] = {}
+        states: dict[str, str] = {}
+        for stub in sorted(self.stubs, key=lambda s: (s.priority, -self.latest.get(s.id, 0))):
+            if not stub.match.matches(request):
+                continue  # whatever its count or scenario, it could not have answered
+            if stub.times is not None:
+                answered[stub.id] = stub.answered
+            if stub.scenario is not None and stub.required_state is not None:
+                states[stub.scenario] = self.state(stub.scenario)
+            if self.ready(stub):
+                return Claim(stub, answered, states)
+        return None
+
+
+class RedisStubStore:
+    def __init__(self, client: Redis, keys: SessionKeys) -> None:
+        self.client = client
+        self.defs = keys.key("stubs", "defs")
+        self.answered = keys.key("stubs", "answered")
+        self.listed = keys.key("stubs", "listed")
+        self.latest = keys.key("stubs", "latest")
+        self.meta = keys.key("stubs", "meta")
+        self.scenarios = keys.key("scenarios")
+        self.add_script = client.register_script(ADD)
+        self.remove_script = client.register_script(REMOVE)
+        self.claim_script = client.register_script(CLAIM)
+
+    @guarded
+    async def add(self, stub: Stub) -> Stub:
+        raw = stub.model_dump_json(exclude={"answered"})
+        starts = "0" if stub.scenario is None else "1"
+        keys = [self.defs, self.answered, self.listed, self.latest, self.meta, self.scenarios]
+        args: list[str | int] = [stub.id, raw, stub.answered, starts, stub.scenario or "", STARTED]
+        await self.add_script(keys=keys, args=args)
+        return stub
+
+    @guarded
+    async def get(self, stub_id: str) -> Stub | None:
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.hget(self.defs, stub_id)
+            pipe.hget(self.answered, stub_id)
+            raw, answered = await pipe.execute()
+        return None if raw is None else stored(raw, int(answered or 0))
+
+    @guarded
+    async def remove(self, stub_id: str) -> bool:
+        keys = [self.defs, self.answered, self.listed, self.latest, self.meta]
+        return bool(await self.remove_script(keys=keys, args=[stub_id]))
+
+    @guarded
+    async def all(self) -> list[Stub]:
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.zrange(self.listed, 0, -1)
+            pipe.hgetall(self.defs)
+            pipe.hgetall(self.answered)
+            order, defs, answered = await pipe.execute()
+        return [stored(defs[i], int(answered.get(i, 0))) for i in order if i in defs]
+
+    @guarded
+    async def has_stubs(self) -> bool:
+        return bool(await self.client.exists(self.defs))
+
+    @guarded
+    async def take(self, request: RequestView) -> Stub | None:
+        for _ in range(MAX_ATTEMPTS):
+            snapshot = await self.snapshot()
+            claim = snapshot.choose(request)
+            if claim is None:
+                return None  # as of the snapshot: no stub answers
+            taken = await self.claim(snapshot.generation, claim)
+            if taken is not None:
+                return taken
+        raise store_unavailable()
+
+    @guarded
+    async def take_by_id(self, stub_id: str) -> Stub | None:
+        for _ in range(MAX_ATTEMPTS):
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.hget(self.meta, "generation")
+                pipe.hget(self.defs, stub_id)
+                pipe.hget(self.answered, stub_id)
+                generation, raw, answered = await pipe.execute()
+            if raw is None:
+                return None
+            claim = Claim(stored(raw, int(answered or 0)))
+            taken = await self.claim(generation or "0", claim)
+            if taken is not None:
+                return taken
+        raise store_unavailable()
+
+    @guarded
+    async def would_answer(self, request: RequestView) -> bool:
+        snapshot = await self.snapshot()
+        return any(snapshot.ready(s) and s.match.matches(request) for s in snapshot.stubs)
+
+    @guarded
+    async def clear(self) -> None:
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.delete(self.defs, self.answered, self.listed, self.latest)
+            pipe.hincrby(self.meta, "generation", 1)
+            await pipe.execute()
+
+    async def snapshot(self) -> Snapshot:
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.hget(self.meta, "generation")
+            for key in (self.defs, self.answered, self.latest, self.scenarios):
+                pipe.hgetall(key)
+            generation, defs, answered, latest, states = await pipe.execute()
+        stubs = [stored(raw, int(answered.get(i, 0))) for i, raw in defs.items()]
+        order = {stub_id: int(seq) for stub_id, seq in latest.items()}
+        return Snapshot(generation or "0", stubs, order, states)
+
+    async def claim(self, generation: str, claim: Claim) -> Stub | None:
+        """Count the answer and move the scenario, if what the choice read still holds."""
+        stub = claim.stub
+        moves = stub.scenario is not None and stub.new_state is not None
+        args: list[str | int] = [generation, stub.id, "1" if moves else "0"]
+        args += [stub.scenario or "", stub.new_state or "", STARTED, len(claim.answered)]
+        for stub_id, count in claim.answered.items():
+            args += [stub_id, count]
+        for scenario, state in claim.states.items():
+            args += [scenario, state]
+        keys = [self.meta, self.answered, self.scenarios, self.defs]
+        answered = await self.claim_script(keys=keys, args=args)
+        return None if answered is None else stub.model_copy(update={"answered": int(answered)})
