@@ -1,19 +1,20 @@
-"""Shared fixtures: one real server per session on 127.0.0.1, and real `openai` clients."""
+"""Shared fixtures: one real server per session on 127.0.0.1, and real `openai` clients.
+
+The plugin's own fixtures (`azure_mock`, `azure_openai_client`, ...) serve tests that want a
+clean server per test; `server` is the long-lived one that tests sharing state across a
+module (or reading what other tests left) use. Its clients come from the server's factories.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import openai
 import pytest
 
 from mockserver.testing.server import MockServer
-from tests import rawhttp
-
-API_VERSION = "2025-04-01-preview"
-DEPLOYMENT = "o3-mini"
-API_KEY = "test-key"
+from tests.support.chat import API_KEY
+from tests.support.clients import async_azure_client, azure_client, v1_client
 
 
 @pytest.fixture(scope="session")
@@ -32,33 +33,16 @@ def keyed_server() -> Iterator[MockServer]:
 
 @pytest.fixture
 def client(server: MockServer) -> Iterator[openai.AzureOpenAI]:
-    with openai.AzureOpenAI(
-        azure_endpoint=server.url, api_key=API_KEY, api_version=API_VERSION, max_retries=0
-    ) as azure:
+    with azure_client(server) as azure:
         yield azure
 
 
 @pytest.fixture
 def async_client(server: MockServer) -> openai.AsyncAzureOpenAI:
-    return openai.AsyncAzureOpenAI(
-        azure_endpoint=server.url, api_key=API_KEY, api_version=API_VERSION, max_retries=0
-    )
+    return async_azure_client(server)
 
 
-@pytest.fixture
-def v1_client(server: MockServer) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=server.v1_base_url, api_key=API_KEY, max_retries=0) as v1:
+@pytest.fixture(name="v1_client")
+def v1_client_fixture(server: MockServer) -> Iterator[openai.OpenAI]:
+    with v1_client(server) as v1:
         yield v1
-
-
-def chat_url(
-    server: MockServer, deployment: str = DEPLOYMENT, api_version: str | None = API_VERSION
-) -> str:
-    query = f"?api-version={api_version}" if api_version is not None else ""
-    return f"{server.url}/openai/deployments/{deployment}/chat/completions{query}"
-
-
-def post_chat(server: MockServer, body: Any, **kwargs: Any) -> rawhttp.RawResponse:
-    """POST a chat body (dict or raw bytes) to the dated route with a key."""
-    headers = {"api-key": API_KEY, **kwargs.pop("headers", {})}
-    return rawhttp.request(chat_url(server, **kwargs), body=body, headers=headers)

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tests.testdata import DATA_DIR
+from tests.support.testdata import DATA_DIR
 
 CAPTURED = DATA_DIR / "captured"
 

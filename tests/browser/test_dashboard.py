@@ -15,16 +15,8 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from mockserver.testing.server import MockServer
 from tests.browser.conftest import require_chromium
-from tests.conftest import API_VERSION, DEPLOYMENT
-from tests.replay.helpers import (
-    CASSETTE,
-    UPSTREAM_SEED,
-    error_code,
-    post,
-    recorder,
-    replayer,
-    user,
-)
+from tests.replay.helpers import CASSETTE, UPSTREAM_SEED, error_code, post, recorder, replayer
+from tests.support.chat import API_VERSION, DEPLOYMENT, user
 
 require_chromium()
 

@@ -32,10 +32,11 @@ from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
+from jsonschema.protocols import Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from tests.testdata import CONTRACTS_REF
+from tests.support.testdata import CONTRACTS_REF
 
 DOCUMENT_NAME = "2025-04-01-preview.inference.json"
 DOCUMENT_URI = "urn:azure-openai:inference:2025-04-01-preview"
@@ -56,7 +57,7 @@ class NullableField:
 
     wire: str  # where it sits in a body, e.g. "choices[].logprobs"
     component: str  # the `components/schemas` entry that declares it
-    pointer: tuple[str, ...]  # the path from that component to the field's schema
+    pointer: tuple[str | int, ...]  # the path from that component to the field's schema
     reason: str
 
 
@@ -94,7 +95,7 @@ class WidenedField:
 
     wire: str
     component: str
-    pointer: tuple[str, ...]
+    pointer: tuple[str | int, ...]
     values: tuple[Any, ...]  # the values the wire adds to the enum
     reason: str
 
@@ -197,8 +198,9 @@ def allow_values(schema: Schema, values: Iterable[Any]) -> Schema:
     return {**schema, "enum": [*schema["enum"], *values]}
 
 
-def _holder(components: Schema, component: str, pointer: tuple[str, ...]) -> Schema:
-    holder: Schema = components[component]
+def _holder(components: Schema, component: str, pointer: tuple[str | int, ...]) -> Any:
+    """What holds the field: an object, or under allOf/anyOf a list."""
+    holder: Any = components[component]
     for key in pointer[:-1]:
         holder = holder[key]
     return holder
@@ -235,7 +237,7 @@ def contract_document(
     return relax(document, nullable_fields, widened_fields)
 
 
-def validator_for(component: str, document: Schema) -> Draft202012Validator:
+def validator_for(component: str, document: Schema) -> Validator:
     """A Draft 2020-12 validator for `#/components/schemas/<component>` of `document`."""
     resource = Resource.from_contents(document, default_specification=DRAFT202012)
     registry: Registry[Any] = Registry().with_resource(DOCUMENT_URI, resource)
@@ -244,14 +246,14 @@ def validator_for(component: str, document: Schema) -> Draft202012Validator:
 
 
 @cache
-def response_validator() -> Draft202012Validator:
+def response_validator() -> Validator:
     """`createChatCompletionResponse`, nullable folded, `RESPONSE_NULLABLE_FIELDS` relaxed."""
     document = contract_document(nullable_fields=RESPONSE_NULLABLE_FIELDS)
     return validator_for(RESPONSE_SCHEMA, document)
 
 
 @cache
-def stream_validator() -> Draft202012Validator:
+def stream_validator() -> Validator:
     """`createChatCompletionStreamResponse` for one parsed `data:` frame: nullable folded,
     `STREAM_NULLABLE_FIELDS` relaxed, `STREAM_WIDENED_FIELDS` widened."""
     document = contract_document(
@@ -261,13 +263,13 @@ def stream_validator() -> Draft202012Validator:
 
 
 @cache
-def error_validator() -> Draft202012Validator:
+def error_validator() -> Validator:
     """`errorResponse`, nullable folded, `ERROR_NULLABLE_FIELDS` relaxed."""
     document = contract_document(nullable_fields=ERROR_NULLABLE_FIELDS)
     return validator_for(ERROR_SCHEMA, document)
 
 
-def violations(validator: Draft202012Validator, body: Any) -> list[str]:
+def violations(validator: Validator, body: Any) -> list[str]:
     """Every violation of `body`, as `path: message` lines (empty when the body conforms)."""
     return [
         f"{error.json_path}: {error.message}"

@@ -19,13 +19,13 @@ from typing import Any
 
 import yaml
 
-from tests.testdata import AZURE_TRAFFIC, DATA_DIR, REAL_TRAFFIC
+from tests.support.testdata import AZURE_TRAFFIC, DATA_DIR, REAL_TRAFFIC
 
 # Recorders that rewrite the body, so its key order is theirs, not Azure's.
 ORDER_REWRITING_SOURCES = ("envoy-ai-gateway__", "pydantic-ai__")
 
 
-class TolerantLoader(yaml.SafeLoader):
+class TolerantLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML: no stubs installed
     """SafeLoader that reads aiohttp cassettes' `!!python/object/apply:` header names."""
 
 

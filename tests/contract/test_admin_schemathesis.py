@@ -25,7 +25,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import CheckFunction, not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     negative_data_rejection,
@@ -35,18 +35,18 @@ from schemathesis.specs.openapi.checks import (
 
 from mockserver.admin.openapi import admin_openapi
 from mockserver.testing.server import MockServer
-from tests import rawhttp
+from tests.support import rawhttp
 
 EXAMPLES = {GenerationMode.POSITIVE: 12, GenerationMode.NEGATIVE: 8}
 LONG_EXAMPLES = {GenerationMode.POSITIVE: 200, GenerationMode.NEGATIVE: 100}
 LONG = os.environ.get("MOCKSERVER_CONFORMANCE", "ci") == "long"
-POSITIVE_CHECKS = [
+POSITIVE_CHECKS: list[CheckFunction] = [
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
 ]
-NEGATIVE_CHECKS = [not_a_server_error, negative_data_rejection]
+NEGATIVE_CHECKS: list[CheckFunction] = [not_a_server_error, negative_data_rejection]
 DEFAULT_SETTINGS: dict[str, Any] = {
     "seed": 0,
     "region": "East US 2",
@@ -113,7 +113,7 @@ def test_admin_operation(
         suppress_health_check=list(HealthCheck),
     )
     @given(case=operation.as_strategy(mode))
-    def conforms(case: schemathesis.Case) -> None:
+    def conforms(case: schemathesis.Case[Any]) -> None:
         case.call_and_validate(base_url=admin_server.url, checks=checks)
 
     conforms()

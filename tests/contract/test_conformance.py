@@ -36,10 +36,11 @@ from jsonschema import Draft202012Validator
 
 from mockserver.testing.server import MockServer
 from mockserver.tokens import counting as tokens
-from tests import rawhttp, strategies
-from tests.conftest import API_KEY, chat_url
+from tests import strategies
 from tests.contract import official
-from tests.stream.helpers import DONE, parse_frames
+from tests.support import rawhttp
+from tests.support.chat import API_KEY, chat_url
+from tests.support.sse import DONE, parse_frames
 from tests.unit.test_tokens import oracle_prompt_tokens
 
 PROFILE_VARIABLE = "MOCKSERVER_CONFORMANCE"
@@ -138,7 +139,7 @@ def _distinct_shapes(frames: list[Any]) -> list[Any]:
 
 
 def _blank_text(frame: dict[str, Any]) -> dict[str, Any]:
-    blank = json.loads(json.dumps(frame))
+    blank: dict[str, Any] = json.loads(json.dumps(frame))
     if "obfuscation" in blank:
         blank["obfuscation"] = ""
     for choice in blank.get("choices") or []:
@@ -220,7 +221,7 @@ FEATURES: dict[str, Callable[[dict[str, Any]], bool]] = {
     "n > 1": lambda body: (body.get("n") or 1) > 1,
     "stop list": lambda body: isinstance(body.get("stop"), list),
     "seed": lambda body: "seed" in body,
-    "stream with usage": lambda body: (body.get("stream_options") or {}).get("include_usage"),
+    "stream with usage": lambda body: bool((body.get("stream_options") or {}).get("include_usage")),
 }
 
 

@@ -16,9 +16,10 @@ import pytest
 
 from mockserver.contract.errors import catalogue_error, catalogue_names
 from mockserver.testing.server import MockServer
-from tests import rawhttp
-from tests.conftest import API_KEY, chat_url, post_chat
 from tests.contract import official
+from tests.support import rawhttp
+from tests.support.chat import API_KEY, chat_url
+from tests.support.rawhttp import post_chat
 
 USER = {"role": "user", "content": "hi"}
 OK = {"messages": [USER]}

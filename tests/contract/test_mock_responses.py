@@ -15,9 +15,10 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from mockserver.testing.server import MockServer
-from tests import rawhttp
-from tests.conftest import API_KEY, post_chat
 from tests.contract import official
+from tests.support import rawhttp
+from tests.support.chat import API_KEY
+from tests.support.rawhttp import post_chat
 
 USER = {"role": "user", "content": "Name three rivers of Europe."}
 WEATHER_TOOL = {

@@ -136,9 +136,10 @@ def _differences(left: Any, right: Any, path: tuple[str, ...] = ()) -> set[tuple
 def test_relaxation_touches_exactly_the_listed_fields(
     fields: tuple[NullableField, ...], widened: tuple[WidenedField, ...]
 ) -> None:
-    listed = [("components", "schemas", f.component, *f.pointer) for f in (*fields, *widened)]
+    every: tuple[NullableField | WidenedField, ...] = (*fields, *widened)
+    listed = [("components", "schemas", f.component, *f.pointer) for f in every]
 
-    def owner(path: tuple[str, ...]) -> tuple[str, ...] | None:
+    def owner(path: tuple[str, ...]) -> tuple[str | int, ...] | None:
         return next((field for field in listed if path[: len(field)] == field), None)
 
     raw = official.contract_document(fold=False)
@@ -310,7 +311,11 @@ def test_stream_lists_are_necessary() -> None:
         "$.object: '' is not one of ['chat.completion.chunk']",
         "$.system_fingerprint: None is not of type 'string'",
     ]
-    listed = {f.wire for f in (*STREAM_NULLABLE_FIELDS, *STREAM_WIDENED_FIELDS)}
+    every: tuple[NullableField | WidenedField, ...] = (
+        *STREAM_NULLABLE_FIELDS,
+        *STREAM_WIDENED_FIELDS,
+    )
+    listed = {f.wire for f in every}
     fields = {
         error.split(":")[0].removeprefix("$.") for errors in failures.values() for error in errors
     }

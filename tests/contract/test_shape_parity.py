@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from mockserver.testing.server import MockServer
-from tests.conftest import post_chat
 from tests.contract import real_traffic
 from tests.contract.real_traffic import RealBody
+from tests.support.rawhttp import post_chat
 
 MODERN_SINCE = datetime(2025, 1, 1, tzinfo=UTC)
 # {detected, filtered} pairs: 2025 to 2026-02 sent filtered first, 2026-03 on detected first;

@@ -1,24 +1,17 @@
-"""Shared pieces of the test-double tests: clients, tools, stream rebuilding, bounded polls."""
+"""Pieces of the test-double tests: tools, an admin HTTP client, SDK stream rebuilding."""
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 import httpx
-import jsonschema
-import openai
 from openai.types.chat import ChatCompletionChunk, ChatCompletionToolParam
 
 from mockserver.testing.server import MockServer
-from tests.conftest import API_KEY, API_VERSION, DEPLOYMENT
 
-T = TypeVar("T")
-POLL_BOUND_SECONDS = 30.0  # a bound against hangs, never a performance threshold
-POLL_STEP_SECONDS = 0.02
 TOOL_CALL_ID_PREFIX = "call_"
 
 WEATHER_SCHEMA: dict[str, Any] = {
@@ -52,41 +45,8 @@ GET_WEATHER = tool("get_weather", WEATHER_SCHEMA, "Get the weather forecast for 
 SEARCH_FLIGHTS = tool("search_flights", FLIGHTS_SCHEMA, "Search flights between airports.")
 
 
-def user(text: str) -> list[Any]:
-    return [{"role": "user", "content": text}]
-
-
-def azure_client(server: MockServer, **options: Any) -> openai.AzureOpenAI:
-    """The server's own factory, with this suite's key and api-version as defaults."""
-    return server.azure_openai_client(**{"api_key": API_KEY, "api_version": API_VERSION, **options})
-
-
-def v1_client(server: MockServer, **options: Any) -> openai.OpenAI:
-    return server.openai_client(**{"api_key": API_KEY, **options})
-
-
 def admin_client(server: MockServer) -> httpx.Client:
     return httpx.Client(base_url=server.url, timeout=30.0)
-
-
-def chat_path(deployment: str = DEPLOYMENT) -> str:
-    return f"/openai/deployments/{deployment}/chat/completions"
-
-
-def assert_valid(instance: Any, schema: dict[str, Any]) -> None:
-    jsonschema.validate(instance, schema, cls=jsonschema.Draft202012Validator)
-
-
-def poll(probe: Callable[[], T | None], what: str) -> T:
-    """`probe()` until it gives something; fails after POLL_BOUND_SECONDS (a hang guard)."""
-    deadline = time.monotonic() + POLL_BOUND_SECONDS
-    while True:
-        found = probe()
-        if found is not None:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(POLL_STEP_SECONDS)
 
 
 @dataclass

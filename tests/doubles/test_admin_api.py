@@ -21,8 +21,10 @@ import pytest
 import mockserver
 from mockserver.admin.routes import create_admin_app
 from mockserver.testing.server import MockServer
-from tests.child_output import Lines
-from tests.doubles.helpers import POLL_BOUND_SECONDS, admin_client, azure_client, user
+from tests.doubles.helpers import admin_client
+from tests.support.chat import user
+from tests.support.clients import azure_client
+from tests.support.waiting import POLL_BOUND_SECONDS, Lines
 
 MODEL = "o3-mini"
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,14 +16,14 @@ import openai
 import pytest
 
 from mockserver import AdminClient, AdminError, MockServer, VerificationFailedError
-from mockserver.engines.matching import RequestMatch
+from mockserver.engines.matching import RequestMatch, TextMatch
 from mockserver.engines.stubs import Stub
 from mockserver.stores.journal import VerificationError
 from mockserver.stores.journal_entry import JournalEntry
 from mockserver.testing.answers import DeploymentQuota, Health
 from mockserver.testing.openai_clients import OpenAIMissingError
-from tests.child_output import WAIT_SECONDS, Lines
-from tests.doubles.helpers import user
+from tests.support.chat import user
+from tests.support.waiting import WAIT_SECONDS, Lines
 
 ROOT = Path(__file__).resolve().parents[2]
 READY = re.compile(r"^mockserver listening on (http://127\.0\.0\.1:\d+)$")
@@ -157,7 +157,7 @@ def test_the_journal_is_read_filtered_found_counted_and_verified(mock: MockServe
     assert [e.id for e in mock.journal(limit=1)] == [entries[1].id]
     assert [e.id for e in mock.journal(since=entries[0].id)] == [entries[1].id]
     assert mock.journal(status=500) == []
-    assert [e.id for e in mock.find(RequestMatch(last_user_message={"equals": "hi"}))] == [
+    assert [e.id for e in mock.find(RequestMatch(last_user_message=TextMatch(equals="hi")))] == [
         entries[0].id
     ]
     assert mock.count({"last_user_message": {"contains": "bye"}}) == 1

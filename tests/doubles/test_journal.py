@@ -19,17 +19,11 @@ from mockserver.engines.matching import RequestMatch
 from mockserver.stores.journal import VerificationError
 from mockserver.stores.journal_entry import JournalEntry
 from mockserver.testing.server import MockServer
-from tests import rawhttp
-from tests.conftest import API_VERSION
-from tests.doubles.helpers import (
-    GET_WEATHER,
-    admin_client,
-    azure_client,
-    chat_path,
-    poll,
-    user,
-    v1_client,
-)
+from tests.doubles.helpers import GET_WEATHER, admin_client
+from tests.support import rawhttp
+from tests.support.chat import API_VERSION, chat_route, user
+from tests.support.clients import azure_client, v1_client
+from tests.support.waiting import poll
 
 MODEL = "o3-mini"
 SECRET = "very-secret-key-0123456789"
@@ -67,7 +61,7 @@ def test_an_answered_request_is_recorded_in_full(
     ask(client, "What is the weather?", reasoning_effort="low")
     entry = only_entry(mock)
     assert entry.method == "POST"
-    assert entry.path == chat_path()
+    assert entry.path == chat_route()
     assert entry.query == {"api-version": API_VERSION}
     assert entry.status == 200
     assert entry.source == "generator"
@@ -129,7 +123,7 @@ def test_an_unknown_deployment_is_refused_by_the_gateway(
         client.chat.completions.create(model="no-such-deployment", messages=user("hi"))
     entry = only_entry(mock)
     assert (entry.status, entry.source, entry.stub_id) == (404, "gateway", None)
-    assert entry.path == chat_path("no-such-deployment")
+    assert entry.path == chat_route("no-such-deployment")
 
 
 def test_a_stub_does_not_answer_what_the_gateway_refused(
@@ -192,7 +186,7 @@ def test_the_admin_journal_never_shows_a_secret(mock: MockServer, admin: httpx.C
 
 def test_a_body_that_is_not_json_is_kept_as_text(mock: MockServer) -> None:
     response = rawhttp.request(
-        f"{mock.url}{chat_path()}?api-version={API_VERSION}",
+        f"{mock.url}{chat_route()}?api-version={API_VERSION}",
         body=b"this is {not json",
         headers={"api-key": "k"},
     )
@@ -228,7 +222,7 @@ def test_the_journal_keeps_only_its_capacity_newest_first_dropped_last() -> None
 def stream_request(server: MockServer) -> bytes:
     body = json.dumps({"messages": user("hi"), "stream": True}).encode()
     head = (
-        f"POST {chat_path()}?api-version={API_VERSION} HTTP/1.1\r\n"
+        f"POST {chat_route()}?api-version={API_VERSION} HTTP/1.1\r\n"
         f"Host: 127.0.0.1:{server.port}\r\napi-key: k\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     )
@@ -287,9 +281,9 @@ def test_verify_fails_with_the_nearest_requests_and_what_differed(
     )
     assert lines[1] == "Nearest requests received:"
     # The nearest first: the one that matches, then the one with two differences.
-    assert lines[2] == f"  #{second.id} POST {chat_path()} -> 200: matches"
+    assert lines[2] == f"  #{second.id} POST {chat_route()} -> 200: matches"
     assert lines[3] == (
-        f"  #{first.id} POST {chat_path()} -> 200: the last user message is 'hello there', "
+        f"  #{first.id} POST {chat_route()} -> 200: the last user message is 'hello there', "
         "which does not contain 'weather'; tools ['get_weather'] are not offered"
     )
     assert len(lines) == 4

@@ -11,8 +11,9 @@ import openai
 import pytest
 
 from mockserver.testing.server import MockServer
-from tests.conftest import API_VERSION
-from tests.doubles.helpers import GET_WEATHER, admin_client, azure_client, user
+from tests.doubles.helpers import GET_WEATHER, admin_client
+from tests.support.chat import API_VERSION, user
+from tests.support.clients import azure_client
 
 MODEL = "o3-mini"
 RATE_LIMITED = {

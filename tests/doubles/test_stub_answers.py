@@ -18,11 +18,11 @@ from tests.doubles.helpers import (
     SEARCH_FLIGHTS,
     TOOL_CALL_ID_PREFIX,
     WEATHER_SCHEMA,
-    assert_valid,
-    azure_client,
     rebuild,
-    user,
 )
+from tests.support.chat import user
+from tests.support.clients import azure_client
+from tests.support.schemas import assert_valid
 
 MODEL = "o3-mini"
 LONG_TEXT = " ".join(f"word{i}" for i in range(3000))

@@ -17,8 +17,10 @@ from openai.types.chat import ChatCompletionMessageFunctionToolCall
 
 from mockserver.engines.stubs import Stub
 from mockserver.testing.server import MockServer
-from tests.conftest import API_VERSION
-from tests.doubles.helpers import GET_WEATHER, SEARCH_FLIGHTS, azure_client, poll, v1_client
+from tests.doubles.helpers import GET_WEATHER, SEARCH_FLIGHTS
+from tests.support.chat import API_VERSION
+from tests.support.clients import azure_client, v1_client
+from tests.support.waiting import poll
 
 STUBBED = "Answered by the stub."
 OLDER_API_VERSION = "2024-12-01-preview"

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from mockserver.testing.server import MockServer
-from tests import rawhttp
-from tests.conftest import API_KEY
+from tests.support import rawhttp
+from tests.support.chat import API_KEY, UUID
 
 MESSAGES: list[dict[str, Any]] = [{"role": "user", "content": "Say hello."}]
 BODY: dict[str, Any] = {"messages": MESSAGES}
 V1_BODY: dict[str, Any] = {"model": "o3-mini", "messages": MESSAGES}
-
-UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-CHAT_ID = re.compile(r"^chatcmpl-[A-Za-z0-9]{29}$")
 
 RESOURCE_NOT_FOUND = b'{"error":{"code":"404","message": "Resource not found"}}'
 API_VERSION_NOT_SUPPORTED = b'{"error":{"code":"BadRequest","message":"API version not supported"}}'
@@ -72,14 +68,6 @@ def post_v1(
     )
 
 
-def get(
-    server: MockServer, path: str, headers: dict[str, str] | None = None
-) -> rawhttp.RawResponse:
-    return rawhttp.request(
-        server.url + path, "GET", headers={"api-key": API_KEY} if headers is None else headers
-    )
-
-
 def pretty(payload: Any) -> bytes:
     """A body as the model backend prints it: 2-space indent, no trailing newline."""
     return json.dumps(payload, indent=2, ensure_ascii=False).encode()
@@ -110,3 +98,9 @@ def assert_path_error_headers(response: rawhttp.RawResponse) -> None:
         assert response.headers[name] == value
     assert "x-ms-region" not in response.headers
     assert "server" not in response.headers
+
+
+def journal_bytes(server: MockServer) -> int:
+    """The bytes the server's journal holds, as its entries count them (what its byte bound
+    and the `mockserver_journal_bytes` gauge are about)."""
+    return sum(entry.stored_bytes() for entry in server.requests)

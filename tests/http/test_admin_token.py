@@ -18,10 +18,10 @@ from mockserver.config import Settings
 from mockserver.redaction.masking import validation_summary
 from mockserver.testing.admin_client import AdminClient, AdminError
 from mockserver.testing.server import MockServer
-from tests import rawhttp
-from tests.child_output import WAIT_SECONDS, Lines
 from tests.http.test_cli import ROOT, child_environment, command, run_to_exit
 from tests.replay.helpers import closed_port, post
+from tests.support import rawhttp
+from tests.support.waiting import WAIT_SECONDS, Lines
 
 TOKEN = "admin-s3cret-T0ken"
 OPEN = {("GET", "/__admin/health"), ("GET", "/__admin/openapi.json")}

@@ -5,8 +5,6 @@ from __future__ import annotations
 import pytest
 
 from mockserver.testing.server import MockServer
-from tests import rawhttp
-from tests.conftest import API_KEY, chat_url
 from tests.http.helpers import (
     API_VERSION_NOT_SUPPORTED,
     BODY,
@@ -14,9 +12,11 @@ from tests.http.helpers import (
     INVALID_KEY,
     RESOURCE_NOT_FOUND,
     assert_bare_gateway_headers,
-    get,
     post_v1,
 )
+from tests.support import rawhttp
+from tests.support.chat import API_KEY, chat_url
+from tests.support.rawhttp import get
 
 ACCEPTED = [
     {"api-key": API_KEY},

@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from mockserver.testing.server import MockServer
-from tests import rawhttp
-from tests.conftest import post_chat
 from tests.http.helpers import BODY, V1_BODY, post_v1
+from tests.support import rawhttp
+from tests.support.rawhttp import post_chat
 
 LEGACY_FILTER_KEYS = ["message", "type", "param", "code", "status", "innererror"]
 V1_FILTER_KEYS = ["inner_error", "code", "message", "param", "type"]

@@ -17,10 +17,10 @@ import pytest
 
 from mockserver.cli import main as cli_module
 from mockserver.testing.server import MockServer
-from tests import rawhttp
-from tests.child_output import WAIT_SECONDS, Lines
-from tests.conftest import post_chat
 from tests.http.helpers import BODY, DEPLOYMENT_NOT_FOUND, INVALID_KEY
+from tests.support import rawhttp
+from tests.support.rawhttp import post_chat
+from tests.support.waiting import WAIT_SECONDS, Lines
 
 ROOT = Path(__file__).resolve().parents[2]
 READY = re.compile(r"^mockserver listening on http://127\.0\.0\.1:(\d+)$")

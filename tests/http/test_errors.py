@@ -7,8 +7,6 @@ from typing import Any
 import pytest
 
 from mockserver.testing.server import MockServer
-from tests import rawhttp
-from tests.conftest import chat_url, post_chat
 from tests.http.helpers import (
     BODY,
     DEPLOYMENT_NOT_FOUND,
@@ -20,6 +18,9 @@ from tests.http.helpers import (
     post_v1,
     pretty,
 )
+from tests.support import rawhttp
+from tests.support.chat import chat_url
+from tests.support.rawhttp import post_chat
 
 
 def test_deployment_not_found_is_pretty_and_has_no_content_type(server: MockServer) -> None:

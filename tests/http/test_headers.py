@@ -8,18 +8,17 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from mockserver.testing.server import MockServer
-from tests import rawhttp
-from tests.conftest import post_chat
 from tests.http.helpers import (
     BODY,
-    CHAT_ID,
-    UUID,
     V1_BODY,
     assert_bare_gateway_headers,
     assert_gateway_headers,
     assert_path_error_headers,
     post_v1,
 )
+from tests.support import rawhttp
+from tests.support.chat import CHAT_ID, UUID
+from tests.support.rawhttp import post_chat
 
 Send = Callable[..., rawhttp.RawResponse]
 Check = Callable[[rawhttp.RawResponse], None]

@@ -5,7 +5,6 @@ Every test here fails on the code before /metrics existed (the scrape was a 404)
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +14,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from mockserver.config import Deployment
 from mockserver.testing.server import MockServer
-from tests import rawhttp
+from tests.http.helpers import journal_bytes
 from tests.http.test_cli import running
 from tests.replay.helpers import recorder, replayer
+from tests.support import rawhttp
 
 DATED_ROUTE = "/openai/deployments/{deployment}/chat/completions"
 API_VERSION = "2025-04-01-preview"
@@ -201,9 +201,3 @@ def _spread_traffic(url: str, most: int = 400) -> int:
 
 def _journal_size(url: str) -> int:
     return int(rawhttp.request(url + "/__admin/requests", "GET").json()["count"])
-
-
-def journal_bytes(server: MockServer) -> int:
-    """The bytes the in-process server's journal counts. Its memory store never suspends,
-    so the read runs to its end here, off the server's loop, like reading an attribute."""
-    return asyncio.run(server.state.stores.journal.stored_bytes())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mockserver.testing.server import MockServer
-from tests import rawhttp
+from tests.support import rawhttp
 
 
 @pytest.mark.parametrize("path", ["/metrics", "/__admin/health"])

@@ -5,17 +5,17 @@ from __future__ import annotations
 import pytest
 
 from mockserver.testing.server import MockServer
-from tests import rawhttp
-from tests.conftest import API_KEY, post_chat
 from tests.http.helpers import (
     API_VERSION_NOT_SUPPORTED,
     BODY,
     MODEL_TOO_NEW_FOR_VERSION,
     RESOURCE_NOT_FOUND,
     V1_BODY,
-    get,
     post_v1,
 )
+from tests.support import rawhttp
+from tests.support.chat import API_KEY
+from tests.support.rawhttp import get, post_chat
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import socket
@@ -14,16 +13,17 @@ import pytest
 
 from mockserver.stores.journal import JournalEntry
 from mockserver.testing.server import MockServer
-from tests import rawhttp
-from tests.conftest import post_chat
 from tests.http.helpers import (
     BODY,
-    CHAT_ID,
     DEPLOYMENT_NOT_FOUND,
     V1_BODY,
     assert_gateway_headers,
+    journal_bytes,
     post_v1,
 )
+from tests.support import rawhttp
+from tests.support.chat import CHAT_ID
+from tests.support.rawhttp import post_chat
 
 LIMIT = 1000
 
@@ -209,9 +209,3 @@ def test_a_body_that_stops_arriving_is_answered_408_and_journaled() -> None:
     )
     assert failures == []
     assert entry.status == 408
-
-
-def journal_bytes(server: MockServer) -> int:
-    """The bytes the in-process server's journal counts. Its memory store never suspends,
-    so the read runs to its end here, off the server's loop, like reading an attribute."""
-    return asyncio.run(server.state.stores.journal.stored_bytes())

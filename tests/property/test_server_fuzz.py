@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, example, given, note, settings
 from hypothesis import strategies as st
 
 from mockserver.testing.server import MockServer
-from tests import rawhttp
 from tests.fuzzing import HostileRequest, hostile_requests, problems, send
+from tests.support import rawhttp
 from tests.unit.test_tokens import oracle_prompt_tokens
 
 API_VERSION = "2025-04-01-preview"

@@ -16,22 +16,10 @@ import openai
 import pytest
 
 from mockserver.testing.server import MockServer
-from tests import rawhttp
 from tests.http.helpers import INVALID_BEARER, INVALID_KEY, RESOURCE_NOT_FOUND
-from tests.replay.helpers import (
-    API_KEY,
-    API_VERSION,
-    CASSETTE,
-    DEPLOYMENT,
-    QUESTION,
-    chat_path,
-    interactions,
-    journal,
-    post,
-    recorder,
-    replayer,
-    user,
-)
+from tests.replay.helpers import CASSETTE, QUESTION, interactions, journal, post, recorder, replayer
+from tests.support import rawhttp
+from tests.support.chat import API_KEY, API_VERSION, DEPLOYMENT, chat_path, user
 
 WRONG_KEY = "not-the-key"
 BODY: dict[str, Any] = {"messages": user(QUESTION)}

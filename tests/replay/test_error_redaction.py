@@ -7,7 +7,7 @@ import openai
 import pytest
 
 from mockserver.testing.server import MockServer
-from tests.conftest import post_chat
+from tests.support.rawhttp import post_chat
 
 JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJlcnJvciJ9.ZXJyb3Itc2lnbmF0dXJlLXNlY3JldA"
 SK_KEY = "sk-proj-Err0rB0dy1Key2Secret3"
@@ -19,7 +19,7 @@ def test_a_token_sent_as_a_value_is_masked_in_the_400(client: openai.AzureOpenAI
         client.chat.completions.create(
             model="o3-mini",
             messages=[{"role": "user", "content": "hi"}],
-            reasoning_effort=JWT,  # type: ignore[arg-type]
+            extra_body={"reasoning_effort": JWT},  # not an effort the SDK's types allow
         )
     error = raised.value
     assert JWT not in error.response.text

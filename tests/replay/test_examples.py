@@ -14,15 +14,9 @@ import pytest
 from mockserver.cli.main import main
 from mockserver.recordings.fixtures import Interaction, read_fixture_file
 from mockserver.testing.server import MockServer
-from tests.replay.helpers import (
-    API_VERSION,
-    DEPLOYMENT,
-    frame_payloads,
-    journal,
-    recorded_bytes,
-    replayer,
-    sse_events,
-)
+from tests.replay.helpers import frame_payloads, journal, recorded_bytes, replayer
+from tests.support.chat import API_VERSION, DEPLOYMENT
+from tests.support.sse import raw_events
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 EXAMPLES = "examples.json"
@@ -91,7 +85,7 @@ def test_the_stream(
     frames = recorded[1].response.frames
     assert frames is not None
     assert data == recorded_bytes(recorded[1].response)
-    assert sse_events(data) == [frame.data for frame in frames]
+    assert raw_events(data) == [frame.data for frame in frames]
     assert frames[-1].data == "data: [DONE]\n\n"
     assert frame_payloads(recorded[1].response)[-1]["usage"]["total_tokens"] > 0
     assert [e.source for e in journal(server, 1)] == [f"fixture:{EXAMPLES}#1"]

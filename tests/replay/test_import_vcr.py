@@ -25,8 +25,9 @@ import yaml
 from mockserver.cli.main import main
 from mockserver.cli.vcr_import import CassetteError, import_cassette
 from mockserver.recordings.fixtures import Interaction, read_fixture_file
-from tests.replay.helpers import journal, recorded_bytes, replayer, sse_events
-from tests.testdata import REAL_TRAFFIC
+from tests.replay.helpers import journal, recorded_bytes, replayer
+from tests.support.sse import raw_events
+from tests.support.testdata import REAL_TRAFFIC
 
 REAL = REAL_TRAFFIC
 CASSETTES = sorted([*REAL.glob("azure/*.yaml"), *REAL.glob("openai/*.yaml")])
@@ -164,7 +165,10 @@ def test_the_old_httpx_cassette_imports_its_content_and_status_code(imported: Pa
     ).interactions
     assert interaction.response.status == response["status_code"] == 200
     assert interaction.response.body == response["content"]
-    assert json.loads(interaction.response.body)["id"] == "chatcmpl-80yf1zsO83O6QA4OlMV9aHRIkSk2G"
+    assert (
+        json.loads(interaction.response.body or "")["id"]
+        == "chatcmpl-80yf1zsO83O6QA4OlMV9aHRIkSk2G"
+    )
     assert interaction.request.query == {"api-version": "2023-07-01-preview"}
     assert interaction.request.body["messages"][0]["role"] == "user"
 
@@ -279,7 +283,7 @@ def test_imported_chat_replays_through_the_sdk(name: str, imported: Path, tmp_pa
             assert status == recorded.status, where
             assert data == recorded_bytes(recorded), where
             if recorded.frames is not None:
-                assert sse_events(data) == [frame.data for frame in recorded.frames], where
+                assert raw_events(data) == [frame.data for frame in recorded.frames], where
                 continue
             answer = json.loads(recorded.body or "null")
             if isinstance(parsed, openai.APIStatusError):

@@ -19,13 +19,10 @@ from mockserver.engines.replay import pause as _pause
 from mockserver.testing.server import MockServer
 from tests.replay.helpers import (
     CASSETTE,
-    DEPLOYMENT,
     QUESTION,
     UPSTREAM_SEED,
     WEATHER_TOOL,
-    azure,
     cassette_text,
-    chat_path,
     error_code,
     frame_payloads,
     interactions,
@@ -34,10 +31,10 @@ from tests.replay.helpers import (
     recorded_bytes,
     recorder,
     replayer,
-    sse_events,
-    user,
-    v1,
 )
+from tests.support.chat import DEPLOYMENT, chat_path, user
+from tests.support.clients import azure_client, v1_client
+from tests.support.sse import raw_events
 
 
 @dataclass
@@ -52,7 +49,7 @@ def sdk_call(
 ) -> Received:
     """One chat request through the SDK (AzureOpenAI, or OpenAI on the v1 route), keeping
     the exact bytes it received."""
-    with azure(server) if route == "dated" else v1(server) as client:
+    with azure_client(server) if route == "dated" else v1_client(server) as client:
         completions = client.chat.completions
         try:
             if body.get("stream"):
@@ -148,7 +145,7 @@ def test_recorded_bytes_are_the_upstreams_and_replay_byte_for_byte(
     assert raw.status == case.status
     assert raw.body == received.body
     if interaction.response.frames is not None:
-        assert sse_events(raw.body) == [frame.data for frame in interaction.response.frames]
+        assert raw_events(raw.body) == [frame.data for frame in interaction.response.frames]
         assert raw.body.endswith(b"data: [DONE]\n\n")
 
 
@@ -196,7 +193,7 @@ def tool_loop(client: openai.AzureOpenAI) -> list[bytes]:
 
 def test_tool_loop_records_and_replays_turn_by_turn(upstream: MockServer, tmp_path: Path) -> None:
     def run_loop(server: MockServer) -> list[bytes]:
-        with azure(server) as client:
+        with azure_client(server) as client:
             return tool_loop(client)
 
     with recorder(upstream, tmp_path) as recording:
@@ -397,12 +394,12 @@ def test_every_replay_timing_sends_every_frame_in_order(
     assert frames is not None
     offsets = [frame.offset_ms for frame in frames]
     assert offsets == sorted(offsets), "offsets must grow along the stream"
-    with replayer(directory, replay_timing=timing) as replaying, azure(replaying) as client:
+    with replayer(directory, replay_timing=timing) as replaying, azure_client(replaying) as client:
         chunks = list(client.chat.completions.create(model=DEPLOYMENT, **TIMED))
     with replayer(directory, replay_timing=timing) as replaying:
         raw = post(replaying, {"model": DEPLOYMENT, **TIMED})
     assert raw.body == received
-    assert sse_events(raw.body) == [frame.data for frame in frames]
+    assert raw_events(raw.body) == [frame.data for frame in frames]
     assert [chunk.id for chunk in chunks] == [
         payload["id"] for payload in frame_payloads(interaction.response)
     ]

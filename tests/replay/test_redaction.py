@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import openai
 import pytest
@@ -16,18 +17,16 @@ import pytest
 from mockserver.recordings.fixtures import REDACTED, UPSTREAM_PLACEHOLDER
 from mockserver.testing.server import MockServer
 from tests.replay.helpers import (
-    API_VERSION,
     CASSETTE,
-    DEPLOYMENT,
     UPSTREAM_SEED,
-    azure,
     cassette_text,
     interactions,
     journal,
     recorder,
     replayer,
-    user,
 )
+from tests.support.chat import API_VERSION, DEPLOYMENT, user
+from tests.support.clients import azure_client
 
 SECRET_KEY = "key-secret-0f9e8d7c6b5a"
 SECRET_BEARER = "bearer-secret-1a2b3c4d5e6f"
@@ -85,16 +84,18 @@ def recorded(keyed_upstream: MockServer, tmp_path_factory: pytest.TempPathFactor
     a cookie, a `sig` query parameter, custom secret headers, x-mock-* headers and a
     secret in the body's metadata."""
     tmp_path = tmp_path_factory.mktemp("redacted")
-    settings = {
+    settings: dict[str, Any] = {
         "redact_headers": ["key", "token", "secret", "passphrase"],
         "redact_body_paths": ["metadata.user_email", "metadata.absent.path"],
     }
     with recorder(keyed_upstream, tmp_path, **settings) as recording:
-        for credential in ({"api_key": SECRET_KEY}, {"azure_ad_token": SECRET_BEARER}):
-            with openai.AzureOpenAI(
-                azure_endpoint=recording.url,
-                api_version=API_VERSION,
-                max_retries=0,
+        credentials: list[dict[str, str]] = [
+            {"api_key": SECRET_KEY},
+            {"azure_ad_token": SECRET_BEARER},
+        ]
+        for credential in credentials:
+            with azure_client(
+                recording,
                 default_headers=HEADERS,
                 default_query={"sig": SECRET_SIG},
                 **credential,
@@ -244,6 +245,8 @@ DEFAULT_SECRETS = {
 
 
 def ask_with_every_secret(server: MockServer, prompt: str = PROMPT, **body: object) -> str:
+    metadata = body.get("metadata", END_USER_METADATA)
+    assert isinstance(metadata, dict)
     with openai.AzureOpenAI(
         azure_endpoint=server.url,
         api_key=AZURE_KEY,
@@ -257,7 +260,7 @@ def ask_with_every_secret(server: MockServer, prompt: str = PROMPT, **body: obje
             messages=user(prompt),
             store=True,
             user=str(body.get("user", END_USER)),
-            metadata=body.get("metadata", END_USER_METADATA),  # type: ignore[arg-type]
+            metadata=metadata,
         )
     return completion.choices[0].message.content or ""
 
@@ -354,7 +357,7 @@ def test_a_secret_in_the_answer_is_scrubbed_from_the_recorded_body(
         match={"last_user_message": {"equals": "Repeat my key."}},
         answer={"content": f"Your key is {SK_KEY} and nothing else."},
     )
-    with recorder(plain_upstream, tmp_path) as recording, azure(recording) as client:
+    with recorder(plain_upstream, tmp_path) as recording, azure_client(recording) as client:
         answer = client.chat.completions.create(model=DEPLOYMENT, messages=user("Repeat my key."))
     assert answer.choices[0].message.content == f"Your key is {SK_KEY} and nothing else."
     assert SK_KEY not in cassette_text(tmp_path)
@@ -370,7 +373,7 @@ def test_a_secret_the_model_streams_token_by_token_is_not_recorded(
         match={"last_user_message": {"equals": "Stream my key."}},
         answer={"content": f"Your key is {SK_KEY} and nothing else."},
     )
-    with recorder(plain_upstream, tmp_path) as recording, azure(recording) as client:
+    with recorder(plain_upstream, tmp_path) as recording, azure_client(recording) as client:
         chunks = client.chat.completions.create(
             model=DEPLOYMENT, messages=user("Stream my key."), stream=True
         )

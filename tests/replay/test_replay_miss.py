@@ -13,10 +13,7 @@ import pytest
 from mockserver.testing.server import MockServer
 from tests.replay.helpers import (
     CASSETTE,
-    DEPLOYMENT,
     UPSTREAM_SEED,
-    azure,
-    chat_path,
     error_code,
     interactions,
     journal,
@@ -24,8 +21,9 @@ from tests.replay.helpers import (
     recorded_bytes,
     recorder,
     replayer,
-    user,
 )
+from tests.support.chat import DEPLOYMENT, chat_path, user
+from tests.support.clients import azure_client
 
 ALPHA: dict[str, Any] = {"messages": user("The alpha question."), "reasoning_effort": "low"}
 BETA: dict[str, Any] = {"messages": user("The beta question."), "reasoning_effort": "low"}
@@ -97,7 +95,7 @@ def test_a_miss_with_nothing_recorded_says_so(tmp_path: Path) -> None:
 def test_the_sdk_sees_a_miss_as_a_404_with_code_fixture_not_found(recorded: Path) -> None:
     with (
         replayer(recorded) as replaying,
-        azure(replaying) as client,
+        azure_client(replaying) as client,
         pytest.raises(openai.NotFoundError) as raised,
     ):
         client.chat.completions.create(model=DEPLOYMENT, messages=user("Unrecorded."))
@@ -110,7 +108,7 @@ def test_replay_miss_status_sets_the_status(recorded: Path) -> None:
     with replayer(recorded, replay_miss_status=500) as replaying:
         response = post(replaying, {**ALPHA, "reasoning_effort": "medium"})
         [entry] = journal(replaying, 1)
-        with azure(replaying) as client, pytest.raises(openai.InternalServerError) as raised:
+        with azure_client(replaying) as client, pytest.raises(openai.InternalServerError) as raised:
             client.chat.completions.create(model=DEPLOYMENT, messages=user("Unrecorded."))
     assert response.status == 500
     assert miss_message(response).endswith(f"{CASSETTE}#0; it differs in: body.reasoning_effort.")
@@ -137,7 +135,7 @@ def test_a_matching_stub_answers_before_the_fixtures(recorded: Path) -> None:
             match={"last_user_message": {"contains": "alpha"}},
             answer={"content": "The stub answered."},
         )
-        with azure(replaying) as client:
+        with azure_client(replaying) as client:
             stubbed = client.chat.completions.create(model=DEPLOYMENT, **ALPHA)
             replayed = client.chat.completions.with_raw_response.create(model=DEPLOYMENT, **BETA)
         sources = [entry.source for entry in journal(replaying, 2)]
@@ -173,7 +171,7 @@ def test_a_stub_that_no_longer_answers_does_not_hide_the_fixtures(
             answer={"content": "The stub answered."},
             **stub,
         )
-        with azure(replaying) as client:
+        with azure_client(replaying) as client:
             replies = [_raw_or_miss(client) for _ in range(2)]
         sources = [entry.source for entry in journal(replaying, 2)]
     recorded_alpha = recorded_bytes(interactions(recorded)[0].response)

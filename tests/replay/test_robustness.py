@@ -30,25 +30,21 @@ from mockserver.recordings.fixtures import (
     read_fixture_file,
 )
 from mockserver.testing.server import MockServer
-from tests import rawhttp
 from tests.replay.helpers import (
-    API_KEY,
     CASSETTE,
-    DEPLOYMENT,
-    async_azure,
-    azure,
-    chat_path,
     closed_port,
     error_code,
-    exchange,
     interactions,
     journal,
     post,
     recorded_bytes,
     recorder,
     replayer,
-    user,
 )
+from tests.support import rawhttp
+from tests.support.chat import API_KEY, DEPLOYMENT, chat_path, user
+from tests.support.clients import async_azure_client, azure_client
+from tests.support.sockets import exchange
 
 REPO = Path(__file__).resolve().parents[2]
 CUT_BODY: dict[str, Any] = {"messages": user("Stream this until the line drops."), "stream": True}
@@ -91,7 +87,7 @@ def test_the_sdk_sees_the_cut_while_recording_and_in_replay(
 
     def chunks_until_the_cut(server: MockServer) -> list[str]:
         received: list[str] = []
-        with azure(server) as client, pytest.raises(openai.APIConnectionError):
+        with azure_client(server) as client, pytest.raises(openai.APIConnectionError):
             for chunk in client.chat.completions.create(model=DEPLOYMENT, **CUT_BODY):
                 received.append(chunk.model_dump_json())
         return received
@@ -118,7 +114,7 @@ def test_an_unreachable_upstream_is_a_502_and_nothing_is_recorded(
     body: dict[str, Any] = {"messages": user("Is anybody there?"), "stream": stream}
     with MockServer(fixtures_dir=tmp_path, record_mode="all", upstream=nowhere) as recording:
         response = post(recording, body)
-        with azure(recording) as client, pytest.raises(openai.APIStatusError) as raised:
+        with azure_client(recording) as client, pytest.raises(openai.APIStatusError) as raised:
             client.chat.completions.create(model=DEPLOYMENT, **body)
         entries = journal(recording, 2)
     assert response.status == 502
@@ -149,7 +145,7 @@ async def test_thirty_parallel_recordings_are_all_kept(
     upstream: MockServer, tmp_path: Path
 ) -> None:
     with recorder(upstream, tmp_path) as recording:
-        async with async_azure(recording) as client:
+        async with async_azure_client(recording) as client:
             received = dict(await asyncio.gather(*(_ask(client, n) for n in range(30))))
     assert len(received) == 30
 
@@ -164,7 +160,7 @@ async def test_thirty_parallel_recordings_are_all_kept(
     assert names == [f"{n:08d}.json" for n in range(30)], "one file each, no temporary left"
 
     with replayer(tmp_path) as replaying:
-        async with async_azure(replaying) as client:
+        async with async_azure_client(replaying) as client:
             replayed = dict(await asyncio.gather(*(_ask(client, n) for n in range(30))))
         sources = {entry.source for entry in journal(replaying, 30)}
     assert replayed == received

@@ -31,7 +31,8 @@ from mockserver.recordings.fixtures import (
 )
 from mockserver.redaction.rules import REDACTED, scrub_text
 from mockserver.testing.server import MockServer
-from tests.replay.helpers import CASSETTE, interactions, journal, post, recorder, replayer, user
+from tests.replay.helpers import CASSETTE, interactions, journal, post, recorder, replayer
+from tests.support.chat import user
 
 SECRET = "sk-proj0123456789abcdefGHIJ"  # shaped like an OpenAI key: scrubbed from text
 

@@ -22,21 +22,18 @@ from mockserver.cli.main import main
 from mockserver.recordings.fixtures import cassette_files
 from mockserver.testing.server import MockServer
 from tests.replay.helpers import (
-    API_KEY,
     CASSETTE,
-    DEPLOYMENT,
-    azure,
-    chat_path,
     error_code,
-    exchange,
     interactions,
     journal,
     post,
     recorded_bytes,
     replayer,
-    user,
 )
 from tests.replay.scripted_upstream import ScriptedUpstream
+from tests.support.chat import API_KEY, DEPLOYMENT, chat_path, user
+from tests.support.clients import azure_client
+from tests.support.sockets import exchange
 
 QUESTION: dict[str, Any] = {"messages": user("Tell me something the upstream finds hard.")}
 STREAMED: dict[str, Any] = {**QUESTION, "stream": True}
@@ -98,7 +95,7 @@ def test_a_silent_upstream_is_azures_408_and_nothing_is_recorded(
         recording(upstream, tmp_path, upstream_read_timeout_seconds=0.5) as recorder,
     ):
         raw = post(recorder, body)
-        with azure(recorder) as client, pytest.raises(openai.APIStatusError) as raised:
+        with azure_client(recorder) as client, pytest.raises(openai.APIStatusError) as raised:
             client.chat.completions.create(model=DEPLOYMENT, **body)
         entries = journal(recorder, 2)
     assert raw.status == 408
@@ -235,7 +232,7 @@ def test_bytes_that_are_not_utf8_are_relayed_recorded_and_replayed_exactly(
     assert relayed.status == 200
     assert relayed.complete
     assert relayed.body == data
-    assert relayed.headers["content-type"] == content_type
+    assert relayed.header("content-type") == content_type
 
     [interaction] = interactions(tmp_path)
     assert interaction.response.encoding == "base64"
@@ -345,7 +342,7 @@ def test_large_answers_are_relayed_recorded_and_replayed_whole(tmp_path: Path) -
         whole = exchange(recorder, {**QUESTION, "stream": False})
     assert (seen.complete, whole.complete) == (True, True)
     assert (seen.body, whole.body) == (stream, body)
-    assert whole.headers["content-length"] == str(len(body))
+    assert whole.header("content-length") == str(len(body))
     streamed, answered = interactions(tmp_path)
     frames = streamed.response.frames
     assert frames is not None
@@ -373,7 +370,7 @@ async def broken_off(upstream: ScriptedUpstream, request: web.Request) -> web.St
 def test_a_json_answer_broken_off_is_a_502_and_not_recorded(tmp_path: Path) -> None:
     with ScriptedUpstream(broken_off) as upstream, recording(upstream, tmp_path) as recorder:
         answer = post(recorder, QUESTION)
-        with azure(recorder) as client, pytest.raises(openai.APIStatusError) as raised:
+        with azure_client(recorder) as client, pytest.raises(openai.APIStatusError) as raised:
             client.chat.completions.create(model=DEPLOYMENT, **QUESTION)
     assert answer.status == 502
     assert error_code(answer) == "UpstreamUnavailable"

@@ -28,9 +28,9 @@ import openai
 import pytest
 
 from mockserver.tokens import counting as tokens
-from tests import rawhttp
-from tests.child_output import WAIT_SECONDS, Lines
-from tests.conftest import API_VERSION
+from tests.support import rawhttp
+from tests.support.chat import API_VERSION
+from tests.support.waiting import WAIT_SECONDS, Lines
 
 ROOT = Path(__file__).resolve().parents[2]
 READY = re.compile(r"^mockserver listening on http://127\.0\.0\.1:(\d+)$")

@@ -24,7 +24,7 @@ from langchain_openai import AzureChatOpenAI
 from litellm import exceptions as litellm_errors
 
 from mockserver.testing.server import MockServer
-from tests.conftest import API_KEY, API_VERSION, DEPLOYMENT
+from tests.support.chat import API_KEY, API_VERSION, DEPLOYMENT
 
 litellm.suppress_debug_info = True
 

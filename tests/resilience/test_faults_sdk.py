@@ -23,8 +23,9 @@ import pytest
 
 from mockserver.stores.journal import JournalEntry
 from mockserver.testing.server import MockServer
-from tests import rawhttp
-from tests.conftest import API_KEY, API_VERSION, DEPLOYMENT, post_chat
+from tests.support import rawhttp
+from tests.support.chat import API_KEY, API_VERSION, DEPLOYMENT
+from tests.support.rawhttp import post_chat
 
 JOURNAL_BOUND_SECONDS = 30.0
 MESSAGES: list[Any] = [{"role": "user", "content": "hi"}]

@@ -29,8 +29,9 @@ from mockserver.faults.latency import (
     reply_seconds,
 )
 from mockserver.testing.server import MockServer
-from tests import rawhttp
-from tests.conftest import API_KEY, API_VERSION, DEPLOYMENT, chat_url, post_chat
+from tests.support import rawhttp
+from tests.support.chat import API_KEY, API_VERSION, DEPLOYMENT, chat_url
+from tests.support.rawhttp import post_chat
 
 USAGE = Usage(prompt_tokens=10, completion_tokens=160, reasoning_tokens=100)
 SEED = b"a request digest"
@@ -62,7 +63,8 @@ def test_the_running_default_server_has_no_latency(server: MockServer) -> None:
         "reasoning_tokens_per_second": 0.0,
         "jitter": 0.0,
     }
-    assert all(d.latency is None for d in server.state.settings.deployments.values())
+    deployments = server.current_settings()["deployments"]
+    assert all(d["latency"] is None for d in deployments.values())
 
 
 def test_jitter_alone_is_still_no_delay() -> None:

@@ -18,8 +18,8 @@ import pytest
 from openai.types.chat import ChatCompletion
 
 from mockserver.testing.server import MockServer
-from tests import rawhttp
-from tests.conftest import API_KEY, API_VERSION, DEPLOYMENT
+from tests.support import rawhttp
+from tests.support.chat import API_KEY, API_VERSION, DEPLOYMENT
 
 TPM = 2000
 BIG = 1500  # max_completion_tokens of the request that uses up most of the minute

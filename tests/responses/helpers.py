@@ -1,19 +1,17 @@
-"""Shared pieces of the Responses API tests: raw HTTP, SSE parsing, official validators."""
+"""Pieces of the Responses API tests: raw HTTP, the official validators, error bodies."""
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema.protocols import Validator
 
 from mockserver.testing.server import MockServer
-from tests import rawhttp
-from tests.conftest import API_KEY, API_VERSION
 from tests.contract.official import NullableField, contract_document, validator_for, violations
+from tests.support import rawhttp
+from tests.support.chat import API_KEY, API_VERSION
 
-MODEL_ID = "o3-mini-2025-01-31"
 WEATHER_TOOL: dict[str, Any] = {
     "type": "function",
     "name": "get_weather",
@@ -68,26 +66,13 @@ def call(server: MockServer, method: str, url: str) -> rawhttp.RawResponse:
     return rawhttp.request(url, method=method, headers={"api-key": API_KEY})
 
 
-def sse_events(raw: bytes) -> list[tuple[str, dict[str, Any]]]:
-    """The (event name, data) pairs of a Responses stream; every block has both lines."""
-    events = []
-    for block in raw.decode().split("\n\n"):
-        if not block.strip():
-            continue
-        lines = block.split("\n")
-        assert len(lines) == 2, block
-        assert lines[0].startswith("event: ") and lines[1].startswith("data: "), block
-        events.append((lines[0][len("event: ") :], json.loads(lines[1][len("data: ") :])))
-    return events
-
-
 @cache
 def _document() -> dict[str, Any]:
     return contract_document(nullable_fields=RESPONSES_NULLABLE_FIELDS)
 
 
 @cache
-def validator(component: str) -> Draft202012Validator:
+def validator(component: str) -> Validator:
     return validator_for(component, _document())
 
 

@@ -11,7 +11,7 @@ import pytest
 from openai.types.responses import Response
 
 from mockserver.testing.server import MockServer
-from tests.conftest import API_KEY, API_VERSION
+from tests.support.chat import API_KEY, API_VERSION
 
 TOOLS: Any = [
     {

@@ -8,8 +8,9 @@ import openai
 import pytest
 
 from mockserver.testing.server import MockServer
-from tests.conftest import API_KEY, API_VERSION
-from tests.responses.helpers import WEATHER_TOOL, assert_valid, post, sse_events
+from tests.responses.helpers import WEATHER_TOOL, assert_valid, post
+from tests.support.chat import API_KEY, API_VERSION
+from tests.support.sse import named_events
 
 
 @pytest.fixture
@@ -57,7 +58,7 @@ def test_a_refusal_is_a_refusal_part(mock: MockServer) -> None:
         {"type": "refusal", "refusal": "I can't help with that."}
     ]
     assert_valid("response", body)
-    events = sse_events(post(mock, {"model": "o3-mini", "input": "hi", "stream": True}).body)
+    events = named_events(post(mock, {"model": "o3-mini", "input": "hi", "stream": True}).body)
     refusal = [data["delta"] for name, data in events if name == "response.refusal.delta"]
     assert "".join(refusal) == "I can't help with that."
     for _, data in events:

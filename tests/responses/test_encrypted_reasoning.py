@@ -17,10 +17,11 @@ import pytest
 from openai.types.responses import Response
 
 from mockserver.testing.server import MockServer
-from tests.conftest import API_KEY, API_VERSION
-from tests.responses.helpers import WEATHER_TOOL, assert_valid, error_body, post, sse_events, v1_url
+from tests.responses.helpers import WEATHER_TOOL, assert_valid, error_body, post, v1_url
 from tests.responses.test_agent_loop import MAX_TURNS
 from tests.responses.test_item_reference import NOT_PERSISTED, QUESTION, tool_outputs
+from tests.support.chat import API_KEY, API_VERSION
+from tests.support.sse import named_events
 
 INCLUDE: Any = ["reasoning.encrypted_content"]
 TOOLS: Any = [WEATHER_TOOL]
@@ -61,7 +62,7 @@ def test_only_asked_for_and_shaped_like_azures(mock: MockServer) -> None:
 
 
 def test_the_stream_carries_the_token_on_every_reasoning_item(mock: MockServer) -> None:
-    events = sse_events(ask(mock, stream=True, store=False).body)
+    events = named_events(ask(mock, stream=True, store=False).body)
     final = events[-1][1]["response"]
     token = final["output"][0]["encrypted_content"]
     items = [data["item"] for name, data in events if name.startswith("response.output_item")]

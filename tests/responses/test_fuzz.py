@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from mockserver.testing.server import MockServer
-from tests.responses.helpers import WEATHER_TOOL, assert_valid, post, sse_events
+from tests.responses.helpers import WEATHER_TOOL, assert_valid, post
+from tests.support.sse import named_events
 
 FUZZ = settings(
     max_examples=120,
@@ -50,7 +51,7 @@ OUTPUT = st.fixed_dictionaries(
 # Ids and tokens that no stored response or seal made, and strings that are not ids at all.
 FOREIGN_ID = st.sampled_from(["rs_unknown", "msg_unknown", "fc_unknown", "", "item_1"]) | SCALARS
 TOKEN = st.sampled_from(["gAAAAABoBogus==", "not base64!", "", "gAAA"]) | SCALARS
-REASONING = st.fixed_dictionaries(
+REASONING: st.SearchStrategy[dict[str, Any]] = st.fixed_dictionaries(
     {"type": st.just("reasoning")},
     optional={"id": FOREIGN_ID, "encrypted_content": TOKEN, "summary": st.just([])},
 )
@@ -82,7 +83,7 @@ FIELDS: dict[str, Any] = {
 }
 BODY = st.fixed_dictionaries(
     {"model": st.just("o3-mini")},
-    optional=FIELDS,  # type: ignore[arg-type]
+    optional=FIELDS,
 )
 
 
@@ -98,7 +99,7 @@ def test_no_request_gives_a_server_error(server: MockServer, body: dict[str, Any
         assert isinstance(error["message"], str)
         return
     if body.get("stream") is True:
-        events = sse_events(response.body)
+        events = named_events(response.body)
         assert events[-1][0] in ("response.completed", "response.incomplete")
         for _, data in events:
             assert_valid("responseStreamEvent", data)

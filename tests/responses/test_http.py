@@ -8,16 +8,16 @@ import pytest
 
 from mockserver.testing.server import MockServer
 from tests.responses.helpers import (
-    MODEL_ID,
     WEATHER_TOOL,
     assert_valid,
     call,
     error_body,
     post,
     responses_url,
-    sse_events,
     v1_url,
 )
+from tests.support.chat import MODEL_ID
+from tests.support.sse import named_events
 
 # The key order of the response in Azure's docs example (reference/azure-contract.md 4.3).
 AZURE_EXAMPLE_KEYS = [
@@ -311,7 +311,7 @@ def test_stream_wire_and_every_event_validates(server: MockServer, tools: list[A
     body = {"model": "o3-mini", "input": "weather in Paris?", "tools": tools, "stream": True}
     response = post(server, body)
     assert response.headers["content-type"].startswith("text/event-stream")
-    events = sse_events(response.body)
+    events = named_events(response.body)
     assert [name for name, _ in events] == [data["type"] for _, data in events]
     assert [data["sequence_number"] for _, data in events] == list(range(len(events)))
     for _, data in events:
@@ -325,7 +325,7 @@ def test_stream_wire_and_every_event_validates(server: MockServer, tools: list[A
 
 def test_streamed_incomplete_ends_with_response_incomplete(server: MockServer) -> None:
     body = {"model": "o3-mini", "input": "hi", "max_output_tokens": 16, "stream": True}
-    events = sse_events(post(server, body).body)
+    events = named_events(post(server, body).body)
     assert events[-1][0] == "response.incomplete"
     assert events[-1][1]["response"]["incomplete_details"] == {"reason": "max_output_tokens"}
 

@@ -18,9 +18,9 @@ from openai.types.responses import Response
 from mockserver.stores.memory.responses import MemoryResponseStore
 from mockserver.stores.responses import StoredResponse
 from mockserver.testing.server import MockServer
-from tests.conftest import API_KEY, API_VERSION
 from tests.responses.helpers import WEATHER_TOOL, error_body, post, v1_url
 from tests.responses.test_agent_loop import MAX_TURNS
+from tests.support.chat import API_KEY, API_VERSION
 
 QUESTION = "What is the weather in Paris?"
 TOOLS: Any = [WEATHER_TOOL]

@@ -30,10 +30,11 @@ from langchain_core.messages import ToolMessage as LangChainToolMessage
 from langchain_core.tools import tool as langchain_tool
 from langchain_openai import AzureChatOpenAI
 from langgraph.prebuilt import create_react_agent
+from pydantic import SecretStr
 from smolagents import AzureOpenAIServerModel, ToolCallingAgent, tool
 
 from mockserver.testing.server import MockServer
-from tests.conftest import API_KEY, API_VERSION, DEPLOYMENT
+from tests.support.chat import API_KEY, API_VERSION, DEPLOYMENT
 
 QUESTION = "What is the weather in Paris?"
 MAX_TURNS = 8
@@ -56,7 +57,7 @@ def get_population(city: str) -> int:
 def chat_model(server: MockServer) -> AzureChatOpenAI:
     return AzureChatOpenAI(
         azure_endpoint=server.url,
-        api_key=API_KEY,
+        api_key=SecretStr(API_KEY),
         api_version=API_VERSION,
         azure_deployment=DEPLOYMENT,
         max_retries=0,
@@ -112,6 +113,7 @@ def test_azure_ai_inference_tool_loop_finishes(server: MockServer, tool_choice: 
             if choice.finish_reason != CompletionsFinishReason.TOOL_CALLS:
                 break
             messages.append(AssistantMessage(tool_calls=choice.message.tool_calls))
+            assert choice.message.tool_calls is not None
             for call in choice.message.tool_calls:
                 cities.append(json.loads(call.function.arguments)["city"])
                 messages.append(ToolMessage(f"Clear over {cities[-1]}.", tool_call_id=call.id))

@@ -28,9 +28,9 @@ import pytest
 
 from mockserver.engines.tool_choice import is_final_answer
 from mockserver.testing.server import MockServer
-from tests import rawhttp
-from tests.conftest import API_KEY
-from tests.testdata import DATA_DIR
+from tests.support import rawhttp
+from tests.support.chat import API_KEY
+from tests.support.testdata import DATA_DIR
 
 CAPTURED = DATA_DIR / "captured"
 MAX_TURNS = 8
@@ -110,7 +110,8 @@ def responses_reply(response: dict[str, Any]) -> Reply:
 
 def streamed_message(body: bytes) -> dict[str, Any]:
     """The assistant message a chat stream adds up to: its content and its tool calls."""
-    content, calls = "", {}
+    content = ""
+    calls: dict[int, dict[str, Any]] = {}
     for delta in stream_deltas(body):
         content += delta.get("content") or ""
         for part in delta.get("tool_calls") or []:

@@ -7,7 +7,8 @@ from typing import Any, cast
 import openai
 import pytest
 
-from tests.sdk.helpers import CHAT_ID, DOC_MESSAGES, DOC_PROMPT_TOKENS, MODEL_ID, assert_error
+from tests.sdk.helpers import DOC_MESSAGES, DOC_PROMPT_TOKENS, assert_error
+from tests.support.chat import CHAT_ID, MODEL_ID
 
 
 async def test_async_success(async_client: openai.AsyncAzureOpenAI) -> None:

@@ -8,14 +8,9 @@ import openai
 import pytest
 
 from mockserver.testing.server import MockServer
-from tests.sdk.helpers import (
-    CHAT_ID,
-    DOC_MESSAGES,
-    DOC_PROMPT_TOKENS,
-    MODEL_ID,
-    UUID,
-    azure_client,
-)
+from tests.sdk.helpers import DOC_MESSAGES, DOC_PROMPT_TOKENS
+from tests.support.chat import CHAT_ID, MODEL_ID, UUID
+from tests.support.clients import azure_client
 
 SEVERITY_SAFE = {"filtered": False, "severity": "safe"}
 NOT_DETECTED = {"detected": False, "filtered": False}

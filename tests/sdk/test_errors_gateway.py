@@ -6,15 +6,9 @@ import openai
 import pytest
 
 from mockserver.testing.server import MockServer
-from tests.conftest import API_KEY
-from tests.sdk.helpers import (
-    DOC_MESSAGES,
-    MODEL_ID,
-    assert_error,
-    assert_gateway_error,
-    azure_client,
-    v1_client_for,
-)
+from tests.sdk.helpers import DOC_MESSAGES, assert_error, assert_gateway_error
+from tests.support.chat import API_KEY, MODEL_ID
+from tests.support.clients import azure_client, v1_client
 
 DEPLOYMENT_NOT_FOUND = (
     "The API deployment for this resource does not exist. If you created the deployment "
@@ -73,7 +67,7 @@ def test_first_api_versions_of_the_model(server: MockServer, api_version: str) -
 
 @pytest.mark.parametrize("api_version", ["2024-10-21", "2025-04-01-preview"])
 def test_dated_api_version_on_v1(server: MockServer, api_version: str) -> None:
-    client = v1_client_for(server, default_query={"api-version": api_version})
+    client = v1_client(server, default_query={"api-version": api_version})
     with pytest.raises(openai.BadRequestError) as caught:
         _chat(client)
     assert_gateway_error(caught.value, 400, "BadRequest", "API version not supported")
@@ -81,7 +75,7 @@ def test_dated_api_version_on_v1(server: MockServer, api_version: str) -> None:
 
 @pytest.mark.parametrize("api_version", ["v1", "preview"])
 def test_v1_api_versions_on_v1(server: MockServer, api_version: str) -> None:
-    client = v1_client_for(server, default_query={"api-version": api_version})
+    client = v1_client(server, default_query={"api-version": api_version})
     assert _chat(client) == MODEL_ID
 
 
@@ -113,12 +107,12 @@ def test_entra_token(keyed_server: MockServer) -> None:
 
 
 def test_key_as_bearer_on_v1(keyed_server: MockServer) -> None:
-    assert _chat(v1_client_for(keyed_server, api_key=API_KEY)) == MODEL_ID
+    assert _chat(v1_client(keyed_server, api_key=API_KEY)) == MODEL_ID
 
 
 def test_wrong_key_on_v1(keyed_server: MockServer) -> None:
     with pytest.raises(openai.AuthenticationError) as caught:
-        _chat(v1_client_for(keyed_server, api_key="wrong-key"))
+        _chat(v1_client(keyed_server, api_key="wrong-key"))
     assert caught.value.status_code == 401
 
 

@@ -8,7 +8,9 @@ import openai
 import pytest
 
 from mockserver.testing.server import MockServer
-from tests.sdk.helpers import DOC_MESSAGES, UUID, assert_error, azure_client
+from tests.sdk.helpers import DOC_MESSAGES, assert_error
+from tests.support.chat import UUID
+from tests.support.clients import azure_client
 
 # (parameters, code, param, message)
 CASES: list[tuple[dict[str, Any], str, str, str]] = [

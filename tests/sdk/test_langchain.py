@@ -22,8 +22,9 @@ from langchain_openai import AzureChatOpenAI
 from pydantic import BaseModel, Field
 
 from mockserver.testing.server import MockServer
-from tests.conftest import API_KEY, API_VERSION
-from tests.sdk.helpers import DOC_MESSAGES, DOC_PROMPT_TOKENS, TOOL_CALL_ID, assert_valid
+from tests.sdk.helpers import DOC_MESSAGES, DOC_PROMPT_TOKENS, TOOL_CALL_ID
+from tests.support.chat import API_KEY, API_VERSION
+from tests.support.schemas import assert_valid
 
 DOC_QUESTION: str = DOC_MESSAGES[0]["content"]
 

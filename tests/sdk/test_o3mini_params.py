@@ -25,9 +25,9 @@ import openai
 import pytest
 
 from mockserver.testing.server import MockServer
-from tests import rawhttp
-from tests.conftest import API_KEY, API_VERSION, DEPLOYMENT, chat_url
 from tests.sdk.helpers import DOC_MESSAGES, assert_error
+from tests.support import rawhttp
+from tests.support.chat import API_KEY, API_VERSION, DEPLOYMENT, chat_url
 
 litellm.suppress_debug_info = True
 pytestmark = pytest.mark.filterwarnings(

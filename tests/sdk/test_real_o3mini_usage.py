@@ -23,9 +23,9 @@ import pytest
 from mockserver.cli.vcr_import import CassetteError, import_cassette
 from mockserver.testing.server import MockServer
 from mockserver.tokens import counting as tokens
-from tests import rawhttp
-from tests.conftest import API_KEY
-from tests.testdata import AZURE_TRAFFIC, OPENAI_TRAFFIC
+from tests.support import rawhttp
+from tests.support.chat import API_KEY
+from tests.support.testdata import AZURE_TRAFFIC, OPENAI_TRAFFIC
 
 REAL_MODEL = "o3-mini"
 # The two recorded answers whose hidden tokens are not the 13 of every other text answer;

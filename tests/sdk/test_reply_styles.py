@@ -13,7 +13,6 @@ import openai
 import pytest
 
 from mockserver.testing.server import MockServer
-from tests.conftest import API_KEY, API_VERSION
 from tests.reply_conventions import (
     calls_in,
     captured,
@@ -23,6 +22,7 @@ from tests.reply_conventions import (
     llama_index_react,
     smolagents_code,
 )
+from tests.support.clients import azure_client
 
 PARIS = "Paris is the capital of France."
 QUESTION = "What is the capital of France?"
@@ -31,16 +31,14 @@ QUESTION = "What is the capital of France?"
 @pytest.fixture(scope="module")
 def styled_server() -> Iterator[MockServer]:
     """Two deployments of one model: `o3-mini` with every style, `plain` with none."""
-    deployments = {"o3-mini": {}, "plain": {"reply_styles": []}}
+    deployments: dict[str, dict[str, Any]] = {"o3-mini": {}, "plain": {"reply_styles": []}}
     with MockServer(deployments=deployments) as running:
         yield running
 
 
 @pytest.fixture
 def azure(styled_server: MockServer) -> Iterator[openai.AzureOpenAI]:
-    with openai.AzureOpenAI(
-        azure_endpoint=styled_server.url, api_key=API_KEY, api_version=API_VERSION, max_retries=0
-    ) as client:
+    with azure_client(styled_server) as client:
         yield client
 
 
@@ -49,7 +47,7 @@ def reply_to(client: openai.AzureOpenAI, body: dict[str, Any], model: str = "o3-
     sent = {**body, "model": model}
     if not sent.get("stream"):
         return client.chat.completions.create(**sent).choices[0].message.content or ""
-    pieces = []
+    pieces: list[str] = []
     for chunk in client.chat.completions.create(**sent):
         pieces.extend(choice.delta.content or "" for choice in chunk.choices)
     return "".join(pieces)

@@ -16,7 +16,7 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletionToolParam
 
-from tests.sdk.helpers import assert_valid
+from tests.support.schemas import assert_valid
 
 MODEL = "o3-mini"
 
@@ -67,6 +67,7 @@ def call_arguments(
     )
     calls = completion.choices[0].message.tool_calls
     assert calls is not None and len(calls) == 1
+    assert calls[0].type == "function"
     arguments = json.loads(calls[0].function.arguments)
     assert_valid(arguments, tool["function"]["parameters"])
     return cast(dict[str, Any], arguments)

@@ -18,8 +18,9 @@ from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 from pydantic import BaseModel, Field
 
 from tests.contract.real_traffic import load_yaml
-from tests.sdk.helpers import TOOL_CALL_ID, assert_valid
-from tests.testdata import REAL_TRAFFIC
+from tests.sdk.helpers import TOOL_CALL_ID
+from tests.support.schemas import assert_valid
+from tests.support.testdata import REAL_TRAFFIC
 
 MODEL = "o3-mini"
 

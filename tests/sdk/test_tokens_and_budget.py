@@ -11,8 +11,8 @@ import pytest
 from mockserver.contract.model_card import load_model_card
 from mockserver.testing.server import MockServer
 from mockserver.tokens import counting as tokens
-from tests.conftest import post_chat
 from tests.sdk.helpers import DOC_MESSAGES, DOC_PROMPT_TOKENS, assert_error
+from tests.support.rawhttp import post_chat
 
 CONTEXT_WINDOW = 200_000
 MAX_OUTPUT = 100_000

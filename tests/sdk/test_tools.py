@@ -18,7 +18,8 @@ import pytest
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam, ChatCompletionToolParam
 
 from mockserver.tokens import counting as tokens
-from tests.sdk.helpers import TOOL_CALL_ID, assert_valid
+from tests.sdk.helpers import TOOL_CALL_ID
+from tests.support.schemas import assert_valid
 
 MODEL = "o3-mini"
 WEATHER_QUESTION = "What is the weather like in Paris today?"

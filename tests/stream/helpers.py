@@ -1,29 +1,26 @@
-"""Shared pieces of the stream tests: requests, raw SSE reading, frame kinds, real recordings.
+"""Pieces of the stream tests: tools, frame kinds, rebuilt choices, the real recordings.
 
-A stream is read here without the SDK: the body is split on blank lines into `data:` events,
-each event is parsed, and each frame is classified by what it carries (`frame_kind`), so the
-mock's frames can be compared kind by kind with the recorded Azure streams.
+A stream is read without the SDK (tests/support/sockets.py, tests/support/sse.py); each
+frame is classified here by what it carries (`frame_kind`), so the mock's frames can be
+compared kind by kind with the recorded Azure streams.
 """
 
 from __future__ import annotations
 
-import json
-import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, cast
 
-from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
+from openai.types.chat import ChatCompletionToolParam
 
-from mockserver.testing.server import MockServer
-from tests.conftest import API_KEY, API_VERSION, DEPLOYMENT
 from tests.contract.real_traffic import azure_dir, load_yaml
+from tests.support.chat import chat_body as support_chat_body
+from tests.support.sse import DONE, parse_frames
 
 MODEL = "o3-mini"
 QUESTION = "What steps should I think about when writing my first Python API?"
 WEATHER_QUESTION = "What is the weather like in Paris today?"
-DONE = "[DONE]"
 
 WEATHER_PARAMETERS: dict[str, Any] = {
     "type": "object",
@@ -79,112 +76,12 @@ TICKET_FORMAT: Any = {
 }
 
 
-def user(text: str) -> list[ChatCompletionMessageParam]:
-    return [{"role": "user", "content": text}]
-
-
-def chat_path(deployment: str = DEPLOYMENT) -> str:
-    return f"/openai/deployments/{deployment}/chat/completions?api-version={API_VERSION}"
-
-
 def chat_body(text: str = QUESTION, **params: Any) -> dict[str, Any]:
-    return {"messages": [{"role": "user", "content": text}], **params}
+    """A raw chat body asking `QUESTION` unless told otherwise."""
+    return support_chat_body(text, **params)
 
 
-# --- raw HTTP over a socket: the chunked framing as sent --------------------------------------
-
-
-@dataclass
-class RawStream:
-    status: int
-    headers: list[tuple[str, str]]  # as sent, in order
-    chunks: list[bytes]  # the chunked-encoding pieces, one per server write
-    terminated: bool  # the zero-length last chunk arrived
-
-    def header(self, name: str) -> str | None:
-        values = [value for key, value in self.headers if key.lower() == name.lower()]
-        assert len(values) <= 1, f"header {name} sent {len(values)} times"
-        return values[0] if values else None
-
-    @property
-    def body(self) -> bytes:
-        return b"".join(self.chunks)
-
-
-def request_bytes(
-    server: MockServer, body: dict[str, Any], headers: dict[str, str] | None = None
-) -> bytes:
-    payload = json.dumps(body).encode()
-    lines = [
-        f"POST {chat_path()} HTTP/1.1",
-        f"Host: 127.0.0.1:{server.port}",
-        f"api-key: {API_KEY}",
-        "Content-Type: application/json",
-        f"Content-Length: {len(payload)}",
-        "Connection: close",
-        *(f"{name}: {value}" for name, value in (headers or {}).items()),
-    ]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
-
-
-def raw_stream(
-    server: MockServer, body: dict[str, Any], headers: dict[str, str] | None = None
-) -> RawStream:
-    """POST over a plain socket with `Connection: close`, read to EOF, undo the chunking."""
-    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
-        sock.sendall(request_bytes(server, body, headers))
-        received = bytearray()
-        while data := sock.recv(65536):
-            received += data
-    return parse_http_response(bytes(received))
-
-
-def parse_http_response(data: bytes) -> RawStream:
-    head, separator, rest = data.partition(b"\r\n\r\n")
-    assert separator, "no end of headers"
-    status_line, *header_lines = head.decode("latin-1").split("\r\n")
-    status = int(status_line.split()[1])
-    headers = [(n.strip(), v.strip()) for n, _, v in (h.partition(":") for h in header_lines)]
-    chunked = any(n.lower() == "transfer-encoding" and v == "chunked" for n, v in headers)
-    if not chunked:
-        return RawStream(status, headers, [rest] if rest else [], True)
-    chunks: list[bytes] = []
-    position = 0
-    while True:
-        line_end = rest.find(b"\r\n", position)
-        if line_end < 0:
-            return RawStream(status, headers, chunks, False)
-        size = int(rest[position:line_end].split(b";")[0], 16)
-        start = line_end + 2
-        if size == 0:
-            return RawStream(status, headers, chunks, True)
-        if len(rest) < start + size + 2:
-            if len(rest) > start:
-                chunks.append(rest[start:])  # a piece cut short
-            return RawStream(status, headers, chunks, False)
-        assert rest[start + size : start + size + 2] == b"\r\n", "bad chunk end"
-        chunks.append(rest[start : start + size])
-        position = start + size + 2
-
-
-# --- SSE events and frames ---------------------------------------------------------------------
-
-
-def sse_data(body: bytes) -> list[bytes]:
-    """The `data:` payloads of a complete body of data-only events, each ended by a blank line."""
-    assert body.endswith(b"\n\n"), body[-80:]
-    events = body[:-2].split(b"\n\n")
-    payloads = []
-    for event in events:
-        assert event.startswith(b"data: "), event[:80]
-        assert b"\n" not in event, f"an event of more than one line: {event[:80]!r}"
-        payloads.append(event[len(b"data: ") :])
-    return payloads
-
-
-def parse_frames(body: bytes) -> list[Any]:
-    """Each event's JSON, and the string `[DONE]` for the terminator."""
-    return [DONE if data == b"[DONE]" else json.loads(data) for data in sse_data(body)]
+# --- SSE frames ------------------------------------------------------------------------------
 
 
 def frame_kind(frame: Any) -> str:

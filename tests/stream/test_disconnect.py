@@ -20,18 +20,10 @@ import openai
 import pytest
 
 from mockserver.testing.server import MockServer
-from tests.conftest import API_KEY, API_VERSION, chat_url
-from tests.stream.helpers import (
-    DONE,
-    MODEL,
-    QUESTION,
-    chat_body,
-    frame_kind,
-    parse_frames,
-    rebuild,
-    request_bytes,
-    user,
-)
+from tests.stream.helpers import MODEL, QUESTION, chat_body, frame_kind, rebuild
+from tests.support.chat import API_KEY, API_VERSION, chat_url, user
+from tests.support.sockets import request_bytes
+from tests.support.sse import DONE, parse_frames
 
 LONG_STREAM: dict[str, Any] = {**chat_body(QUESTION), "stream": True, "n": 128}
 WAIT_SECONDS = 20.0  # bounds every wait below; none of them measures speed

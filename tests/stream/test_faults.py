@@ -16,17 +16,11 @@ import openai
 import pytest
 
 from mockserver.testing.server import MockServer
-from tests.conftest import API_KEY, chat_url, post_chat
-from tests.stream.helpers import (
-    MODEL,
-    QUESTION,
-    chat_body,
-    frame_kind,
-    parse_frames,
-    raw_stream,
-    rebuild,
-    user,
-)
+from tests.stream.helpers import MODEL, QUESTION, chat_body, frame_kind, rebuild
+from tests.support.chat import API_KEY, chat_url, user
+from tests.support.rawhttp import post_chat
+from tests.support.sockets import exchange
+from tests.support.sse import parse_frames
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 STREAM_ERROR = {"x-mock-fault": "stream-error"}
@@ -53,7 +47,7 @@ def assert_strict_prefix(text: str, full: str) -> None:
 @pytest.mark.parametrize("usage", [False, True], ids=["no-usage", "include-usage"])
 def test_stream_error_frame_after_some_content(server: MockServer, usage: bool) -> None:
     extra: dict[str, Any] = {"stream_options": {"include_usage": True}} if usage else {}
-    raw = raw_stream(server, {**chat_body(QUESTION), "stream": True, **extra}, STREAM_ERROR)
+    raw = exchange(server, {**chat_body(QUESTION), "stream": True, **extra}, STREAM_ERROR)
     assert raw.status == 200
     assert raw.header("Content-Type") == "text/event-stream; charset=utf-8"
     assert b"[DONE]" not in raw.body
@@ -125,9 +119,9 @@ async def test_async_sdk_raises_api_error_on_the_error_frame(
 
 
 def test_cut_stream_stops_half_way_without_done(server: MockServer) -> None:
-    raw = raw_stream(server, {**chat_body(QUESTION), "stream": True}, CUT_STREAM)
+    raw = exchange(server, {**chat_body(QUESTION), "stream": True}, CUT_STREAM)
     assert raw.status == 200
-    assert not raw.terminated  # no closing zero-length chunk: the connection was dropped
+    assert not raw.complete  # no closing zero-length chunk: the connection was dropped
     assert b"[DONE]" not in raw.body
     assert raw.body.endswith(b"\n\n")  # whole frames up to the cut
     frames = parse_frames(raw.body)
@@ -180,7 +174,7 @@ def test_sdk_reports_the_cut_as_a_connection_error(
 
 def test_faults_leave_the_next_stream_whole(server: MockServer, client: openai.AzureOpenAI) -> None:
     for headers in (STREAM_ERROR, CUT_STREAM):
-        raw = raw_stream(server, {**chat_body(QUESTION), "stream": True}, headers)
+        raw = exchange(server, {**chat_body(QUESTION), "stream": True}, headers)
         assert b"[DONE]" not in raw.body
     with (
         client,

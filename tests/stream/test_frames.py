@@ -16,10 +16,8 @@ import httpx
 import pytest
 
 from mockserver.testing.server import MockServer
-from tests.conftest import API_KEY, chat_url, post_chat
 from tests.stream.helpers import (
     DD_TRACE,
-    DONE,
     GET_WEATHER,
     OPENLLMETRY,
     REAL_TEXT_NO_USAGE,
@@ -31,15 +29,16 @@ from tests.stream.helpers import (
     key_signature,
     key_tree,
     kind_sequence,
-    parse_frames,
-    raw_stream,
     real_frames,
     real_stream,
     rebuild,
     signatures_by_kind,
-    sse_data,
     unsorted_objects,
 )
+from tests.support.chat import API_KEY, chat_url
+from tests.support.rawhttp import post_chat
+from tests.support.sockets import exchange
+from tests.support.sse import DONE, parse_frames, sse_data
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 CHAT_ID = re.compile(r"^chatcmpl-[A-Za-z0-9]+$")
@@ -69,9 +68,9 @@ def unpadded_server() -> Iterator[MockServer]:
 
 
 def streamed(server: MockServer, body: dict[str, Any], **extra: Any) -> list[Any]:
-    raw = raw_stream(server, {**body, **extra, "stream": True})
+    raw = exchange(server, {**body, **extra, "stream": True})
     assert raw.status == 200, raw.body[:300]
-    assert raw.terminated
+    assert raw.complete
     return parse_frames(raw.body)
 
 
@@ -91,7 +90,7 @@ def model_frames(frames: list[Any]) -> list[dict[str, Any]]:
 
 
 def test_stream_headers(server: MockServer) -> None:
-    raw = raw_stream(server, {**TEXT, "stream": True})
+    raw = exchange(server, {**TEXT, "stream": True})
     assert raw.status == 200
     assert raw.header("Content-Type") == EVENT_STREAM
     assert raw.header("Transfer-Encoding") == "chunked"
@@ -122,7 +121,7 @@ def test_real_2026_streams_have_the_same_content_type() -> None:
 def test_body_is_compact_data_only_events_ending_in_done(
     server: MockServer, body: dict[str, Any], usage: bool
 ) -> None:
-    raw = raw_stream(server, {**body, **(WITH_USAGE if usage else {}), "stream": True})
+    raw = exchange(server, {**body, **(WITH_USAGE if usage else {}), "stream": True})
     data = raw.body
     assert b"\r" not in data
     assert not re.search(rb"(^|\n)(event|id|retry):", data)
@@ -138,7 +137,7 @@ def test_body_is_compact_data_only_events_ending_in_done(
 
 def test_each_frame_is_its_own_chunk(server: MockServer) -> None:
     """Frames are flushed one by one: every HTTP chunk holds exactly one whole event."""
-    raw = raw_stream(server, {**TEXT, "stream": True})
+    raw = exchange(server, {**TEXT, "stream": True})
     events = sse_data(raw.body)
     assert len(events) > 10
     assert len(raw.chunks) == len(events)

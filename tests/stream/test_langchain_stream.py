@@ -11,8 +11,8 @@ from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_openai import AzureChatOpenAI
 
 from mockserver.testing.server import MockServer
-from tests.conftest import API_KEY, API_VERSION
 from tests.stream.helpers import GET_WEATHER, QUESTION, WEATHER_QUESTION
+from tests.support.chat import API_KEY, API_VERSION
 
 MakeLlm = Callable[..., AzureChatOpenAI]
 

@@ -19,7 +19,6 @@ from pydantic import BaseModel
 
 from mockserver.testing.server import MockServer
 from mockserver.tokens import counting as tokens
-from tests.conftest import API_KEY, API_VERSION
 from tests.stream.helpers import (
     GET_WEATHER,
     MODEL,
@@ -27,8 +26,8 @@ from tests.stream.helpers import (
     SEARCH_FLIGHTS,
     TICKET_FORMAT,
     WEATHER_QUESTION,
-    user,
 )
+from tests.support.chat import API_KEY, API_VERSION, user
 
 T = TypeVar("T")
 INCLUDE_USAGE: dict[str, Any] = {"stream_options": {"include_usage": True}}

@@ -15,9 +15,7 @@ import pytest
 from httpx_sse import ServerSentEvent, aconnect_sse, connect_sse
 
 from mockserver.testing.server import MockServer
-from tests.conftest import API_KEY, chat_url
 from tests.stream.helpers import (
-    DONE,
     GET_WEATHER,
     MODEL,
     QUESTION,
@@ -25,8 +23,9 @@ from tests.stream.helpers import (
     chat_body,
     kind_sequence,
     rebuild,
-    user,
 )
+from tests.support.chat import API_KEY, chat_url, user
+from tests.support.sse import DONE
 
 HEADERS = {"api-key": API_KEY}
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import pickle
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 import pytest
 from pydantic import ValidationError
@@ -287,7 +288,8 @@ def test_settings_are_grouped_by_concern_in_typed_models() -> None:
         model = Settings.model_fields[group].annotation
         assert isinstance(model, type) and issubclass(model, Group)
     assert Settings.model_fields["recording"].annotation is RecordingSettings
-    assert StreamingSettings.model_fields["chunking"].annotation == Literal["token", "buffered"]
+    chunking = StreamingSettings.model_fields["chunking"].annotation
+    assert get_origin(chunking) is Literal and get_args(chunking) == ("token", "buffered")
 
 
 @pytest.mark.parametrize("key", KEYS)
@@ -358,7 +360,7 @@ def test_a_bad_choice_is_refused_naming_the_flat_key(key: str, value: str, tmp_p
     config = tmp_path / "mock.toml"
     config.write_text(f'{key} = "{value}"\n')
     environ = {"MOCKSERVER_" + key.upper(): value}
-    attempts = [
+    attempts: list[Callable[[], object]] = [
         lambda: Settings(**{**NEEDED, key: value}),
         lambda: load_settings(environ=environ, overrides=NEEDED),
         lambda: load_settings(config, environ={}, overrides=NEEDED),

@@ -34,7 +34,7 @@ from mockserver.engines.jsonschema_gen import (
     generate_value,
 )
 from tests.contract.real_traffic import azure_dir, load_yaml
-from tests.testdata import OPENAI_TRAFFIC
+from tests.support.testdata import OPENAI_TRAFFIC
 
 Schema = dict[str, Any]
 ROOT = Path(__file__).resolve().parents[2]
@@ -182,7 +182,7 @@ def number_schemas(draw: st.DrawFn, integer: bool | None = None) -> Schema:
     if not integer and draw(st.booleans()):
         low += 0.5
     exclusive = shape in ("exclusive", "mixed")
-    span = draw(st.integers(0, 300))
+    span: float = draw(st.integers(0, 300))
     if exclusive or step is not None:
         span += 2 * max(step or 1, 1) + 2  # room for a multiple strictly inside
     high = low + span
@@ -252,7 +252,7 @@ def object_schemas(draw: st.DrawFn, children: Children) -> Schema:
     names = draw(st.lists(st.sampled_from(NAMES), max_size=4, unique=True))
     schema: Schema = {"type": "object", "properties": {name: draw(children) for name in names}}
     required = [name for name in names if draw(st.booleans())]
-    if required or draw(st.booleans()):
+    if bool(required) or draw(st.booleans()):
         schema["required"] = required
     extra = draw(st.sampled_from(["absent", "false", "true", "schema"]))
     if extra == "false":

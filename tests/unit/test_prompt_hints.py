@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from mockserver.engines.jsonschema_gen import generate_value
@@ -70,7 +72,7 @@ def test_only_the_question_s_start_is_read() -> None:
 
 
 def test_the_last_user_message_is_the_question() -> None:
-    messages = [
+    messages: list[dict[str, Any]] = [
         {"role": "system", "content": "You are Helpful Bot."},
         {"role": "user", "content": "What about Rome?"},
         {"role": "assistant", "content": "It is sunny in Oslo."},

@@ -340,9 +340,9 @@ def test_a_deployment_without_styles_answers_in_prose() -> None:
 
 def test_deployment_setting_names_only_known_styles() -> None:
     assert Deployment().reply_styles == ALL_REPLY_STYLES
-    assert Deployment(reply_styles=[]).reply_styles == ()
+    assert Deployment.model_validate({"reply_styles": []}).reply_styles == ()
     with pytest.raises(ValidationError):
-        Deployment(reply_styles=["telepathy"])
+        Deployment.model_validate({"reply_styles": ["telepathy"]})
 
 
 def test_recognisers_read_bounded_windows_of_huge_prompts() -> None:

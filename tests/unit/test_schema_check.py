@@ -68,8 +68,9 @@ def _error(value: Any, schema: dict[str, Any] = MESSAGE_SCHEMA) -> dict[str, Any
     payload: dict[str, Any] = caught.value.payload()
     assert set(payload) == {"error"}
     assert list(payload["error"]) == ["message", "type", "param", "code"]
-    assert payload["error"]["type"] == "invalid_request_error"
-    return payload["error"]
+    error: dict[str, Any] = payload["error"]
+    assert error["type"] == "invalid_request_error"
+    return error
 
 
 def _ok(text: str = "hi") -> dict[str, Any]:

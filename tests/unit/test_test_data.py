@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.testdata import DATA_DIR
+from tests.support.testdata import DATA_DIR
 
 REPO = DATA_DIR.parents[1]
 MANAGED = ("contracts-ref", "real-traffic", "reference")  # scripts/refresh_test_data.py's

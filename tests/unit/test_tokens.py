@@ -29,7 +29,7 @@ from mockserver.contract.model_card import load_model_card
 from mockserver.tokens import counting as tokens
 from mockserver.tokens.tool_signatures import render_functions
 from tests import strategies
-from tests.testdata import AZURE_TRAFFIC
+from tests.support.testdata import AZURE_TRAFFIC
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 AZURE_DOC_EXAMPLE = [
@@ -87,7 +87,8 @@ def _oracle_type(schema: dict[str, Any], indent: int) -> str:
         if not schema.get("properties"):
             return "object"
         return "{\n" + _oracle_fields(schema, indent + 2) + " " * indent + "}"
-    return {"string": "string", "integer": "number", "number": "number"}.get(kind, kind)
+    names = {"string": "string", "integer": "number", "number": "number"}
+    return names.get(str(kind), str(kind))
 
 
 def _oracle_fields(schema: dict[str, Any], indent: int) -> str:
@@ -261,7 +262,7 @@ def test_one_user_message_costs_what_real_o3mini_bills() -> None:
     assert _prompt(AZURE_DOC_EXAMPLE) == 19
 
 
-CUSTOMER_TOOL = {
+CUSTOMER_TOOL: dict[str, Any] = {
     "type": "function",
     "function": {
         "name": "comapny_customer_data",
@@ -446,7 +447,7 @@ def _tool(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         function["description"] = draw(_description)
     properties = draw(st.dictionaries(_identifier, _property(), max_size=4))
-    if properties or draw(st.booleans()):
+    if bool(properties) or draw(st.booleans()):
         required = (
             draw(st.lists(st.sampled_from(sorted(properties)), unique=True)) if properties else []
         )

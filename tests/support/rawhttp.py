@@ -1,4 +1,4 @@
-"""Raw HTTP for what the SDK hides: exact bytes, status and headers (stdlib only)."""
+"""Raw HTTP for what the SDK hides: exact bytes, status and headers (http.client)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+
+from mockserver.testing.server import MockServer
+from tests.support.chat import API_KEY, chat_url
 
 
 @dataclass
@@ -28,7 +31,8 @@ def request(
     timeout: float = 30.0,
 ) -> RawResponse:
     parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    host = parts.hostname or "127.0.0.1"
+    connection = http.client.HTTPConnection(host, parts.port, timeout=timeout)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     payload = json.dumps(body).encode() if isinstance(body, dict) else body
     all_headers = {"Content-Type": "application/json", **(headers or {})}
@@ -41,3 +45,16 @@ def request(
         return RawResponse(response.status, lowered, names, data)
     finally:
         connection.close()
+
+
+def post_chat(server: MockServer, body: Any, **route: Any) -> RawResponse:
+    """POST a chat body (dict or raw bytes) to the dated route with the key; `headers=` adds
+    headers, `deployment=` / `api_version=` change the route."""
+    headers = {"api-key": API_KEY, **route.pop("headers", {})}
+    return request(chat_url(server, **route), body=body, headers=headers)
+
+
+def get(server: MockServer, path: str, headers: dict[str, str] | None = None) -> RawResponse:
+    """GET `path` with the key (or exactly `headers` when given)."""
+    sent = {"api-key": API_KEY} if headers is None else headers
+    return request(server.url + path, "GET", headers=sent)

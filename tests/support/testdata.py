@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 CONTRACTS_REF = DATA_DIR / "contracts-ref"
 REAL_TRAFFIC = DATA_DIR / "real-traffic"
 AZURE_TRAFFIC = REAL_TRAFFIC / "azure"
