@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -29,6 +29,7 @@ T = TypeVar("T")
 
 CONNECT_TIMEOUT = 0.5  # seconds; loopback or a LAN answers in far less
 COMMAND_TIMEOUT = 0.5
+MAX_CONNECTIONS = 128  # per process; Redis serves 10,000 clients by default
 # A store call, one retry on a fresh connection included, ends within this: a request
 # gets its 503 within 2 s of Redis going away.
 CALL_DEADLINE = 1.5
@@ -86,8 +87,12 @@ def text(reply: str | bytes) -> str:
 
 def connect(url: str) -> Redis:
     """A client for `url` (redis://, rediss://, unix://); it connects on first use."""
-    return Redis.from_url(
+    pool = BlockingConnectionPool.from_url(
         url,
+        # Requests beyond the pool wait for a connection (within the call's deadline)
+        # rather than fail at once, as redis-py's default pool does past 100.
+        max_connections=MAX_CONNECTIONS,
+        timeout=CALL_DEADLINE,
         decode_responses=True,
         socket_connect_timeout=CONNECT_TIMEOUT,
         socket_timeout=COMMAND_TIMEOUT,
@@ -96,6 +101,7 @@ def connect(url: str) -> Redis:
         retry=Retry(ExponentialWithJitterBackoff(cap=0.2, base=0.02), 1),
         client_name="mockserver",
     )
+    return Redis.from_pool(pool)
 
 
 async def open_client(url: str) -> Redis:

@@ -1,0 +1,32 @@
+"""Fixtures for the Redis stores: a real valkey-server (tests/redis/server.py) and two
+independent clients on it, as two server processes would have."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from mockserver.config import Settings
+from mockserver.stores.redis import connect, redis_stores
+from mockserver.stores.stores import Stores
+from tests.redis.server import redis_server, redis_url
+
+__all__ = ["redis_server", "redis_url"]
+
+
+@pytest.fixture
+async def clients(redis_url: str) -> AsyncIterator[tuple[Redis, Redis]]:
+    """Two clients with pools of their own: two processes of one mock."""
+    first, second = connect(redis_url), connect(redis_url)
+    yield first, second
+    await first.aclose()
+    await second.aclose()
+
+
+@pytest.fixture
+def two_processes(clients: tuple[Redis, Redis]) -> tuple[Stores, Stores]:
+    """The default session's stores as two processes see them."""
+    first, second = clients
+    return redis_stores(first, Settings()), redis_stores(second, Settings())

@@ -1,0 +1,199 @@
+"""What only shared stores do: two processes (two clients with pools of their own) see one
+session's state, sessions and prefixes stay apart, and every key of a session sits in
+one Redis Cluster slot."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+from redis.asyncio import Redis
+from redis.crc import key_slot
+
+from mockserver.config import Deployment, Settings
+from mockserver.engines.matching import RequestView
+from mockserver.engines.stubs import Stub
+from mockserver.stores.journal_entry import JournalEntry, body_fields
+from mockserver.stores.redis import RedisBackend, redis_stores
+from mockserver.stores.redis.connection import text
+from mockserver.stores.responses import StoredResponse
+from mockserver.stores.scenarios import STARTED
+from mockserver.stores.stores import Stores
+
+LIMITS = Deployment(tokens_per_minute=1000, requests_per_minute=60)
+
+
+def view(text: str = "hello") -> RequestView:
+    body = {"messages": [{"role": "user", "content": text}]}
+    return RequestView("dated", "o3-mini", "2025-04-01-preview", {}, body)
+
+
+def stub(**fields: object) -> Stub:
+    return Stub.model_validate({"answer": {"content": "ok"}, **fields})
+
+
+def entry(**fields: object) -> JournalEntry:
+    values: dict[str, object] = {
+        "id": 0,
+        "time": 1.5,
+        "method": "POST",
+        "path": "/chat",
+        "query": {"api-version": "2025-04-01-preview"},
+        "headers": {"api-key": "***"},
+        **fields,
+    }
+    return JournalEntry(**values)  # type: ignore[arg-type]
+
+
+async def test_a_stub_added_on_one_process_answers_on_the_other(
+    two_processes: tuple[Stores, Stores],
+) -> None:
+    first, second = two_processes
+    await first.stubs.add(stub(id="s", times=1, scenario="flow", new_state="after"))
+    taken = await second.stubs.take(view())
+    assert taken is not None and (taken.id, taken.answered) == ("s", 1)
+    assert await first.stubs.take(view()) is None  # its one use went on the other process
+    assert await first.scenarios.get("flow") == "after"
+
+
+async def test_a_scenario_step_crosses_processes(two_processes: tuple[Stores, Stores]) -> None:
+    first, second = two_processes
+    steps = [("one", STARTED, "two"), ("two", "two", "three"), ("three", "three", "done")]
+    for name, required, new in steps:
+        await first.stubs.add(stub(id=name, scenario="s", required_state=required, new_state=new))
+    order = [first, second, first]
+    taken = [await stores.stubs.take(view()) for stores in order]
+    assert [s.id if s else None for s in taken] == ["one", "two", "three"]
+    assert await second.scenarios.all() == {"s": "done"}
+
+
+async def test_the_journal_is_one_journal(two_processes: tuple[Stores, Stores]) -> None:
+    first, second = two_processes
+    await first.journal.record(entry(status=200))
+    await second.journal.record(entry(status=429))
+    await first.journal.record(entry(status=200))
+    assert [(e.id, e.status) for e in await second.journal.entries()] == [
+        (1, 200),
+        (2, 429),
+        (3, 200),
+    ]
+    assert await first.journal.count(None, status=429) == 1
+
+
+async def test_a_journal_entry_comes_back_as_recorded(two_processes: tuple[Stores, Stores]) -> None:
+    first, second = two_processes
+    raw = b'{"messages": [{"role": "user", "content": "' + b"x" * 3000 + b'"}]}'
+    cut = body_fields(raw, None, max_body_bytes=100)  # as the journal middleware cuts it
+    recorded = entry(
+        status=200,
+        usage={"prompt": 3, "completion": 5},
+        fault="reset",
+        response_body={"id": "chatcmpl-1", "choices": []},
+        **cut,
+    )
+    await first.journal.record(recorded)
+    [back] = await second.journal.entries()
+    assert back == recorded
+    assert (
+        back.body_truncated and back.body_size == len(raw) and back.body_text == raw[:100].decode()
+    )
+    assert await second.journal.stored_bytes() == recorded.stored_bytes()
+
+
+async def test_the_journal_stream_never_outgrows_its_capacity(clients: tuple[Redis, Redis]) -> None:
+    client = clients[0]
+    stores = redis_stores(client, Settings(journal_capacity=5), "p", "s")
+    await asyncio.gather(*(stores.journal.record(entry()) for _ in range(40)))
+    assert await client.xlen("mock:{p:s}:journal:entries") == 5
+    assert [e.id for e in await stores.journal.entries()] == [36, 37, 38, 39, 40]
+
+
+async def test_a_stored_response_continues_on_the_other_process(
+    two_processes: tuple[Stores, Stores],
+) -> None:
+    first, second = two_processes
+    response = {"id": "resp_1", "output": [{"id": "rs_1", "type": "reasoning"}]}
+    stored = StoredResponse(response, [{"id": "msg_1", "type": "message"}], [{"role": "user"}])
+    await first.responses.put(stored)
+    assert await second.responses.get("resp_1") == stored
+    assert await second.responses.get_item("msg_1") == {"id": "msg_1", "type": "message"}
+    assert await second.responses.delete("resp_1")
+    assert await first.responses.get("resp_1") is None
+
+
+async def test_quota_is_counted_once_for_both(two_processes: tuple[Stores, Stores]) -> None:
+    first, second = two_processes
+    assert await first.quota.admit("o3-mini", LIMITS, 600) is None
+    refusal = await second.quota.admit("o3-mini", LIMITS, 600)
+    assert refusal is not None and refusal.kind == "tokens"
+    assert 59.0 < refusal.retry_after_seconds <= 60.0  # on Redis's clock
+    snapshot = await second.quota.snapshot("o3-mini", LIMITS)
+    assert (snapshot.remaining_tokens, snapshot.remaining_requests) == (400, 59)
+    assert (snapshot.reset_tokens_seconds, snapshot.reset_requests_seconds) == (60, 10)
+    await first.quota.spend("o3-mini", 50)
+    assert (await second.quota.usage())["o3-mini"]["tokens_this_minute"] == 650
+
+
+async def test_fault_counts_and_seeded_draws_are_shared(
+    two_processes: tuple[Stores, Stores],
+) -> None:
+    first, second = two_processes
+    assert [await s.faults.take("id", 2) for s in (first, second, first)] == [True, True, False]
+    expected = random.Random("7:o3-mini")
+    drawn = [await s.faults.draw("o3-mini", 7) for s in (first, second, second, first, second)]
+    assert drawn == [expected.random() for _ in range(5)]
+    assert await first.faults.draw("o3-mini", 99) == expected.random()  # the first seed stays
+
+
+async def test_draws_answered_out_of_order_are_still_the_sequence(
+    two_processes: tuple[Stores, Stores],
+) -> None:
+    first, second = two_processes
+    drawn = await asyncio.gather(*(s.faults.draw("d", 3) for s in [first, second] * 150))
+    expected = random.Random("3:d")
+    assert sorted(drawn) == sorted(expected.random() for _ in range(300))
+
+
+async def test_sessions_and_prefixes_stay_apart(clients: tuple[Redis, Redis]) -> None:
+    client = clients[0]
+    mine = redis_stores(client, Settings(), "team", "test-a")
+    theirs = redis_stores(client, Settings(), "team", "test-b")
+    other_mock = redis_stores(client, Settings(), "other", "test-a")
+    await mine.stubs.add(stub(id="mine"))
+    await mine.journal.record(entry())
+    await mine.quota.admit("o3-mini", LIMITS, 100)
+    for stores in (theirs, other_mock):
+        assert await stores.stubs.all() == []
+        assert await stores.journal.size() == 0
+        assert await stores.quota.usage() == {}
+
+
+async def test_every_key_of_a_session_is_in_one_slot(clients: tuple[Redis, Redis]) -> None:
+    client = clients[0]
+    stores = redis_stores(client, Settings(), "a:b{c}", "x%y")  # odd names stay in the tag
+    await stores.stubs.add(stub(id="s", scenario="flow"))
+    await stores.stubs.take(view())
+    await stores.journal.record(entry())
+    await stores.quota.admit("o3-mini", LIMITS, 1)
+    await stores.responses.put(StoredResponse({"id": "r", "output": [{"id": "i"}]}, [], []))
+    await stores.faults.take("f", 1)
+    await stores.faults.draw("o3-mini", 1)
+    keys = [text(key) for key in await client.keys("*")]
+    assert len(keys) == 19
+    assert {key.split("}")[0] for key in keys} == {"mock:{a%3Ab%7Bc%7D:x%25y"}
+    assert len({key_slot(key.encode()) for key in keys}) == 1
+
+
+async def test_forgetting_a_session_deletes_its_keys_only(clients: tuple[Redis, Redis]) -> None:
+    client = clients[0]
+    backend = RedisBackend(client, Settings(), "mock-1")
+    for session in ("gone", "kept"):
+        stores = backend.stores(session)
+        await stores.stubs.add(stub(id=session))
+        await stores.journal.record(entry())
+    assert backend.stores("gone") is backend.stores("gone")  # made once, then reused
+    await backend.forget("gone")
+    assert await backend.stores("gone").stubs.all() == []
+    assert [s.id for s in await backend.stores("kept").stubs.all()] == ["kept"]
+    assert all("{mock-1:kept}" in text(key) for key in await client.keys("*"))
+    assert await backend.healthy()
