@@ -54,7 +54,7 @@ def _latency(header: str) -> tuple[float, float]:
 
 async def serve(port: int, reply: Path) -> None:
     data = json.loads(reply.read_text())
-    completion = json.dumps(data["completion"], separators=(",", ":")).encode()
+    completion = data["completion_body"].encode()
     frames = [frame.encode() for frame in data["frames"]]
     runner = web.AppRunner(make_app(completion, frames), access_log=None)
     await runner.setup()

@@ -37,7 +37,6 @@ class Request:
     headers: dict[str, str]
     body: str = ""  # the same body every time, or
     parts: tuple[str, str] | None = None  # prefix + counter + suffix: a new body each time
-    modulo: int = 0  # counter % modulo when > 0 (W5 cycles over the recorded requests)
     stream: bool = False
     probe_seconds: list[float] = field(default_factory=list, compare=False)
 
@@ -49,8 +48,7 @@ class Request:
     def body_for(self, n: int) -> str:
         if self.parts is None:
             return self.body
-        number = n % self.modulo if self.modulo else n
-        return f"{self.parts[0]}{number}{self.parts[1]}"
+        return f"{self.parts[0]}{n}{self.parts[1]}"
 
 
 @dataclass
@@ -108,7 +106,6 @@ def wrk_script(request: Request) -> str:
     else:
         split = urlsplit(request.url)
         path = split.path + (f"?{split.query}" if split.query else "")
-        counter = "counter % " + str(request.modulo) if request.modulo else "counter"
         lines += [
             f"local prefix = {_lua_string(request.parts[0])}",
             f"local suffix = {_lua_string(request.parts[1])}",
@@ -116,7 +113,7 @@ def wrk_script(request: Request) -> str:
             "local counter = 0",
             "request = function()",
             "  counter = counter + 1",
-            f'  return wrk.format("POST", path, headers, prefix .. ({counter}) .. suffix)',
+            '  return wrk.format("POST", path, headers, prefix .. counter .. suffix)',
             "end",
         ]
     return "\n".join(lines) + "\n" + WRK_DONE

@@ -205,7 +205,8 @@ def stop_all() -> None:
 
 
 def _tree(pid: int) -> list[int]:
-    pids, queue = [], [pid]
+    pids: list[int] = []
+    queue = [pid]
     while queue and len(pids) < 256:
         current = queue.pop()
         pids.append(current)

@@ -1,4 +1,5 @@
-"""Profile our server under W1 and write bench/PROFILE.md: where a request's time goes.
+"""Sample our server with py-spy under a workload and write bench/PROFILE-<workload>.md
+(bench/PROFILE.md is the stage profile of `python -m bench.stages`).
 
     .venv/bin/python -m bench.profile            # BENCH_SECONDS (default 15) of W1
     .venv/bin/python -m bench.profile W2r        # another workload (W1, W2d, W2r, W3)
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         proc.stop()
         stop_all()
     text = render(raw.read_text(), result, seconds, workload)
-    out = targets.BENCH / ("PROFILE.md" if workload == "W1" else f"PROFILE-{workload}.md")
+    out = targets.BENCH / f"PROFILE-{workload}.md"
     out.write_text(text)
     print(f"wrote {out.name} ({result.rps:.0f} req/s while sampling; samples in {raw})")
     return 0

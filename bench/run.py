@@ -1,8 +1,9 @@
-"""`python -m bench`: the whole benchmark, ours beside the real alternatives.
+"""`python -m bench`: the whole benchmark, ours beside the aiohttp ceiling and aimock.
 
-    .venv/bin/python -m bench            # the full run (BENCH_SECONDS per run, 3 runs a cell)
-    .venv/bin/python -m bench --quick    # 1 s per run, for development
-    .venv/bin/python -m bench --only mockserver,ceiling --no-peers
+    .venv/bin/python -m bench              # the full run (about 8 minutes on 2 cores)
+    .venv/bin/python -m bench --quick      # 1 s per run, 1 run a cell, for development
+    .venv/bin/python -m bench --only mockserver,ceiling
+    .venv/bin/python -m bench --all-peers  # also WireMock, Prism and the Python mocks
 
 Writes bench/results/<timestamp>.json and bench/RESULTS.md. Only 127.0.0.1 is loaded;
 every run is bounded by its duration and a timeout; everything started is stopped.
@@ -22,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,25 +36,29 @@ from mockserver.cli import progress
 from mockserver.cli.progress import tracked
 
 RESULTS_DIR = targets.BENCH / "results"
-DEFAULT_SECONDS = 4.0
+DEFAULT_SECONDS = 5.0
 CONNECTIONS = 64
 TTFB_CONNECTIONS = 8
-WORKLOADS = ("W1", "W2d", "W2r", "W3")
+WORKLOADS = ("W1", "W1d", "W2d", "W2r", "W3")  # on one process; then R and W4
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="1 s per run, 1 run of W4")
+    parser.add_argument("--quick", action="store_true", help="1 s per run, 1 run per cell")
     parser.add_argument("--seconds", type=float, help="seconds per run (env BENCH_SECONDS)")
-    parser.add_argument("--runs", type=int, default=3, help="runs per cell (default 3)")
+    parser.add_argument("--runs", type=int, help="runs per cell (default 3; 1 with --quick)")
     parser.add_argument("--only", help="comma-separated server names to run")
     parser.add_argument("--no-peers", action="store_true", help="only ours and the ceiling")
+    parser.add_argument(
+        "--all-peers", action="store_true", help="also WireMock, Prism and the Python mocks"
+    )
     parser.add_argument("--no-write", action="store_true", help="print, write no results")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    args.runs = args.runs or (1 if args.quick else 3)
     seconds = args.seconds or float(os.environ.get("BENCH_SECONDS", 0) or 0)
     seconds = seconds or (1.0 if args.quick else DEFAULT_SECONDS)
     began = time.monotonic()
@@ -73,7 +79,6 @@ def main(argv: list[str] | None = None) -> int:
             "quick": args.quick,
             "w4_streams": wl.W4_STREAMS,
             "w4_latency": wl.W4_LATENCY,
-            "w5_interactions": wl.W5_INTERACTIONS,
         },
         "install_log": [],
         "unavailable": {},
@@ -81,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     try:
         results["loadgen"] = ensure_wrk(results["install_log"])
-        say(f"load generator: {results['loadgen']['tool']}")
+        say(f"load generator: {results['loadgen']['tool']} (the same for every server)")
         texts = wl.texts()
         results["prompts"] = {
             "small_prompt_tokens": wl.count_tokens(texts.small_prompt) + 7,
@@ -95,9 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         results["reset"] = measure_reset()
         say(f"reset median: {results['reset']['dirty_median_ms']:.3f} ms")
         chosen = build_targets(work, args, results)
-        for target in tracked(chosen, len(chosen), "targets"):
-            say(f"== {target.name}")
-            results["servers"][target.name] = bench_target(target, logs, seconds, args)
+        say("servers: " + ", ".join(t.name for t in chosen))
+        results["servers"] = bench_all(chosen, logs, seconds, args)
     finally:
         stop_all()
         results["total_seconds"] = round(time.monotonic() - began, 1)
@@ -151,7 +155,31 @@ def machine() -> dict[str, Any]:
         "event_loop": loop,
         "node": _version(["node", "--version"]),
         "java": _version(["java", "-version"]),
+        "code": code_version(),
     }
+
+
+def code_version() -> str:
+    """The commit measured, and whether the package had uncommitted changes then (several
+    people edit it at once: a run measures the working tree, not only the commit)."""
+
+    def git(*argv: str) -> str:
+        done = subprocess.run(
+            ["git", *argv],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+            cwd=targets.REPO,
+        )
+        return done.stdout.strip()
+
+    try:
+        head = git("rev-parse", "--short", "HEAD")
+        dirty = [line for line in git("status", "--porcelain", "mockserver").splitlines() if line]
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return head + (f" + uncommitted changes in {len(dirty)} files of mockserver/" if dirty else "")
 
 
 def _version(argv: list[str]) -> str:
@@ -277,9 +305,28 @@ def build_targets(work: Path, args: argparse.Namespace, results: dict[str, Any])
     chosen = [t for t in (targets.ours(work), targets.ceiling(work)) if wanted(t.name)]
     if args.no_peers:
         return chosen
+    if wanted("aimock"):
+        say("installing aimock in bench/.node/aimock ...")
+        try:
+            modules = targets.npm_install(log, "aimock", targets.AIMOCK_PACKAGES)
+            chosen.append(targets.aimock(work, modules))
+        except UnavailableError as error:
+            unavailable["aimock"] = str(error)
+    if args.all_peers:
+        chosen += other_peers(work, wanted, unavailable, log)
+    for name, why in unavailable.items():
+        say(f"{name}: unavailable: {why}")
+    return chosen
+
+
+def other_peers(
+    work: Path, wanted: Callable[[str], bool], unavailable: dict[str, str], log: list[str]
+) -> list[Target]:
+    """WireMock, Prism and the Python LLM mocks (--all-peers: they add minutes)."""
+    chosen: list[Target] = []
     if wanted("wiremock") or wanted("prism"):
         try:
-            modules = targets.npm_install(log)
+            modules = targets.npm_install(log, "others", targets.NPM_PACKAGES)
         except UnavailableError as error:
             for name in ("wiremock", "prism"):
                 if wanted(name):
@@ -302,26 +349,24 @@ def build_targets(work: Path, args: argparse.Namespace, results: dict[str, Any])
             unavailable[peer.package] = str(error)
             continue
         chosen.append(targets.python_peer(peer, work, bin_dir))
-    for name, why in unavailable.items():
-        say(f"{name}: unavailable: {why}")
     return chosen
 
 
 def request_for(target: Target, proc: Proc, workload: str) -> load.Request:
     url = proc.base + target.chat_path
-    if workload == "W1":
+    if workload in ("W1", "R"):
         return load.Request(url, HEADERS, body=wl.small_body())
+    if workload == "W1d":
+        return load.Request(url, HEADERS, parts=wl.distinct_small_parts())
     if workload == "W2d":
         return load.Request(url, HEADERS, parts=wl.distinct_large_parts())
     if workload == "W2r":
         return load.Request(url, HEADERS, body=wl.repeated_large_body())
     if workload == "W3":
-        return load.Request(url, HEADERS, body=wl.small_body(stream=True), stream=True)
+        return load.Request(url, HEADERS, body=wl.stream_body(), stream=True)
     if workload == "W4":
         headers = {**HEADERS, "x-mock-latency": wl.W4_LATENCY}
-        return load.Request(url, headers, body=wl.small_body(stream=True), stream=True)
-    if workload == "W5":
-        return load.Request(url, HEADERS, parts=wl.replay_parts(), modulo=wl.W5_INTERACTIONS)
+        return load.Request(url, headers, body=wl.stream_body(), stream=True)
     raise ValueError(workload)
 
 
@@ -352,129 +397,176 @@ def run_seconds(request: load.Request, seconds: float) -> float:
     return min(max(seconds, 3 * CONNECTIONS * single), 4 * seconds)
 
 
-def measure(
-    request: load.Request, seconds: float, runs: int, workdir: Path, pid: int
-) -> list[dict[str, Any]]:
-    out = []
-    for _ in range(runs):
-        meter = CpuMeter(pid)
-        if load.have_wrk():
-            result = load.run_wrk(request, CONNECTIONS, seconds, workdir)
-        else:
-            result = load.run_client(request, CONNECTIONS, seconds)
-        out.append({**result.as_dict(), "cpu": meter.read()})
-    return out
+def measure_once(request: load.Request, seconds: float, workdir: Path, pid: int) -> dict[str, Any]:
+    meter = CpuMeter(pid)
+    if load.have_wrk():
+        result = load.run_wrk(request, CONNECTIONS, seconds, workdir)
+    else:
+        result = load.run_client(request, CONNECTIONS, seconds)
+    run = {**result.as_dict(), "cpu": meter.read()}
+    # CPU time the server spent per answered request: less sensitive than req/s to other
+    # processes on the machine taking the cores for a while.
+    cpu_seconds = run["cpu"]["server_cores"] * result.seconds
+    run["cpu_us_per_request"] = cpu_seconds / result.requests * 1e6 if result.requests else None
+    return run
 
 
-def bench_target(
-    target: Target, logs: Path, seconds: float, args: argparse.Namespace
+@dataclass
+class Live:
+    """A started server in the run, and where its cells go."""
+
+    target: Target
+    proc: Proc
+    cells: dict[str, Any]
+    workdir: Path
+
+
+def bench_all(
+    chosen: list[Target], logs: Path, seconds: float, args: argparse.Namespace
 ) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "description": target.description,
-        "version": target.version,
-        "cells": {},
+    """Every workload on every server, interleaved: each repeat runs the servers one after
+    the other, so a slow minute of the machine falls on all of them, not on one."""
+    records: dict[str, Any] = {
+        t.name: {"description": t.description, "version": t.version, "cells": {}} for t in chosen
     }
-    cells: dict[str, Any] = record["cells"]
-    workdir = logs.parent / f"wrk-{target.name}"
+    live = start_each(chosen, logs, records, lambda t: t.start, warm=not args.quick)
     try:
-        proc = target.start(logs)
-    except (StartError, UnavailableError, OSError) as error:
-        record["error"] = f"did not start: {error}"
-        say(f"  {record['error']}")
-        return record
-    try:
-        record["ready_seconds"] = round(proc.ready_seconds, 3)
-        record["rss_idle_mb"] = round(proc.rss_mb(), 1)
-        warm = load.Request(proc.base + target.chat_path, HEADERS, body=wl.small_body())
-        warm_seconds = 5 if target.name == "wiremock" else 1  # the JVM compiles as it runs
-        if not args.quick:
-            load.run_client(warm, 16, warm_seconds)
-        for workload in tracked(WORKLOADS, len(WORKLOADS), target.name):
-            cells[workload] = run_cell(target, proc, workload, seconds, args.runs, workdir)
-        record["rss_after_mb"] = round(proc.rss_mb(), 1)
+        for workload in tracked(WORKLOADS, len(WORKLOADS), "workloads"):
+            say(f"== {workload}")
+            run_workload(live, workload, seconds, args.runs)
+        for one in live:
+            records[one.target.name]["rss_after_mb"] = round(one.proc.rss_mb(), 1)
     finally:
-        proc.stop()
-    w3_ok = "runs" in cells.get("W3", {})
-    cells["W4"] = run_w4(target, logs, args, w3_ok)
-    cells["W5"] = run_w5(target, logs, seconds, args.runs, workdir)
-    return record
+        for one in live:
+            one.proc.stop()
+    say("== R (replay)")
+    run_replay(chosen, logs, records, seconds, args.runs)
+    say("== W4")
+    run_w4(chosen, logs, records, args.runs)
+    return records
 
 
-def run_cell(
-    target: Target, proc: Proc, workload: str, seconds: float, runs: int, workdir: Path
-) -> dict[str, Any]:
+def start_each(
+    chosen: list[Target],
+    logs: Path,
+    records: dict[str, Any],
+    how: Callable[[Target], Callable[[Path], Proc] | None],
+    warm: bool = False,
+) -> list[Live]:
+    live = []
+    for target in chosen:
+        start = how(target)
+        if start is None:
+            continue
+        try:
+            proc = start(logs)
+        except (StartError, UnavailableError, OSError) as error:
+            records[target.name].setdefault("error", f"did not start: {error}")
+            say(f"  {target.name}: did not start: {error}")
+            continue
+        record = records[target.name]
+        record.setdefault("ready_seconds", round(proc.ready_seconds, 3))
+        record.setdefault("rss_idle_mb", round(proc.rss_mb(), 1))
+        if warm:  # the JVM compiles as it runs; the others load what they load lazily
+            request = load.Request(proc.base + target.chat_path, HEADERS, body=wl.small_body())
+            load.run_client(request, 16, 5 if target.name == "wiremock" else 1)
+        live.append(Live(target, proc, record["cells"], logs.parent / f"wrk-{target.name}"))
+    return live
+
+
+def run_workload(live: list[Live], workload: str, seconds: float, runs: int) -> None:
+    ready = [(one, request) for one in live if (request := ready_for(one, workload)) is not None]
+    for _ in range(runs):
+        for one, request in ready:
+            duration = run_seconds(request, seconds)
+            run = measure_once(request, duration, one.workdir, one.proc.pid)
+            one.cells[workload].setdefault("runs", []).append(run)
+    for one, request in ready:
+        if workload == "W3":
+            ttfb = load.run_client(request, TTFB_CONNECTIONS, seconds)
+            one.cells[workload]["ttfb"] = ttfb.as_dict()
+        say(f"  {one.target.name}: {summary(one.cells[workload])}")
+
+
+def ready_for(one: Live, workload: str) -> load.Request | None:
+    """The workload's request for this server, probed; None (and the cell says why) when
+    the server cannot answer it."""
+    target, proc = one.target, one.proc
     base = "W2" if workload.startswith("W2") else workload
-    if base in target.na:
-        return {"na": target.na[base]}
+    if base in target.na or workload in target.na:
+        one.cells[workload] = {"na": target.na.get(base) or target.na[workload]}
+        return None
     if target.prepare is not None:
         target.prepare(proc, workload)
     request = request_for(target, proc, workload)
     if (why := probe(request)) is not None:
-        say(f"  {workload}: {why}")
-        return {"na": why}
+        say(f"  {target.name} {workload}: {why}")
+        one.cells[workload] = {"na": why}
+        return None
     probe(request)  # a second probe: the first may pay for a cold start
-    duration = run_seconds(request, seconds)
-    cell: dict[str, Any] = {"runs": measure(request, duration, runs, workdir, proc.pid)}
-    if workload == "W3":
-        ttfb = load.run_client(request, TTFB_CONNECTIONS, seconds)
-        cell["ttfb"] = ttfb.as_dict()
-    say(f"  {workload}: {summary(cell)}")
-    return cell
+    one.cells[workload] = {}
+    return request
 
 
-def run_w4(target: Target, logs: Path, args: argparse.Namespace, w3_ok: bool) -> dict[str, Any]:
-    if "W4" in target.na:
-        return {"na": target.na["W4"]}
-    if not w3_ok:
-        return {"na": "n/a: does not stream (see W3)"}
-    start: Callable[[Path], Proc] = target.start_w4 or target.start
-    out = []
-    # A W4 run is long (1,000 paced streams); peers get one, ours the full count.
-    runs = 1 if args.quick or target.name != targets.OURS else args.runs
+def run_replay(
+    chosen: list[Target], logs: Path, records: dict[str, Any], seconds: float, runs: int
+) -> None:
+    """R: the W1 request answered from one recorded interaction, on instances of their own."""
+    for target in chosen:
+        if "R" in target.na or target.start_replay is None:
+            why = target.na.get("R", "n/a: no replay of recorded interactions")
+            records[target.name]["cells"]["R"] = {"na": why}
+    live = start_each(
+        chosen, logs, records, lambda t: None if "R" in t.na else t.start_replay, warm=True
+    )
+    try:
+        for one in live:
+            records[one.target.name]["replay_ready_seconds"] = round(one.proc.ready_seconds, 2)
+        run_workload(live, "R", seconds, runs)
+    finally:
+        for one in live:
+            one.proc.stop()
+
+
+def run_w4(chosen: list[Target], logs: Path, records: dict[str, Any], runs: int) -> None:
+    """1,000 paced streams at once, a fresh server per run; runs interleaved by server."""
+    able = []
+    for target in chosen:
+        cells = records[target.name]["cells"]
+        if "W4" in target.na:
+            cells["W4"] = {"na": target.na["W4"]}
+        elif "runs" not in cells.get("W3", {}):
+            cells["W4"] = {"na": "n/a: does not stream (see W3)"}
+        else:
+            cells["W4"] = {"runs": []}
+            able.append(target)
     for n in range(runs):
-        try:
-            proc = start(logs)
-        except (StartError, OSError) as error:
-            return {"na": f"n/a: the W4 instance did not start: {error}"}
-        try:
-            if target.prepare is not None:
-                target.prepare(proc, "W4")
-            request = request_for(target, proc, "W4")
-            meter = CpuMeter(proc.pid)
-            result = load.open_streams(request, wl.W4_STREAMS, proc.rss_mb)
-            out.append({**result.as_dict(), "cpu": meter.read()})
-            say(
-                f"  W4 run {n + 1}: {result.completed}/{result.streams} complete, "
-                f"{result.errors} errors, {result.wall_seconds:.1f} s, "
-                f"peak RSS {result.rss_peak_mb:.0f} MB"
-            )
-        finally:
-            proc.stop()
-    return {"runs": out}
+        for target in able:
+            # A W4 run is 5-70 s: the extra peers (--all-peers) get one.
+            if n and target.name not in (targets.OURS, "ceiling", "aimock"):
+                continue
+            run_w4_once(target, logs, records[target.name]["cells"]["W4"], n)
 
 
-def run_w5(target: Target, logs: Path, seconds: float, runs: int, workdir: Path) -> dict[str, Any]:
-    if "W5" in target.na:
-        return {"na": target.na["W5"]}
-    if target.start_w5 is None:
-        return {"na": "n/a: no replay of recorded interactions"}
+def run_w4_once(target: Target, logs: Path, cell: dict[str, Any], n: int) -> None:
+    start: Callable[[Path], Proc] = target.start_w4 or target.start
     try:
-        proc = target.start_w5(logs)
+        proc = start(logs)
     except (StartError, OSError) as error:
-        return {"na": f"n/a: the replay instance did not start: {error}"}
+        cell.setdefault("na", f"n/a: the W4 instance did not start: {error}")
+        return
     try:
-        request = request_for(target, proc, "W5")
-        if (why := probe(request)) is not None:
-            return {"na": why}
-        load.run_client(request, 16, 1)  # warm
-        probe(request)
-        cell: dict[str, Any] = {
-            "runs": measure(request, run_seconds(request, seconds), runs, workdir, proc.pid),
-            "ready_seconds": round(proc.ready_seconds, 2),
-            "rss_mb": round(proc.rss_mb(), 1),
-        }
-        say(f"  W5: {summary(cell)} (ready in {proc.ready_seconds:.1f} s)")
-        return cell
+        if target.prepare is not None:
+            target.prepare(proc, "W4")
+        request = request_for(target, proc, "W4")
+        meter = CpuMeter(proc.pid)
+        result = load.open_streams(request, wl.W4_STREAMS, proc.rss_mb)
+        cell["runs"].append({**result.as_dict(), "cpu": meter.read()})
+        say(
+            f"  {target.name} W4 run {n + 1}: {result.completed}/{result.streams} complete, "
+            f"{result.errors} errors, {result.wall_seconds:.1f} s, "
+            f"peak RSS {result.rss_peak_mb:.0f} MB"
+        )
     finally:
         proc.stop()
 

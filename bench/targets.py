@@ -1,9 +1,10 @@
-"""The servers of a run: ours, the aiohttp ceiling, WireMock, Prism and Python LLM mocks.
+"""The servers of a run: ours, the aiohttp ceiling, aimock (the leading peer) and, with
+--all-peers, WireMock, Prism and Python LLM mocks.
 
-Each is installed if needed (npm under bench/.node, each Python peer in its own venv under
-bench/.peers; never into the project's venv), started on its own free loopback port, and
-probed for what it can answer. A step that fails makes that server "unavailable" with the
-error; the run goes on. Every install and start has a timeout.
+Each is installed if needed (npm under bench/.node/<group>, each Python peer in its own venv
+under bench/.peers; never into the project's venv, nothing global), started on its own free
+loopback port, and probed for what it can answer. A step that fails makes that server
+"unavailable" with the error; the run goes on. Every install and start has a timeout.
 """
 
 from __future__ import annotations
@@ -34,10 +35,14 @@ HEADERS = {
     "api-key": "bench-key",
     "authorization": "Bearer bench-key",
 }
+AIMOCK_PACKAGES = {"@copilotkit/aimock": "1.43.0"}
 NPM_PACKAGES = {"wiremock": "3.13.2", "@stoplight/prism-cli": "5.16.0"}
 INSTALL_TIMEOUT = 600
 OURS = "mockserver"
 START_TIMEOUT = 60
+
+
+FixtureList = Callable[[], list[dict[str, Any]]]  # aimock's fixtures, made when it starts
 
 
 class UnavailableError(RuntimeError):
@@ -54,8 +59,9 @@ class Target:
     na: dict[str, str] = field(default_factory=dict)  # workload -> why it cannot answer it
     prepare: Callable[[Proc, str], None] | None = None  # before a workload on a process
     start_w4: Callable[[Path], Proc] | None = None  # another instance for W4, if needed
-    start_w5: Callable[[Path], Proc] | None = None  # an instance replaying 10,000 recordings
+    start_replay: Callable[[Path], Proc] | None = None  # an instance replaying one recording
     extra_headers: dict[str, dict[str, str]] = field(default_factory=dict)  # per workload
+    replay_note: str = ""  # what its replay cell serves
 
 
 def _post_ok(proc: Proc, path: str, body: str) -> bool:
@@ -108,86 +114,71 @@ def prepare_mockserver(proc: Proc, workload: str) -> None:
         proc.extra["stream_stub"] = True
 
 
-def mockserver_supports_replay() -> bool:
-    try:
-        done = subprocess.run(
-            [str(mockserver_bin()), "serve", "--help"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return "--fixtures" in done.stdout
-
-
 def ours(work: Path) -> Target:
-    target = Target(
+    fixtures = work / "replay-fixtures"
+    return Target(
         name=OURS,
         description="this project: `mockserver serve`, one process",
         chat_path=DATED_PATH,
         start=start_mockserver,
         prepare=prepare_mockserver,
+        start_replay=lambda log_dir: _start_mockserver_replay(log_dir, fixtures, work),
+        replay_note="`--fixtures DIR --record-mode none --allow-repeats`, one recorded interaction",
     )
-    if mockserver_supports_replay():
-        fixtures = work / "replay-fixtures"
-        target.start_w5 = lambda log_dir: _start_mockserver_replay(log_dir, fixtures)
-    else:
-        target.na["W5"] = "not available: replay not implemented"
-    return target
 
 
-def _start_mockserver_replay(log_dir: Path, fixtures: Path) -> Proc:
-    if not (fixtures / "recordings.json").exists():
-        write_replay_fixtures(fixtures)
+def _start_mockserver_replay(log_dir: Path, fixtures: Path, work: Path) -> Proc:
+    if not fixtures.exists():
+        write_replay_fixtures(fixtures, w1_reply(work))
     return start_mockserver(
-        log_dir, "--fixtures", str(fixtures), "--allow-repeats", name="mockserver-replay"
+        log_dir,
+        "--fixtures",
+        str(fixtures),
+        "--record-mode",
+        "none",
+        "--allow-repeats",
+        name="mockserver-replay",
     )
 
 
-def write_replay_fixtures(directory: Path) -> None:
-    """10,000 recorded interactions: distinct requests, each with the mock's own reply.
-
-    One real reply is taken from a running mock (the W1 request) and given a new id per
-    interaction, so the cassette is what `--record-mode all` would have written, made in
-    seconds instead of recording 10,000 round trips.
-    """
-    directory.mkdir(parents=True, exist_ok=True)
-    proc = start_mockserver(directory.parent / "logs", name="mockserver-recorder")
+def w1_reply(work: Path) -> dict[str, Any]:
+    """Ours' answer to the W1 request (status, headers, body), taken once per run from a
+    running mock: the bytes the ceiling serves, aimock's fixture and the replay's recording."""
+    saved = work / "w1-reply.json"
+    if saved.exists():
+        reply: dict[str, Any] = json.loads(saved.read_text())
+        return reply
+    proc = start_mockserver(work / "logs", name="mockserver-w1-reply")
     try:
-        status, headers, reply = http(
-            "POST", proc.base + DATED_PATH, wl.small_body().encode(), HEADERS
-        )
+        url = proc.base + DATED_PATH
+        status, headers, body = http("POST", url, wl.small_body().encode(), HEADERS)
     finally:
         proc.stop()
     if status != 200:
-        raise StartError(f"could not take a reply to record: {status}")
-    template = reply.decode()
-    reply_id = json.loads(template)["id"]
+        raise StartError(f"could not take ours' W1 reply: {status} {body[:300]!r}")
     kept = {k: v for k, v in headers.items() if k.lower() not in ("content-length", "date")}
+    reply = {"status": status, "headers": kept, "body": body.decode()}
+    saved.write_text(json.dumps(reply))
+    return reply
+
+
+def write_replay_fixtures(directory: Path, reply: dict[str, Any]) -> None:
+    """One recorded interaction, in the format `--record-mode all` writes: the W1 request
+    and ours' own reply to it."""
+    directory.mkdir(parents=True, exist_ok=True)
     path, _, query = DATED_PATH.partition("?")
-    interactions = []
-    for n in range(wl.W5_INTERACTIONS):
-        body = wl.chat_body(wl.replay_question(n))
-        interactions.append(
-            {
-                "request": {
-                    "method": "POST",
-                    "path": path,
-                    "query": dict([query.split("=", 1)]),
-                    "headers": {"content-type": "application/json"},
-                    "body": body,
-                },
-                "response": {
-                    "status": 200,
-                    "headers": kept,
-                    "body": template.replace(reply_id, f"chatcmpl-replay{n:021d}"),
-                },
-                "recorded_at": "2026-11-25T00:00:00Z",
-            }
-        )
-    text = json.dumps({"version": 1, "interactions": interactions})
+    interaction = {
+        "request": {
+            "method": "POST",
+            "path": path,
+            "query": dict([query.split("=", 1)]),
+            "headers": {"content-type": "application/json"},
+            "body": json.loads(wl.small_body()),
+        },
+        "response": {"status": 200, "headers": reply["headers"], "body": reply["body"]},
+        "recorded_at": "2026-12-04T00:00:00Z",
+    }
+    text = json.dumps({"version": 1, "interactions": [interaction]})
     (directory / "recordings.json").write_text(text)
 
 
@@ -199,7 +190,7 @@ def ceiling(work: Path) -> Target:
 
     def start(log_dir: Path) -> Proc:
         if not reply.exists():
-            reply.write_text(json.dumps(fixed_reply()))
+            reply.write_text(json.dumps(fixed_reply(work)))
         started = time.monotonic()
         argv = [sys.executable, str(BENCH / "ceiling.py"), "--port", "0", "--reply", str(reply)]
         proc = spawn("ceiling", argv, log_dir, pipe_stdout=True)
@@ -213,36 +204,38 @@ def ceiling(work: Path) -> Target:
         description="bench/ceiling.py: aiohttp answering fixed bytes, one process",
         chat_path=DATED_PATH,
         start=start,
-        na={"W5": "n/a: fixed reply, nothing recorded to replay"},
+        start_replay=start,
+        replay_note="the same fixed bytes as its W1 (nothing to look up)",
     )
 
 
-def fixed_reply() -> dict[str, Any]:
-    texts = wl.texts()
-    return {
-        "completion": wl.fixed_completion(texts.stream_reply),
-        "frames": wl.sse_frames(texts.stream_reply),
-    }
+def fixed_reply(work: Path) -> dict[str, Any]:
+    """The non-streamed body is ours' own W1 answer, byte for byte; the stream is 200
+    tokens, one frame each, as ours streams the W3 stub."""
+    frames = wl.sse_frames(wl.texts().stream_reply)
+    return {"completion_body": w1_reply(work)["body"], "frames": frames}
 
 
 # --- npm: WireMock and Prism --------------------------------------------------------------
 
 
-def npm_install(log: list[str]) -> Path:
-    """Install the pinned npm packages under bench/.node (once); the node_modules path."""
-    marker = NODE_DIR / ".bench-installed"
-    wanted = json.dumps(NPM_PACKAGES, sort_keys=True)
+def npm_install(log: list[str], group: str, packages: dict[str, str]) -> Path:
+    """Install pinned npm packages under bench/.node/<group> (once, never global); the
+    node_modules path."""
+    folder = NODE_DIR / group
+    marker = folder / ".bench-installed"
+    wanted = json.dumps(packages, sort_keys=True)
     if marker.exists() and marker.read_text() == wanted:
-        return NODE_DIR / "node_modules"
+        return folder / "node_modules"
     if shutil.which("npm") is None:
         raise UnavailableError("npm is not installed")
-    NODE_DIR.mkdir(parents=True, exist_ok=True)
-    package = {"private": True, "description": "bench peers", "dependencies": NPM_PACKAGES}
-    (NODE_DIR / "package.json").write_text(json.dumps(package, indent=2))
+    folder.mkdir(parents=True, exist_ok=True)
+    package = {"private": True, "description": "bench peers", "dependencies": packages}
+    (folder / "package.json").write_text(json.dumps(package, indent=2))
     try:
         done = subprocess.run(
             ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=NODE_DIR,
+            cwd=folder,
             capture_output=True,
             text=True,
             timeout=INSTALL_TIMEOUT,
@@ -250,11 +243,72 @@ def npm_install(log: list[str]) -> Path:
         )
     except subprocess.TimeoutExpired:
         raise UnavailableError(f"npm install timed out after {INSTALL_TIMEOUT} s") from None
-    log.append(f"npm install: exit {done.returncode}")
+    log.append(f"npm install {' '.join(packages)}: exit {done.returncode}")
     if done.returncode != 0:
         raise UnavailableError(f"npm install failed: {done.stderr.strip()[-500:]}")
     marker.write_text(wanted)
-    return NODE_DIR / "node_modules"
+    return folder / "node_modules"
+
+
+def aimock(work: Path, modules: Path) -> Target:
+    """aimock (npm `@copilotkit/aimock`), its `llmock` server on Azure's dated route, with
+    fixtures equivalent to ours: W1's reply text for every non-streamed request, the 200-token
+    stream for W3 (chunked so it sends as many frames as ours), and for W4 an instance whose
+    stream fixture is paced like `x-mock-latency` asks (its streamingProfile)."""
+    package = modules / "@copilotkit" / "aimock"
+    cli = package / "dist" / "cli.js"
+    if shutil.which("node") is None:
+        raise UnavailableError("node is not installed")
+    if not cli.exists():
+        raise UnavailableError(f"the npm package @copilotkit/aimock has no {cli.name}")
+    version = json.loads((package / "package.json").read_text())["version"]
+
+    def start_with(fixtures: FixtureList, name: str) -> Callable[[Path], Proc]:
+        def start(log_dir: Path) -> Proc:
+            folder = work / name
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "bench.json").write_text(json.dumps({"fixtures": fixtures()}))
+            port = free_port()
+            argv = ["node", str(cli), "-p", str(port), "-h", "127.0.0.1", "-f", str(folder),
+                    "--log-level", "silent"]  # fmt: skip
+            proc = spawn(name, argv, log_dir)
+            proc.port = port
+            return _ready_by_chat(proc, DATED_PATH)
+
+        return start
+
+    return Target(
+        name="aimock",
+        version=version,
+        description="aimock (npm `@copilotkit/aimock`, Node): fixtures with ours' W1 reply text "
+        "and the 200-token stream",
+        chat_path=DATED_PATH,
+        start=start_with(lambda: aimock_fixtures(work), "aimock"),
+        start_w4=start_with(lambda: aimock_fixtures(work, paced=True), "aimock-w4"),
+        start_replay=start_with(lambda: aimock_fixtures(work, replay=True), "aimock-replay"),
+        replay_note="one fixture matching the W1 prompt (its record format)",
+    )
+
+
+def aimock_fixtures(work: Path, paced: bool = False, replay: bool = False) -> list[dict[str, Any]]:
+    w1_text = json.loads(w1_reply(work)["body"])["choices"][0]["message"]["content"]
+    stream_text = wl.texts().stream_reply
+    frames = len(wl.sse_frames(stream_text)) - 4  # the content frames of ours' stream
+    stream: dict[str, Any] = {
+        "match": {"userMessage": wl.STREAM_TITLE},
+        "response": {"content": stream_text},
+        "chunkSize": max(1, round(len(stream_text) / frames)),
+    }
+    if paced:
+        latency = dict(part.split("=") for part in wl.W4_LATENCY.split(","))
+        stream["streamingProfile"] = {
+            "ttft": float(latency["ttft_ms"]),
+            "tps": float(latency["tokens_per_second"]),
+        }
+    if replay:
+        recorded = {"userMessage": wl.texts().small_prompt}
+        return [{"match": recorded, "response": {"content": w1_text}}]
+    return [stream, {"match": {}, "response": {"content": w1_text}}]
 
 
 def wiremock(work: Path, modules: Path) -> Target:
@@ -286,7 +340,7 @@ def wiremock(work: Path, modules: Path) -> Target:
         proc = spawn(name, argv, log_dir)
         proc.port = port
         started = time.monotonic()
-        # The replay instance answers only the 10,000 recorded requests: ask the admin API.
+        # The replay instance answers only the recorded request: ask the admin API.
         ready = proc.base + "/__admin/mappings?limit=1"
         wait_http(proc, lambda: http("GET", ready)[0] == 200, timeout=180, interval=0.2)
         proc.ready_seconds = time.monotonic() - started
@@ -297,16 +351,16 @@ def wiremock(work: Path, modules: Path) -> Target:
         version=jar.stem.removeprefix("wiremock-standalone-"),
         description="WireMock (npm `wiremock`, standalone jar): static stubs",
         chat_path=DATED_PATH,
-        start=lambda log_dir: start_at(log_dir, root, wiremock_mappings, "wiremock"),
-        start_w5=lambda log_dir: start_at(
-            log_dir, replay_root, wiremock_replay_mappings, "wiremock-replay"
+        start=lambda log_dir: start_at(log_dir, root, lambda: wiremock_mappings(work), "wiremock"),
+        start_replay=lambda log_dir: start_at(
+            log_dir, replay_root, lambda: wiremock_replay_mappings(work), "wiremock-replay"
         ),
     )
 
 
-def wiremock_mappings() -> list[dict[str, Any]]:
-    reply = fixed_reply()
-    completion = wl.dumps(reply["completion"])
+def wiremock_mappings(work: Path) -> list[dict[str, Any]]:
+    reply = fixed_reply(work)
+    completion = reply["completion_body"]
     sse = "".join(reply["frames"])
     chat = {"method": "POST", "urlPathPattern": "/openai/deployments/[^/]+/chat/completions"}
     streamed = {"contains": '"stream":true'}
@@ -350,23 +404,21 @@ def wiremock_mappings() -> list[dict[str, Any]]:
     ]
 
 
-def wiremock_replay_mappings() -> list[dict[str, Any]]:
-    """W5 for WireMock: 10,000 stubs, one per recorded request, matched on the whole body."""
-    completion = wl.dumps(fixed_reply()["completion"])
+def wiremock_replay_mappings(work: Path) -> list[dict[str, Any]]:
+    """Replay for WireMock: one stub for the recorded request, matched on the whole body."""
     return [
         {
             "request": {
                 "method": "POST",
                 "urlPathPattern": "/openai/deployments/[^/]+/chat/completions",
-                "bodyPatterns": [{"equalToJson": wl.dumps(wl.chat_body(wl.replay_question(n)))}],
+                "bodyPatterns": [{"equalToJson": wl.small_body()}],
             },
             "response": {
                 "status": 200,
                 "headers": {"Content-Type": "application/json"},
-                "body": completion.replace("bench0000", f"replay{n:05d}", 1),
+                "body": fixed_reply(work)["completion_body"],
             },
         }
-        for n in range(wl.W5_INTERACTIONS)
     ]
 
 
@@ -419,7 +471,7 @@ def prism(work: Path, modules: Path) -> Target:
         start=start,
         na={
             "W4": "n/a: no latency simulation",
-            "W5": "n/a: answers the document's examples, records nothing",
+            "R": "n/a: answers the document's examples, records nothing",
         },
     )
 
@@ -594,7 +646,7 @@ def python_peer(peer: PyPeer, work: Path, bin_dir: Path) -> Target:
 
         return start
 
-    na = {"W5": "n/a: no replay of recorded interactions"}
+    na = {"R": "n/a: no replay of recorded interactions"}
     if peer.latency_argv is None:
         na["W4"] = "n/a: no latency simulation for streams"
     return Target(

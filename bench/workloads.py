@@ -21,7 +21,6 @@ LARGE_PROMPT_TOKENS = 20_000
 STREAM_REPLY_TOKENS = 200
 W4_STREAMS = 1000
 W4_LATENCY = "ttft_ms=200,tokens_per_second=50"
-W5_INTERACTIONS = 10_000
 
 WORDS = (
     "the service request model answer token stream client server latency budget test "
@@ -34,6 +33,8 @@ WORDS = (
 ).split()
 
 TITLE = "Benchmark question {n}: "
+SMALL_TITLE = "Question {n}: "  # W1 distinct: a counter before the W1 prompt
+STREAM_TITLE = "Stream this: "  # W3/W4 ask with their own prompt, so a fixture can tell
 
 
 @dataclass(frozen=True)
@@ -122,14 +123,19 @@ def small_body(stream: bool = False) -> str:
     return dumps(chat_body(texts().small_prompt, stream=stream))
 
 
-def replay_question(n: int | str) -> str:
-    return f"Recorded question {n}: {texts().small_prompt}"
+def stream_prompt() -> str:
+    return STREAM_TITLE + texts().small_prompt
 
 
-def replay_parts() -> tuple[str, str]:
-    """W5: prefix + (counter mod 10,000) + suffix is one of the recorded requests."""
+def stream_body() -> str:
+    return dumps(chat_body(stream_prompt(), stream=True))
+
+
+def distinct_small_parts() -> tuple[str, str]:
+    """W1 distinct: prefix + counter + suffix gives a new small prompt each time (the
+    counter adds a token or two; the text and its shape stay W1's)."""
     marker = "\u0000COUNTER\u0000"
-    body = chat_body(replay_question(marker))
+    body = chat_body(SMALL_TITLE.format(n=marker) + texts().small_prompt)
     return split_body(body, dumps(marker)[1:-1])
 
 
