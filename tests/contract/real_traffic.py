@@ -25,7 +25,7 @@ from tests.support.testdata import AZURE_TRAFFIC, DATA_DIR, REAL_TRAFFIC
 ORDER_REWRITING_SOURCES = ("envoy-ai-gateway__", "pydantic-ai__")
 
 
-class TolerantLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML: no stubs installed
+class TolerantLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML has no stubs here
     """SafeLoader that reads aiohttp cassettes' `!!python/object/apply:` header names."""
 
 

@@ -1,8 +1,7 @@
-"""`mock`: the session's server, emptied before and after each test of this package."""
+"""`mock`: the plugin's `azure_mock`, a session of the shared server that is this test's
+alone (stubs, scenarios, journal, quota), its settings restored and its failures checked."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import pytest
 
@@ -10,13 +9,5 @@ from mockserver.testing.server import MockServer
 
 
 @pytest.fixture
-def mock(server: MockServer) -> Iterator[MockServer]:
-    """The shared server with no stubs, scenarios, journal or quota; its seed restored after."""
-    seed = server.current_settings()["seed"]
-    server.reset()
-    server.take_failures()
-    yield server
-    failures = server.take_failures()
-    server.configure(seed=seed)
-    server.reset()
-    assert not failures, f"the mock server failed while answering: {failures!r}"
+def mock(azure_mock: MockServer) -> MockServer:
+    return azure_mock

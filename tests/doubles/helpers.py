@@ -46,7 +46,13 @@ SEARCH_FLIGHTS = tool("search_flights", FLIGHTS_SCHEMA, "Search flights between 
 
 
 def admin_client(server: MockServer) -> httpx.Client:
-    return httpx.Client(base_url=server.url, timeout=30.0)
+    """Raw HTTP to `server`; admin calls see its session (`?session=`), inference calls too
+    (`x-mock-session`)."""
+    session = server.session_name
+    params = {"session": session} if session else {}
+    return httpx.Client(
+        base_url=server.url, params=params, headers=server.session_headers, timeout=30.0
+    )
 
 
 @dataclass

@@ -276,7 +276,7 @@ def test_a_failed_verification_is_an_assertion_and_a_409(mock: MockServer) -> No
 
 
 def test_the_admin_client_is_the_same_api(mock: MockServer) -> None:
-    admin = AdminClient(mock.url)
+    admin = AdminClient(mock.url, session=mock.session_name)
     stub = admin.add_stub(HELLO)  # the old name README "Testing your app" gives
     assert admin.stub_by_id(stub.id) == mock.stub_by_id(stub.id)
     admin.set_scenario("old", "name")

@@ -14,6 +14,7 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.tools import tool
 from langchain_openai import AzureChatOpenAI
+from pydantic import SecretStr
 
 from mockserver.engines.matching import RequestMatch
 from mockserver.stores.journal import VerificationError
@@ -23,6 +24,7 @@ from tests.doubles.helpers import GET_WEATHER, admin_client
 from tests.support import rawhttp
 from tests.support.chat import API_VERSION, chat_route, user
 from tests.support.clients import azure_client, v1_client
+from tests.support.sockets import request_bytes
 from tests.support.waiting import poll
 
 MODEL = "o3-mini"
@@ -148,7 +150,7 @@ def test_a_wrong_key_is_refused_by_the_gateway() -> None:
 
 
 def test_an_unknown_path_is_recorded_as_a_gateway_404(mock: MockServer) -> None:
-    response = rawhttp.request(f"{mock.url}/openai/nowhere", method="GET")
+    response = rawhttp.request(f"{mock.url}/openai/nowhere", "GET", headers=mock.session_headers)
     assert response.status == 404
     entry = only_entry(mock)
     assert (entry.method, entry.path, entry.status, entry.source) == (
@@ -188,7 +190,7 @@ def test_a_body_that_is_not_json_is_kept_as_text(mock: MockServer) -> None:
     response = rawhttp.request(
         f"{mock.url}{chat_route()}?api-version={API_VERSION}",
         body=b"this is {not json",
-        headers={"api-key": "k"},
+        headers={"api-key": "k", **mock.session_headers},
     )
     assert response.status == 400
     entry = only_entry(mock)
@@ -219,22 +221,12 @@ def test_the_journal_keeps_only_its_capacity_newest_first_dropped_last() -> None
 # --- a client that goes away mid-stream --------------------------------------------------------
 
 
-def stream_request(server: MockServer) -> bytes:
-    body = json.dumps({"messages": user("hi"), "stream": True}).encode()
-    head = (
-        f"POST {chat_route()}?api-version={API_VERSION} HTTP/1.1\r\n"
-        f"Host: 127.0.0.1:{server.port}\r\napi-key: k\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-    )
-    return head.encode() + body
-
-
 def test_a_client_disconnecting_mid_stream_is_recorded(mock: MockServer) -> None:
     # A long stubbed answer: far more frames than the socket buffers hold.
     mock.stub(answer={"content": " ".join(f"word{i}" for i in range(60_000))})
     with socket.create_connection(("127.0.0.1", mock.port), timeout=30) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.sendall(stream_request(mock))
+        sock.sendall(request_bytes(mock, {"messages": user("hi"), "stream": True}))
         first = sock.recv(4096)
         assert first.startswith(b"HTTP/1.1 200")
         # Close with a reset, without reading the rest.
@@ -450,10 +442,11 @@ def test_the_journal_after_a_langchain_agent_run(mock: MockServer) -> None:
     mock.stub(match={"tool_result_present": True}, answer={"content": "It is 21 °C in Paris."})
     llm = AzureChatOpenAI(
         azure_endpoint=mock.url,
-        api_key="any-key",  # type: ignore[arg-type]
+        api_key=SecretStr("any-key"),
         api_version=API_VERSION,
         azure_deployment=MODEL,
         max_retries=0,
+        default_headers=mock.session_headers,
     )
     agent = llm.bind_tools([get_weather])
     messages: list[Any] = [HumanMessage("What is the weather in Paris?")]

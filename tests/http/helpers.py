@@ -7,7 +7,8 @@ from typing import Any
 
 from mockserver.testing.server import MockServer
 from tests.support import rawhttp
-from tests.support.chat import API_KEY, UUID
+from tests.support.chat import UUID
+from tests.support.rawhttp import key_headers
 
 MESSAGES: list[dict[str, Any]] = [{"role": "user", "content": "Say hello."}]
 BODY: dict[str, Any] = {"messages": MESSAGES}
@@ -64,7 +65,7 @@ def post_v1(
     return rawhttp.request(
         v1_chat_url(server, api_version),
         body=V1_BODY if body is None else body,
-        headers={"api-key": API_KEY} if headers is None else headers,
+        headers=key_headers(server) if headers is None else headers,
     )
 
 

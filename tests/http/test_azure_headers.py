@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -32,10 +32,9 @@ SURFACES: dict[str, Send] = {
 
 
 @pytest.fixture
-def mock() -> Iterator[MockServer]:
-    """A server of its own: the stub below must not answer other tests' requests."""
-    with MockServer() as running:
-        yield running
+def mock(azure_mock: MockServer) -> MockServer:
+    """A session of its own: the stub below must not answer other tests' requests."""
+    return azure_mock
 
 
 @pytest.mark.parametrize("surface", sorted(SURFACES))

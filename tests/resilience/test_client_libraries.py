@@ -22,6 +22,7 @@ import openai
 import pytest
 from langchain_openai import AzureChatOpenAI
 from litellm import exceptions as litellm_errors
+from pydantic import SecretStr
 
 from mockserver.testing.server import MockServer
 from tests.support.chat import API_KEY, API_VERSION, DEPLOYMENT
@@ -87,7 +88,7 @@ def azure_chat(server: MockServer, http_client: httpx.Client) -> MakeLlm:
     def make(headers: dict[str, str], max_retries: int = 0) -> AzureChatOpenAI:
         return AzureChatOpenAI(
             azure_endpoint=server.url,
-            api_key=API_KEY,  # type: ignore[arg-type]
+            api_key=SecretStr(API_KEY),
             api_version=API_VERSION,
             azure_deployment=DEPLOYMENT,
             max_retries=max_retries,

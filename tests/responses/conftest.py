@@ -1,27 +1,26 @@
-"""A server of each module's own for the Responses tests that change stubs, seeds or ids."""
+"""The Responses tests run on the plugin's `azure_mock`: a session of their own per test
+(stubs, journal and stored responses), the settings a test changes restored after it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
+import openai
 import pytest
 
 from mockserver.testing.server import MockServer
 
 
-@pytest.fixture(scope="module")
-def own_server() -> Iterator[MockServer]:
-    """Module scope: stubs and settings changed in one module never reach another."""
-    with MockServer() as running:
-        yield running
+@pytest.fixture
+def mock(azure_mock: MockServer) -> MockServer:
+    return azure_mock
 
 
 @pytest.fixture
-def mock(own_server: MockServer) -> Iterator[MockServer]:
-    """The module's server, clean for each test and restored to the defaults after it."""
-    own_server.reset()
-    yield own_server
-    failures = own_server.take_failures()
-    own_server.reset()
-    own_server.configure(deterministic_ids=False, seed=0)
-    assert not failures, failures
+def azure(azure_openai_client: openai.AzureOpenAI) -> openai.AzureOpenAI:
+    """An `AzureOpenAI` on `mock`, in its session."""
+    return azure_openai_client
+
+
+@pytest.fixture
+def v1(openai_v1_client: openai.OpenAI) -> openai.OpenAI:
+    """An `OpenAI` on `mock`'s v1 route, in its session."""
+    return openai_v1_client

@@ -6,13 +6,15 @@ from functools import cache
 from typing import Any
 
 from jsonschema.protocols import Validator
+from openai.types.responses import FunctionToolParam
 
 from mockserver.testing.server import MockServer
 from tests.contract.official import NullableField, contract_document, validator_for, violations
 from tests.support import rawhttp
-from tests.support.chat import API_KEY, API_VERSION
+from tests.support.chat import API_VERSION
+from tests.support.rawhttp import key_headers
 
-WEATHER_TOOL: dict[str, Any] = {
+WEATHER_TOOL: FunctionToolParam = {
     "type": "function",
     "name": "get_weather",
     "description": "Get the current weather for a city",
@@ -59,11 +61,11 @@ def v1_url(server: MockServer, suffix: str = "") -> str:
 def post(server: MockServer, body: Any, **kwargs: Any) -> rawhttp.RawResponse:
     """POST a Responses body (dict or raw bytes) to the dated route with a key."""
     url = kwargs.pop("url", None) or responses_url(server, **kwargs)
-    return rawhttp.request(url, body=body, headers={"api-key": API_KEY})
+    return rawhttp.request(url, body=body, headers=key_headers(server))
 
 
 def call(server: MockServer, method: str, url: str) -> rawhttp.RawResponse:
-    return rawhttp.request(url, method=method, headers={"api-key": API_KEY})
+    return rawhttp.request(url, method=method, headers=key_headers(server))
 
 
 @cache

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import openai
 import pytest
 from openai.types.responses import Response
-
-from mockserver.testing.server import MockServer
-from tests.support.chat import API_KEY, API_VERSION
 
 TOOLS: Any = [
     {
@@ -47,14 +44,6 @@ def run_tool(name: str, arguments: str) -> str:
     if name == "lookup_population":
         return json.dumps({"city": args["city"], "population": 2_140_000})
     return json.dumps({"converted": 42})
-
-
-@pytest.fixture
-def azure(server: MockServer) -> Iterator[openai.AzureOpenAI]:
-    with openai.AzureOpenAI(
-        azure_endpoint=server.url, api_key=API_KEY, api_version=API_VERSION, max_retries=0
-    ) as client:
-        yield client
 
 
 def _non_streamed(client: openai.AzureOpenAI) -> Callable[..., Response]:

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import openai
 import pytest
+from openai.types.responses import FunctionToolParam
 
 from mockserver.testing.server import MockServer
 from tests.responses.helpers import WEATHER_TOOL, assert_valid, post
-from tests.support.chat import API_KEY, API_VERSION
 from tests.support.sse import named_events
-
-
-@pytest.fixture
-def azure(mock: MockServer) -> Iterator[openai.AzureOpenAI]:
-    with openai.AzureOpenAI(
-        azure_endpoint=mock.url, api_key=API_KEY, api_version=API_VERSION, max_retries=0
-    ) as client:
-        yield client
 
 
 def test_a_stub_answers_and_the_journal_records_it(
@@ -44,7 +34,7 @@ def test_a_stubbed_tool_call_is_a_function_call_item(
     mock: MockServer, azure: openai.AzureOpenAI
 ) -> None:
     mock.stub(answer={"tool_calls": [{"name": "get_weather", "arguments": {"city": "Lyon"}}]})
-    tools: list = [WEATHER_TOOL]  # type: ignore[type-arg]
+    tools: list[FunctionToolParam] = [WEATHER_TOOL]
     response = azure.responses.create(model="o3-mini", input="hi", tools=tools)
     call = response.output[-1]
     assert call.type == "function_call"

@@ -9,7 +9,6 @@ openai SDK's own items dumped back whole.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from typing import Any
 
 import openai
@@ -20,19 +19,11 @@ from mockserver.testing.server import MockServer
 from tests.responses.helpers import WEATHER_TOOL, assert_valid, error_body, post, v1_url
 from tests.responses.test_agent_loop import MAX_TURNS
 from tests.responses.test_item_reference import NOT_PERSISTED, QUESTION, tool_outputs
-from tests.support.chat import API_KEY, API_VERSION
+from tests.support.chat import API_KEY
 from tests.support.sse import named_events
 
 INCLUDE: Any = ["reasoning.encrypted_content"]
 TOOLS: Any = [WEATHER_TOOL]
-
-
-@pytest.fixture
-def azure(mock: MockServer) -> Iterator[openai.AzureOpenAI]:
-    with openai.AzureOpenAI(
-        azure_endpoint=mock.url, api_key=API_KEY, api_version=API_VERSION, max_retries=0
-    ) as client:
-        yield client
 
 
 def token_of(response: Response) -> str:

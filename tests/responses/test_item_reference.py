@@ -8,7 +8,6 @@ sent them as references too) and their outputs inline.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import openai
@@ -20,7 +19,7 @@ from mockserver.stores.responses import StoredResponse
 from mockserver.testing.server import MockServer
 from tests.responses.helpers import WEATHER_TOOL, error_body, post, v1_url
 from tests.responses.test_agent_loop import MAX_TURNS
-from tests.support.chat import API_KEY, API_VERSION
+from tests.support.chat import API_KEY
 
 QUESTION = "What is the weather in Paris?"
 TOOLS: Any = [WEATHER_TOOL]
@@ -28,14 +27,6 @@ NOT_PERSISTED = (
     " Items are not persisted when `store` is set to false. Try again with `store` set to "
     "true, or remove this item from your input."
 )
-
-
-@pytest.fixture
-def azure(mock: MockServer) -> Iterator[openai.AzureOpenAI]:
-    with openai.AzureOpenAI(
-        azure_endpoint=mock.url, api_key=API_KEY, api_version=API_VERSION, max_retries=0
-    ) as client:
-        yield client
 
 
 def user_turn(text: str) -> Any:

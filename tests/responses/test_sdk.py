@@ -3,37 +3,23 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import openai
 import pytest
+from openai.types.responses import FunctionToolParam
 from pydantic import BaseModel
 
 from mockserver.testing.server import MockServer
 from tests.responses.helpers import WEATHER_TOOL, assert_valid
-from tests.support.chat import API_KEY, API_VERSION, MODEL_ID
-
-
-@pytest.fixture
-def azure(server: MockServer) -> Iterator[openai.AzureOpenAI]:
-    with openai.AzureOpenAI(
-        azure_endpoint=server.url, api_key=API_KEY, api_version=API_VERSION, max_retries=0
-    ) as client:
-        yield client
-
-
-@pytest.fixture
-def v1(server: MockServer) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=server.v1_base_url, api_key=API_KEY, max_retries=0) as client:
-        yield client
+from tests.support.chat import MODEL_ID
 
 
 def test_azure_client_calls_the_dated_responses_route(
-    server: MockServer, azure: openai.AzureOpenAI
+    mock: MockServer, azure: openai.AzureOpenAI
 ) -> None:
     response = azure.responses.create(model="o3-mini", input="What is the capital of France?")
-    entry = server.requests[-1]
+    entry = mock.requests[-1]
     assert entry.path == "/openai/responses"
     assert response.object == "response"
     assert response.id.startswith("resp_")
@@ -60,7 +46,7 @@ def test_v1_client_answers_the_same_way(v1: openai.OpenAI) -> None:
 
 
 def test_function_call_round_trip(azure: openai.AzureOpenAI) -> None:
-    tools: Any = [WEATHER_TOOL]
+    tools: list[FunctionToolParam] = [WEATHER_TOOL]
     first = azure.responses.create(
         model="o3-mini", input="What is the weather in Paris?", tools=tools
     )
@@ -79,7 +65,7 @@ def test_function_call_round_trip(azure: openai.AzureOpenAI) -> None:
 
 
 def test_previous_response_id_continues_the_conversation(azure: openai.AzureOpenAI) -> None:
-    tools: Any = [WEATHER_TOOL]
+    tools: list[FunctionToolParam] = [WEATHER_TOOL]
     first = azure.responses.create(
         model="o3-mini", input="What is the weather in Oslo?", tools=tools
     )
@@ -137,7 +123,7 @@ def test_stream_events_in_order_and_deltas_join(azure: openai.AzureOpenAI) -> No
 
 
 def test_streamed_function_call(azure: openai.AzureOpenAI) -> None:
-    tools: Any = [WEATHER_TOOL]
+    tools: list[FunctionToolParam] = [WEATHER_TOOL]
     with azure.responses.stream(
         model="o3-mini", input="What is the weather in Rome?", tools=tools
     ) as stream:

@@ -19,7 +19,7 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.tools import tool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_openai import AzureChatOpenAI
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
 from mockserver.testing.server import MockServer
 from tests.sdk.helpers import DOC_MESSAGES, DOC_PROMPT_TOKENS, TOOL_CALL_ID
@@ -84,7 +84,7 @@ def make_llm(server: MockServer, sent: Sent) -> Iterator[Callable[..., AzureChat
         clients.append(http_client)
         return AzureChatOpenAI(
             azure_endpoint=server.url,
-            api_key=API_KEY,  # type: ignore[arg-type]
+            api_key=SecretStr(API_KEY),
             api_version=API_VERSION,
             azure_deployment="o3-mini",
             max_retries=0,

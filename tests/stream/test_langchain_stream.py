@@ -9,6 +9,7 @@ import httpx
 import pytest
 from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_openai import AzureChatOpenAI
+from pydantic import SecretStr
 
 from mockserver.testing.server import MockServer
 from tests.stream.helpers import GET_WEATHER, QUESTION, WEATHER_QUESTION
@@ -29,7 +30,7 @@ def azure_chat(server: MockServer) -> Iterator[MakeLlm]:
             options["http_client"] = clients[-1]
         return AzureChatOpenAI(
             azure_endpoint=server.url,
-            api_key=API_KEY,  # type: ignore[arg-type]
+            api_key=SecretStr(API_KEY),
             api_version=API_VERSION,
             azure_deployment="o3-mini",
             max_retries=0,

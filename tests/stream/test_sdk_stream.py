@@ -208,7 +208,9 @@ def test_include_usage_final_chunk_equals_non_streamed_usage(surface: Surface) -
     assert last.usage == expected.usage
     details = last.usage.completion_tokens_details
     assert details is not None and details.reasoning_tokens
-    assert details.reasoning_tokens == expected.usage.completion_tokens_details.reasoning_tokens  # type: ignore[union-attr]
+    expected_details = expected.usage.completion_tokens_details
+    assert expected_details is not None
+    assert details.reasoning_tokens == expected_details.reasoning_tokens
     assert last.usage.prompt_tokens == expected.usage.prompt_tokens
     assert last.usage.completion_tokens == expected.usage.completion_tokens
     assert last.usage.total_tokens == last.usage.prompt_tokens + last.usage.completion_tokens

@@ -89,8 +89,9 @@ def test_httpx_sse_reads_the_tool_call_stream(
             model=MODEL, messages=user(WEATHER_QUESTION), tools=[GET_WEATHER]
         )
     (expected,) = completion.choices[0].message.tool_calls or []
-    assert call["name"] == expected.function.name  # type: ignore[union-attr]
-    assert call["arguments"] == expected.function.arguments  # type: ignore[union-attr]
+    assert expected.type == "function"
+    assert call["name"] == expected.function.name
+    assert call["arguments"] == expected.function.arguments
 
 
 async def test_async_httpx_sse_on_the_v1_route(server: MockServer) -> None:

@@ -47,14 +47,19 @@ def request(
         connection.close()
 
 
+def key_headers(server: MockServer) -> dict[str, str]:
+    """The key, and the session of `server` when it is a session's handle (`azure_mock`)."""
+    return {"api-key": API_KEY, **server.session_headers}
+
+
 def post_chat(server: MockServer, body: Any, **route: Any) -> RawResponse:
     """POST a chat body (dict or raw bytes) to the dated route with the key; `headers=` adds
     headers, `deployment=` / `api_version=` change the route."""
-    headers = {"api-key": API_KEY, **route.pop("headers", {})}
+    headers = {**key_headers(server), **route.pop("headers", {})}
     return request(chat_url(server, **route), body=body, headers=headers)
 
 
 def get(server: MockServer, path: str, headers: dict[str, str] | None = None) -> RawResponse:
     """GET `path` with the key (or exactly `headers` when given)."""
-    sent = {"api-key": API_KEY} if headers is None else headers
+    sent = key_headers(server) if headers is None else headers
     return request(server.url + path, "GET", headers=sent)

@@ -43,6 +43,7 @@ def request_bytes(
         f"POST {path or chat_path()} HTTP/1.1",
         f"Host: 127.0.0.1:{server.port}",
         f"api-key: {API_KEY}",
+        *(f"{name}: {value}" for name, value in server.session_headers.items()),
         "Content-Type: application/json",
         f"Content-Length: {len(payload)}",
         "Connection: close",
