@@ -16,7 +16,8 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 from mockserver.testing.server import MockServer
 from tests.browser.conftest import require_chromium
 from tests.replay.helpers import CASSETTE, UPSTREAM_SEED, error_code, post, recorder, replayer
-from tests.support.chat import API_VERSION, DEPLOYMENT, user
+from tests.support.chat import DEPLOYMENT, user
+from tests.support.clients import azure_client
 
 require_chromium()
 
@@ -34,9 +35,7 @@ def mock() -> Iterator[MockServer]:
 
 @pytest.fixture
 def sdk(mock: MockServer) -> Iterator[openai.AzureOpenAI]:
-    with openai.AzureOpenAI(
-        azure_endpoint=mock.url, api_key=SECRET_KEY, api_version=API_VERSION, max_retries=0
-    ) as azure:
+    with azure_client(mock, api_key=SECRET_KEY) as azure:
         yield azure
 
 

@@ -18,6 +18,7 @@ from tests.http.helpers import journal_bytes
 from tests.http.test_cli import running
 from tests.replay.helpers import recorder, replayer
 from tests.support import rawhttp
+from tests.support.clients import azure_client
 
 DATED_ROUTE = "/openai/deployments/{deployment}/chat/completions"
 API_VERSION = "2025-04-01-preview"
@@ -46,9 +47,7 @@ def total(samples: Samples, name: str, **labels: str) -> float:
 
 
 def azure(server: MockServer, **options: Any) -> openai.AzureOpenAI:
-    return openai.AzureOpenAI(
-        azure_endpoint=server.url, api_key="k", api_version=API_VERSION, max_retries=0, **options
-    )
+    return azure_client(server, api_key="k", **options)
 
 
 def ask(client: openai.AzureOpenAI, text: str, **options: Any) -> Any:

@@ -20,6 +20,7 @@ from tests.http.helpers import INVALID_BEARER, INVALID_KEY, RESOURCE_NOT_FOUND
 from tests.replay.helpers import CASSETTE, QUESTION, interactions, journal, post, recorder, replayer
 from tests.support import rawhttp
 from tests.support.chat import API_KEY, API_VERSION, DEPLOYMENT, chat_path, user
+from tests.support.clients import azure_client
 
 WRONG_KEY = "not-the-key"
 BODY: dict[str, Any] = {"messages": user(QUESTION)}
@@ -44,9 +45,7 @@ def keyed_replayer(recorded: Path) -> Iterator[MockServer]:
 
 
 def sdk_chat(server: MockServer, api_key: str) -> Any:
-    with openai.AzureOpenAI(
-        azure_endpoint=server.url, api_key=api_key, api_version=API_VERSION, max_retries=0
-    ) as client:
+    with azure_client(server, api_key=api_key) as client:
         return client.chat.completions.create(model=DEPLOYMENT, **BODY)
 
 

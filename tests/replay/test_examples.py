@@ -15,7 +15,8 @@ from mockserver.cli.main import main
 from mockserver.recordings.fixtures import Interaction, read_fixture_file
 from mockserver.testing.server import MockServer
 from tests.replay.helpers import frame_payloads, journal, recorded_bytes, replayer
-from tests.support.chat import API_VERSION, DEPLOYMENT
+from tests.support.chat import DEPLOYMENT
+from tests.support.clients import azure_client
 from tests.support.sse import raw_events
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -32,12 +33,7 @@ def client() -> Iterator[tuple[MockServer, openai.AzureOpenAI]]:
     """A server replaying fixtures/ (read only: record mode none), and a client on it."""
     with (
         replayer(FIXTURES) as replaying,
-        openai.AzureOpenAI(
-            azure_endpoint=replaying.url,
-            api_key="ci-key",
-            api_version=API_VERSION,
-            max_retries=0,
-        ) as sdk,
+        azure_client(replaying, api_key="ci-key") as sdk,
     ):
         yield replaying, sdk
 

@@ -26,6 +26,7 @@ from mockserver.cli.main import main
 from mockserver.cli.vcr_import import CassetteError, import_cassette
 from mockserver.recordings.fixtures import Interaction, read_fixture_file
 from tests.replay.helpers import journal, recorded_bytes, replayer
+from tests.support.clients import azure_client
 from tests.support.sse import raw_events
 from tests.support.testdata import REAL_TRAFFIC
 
@@ -268,12 +269,7 @@ def test_imported_chat_replays_through_the_sdk(name: str, imported: Path, tmp_pa
             version = interaction.request.query.get("api-version", FALLBACK_API_VERSION)
             if version not in clients:
                 clients[version] = closing.enter_context(
-                    openai.AzureOpenAI(
-                        azure_endpoint=replaying.url,
-                        api_key="replay-key",
-                        api_version=version,
-                        max_retries=0,
-                    )
+                    azure_client(replaying, api_key="replay-key", api_version=version)
                 )
             status, data, parsed = sdk_replay(clients[version], deployment, interaction)
             sent += 1

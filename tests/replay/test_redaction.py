@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import openai
 import pytest
 
 from mockserver.recordings.fixtures import REDACTED, UPSTREAM_PLACEHOLDER
@@ -179,12 +178,7 @@ def test_redacted_recordings_still_replay(recorded: Path) -> None:
     """The redacted fields are not part of the match (`metadata` is ignored by default)."""
     with (
         replayer(recorded) as replaying,
-        openai.AzureOpenAI(
-            azure_endpoint=replaying.url,
-            api_key="any-other-key",
-            api_version=API_VERSION,
-            max_retries=0,
-        ) as client,
+        azure_client(replaying, api_key="any-other-key") as client,
     ):
         replies = [
             client.chat.completions.create(
@@ -247,13 +241,8 @@ DEFAULT_SECRETS = {
 def ask_with_every_secret(server: MockServer, prompt: str = PROMPT, **body: object) -> str:
     metadata = body.get("metadata", END_USER_METADATA)
     assert isinstance(metadata, dict)
-    with openai.AzureOpenAI(
-        azure_endpoint=server.url,
-        api_key=AZURE_KEY,
-        api_version=API_VERSION,
-        max_retries=0,
-        default_headers=DEFAULT_HEADERS,
-        default_query=DEFAULT_QUERY,
+    with azure_client(
+        server, api_key=AZURE_KEY, default_headers=DEFAULT_HEADERS, default_query=DEFAULT_QUERY
     ) as client:
         completion = client.chat.completions.create(
             model=DEPLOYMENT,

@@ -24,7 +24,8 @@ import pytest
 from mockserver.stores.journal import JournalEntry
 from mockserver.testing.server import MockServer
 from tests.support import rawhttp
-from tests.support.chat import API_KEY, API_VERSION, DEPLOYMENT
+from tests.support.chat import API_VERSION, DEPLOYMENT
+from tests.support.clients import azure_client
 from tests.support.rawhttp import post_chat
 
 JOURNAL_BOUND_SECONDS = 30.0
@@ -68,14 +69,7 @@ def _shared_http_client() -> Iterator[None]:
 
 def client_for(server: MockServer, retries: int = 0, timeout: float = 30.0) -> openai.AzureOpenAI:
     assert _Shared.http is not None
-    return openai.AzureOpenAI(
-        azure_endpoint=server.url,
-        api_key=API_KEY,
-        api_version=API_VERSION,
-        max_retries=retries,
-        timeout=timeout,
-        http_client=_Shared.http,
-    )
+    return azure_client(server, max_retries=retries, timeout=timeout, http_client=_Shared.http)
 
 
 def fault(kind: str, count: int | None = None) -> tuple[dict[str, str], str]:

@@ -30,7 +30,8 @@ from mockserver.faults.latency import (
 )
 from mockserver.testing.server import MockServer
 from tests.support import rawhttp
-from tests.support.chat import API_KEY, API_VERSION, DEPLOYMENT, chat_url
+from tests.support.chat import API_KEY, DEPLOYMENT, chat_url
+from tests.support.clients import azure_client
 from tests.support.rawhttp import post_chat
 
 USAGE = Usage(prompt_tokens=10, completion_tokens=160, reasoning_tokens=100)
@@ -151,9 +152,7 @@ HARD_QUESTION = (
 
 def test_higher_reasoning_effort_delays_the_first_frame_more(server: MockServer) -> None:
     """The same request at each effort: more reasoning tokens, a later first frame."""
-    client = openai.AzureOpenAI(
-        azure_endpoint=server.url, api_key=API_KEY, api_version=API_VERSION, max_retries=0
-    )
+    client = azure_client(server)
     latency = Latency(ttft_ms=100, tokens_per_second=50, reasoning_tokens_per_second=500)
     reasoning: list[int] = []
     first_frames: list[float] = []
@@ -248,9 +247,7 @@ def test_an_invalid_header_is_a_400_invalid_mock_header(
 
 
 def test_an_invalid_header_through_the_sdk(server: MockServer) -> None:
-    client = openai.AzureOpenAI(
-        azure_endpoint=server.url, api_key=API_KEY, api_version=API_VERSION, max_retries=2
-    )
+    client = azure_client(server, max_retries=2)
     with pytest.raises(openai.BadRequestError) as caught:
         client.chat.completions.create(
             model=DEPLOYMENT, messages=BODY["messages"], extra_headers={LATENCY_HEADER: "fast"}

@@ -19,7 +19,8 @@ from openai.types.chat import ChatCompletion
 
 from mockserver.testing.server import MockServer
 from tests.support import rawhttp
-from tests.support.chat import API_KEY, API_VERSION, DEPLOYMENT
+from tests.support.chat import API_VERSION, DEPLOYMENT
+from tests.support.clients import azure_client, v1_client
 
 TPM = 2000
 BIG = 1500  # max_completion_tokens of the request that uses up most of the minute
@@ -74,13 +75,7 @@ def _shared_http_client() -> Iterator[None]:
 
 def client_for(server: MockServer) -> openai.AzureOpenAI:
     assert _Shared.http is not None
-    return openai.AzureOpenAI(
-        azure_endpoint=server.url,
-        api_key=API_KEY,
-        api_version=API_VERSION,
-        max_retries=0,
-        http_client=_Shared.http,
-    )
+    return azure_client(server, http_client=_Shared.http)
 
 
 def ask(
@@ -182,9 +177,7 @@ def test_a_stream_over_quota_is_refused_before_it_starts(make_server: MakeServer
 
 def test_v1_surface_is_limited_too(make_server: MakeServer) -> None:
     server = make_server(enforce_quota=True, deployments={DEPLOYMENT: deployment(tpm=1000)})
-    v1 = openai.OpenAI(
-        base_url=server.v1_base_url, api_key=API_KEY, max_retries=0, http_client=_Shared.http
-    )
+    v1 = v1_client(server, http_client=_Shared.http)
     with pytest.raises(openai.RateLimitError) as caught:
         v1.chat.completions.create(model=DEPLOYMENT, messages=MESSAGES, max_completion_tokens=BIG)
     error = caught.value

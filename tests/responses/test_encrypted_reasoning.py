@@ -19,7 +19,7 @@ from mockserver.testing.server import MockServer
 from tests.responses.helpers import WEATHER_TOOL, assert_valid, error_body, post, v1_url
 from tests.responses.test_agent_loop import MAX_TURNS
 from tests.responses.test_item_reference import NOT_PERSISTED, QUESTION, tool_outputs
-from tests.support.chat import API_KEY
+from tests.support.clients import async_v1_client
 from tests.support.sse import named_events
 
 INCLUDE: Any = ["reasoning.encrypted_content"]
@@ -148,7 +148,7 @@ def test_ai_sdk_loop_without_store(azure: openai.AzureOpenAI, with_id: bool) -> 
 async def test_async_streamed_sdk_items_handed_back(mock: MockServer) -> None:
     """The openai SDK's own output items, dumped back whole, over a v1 stream."""
     history: list[Any] = [user(QUESTION)]
-    client = openai.AsyncOpenAI(base_url=mock.v1_base_url, api_key=API_KEY, max_retries=0)
+    client = async_v1_client(mock)
     async with client:
         for _ in range(MAX_TURNS):
             async with client.responses.stream(

@@ -19,7 +19,7 @@ from mockserver.stores.responses import StoredResponse
 from mockserver.testing.server import MockServer
 from tests.responses.helpers import WEATHER_TOOL, error_body, post, v1_url
 from tests.responses.test_agent_loop import MAX_TURNS
-from tests.support.chat import API_KEY
+from tests.support.clients import async_v1_client
 
 QUESTION = "What is the weather in Paris?"
 TOOLS: Any = [WEATHER_TOOL]
@@ -95,7 +95,7 @@ def test_a_reference_reads_as_the_item_it_names(
 
 async def test_async_streamed_loop_by_reference(mock: MockServer) -> None:
     """The v1 surface, the async client and streams: references resolve the same way."""
-    client = openai.AsyncOpenAI(base_url=mock.v1_base_url, api_key=API_KEY, max_retries=0)
+    client = async_v1_client(mock)
     history: list[Any] = [user_turn(QUESTION)]
     async with client:
         for _ in range(MAX_TURNS):

@@ -21,7 +21,8 @@ import pytest
 
 from mockserver.testing.server import MockServer
 from tests.stream.helpers import MODEL, QUESTION, chat_body, frame_kind, rebuild
-from tests.support.chat import API_KEY, API_VERSION, chat_url, user
+from tests.support.chat import API_KEY, chat_url, user
+from tests.support.clients import async_azure_client, azure_client
 from tests.support.sockets import request_bytes
 from tests.support.sse import DONE, parse_frames
 
@@ -92,9 +93,7 @@ def assert_quiet(caplog: pytest.LogCaptureFixture) -> None:
 
 def assert_healthy(server: MockServer) -> None:
     """A following request, plain and streamed, is answered in full."""
-    with openai.AzureOpenAI(
-        azure_endpoint=server.url, api_key=API_KEY, api_version=API_VERSION, max_retries=0
-    ) as client:
+    with azure_client(server) as client:
         completion = client.chat.completions.create(model=MODEL, messages=user(QUESTION))
         with client.chat.completions.create(
             model=MODEL, messages=user(QUESTION), stream=True
@@ -199,9 +198,7 @@ def test_sdk_stream_closed_mid_stream(
     own_server: MockServer, quiet_log: pytest.LogCaptureFixture
 ) -> None:
     baseline = settled_tasks(own_server)
-    with openai.AzureOpenAI(
-        azure_endpoint=own_server.url, api_key=API_KEY, api_version=API_VERSION, max_retries=0
-    ) as client:
+    with azure_client(own_server) as client:
         stream = client.chat.completions.create(
             model=MODEL, messages=user(QUESTION), stream=True, n=128
         )
@@ -256,9 +253,7 @@ async def test_many_concurrent_streams(
 ) -> None:
     baseline = await asyncio.to_thread(settled_tasks, own_server)
     async with (
-        openai.AsyncAzureOpenAI(
-            azure_endpoint=own_server.url, api_key=API_KEY, api_version=API_VERSION, max_retries=0
-        ) as client,
+        async_azure_client(own_server) as client,
         httpx.AsyncClient(timeout=WAIT_SECONDS) as http,
     ):
         expected = await asyncio.wait_for(

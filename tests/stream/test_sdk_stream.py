@@ -27,7 +27,8 @@ from tests.stream.helpers import (
     TICKET_FORMAT,
     WEATHER_QUESTION,
 )
-from tests.support.chat import API_KEY, API_VERSION, user
+from tests.support.chat import user
+from tests.support.clients import async_azure_client
 
 T = TypeVar("T")
 INCLUDE_USAGE: dict[str, Any] = {"stream_options": {"include_usage": True}}
@@ -69,12 +70,7 @@ class AsyncSurface(Surface):
 
     def _run(self, call: Callable[[openai.AsyncAzureOpenAI], Coroutine[Any, Any, T]]) -> T:
         async def main() -> T:
-            async with openai.AsyncAzureOpenAI(
-                azure_endpoint=self.server.url,
-                api_key=API_KEY,
-                api_version=API_VERSION,
-                max_retries=0,
-            ) as client:
+            async with async_azure_client(self.server) as client:
                 return await asyncio.wait_for(call(client), timeout=60)
 
         return asyncio.run(main())

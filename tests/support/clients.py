@@ -29,3 +29,7 @@ def _azure_defaults(options: dict[str, Any]) -> dict[str, Any]:
     key = None if "azure_ad_token" in options else API_KEY
     defaults = {"api_key": key, "api_version": API_VERSION}
     return {name: value for name, value in defaults.items() if name not in options}
+
+
+def async_v1_client(server: MockServer, **options: Any) -> openai.AsyncOpenAI:
+    return server.async_openai_client(**{"api_key": API_KEY, **options})
