@@ -54,12 +54,25 @@ def rps_of(results: dict[str, Any], server: str, workload: str) -> float | None:
     return _med(cells.get(workload, {}), "rps")
 
 
+def cpu_of(results: dict[str, Any], server: str, workload: str) -> float | None:
+    cells = results.get("servers", {}).get(server, {}).get("cells", {})
+    return _med(cells.get(workload, {}), "cpu_us_per_request")
+
+
+def _by_cpu(results: dict[str, Any], workload: str, other: str, fmt: str) -> str:
+    """The same ratio from CPU per request (the other's CPU over ours): what the req/s
+    ratio would be if both had the same share of the processor."""
+    ours, theirs = cpu_of(results, OURS, workload), cpu_of(results, other, workload)
+    return f"; by CPU per request {fmt.format(theirs / ours)}" if ours and theirs else ""
+
+
 def _share(name: str, results: dict[str, Any], workload: str, goal: float) -> Row:
     ours, ceiling = rps_of(results, OURS, workload), rps_of(results, CEILING, workload)
     if not (ours and ceiling):
         return (name, "not measured", None)
     share = ours / ceiling
-    return (name, f"{ours:.0f} / {ceiling:.0f} req/s = {share:.0%}", share >= goal)
+    text = f"{ours:.0f} / {ceiling:.0f} req/s = {share:.0%}"
+    return (name, text + _by_cpu(results, workload, CEILING, "{:.0%}"), share >= goal)
 
 
 def _versus_leader(name: str, results: dict[str, Any], workload: str, goal: float) -> Row:
@@ -67,7 +80,8 @@ def _versus_leader(name: str, results: dict[str, Any], workload: str, goal: floa
     if not (ours and leader):
         return (name, "not measured", None)
     ratio = ours / leader
-    return (name, f"{ours:.0f} / {leader:.0f} req/s = {ratio:.2f}x", ratio >= goal)
+    text = f"{ours:.0f} / {leader:.0f} req/s = {ratio:.2f}x"
+    return (name, text + _by_cpu(results, workload, LEADER, "{:.2f}x"), ratio >= goal)
 
 
 def _w2_added(results: dict[str, Any]) -> Row:
@@ -80,6 +94,10 @@ def _w2_added(results: dict[str, Any]) -> Row:
         return (name, "not measured", None)
     added = 1000 / w2d - 1000 / w1d
     text = f"{added:.2f} ms added (1/W2d - 1/W1d) / {encode:.2f} ms encode = {added / encode:.2f}x"
+    cpu_w1d, cpu_w2d = cpu_of(results, OURS, "W1d"), cpu_of(results, OURS, "W2d")
+    if cpu_w1d and cpu_w2d:
+        cpu_added = (cpu_w2d - cpu_w1d) / 1000
+        text += f"; by CPU per request {cpu_added:.2f} ms = {cpu_added / encode:.2f}x"
     return (name, text, added / encode <= 1.3)
 
 
@@ -96,7 +114,8 @@ def _w4(results: dict[str, Any]) -> Row:
 
 
 def targets_met(results: dict[str, Any]) -> list[Row]:
-    """The issue's targets (#19), each a ratio within this run."""
+    """The issue's targets (#19), each a ratio within this run; met or not is judged on
+    req/s, as the issue defines them, and the CPU reading is given beside it."""
     rows = [
         _share("W1 >= 50% of the ceiling", results, "W1", 0.5),
         _versus_leader("W1 above aimock", results, "W1", 1.0),

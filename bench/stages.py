@@ -15,10 +15,11 @@ Windows, each `--seconds` long (5 by default):
   2. W1, one connection, hooks on: the stage table (the hooks' own cost is 2 - 1);
   3. W1 distinct, one connection, hooks on: the same with a new prompt every request;
   4. W2 repeated (the 20,000-token prompt), one connection, hooks on;
-  5. R, the W1 request replayed from one recorded interaction (a second server with
+  5. W3, a 200-token stream (a stub, as the bench adds it), one connection, hooks on;
+  6. R, the W1 request replayed from one recorded interaction (a second server with
      `fixtures_dir`, `record_mode = "none"`, `allow_repeats`), one connection, hooks on;
-  6. W1, 64 connections, no hooks: CPU per request under the bench's load;
-  7. W1, 64 connections, under cProfile (hooks off): the functions, for the proposals.
+  7. W1, 64 connections, no hooks: CPU per request under the bench's load;
+  8. W1, 64 connections, under cProfile (hooks off): the functions, for the proposals.
 
 Everything from the heading "## Ranked avoidable costs" on in bench/PROFILE.md is kept
 when the file is rewritten: the proposals are written by hand from these numbers.
@@ -55,43 +56,61 @@ from bench import workloads as wl
 from bench.procs import free_port
 from bench.targets import BENCH, DATED_PATH, HEADERS
 
-# (module, attribute or Class.method, stage, group). Each is patched where it is looked up
-# at run time: a name imported into `pipeline` is patched in `pipeline`.
+# ("module:attribute or module:Class.method", stage, group). Each is patched where it is
+# looked up at run time: a name imported into `pipeline` is patched in `pipeline`. "a|b":
+# each place of the list that exists (the package is being reshaped; functions move).
 HOOKS = [
-    ("mockserver.http.app", "count_requests", "metrics middleware", "middlewares"),
-    ("mockserver.http.app", "azure_envelope", "envelope middleware (request id)", "middlewares"),
-    ("mockserver.http.app", "record_requests", "journal middleware (its own code)", "journal"),
-    ("mockserver.http.app", "authenticate_first", "gateway: api-version, key", "middlewares"),
-    ("mockserver.http.app", "read_body_in_time", "body deadline middleware", "middlewares"),
-    ("mockserver.http.app", "finish_headers", "finish_headers (on_response_prepare)", "headers"),
-    ("mockserver.http.journal", "_record", "journal entry: scrub, mask, build", "journal"),
-    ("mockserver.stores.memory.journal", "MemoryJournal.record", "journal store", "journal"),
-    ("mockserver.http.handler", "_call", "handler: the Call from HTTP", "middlewares"),
-    ("mockserver.pipeline", "run", "pipeline glue (Asked, Trace, Outcome)", "plan"),
-    ("mockserver.faults.plan", "from_headers", "x-mock-fault headers", "plan"),
-    ("mockserver.faults.plan", "rolled", "fault rates", "plan"),
-    ("mockserver.pipeline", "_asked_latency", "x-mock-latency header", "plan"),
-    ("mockserver.pipeline", "reply_seconds", "reply latency", "plan"),
-    ("mockserver.pipeline", "route", "route: deployment, model gate", "plan"),
-    ("mockserver.pipeline", "decode_body", "JSON body decoded", "parse"),
-    ("mockserver.pipeline", "check_chat_request", "schema + o3-mini rules", "validate"),
-    ("mockserver.pipeline", "content_facts", "content memo lookup + digest", "count"),
-    ("mockserver.pipeline", "content_payload", "canonical content payload", "count"),
-    ("mockserver.tokens.counting", "prompt_tokens", "prompt tokens (tiktoken)", "count"),
-    ("mockserver.pipeline", "check_token_limits", "token limits", "count"),
-    ("mockserver.stores.memory.quota", "MemoryQuotaLedger.admit", "quota admit", "count"),
-    ("mockserver.stores.memory.quota", "MemoryQuotaLedger.spend", "quota spend", "count"),
-    ("mockserver.engines.chain", "EngineChain.answer", "engine chain", "engines"),
-    ("mockserver.engines.rules", "StubRules.answer", "stub rules (no stub)", "engines"),
-    ("mockserver.engines.replay", "Replay.answer", "replay (no fixtures)", "engines"),
-    ("mockserver.engines.record", "Record.answer", "record (off)", "engines"),
-    ("mockserver.engines.generator", "Generator.complete", "generator: the completion", "engines"),
-    ("mockserver.serialize.ids", "IdSource.chat_completion", "id and created", "render"),
-    ("mockserver.operations.chat", "ChatCompletions.render", "render glue", "render"),
-    ("mockserver.operations.chat", "chat_completion_body", "chat.completion JSON", "render"),
-    ("mockserver.pipeline", "model_headers", "model headers", "headers"),
-    ("mockserver.stores.memory.quota", "MemoryQuotaLedger.snapshot", "quota snapshot", "headers"),
-    ("mockserver.http.writer", "write", "writer + aiohttp Response", "writer"),
+    ("mockserver.http.app:count_requests", "metrics middleware", "middlewares"),
+    ("mockserver.http.app:azure_envelope", "envelope middleware (request id)", "middlewares"),
+    ("mockserver.http.app:record_requests", "journal middleware (its own code)", "journal"),
+    ("mockserver.http.app:authenticate_first", "gateway: api-version, key", "middlewares"),
+    ("mockserver.http.app:read_body_in_time", "body deadline middleware", "middlewares"),
+    ("mockserver.http.app:finish_headers", "finish_headers (on_response_prepare)", "headers"),
+    ("mockserver.http.journal:_record", "journal entry: scrub, mask, build", "journal"),
+    ("mockserver.stores.memory.journal:MemoryJournal.record", "journal store", "journal"),
+    ("mockserver.http.handler:_call", "handler: the Call from HTTP", "middlewares"),
+    ("mockserver.pipeline:run", "pipeline glue (Asked, Trace, Outcome)", "plan"),
+    ("mockserver.faults.plan:from_headers", "x-mock-fault headers", "plan"),
+    ("mockserver.faults.plan:rolled", "fault rates", "plan"),
+    ("mockserver.pipeline:_asked_latency", "x-mock-latency header", "plan"),
+    ("mockserver.pipeline:reply_seconds", "reply latency", "plan"),
+    ("mockserver.pipeline:route", "route: deployment, model gate", "plan"),
+    (
+        "mockserver.pipeline:decode_body|mockserver.contract.deployments:decode_body",
+        "JSON body",
+        "parse",
+    ),
+    ("mockserver.pipeline:check_chat_request", "schema + o3-mini rules", "validate"),
+    (
+        "mockserver.pipeline:content_facts|mockserver.engines.digest:ContentFacts.of",
+        "content memo lookup + digest",
+        "count",
+    ),
+    (
+        "mockserver.pipeline:content_payload|mockserver.engines.digest:content_payload",
+        "content payload",
+        "count",
+    ),
+    ("mockserver.tokens.counting:prompt_tokens", "prompt tokens (tiktoken)", "count"),
+    ("mockserver.pipeline:check_token_limits", "token limits", "count"),
+    ("mockserver.stores.memory.quota:MemoryQuotaLedger.admit", "quota admit", "count"),
+    ("mockserver.stores.memory.quota:MemoryQuotaLedger.spend", "quota spend", "count"),
+    ("mockserver.engines.chain:EngineChain.answer", "engine chain", "engines"),
+    ("mockserver.engines.rules:StubRules.answer", "stub rules (no stub)", "engines"),
+    ("mockserver.engines.replay:Replay.answer", "replay (no fixtures)", "engines"),
+    ("mockserver.engines.record:Record.answer", "record (off)", "engines"),
+    ("mockserver.engines.generator:Generator.complete", "generator: the completion", "engines"),
+    ("mockserver.serialize.ids:IdSource.chat_completion", "id and created", "render"),
+    ("mockserver.operations.chat:ChatCompletions.render", "render glue", "render"),
+    ("mockserver.operations.chat:chat_completion_body", "chat.completion JSON", "render"),
+    ("mockserver.pipeline:model_headers", "model headers", "headers"),
+    ("mockserver.stores.memory.quota:MemoryQuotaLedger.snapshot", "quota snapshot", "headers"),
+    ("mockserver.http.writer:write", "writer + aiohttp Response", "writer"),
+    ("mockserver.http.writer:write_stream", "stream writer: frames to aiohttp", "writer"),
+    ("mockserver.serialize.sse:ChunkStream._model_frame", "SSE chunk JSON", "render"),
+    ("mockserver.serialize.sse:ChunkStream._pad", "SSE obfuscation pad", "render"),
+    ("mockserver.serialize.sse:token_pieces", "SSE token pieces", "render"),
+    ("mockserver.faults.latency:pacer_for", "stream pacer", "plan"),
 ]
 PROPOSALS = "## Ranked avoidable costs"  # from here on PROFILE.md is written by hand
 AIOHTTP = "aiohttp + event loop (HTTP parse, dispatch, transport)"
@@ -174,17 +193,24 @@ def timed(fn: Callable[..., Any], stage: str) -> Callable[..., Any]:
 def install_hooks() -> list[str]:
     """Wrap every hook that exists on this code path; the ones not found, by name."""
     missing = []
-    for module_name, attribute, stage, _ in HOOKS:
-        owner: Any = importlib.import_module(module_name)
-        *path, name = attribute.split(".")
-        for part in path:
-            owner = getattr(owner, part, None)
-        original = getattr(owner, name, None) if owner is not None else None
-        if original is None:
-            missing.append(f"{module_name}.{attribute}")
-            continue
-        setattr(owner, name, timed(original, stage))
+    for places, stage, _ in HOOKS:
+        found = [wrap(place, stage) for place in places.split("|")]
+        if not any(found):
+            missing.append(places)
     return missing
+
+
+def wrap(place: str, stage: str) -> bool:
+    module_name, attribute = place.split(":")
+    owner: Any = importlib.import_module(module_name)
+    *path, name = attribute.split(".")
+    for part in path:
+        owner = getattr(owner, part, None)
+    original = getattr(owner, name, None) if owner is not None else None
+    if original is None:
+        return False
+    setattr(owner, name, timed(original, stage))
+    return True
 
 
 # --- the server and the load --------------------------------------------------------------
@@ -206,6 +232,19 @@ async def start_server(port: int, **overrides: Any) -> Any:
     await warmed(runner.app)
     gc.freeze()
     return runner
+
+
+async def stream_request(url: str) -> load.Request:
+    """W3 as the bench sends it: a stub answers streams with the 200-token reply."""
+    import aiohttp
+
+    answer = {"content": wl.texts().stream_reply}
+    stub = {"id": "bench-stream", "match": {"stream": True}, "answer": answer}
+    admin = url.split("/openai/")[0] + "/__admin/stubs"
+    async with aiohttp.ClientSession() as session, session.post(admin, json=stub) as response:
+        if response.status not in (200, 201):
+            raise RuntimeError(f"adding the stream stub failed: {response.status}")
+    return load.Request(url, HEADERS, body=wl.stream_body(), stream=True)
 
 
 async def replay_server(url: str, work: Path) -> tuple[Any, str]:
@@ -312,6 +351,8 @@ async def measure(seconds: float, work: Path) -> tuple[list[Window], str, list[s
             await window("W1 distinct, 1 connection, hooks", w1d, 1, seconds, work, hooks=True),
             await window("W2 repeated, 1 connection, hooks", w2r, 1, seconds, work, hooks=True),
         ]
+        w3 = await stream_request(url)
+        windows.append(await window("W3, 1 connection, hooks", w3, 1, seconds, work, hooks=True))
         replay, replay_url = await replay_server(url, work)
         r = load.Request(replay_url, HEADERS, body=wl.small_body())
         await drive(r, 8, 1, work)
@@ -338,12 +379,12 @@ async def measure(seconds: float, work: Path) -> tuple[list[Window], str, list[s
 def group_of(stage: str) -> str:
     if stage == AIOHTTP:
         return "aiohttp"
-    return next(group for _, _, name, group in HOOKS if name == stage)
+    return next(group for _, name, group in HOOKS if name == stage)
 
 
 def markdown(windows: list[Window], profile: str, missing: list[str], seconds: float) -> str:
-    plain, hooked, distinct, large, replayed, _, profiled = windows
-    columns = [hooked, distinct, large, replayed]
+    plain, hooked, distinct, large, streamed, replayed, _, profiled = windows
+    columns = [hooked, distinct, large, streamed, replayed]
     from bench.run import machine
 
     m = machine()
@@ -378,8 +419,8 @@ def markdown(windows: list[Window], profile: str, missing: list[str], seconds: f
         "## By stage (the issue's list), CPU us per request",
         "",
         "| stage | W1 repeated | share | W1 distinct | share | W2 repeated | share "
-        "| R replay | share |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| W3 stream | share | R replay | share |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     groups = [_by_group(w) for w in columns]
     for group in GROUP_ORDER:
@@ -394,16 +435,16 @@ def markdown(windows: list[Window], profile: str, missing: list[str], seconds: f
         "## Each hooked function (exclusive: what it ran itself, not the hooked stages it "
         "called), CPU us per request",
         "",
-        "| group | stage | calls/request (W1) | W1 repeated | W1 distinct | W2 repeated "
-        "| R replay |",
-        "|---|---|---|---|---|---|---|",
+        "| group | stage | calls/request (W1, W3) | W1 repeated | W1 distinct | W2 repeated "
+        "| W3 stream | R replay |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     names = {stage for w in columns for stage in w.stages}
     for stage in sorted(names, key=lambda s: -max(w.stages.get(s, 0.0) for w in columns)):
-        calls = hooked.calls.get(stage)
+        calls = f"{hooked.calls.get(stage, 0.0):.2f}, {streamed.calls.get(stage, 0.0):.0f}"
         values = " | ".join(f"{w.stages.get(stage, 0.0):.1f}" for w in columns)
         out.append(
-            f"| {group_of(stage)} | {stage} | {f'{calls:.2f}' if calls else '-'} | {values} |"
+            f"| {group_of(stage)} | {stage} | {calls if stage != AIOHTTP else '-'} | {values} |"
         )
     if missing:
         out += ["", "Hooks not found on this code path: " + ", ".join(missing)]
