@@ -13,7 +13,6 @@ import openai
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.tools import tool
-from langchain_openai import AzureChatOpenAI
 from pydantic import SecretStr
 
 from mockserver.engines.matching import RequestMatch
@@ -24,6 +23,7 @@ from tests.doubles.helpers import GET_WEATHER, admin_client
 from tests.support import rawhttp
 from tests.support.chat import API_VERSION, chat_route, user
 from tests.support.clients import azure_client, v1_client
+from tests.support.langchain import azure_chat_model
 from tests.support.sockets import request_bytes
 from tests.support.waiting import poll
 
@@ -440,14 +440,7 @@ def test_the_journal_after_a_langchain_agent_run(mock: MockServer) -> None:
         answer={"tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}]},
     )
     mock.stub(match={"tool_result_present": True}, answer={"content": "It is 21 °C in Paris."})
-    llm = AzureChatOpenAI(
-        azure_endpoint=mock.url,
-        api_key=SecretStr("any-key"),
-        api_version=API_VERSION,
-        azure_deployment=MODEL,
-        max_retries=0,
-        default_headers=mock.session_headers,
-    )
+    llm = azure_chat_model(mock, api_key=SecretStr("any-key"))
     agent = llm.bind_tools([get_weather])
     messages: list[Any] = [HumanMessage("What is the weather in Paris?")]
     first = agent.invoke(messages)

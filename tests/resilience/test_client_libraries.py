@@ -11,8 +11,6 @@ import os
 
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # never fetch the cost map
 
-import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -22,10 +20,11 @@ import openai
 import pytest
 from langchain_openai import AzureChatOpenAI
 from litellm import exceptions as litellm_errors
-from pydantic import SecretStr
 
 from mockserver.testing.server import MockServer
-from tests.support.chat import API_KEY, API_VERSION, DEPLOYMENT
+from tests.resilience.helpers import fault, statuses
+from tests.support.chat import API_VERSION, DEPLOYMENT
+from tests.support.langchain import azure_chat_model
 
 litellm.suppress_debug_info = True
 
@@ -35,32 +34,12 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore:.*using the `ReadOnly` qualifier. Pydantic will not protect:UserWarning"
 )
 
-JOURNAL_BOUND_SECONDS = 30.0
 MESSAGES: list[dict[str, Any]] = [{"role": "user", "content": "hi"}]
 TOKEN_429 = "have exceeded token rate limit of your current AIServices S0 pricing tier"
 SERVER_ERROR = "The server had an error while processing your request."
 UNAVAILABLE = "The service is temporarily unable to process your request."
 
 MakeLlm = Callable[..., AzureChatOpenAI]
-
-
-def fault(kind: str, count: int | None = None) -> tuple[dict[str, str], str]:
-    fault_id = uuid.uuid4().hex
-    headers = {"x-mock-fault": kind, "x-mock-fault-id": fault_id}
-    if count is not None:
-        headers["x-mock-fault-count"] = str(count)
-    return headers, fault_id
-
-
-def statuses(server: MockServer, fault_id: str, count: int) -> list[int]:
-    """Statuses journaled for this fault id, once `count` are in (a bounded wait: entries of
-    streams and dropped connections are written just after the client saw the end)."""
-    deadline = time.monotonic() + JOURNAL_BOUND_SECONDS
-    while True:
-        found = [e.status for e in server.requests if e.headers.get("x-mock-fault-id") == fault_id]
-        if len(found) >= count or time.monotonic() > deadline:
-            return found
-        time.sleep(0.01)
 
 
 @pytest.fixture(autouse=True)
@@ -86,14 +65,8 @@ def azure_chat(server: MockServer, http_client: httpx.Client) -> MakeLlm:
     clients would outlive the test), sending `headers` on every request."""
 
     def make(headers: dict[str, str], max_retries: int = 0) -> AzureChatOpenAI:
-        return AzureChatOpenAI(
-            azure_endpoint=server.url,
-            api_key=SecretStr(API_KEY),
-            api_version=API_VERSION,
-            azure_deployment=DEPLOYMENT,
-            max_retries=max_retries,
-            default_headers=headers,
-            http_client=http_client,
+        return azure_chat_model(
+            server, max_retries=max_retries, default_headers=headers, http_client=http_client
         )
 
     return make

@@ -11,7 +11,6 @@ from __future__ import annotations
 import http.client
 import math
 import re
-import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -21,14 +20,13 @@ import httpx2
 import openai
 import pytest
 
-from mockserver.stores.journal import JournalEntry
 from mockserver.testing.server import MockServer
+from tests.resilience.helpers import entries_for, fault, statuses
 from tests.support import rawhttp
 from tests.support.chat import API_VERSION, DEPLOYMENT
 from tests.support.clients import azure_client
 from tests.support.rawhttp import post_chat
 
-JOURNAL_BOUND_SECONDS = 30.0
 MESSAGES: list[Any] = [{"role": "user", "content": "hi"}]
 BODY: dict[str, Any] = {"messages": MESSAGES}
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -70,34 +68,6 @@ def _shared_http_client() -> Iterator[None]:
 def client_for(server: MockServer, retries: int = 0, timeout: float = 30.0) -> openai.AzureOpenAI:
     assert _Shared.http is not None
     return azure_client(server, max_retries=retries, timeout=timeout, http_client=_Shared.http)
-
-
-def fault(kind: str, count: int | None = None) -> tuple[dict[str, str], str]:
-    """The headers asking for `kind` (the first `count` times), and their fresh id."""
-    fault_id = uuid.uuid4().hex
-    headers = {"x-mock-fault": kind, "x-mock-fault-id": fault_id}
-    if count is not None:
-        headers["x-mock-fault-count"] = str(count)
-    return headers, fault_id
-
-
-def entries_for(server: MockServer, fault_id: str, count: int) -> list[JournalEntry]:
-    """The journal entries of requests carrying this fault id, in order, once `count` are in.
-
-    An entry is written when its handler returns: for a dropped connection or a stream that
-    is a moment after the client saw the end, so wait for it (bounded: a hang guard only).
-    """
-    deadline = time.monotonic() + JOURNAL_BOUND_SECONDS
-    while True:
-        found = [e for e in server.requests if e.headers.get("x-mock-fault-id") == fault_id]
-        if len(found) >= count or time.monotonic() > deadline:
-            return found
-        time.sleep(0.01)
-
-
-def statuses(server: MockServer, fault_id: str, count: int) -> list[int]:
-    """The statuses the server answered to requests carrying this fault id, in order."""
-    return [entry.status for entry in entries_for(server, fault_id, count)]
 
 
 def create(client: openai.AzureOpenAI, headers: dict[str, str], **extra: Any) -> Any:

@@ -9,7 +9,6 @@ would wait LONG_MS and the test would fail every time, not by the luck of the sc
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -33,6 +32,7 @@ from tests.support import rawhttp
 from tests.support.chat import API_KEY, DEPLOYMENT, chat_url
 from tests.support.clients import azure_client
 from tests.support.rawhttp import post_chat
+from tests.support.waiting import journal_entries
 
 USAGE = Usage(prompt_tokens=10, completion_tokens=160, reasoning_tokens=100)
 SEED = b"a request digest"
@@ -40,7 +40,6 @@ PACED = Latency(ttft_ms=300, tokens_per_second=50, reasoning_tokens_per_second=5
 SEEDS = [f"seed-{n}".encode() for n in range(300)]
 BODY: dict[str, Any] = {"messages": [{"role": "user", "content": "hi"}]}
 LONG_MS = 600  # the slow side of the ordering comparisons
-JOURNAL_BOUND_SECONDS = 30.0
 
 
 # --- defaults -----------------------------------------------------------------------------------
@@ -283,12 +282,7 @@ def server_ms(server: MockServer, deployment: str, headers: dict[str, str], **bo
     )
     assert response.status == 200, response.body
     # A stream's entry is written once its handler returns, a moment after the last byte.
-    deadline = time.monotonic() + JOURNAL_BOUND_SECONDS  # a guard against hangs, no threshold
-    while True:
-        entries = [e for e in server.requests if e.headers.get("x-ms-client-request-id") == tag]
-        if entries or time.monotonic() > deadline:
-            break
-        time.sleep(0.01)
+    entries = journal_entries(server, 1, lambda e: e.headers.get("x-ms-client-request-id") == tag)
     assert len(entries) == 1
     assert entries[0].deployment == deployment
     return entries[0].duration_ms

@@ -30,11 +30,11 @@ from langchain_core.messages import ToolMessage as LangChainToolMessage
 from langchain_core.tools import tool as langchain_tool
 from langchain_openai import AzureChatOpenAI
 from langgraph.prebuilt import create_react_agent
-from pydantic import SecretStr
 from smolagents import AzureOpenAIServerModel, ToolCallingAgent, tool
 
 from mockserver.testing.server import MockServer
 from tests.support.chat import API_KEY, API_VERSION, DEPLOYMENT
+from tests.support.langchain import azure_chat_model
 
 QUESTION = "What is the weather in Paris?"
 MAX_TURNS = 8
@@ -55,13 +55,7 @@ def get_population(city: str) -> int:
 
 
 def chat_model(server: MockServer) -> AzureChatOpenAI:
-    return AzureChatOpenAI(
-        azure_endpoint=server.url,
-        api_key=SecretStr(API_KEY),
-        api_version=API_VERSION,
-        azure_deployment=DEPLOYMENT,
-        max_retries=0,
-    )
+    return azure_chat_model(server)
 
 
 @pytest.mark.filterwarnings(MOVED)

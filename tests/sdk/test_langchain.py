@@ -19,11 +19,11 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.tools import tool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_openai import AzureChatOpenAI
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field
 
 from mockserver.testing.server import MockServer
 from tests.sdk.helpers import DOC_MESSAGES, DOC_PROMPT_TOKENS, TOOL_CALL_ID
-from tests.support.chat import API_KEY, API_VERSION
+from tests.support.langchain import azure_chat_model
 from tests.support.schemas import assert_valid
 
 DOC_QUESTION: str = DOC_MESSAGES[0]["content"]
@@ -82,15 +82,7 @@ def make_llm(server: MockServer, sent: Sent) -> Iterator[Callable[..., AzureChat
     def make(**options: Any) -> AzureChatOpenAI:
         http_client = httpx.Client(event_hooks={"request": [sent.hook]})
         clients.append(http_client)
-        return AzureChatOpenAI(
-            azure_endpoint=server.url,
-            api_key=SecretStr(API_KEY),
-            api_version=API_VERSION,
-            azure_deployment="o3-mini",
-            max_retries=0,
-            http_client=http_client,
-            **options,
-        )
+        return azure_chat_model(server, http_client=http_client, **options)
 
     yield make
     for client in clients:

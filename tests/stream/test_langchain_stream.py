@@ -9,11 +9,10 @@ import httpx
 import pytest
 from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_openai import AzureChatOpenAI
-from pydantic import SecretStr
 
 from mockserver.testing.server import MockServer
 from tests.stream.helpers import GET_WEATHER, QUESTION, WEATHER_QUESTION
-from tests.support.chat import API_KEY, API_VERSION
+from tests.support.langchain import azure_chat_model
 
 MakeLlm = Callable[..., AzureChatOpenAI]
 
@@ -28,14 +27,7 @@ def azure_chat(server: MockServer) -> Iterator[MakeLlm]:
         if "http_async_client" not in options:
             clients.append(httpx.Client(timeout=60))
             options["http_client"] = clients[-1]
-        return AzureChatOpenAI(
-            azure_endpoint=server.url,
-            api_key=SecretStr(API_KEY),
-            api_version=API_VERSION,
-            azure_deployment="o3-mini",
-            max_retries=0,
-            **options,
-        )
+        return azure_chat_model(server, **options)
 
     yield make
     for client in clients:

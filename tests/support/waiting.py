@@ -17,7 +17,7 @@ from mockserver.testing.server import MockServer
 T = TypeVar("T")
 WAIT_SECONDS = 60.0  # a child process's output line
 POLL_BOUND_SECONDS = 30.0  # a value that shows up, e.g. after a background write
-JOURNAL_BOUND_SECONDS = 10.0  # a journal entry: written once its handler returns
+JOURNAL_BOUND_SECONDS = 30.0  # a journal entry: written once its handler returns
 POLL_STEP_SECONDS = 0.01
 
 
