@@ -159,7 +159,8 @@ def markdown(results: dict[str, Any], json_name: str) -> str:
         "# Benchmark results",
         "",
         f"Written by `make bench` (`python -m bench`); raw numbers in "
-        f"`bench/results/{json_name}`. How to read this: bench/README.md.",
+        f"`{json_name if json_name.startswith('/') else 'bench/results/' + json_name}`. "
+        "How to read this: bench/README.md.",
         "",
         f"- **Date**: {results['date']}",
         f"- **Machine**: {m['cpu_count']} CPUs, {m['cpu_model']}, {m['memory_gb']} GB; "
