@@ -208,12 +208,11 @@ def test_first_request_is_charged_prompt_plus_max_completion_tokens(
     assert int(response.headers["x-ratelimit-remaining-tokens"]) == 5000 - prompt - 700
 
 
-def test_remaining_counts_decrease_between_requests(surface: str) -> None:
-    # A server of its own: on the shared one, charges of earlier tests leave the
-    # one-minute window at any moment and would move the counts.
-    with MockServer() as server:
-        first = send(server, surface)
-        second = send(server, surface)
+def test_remaining_counts_decrease_between_requests(azure_mock: MockServer, surface: str) -> None:
+    # A session of its own (quota is kept per session): on the shared default one, charges
+    # of earlier tests leave the one-minute window at any moment and would move the counts.
+    first = send(azure_mock, surface)
+    second = send(azure_mock, surface)
     # Without max_completion_tokens a request is charged its prompt up front and the
     # completion tokens it spent once answered.
     usage = second.json()["usage"]
@@ -226,10 +225,9 @@ def test_remaining_counts_decrease_between_requests(surface: str) -> None:
     assert remaining["tokens"][0] - remaining["tokens"][1] == prompt
 
 
-def test_remaining_tokens_include_the_completion_budget() -> None:
-    with MockServer() as server:  # its own window, as above
-        before = post_chat(server, BODY)
-        after = post_chat(server, {**BODY, "max_completion_tokens": 1234})
+def test_remaining_tokens_include_the_completion_budget(azure_mock: MockServer) -> None:
+    before = post_chat(azure_mock, BODY)  # its own window, as above
+    after = post_chat(azure_mock, {**BODY, "max_completion_tokens": 1234})
     prompt = after.json()["usage"]["prompt_tokens"]
     spent = int(before.headers["x-ratelimit-remaining-tokens"]) - int(
         after.headers["x-ratelimit-remaining-tokens"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +23,7 @@ from tests.http.helpers import (
 from tests.support import rawhttp
 from tests.support.chat import CHAT_ID
 from tests.support.rawhttp import post_chat
+from tests.support.waiting import journal_entries
 
 LIMIT = 1000
 
@@ -181,11 +181,9 @@ def send_head_and_part_of_the_body(server: MockServer) -> socket.socket:
 
 
 def wait_for_entry(server: MockServer) -> JournalEntry:
-    for _ in range(300):  # a bound against hangs: 30 s
-        if server.requests:
-            return server.requests[-1]
-        time.sleep(0.1)
-    raise AssertionError("the request was never journaled")
+    entries = journal_entries(server)
+    assert entries, "the request was never journaled"
+    return entries[-1]
 
 
 def test_a_client_that_leaves_halfway_through_its_body_is_journaled_as_gone() -> None:

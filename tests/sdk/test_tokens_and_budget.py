@@ -232,12 +232,11 @@ def test_completion_tokens_are_reasoning_framing_and_visible(client: openai.Azur
     assert completion.usage.total_tokens == DOC_PROMPT_TOKENS + total
 
 
-def test_the_quota_is_charged_the_framing_too() -> None:
+def test_the_quota_is_charged_the_framing_too(azure_mock: MockServer) -> None:
     """The deployment's tokens-per-minute count is charged what is billed: the prompt, and
     once answered the completion tokens, hidden framing included."""
     body = {"messages": DOC_MESSAGES}
-    with MockServer() as server:  # its own one-minute window
-        first, second = post_chat(server, body), post_chat(server, body)
+    first, second = post_chat(azure_mock, body), post_chat(azure_mock, body)  # its own window
     usage, message = second.json()["usage"], second.json()["choices"][0]["message"]
     reasoning = usage["completion_tokens_details"]["reasoning_tokens"]
     billed = DOC_PROMPT_TOKENS + reasoning + TEXT_FRAMING + tokens.count(message["content"])
