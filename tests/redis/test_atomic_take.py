@@ -8,6 +8,7 @@ import itertools
 
 from mockserver.engines.matching import RequestView
 from mockserver.engines.stubs import Stub
+from mockserver.stores.redis.stubs import RedisStubStore
 from mockserver.stores.scenarios import STARTED
 from mockserver.stores.stores import Stores
 
@@ -73,3 +74,19 @@ async def test_a_stub_added_during_takes_is_taken_whole(
     counts = {s.id: s.answered for s in await first.stubs.all()}
     by_id = {i: sum(1 for s in taken if s is not None and s.id == i) for i in ("old", "new")}
     assert by_id == counts and sum(by_id.values()) == min(80, 55)
+
+
+async def test_a_claim_on_a_stale_read_is_refused(two_processes: tuple[Stores, Stores]) -> None:
+    """Between one process's read and its claim, the other replaces the stub: the claim
+    must not count an answer of a definition that is gone."""
+    first, second = two_processes
+    assert isinstance(first.stubs, RedisStubStore)
+    await first.stubs.add(stub(id="s"))
+    snapshot = await first.stubs.snapshot()
+    claim = snapshot.choose(view())
+    assert claim is not None
+    await second.stubs.add(stub(id="s", match={"last_user_message": {"contains": "other"}}))
+    assert await first.stubs.claim(snapshot.generation, claim) is None
+    assert await first.stubs.take(view()) is None  # read again: the new one does not match
+    kept = await second.stubs.get("s")
+    assert kept is not None and kept.answered == 0

@@ -121,6 +121,19 @@ async def test_a_stored_response_continues_on_the_other_process(
     assert await first.responses.get("resp_1") is None
 
 
+async def test_each_recording_is_used_once_between_processes(
+    two_processes: tuple[Stores, Stores],
+) -> None:
+    first, second = two_processes
+    taken = await asyncio.gather(
+        *(s.replays.take("chat:abc", 5, repeat_last=False) for _ in range(4) for s in two_processes)
+    )
+    assert sorted(i for i in taken if i is not None) == [0, 1, 2, 3, 4]
+    assert await first.replays.take("chat:abc", 5, repeat_last=True) == 4
+    await second.replays.reset()
+    assert await first.replays.take("chat:abc", 5, repeat_last=False) == 0
+
+
 async def test_quota_is_counted_once_for_both(two_processes: tuple[Stores, Stores]) -> None:
     first, second = two_processes
     assert await first.quota.admit("o3-mini", LIMITS, 600) is None
@@ -178,8 +191,9 @@ async def test_every_key_of_a_session_is_in_one_slot(clients: tuple[Redis, Redis
     await stores.responses.put(StoredResponse({"id": "r", "output": [{"id": "i"}]}, [], []))
     await stores.faults.take("f", 1)
     await stores.faults.draw("o3-mini", 1)
+    await stores.replays.take("chat:abc", 1, repeat_last=False)
     keys = [text(key) for key in await client.keys("*")]
-    assert len(keys) == 19
+    assert len(keys) == 20
     assert {key.split("}")[0] for key in keys} == {"mock:{a%3Ab%7Bc%7D:x%25y"}
     assert len({key_slot(key.encode()) for key in keys}) == 1
 
@@ -197,3 +211,46 @@ async def test_forgetting_a_session_deletes_its_keys_only(clients: tuple[Redis, 
     assert [s.id for s in await backend.stores("kept").stubs.all()] == ["kept"]
     assert all("{mock-1:kept}" in text(key) for key in await client.keys("*"))
     assert await backend.healthy()
+
+
+RICH_STUBS = [
+    {
+        "id": "tools",
+        "priority": -3,
+        "times": 4,
+        "match": {
+            "deployment": "o3-mini",
+            "route": "v1",
+            "api_version": "2025-04-01-preview",
+            "last_user_message": {"regex": "weather (in|at) \\w+"},
+            "any_message": {"equals": "hi"},
+            "system_prompt": {"contains": "helpful"},
+            "tools_offered": ["get_weather"],
+            "tool_result_present": False,
+            "stream": True,
+            "headers": {"x-test": {"equals": "1"}},
+            "body": {"n": 1, "messages[0].role": "developer"},
+        },
+        "answer": {
+            "tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}],
+            "usage": {"prompt_tokens": 12, "reasoning_tokens": 64},
+            "content_filter": {"violence": "high"},
+            "delay_ms": 5,
+        },
+        "scenario": "s",
+        "required_state": "Started",
+        "new_state": "next",
+    },
+    {"id": "error", "answer": {"error": {"name": "server_error", "values": {"request_id": "x"}}}},
+    {"id": "raw", "answer": {"error": {"status": 418, "body": {"error": {"code": "teapot"}}}}},
+    {"id": "json", "answer": {"structured_output": {"a": [1, 2.5, None, "é"]}}},
+    {"id": "fault", "answer": {"fault": "reset"}},
+]
+
+
+async def test_every_kind_of_stub_comes_back_as_added(two_processes: tuple[Stores, Stores]) -> None:
+    first, second = two_processes
+    stubs = [Stub.model_validate(fields) for fields in RICH_STUBS]
+    for each in stubs:
+        await first.stubs.add(each)
+    assert await second.stubs.all() == stubs

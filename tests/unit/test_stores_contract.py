@@ -384,6 +384,15 @@ async def test_an_item_comes_from_the_latest_response_holding_it(stores: Stores)
     assert (await stores.responses.get_item("rs_1"), await stores.responses.count()) == (None, 0)
 
 
+async def test_each_item_is_found_in_its_own_response(stores: Stores) -> None:
+    await stores.responses.put(response("resp_1", "rs_a", inputs=("msg_a",)))
+    await stores.responses.put(response("resp_2", "rs_b", inputs=("msg_b",)))
+    for item_id, holder in [("rs_a", "resp_1"), ("msg_b", "resp_2"), ("msg_a", "resp_1")]:
+        item = await stores.responses.get_item(item_id)
+        assert item is not None and (item["id"], item["n"]) == (item_id, holder)
+    assert await stores.responses.get_item("msg_c") is None
+
+
 # --- faults ---------------------------------------------------------------------------------
 
 
@@ -412,6 +421,25 @@ async def test_fault_reset_restarts_counts_and_sequences(stores: Stores) -> None
     assert await stores.faults.take("id", 1)
 
 
+# --- replays -------------------------------------------------------------------------------
+
+
+async def test_recordings_are_used_in_turn_then_the_last_repeats(stores: Stores) -> None:
+    taken = [await stores.replays.take("chat:abc", 2, repeat_last=True) for _ in range(4)]
+    assert taken == [0, 1, 1, 1]
+    taken = [await stores.replays.take("chat:def", 2, repeat_last=False) for _ in range(3)]
+    assert taken == [0, 1, None]
+    assert await stores.replays.take("none", 0, repeat_last=True) is None
+
+
+async def test_replay_reset_rewinds_every_request(stores: Stores) -> None:
+    await stores.replays.take("a", 3, repeat_last=False)
+    await stores.replays.take("b", 1, repeat_last=False)
+    await stores.replays.reset()
+    assert await stores.replays.take("a", 3, repeat_last=False) == 0
+    assert await stores.replays.take("b", 1, repeat_last=False) == 0
+
+
 # --- Stores.reset ---------------------------------------------------------------------------
 
 
@@ -422,6 +450,7 @@ async def fill(stores: Stores) -> None:
     await stores.responses.put(response("resp_1", "rs_1"))
     await stores.quota.admit("o3-mini", LIMITS, 100)
     await stores.faults.take("id", 1)
+    await stores.replays.take("request", 2, repeat_last=False)
 
 
 async def what_is_kept(stores: Stores) -> dict[str, Any]:
@@ -432,6 +461,7 @@ async def what_is_kept(stores: Stores) -> dict[str, Any]:
         "responses": await stores.responses.count(),
         "quota": await stores.quota.usage() != {},
         "faults": not await stores.faults.take("id", 1),
+        "replays": await stores.replays.take("request", 2, repeat_last=False) != 0,
     }
 
 
@@ -442,6 +472,7 @@ FULL = {
     "responses": 1,
     "quota": True,
     "faults": True,
+    "replays": True,
 }
 EMPTY = {"stubs": [], "scenarios": {}, "journal": 0, "responses": 0, "quota": False}
 
@@ -451,9 +482,9 @@ EMPTY = {"stubs": [], "scenarios": {}, "journal": 0, "responses": 0, "quota": Fa
     [
         ({"stubs"}, {"stubs": [], "scenarios": {}}),
         ({"scenarios"}, {"scenarios": {"flow": STARTED}}),
-        ({"journal"}, {"journal": 0, "responses": 0}),
+        ({"journal"}, {"journal": 0, "responses": 0, "replays": False}),
         ({"quota"}, {"quota": False, "faults": False}),
-        (RESETTABLE, {**EMPTY, "faults": False}),
+        (RESETTABLE, {**EMPTY, "faults": False, "replays": False}),
     ],
     ids=["stubs", "scenarios", "journal", "quota", "all"],
 )
@@ -468,7 +499,7 @@ async def test_reset_forgets_exactly_its_parts(
 async def test_reset_with_no_parts_named_resets_everything(stores: Stores) -> None:
     await fill(stores)
     await stores.reset()
-    assert await what_is_kept(stores) == {**EMPTY, "faults": False}
+    assert await what_is_kept(stores) == {**EMPTY, "faults": False, "replays": False}
 
 
 async def test_reset_refuses_an_unknown_part_and_changes_nothing(stores: Stores) -> None:

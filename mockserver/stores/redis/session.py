@@ -19,6 +19,7 @@ from mockserver.stores.redis.faults import RedisFaultLedger
 from mockserver.stores.redis.journal import RedisJournal
 from mockserver.stores.redis.keys import SessionKeys
 from mockserver.stores.redis.quota import RedisQuotaLedger
+from mockserver.stores.redis.replays import RedisReplayLedger
 from mockserver.stores.redis.responses import RedisResponseStore
 from mockserver.stores.redis.scenarios import RedisScenarioStore
 from mockserver.stores.redis.stubs import RedisStubStore
@@ -46,6 +47,7 @@ def redis_stores(
         quota=RedisQuotaLedger(client, keys, settings.quota.request_window_seconds, clock),
         responses=RedisResponseStore(client, keys),
         faults=RedisFaultLedger(client, keys),
+        replays=RedisReplayLedger(client, keys),
     )
 
 
