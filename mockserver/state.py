@@ -11,6 +11,7 @@ from typing import Any
 from mockserver.config import Settings
 from mockserver.engines.base import Engine
 from mockserver.engines.chain import EngineChain
+from mockserver.engines.digest import ContentFacts
 from mockserver.engines.generator import Generator
 from mockserver.engines.record import Record
 from mockserver.engines.replay import Replay
@@ -19,7 +20,6 @@ from mockserver.recordings.library import RecordingLibrary
 from mockserver.serialize.ids import IdSource
 from mockserver.stores.sessions import DEFAULT_SESSION, MemoryBackend, StateBackend
 from mockserver.stores.stores import Stores
-from mockserver.support.memo import Memo
 
 
 def _model_session() -> str:
@@ -40,10 +40,8 @@ class AppState:
     # The fixtures replayed, the cassette recorded to, the upstream client (see app.py).
     recordings: RecordingLibrary = field(default_factory=lambda: RecordingLibrary(Settings()))
     model_session: str = field(default_factory=_model_session)
-    # Digest and prompt tokens by canonical content (see pipeline.content_facts).
-    content_facts: Memo[bytes, tuple[bytes, int]] = field(
-        default_factory=lambda: Memo(max_entries=4096, max_size=32 * 2**20)
-    )
+    # Each content's answer digest and prompt tokens, counted once (engines/digest.py).
+    content_facts: ContentFacts = field(default_factory=ContentFacts)
     # The start-up warm-up loading the tokenizer and word lists on a thread (see app.py).
     warm_up: asyncio.Future[None] | None = None
 

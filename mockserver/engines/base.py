@@ -1,15 +1,16 @@
 """What every engine takes and returns; no aiohttp types cross this line.
 
 An engine is asked with `Asked`: the request as it arrived (for stub rules and the
-tape) and `check`, the pipeline's own checks (deployment, body, o3-mini rules, token
-limits, quota), run once and only when an engine needs a checked request. So a
-recording replays what real Azure said even to a request the mock would refuse, and
-stubs and the generator answer only what Azure would let through.
+tape), `check`, the pipeline's checks (deployment, body, o3-mini rules, token limits),
+and `admit`, what answering as the model costs (the seeded fault rates, then quota).
+Each runs once, and only when an engine needs it: a recording replays what real Azure
+said even to a request the mock would refuse, and neither charges quota nor draws a
+fault; stubs and the generator answer only what Azure would let through, once admitted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol
@@ -62,6 +63,7 @@ class Asked:
         body: bytes,
         view_of: Callable[[dict[str, Any]], RequestView],
         check: Callable[[], Awaitable[EngineCall]],
+        admit: Callable[[], Awaitable[None]],
         stores: Stores,
     ) -> None:
         self._request = request  # method, path, query and headers; its body decoded lazily
@@ -69,7 +71,12 @@ class Asked:
         self.body = body  # the body as sent
         self._view_of = view_of  # the view of a decoded body (the deployment may be in it)
         self.check = check  # the pipeline's checks, run once; raises Azure's error
+        self.admit = admit  # before answering as the model: fault rates, quota; may raise
         self.stores = stores  # the request's session's
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self._request.headers
 
     @cached_property
     def decoded(self) -> Any:
@@ -78,6 +85,10 @@ class Asked:
             return orjson.loads(self.body) if self.body else None
         except orjson.JSONDecodeError:
             return self.body.decode("utf-8", "replace")
+
+    def decoded_already(self) -> Any:
+        """The decoded body if some engine needed it already, else None (not decoded now)."""
+        return self.__dict__.get("decoded")  # where functools.cached_property keeps it
 
     @cached_property
     def view(self) -> RequestView:

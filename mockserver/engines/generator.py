@@ -26,11 +26,9 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from mockserver.contract.model_card import CompletionFraming
-from mockserver.contract.request import ChatRequest
 from mockserver.engines.base import Asked, EngineCall, Script
+from mockserver.engines.digest import request_digest
 from mockserver.engines.prompt_hints import NO_HINTS, PromptHints, hints_from_messages
 from mockserver.engines.prose import tool_results_summary, topic_of, write_prose
 from mockserver.engines.reply import Choice, Completion, Reply, ToolCall, Usage
@@ -43,15 +41,6 @@ from mockserver.tokens import counting as tokens
 from mockserver.tokens import reasoning
 
 # Request fields that decide the content; budget, streaming and bookkeeping fields do not.
-CONTENT_FIELDS = (
-    "messages",
-    "tools",
-    "tool_choice",
-    "functions",
-    "function_call",
-    "response_format",
-    "seed",
-)
 # A greeting or a one-line question gets a one-sentence reply, as real o3-mini's are
 # ("Hello there! How can I help you today?", "The capital of France is Paris."): so
 # pydantic-ai's recorded `max_completion_tokens: 100` on "hello" is answered, not cut.
@@ -68,17 +57,6 @@ JSON_OBJECT_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 EMPTY_PARAMETERS: dict[str, Any] = {"type": "object", "properties": {}}
-
-
-def request_digest(request: ChatRequest, server_seed: int) -> bytes:
-    """The identity of a request's answer: same digest, same reply."""
-    return hashlib.sha256(content_payload(request, server_seed)).digest()
-
-
-def content_payload(request: ChatRequest, server_seed: int) -> bytes:
-    """The canonical bytes of what decides the answer (see CONTENT_FIELDS)."""
-    canonical = {name: request.body.get(name) for name in CONTENT_FIELDS}
-    return orjson.dumps([server_seed, canonical], option=orjson.OPT_SORT_KEYS)
 
 
 @dataclass(frozen=True)
@@ -118,7 +96,9 @@ class Generator:
 
     async def answer(self, asked: Asked) -> Reply:
         """The engine's part: the last in the chain, it answers every checked request."""
-        completion = await self.make(await asked.check())
+        call = await asked.check()
+        await asked.admit()
+        completion = await self.make(call)
         return Reply("generator", "generator", "no stub or recording answered", completion)
 
     async def make(self, call: EngineCall) -> Completion:

@@ -9,6 +9,7 @@ record engine ask the upstream (when the record mode allows), or the generator a
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncGenerator
 
 import orjson
@@ -19,16 +20,13 @@ from mockserver.engines.reply import Reply
 from mockserver.recordings.fixtures import RecordedResponse
 from mockserver.recordings.library import RecordingLibrary
 from mockserver.recordings.recorder import kept_headers
-from mockserver.stores.journal import ReplayMiss
+from mockserver.recordings.tape import Candidates, Recorded
 
 
-class FixtureMissError(AzureError):
-    """No recording matches, and nothing else may answer: the nearest one is named."""
-
-    def __init__(self, status: int, message: str, nearest: ReplayMiss | None) -> None:
-        body = orjson.dumps({"error": {"code": "FixtureNotFound", "message": message}})
-        super().__init__(status, body, name="FixtureNotFound")
-        self.nearest = nearest
+def fixture_miss(status: int, message: str) -> AzureError:
+    """No recording matches, and nothing else may answer (the message names the nearest)."""
+    body = orjson.dumps({"error": {"code": "FixtureNotFound", "message": message}})
+    return AzureError(status, body, name="FixtureNotFound")
 
 
 class Replay:
@@ -43,18 +41,30 @@ class Replay:
         if tape is None:
             return None
         if settings.recording.record_mode != "all":
-            hit = tape.take(asked.recorded)
+            hit = await _take(tape.find(asked.recorded), asked, settings.recording.allow_repeats)
             library.observer.replayed(hit is not None)
             if hit is not None:
                 answer = ReplayedAnswer(await hit.answer(), settings.recording.replay_timing)
                 why = f"recorded interaction {hit.source} matched"
-                return Reply("replay", f"fixture:{hit.source}", why, raw=answer)
+                return Reply("replay", f"fixture:{hit.source}", why, raw=answer, as_model=False)
         if library.may_record() or settings.recording.replay_miss == "generate":
             return None
         explained = tape.explain_miss(asked.recorded)
         message = f"No recorded interaction matches this request. {explained}"
         status = settings.recording.replay_miss_status
-        raise FixtureMissError(status, message, tape.nearest(asked.recorded))
+        error = fixture_miss(status, message)
+        nearest = tape.nearest(asked.recorded)
+        why = "no recorded interaction matched; record mode and replay_miss let none answer"
+        miss = Reply("replay", "fixture-miss", why, error=error, as_model=False)
+        return dataclasses.replace(miss, replay_miss=nearest)
+
+
+async def _take(found: Candidates | None, asked: Asked, repeat_last: bool) -> Recorded | None:
+    """The next of the request's recordings this session has not used (the ledger counts)."""
+    if found is None:
+        return None
+    index = await asked.stores.replays.take(found.key, len(found.recorded), repeat_last)
+    return None if index is None else found.recorded[index]
 
 
 class ReplayedAnswer:
@@ -67,8 +77,7 @@ class ReplayedAnswer:
         self.timing = timing
         self.status = recorded.status
         self.headers = kept_headers(recorded.headers)
-        self.streamed = recorded.frames is not None
-        self.body = None if self.streamed else recorded.body_bytes()
+        self.body = None if recorded.frames is not None else recorded.body_bytes()
         self.size = None if self.body is None else len(self.body)
 
     @property

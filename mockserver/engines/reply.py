@@ -13,6 +13,7 @@ from typing import Protocol
 
 from mockserver.contract.errors import AzureError
 from mockserver.faults.kinds import Fault
+from mockserver.stores.journal_entry import ReplayMiss
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,6 @@ class RawAnswer(Protocol):
 
     status: int
     headers: dict[str, str]
-    streamed: bool  # frames sent as they come, or one body of `size` bytes
     body: bytes | None  # the whole body, when it is in memory
     size: int | None  # the body's length, for a body; None for a stream
     keeps_reading_alone: bool  # go on reading after the client left (a recording under way)
@@ -90,7 +90,8 @@ class Reply:
     """One engine's answer: what it is, which engine gave it and why, and when.
 
     A reply holds a `completion` (for the operation to render), a `raw` answer, or the
-    `error` a stub answers with; a stub may add a fault and a delay to it.
+    `error` to answer with (a stub's, a replay miss, an upstream that failed); a stub may
+    add a fault and a delay to it.
     """
 
     engine: str  # "stubs", "replay", "record" or "generator"
@@ -99,7 +100,11 @@ class Reply:
     completion: Completion | None = None
     raw: RawAnswer | None = None
     error: AzureError | None = None
+    # Answered as the model (a stub, the generator): the pipeline's checks ran, and its
+    # errors carry the model's headers. A recording or the upstream answers as itself.
+    as_model: bool = True
     stub_id: str | None = None
     fault: Fault | None = None  # a stub's fault, applied with the reply
     delay_ms: int = 0  # a stub's delay before the reply goes
+    replay_miss: ReplayMiss | None = None  # the nearest recording, when none matched
     elapsed_ms: float = 0.0  # how long the engine took (the chain measures it)

@@ -33,7 +33,7 @@ class StubRules:
         self.generator = generator
 
     async def answer(self, asked: Asked) -> Reply | None:
-        forced = asked.view.headers.get(FORCE_STUB_HEADER)
+        forced = asked.headers.get(FORCE_STUB_HEADER)
         store = asked.stores.stubs  # the session's
         if not forced and not await store.has_stubs():
             return None
@@ -44,9 +44,12 @@ class StubRules:
                 raise
             return None  # no stub claims a request the checks refuse: a recording may answer
         # Stubs match the request in chat form (a Responses API request's too).
+        if not forced and not await store.would_answer(call.view):
+            return None  # nothing charged, no fault drawn: the next engine may answer
+        await asked.admit()
         stub = await _take(store, call.view, forced)
         if stub is None:
-            return None
+            return None  # another request took its last use meanwhile
         answer = stub.answer
         why = f"stub {stub.id} matched" + (" (x-mock-stub)" if forced else "")
         reply = Reply("stubs", f"stub:{stub.id}", why, stub_id=stub.id, delay_ms=answer.delay_ms)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
 from mockserver.config import Deployment
 from mockserver.contract.errors import AzureError
@@ -31,8 +31,6 @@ from mockserver.faults.kinds import (
     status_error,
 )
 
-Origin = Literal["header", "rate", "stub"]
-
 
 class FaultCounts(Protocol):
     """The shared counts behind `x-mock-fault-count` and the seeded rates (a store)."""
@@ -45,15 +43,23 @@ class FaultCounts(Protocol):
 @dataclass(frozen=True)
 class FaultPlan:
     fault: Fault | None = None
-    origin: Origin | None = None
 
-    def with_fault(self, fault: Fault | None, origin: Origin) -> FaultPlan:
-        """A later ask replaces an earlier one that has not acted yet."""
-        return self if fault is None else FaultPlan(fault, origin)
+    def with_fault(self, fault: Fault | None) -> FaultPlan:
+        """A later ask (rates after headers, a stub after rates) replaces an earlier one
+        that has not acted yet."""
+        return self if fault is None else FaultPlan(fault)
 
     @property
     def kind(self) -> str | None:
         return None if self.fault is None else self.fault.kind
+
+    @property
+    def described(self) -> str | None:
+        """As x-mock-fault names it: "500", "reset", "cut-stream"… (for the journal)."""
+        fault = self.fault
+        if fault is None:
+            return None
+        return str(fault.status) if fault.kind == "status" else fault.kind
 
     @property
     def on_connection(self) -> str | None:
@@ -98,11 +104,11 @@ async def from_headers(headers: Mapping[str, str], counts: FaultCounts) -> Fault
         raise mock_header_error(f"{FAULT_HEADER}: {error}") from None
     limit = headers.get(COUNT_HEADER)
     if limit is None:
-        return FaultPlan(fault, "header")
+        return FaultPlan(fault)
     if not limit.strip().isdigit():
         raise mock_header_error(f"{COUNT_HEADER}: {limit!r} is not a whole number")
     taken = await counts.take(headers.get(ID_HEADER, ""), int(limit))
-    return FaultPlan(fault, "header") if taken else FaultPlan()
+    return FaultPlan(fault) if taken else FaultPlan()
 
 
 async def rolled(name: str, deployment: Deployment, seed: int, counts: FaultCounts) -> Fault | None:

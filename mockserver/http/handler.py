@@ -37,9 +37,10 @@ def resource(served: Resource) -> Handler:
 
     async def handle(request: web.Request) -> web.StreamResponse:
         state = request.config_dict[STATE]
-        request[TRACE] = Trace(surface=surface)
+        trace = request[TRACE] = Trace(surface=surface)
         call = await _call(request, surface)
         plan = await fault_plan.from_headers(call.headers, state.stores(call.session).faults)
+        trace.fault = plan.described
         if plan.acts_now:
             outcome = pipeline.act_now(state, call, plan)
             return await writer.write(request, outcome, surface, state.settings.faults.hang_seconds)

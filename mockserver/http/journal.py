@@ -73,6 +73,8 @@ async def _record(
         status=status,
         source=trace.source,
         stub_id=trace.reply.stub_id if trace.reply else None,
+        why=trace.reply.why if trace.reply else None,
+        engine_ms=trace.reply.elapsed_ms if trace.reply else None,
         surface=trace.surface,
         deployment=trace.deployment,
         stream=_asks_for_stream(body["body"] if parsed is None else parsed),

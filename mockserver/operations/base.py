@@ -11,10 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from mockserver.config import Deployment
-from mockserver.contract.api_versions import ApiVersion
 from mockserver.contract.errors import AzureError
-from mockserver.contract.model_card import ModelCard
 from mockserver.contract.request import ChatRequest
 from mockserver.engines.reply import Completion
 from mockserver.serialize.ids import ResponseIdentity
@@ -51,16 +48,6 @@ class Call:
     @property
     def api_version(self) -> str | None:
         return self.query.get("api-version")
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where a request goes once the gateway let it through."""
-
-    version: ApiVersion
-    deployment_name: str
-    deployment: Deployment
-    card: ModelCard
 
 
 @dataclass(frozen=True)

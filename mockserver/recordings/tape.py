@@ -11,9 +11,8 @@ replays turn by turn; with `allow_repeats` the last one answers again once they 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
-import threading
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,13 +119,22 @@ def _light(found: Found) -> Recorded:
     return Recorded(interaction, found.where, found.path, found.position)
 
 
+@dataclass(frozen=True)
+class Candidates:
+    """The recordings of one request, in recorded order, and the key they are counted by."""
+
+    key: str  # a hash of the request's matching form (what the replay ledger counts)
+    recorded: tuple[Recorded, ...]
+
+
 @dataclass
 class Tape:
+    """The recorded interactions, found by their request's matching form. Read-only once
+    loaded: which of them a session used up is the replay ledger's (a store)."""
+
     rules: ReplayRules
-    _queues: dict[bytes, deque[Recorded]] = field(default_factory=dict)
-    _last: dict[bytes, Recorded] = field(default_factory=dict)
+    _by_form: dict[bytes, list[Recorded]] = field(default_factory=dict)
     _all: list[tuple[dict[str, Any], Recorded]] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def from_fixtures(cls, found: Iterable[Found], rules: ReplayRules) -> Tape:
@@ -138,21 +146,19 @@ class Tape:
 
     def add(self, recorded: Recorded) -> None:
         form = normalized(recorded.interaction.request, self.rules)
-        with self._lock:
-            self._queues.setdefault(_key(form), deque()).append(recorded)
-            self._all.append((form, recorded))
+        self._by_form.setdefault(_key(form), []).append(recorded)
+        self._all.append((form, recorded))
 
     def __len__(self) -> int:
         return len(self._all)
 
-    def take(self, request: RecordedRequest) -> Recorded | None:
-        key = _key(normalized(request, self.rules))
-        with self._lock:
-            queue = self._queues.get(key)
-            if queue:
-                self._last[key] = queue.popleft()
-                return self._last[key]
-            return self._last.get(key) if self.rules.allow_repeats else None
+    def find(self, request: RecordedRequest) -> Candidates | None:
+        """The recordings that match `request`, or None."""
+        form = _key(normalized(request, self.rules))
+        found = self._by_form.get(form)
+        if not found:
+            return None
+        return Candidates(hashlib.sha256(form).hexdigest(), tuple(found))
 
     def explain_miss(self, request: RecordedRequest) -> str:
         """The nearest recorded interaction and the fields that differ from it."""

@@ -70,6 +70,8 @@ class JournalEntry:
     status: int = 0
     source: str = ""  # "generator", "stub:<id>", "gateway" (refused before any engine)
     stub_id: str | None = None
+    why: str | None = None  # why that engine answered ("stub 3f2a matched", ...)
+    engine_ms: float | None = None  # how long the engine took to answer
     surface: str = ""
     deployment: str = ""
     stream: bool = False
@@ -83,7 +85,9 @@ class JournalEntry:
     body_truncated: bool = False
     body_sha256: str | None = None
     # For the dashboard: the answer's tokens (prompt, completion, reasoning), the fault
-    # served, and for a replay miss the nearest recording and what differed from it.
+    # planned for it as x-mock-fault names it ("500", "reset", from the header, the
+    # deployment's rates or a stub), and for a replay miss the nearest recording and what
+    # differed from it.
     usage: dict[str, int] | None = None
     fault: str | None = None
     replay_miss: ReplayMiss | None = None

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from mockserver.stores.faults import FaultLedger
 from mockserver.stores.journal import Journal
 from mockserver.stores.quota import QuotaLedger
+from mockserver.stores.replays import ReplayLedger
 from mockserver.stores.responses import ResponseStore
 from mockserver.stores.scenarios import ScenarioStore
 from mockserver.stores.stubs import StubStore
 
 # What POST /__admin/reset may name. "journal" takes the stored Responses API answers
-# with it, and "quota" the fault counts and seeded fault sequences.
+# with it and rewinds the tape, and "quota" the fault counts and seeded fault sequences.
 RESETTABLE = frozenset({"stubs", "scenarios", "journal", "quota"})
 
 
@@ -30,6 +31,7 @@ class Stores:
     quota: QuotaLedger
     responses: ResponseStore
     faults: FaultLedger
+    replays: ReplayLedger
 
     async def reset(self, parts: Iterable[str] = RESETTABLE) -> None:
         """Forget what a run accumulated (all of it by default); configuration stays."""
@@ -45,6 +47,7 @@ class Stores:
         if "journal" in wanted:
             await self.journal.clear()
             await self.responses.clear()
+            await self.replays.reset()
         if "quota" in wanted:
             await self.quota.reset()
             await self.faults.reset()

@@ -25,10 +25,10 @@ def tape(transforms: tuple[tuple[str, str], ...]) -> Tape:
 
 def test_a_configured_transform_makes_volatile_text_match() -> None:
     masked = tape((*DEFAULT_TRANSFORMS, (r"order-\d+", "<order>")))
-    assert masked.take(request("status of order-9876")) is not None
+    assert masked.find(request("status of order-9876")) is not None
 
 
 def test_without_the_transform_the_same_request_misses() -> None:
     plain = tape(DEFAULT_TRANSFORMS)
-    assert plain.take(request("status of order-9876")) is None
+    assert plain.find(request("status of order-9876")) is None
     assert "body.messages[0].content" in plain.explain_miss(request("status of order-9876"))

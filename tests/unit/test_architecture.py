@@ -58,6 +58,52 @@ def test_no_module_imports_another_modules_private_names() -> None:
     assert private == []
 
 
+def private_attributes(source: str) -> list[str]:
+    """`name._private` (or `name.module._private`) where `name` was imported from the
+    package: a module's or a class's private part reached from outside."""
+    tree = ast.parse(source)
+    imported: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("mockserver"):
+            imported.update(alias.asname or alias.name for alias in node.names)
+        elif isinstance(node, ast.Import):
+            names = [a for a in node.names if a.name.startswith("mockserver")]
+            imported.update((a.asname or a.name).split(".")[0] for a in names)
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Attribute):
+            continue
+        private = node.attr.startswith("_") and not node.attr.startswith("__")
+        root = ast.unparse(node.value).split(".")[0]
+        if private and root in imported:
+            found.append(f"{node.lineno} {ast.unparse(node)}")
+    return sorted(found)
+
+
+def test_no_module_reaches_into_another_through_an_attribute() -> None:
+    reached = [
+        f"{name}:{found}"
+        for name, path in MODULES.items()
+        for found in private_attributes(path.read_text())
+    ]
+    assert reached == []
+
+
+def test_the_attribute_check_finds_what_the_old_routes_did() -> None:
+    # responses/routes.py once called chat_routes._asked_latency: the check must see it.
+    source = (
+        "from mockserver.api import routes as chat_routes\n"
+        "import mockserver.pipeline\n"
+        "chat_routes._asked_latency(None)\n"
+        "mockserver.pipeline._admit\n"
+        "chat_routes.__doc__\n"
+    )
+    assert private_attributes(source) == [
+        "3 chat_routes._asked_latency",
+        "4 mockserver.pipeline._admit",
+    ]
+
+
 def test_there_is_no_import_cycle() -> None:
     graph = {name: imported_modules(path) - {name} for name, path in MODULES.items()}
     cycles = [component for component in strongly_connected(graph) if len(component) > 1]

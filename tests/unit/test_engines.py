@@ -17,12 +17,13 @@ from mockserver.engines.base import Asked, EngineCall
 from mockserver.engines.chain import EngineChain, NoEngineAnsweredError
 from mockserver.engines.generator import Generator
 from mockserver.engines.matching import RequestView
-from mockserver.engines.replay import FixtureMissError, Replay
+from mockserver.engines.replay import Replay
 from mockserver.engines.reply import Reply
 from mockserver.recordings.fixtures import RecordedRequest
 from mockserver.recordings.library import RecordingLibrary
 from mockserver.serialize.ids import IdSource
 from mockserver.stores.memory import memory_stores
+from mockserver.stores.stores import Stores
 from mockserver.tokens import counting
 
 CARD = load_model_card("o3-mini")
@@ -31,7 +32,7 @@ QUERY = {"api-version": "2025-04-01-preview"}
 BODY: dict[str, Any] = {"messages": [{"role": "user", "content": "Name a colour."}]}
 
 
-def asked(body: dict[str, Any] = BODY, check: Any = None) -> Asked:
+def asked(body: dict[str, Any] = BODY, check: Any = None, stores: Stores | None = None) -> Asked:
     async def checked() -> EngineCall:
         if check is not None:
             raise check
@@ -45,7 +46,13 @@ def asked(body: dict[str, Any] = BODY, check: Any = None) -> Asked:
     request = RecordedRequest(method="POST", path=PATH, query=QUERY)
     raw = json.dumps(body).encode()
     path_qs = PATH + "?api-version=" + QUERY["api-version"]
-    return Asked(request, path_qs, raw, view_of, checked, memory_stores(Settings()))
+
+    async def admitted() -> None:
+        pass
+
+    return Asked(
+        request, path_qs, raw, view_of, checked, admitted, stores or memory_stores(Settings())
+    )
 
 
 def fixtures(tmp_path: Path, body: dict[str, Any], answer: str) -> Path:
@@ -108,12 +115,26 @@ async def test_replay_never_runs_the_checks(tmp_path: Path) -> None:
 
 async def test_a_replay_miss_names_the_nearest_recording(tmp_path: Path) -> None:
     other = {"messages": [{"role": "user", "content": "Name a fruit."}]}
-    engine = Replay(library(fixtures(tmp_path, other, "{}")))
-    with pytest.raises(FixtureMissError) as raised:
-        await engine.answer(asked())
-    assert raised.value.status == 404 and raised.value.nearest is not None
-    assert raised.value.nearest.nearest == "one.json#0"
-    assert any("messages" in field for field in raised.value.nearest.differs)
+    reply = await Replay(library(fixtures(tmp_path, other, "{}"))).answer(asked())
+    assert reply is not None and reply.error is not None and not reply.as_model
+    assert reply.error.status == 404 and reply.source == "fixture-miss"
+    assert reply.replay_miss is not None and reply.replay_miss.nearest == "one.json#0"
+    assert any("messages" in field for field in reply.replay_miss.differs)
+
+
+async def test_a_recording_answers_once_per_session_unless_repeats_are_allowed(
+    tmp_path: Path,
+) -> None:
+    engine = Replay(library(fixtures(tmp_path, BODY, "{}")))
+    first, stores = asked(), memory_stores(Settings())
+    assert (await engine.answer(asked(stores=stores))) is not None
+    again = await engine.answer(asked(stores=stores))
+    assert again is not None and again.error is not None  # used up in this session
+    fresh = await engine.answer(first)  # another session starts the tape again
+    assert fresh is not None and fresh.raw is not None
+    await stores.replays.reset()
+    rewound = await engine.answer(asked(stores=stores))
+    assert rewound is not None and rewound.raw is not None
 
 
 async def test_a_replay_miss_passes_when_the_generator_may_answer(tmp_path: Path) -> None:

@@ -6,6 +6,8 @@ pipeline needs nothing of an operation but its five hooks.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -118,7 +120,7 @@ async def test_a_header_fault_acts_before_any_engine(state: AppState) -> None:
 async def test_a_stubs_fault_is_carried_to_the_writer(state: AppState) -> None:
     stub = await state.stores().stubs.add(Stub.model_validate({"answer": {"fault": "truncate"}}))
     outcome, trace = await run(state, call(hello()))
-    assert outcome.plan.on_body == "truncate" and outcome.plan.origin == "stub"
+    assert outcome.plan.on_body == "truncate"
     assert outcome.rendered is not None and outcome.rendered.body  # whole: the writer cuts it
     assert trace.source == f"stub:{stub.id}" and trace.fault == "truncate"
 
@@ -191,3 +193,44 @@ async def test_a_new_operation_goes_through_the_same_path(state: AppState) -> No
     assert said["heard"] == "hello there" and said["shout"] == said["shout"].upper()
     assert trace.usage is not None and trace.usage.prompt_tokens > 0
     assert outcome.headers["x-ms-deployment-name"] == "o3-mini"
+
+
+def fixtures_dir(tmp_path: Path) -> Path:
+    interaction = {
+        "request": {"method": "POST", "path": PATH, "query": QUERY, "body": hello()},
+        "response": {"status": 200, "headers": {}, "body": '{"replayed": true}'},
+    }
+    (tmp_path / "one.json").write_text(json.dumps({"version": 1, "interactions": [interaction]}))
+    return tmp_path
+
+
+async def test_a_replay_is_neither_charged_nor_faulted_when_stubs_exist(tmp_path: Path) -> None:
+    deployments = {"o3-mini": {"fault_rates": {"500": 1.0}, "tokens_per_minute": 1000}}
+    settings = Settings(fixtures_dir=fixtures_dir(tmp_path), deployments=deployments)
+    state = AppState.from_settings(settings)
+    never = {"match": {"last_user_message": {"contains": "never sent"}}, "answer": {"content": "x"}}
+    await state.stores().stubs.add(Stub.model_validate(never))
+    outcome, trace = await run(state, call(hello()))
+    assert outcome.raw is not None and outcome.raw.body == b'{"replayed": true}'
+    assert trace.source == "fixture:one.json#0" and trace.fault is None
+    assert trace.deployment == ""  # a recording answered, not the model
+    assert await state.stores().quota.usage() == {}
+
+
+async def test_an_upstream_that_fails_is_journaled_as_the_upstream(tmp_path: Path) -> None:
+    settings = Settings(fixtures_dir=tmp_path, record_mode="all", upstream="http://127.0.0.1:9")
+    state = AppState.from_settings(settings)
+    await state.stores().stubs.add(
+        Stub.model_validate(
+            {"match": {"last_user_message": {"contains": "zzz"}}, "answer": {"content": "x"}}
+        )
+    )
+    trace = pipeline.Trace()
+    try:
+        with pytest.raises(AzureError) as raised:
+            await pipeline.run(state, CHAT, call(hello()), trace)
+    finally:
+        await state.close()
+    assert trace.source == "upstream" and trace.reply is not None
+    assert raised.value.status == 502 and raised.value.name == "UpstreamUnavailable"
+    assert "x-ms-deployment-name" not in raised.value.headers  # not the model's answer

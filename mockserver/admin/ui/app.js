@@ -8,6 +8,7 @@
   const TOKEN_KEY = "mockserver-admin-token";
   const entries = new Map();
   let cursor = 0;
+  let shownSession = "";  // the journal shown is this session's (x-mock-session); "": default
   let timer = null;
 
   const $ = (selector) => document.querySelector(selector);
@@ -76,8 +77,7 @@
   }
 
   function shown(entry, f) {
-    return (!f.session || sessionOf(entry) === f.session)
-      && (!f.deployment || entry.deployment === f.deployment)
+    return (!f.deployment || entry.deployment === f.deployment)
       && (!f.status || String(entry.status) === f.status)
       && (!f.text || promptText(entry).includes(f.text));
   }
@@ -150,7 +150,15 @@
   }
 
   async function pollJournal() {
-    const found = await api(`/requests?since=${cursor}`);
+    const session = $("#f-session").value.trim();
+    if (session !== shownSession) {  // another session's journal: start it from the top
+      shownSession = session;
+      entries.clear();
+      cursor = 0;
+      renderJournal();
+    }
+    const scope = session ? `&session=${encodeURIComponent(session)}` : "";
+    const found = await api(`/requests?since=${cursor}${scope}`);
     for (const entry of found.requests) {
       entries.set(entry.id, entry);
       cursor = Math.max(cursor, entry.id);

@@ -13,6 +13,7 @@ from mockserver.config import Settings
 from mockserver.stores.memory.faults import MemoryFaultLedger
 from mockserver.stores.memory.journal import MemoryJournal
 from mockserver.stores.memory.quota import MemoryQuotaLedger
+from mockserver.stores.memory.replays import MemoryReplayLedger
 from mockserver.stores.memory.responses import MemoryResponseStore
 from mockserver.stores.memory.scenarios import MemoryScenarioStore
 from mockserver.stores.memory.stubs import MemoryStubStore
@@ -29,4 +30,5 @@ def memory_stores(settings: Settings, clock: Callable[[], float] = time.monotoni
         quota=MemoryQuotaLedger(clock, settings.quota.request_window_seconds),
         responses=MemoryResponseStore(),
         faults=MemoryFaultLedger(),
+        replays=MemoryReplayLedger(),
     )

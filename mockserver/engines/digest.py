@@ -1,0 +1,62 @@
+"""A request's answer identity: what decides the generator's reply, as canonical bytes.
+
+The same content fields and server seed give the same digest, and so the same reply; the
+digest also seeds the latency jitter and, with deterministic ids, the ids. The prompt's
+tokens are counted once per content (`ContentFacts`): a repeated prompt costs one hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import orjson
+
+from mockserver.contract.model_card import ModelCard
+from mockserver.contract.request import ChatRequest
+from mockserver.support.memo import Memo
+from mockserver.tokens import counting as tokens
+
+CONTENT_FIELDS = (
+    "messages",
+    "tools",
+    "tool_choice",
+    "functions",
+    "function_call",
+    "response_format",
+    "seed",
+)
+
+
+def request_digest(request: ChatRequest, server_seed: int) -> bytes:
+    """The identity of a request's answer: same digest, same reply."""
+    return hashlib.sha256(content_payload(request, server_seed)).digest()
+
+
+def content_payload(request: ChatRequest, server_seed: int) -> bytes:
+    """The canonical bytes of what decides the answer (see CONTENT_FIELDS)."""
+    canonical = {name: request.body.get(name) for name in CONTENT_FIELDS}
+    return orjson.dumps([server_seed, canonical], option=orjson.OPT_SORT_KEYS)
+
+
+class ContentFacts:
+    """The answer digest and the prompt tokens of each content, memoised by its bytes."""
+
+    def __init__(self) -> None:
+        self.memo: Memo[bytes, tuple[bytes, int]] = Memo(max_entries=4096, max_size=32 * 2**20)
+
+    def of(self, request: ChatRequest, card: ModelCard, server_seed: int) -> tuple[bytes, int]:
+        """Both are pure functions of the content fields: a repeated prompt costs one hash
+        of its canonical bytes, not a SHA-256 and a token count again."""
+        payload = content_payload(request, server_seed)
+        key = card.name.encode() + b"\n" + payload  # prompt tokens depend on the framing
+        facts = self.memo.get(key)
+        if facts is None:
+            prompt = tokens.prompt_tokens(
+                request.messages,
+                request.tools,
+                card.prompt_framing,
+                request.body.get("response_format"),
+            )
+            facts = (hashlib.sha256(payload).digest(), prompt)
+            self.memo.put(key, facts)
+        return facts
