@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -172,3 +173,41 @@ def test_many_pytest_runs_share_one_server_by_url(pytester: pytest.Pytester) -> 
 
 def _environ() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("MOCKSERVER_")}
+
+
+REPLAYED = """
+import httpx
+
+def ask(azure_mock):
+    return httpx.post(
+        azure_mock.url + "/openai/deployments/o3-mini/chat/completions",
+        params={"api-version": "2025-04-01-preview"},
+        headers={"api-key": "k", **azure_mock.session_headers},
+        json={"messages": [{"role": "user", "content": "hello"}]},
+    )
+
+def test_one(azure_mock):
+    assert ask(azure_mock).json() == {"replayed": True}
+
+def test_two(azure_mock):
+    assert ask(azure_mock).json() == {"replayed": True}
+"""
+
+
+def test_each_test_of_the_plugin_starts_the_tape_again(pytester: pytest.Pytester) -> None:
+    interaction = {
+        "request": {
+            "method": "POST",
+            "path": "/openai/deployments/o3-mini/chat/completions",
+            "query": {"api-version": API_VERSION},
+            "body": {"messages": HELLO},
+        },
+        "response": {"status": 200, "headers": {}, "body": '{"replayed": true}'},
+    }
+    fixtures = pytester.mkdir("fixtures")
+    (fixtures / "one.json").write_text(json.dumps({"version": 1, "interactions": [interaction]}))
+    pytester.makepyfile(test_inner=REPLAYED)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--mockserver-fixtures", str(fixtures)
+    )
+    result.assert_outcomes(passed=2)
