@@ -301,6 +301,22 @@ class QuotaSettings(Group):
     request_window_seconds: float = Field(default=10.0, gt=0, le=60)
 
 
+class StateSettings(Group):
+    """Where stubs, journal, quota and the other stores live: this process's memory, or a
+    Redis (Valkey) server shared by processes and machines (README "Running at scale")."""
+
+    renamed: ClassVar[Mapping[str, str]] = {"url": "state", "prefix": "state_prefix"}
+
+    # "memory", or redis://[:password@]host:port/db, rediss:// (TLS) or unix:///path.
+    url: str = Field(default="memory", pattern=r"^(memory|(rediss?|unix)://\S+)$")
+    # Keys start mock:{<prefix>:<session>}: several mocks can share one Redis.
+    prefix: str = Field(default="mockserver", pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
+
+    @property
+    def shared(self) -> bool:
+        return self.url != "memory"
+
+
 class Settings(BaseModel):
     """Everything that shapes the server's behaviour; see README "Configuration"."""
 
@@ -315,6 +331,7 @@ class Settings(BaseModel):
     recording: RecordingSettings = Field(default_factory=RecordingSettings)
     redaction: RedactionSettings = Field(default_factory=RedactionSettings)
     quota: QuotaSettings = Field(default_factory=QuotaSettings)
+    store: StateSettings = Field(default_factory=StateSettings)
     latency: Latency = Field(default_factory=Latency)
     deployments: dict[str, Deployment] = Field(default_factory=_default_deployments)
 

@@ -35,6 +35,7 @@ from prometheus_client import (
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from mockserver.admin.token import check_admin_token
+from mockserver.contract.errors import AzureError
 from mockserver.engines.reply import Usage
 from mockserver.http.keys import DISCONNECTED, ERROR_NAME, OWN_API_PREFIXES, STATE, TRACE
 from mockserver.stores.journal import Journal
@@ -85,8 +86,11 @@ class ServerMetrics:
         self.tokens.labels(deployment, "reasoning").inc(usage.reasoning_tokens)
 
     async def show_journal(self, journal: Journal) -> None:
-        self.journal_entries.set(await journal.size())
-        self.journal_bytes.set(await journal.stored_bytes())
+        try:
+            self.journal_entries.set(await journal.size())
+            self.journal_bytes.set(await journal.stored_bytes())
+        except AzureError:  # a shared store that does not answer: the last values stand
+            return
 
     def exposition(self) -> bytes:
         """The text a scrape gets: this registry, or every process's files."""
@@ -169,7 +173,10 @@ async def _observe(
     trace = request.get(TRACE)
     if trace is not None and trace.usage is not None and response.status < 400:
         metrics.count_tokens(deployment, trace.usage)
-    await metrics.show_journal(state.stores().journal)
+    if not state.settings.store.shared:
+        # Each worker's own journal, summed across workers (livesum); a shared journal is
+        # read when /metrics is, not with two round trips on every request.
+        await metrics.show_journal(state.stores().journal)
 
 
 def _route(request: web.Request) -> str:

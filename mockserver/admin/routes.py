@@ -131,7 +131,11 @@ def _entries(entries: list[JournalEntry]) -> dict[str, Any]:
 
 async def health(request: web.Request) -> web.Response:
     # `warm`: the tokenizer and word lists are loaded (a request before then waits for them).
-    return _json({"status": "ok", "version": __version__, "warm": _state(request).warm})
+    # `store`: a shared store that does not answer makes the server unready (503).
+    state = _state(request)
+    up = await state.backend.healthy()
+    body = {"status": "ok" if up else "store down", "version": __version__, "warm": state.warm}
+    return _json({**body, "store": "up" if up else "down"}, status=200 if up else 503)
 
 
 async def reset(request: web.Request) -> web.Response:
@@ -266,6 +270,7 @@ def _public_settings(state: AppState) -> dict[str, Any]:
     settings["admin_token"] = None if settings["admin_token"] is None else MASK
     if settings["upstream"] is not None:
         settings["upstream"] = mask_url(settings["upstream"])
+    settings["state"] = mask_url(settings["state"])  # a Redis password stays on the server
     return settings
 
 

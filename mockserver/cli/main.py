@@ -30,6 +30,7 @@ from mockserver.http.connection import runner_for
 from mockserver.recordings.fixtures import FixtureError
 from mockserver.redaction.masking import validation_summary
 from mockserver.redaction.rules import install_log_filter
+from mockserver.stores.sessions import StoreConnectError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,6 +85,12 @@ def _add_tape_arguments(serve: argparse.ArgumentParser) -> None:
         help="none (default): replay only; once, new_episodes, all: as in vcrpy",
     )
     serve.add_argument("--upstream", help="the real endpoint to record, https://<resource>...")
+    serve.add_argument(
+        "--state",
+        help="where stubs, journal, quota... live: memory (default) or redis://host:port/db "
+        "(rediss:// for TLS), shared by every process and machine using it",
+    )
+    serve.add_argument("--state-prefix", help="key prefix, so several mocks share one Redis")
     serve.add_argument("--cassette", help="name of the cassette new recordings go to")
     serve.add_argument(
         "--upstream-read-timeout-seconds",
@@ -141,7 +148,7 @@ def _serve_command(args: dict[str, Any]) -> int:
             serve_workers(settings, workers)
         else:
             run(serve(settings))
-    except (StubFileError, FixtureError) as error:
+    except (StubFileError, FixtureError, StoreConnectError) as error:
         print(f"mockserver: {error}", file=sys.stderr)
         return 2
     return 0

@@ -54,7 +54,21 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.on_startup.append(_warm_up)
     app.on_response_prepare.append(finish_headers)
     app.on_cleanup.append(_close)
+    if settings.store.shared:  # first: the stub files are stored into it
+        app.on_startup.insert(0, _open_shared_store)
     return app
+
+
+async def _open_shared_store(app: web.Application) -> None:
+    """The stores on Redis, opened in the process that serves (after a fork, per worker).
+    Imported here: redis-py takes a tenth of a second to import, for memory state too."""
+    from mockserver.stores.redis import RedisBackend, open_client
+
+    state = app[STATE]
+    store = state.settings.store
+    client = await open_client(store.url)  # StoreConnectError: one line, no password
+    await state.backend.close()
+    state.backend = RedisBackend(client, state.settings, store.prefix)
 
 
 async def _add_stub_files(app: web.Application) -> None:

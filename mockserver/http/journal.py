@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -22,6 +23,8 @@ from mockserver.stores.journal_entry import (
     scrubbed_body,
 )
 from mockserver.stores.sessions import DEFAULT_SESSION, SessionError, session_of
+
+log = logging.getLogger("mockserver")
 
 
 @web.middleware
@@ -83,7 +86,12 @@ async def _record(
         **_answer_fields(trace),
         response_body=response_body(answer, state.settings.journal.max_body_bytes),
     )
-    await state.stores(_session(request)).journal.record(entry)
+    try:
+        await state.stores(_session(request)).journal.record(entry)
+    except AzureError as unavailable:  # a shared store that does not answer: the answer stands
+        log.warning(
+            "the journal could not record %s %s: %s", request.method, request.path, unavailable.name
+        )
 
 
 def _answer_fields(trace: Trace) -> dict[str, Any]:

@@ -25,6 +25,10 @@ MAX_SESSIONS = 4096
 _SESSION_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,128}")
 
 
+class StoreConnectError(RuntimeError):
+    """The shared store could not be reached at start; one line, without password."""
+
+
 class SessionError(ValueError):
     """A session id that is not 1-128 letters, digits, `_`, `.`, `:` or `-`."""
 
@@ -50,6 +54,10 @@ class StateBackend(Protocol):
 
     async def forget(self, session: str) -> None:
         """Drop everything the session holds (a reset of all its parts)."""
+        ...
+
+    async def healthy(self) -> bool:
+        """Whether the stores answer (a shared store may be down for a while)."""
         ...
 
     async def close(self) -> None: ...
@@ -80,6 +88,9 @@ class MemoryBackend:
             await self.stores(session).reset(RESETTABLE)  # the default one stays, empty
         else:
             self.sessions.pop(session, None)
+
+    async def healthy(self) -> bool:
+        return True  # this process's memory answers while the process does
 
     async def close(self) -> None:
         self.sessions.clear()

@@ -21,6 +21,7 @@ class Health(BaseModel):
     status: str
     version: str
     warm: bool
+    store: str = "up"  # "down" while a shared store does not answer
 
 
 class DeploymentQuota(BaseModel):

@@ -23,6 +23,7 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from mockserver.contract.errors import AzureError, catalogue_error
+from mockserver.stores.sessions import StoreConnectError as StoreConnectError
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -49,10 +50,6 @@ UNREACHABLE = (RedisConnectionError, RedisTimeoutError, TimeoutError, OSError)
 
 class StoreUnavailableError(AzureError):
     """The shared store did not answer in time: Azure's 503, retried by clients as theirs."""
-
-
-class StoreConnectError(RuntimeError):
-    """Redis could not be reached at start; the message is one line, without password."""
 
 
 def store_unavailable() -> StoreUnavailableError:
