@@ -11,10 +11,13 @@ import httpx
 import pytest
 
 from mockserver import MockServer
+from tests.http.test_cli import running
 from tests.redis.server import ValkeyProcess
+from tests.support import rawhttp
 
 API_VERSION = "2025-04-01-preview"
 CHAT = "/openai/deployments/o3-mini/chat/completions"
+HELLO = {"messages": [{"role": "user", "content": "hello"}]}
 
 
 def chat(server: MockServer, content: str = "hello", **headers: str) -> httpx.Response:
@@ -118,3 +121,25 @@ def test_an_unreachable_redis_at_start_is_one_line_without_the_password() -> Non
     assert "s3cret-pass" not in done.stderr + done.stdout
     lines = [line for line in done.stderr.splitlines() if line.startswith("mockserver:")]
     assert len(lines) == 1 and "127.0.0.1:9" in lines[0]
+
+
+def test_workers_of_one_server_share_the_redis_state(redis_url: str) -> None:
+    with running("--workers", "2", "--state", redis_url) as cli:
+        try:
+            attached = MockServer.attach(cli.url)
+            attached.stub(answer={"content": "from redis"})
+            path = f"{CHAT}?api-version={API_VERSION}"
+            # A new connection each: SO_REUSEPORT spreads them; until both workers answered
+            # (each process names its own azureml-model-session).
+            answers: list[str] = []
+            workers: set[str] = set()
+            while len(workers) < 2 and len(answers) < 400:
+                answer = rawhttp.request(cli.url + path, body=HELLO, headers={"api-key": "k"})
+                answers.append(answer.json()["choices"][0]["message"]["content"])
+                workers.add(answer.headers["azureml-model-session"])
+            journal = attached.requests
+        finally:
+            stopped = cli.stop()
+    assert stopped == 0
+    assert len(workers) == 2 and set(answers) == {"from redis"}  # the stub, on both
+    assert len(journal) == len(answers)  # one journal, whichever worker answered
