@@ -158,10 +158,18 @@ def _scenario_paths(shapes: Json) -> Json:
 
 
 def _server_paths(shapes: Json) -> Json:
-    health = _object({"status": _STRING, "version": _STRING, "warm": _BOOLEAN})
+    store = {"type": "string", "enum": ["up", "down"]}
+    health = _object({"status": _STRING, "version": _STRING, "warm": _BOOLEAN, "store": store})
     reset = _object({"reset": {"type": "array", "items": _STRING}})
     return {
-        "/__admin/health": {"get": {"responses": {"200": _reply("ready", health)}}},
+        "/__admin/health": {
+            "get": {
+                "responses": {
+                    "200": _reply("ready", health),
+                    "503": _reply("the shared store does not answer", health),
+                }
+            }
+        },
         "/__admin/reset": {
             "post": {
                 "requestBody": _body("ResetRequest", required=False),

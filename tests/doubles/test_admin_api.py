@@ -59,7 +59,12 @@ def test_health(admin: httpx.Client) -> None:
     response = admin.get("/__admin/health")
     assert response.status_code == 200
     body = response.json()
-    assert body == {"status": "ok", "version": mockserver.__version__, "warm": body["warm"]}
+    assert body == {
+        "status": "ok",
+        "version": mockserver.__version__,
+        "warm": body["warm"],
+        "store": "up",
+    }
     # The tokenizer and word lists load in the background; `warm` turns true once they have.
     for _ in range(300):
         if admin.get("/__admin/health").json()["warm"] is True:
