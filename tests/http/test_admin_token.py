@@ -103,7 +103,7 @@ def test_health_and_the_document_stay_open(protected: MockServer, method: str, p
 
 def test_health_tells_only_liveness_and_version(protected: MockServer) -> None:
     health = call(protected, "GET", "/__admin/health").json()
-    assert set(health) == {"status", "version", "warm"}
+    assert set(health) == {"status", "version", "warm", "store"}
     assert health["status"] == "ok"
 
 
