@@ -138,7 +138,7 @@ class _Request:
     async def answer(self) -> Outcome:
         try:
             reply = await self.state.engines.answer(self.asked)
-        except AzureError as refused:  # by the checks, or by quota: the model's backend
+        except AzureError as refused:  # by the checks, or by quota
             if self.target is not None:  # past the gateway: the model's backend refused
                 self.trace.source = "generator"
                 self._trace_target(self.target, self.body)
