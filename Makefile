@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: serve test lint typecheck check clean bench fuzz refresh-test-data
+.PHONY: chromium serve test lint typecheck check clean bench fuzz refresh-test-data
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,16 @@ $(STAMP): pyproject.toml
 serve: $(STAMP)
 	$(BIN)/mockserver serve $(ARGS)
 
-test: $(STAMP)
+# The dashboard's browser tests drive Debian's Chromium (never a downloaded browser): installed
+# here when missing and we may (root with apt-get); otherwise they skip with one line saying so.
+test: $(STAMP) chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && apt-get install -y -qq chromium; \
+	  else echo "make: no chromium and no root to install it: the browser tests will skip"; fi; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check mockserver tests scripts bench
