@@ -34,33 +34,29 @@ def import_openai() -> ModuleType:
 
 
 def openai_client(v1_base_url: str, **options: Any) -> OpenAI:
-    client: OpenAI = import_openai().OpenAI(base_url=v1_base_url, **_with_defaults(options))
+    client: OpenAI = _made("OpenAI", base_url=v1_base_url, **options)
     return client
 
 
 def async_openai_client(v1_base_url: str, **options: Any) -> AsyncOpenAI:
-    openai = import_openai()
-    client: AsyncOpenAI = openai.AsyncOpenAI(base_url=v1_base_url, **_with_defaults(options))
+    client: AsyncOpenAI = _made("AsyncOpenAI", base_url=v1_base_url, **options)
     return client
 
 
 def azure_openai_client(endpoint: str, api_version: str, **options: Any) -> AzureOpenAI:
-    openai = import_openai()
-    settings = _with_defaults(options)
-    client: AzureOpenAI = openai.AzureOpenAI(
-        azure_endpoint=endpoint, api_version=api_version, **settings
+    client: AzureOpenAI = _made(
+        "AzureOpenAI", azure_endpoint=endpoint, api_version=api_version, **options
     )
     return client
 
 
 def async_azure_openai_client(endpoint: str, api_version: str, **options: Any) -> AsyncAzureOpenAI:
-    openai = import_openai()
-    settings = _with_defaults(options)
-    client: AsyncAzureOpenAI = openai.AsyncAzureOpenAI(
-        azure_endpoint=endpoint, api_version=api_version, **settings
+    client: AsyncAzureOpenAI = _made(
+        "AsyncAzureOpenAI", azure_endpoint=endpoint, api_version=api_version, **options
     )
     return client
 
 
-def _with_defaults(options: dict[str, Any]) -> dict[str, Any]:
-    return {**DEFAULT_OPTIONS, **options}
+def _made(client_class: str, **options: Any) -> Any:
+    """One of the SDK's client classes, with the defaults under the caller's options."""
+    return getattr(import_openai(), client_class)(**{**DEFAULT_OPTIONS, **options})
