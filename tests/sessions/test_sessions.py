@@ -211,3 +211,18 @@ def test_each_test_of_the_plugin_starts_the_tape_again(pytester: pytest.Pytester
         "-p", "no:cacheprovider", "--mockserver-fixtures", str(fixtures)
     )
     result.assert_outcomes(passed=2)
+
+
+def test_the_journal_says_which_engine_answered_why_and_how_long_it_took(
+    server: MockServer,
+) -> None:
+    why = server.session("why")
+    stub = why.stub(answer={"content": "stubbed"}, times=1)
+    with why.azure_openai_client(api_key="k") as client:
+        for _ in range(2):
+            client.chat.completions.create(model="o3-mini", messages=HELLO)
+    first, second = why.requests
+    assert (first.source, first.why) == (f"stub:{stub.id}", f"stub {stub.id} matched")
+    assert (second.source, second.why) == ("generator", "no stub or recording answered")
+    assert all(entry.engine_ms is not None and entry.engine_ms >= 0 for entry in why.requests)
+    why.reset()
