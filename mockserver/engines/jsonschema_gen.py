@@ -431,7 +431,7 @@ class _ValueWriter:
             return False
         item = self.resolve(items) if isinstance(items, dict) else {}
         is_object = item.get("type") == "object" or "properties" in item
-        return is_object or _echo_kind(name) == "entity"
+        return is_object or echo_kind(name) == "entity"
 
     def asked_count(self, schema: Schema, low: int, high: int) -> int:
         """As many items as the prompt names things (at least one), within the schema's
@@ -502,7 +502,7 @@ class _ValueWriter:
         echoed = self.echoed(name)
         if echoed is not None:
             return echoed
-        provider = _provider_for(name or "")
+        provider = provider_for(name or "")
         if provider is not None:
             return str(provider(self.faker))
         return " ".join(self.faker.words(self.random.randint(1, 3)))
@@ -510,7 +510,7 @@ class _ValueWriter:
     def echoed(self, name: str | None) -> str | None:
         """What the prompt said for a property that names a thing or holds a search: the
         next name it mentions ("Paris"), or its question's words; None when it said none."""
-        kind = _echo_kind(name)
+        kind = echo_kind(name)
         if kind == "entity" and self.next_entity < len(self.hints.entities):
             self.next_entity += 1
             return self.hints.entities[self.next_entity - 1]
@@ -707,7 +707,7 @@ class _BoundedXeger(rstr.Rstr):
 _CACHED_NAME_LENGTH = 64
 
 
-def _provider_for(name: str) -> Callable[[Faker], Any] | None:
+def provider_for(name: str) -> Callable[[Faker], Any] | None:
     """The Faker provider a property name asks for (`city`, `billing_email`), if any."""
     if len(name) > _CACHED_NAME_LENGTH:
         return _find_provider(name)
@@ -741,7 +741,7 @@ _QUERY_KEYS = frozenset(
 )
 
 
-def _echo_kind(name: str | None) -> str | None:
+def echo_kind(name: str | None) -> str | None:
     """The kind "entity" for a property naming a thing (`city`, `people`, `product_name`), "query"
     for a search's words (`query`, `search_term`), "answer" for a final answer's text, else
     None."""

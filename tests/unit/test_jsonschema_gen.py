@@ -28,10 +28,10 @@ from pydantic import BaseModel, Field
 
 from mockserver.engines.jsonschema_gen import (
     UnsatisfiableSchemaError,
-    _echo_kind,
-    _provider_for,
+    echo_kind,
     generate_json,
     generate_value,
+    provider_for,
 )
 from tests.contract.real_traffic import azure_dir, load_yaml
 from tests.support.testdata import OPENAI_TRAFFIC
@@ -1074,9 +1074,9 @@ def test_long_property_names_from_requests_are_not_kept_after_the_answer() -> No
         long = f"{index}_" + "x" * 300_000  # a request chooses its names' length
         for suffix in ("_email", "_name"):  # an email provider, an entity to echo
             short = f"{index}_x{suffix}"
-            assert (_echo_kind(long + suffix), _provider_for(long + suffix)) == (
-                _echo_kind(short),
-                _provider_for(short),
+            assert (echo_kind(long + suffix), provider_for(long + suffix)) == (
+                echo_kind(short),
+                provider_for(short),
             )
 
     tracemalloc.start()
