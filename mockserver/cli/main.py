@@ -200,7 +200,7 @@ def _stop_when_orphaned() -> None:
 
 
 def run(main_coroutine: Coroutine[Any, Any, None]) -> None:
-    """asyncio.run, on uvloop when it is installed (`pip install mockserver[fast]`)."""
+    """asyncio.run, on uvloop (a dependency except on Windows, where asyncio's loop runs)."""
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
         runner.run(main_coroutine)
 
