@@ -20,6 +20,7 @@ and its visible tokens, cut to what remains. A reply cut by the limit bills the 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import random
 from collections.abc import Collection, Mapping
@@ -28,6 +29,7 @@ from typing import Any
 
 from mockserver.contract.model_card import CompletionFraming
 from mockserver.engines.base import Asked, EngineCall, Script
+from mockserver.engines.completion_memo import CompletionMemo, MemoKey, body_bytes
 from mockserver.engines.digest import request_digest
 from mockserver.engines.prompt_hints import NO_HINTS, PromptHints, hints_from_messages
 from mockserver.engines.prose import tool_results_summary, topic_of, write_prose
@@ -93,6 +95,8 @@ class Generator:
         self.reply_styles = reply_styles or {}
         # The topic words of a request, by its digest: a long prompt is read once.
         self._topics: Memo[bytes, tuple[str, ...]] = Memo(max_entries=4096, max_size=2**20)
+        # The completions of requests answered before (a pure function of what they read).
+        self.completions = CompletionMemo()
 
     async def answer(self, asked: Asked) -> Reply:
         """The engine's part: the last in the chain, it answers every checked request."""
@@ -103,13 +107,68 @@ class Generator:
 
     async def make(self, call: EngineCall) -> Completion:
         """The completion for a checked request (a stub's script included)."""
+        digest, key, kept = self._recall(call)
+        if kept is not None:
+            return kept
         if _may_take_long(call):
             # Off the event loop: other requests are answered meanwhile.
-            return await asyncio.to_thread(self.complete, call)
-        return self.complete(call)
+            made = await asyncio.to_thread(self._generate, call, digest)
+        else:
+            made = self._generate(call, digest)
+        self._keep(call, key, made)
+        return made
 
     def complete(self, call: EngineCall) -> Completion:
+        """The completion for a checked request, from the memo when it was made before."""
+        digest, key, kept = self._recall(call)
+        if kept is not None:
+            return kept
+        made = self._generate(call, digest)
+        self._keep(call, key, made)
+        return made
+
+    def _recall(self, call: EngineCall) -> tuple[bytes, MemoKey | None, Completion | None]:
+        """The request's digest, its memo key and the completion kept under it, if any."""
         digest = call.digest or request_digest(call.request, self.seed)
+        key = self._memo_key(call, digest)
+        return digest, key, self._kept(call, digest, key)
+
+    def _memo_key(self, call: EngineCall, digest: bytes) -> MemoKey | None:
+        """Everything `_generate` reads, or None when the call is not memoised (a stub's
+        script is answered fresh)."""
+        if call.script is not None:
+            return None
+        body = body_bytes(call.request.body)
+        if body is None:
+            return None
+        enabled = frozenset(self.reply_styles.get(call.deployment, STYLES))
+        card_id = id(call.card)
+        return (card_id, call.deployment, enabled, self.seed, digest, call.prompt_tokens, body)
+
+    def _kept(self, call: EngineCall, digest: bytes, key: MemoKey | None) -> Completion | None:
+        """The memoised completion, its tool calls with ids minted for this call."""
+        kept = None if key is None else self.completions.get(key, call.card)
+        if kept is None or not any(choice.tool_calls for choice in kept.choices):
+            return kept
+        choices = tuple(self._with_fresh_ids(choice, digest) for choice in kept.choices)
+        return dataclasses.replace(kept, choices=choices)
+
+    def _with_fresh_ids(self, choice: Choice, digest: bytes) -> Choice:
+        """The ids a fresh run would mint: from the choice's seed and each call's position."""
+        if not choice.tool_calls:
+            return choice
+        seed = _choice_seed(digest, choice.index)
+        calls = tuple(
+            dataclasses.replace(call, id=self.ids.tool_call(seed, position))
+            for position, call in enumerate(choice.tool_calls)
+        )
+        return dataclasses.replace(choice, tool_calls=calls)
+
+    def _keep(self, call: EngineCall, key: MemoKey | None, made: Completion) -> None:
+        if key is not None:
+            self.completions.put(key, call.card, made, len(key[-1]))
+
+    def _generate(self, call: EngineCall, digest: bytes) -> Completion:
         budget = self._budget(call, digest)
         decision = decide_tool(call.request.body)
         choices = [
