@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import re
 
+from mockserver.engines.styles.prefilter import may_match
 from mockserver.engines.styles.prompt import Prompt, quoted, sentence
 
 NAME = "code_fence"
@@ -19,6 +20,14 @@ _ASK = re.compile(
     r"\b(?:write|implement|create|generate|give me|show me|provide|code)\b[^.\n?]{0,60}?"
     r"\b(?:code|function|script|program|class|method|query|snippet|module|algorithm)s?\b",
     re.IGNORECASE,
+)
+# What _ASK cannot match without: a verb of making and a noun of code.
+ASK_NEEDS = (
+    ("write", "implement", "create", "generate", "give me", "show me", "provide", "code"),
+    (
+        *("code", "function", "script", "program", "class"),
+        *("method", "query", "snippet", "module", "algorithm"),
+    ),
 )
 _FENCED = re.compile(r"```([a-z+#]+)")
 # Language as named in prose -> the fence's info string.
@@ -75,7 +84,7 @@ _TEMPLATES = {
 def reply(prompt: Prompt, rng: random.Random, visible: int) -> str | None:
     asking = prompt.last_user[-4000:]
     fenced = _FENCED.search(asking)
-    if not (_ASK.search(asking) or fenced):
+    if not (fenced or (may_match(asking, *ASK_NEEDS) and _ASK.search(asking))):
         return None
     language = _language(asking, fenced)
     words = [word.lower() for word in prompt.topic()[:2]] or ["process", "text"]

@@ -13,6 +13,7 @@ import re
 
 from mockserver.engines.structured import json_within
 from mockserver.engines.styles.json_shape import asked_or_default
+from mockserver.engines.styles.prefilter import may_match
 from mockserver.engines.styles.prompt import Prompt
 
 NAME = "json_only"
@@ -21,6 +22,8 @@ _ASK = re.compile(
     r"|\bonly (?:valid )?JSON\b|\bJSON (?:object )?only\b|```json",
     re.IGNORECASE,
 )
+# Every alternative of _ASK names JSON (see `prefilter`).
+ASK_NEEDS = (("json",),)
 _FENCE = re.compile(r"```json|\bcode ?block\b", re.IGNORECASE)
 
 
@@ -28,7 +31,7 @@ def reply(prompt: Prompt, rng: random.Random, visible: int) -> str | None:
     if prompt.response_format.get("type") not in (None, "text"):
         return None
     asking = prompt.last_user[-4000:] + "\n" + prompt.instructions[:8000]
-    if not _ASK.search(asking):
+    if not (may_match(asking, *ASK_NEEDS) and _ASK.search(asking)):
         return None
     made = json_within(asked_or_default(prompt.everything), rng.randbytes(16), visible)
     return f"```json\n{made}\n```" if _FENCE.search(asking) else made

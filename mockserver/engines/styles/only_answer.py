@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import re
 
+from mockserver.engines.styles.prefilter import may_match
 from mockserver.engines.styles.prompt import Prompt
 from mockserver.engines.vocabulary import vocabulary
 
@@ -28,10 +29,16 @@ _ASK = re.compile(
     rf"\b(?:{_VERB}\b[^.\n]{{0,30}}?\b{_LIMIT}\b|{_LIMIT} {_VERB}\b)[^.\n]{{0,20}}?\b(?:{_KIND})",
     re.IGNORECASE,
 )
+# What _ASK cannot match without: a verb, a limiting word and a kind of answer.
+ASK_NEEDS = (
+    ("answer", "respond", "reply", "return", "output", "say"),
+    ("only", "just", "exactly", "solely", "nothing but", "a single"),
+    ("yes", "true", "number", "integer", "digit", "word"),
+)
 
 
 def reply(prompt: Prompt, rng: random.Random, visible: int) -> str | None:
-    asked = _ASK.search(prompt.last_user[-2000:]) or _ASK.search(prompt.instructions[:4000])
+    asked = _asked(prompt.last_user[-2000:]) or _asked(prompt.instructions[:4000])
     if asked is None:
         return None
     if asked.group("yes"):
@@ -42,3 +49,7 @@ def reply(prompt: Prompt, rng: random.Random, visible: int) -> str | None:
         return str(rng.randint(1, 100))
     words = prompt.topic() or vocabulary().nouns
     return words[rng.randrange(len(words))].capitalize()
+
+
+def _asked(text: str) -> re.Match[str] | None:
+    return _ASK.search(text) if may_match(text, *ASK_NEEDS) else None

@@ -24,6 +24,7 @@ from mockserver.engines.styles.arguments import arguments_for, schema_of_signatu
 from mockserver.engines.styles.prompt import Prompt, answer_from, observations, quoted
 
 NAME = "react"
+_FORMAT_LINE = "Action Input:"
 _FORMAT = re.compile(r"^Action Input:", re.MULTILINE)
 _TOOL_LIST = re.compile(r"(?:one|name) of \[([^\]\n]*)\]|\(one of ([^)\n]*)\)")
 # "Action Input: the input to the action, just a simple JSON object": JSON even for one
@@ -39,7 +40,7 @@ _BEGIN = "Begin!"
 
 def reply(prompt: Prompt, rng: random.Random, visible: int) -> str | None:
     instructions = prompt.instructions
-    if not _FORMAT.search(instructions):
+    if _FORMAT_LINE not in instructions or not _FORMAT.search(instructions):
         return None
     history = _history(prompt)
     tools = _tool_names(instructions)
