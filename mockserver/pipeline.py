@@ -207,10 +207,13 @@ class _Request:
             size = len(call.body)
             return RequestView(call.surface, named, call.api_version, call.headers, body, size)
 
-        request = RecordedRequest(
-            method=call.method, path=call.path, query=dict(call.query), headers=dict(call.headers)
+        def recorded() -> RecordedRequest:
+            query, headers = dict(call.query), dict(call.headers)
+            return RecordedRequest(method=call.method, path=call.path, query=query, headers=headers)
+
+        return Asked(
+            recorded, call.path_qs, call.body, view_of, self.check, self.admit, self.stores
         )
-        return Asked(request, call.path_qs, call.body, view_of, self.check, self.admit, self.stores)
 
     async def check(self) -> EngineCall:
         """The checks an engine needs before it answers; run once, their error kept."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -20,6 +20,12 @@ from mockserver.contract.rules import (
 )
 from mockserver.contract.schema_check import SchemaChecker
 from mockserver.contract.tools import check_tooling
+from mockserver.support.memo import Memo
+
+# Bodies found valid, by api-version, model and the body's bytes: the checks are a pure
+# function of the three, so a body sent again (a retry, a test's repeated call) is not
+# checked again. Refusals are checked each time: their errors are changed on the way out.
+_VALID: Memo[bytes, tuple[ApiVersion, ModelCard]] = Memo(max_entries=4096, max_size=32 * 2**20)
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,9 @@ class ChatRequest:
     include_usage: bool
     tools: list[dict[str, Any]]
     service_tier: str | None = None  # the tier the answer names, when the request asked
+    # The body's JSON bytes, its keys in their order (None when it has no JSON form): the
+    # exact identity of what was asked, which the generator's memo keys on.
+    body_bytes: bytes | None = field(default=None, compare=False, repr=False)
 
 
 def check_chat_request(body: dict[str, Any], version: ApiVersion, card: ModelCard) -> ChatRequest:
@@ -44,6 +53,25 @@ def check_chat_request(body: dict[str, Any], version: ApiVersion, card: ModelCar
 
     A parameter o3-mini refuses is reported before a malformed message, as Azure does.
     """
+    raw = json_bytes(body)
+    key = None if raw is None else f"{version.name}\n{card.name}\n".encode() + raw
+    known = None if key is None else _VALID.get(key)
+    if known is None or known[0] != version or known[1] is not card:
+        _check(body, version, card)
+        if key is not None:
+            _VALID.put(key, (version, card))
+    return _typed(body, card, raw)
+
+
+def json_bytes(body: dict[str, Any]) -> bytes | None:
+    """The body as JSON bytes, keys in their order; None when it has no JSON form."""
+    try:
+        return orjson.dumps(body)
+    except (orjson.JSONEncodeError, TypeError):
+        return None
+
+
+def _check(body: dict[str, Any], version: ApiVersion, card: ModelCard) -> None:
     check_reasoning_effort_value(body, card)
     _check_known_to_version(body, version)
     check_parameter_rules(body, card)
@@ -53,7 +81,6 @@ def check_chat_request(body: dict[str, Any], version: ApiVersion, card: ModelCar
     _check_metadata_needs_store(body)
     check_supported_values(body, card)
     check_model_rules(body, card)
-    return _typed(body, card)
 
 
 def decode_body(raw: bytes) -> dict[str, Any]:
@@ -115,7 +142,7 @@ def checker_for(family: str) -> SchemaChecker:
     return SchemaChecker(load_json(f"schemas/{family}/chat_completion_request.json"))
 
 
-def _typed(body: dict[str, Any], card: ModelCard) -> ChatRequest:
+def _typed(body: dict[str, Any], card: ModelCard, raw: bytes | None) -> ChatRequest:
     # The schema admits whole-number floats (2.0) as integers; from here on they are ints.
     stop = body.get("stop")
     stream_options = body.get("stream_options") or {}
@@ -131,6 +158,7 @@ def _typed(body: dict[str, Any], card: ModelCard) -> ChatRequest:
         include_usage=bool(stream_options.get("include_usage")),
         tools=body.get("tools") or _functions_as_tools(body.get("functions")),
         service_tier=card.served_service_tier if body.get("service_tier") is not None else None,
+        body_bytes=raw,
     )
 
 

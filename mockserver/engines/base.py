@@ -58,7 +58,7 @@ class Asked:
 
     def __init__(
         self,
-        request: RecordedRequest,
+        request: Callable[[], RecordedRequest],
         path_qs: str,
         body: bytes,
         view_of: Callable[[dict[str, Any]], RequestView],
@@ -66,13 +66,19 @@ class Asked:
         admit: Callable[[], Awaitable[None]],
         stores: Stores,
     ) -> None:
-        self._request = request  # method, path, query and headers; its body decoded lazily
+        self._request_of = request  # method, path, query and headers, made when needed
         self.path_qs = path_qs  # the path and query string as sent (the upstream gets the same)
         self.body = body  # the body as sent
         self._view_of = view_of  # the view of a decoded body (the deployment may be in it)
         self.check = check  # the pipeline's checks, run once; raises Azure's error
         self.admit = admit  # before answering as the model: fault rates, quota; may raise
         self.stores = stores  # the request's session's
+
+    @cached_property
+    def _request(self) -> RecordedRequest:
+        """The request without its body: only a recording's engines read it (a pydantic
+        model, so it is not made for the requests the generator answers)."""
+        return self._request_of()
 
     @property
     def headers(self) -> Mapping[str, str]:

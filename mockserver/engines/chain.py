@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Sequence
 
@@ -24,5 +23,5 @@ class EngineChain:
             reply = await engine.answer(asked)
             if reply is not None:
                 elapsed = round((time.perf_counter() - started) * 1000, 3)
-                return dataclasses.replace(reply, elapsed_ms=elapsed)
+                return reply.timed(elapsed)
         raise NoEngineAnsweredError("no engine answered the request")

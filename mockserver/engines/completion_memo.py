@@ -17,8 +17,6 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from mockserver.contract.model_card import ModelCard
 from mockserver.engines.reply import Completion
 
@@ -30,14 +28,6 @@ class _Kept:
     card: ModelCard  # the key names it by id(): kept alive here, so the id stays its own
     completion: Completion
     size: int  # what the entry holds, in characters (key body and reply texts)
-
-
-def body_bytes(body: dict[str, Any]) -> bytes | None:
-    """The body as the key holds it (keys in their order), or None when it has no JSON form."""
-    try:
-        return orjson.dumps(body)
-    except (orjson.JSONEncodeError, TypeError):
-        return None
 
 
 def completion_size(completion: Completion) -> int:

@@ -28,8 +28,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from mockserver.contract.model_card import CompletionFraming
+from mockserver.contract.request import json_bytes
 from mockserver.engines.base import Asked, EngineCall, Script
-from mockserver.engines.completion_memo import CompletionMemo, MemoKey, body_bytes
+from mockserver.engines.completion_memo import CompletionMemo, MemoKey
 from mockserver.engines.digest import request_digest
 from mockserver.engines.prompt_hints import NO_HINTS, PromptHints, hints_from_messages
 from mockserver.engines.prose import tool_results_summary, topic_of, write_prose
@@ -138,7 +139,8 @@ class Generator:
         script is answered fresh)."""
         if call.script is not None:
             return None
-        body = body_bytes(call.request.body)
+        # The checks made the bytes already; a request made by hand has them made here.
+        body = call.request.body_bytes or json_bytes(call.request.body)
         if body is None:
             return None
         enabled = frozenset(self.reply_styles.get(call.deployment, STYLES))

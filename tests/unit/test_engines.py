@@ -51,7 +51,13 @@ def asked(body: dict[str, Any] = BODY, check: Any = None, stores: Stores | None 
         pass
 
     return Asked(
-        request, path_qs, raw, view_of, checked, admitted, stores or memory_stores(Settings())
+        lambda: request,
+        path_qs,
+        raw,
+        view_of,
+        checked,
+        admitted,
+        stores or memory_stores(Settings()),
     )
 
 
