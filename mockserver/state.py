@@ -77,6 +77,17 @@ class AppState:
         await self.recordings.close()
         await self.backend.close()
 
+    async def follow_shared_settings(self) -> None:
+        """Apply the changes processes sharing the store made (at start, then as they come)."""
+        await self.backend.follow_settings(self.update_settings)
+
+    async def change_settings(self, changes: dict[str, Any]) -> None:
+        """PATCH /__admin/settings: checked here, then shared; once this returns, every
+        process sharing the store answers with the change (ValidationError if refused)."""
+        self.settings.with_changes(changes)
+        await self.backend.share_settings(changes)
+        self.update_settings(changes)
+
     def update_settings(self, changes: dict[str, Any]) -> None:
         """Change settings while running: checked as a whole, then applied to the parts."""
         settings = self.settings.with_changes(changes)

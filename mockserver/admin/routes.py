@@ -254,7 +254,7 @@ async def patch_settings(request: web.Request) -> web.Response:
     patch = await _parse(request, SettingsPatch)
     state = _state(request)
     try:
-        state.update_settings(patch.model_dump(exclude_none=True))
+        await state.change_settings(patch.model_dump(exclude_none=True))
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "settings"

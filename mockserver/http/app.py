@@ -69,6 +69,7 @@ async def _open_shared_store(app: web.Application) -> None:
     client = await open_client(store.url)  # StoreConnectError: one line, no password
     await state.backend.close()
     state.backend = RedisBackend(client, state.settings, store.prefix)
+    await state.follow_shared_settings()  # settings PATCHed on any process apply here too
 
 
 async def _add_stub_files(app: web.Application) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 from mockserver.config import Settings
 from mockserver.stores.memory import memory_stores
@@ -60,6 +60,14 @@ class StateBackend(Protocol):
         """Whether the stores answer (a shared store may be down for a while)."""
         ...
 
+    async def follow_settings(self, apply: Callable[[dict[str, Any]], None]) -> None:
+        """Apply the settings changes other processes share, now and as they come."""
+        ...
+
+    async def share_settings(self, changes: Mapping[str, Any]) -> None:
+        """Share settings changes; return once every process applied them."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -91,6 +99,12 @@ class MemoryBackend:
 
     async def healthy(self) -> bool:
         return True  # this process's memory answers while the process does
+
+    async def follow_settings(self, apply: Callable[[dict[str, Any]], None]) -> None:
+        pass  # one process: its own changes are all there are
+
+    async def share_settings(self, changes: Mapping[str, Any]) -> None:
+        pass
 
     async def close(self) -> None:
         self.sessions.clear()

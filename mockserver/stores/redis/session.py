@@ -9,7 +9,8 @@ again).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -22,6 +23,7 @@ from mockserver.stores.redis.quota import RedisQuotaLedger
 from mockserver.stores.redis.replays import RedisReplayLedger
 from mockserver.stores.redis.responses import RedisResponseStore
 from mockserver.stores.redis.scenarios import RedisScenarioStore
+from mockserver.stores.redis.settings import SharedSettings
 from mockserver.stores.redis.stubs import RedisStubStore
 from mockserver.stores.stores import Stores
 
@@ -59,6 +61,7 @@ class RedisBackend:
         self.settings = settings
         self.prefix = prefix
         self.sessions: OrderedDict[str, Stores] = OrderedDict()
+        self.shared_settings = SharedSettings(client, prefix)
 
     def stores(self, session: str) -> Stores:
         stores = self.sessions.get(session)
@@ -82,6 +85,13 @@ class RedisBackend:
     async def healthy(self) -> bool:
         return await healthy(self.client)
 
+    async def follow_settings(self, apply: Callable[[dict[str, Any]], None]) -> None:
+        await self.shared_settings.follow(apply)
+
+    async def share_settings(self, changes: Mapping[str, Any]) -> None:
+        await self.shared_settings.share(changes)
+
     async def close(self) -> None:
+        await self.shared_settings.stop()
         self.sessions.clear()
         await close(self.client)

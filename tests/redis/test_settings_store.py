@@ -1,0 +1,125 @@
+"""The shared settings store, process by process (each a client of its own): a change is
+applied everywhere before `share` returns, survives a Redis restart, and a process that
+never acknowledges makes the PATCH a 503 rather than a silent half-change."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from mockserver.stores.redis import StoreUnavailableError, connect
+from mockserver.stores.redis.settings import APPLY_DEADLINE, SettingsKeys, SharedSettings
+from tests.redis.server import ValkeyProcess, running_valkey
+
+
+class Follower:
+    """One process: its client, its shared settings, what it applied."""
+
+    def __init__(self, url: str, prefix: str = "mockserver") -> None:
+        self.client: Redis = connect(url)
+        self.shared = SharedSettings(self.client, prefix)
+        self.applied: list[dict[str, Any]] = []
+
+    async def start(self) -> None:
+        await self.shared.follow(self.applied.append)
+
+    async def close(self) -> None:
+        await self.shared.stop()
+        await self.client.aclose()
+
+    @property
+    def current(self) -> dict[str, Any]:
+        return self.applied[-1] if self.applied else {}
+
+
+@pytest.fixture
+async def followers(redis_url: str) -> AsyncIterator[list[Follower]]:
+    started = [Follower(redis_url) for _ in range(3)]
+    for follower in started:
+        await follower.start()
+    yield started
+    for follower in started:
+        await follower.close()
+
+
+async def test_every_follower_applied_a_change_before_share_returns(
+    followers: list[Follower],
+) -> None:
+    for seed in range(30):
+        await followers[seed % 3].shared.share({"seed": seed})
+        assert [f.current.get("seed") for f in followers] == [seed] * 3
+
+
+async def test_changes_accumulate_and_keep_their_json_types(followers: list[Follower]) -> None:
+    await followers[0].shared.share({"seed": 2**62, "region": "eastus"})
+    await followers[1].shared.share({"stream_obfuscation": False})
+    expected = {"seed": 2**62, "region": "eastus", "stream_obfuscation": False}
+    assert all(f.current == expected for f in followers)
+
+
+async def test_a_follower_started_later_loads_the_changes(
+    followers: list[Follower], redis_url: str
+) -> None:
+    await followers[0].shared.share({"seed": 4})
+    later = Follower(redis_url)
+    await later.start()
+    try:
+        assert later.applied == [{"seed": 4}]
+    finally:
+        await later.close()
+
+
+async def test_a_subscriber_that_never_applies_makes_a_503(
+    followers: list[Follower], redis_url: str
+) -> None:
+    silent = connect(redis_url).pubsub()
+    await silent.subscribe(SettingsKeys("mockserver").changed)
+    try:
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailableError):
+            await followers[0].shared.share({"seed": 8})
+        assert APPLY_DEADLINE <= time.monotonic() - started < APPLY_DEADLINE + 0.5
+        assert all(f.current == {"seed": 8} for f in followers)  # stored, applied by these
+    finally:
+        await silent.aclose()
+
+
+@pytest.fixture
+def valkey() -> Iterator[ValkeyProcess]:
+    with running_valkey() as server:
+        yield server
+
+
+async def test_a_follower_resubscribes_and_reloads_after_redis_restarts(
+    valkey: ValkeyProcess,
+) -> None:
+    first, second = Follower(valkey.url), Follower(valkey.url)
+    await first.start()
+    await second.start()
+    try:
+        valkey.kill()
+        valkey.start()  # empty: nothing stored
+        await eventually(lambda: subscribers(valkey) == 2)
+        await first.shared.share({"seed": 77})
+        assert second.current == {"seed": 77}
+    finally:
+        await first.close()
+        await second.close()
+
+
+def subscribers(valkey: ValkeyProcess) -> int:
+    with valkey.client() as client:
+        counts = client.pubsub_numsub(SettingsKeys("mockserver").changed)
+    return int(counts[0][1])
+
+
+async def eventually(condition: Any, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "not within the deadline"
+        await asyncio.sleep(0.05)

@@ -1,0 +1,118 @@
+"""Settings PATCHed on one process answer on every process sharing the Redis and prefix,
+from the very next request (read-your-writes), with no sleep in between."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from mockserver import MockServer
+from tests.http.test_cli import running
+from tests.redis.test_two_servers import API_VERSION, CHAT, HELLO, chat
+from tests.support import rawhttp
+
+
+def content(server: MockServer, text: str = "hello") -> str:
+    reply: str = chat(server, text).json()["choices"][0]["message"]["content"]
+    return reply
+
+
+@pytest.fixture
+def servers(redis_url: str) -> Iterator[tuple[MockServer, MockServer]]:
+    with MockServer(state=redis_url) as first, MockServer(state=redis_url) as second:
+        yield first, second
+
+
+def test_a_seed_patched_on_one_answers_on_the_other_at_once(
+    servers: tuple[MockServer, MockServer],
+) -> None:
+    first, second = servers
+    before = content(second)
+    for seed in range(1, 6):  # each time, the very next request on the other process
+        first.configure(seed=seed)
+        assert second.current_settings()["seed"] == seed
+        assert content(second) == content(first)
+    assert content(second) != before
+
+
+def test_each_change_adds_to_the_ones_before(servers: tuple[MockServer, MockServer]) -> None:
+    first, second = servers
+    first.configure(seed=11)
+    second.configure(stream_obfuscation=False, region="westus")
+    for server in servers:
+        shown = server.current_settings()
+        assert (shown["seed"], shown["stream_obfuscation"], shown["region"]) == (
+            11,
+            False,
+            "westus",
+        )
+
+
+def test_a_process_started_later_starts_with_the_changes(redis_url: str) -> None:
+    with MockServer(state=redis_url) as first:
+        first.configure(seed=23, deterministic_ids=True)
+        expected = content(first)
+    with MockServer(state=redis_url) as later:
+        assert later.current_settings()["seed"] == 23
+        assert content(later) == expected
+
+
+def test_prefixes_keep_their_settings_apart(redis_url: str) -> None:
+    with (
+        MockServer(state=redis_url, state_prefix="one") as one,
+        MockServer(state=redis_url, state_prefix="two") as two,
+    ):
+        one.configure(seed=5)
+        assert two.current_settings()["seed"] != 5
+
+
+def test_a_refused_change_is_shared_with_no_one(servers: tuple[MockServer, MockServer]) -> None:
+    first, second = servers
+    refused = httpx.patch(
+        first.url + "/__admin/settings", json={"stream_chunking": "sideways"}, timeout=30
+    )
+    assert refused.status_code == 400
+    assert second.current_settings()["stream_chunking"] == "token"
+
+
+def test_a_full_reset_keeps_the_settings(servers: tuple[MockServer, MockServer]) -> None:
+    first, second = servers
+    first.configure(seed=9)
+    second.reset()
+    assert first.current_settings()["seed"] == 9 and second.current_settings()["seed"] == 9
+
+
+def test_workers_of_one_server_share_patched_settings(redis_url: str) -> None:
+    with running("--workers", "2", "--state", redis_url) as cli:
+        try:
+            attached = MockServer.attach(cli.url)
+            path = f"{CHAT}?api-version={API_VERSION}"
+            seen: dict[int, set[str]] = {}
+            for seed in (101, 202):
+                attached.configure(seed=seed)
+                answers, workers = seen.setdefault(seed, set()), set[str]()
+                for _ in range(400):  # until both workers answered, each right after PATCH
+                    answer = rawhttp.request(cli.url + path, body=HELLO, headers={"api-key": "k"})
+                    answers.add(answer.json()["choices"][0]["message"]["content"])
+                    workers.add(answer.headers["azureml-model-session"])
+                    if len(workers) == 2:
+                        break
+                assert len(workers) == 2
+        finally:
+            stopped = cli.stop()
+    assert stopped == 0
+    assert len(seen[101]) == 1 and len(seen[202]) == 1  # one answer per seed, on both
+    assert seen[101] != seen[202]
+
+
+def test_a_patch_answers_within_milliseconds_across_processes(
+    servers: tuple[MockServer, MockServer],
+) -> None:
+    first, _ = servers
+    started = time.perf_counter()
+    for seed in range(20):
+        first.configure(seed=seed)
+    assert (time.perf_counter() - started) / 20 < 0.25
