@@ -16,13 +16,13 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from tempfile import TemporaryDirectory
+from typing import TypeVar, cast
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -32,12 +32,14 @@ from prometheus_client import (
     generate_latest,
     values,
 )
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from mockserver.admin.token import check_admin_token
 from mockserver.contract.errors import AzureError
 from mockserver.engines.reply import Usage
-from mockserver.http.keys import DISCONNECTED, ERROR_NAME, OWN_API_PREFIXES, STATE, TRACE
+from mockserver.http.keys import DISCONNECTED, ERROR_NAME, STATE, TRACE
+from mockserver.state import AppState
 from mockserver.stores.journal import Journal
 
 METRICS_PATH = "/metrics"
@@ -46,6 +48,24 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 FIRST_BYTE = web.RequestKey("first_byte_at", float)
 _RATE_LIMIT_REASONS = {"rate_limit_tokens": "tokens", "rate_limit_requests": "requests"}
+
+
+Metric = TypeVar("Metric", bound=MetricWrapperBase)
+
+
+class LabelledChildren:
+    """Each metric's labelled children by their label values. prometheus-client's
+    `labels()` checks the values and takes a lock on every call (six a request); a dict hit
+    does neither and returns the same child. The labels are bounded (see above), so is this."""
+
+    def __init__(self) -> None:
+        self.known: dict[tuple[MetricWrapperBase, tuple[str, ...]], MetricWrapperBase] = {}
+
+    def of(self, metric: Metric, *values: str) -> Metric:
+        child = self.known.get((metric, values))
+        if child is None:
+            child = self.known[(metric, values)] = metric.labels(*values)
+        return cast(Metric, child)
 
 
 class ServerMetrics:
@@ -67,6 +87,7 @@ class ServerMetrics:
         self.journal_entries = self._gauge("journal_entries", "Requests the journal holds")
         self.journal_bytes = self._gauge("journal_bytes", "Bytes the journal's entries count")
         self.in_flight = self._gauge("requests_in_flight", "Requests being handled now")
+        self.children = LabelledChildren()
 
     def _counter(self, name: str, doc: str, labels: tuple[str, ...]) -> Counter:
         return Counter(f"mockserver_{name}", doc, labels, registry=self.registry)
@@ -81,9 +102,10 @@ class ServerMetrics:
         return Gauge(f"mockserver_{name}", doc, registry=self.registry, multiprocess_mode="livesum")
 
     def count_tokens(self, deployment: str, usage: Usage) -> None:
-        self.tokens.labels(deployment, "prompt").inc(usage.prompt_tokens)
-        self.tokens.labels(deployment, "completion").inc(usage.completion_tokens)
-        self.tokens.labels(deployment, "reasoning").inc(usage.reasoning_tokens)
+        tokens = self.children.of
+        tokens(self.tokens, deployment, "prompt").inc(usage.prompt_tokens)
+        tokens(self.tokens, deployment, "completion").inc(usage.completion_tokens)
+        tokens(self.tokens, deployment, "reasoning").inc(usage.reasoning_tokens)
 
     async def show_journal(self, journal: Journal) -> None:
         try:
@@ -142,34 +164,41 @@ async def _note_first_byte(request: web.Request, response: web.StreamResponse) -
     request[FIRST_BYTE] = time.perf_counter()
 
 
-@web.middleware
-async def count_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """The outermost middleware: each inference request counted once, as it was answered."""
-    if request.path.startswith(OWN_API_PREFIXES):  # the mock's own APIs, not its traffic
-        return await handler(request)
+async def counted(
+    request: web.Request,
+    metrics: ServerMetrics,
+    state: AppState,
+    answering: Awaitable[web.StreamResponse],
+) -> web.StreamResponse:
+    """`answering` awaited (at once), and the inference request counted as it was answered.
+    The outermost step: the counts see each answer as it went out."""
     started = time.perf_counter()
-    with request.config_dict[METRICS].in_flight.track_inprogress():
-        response = await handler(request)
+    with metrics.in_flight.track_inprogress():
+        response = await answering
     # A plain answer is sent once this returns: its first byte goes out now.
     ended = time.perf_counter()
-    await _observe(request, response, started, ended)
+    await _observe(request, response, (started, ended), metrics, state)
     return response
 
 
 async def _observe(
-    request: web.Request, response: web.StreamResponse, started: float, ended: float
+    request: web.Request,
+    response: web.StreamResponse,
+    times: tuple[float, float],
+    metrics: ServerMetrics,
+    state: AppState,
 ) -> None:
-    config = request.config_dict  # a new view on each access: read once
-    metrics, state = config[METRICS], config[STATE]
+    started, ended = times
     route = _route(request)
     deployment = _deployment(request, state.settings.deployments)
     status = _status(request, response)
     engine = _engine(request)
-    metrics.requests.labels(route, deployment, status, engine).inc()
-    metrics.first_byte.labels(route).observe(request.get(FIRST_BYTE, ended) - started)
-    metrics.duration.labels(route).observe(ended - started)
+    child = metrics.children.of
+    child(metrics.requests, route, deployment, status, engine).inc()
+    child(metrics.first_byte, route).observe(request.get(FIRST_BYTE, ended) - started)
+    child(metrics.duration, route).observe(ended - started)
     if status == "429":
-        metrics.rate_limited.labels(deployment, _rate_limit_reason(response, engine)).inc()
+        child(metrics.rate_limited, deployment, _rate_limit_reason(response, engine)).inc()
     trace = request.get(TRACE)
     if trace is not None and trace.usage is not None and response.status < 400:
         metrics.count_tokens(deployment, trace.usage)
@@ -224,7 +253,7 @@ class RecordingCounts:
         self.metrics = metrics
 
     def replayed(self, hit: bool) -> None:
-        self.metrics.replay.labels("hit" if hit else "miss").inc()
+        self.metrics.children.of(self.metrics.replay, "hit" if hit else "miss").inc()
 
     def recorded(self) -> None:
         self.metrics.records.inc()

@@ -12,31 +12,36 @@ import asyncio
 import logging
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from mockserver.contract.errors import catalogue_error
-from mockserver.http.keys import DISCONNECTED, STATE
+from mockserver.http.keys import DISCONNECTED
+from mockserver.state import AppState
 
 log = logging.getLogger("mockserver")
 
 
-@web.middleware
-async def read_body_in_time(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.body_exists:
-        try:
-            await _read_in_time(request)
-        except ConnectionError:
-            # The client left halfway through its body: there is nobody to answer.
-            request[DISCONNECTED] = True  # journaled as no answer (status 0)
-            return web.Response()
-        except web.RequestPayloadError as error:  # e.g. Content-Encoding: gzip, not gzip
-            log.warning("400: the body of %s %s could not be decoded", request.method, request.path)
-            raise catalogue_error("MalformedRequest") from error
-    return await handler(request)
+async def body_in_time(request: web.Request, state: AppState) -> web.StreamResponse | None:
+    """Read the body within the deadline. An answer only when there is nobody to answer
+    (the client left halfway through its body); None when the route may go on."""
+    if not request.body_exists:
+        return None
+    try:
+        await _read_in_time(request, state.settings.server.request_body_timeout_seconds)
+    except ConnectionError:
+        request[DISCONNECTED] = True  # journaled as no answer (status 0)
+        return web.Response()
+    except web.RequestPayloadError as error:  # e.g. Content-Encoding: gzip, not gzip
+        log.warning("400: the body of %s %s could not be decoded", request.method, request.path)
+        raise catalogue_error("MalformedRequest") from error
+    return None
 
 
-async def _read_in_time(request: web.Request) -> None:
-    limit = request.config_dict[STATE].settings.server.request_body_timeout_seconds
+async def _read_in_time(request: web.Request, limit: float) -> None:
+    if request.content.is_eof():
+        # All of it has arrived (most bodies, by the time the route runs): the read cannot
+        # wait, so no timer is armed for it.
+        await request.read()
+        return
     try:
         async with asyncio.timeout(limit):
             await request.read()

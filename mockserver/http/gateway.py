@@ -25,7 +25,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from mockserver.contract.auth import authenticate
-from mockserver.http.keys import OWN_API_PREFIXES, STATE
+from mockserver.state import AppState
 
 API_VERSION = "api-version"
 VersionCheck = Callable[[str | None], Any]  # raises the gateway's error for a bad version
@@ -40,13 +40,13 @@ def add_gated(
     app.setdefault(GATES, {})[route] = check
 
 
-@web.middleware
-async def authenticate_first(request: web.Request, handler: Handler) -> web.StreamResponse:
+def check_gateway(request: web.Request, state: AppState) -> None:
+    """Raise the gateway's error for a bad api-version or credential. A path that is no
+    route is let through (Azure's 404 comes first); the mock's own APIs are not asked."""
     match = request.match_info
-    if match.http_exception is not None or request.path.startswith(OWN_API_PREFIXES):
-        return await handler(request)  # no such route (Azure's 404 first), or an own API
-    check = request.config_dict.get(GATES, {}).get(match.route)
+    if match.http_exception is not None:
+        return
+    check = request.app.get(GATES, {}).get(match.route)  # the app the routes were added to
     if check is not None:
         check(request.query.get(API_VERSION))
-    authenticate(request.headers, request.config_dict[STATE].settings)
-    return await handler(request)
+    authenticate(request.headers, state.settings)

@@ -22,7 +22,7 @@ from mockserver.stores.sessions import SessionError, session_of
 
 def inference(operation: Operation, surface: Surface) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
-        state = request.config_dict[STATE]
+        state = request.app[STATE]  # the routes' app
         trace = request[TRACE] = Trace()
         outcome = await pipeline.run(state, operation, await _call(request, surface), trace)
         hang_seconds = state.settings.faults.hang_seconds
@@ -36,7 +36,7 @@ def resource(served: Resource) -> Handler:
     surface = served.route.surface
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        state = request.config_dict[STATE]
+        state = request.app[STATE]  # the routes' app
         trace = request[TRACE] = Trace(surface=surface)
         call = await _call(request, surface)
         plan = await fault_plan.from_headers(call.headers, state.stores(call.session).faults)

@@ -1,18 +1,19 @@
-"""The journal middleware: every inference request recorded, however it ended."""
+"""The journal step: every inference request recorded, however it ended."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from mockserver.contract.errors import AzureError
-from mockserver.http.keys import DISCONNECTED, OWN_API_PREFIXES, STATE, TRACE
+from mockserver.http.keys import DISCONNECTED, TRACE
 from mockserver.pipeline import Trace
 from mockserver.redaction.rules import MASK, journal_policy, scrub_text
+from mockserver.state import AppState
 from mockserver.stores.journal_entry import (
     JournalEntry,
     as_text,
@@ -27,14 +28,14 @@ from mockserver.stores.sessions import DEFAULT_SESSION, SessionError, session_of
 log = logging.getLogger("mockserver")
 
 
-@web.middleware
-async def record_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path.startswith(OWN_API_PREFIXES):
-        return await handler(request)
+async def journaled(
+    request: web.Request, state: AppState, answering: Awaitable[web.StreamResponse]
+) -> web.StreamResponse:
+    """`answering` awaited (at once), and the request journaled however it ended."""
     started = time.perf_counter()
     status, answer = 500, None
     try:
-        response = await handler(request)
+        response = await answering
         answer = _whole_body(response)
         # A connection dropped before any answer (a reset, a client that gave up) is status 0.
         answered = response.prepared or not request.get(DISCONNECTED, False)
@@ -47,7 +48,7 @@ async def record_requests(request: web.Request, handler: Handler) -> web.StreamR
         status = error.status
         raise
     finally:
-        await _record(request, status, (time.perf_counter() - started) * 1000, answer)
+        await _record(request, state, status, (time.perf_counter() - started) * 1000, answer)
 
 
 def _whole_body(response: web.StreamResponse) -> bytes | None:
@@ -57,9 +58,12 @@ def _whole_body(response: web.StreamResponse) -> bytes | None:
 
 
 async def _record(
-    request: web.Request, status: int, duration_ms: float, answer: bytes | None = None
+    request: web.Request,
+    state: AppState,
+    status: int,
+    duration_ms: float,
+    answer: bytes | None = None,
 ) -> None:
-    state = request.config_dict[STATE]
     trace = request.get(TRACE) or Trace()  # empty when refused before the pipeline
     parsed = trace.json_body  # None when refused before the body was decoded
     rules = journal_policy(state.settings)  # the credentials fixture files leave out, masked

@@ -1,37 +1,75 @@
-"""The outermost middleware: request ids, Azure's gateway headers, errors as Azure bodies."""
+"""The one middleware every request passes, and the envelope step: request ids, Azure's
+gateway headers, errors as Azure bodies."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from mockserver.admin.metrics import METRICS, counted
 from mockserver.contract.errors import AzureError, catalogue_error
 from mockserver.contract.headers import gateway_headers, new_request_id
-from mockserver.http.keys import ERROR_NAME, NO_CONTENT_TYPE, REQUEST_ID, STATE
+from mockserver.http.body import body_in_time
+from mockserver.http.gateway import check_gateway
+from mockserver.http.journal import journaled
+from mockserver.http.keys import ERROR_NAME, NO_CONTENT_TYPE, OWN_API_PREFIXES, REQUEST_ID, STATE
 from mockserver.redaction.rules import scrub_bytes
+from mockserver.state import AppState
 
 log = logging.getLogger("mockserver")
 
+Answer = Awaitable[web.StreamResponse]
+
 
 @web.middleware
-async def azure_envelope(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def every_request(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The steps of every request, outermost first: metrics, the envelope, the journal, the
+    gateway (api-version, key), the body deadline, then the route. One middleware in which
+    each step awaits the next (aiohttp chains each middleware with a partial, a wrapper
+    and an await of its own), and the app's state looked up once. The mock's own APIs
+    (admin, /metrics) skip the metrics, the journal and the gateway."""
+    app = request.app  # this app's: aiohttp sets it around its middlewares
+    state = app[STATE]
+    if request.path.startswith(OWN_API_PREFIXES):
+        return await in_envelope(request, state, _body_then_route(request, state, handler))
+    answering = journaled(request, state, _gated(request, state, handler))
+    return await counted(request, app[METRICS], state, in_envelope(request, state, answering))
+
+
+async def _gated(request: web.Request, state: AppState, handler: Handler) -> web.StreamResponse:
+    check_gateway(request, state)
+    return await _body_then_route(request, state, handler)
+
+
+async def _body_then_route(
+    request: web.Request, state: AppState, handler: Handler
+) -> web.StreamResponse:
+    nobody_to_answer = await body_in_time(request, state)
+    return nobody_to_answer if nobody_to_answer is not None else await handler(request)
+
+
+async def in_envelope(
+    request: web.Request, state: AppState, answering: Answer
+) -> web.StreamResponse:
+    """`answering` awaited (at once) with a request id; what it raises answered as Azure does."""
     request_id = new_request_id()
     request[REQUEST_ID] = request_id
     try:
-        response = await handler(request)
+        response = await answering
     except AzureError as error:
         response = error_response(error)
     except web.HTTPRequestEntityTooLarge:
-        limit = request.config_dict[STATE].settings.server.max_body_bytes
+        limit = state.settings.server.max_body_bytes
         response = error_response(catalogue_error("RequestTooLarge", limit=limit))
     except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
         response = error_response(catalogue_error("ResourceNotFound"))
     except Exception as error:
         # A bug of ours: answer as Azure's 500 does, say so in the log, keep it for the test.
         log.exception("unhandled error on %s %s", request.method, request.path)
-        request.config_dict[STATE].failures.append(error)
+        state.failures.append(error)
         response = error_response(catalogue_error("server_error", request_id=request_id))
     return response
 
@@ -48,16 +86,23 @@ def error_response(error: AzureError) -> web.Response:
     return response
 
 
-async def finish_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """Just before headers go out, streams included: add the gateway's, drop aiohttp's own.
+HeaderHook = Callable[[web.Request, web.StreamResponse], Awaitable[None]]
 
-    Azure sends no `Server`, and no Content-Type on some errors (DeploymentNotFound).
-    """
-    request_id = request.get(REQUEST_ID) or new_request_id()
-    region = request.config_dict[STATE].settings.server.region
-    error = response.get(ERROR_NAME, "")
-    for name, value in gateway_headers(request_id, request.headers, region, error).items():
-        response.headers.setdefault(name, value)
-    response.headers.popall("Server", None)
-    if response.get(NO_CONTENT_TYPE):
-        response.headers.popall("Content-Type", None)
+
+def header_finisher(state: AppState) -> HeaderHook:
+    """The on_response_prepare hook of an app with this state (its admin sub-app's answers
+    included, whose request.app is the sub-app)."""
+
+    async def finish_headers(request: web.Request, response: web.StreamResponse) -> None:
+        """Just before headers go out, streams included: add the gateway's, drop aiohttp's
+        own. Azure sends no `Server`, and no Content-Type on some errors (DeploymentNotFound)."""
+        request_id = request.get(REQUEST_ID) or new_request_id()
+        region = state.settings.server.region
+        error = response.get(ERROR_NAME, "")
+        for name, value in gateway_headers(request_id, request.headers, region, error).items():
+            response.headers.setdefault(name, value)
+        response.headers.popall("Server", None)
+        if response.get(NO_CONTENT_TYPE):
+            response.headers.popall("Content-Type", None)
+
+    return finish_headers
