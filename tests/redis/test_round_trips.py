@@ -1,0 +1,73 @@
+"""What a chat completion costs on Redis, in round trips (each a command, script or
+pipeline sent and answered), counted in redis-py; and the quota headers it gives are
+the memory state's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from redis.asyncio.connection import Connection
+
+from mockserver import MockServer
+from tests.redis.test_two_servers import chat
+
+# has_stubs, quota admit (its snapshot kept), quota spend (its snapshot gives the
+# headers), journal record.
+W1_ROUND_TRIPS = 4
+QUOTA_HEADERS = (
+    "x-ratelimit-limit-requests",
+    "x-ratelimit-limit-tokens",
+    "x-ratelimit-remaining-requests",
+    "x-ratelimit-remaining-tokens",
+)
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
+    """Every command (or pipeline) this process sends to Redis."""
+    commands: list[Any] = []
+    send = Connection.send_packed_command
+
+    async def counted(self: Connection, command: Any, check_health: bool = True) -> None:
+        commands.append(command)
+        await send(self, command, check_health)
+
+    monkeypatch.setattr(Connection, "send_packed_command", counted)
+    yield commands
+
+
+def test_a_chat_completion_takes_four_round_trips(redis_url: str, sent: list[Any]) -> None:
+    with MockServer(state=redis_url) as server:
+        chat(server)  # scripts loaded
+        sent.clear()
+        for _ in range(10):
+            assert chat(server).status_code == 200
+        assert len(sent) == 10 * W1_ROUND_TRIPS
+
+
+def quota_headers(server: MockServer) -> list[tuple[str, ...]]:
+    answers = [chat(server) for _ in range(4)]
+    return [tuple(answer.headers[name] for name in QUOTA_HEADERS) for answer in answers]
+
+
+def test_the_quota_headers_are_the_memory_states(redis_url: str) -> None:
+    deployments = {"o3-mini": {"requests_per_minute": 60, "tokens_per_minute": 5000}}
+    with MockServer(state=redis_url, deployments=deployments) as shared:
+        on_redis = quota_headers(shared)
+    with MockServer(deployments=deployments) as alone:
+        in_memory = quota_headers(alone)
+    assert on_redis == in_memory
+
+
+def test_a_refused_request_has_the_headers_of_its_refusal(redis_url: str) -> None:
+    deployments = {"o3-mini": {"requests_per_minute": 6, "enforce_quota": True}}
+    with MockServer(state=redis_url, deployments=deployments) as server:
+        assert chat(server).status_code == 200
+        refused = chat(server)
+        assert refused.status_code == 429
+        assert refused.headers["x-ratelimit-remaining-requests"] == "5"
+        quota = httpx.get(server.url + "/__admin/quota", timeout=30).json()
+        assert quota["deployments"]["o3-mini"]["requests_last_minute"] == 1
