@@ -99,7 +99,7 @@ HOOKS = [
     ("mockserver.engines.rules:StubRules.answer", "stub rules (no stub)", "engines"),
     ("mockserver.engines.replay:Replay.answer", "replay (no fixtures)", "engines"),
     ("mockserver.engines.record:Record.answer", "record (off)", "engines"),
-    ("mockserver.engines.generator:Generator.complete", "generator: the completion", "engines"),
+    ("mockserver.engines.generator:Generator.make", "generator: the completion", "engines"),
     ("mockserver.serialize.ids:IdSource.chat_completion", "id and created", "render"),
     ("mockserver.operations.chat:ChatCompletions.render", "render glue", "render"),
     ("mockserver.operations.chat:chat_completion_body", "chat.completion JSON", "render"),

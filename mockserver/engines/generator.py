@@ -40,6 +40,7 @@ from mockserver.engines.styles import STYLES, Prompt, styled_reply
 from mockserver.engines.tool_choice import ToolDecision, decide_tool
 from mockserver.serialize.ids import IdSource
 from mockserver.support.memo import Memo
+from mockserver.support.seeded_random import SeededOnUse
 from mockserver.tokens import counting as tokens
 from mockserver.tokens import reasoning
 
@@ -292,7 +293,8 @@ class Generator:
         prompt = Prompt(
             call.request.messages, body.get("response_format") or {}, call.request.tools
         )
-        rng = random.Random(int.from_bytes(seed[8:16], "big"))
+        # Seeded only if a style answers: most prompts ask for no format.
+        rng = SeededOnUse(int.from_bytes(seed[8:16], "big"))
         return styled_reply(prompt, rng, visible, enabled)
 
     def _prose(self, seed: bytes, call: EngineCall) -> str:

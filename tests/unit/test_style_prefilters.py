@@ -1,5 +1,6 @@
 """The reply styles' literal prefilters: the same decisions and replies as the regular
-expressions alone, on any text (case-folded letters outside ASCII included)."""
+expressions alone, on any text (case-folded letters outside ASCII included); the
+reasoning constraints counted on folded text; the styles' generator seeded on use."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mockserver.contract.model_card import load_model_card
 from mockserver.engines.styles import code_fence, json_only, only_answer, react
 from mockserver.engines.styles.prefilter import folded, may_match
 from mockserver.engines.styles.prompt import Prompt
+from mockserver.support.seeded_random import SeededOnUse
 
 FRAGMENTS = (
     *("JSON", "json", "Json", "j\u017fon", "JSO", "```json", "```python", "valid", "object"),
@@ -113,3 +116,43 @@ def test_each_needed_word_lets_its_style_answer(question: str) -> None:
     prompt = prompt_of("Be brief.", question.upper())
     made = [style.reply(prompt, random.Random(0), 500) for style in STYLES]
     assert any(reply is not None for reply in made)
+
+
+CONSTRAINT_FRAGMENTS = (
+    *("not", "NOT", "No\u0442", "but", "B\u0055T", "only", "ONLY", "exactly", "must", "mu\u017ft"),
+    *("without", "never", "except", "unless", "\u212anot", "notable", "butter", '"', '"quoted"'),
+    *("\n", " ", ".", "-", "_", "\u0130", "\u0131", "caf\u00e9", "\u00c9t\u00e9", "x"),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(pieces=st.lists(st.sampled_from(CONSTRAINT_FRAGMENTS), max_size=20))
+def test_constraints_on_folded_text_are_the_case_insensitive_ones(pieces: list[str]) -> None:
+    profile = load_model_card("o3-mini").reasoning_profile
+    text = "".join(pieces)
+    folded_pattern = profile.folded_constraint_pattern
+    assert folded_pattern is not None
+    assert len(folded_pattern.findall(folded(text))) == len(
+        profile.constraint_pattern.findall(text)
+    )
+
+
+DRAWS: dict[str, Callable[[random.Random], Any]] = {
+    "random": lambda rng: rng.random(),
+    "randint": lambda rng: rng.randint(1, 100),
+    "choice": lambda rng: rng.choice("abcdefg"),
+    "randbytes": lambda rng: rng.randbytes(16),
+    "randrange": lambda rng: rng.randrange(2**70),
+    "uniform": lambda rng: rng.uniform(0.5, 1.0),
+    "sample": lambda rng: rng.sample(range(40), 4),
+    "choices": lambda rng: rng.choices("xyz", k=3),
+    "gauss": lambda rng: rng.gauss(0, 1),
+    "getstate": lambda rng: rng.getstate(),
+}
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 2**64), draws=st.lists(st.sampled_from(sorted(DRAWS)), max_size=8))
+def test_a_generator_seeded_on_use_draws_as_one_seeded_at_once(seed: int, draws: list[str]) -> None:
+    lazy, eager = SeededOnUse(seed), random.Random(seed)
+    assert [DRAWS[name](lazy) for name in draws] == [DRAWS[name](eager) for name in draws]
