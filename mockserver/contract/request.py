@@ -21,11 +21,14 @@ from mockserver.contract.rules import (
 from mockserver.contract.schema_check import SchemaChecker
 from mockserver.contract.tools import check_tooling
 from mockserver.support.memo import Memo
+from mockserver.support.scoped_key import ScopedBytes
 
 # Bodies found valid, by api-version, model and the body's bytes: the checks are a pure
 # function of the three, so a body sent again (a retry, a test's repeated call) is not
 # checked again. Refusals are checked each time: their errors are changed on the way out.
-_VALID: Memo[bytes, tuple[ApiVersion, ModelCard]] = Memo(max_entries=4096, max_size=32 * 2**20)
+_VALID: Memo[ScopedBytes, tuple[ApiVersion, ModelCard]] = Memo(
+    max_entries=4096, max_size=32 * 2**20
+)
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ def check_chat_request(body: dict[str, Any], version: ApiVersion, card: ModelCar
     A parameter o3-mini refuses is reported before a malformed message, as Azure does.
     """
     raw = json_bytes(body)
-    key = None if raw is None else f"{version.name}\n{card.name}\n".encode() + raw
+    key = None if raw is None else ScopedBytes((version.name, card.name), raw)
     known = None if key is None else _VALID.get(key)
     if known is None or known[0] != version or known[1] is not card:
         _check(body, version, card)

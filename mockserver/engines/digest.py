@@ -14,6 +14,7 @@ import orjson
 from mockserver.contract.model_card import ModelCard
 from mockserver.contract.request import ChatRequest
 from mockserver.support.memo import Memo
+from mockserver.support.scoped_key import ScopedBytes
 from mockserver.tokens import counting as tokens
 
 CONTENT_FIELDS = (
@@ -39,16 +40,36 @@ def content_payload(request: ChatRequest, server_seed: int) -> bytes:
 
 
 class ContentFacts:
-    """The answer digest and the prompt tokens of each content, memoised by its bytes."""
+    """The answer digest and the prompt tokens of each content, memoised by its bytes, and
+    of each body sent again, by the body's bytes."""
 
     def __init__(self) -> None:
-        self.memo: Memo[bytes, tuple[bytes, int]] = Memo(max_entries=4096, max_size=32 * 2**20)
+        self.memo: Memo[ScopedBytes, tuple[bytes, int]] = Memo(
+            max_entries=4096, max_size=32 * 2**20
+        )
+        # A body sent again byte for byte has the same content: its facts without even
+        # the canonical payload made again.
+        self.by_body: Memo[ScopedBytes, tuple[bytes, int]] = Memo(
+            max_entries=4096, max_size=32 * 2**20
+        )
 
     def of(self, request: ChatRequest, card: ModelCard, server_seed: int) -> tuple[bytes, int]:
         """Both are pure functions of the content fields: a repeated prompt costs one hash
         of its canonical bytes, not a SHA-256 and a token count again."""
+        if request.body_bytes is None:
+            return self._of_content(request, card, server_seed)
+        body_key = ScopedBytes((card.name, server_seed), request.body_bytes)
+        facts = self.by_body.get(body_key)
+        if facts is None:
+            facts = self._of_content(request, card, server_seed)
+            self.by_body.put(body_key, facts)
+        return facts
+
+    def _of_content(
+        self, request: ChatRequest, card: ModelCard, server_seed: int
+    ) -> tuple[bytes, int]:
         payload = content_payload(request, server_seed)
-        key = card.name.encode() + b"\n" + payload  # prompt tokens depend on the framing
+        key = ScopedBytes((card.name,), payload)  # prompt tokens depend on the framing
         facts = self.memo.get(key)
         if facts is None:
             prompt = tokens.prompt_tokens(
