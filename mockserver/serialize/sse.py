@@ -9,13 +9,17 @@
 
 Keys are in Azure's alphabetical order; every model frame carries an `obfuscation` pad
 as Azure's have since 2026 (derived from the request, so a stream is reproducible).
+
+The frames that repeat (a content piece, a refusal piece, a tool call's argument piece) are
+filled into a `FrameTemplate`: the bytes the same dict would give, made once per stream
+with holes where the piece and the pad go, so a frame costs one dump of its piece.
 """
 
 from __future__ import annotations
 
 import random
 import string
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -31,6 +35,8 @@ DONE = b"data: [DONE]\n\n"
 CHUNKING_MODES = ("token", "buffered")
 _PAD_ALPHABET = string.ascii_letters + string.digits
 MAX_PAD = 16
+_PAD_LENGTH_BITS = MAX_PAD.bit_length()  # what randrange(MAX_PAD) draws each try
+_PAD_CHOICES = float(len(_PAD_ALPHABET))
 
 
 class FrameSource(Protocol):
@@ -59,6 +65,30 @@ def tokens_per_frame(chunking: str, buffer_tokens: int) -> int:
 
 def frame(payload: dict[str, Any]) -> bytes:
     return b"data: " + orjson.dumps(payload) + b"\n\n"
+
+
+# What a template holds where a frame's own value goes: a string no constant part of a
+# frame can contain (a control character is escaped in JSON, and these are not text).
+HOLE = "\x00hole\x00"
+_HOLE_JSON = orjson.dumps(HOLE)
+
+
+class FrameTemplate:
+    """A frame's bytes with holes: `fill` puts each value's JSON bytes in its hole.
+
+    Made by dumping the very dict the frame would be, with `HOLE` for each varying value,
+    so a filled template is byte for byte the frame the dict would give.
+    """
+
+    def __init__(self, payload: dict[str, Any], holes: int) -> None:
+        parts = frame(payload).split(_HOLE_JSON)
+        if len(parts) != holes + 1:
+            raise ValueError(f"a template with {holes} holes has {len(parts) - 1}")
+        # bytes %-formatting fills every hole in one C call.
+        self.format = b"%b".join(part.replace(b"%", b"%%") for part in parts)
+
+    def fill(self, *values: bytes) -> bytes:
+        return self.format % values
 
 
 def error_frame(error: dict[str, Any]) -> bytes:
@@ -95,10 +125,8 @@ class ChunkStream:
         else:
             yield self._delta(choice, {"content": "", "refusal": None, "role": "assistant"}, {})
             verdicts = completion_filter_results(True)
-            for piece in self._pieces(choice.content or ""):
-                yield self._delta(choice, {"content": piece}, verdicts)
-            for piece in self._pieces(choice.refusal or ""):
-                yield self._delta(choice, {"refusal": piece}, {})
+            yield from self._piece_frames(choice, choice.content, _content_delta, verdicts)
+            yield from self._piece_frames(choice, choice.refusal, _refusal_delta, {})
         # A choice the output filter stopped carries its verdict on the finish frame.
         flagged = completion_filter_results(False, choice.filtered) if choice.filtered else {}
         yield self._model_frame([_choice(choice.index, flagged, {}, choice.finish_reason)])
@@ -114,29 +142,56 @@ class ChunkStream:
             }
             yield self._delta(choice, {**first, "tool_calls": [opening]}, {})
             first = {}
-            for piece in self._pieces(call.arguments):
-                fragment = {"function": {"arguments": piece}, "index": position}
-                yield self._delta(choice, {"tool_calls": [fragment]}, {})
+            yield from self._piece_frames(choice, call.arguments, _arguments_delta(position), {})
+
+    def _piece_frames(
+        self, choice: Choice, text: str | None, delta_for: DeltaOf, verdicts: dict[str, Any]
+    ) -> Iterator[bytes]:
+        """A frame per piece of `text` (a token, or a buffer of them), `delta_for` each."""
+        pieces = self._pieces(text or "")
+        if pieces:
+            yield from map(self._piece_frame(choice, delta_for, verdicts), pieces)
+
+    def _piece_frame(
+        self, choice: Choice, delta_for: DeltaOf, verdicts: dict[str, Any]
+    ) -> Callable[[str], bytes]:
+        """How one piece's frame is made: its template filled, or its own dict dumped
+        in the (never seen) case that the stream's constants hold the template's hole."""
+        pad = HOLE if self.options.obfuscation else None
+        payload = self._model_payload([_choice(choice.index, verdicts, delta_for(HOLE), None)], pad)
+        try:
+            template = FrameTemplate(payload, holes=1 if pad is None else 2)
+        except ValueError:
+            return lambda piece: self._delta(choice, delta_for(piece), verdicts)
+        if pad is None:
+            return lambda piece: template.fill(orjson.dumps(piece))
+        return lambda piece: template.fill(orjson.dumps(piece), orjson.dumps(self._pad()))
 
     def _delta(self, choice: Choice, delta: dict[str, Any], verdicts: dict[str, Any]) -> bytes:
         return self._model_frame([_choice(choice.index, verdicts, delta, None)])
 
     def _model_frame(self, choices: list[dict[str, Any]], usage: Any = None) -> bytes:
+        pad = self._pad() if self.options.obfuscation else None
+        return frame(self._model_payload(choices, pad, usage))
+
+    def _model_payload(
+        self, choices: list[dict[str, Any]], pad: str | None, usage: Any = None
+    ) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "choices": choices,
             "created": self.identity.created,
             "id": self.identity.id,
             "model": self.completion.model,
         }
-        if self.options.obfuscation:
-            payload["obfuscation"] = self._pad()
+        if pad is not None:
+            payload["obfuscation"] = pad
         payload["object"] = "chat.completion.chunk"
         if self.options.service_tier is not None:
             payload["service_tier"] = self.options.service_tier
         payload["system_fingerprint"] = self.completion.system_fingerprint
         if self.options.include_usage:
             payload["usage"] = usage
-        return frame(payload)
+        return payload
 
     def _pieces(self, text: str) -> list[str]:
         pieces = token_pieces(text)
@@ -147,11 +202,35 @@ class ChunkStream:
 
     def _pad(self) -> str:
         # One generator per stream, seeded by the response id: the pads of a stream are
-        # reproducible, and drawing one costs a call, not a hash per frame.
+        # reproducible, and drawing one costs a few calls, not a hash per frame. The draws
+        # are exactly `randrange(MAX_PAD)` then `choices(_PAD_ALPHABET, k=length)`, spelt
+        # out: randrange takes 5-bit draws until one is below 16, and choices picks
+        # alphabet[floor(random() * 62)] per character.
         if self._pads is None:
             self._pads = random.Random(self.identity.id)
-        pads = self._pads
-        return "".join(pads.choices(_PAD_ALPHABET, k=pads.randrange(MAX_PAD)))
+        draw, unit = self._pads.getrandbits, self._pads.random
+        length = draw(_PAD_LENGTH_BITS)
+        while length >= MAX_PAD:
+            length = draw(_PAD_LENGTH_BITS)
+        return "".join([_PAD_ALPHABET[int(unit() * _PAD_CHOICES)] for _ in range(length)])
+
+
+DeltaOf = Callable[[str], dict[str, Any]]
+
+
+def _content_delta(piece: str) -> dict[str, Any]:
+    return {"content": piece}
+
+
+def _refusal_delta(piece: str) -> dict[str, Any]:
+    return {"refusal": piece}
+
+
+def _arguments_delta(position: int) -> DeltaOf:
+    def delta(piece: str) -> dict[str, Any]:
+        return {"tool_calls": [{"function": {"arguments": piece}, "index": position}]}
+
+    return delta
 
 
 _EMPTY_IDENTITY: dict[str, Any] = {"choices": [], "created": 0, "id": "", "model": "", "object": ""}
@@ -175,14 +254,33 @@ def token_pieces(text: str) -> list[str]:
     A token can end inside a multi-byte character; its bytes wait for the next token,
     so the pieces always join back to exactly `text`.
     """
+    token_ids = tokens.encode(text)
+    pieces = list(map(_WHOLE_TOKENS.get, token_ids))
+    if None in pieces:  # a token not seen yet, or one that is part of a character
+        return _pieces_of(token_ids)
+    return pieces  # type: ignore[return-value]  # no None in it
+
+
+# The text of each token that decodes alone, by token id: most pieces are looked up, not
+# decoded again. At most the o200k vocabulary (200,019 tokens); the bound keeps it smaller.
+_WHOLE_TOKENS: dict[int, str] = {}
+MAX_KNOWN_TOKENS = 65_536
+
+
+def _pieces_of(token_ids: list[int]) -> list[str]:
     pieces: list[str] = []
     pending = b""
-    for token_bytes in tokens.encoding().decode_tokens_bytes(tokens.encode(text)):
-        pending += token_bytes
+    decoded = tokens.encoding().decode_tokens_bytes(token_ids)
+    for token_id, token_bytes in zip(token_ids, decoded, strict=True):
+        joined = pending + token_bytes
         try:
-            pieces.append(pending.decode("utf-8"))
+            piece = joined.decode("utf-8")
         except UnicodeDecodeError:
+            pending = joined
             continue
+        if not pending and len(_WHOLE_TOKENS) < MAX_KNOWN_TOKENS:
+            _WHOLE_TOKENS[token_id] = piece
+        pieces.append(piece)
         pending = b""
     if pending:
         pieces.append(pending.decode("utf-8", "replace"))
