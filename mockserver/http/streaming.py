@@ -1,12 +1,20 @@
-"""Writing a stream: headers first, then each frame flushed as its own chunk."""
+"""Writing a stream: headers first, then each frame as its own HTTP chunk.
+
+Paced (a latency asked for between frames): each frame goes out at its own time, one send
+each. Unpaced: the frames are all ready at once, and those that are go out together, each
+still its own chunk, so the bytes on the wire are the same as one send per frame; a send
+per frame only made the server slower (TCP merges small sends anyway, and a real Azure
+stream read raw shows several events per read).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from aiohttp import web
+from aiohttp.http import StreamWriter
 
 from mockserver.contract.errors import catalogue_error
 from mockserver.faults.latency import NO_DELAY, Pacer
@@ -18,6 +26,8 @@ EVENT_STREAM = "text/event-stream; charset=utf-8"
 # Frames written between two turns of the event loop: a write that finds the socket
 # buffer free does not yield, so a 100,000-token stream would hold the loop throughout.
 FRAMES_PER_TURN = 256
+# Ready frames sent at once, at most about this many bytes: aiohttp's own drain mark.
+SEND_BYTES = 64 * 1024
 
 
 async def write_stream(
@@ -39,22 +49,71 @@ async def write_stream(
     if fault_kind:
         made = list(frames)
         frames = made[: _fault_position(made)]
-    sent = 0
     try:
         await response.prepare(request)  # the client may be gone before the first byte
         await pacer.before_first()
-        for data in frames:
-            if sent:
-                await pacer.between()
-            await response.write(data)
-            sent += 1
-            if sent % FRAMES_PER_TURN == 0:
-                await asyncio.sleep(0)
+        if pacer.between_frames_seconds > 0 or not _chunks_are_ours(request, response):
+            sent = await _write_paced(response, frames, pacer)
+        else:
+            sent = await _write_ready(request, response, iter(frames))
         await _finish(request, response, fault_kind, chunks, sent)
     except ConnectionError:
         request[DISCONNECTED] = True
         log.info("client disconnected mid-stream on %s", request.path)
     return response
+
+
+async def _write_paced(response: web.StreamResponse, frames: Iterable[bytes], pacer: Pacer) -> int:
+    """A frame, then the pacer's wait, and so on: each frame at its own time."""
+    sent = 0
+    for data in frames:
+        if sent:
+            await pacer.between()
+        await response.write(data)
+        sent += 1
+        if sent % FRAMES_PER_TURN == 0:
+            await asyncio.sleep(0)
+    return sent
+
+
+async def _write_ready(
+    request: web.Request, response: web.StreamResponse, frames: Iterator[bytes]
+) -> int:
+    """The first frame with the headers (the client sees the stream open at once), then
+    the rest in sends of about SEND_BYTES, each frame framed as the HTTP chunk aiohttp
+    would have made of it."""
+    first = next(frames, None)
+    if first is None:
+        return 0
+    await response.write(first)
+    sent, size, batch = 1, 0, []
+    for data in frames:
+        batch.append(b"%x\r\n%b\r\n" % (len(data), data))
+        sent += 1
+        size += len(data)
+        if size >= SEND_BYTES:
+            await _send(request, batch)
+            size, batch = 0, []
+    if batch:
+        await _send(request, batch)
+    return sent
+
+
+async def _send(request: web.Request, http_chunks: list[bytes]) -> None:
+    transport = request.transport
+    if transport is None or transport.is_closing():
+        raise ConnectionResetError("the client closed the stream")
+    transport.write(b"".join(http_chunks))
+    # Waits only while the client reads slower than we write; raises once it is gone.
+    await request.writer.drain()
+    await asyncio.sleep(0)  # other connections get a turn between two sends
+
+
+def _chunks_are_ours(request: web.Request, response: web.StreamResponse) -> bool:
+    """Whether aiohttp frames this body as plain HTTP/1.1 chunks (not compressed, not an
+    HTTP/1.0 body that ends with the connection), so that chunks written past it match."""
+    writer = request.writer
+    return isinstance(writer, StreamWriter) and writer.chunked and not response.compression
 
 
 def _fault_position(frames: list[bytes]) -> int:

@@ -1,0 +1,72 @@
+"""How a stream goes out: the same bytes whether its frames are sent together or paced,
+each frame its own HTTP chunk either way, and a paced frame at its own time."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from mockserver.testing.server import MockServer
+from tests.support.chat import user
+from tests.support.sockets import RawStream, exchange, parse_response, request_bytes
+from tests.support.sse import DONE, sse_data
+
+LONG_ANSWER = {"messages": user("Write a long story about the sea."), "stream": True}
+FAST_PACING = {"x-mock-latency": "tokens_per_second=100000"}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[MockServer]:
+    with MockServer(deterministic_ids=True, seed=5) as running:
+        yield running
+
+
+def stream(server: MockServer, body: dict[str, Any], headers: dict[str, str]) -> RawStream:
+    raw = exchange(server, body, headers)
+    assert raw.status == 200 and raw.complete
+    return raw
+
+
+@pytest.mark.parametrize("extra", [{}, {"stream_options": {"include_usage": True}, "n": 3}])
+def test_frames_sent_together_are_the_bytes_of_frames_sent_one_by_one(
+    server: MockServer, extra: dict[str, Any]
+) -> None:
+    """Unpaced frames go out many to a send; paced ones one by one. The chunks, and so
+    the bytes after the headers, are the same: a frame per chunk, in the same order."""
+    body = {**LONG_ANSWER, **extra}
+    together, paced = stream(server, body, {}), stream(server, body, FAST_PACING)
+    assert len(together.chunks) > 10
+    assert together.chunks == paced.chunks
+    events = sse_data(together.body)
+    assert events[-1] == DONE.encode()
+    for chunk, event in zip(together.chunks, events, strict=True):
+        assert chunk == b"data: " + event + b"\n\n"
+
+
+def test_a_stream_larger_than_one_send_arrives_whole(server: MockServer) -> None:
+    body = {**LONG_ANSWER, "n": 40, "stream_options": {"include_usage": True}}
+    raw = stream(server, body, {})
+    assert sum(map(len, raw.chunks)) > 4 * 64 * 1024  # several sends of frames
+    assert raw.chunks[-1] == b"data: [DONE]\n\n"
+    assert [chunk for chunk in raw.chunks if not chunk.endswith(b"\n\n")] == []
+
+
+def test_paced_frames_each_arrive_at_their_own_time(server: MockServer) -> None:
+    """At 50 tokens a second, 20 ms between frames: the client reads them one at a time."""
+    body = {**LONG_ANSWER, "max_completion_tokens": 300, "reasoning_effort": "low"}
+    headers = {"x-mock-latency": "tokens_per_second=50"}
+    reads: list[tuple[float, bytes]] = []
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(request_bytes(server, body, headers))
+        while piece := sock.recv(65536):
+            reads.append((time.monotonic(), piece))
+    raw = parse_response(b"".join(piece for _, piece in reads))
+    frames = len(raw.chunks)
+    assert frames >= 5
+    # Each frame waits 20 ms after the one before; loose bounds, for a busy machine.
+    assert len(reads) >= frames // 2
+    assert reads[-1][0] - reads[0][0] >= 0.02 * (frames - 2) * 0.8
