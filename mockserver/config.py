@@ -305,12 +305,19 @@ class StateSettings(Group):
     """Where stubs, journal, quota and the other stores live: this process's memory, or a
     Redis (Valkey) server shared by processes and machines (README "Running at scale")."""
 
-    renamed: ClassVar[Mapping[str, str]] = {"url": "state", "prefix": "state_prefix"}
+    renamed: ClassVar[Mapping[str, str]] = {
+        "url": "state",
+        "prefix": "state_prefix",
+        "session_ttl_seconds": "state_session_ttl_seconds",
+    }
 
     # "memory", or redis://[:password@]host:port/db, rediss:// (TLS) or unix:///path.
     url: str = Field(default="memory", pattern=r"^(memory|(rediss?|unix)://\S+)$")
     # Keys start mock:{<prefix>:<session>}: several mocks can share one Redis.
     prefix: str = Field(default="mockserver", pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
+    # On Redis, a named session's keys expire once it has been idle this long (0: never);
+    # the default session never expires. Memory bounds sessions by count instead.
+    session_ttl_seconds: int = Field(default=86_400, ge=0)
 
     @property
     def shared(self) -> bool:

@@ -77,9 +77,10 @@ class AppState:
         await self.recordings.close()
         await self.backend.close()
 
-    async def follow_shared_settings(self) -> None:
-        """Apply the changes processes sharing the store made (at start, then as they come)."""
-        await self.backend.follow_settings(self.update_settings)
+    async def start_backend(self) -> None:
+        """The store's background work: settings changed by processes sharing it applied
+        here (at start, then as they come), idle sessions expired."""
+        await self.backend.start(self.update_settings)
 
     async def change_settings(self, changes: dict[str, Any]) -> None:
         """PATCH /__admin/settings: checked here, then shared; once this returns, every

@@ -60,8 +60,9 @@ class StateBackend(Protocol):
         """Whether the stores answer (a shared store may be down for a while)."""
         ...
 
-    async def follow_settings(self, apply: Callable[[dict[str, Any]], None]) -> None:
-        """Apply the settings changes other processes share, now and as they come."""
+    async def start(self, apply_settings: Callable[[dict[str, Any]], None]) -> None:
+        """Start the background work, in the serving process: apply the settings changes
+        other processes share (now and as they come), expire idle sessions."""
         ...
 
     async def share_settings(self, changes: Mapping[str, Any]) -> None:
@@ -100,8 +101,8 @@ class MemoryBackend:
     async def healthy(self) -> bool:
         return True  # this process's memory answers while the process does
 
-    async def follow_settings(self, apply: Callable[[dict[str, Any]], None]) -> None:
-        pass  # one process: its own changes are all there are
+    async def start(self, apply_settings: Callable[[dict[str, Any]], None]) -> None:
+        pass  # one process: its own changes are all there are; sessions bounded by count
 
     async def share_settings(self, changes: Mapping[str, Any]) -> None:
         pass

@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 
 from mockserver.config import Settings
 from mockserver.stores.redis.connection import close, guarded, healthy
+from mockserver.stores.redis.expiry import SessionExpiry
 from mockserver.stores.redis.faults import RedisFaultLedger
 from mockserver.stores.redis.journal import RedisJournal
 from mockserver.stores.redis.keys import SessionKeys
@@ -25,6 +26,7 @@ from mockserver.stores.redis.responses import RedisResponseStore
 from mockserver.stores.redis.scenarios import RedisScenarioStore
 from mockserver.stores.redis.settings import SharedSettings
 from mockserver.stores.redis.stubs import RedisStubStore
+from mockserver.stores.sessions import DEFAULT_SESSION
 from mockserver.stores.stores import Stores
 
 DEFAULT_PREFIX = "mockserver"
@@ -62,6 +64,7 @@ class RedisBackend:
         self.prefix = prefix
         self.sessions: OrderedDict[str, Stores] = OrderedDict()
         self.shared_settings = SharedSettings(client, prefix)
+        self.expiry = SessionExpiry(client, prefix, settings.store.session_ttl_seconds)
 
     def stores(self, session: str) -> Stores:
         stores = self.sessions.get(session)
@@ -72,6 +75,8 @@ class RedisBackend:
             while len(self.sessions) > KEPT_SESSIONS:
                 self.sessions.popitem(last=False)
         self.sessions.move_to_end(session)
+        if session != DEFAULT_SESSION:  # the default session never expires
+            self.expiry.used.add(session)
         return stores
 
     @guarded
@@ -81,17 +86,20 @@ class RedisBackend:
         keys = [key async for key in self.client.scan_iter(match=pattern, count=500)]
         if keys:
             await self.client.delete(*keys)
+        self.expiry.used.discard(session)
 
     async def healthy(self) -> bool:
         return await healthy(self.client)
 
-    async def follow_settings(self, apply: Callable[[dict[str, Any]], None]) -> None:
-        await self.shared_settings.follow(apply)
+    async def start(self, apply_settings: Callable[[dict[str, Any]], None]) -> None:
+        await self.shared_settings.follow(apply_settings)
+        self.expiry.start()
 
     async def share_settings(self, changes: Mapping[str, Any]) -> None:
         await self.shared_settings.share(changes)
 
     async def close(self) -> None:
         await self.shared_settings.stop()
+        await self.expiry.stop()
         self.sessions.clear()
         await close(self.client)
