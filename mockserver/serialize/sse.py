@@ -29,6 +29,7 @@ from mockserver.engines.reply import Choice, Completion
 from mockserver.serialize.filters import completion_filter_results, prompt_filter_results
 from mockserver.serialize.ids import ResponseIdentity
 from mockserver.serialize.json import usage_object
+from mockserver.support.memo import Memo
 from mockserver.tokens import counting as tokens
 
 DONE = b"data: [DONE]\n\n"
@@ -163,9 +164,10 @@ class ChunkStream:
             template = FrameTemplate(payload, holes=1 if pad is None else 2)
         except ValueError:
             return lambda piece: self._delta(choice, delta_for(piece), verdicts)
+        shape, dumps = template.format, orjson.dumps  # `fill`, without its call: per frame
         if pad is None:
-            return lambda piece: template.fill(orjson.dumps(piece))
-        return lambda piece: template.fill(orjson.dumps(piece), orjson.dumps(self._pad()))
+            return lambda piece: shape % (dumps(piece),)
+        return lambda piece: shape % (dumps(piece), dumps(self._pad()))
 
     def _delta(self, choice: Choice, delta: dict[str, Any], verdicts: dict[str, Any]) -> bytes:
         return self._model_frame([_choice(choice.index, verdicts, delta, None)])
@@ -254,7 +256,18 @@ def token_pieces(text: str) -> list[str]:
     A token can end inside a multi-byte character; its bytes wait for the next token,
     so the pieces always join back to exactly `text`.
     """
-    token_ids = tokens.encode(text)
+    known = _PIECES.get(text)  # a stub's answer, or a prompt asked again
+    if known is None:
+        known = _pieces_by_token(tokens.encode(text))
+        _PIECES.put(text, known)
+    return list(known)  # the caller's own list: the memo's stays as it is
+
+
+# Pieces by text: at most 4,096 texts and 8M characters (see `Memo`).
+_PIECES: Memo[str, list[str]] = Memo(max_entries=4_096, max_size=8 * 2**20)
+
+
+def _pieces_by_token(token_ids: list[int]) -> list[str]:
     pieces = list(map(_WHOLE_TOKENS.get, token_ids))
     if None in pieces:  # a token not seen yet, or one that is part of a character
         return _pieces_of(token_ids)
