@@ -7,7 +7,7 @@ import logging
 
 from aiohttp import web
 
-from mockserver.admin.metrics import count_requests, install_metrics
+from mockserver.admin.metrics import install_metrics
 from mockserver.admin.routes import create_admin_app
 from mockserver.config import Settings
 from mockserver.contract.model_card import load_model_card
@@ -15,11 +15,8 @@ from mockserver.contract.request import checker_for
 from mockserver.engines import jsonschema_gen
 from mockserver.engines.stubs import Stub, load_stub_files
 from mockserver.engines.vocabulary import vocabulary
-from mockserver.http.body import read_body_in_time
-from mockserver.http.gateway import authenticate_first
-from mockserver.http.journal import record_requests
 from mockserver.http.keys import STATE
-from mockserver.http.middlewares import azure_envelope, finish_headers
+from mockserver.http.middlewares import every_request, header_finisher
 from mockserver.http.routes import add_routes
 from mockserver.redaction.rules import install_log_filter
 from mockserver.state import AppState
@@ -33,14 +30,9 @@ def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or Settings()
     app = web.Application(
         client_max_size=settings.server.max_body_bytes,
-        # The key is checked before faults and before any route answers (api.gateway).
-        middlewares=[
-            count_requests,  # outermost: sees each answer as it went out
-            azure_envelope,
-            record_requests,
-            authenticate_first,
-            read_body_in_time,
-        ],
+        # Metrics, envelope, journal, gateway (the key is checked before faults and before
+        # any route answers), body deadline: in that order, in one middleware.
+        middlewares=[every_request],
     )
     app[STATE] = AppState.from_settings(settings)
     install_log_filter(logging.getLogger("mockserver"))  # secrets never logged
@@ -52,7 +44,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     install_metrics(app)  # GET /metrics
     app.add_subapp("/__admin/", create_admin_app())
     app.on_startup.append(_warm_up)
-    app.on_response_prepare.append(finish_headers)
+    app.on_response_prepare.append(header_finisher(app[STATE]))
     app.on_cleanup.append(_close)
     if settings.store.shared:  # first: the stub files are stored into it
         app.on_startup.insert(0, _open_shared_store)
