@@ -23,7 +23,8 @@ from mockserver.contract.deployments import Target, route
 from mockserver.contract.errors import AzureError
 from mockserver.contract.headers import model_headers
 from mockserver.contract.limits import check_token_limits
-from mockserver.contract.request import check_chat_request
+from mockserver.contract.model_card import ModelCard
+from mockserver.contract.request import ChatRequest, check_chat_request
 from mockserver.engines.base import Asked, EngineCall
 from mockserver.engines.matching import RequestView
 from mockserver.engines.reply import RawAnswer, Reply, Usage
@@ -245,11 +246,7 @@ class _Request:
         self.target, self.body = target, body
         self.parsed = parsed = await self.operation.parse(self.state, call, body)
         request = check_chat_request(parsed.chat, target.version, target.card)
-        facts, seed = self.state.content_facts, self.state.settings.answers.seed
-        if len(call.body) > PROMPT_BYTES_ON_LOOP:
-            digest, prompt = await asyncio.to_thread(facts.of, request, target.card, seed)
-        else:
-            digest, prompt = facts.of(request, target.card, seed)
+        digest, prompt = await self._content_facts(request, target.card)
         check_token_limits(request, prompt, target.card)
         view = RequestView(
             call.surface,
@@ -262,6 +259,16 @@ class _Request:
         name = target.deployment_name
         engine_call = EngineCall(request, target.card, name, prompt, view, None, digest)
         return _Checked(target, body, parsed, engine_call)
+
+    async def _content_facts(self, request: ChatRequest, card: ModelCard) -> tuple[bytes, int]:
+        """The answer digest and the prompt tokens; a long body is counted off the loop."""
+        facts, seed = self.state.content_facts, self.state.settings.answers.seed
+        known = facts.known(request, card, seed)  # a body sent again: no thread hop
+        if known is not None:
+            return known
+        if len(self.call.body) > PROMPT_BYTES_ON_LOOP:
+            return await asyncio.to_thread(facts.of, request, card, seed)
+        return facts.of(request, card, seed)
 
     async def admit(self) -> None:
         """Before answering as the model, once: the seeded fault rates (a fault may end the

@@ -58,12 +58,20 @@ class ContentFacts:
         of its canonical bytes, not a SHA-256 and a token count again."""
         if request.body_bytes is None:
             return self._of_content(request, card, server_seed)
-        body_key = ScopedBytes((card.name, server_seed), request.body_bytes)
-        facts = self.by_body.get(body_key)
+        facts = self.known(request, card, server_seed)
         if facts is None:
             facts = self._of_content(request, card, server_seed)
-            self.by_body.put(body_key, facts)
+            self.by_body.put(ScopedBytes((card.name, server_seed), request.body_bytes), facts)
         return facts
+
+    def known(
+        self, request: ChatRequest, card: ModelCard, server_seed: int
+    ) -> tuple[bytes, int] | None:
+        """The facts of a body sent before byte for byte, else None: a lookup, no counting
+        (what may run on the event loop before counting is sent to a thread)."""
+        if request.body_bytes is None:
+            return None
+        return self.by_body.get(ScopedBytes((card.name, server_seed), request.body_bytes))
 
     def _of_content(
         self, request: ChatRequest, card: ModelCard, server_seed: int

@@ -44,7 +44,9 @@ _ANSWERING = ("answer", "output", "result", "response", "final_answer")
 
 
 def reply(prompt: Prompt, rng: random.Random, visible: int) -> str | None:
-    if COMPLETED not in prompt.everything:
+    # Not in `everything` (a copy of both windows): the marker holds no blank line, so it
+    # cannot straddle the two.
+    if COMPLETED not in prompt.instructions and COMPLETED not in prompt.last_user:
         return None
     fields = _output_fields(prompt)
     if not fields:
