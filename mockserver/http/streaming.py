@@ -4,7 +4,8 @@ Paced (a latency asked for between frames): each frame goes out at its own time,
 each. Unpaced: the frames are all ready at once, and those that are go out together, each
 still its own chunk, so the bytes on the wire are the same as one send per frame; a send
 per frame only made the server slower (TCP merges small sends anyway, and a real Azure
-stream read raw shows several events per read).
+stream read raw shows several events per read). The chunks are framed here, as aiohttp
+frames them, and written to the transport: aiohttp's own write costs more than the frame.
 """
 
 from __future__ import annotations
@@ -52,10 +53,10 @@ async def write_stream(
     try:
         await response.prepare(request)  # the client may be gone before the first byte
         await pacer.before_first()
-        if pacer.between_frames_seconds > 0 or not _chunks_are_ours(request, response):
-            sent = await _write_paced(response, frames, pacer)
+        if _chunks_are_ours(request, response):
+            sent = await _write_chunks(request, response, iter(frames), pacer)
         else:
-            sent = await _write_ready(request, response, iter(frames))
+            sent = await _write_each(response, frames, pacer)
         await _finish(request, response, fault_kind, chunks, sent)
     except ConnectionError:
         request[DISCONNECTED] = True
@@ -63,37 +64,29 @@ async def write_stream(
     return response
 
 
-async def _write_paced(response: web.StreamResponse, frames: Iterable[bytes], pacer: Pacer) -> int:
-    """A frame, then the pacer's wait, and so on: each frame at its own time."""
-    sent = 0
-    for data in frames:
-        if sent:
-            await pacer.between()
-        await response.write(data)
-        sent += 1
-        if sent % FRAMES_PER_TURN == 0:
-            await asyncio.sleep(0)
-    return sent
-
-
-async def _write_ready(
-    request: web.Request, response: web.StreamResponse, frames: Iterator[bytes]
+async def _write_chunks(
+    request: web.Request, response: web.StreamResponse, frames: Iterator[bytes], pacer: Pacer
 ) -> int:
     """The first frame with the headers (the client sees the stream open at once), then
-    the rest in sends of about SEND_BYTES, each frame framed as the HTTP chunk aiohttp
-    would have made of it."""
+    each frame framed as the HTTP chunk aiohttp would have made of it: paced, each sent at
+    its own time; unpaced, sent together, about SEND_BYTES at a time."""
     first = next(frames, None)
     if first is None:
         return 0
     await response.write(first)
+    paced = pacer.between_frames_seconds > 0
     sent, size, batch = 1, 0, []
     for data in frames:
+        if paced:
+            await pacer.between()
         batch.append(b"%x\r\n%b\r\n" % (len(data), data))
         sent += 1
         size += len(data)
-        if size >= SEND_BYTES:
+        if paced or size >= SEND_BYTES:
             await _send(request, batch)
             size, batch = 0, []
+            if not paced:
+                await asyncio.sleep(0)  # other connections get a turn between two sends
     if batch:
         await _send(request, batch)
     return sent
@@ -106,7 +99,19 @@ async def _send(request: web.Request, http_chunks: list[bytes]) -> None:
     transport.write(b"".join(http_chunks))
     # Waits only while the client reads slower than we write; raises once it is gone.
     await request.writer.drain()
-    await asyncio.sleep(0)  # other connections get a turn between two sends
+
+
+async def _write_each(response: web.StreamResponse, frames: Iterable[bytes], pacer: Pacer) -> int:
+    """Each frame through aiohttp, which frames the body its own way (HTTP/1.0: no chunks)."""
+    sent = 0
+    for data in frames:
+        if sent:
+            await pacer.between()
+        await response.write(data)
+        sent += 1
+        if sent % FRAMES_PER_TURN == 0:
+            await asyncio.sleep(0)
+    return sent
 
 
 def _chunks_are_ours(request: web.Request, response: web.StreamResponse) -> bool:

@@ -12,7 +12,7 @@ import pytest
 
 from mockserver.testing.server import MockServer
 from tests.support.chat import user
-from tests.support.sockets import RawStream, exchange, parse_response, request_bytes
+from tests.support.sockets import RawStream, exchange, parse_response, read_to_end, request_bytes
 from tests.support.sse import DONE, sse_data
 
 LONG_ANSWER = {"messages": user("Write a long story about the sea."), "stream": True}
@@ -70,3 +70,15 @@ def test_paced_frames_each_arrive_at_their_own_time(server: MockServer) -> None:
     # Each frame waits 20 ms after the one before; loose bounds, for a busy machine.
     assert len(reads) >= frames // 2
     assert reads[-1][0] - reads[0][0] >= 0.02 * (frames - 2) * 0.8
+
+
+def test_an_http_1_0_stream_is_written_by_aiohttp_unchunked(server: MockServer) -> None:
+    """No chunks on HTTP/1.0: the frames go through aiohttp, the body ends with the
+    connection, and it holds the same events as the chunked stream."""
+    request = request_bytes(server, LONG_ANSWER).replace(b" HTTP/1.1\r\n", b" HTTP/1.0\r\n", 1)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(request)
+        raw = parse_response(read_to_end(sock))
+    assert raw.status == 200 and raw.header("transfer-encoding") is None
+    chunked = stream(server, LONG_ANSWER, {})
+    assert raw.body == chunked.body
