@@ -377,7 +377,7 @@ _SHAPE_GATES: tuple[Callable[[_Candidate], bool], ...] = (
     lambda t: t.holds("J", "eyJ"),  # a JWT
     lambda t: t.holds("-", "sk-"),  # an sk- key
     lambda t: "=" in t.text and ("?" in t.text or "&" in t.text or ";" in t.text),  # [?&;]name=
-    lambda t: "bearer" in t.lowered(),  # (?i:bearer)
+    lambda t: ("b" in t.text or "B" in t.text) and "bearer" in t.lowered(),  # (?i:bearer)
     lambda t: "=" in t.text and "key=" in t.lowered(),  # (?i:...AccessKey|AccountKey)=
     lambda t: "@" in t.text and t.holds(":", "://"),  # ://user:password@
 )
@@ -441,13 +441,22 @@ def scrub_json(node: Any, replacement: str = REDACTED) -> Any:
     was found. Scrubbed as its serialized text: no secret shape spans a JSON quote, and
     one pass of the expressions over the text is cheaper than a walk in Python."""
     try:
-        text = orjson.dumps(node).decode()
+        data = orjson.dumps(node)
     except (orjson.JSONEncodeError, TypeError):
         # Nested deeper than orjson serializes (255 levels), or not JSON: nothing in it is
         # looked at, so nothing of it is kept.
         return replacement
+    scrubbed = scrub_serialized(data, replacement)
+    return node if scrubbed is None else scrubbed
+
+
+def scrub_serialized(data: bytes, replacement: str = REDACTED) -> Any | None:
+    """JSON as orjson wrote it, scrubbed: the value with every secret-shaped string
+    replaced, or None when there was none (a replaced value is never null: the replacement
+    lands inside a string)."""
+    text = data.decode()
     scrubbed = scrub_text(text, replacement)
-    return node if scrubbed == text else orjson.loads(scrubbed)
+    return None if scrubbed == text else orjson.loads(scrubbed)
 
 
 def replace_paths(body: Any, paths: tuple[str, ...], replacement: str = REDACTED) -> Any:

@@ -17,6 +17,7 @@ from mockserver.redaction.rules import (
     RedactionPolicy,
     replace_paths,
     scrub_json,
+    scrub_serialized,
     scrub_text,
 )
 
@@ -40,7 +41,33 @@ class StoredAsJson:
         return None if raw is None else orjson.loads(raw)
 
     def __set__(self, entry: object, value: Any) -> None:
-        entry.__dict__[self.slot] = None if value is None else orjson.dumps(value)
+        if isinstance(value, KeptJson):  # its bytes are made already
+            value, data = value.value, value.data
+        else:
+            data = None if value is None else orjson.dumps(value)
+        entry.__dict__[self.slot] = None if value is None else data
+
+
+@dataclass(frozen=True)
+class KeptJson:
+    """A JSON value and its bytes as orjson writes them, made once: the journal checks,
+    scrubs and keeps those bytes (a 115 KB body took three writes of it before)."""
+
+    value: Any
+    data: bytes
+
+    @classmethod
+    def of(cls, value: Any) -> KeptJson | None:
+        """None when orjson cannot write `value` (deeper than MAX_JSON_DEPTH levels)."""
+        try:
+            return cls(value, orjson.dumps(value))
+        except (orjson.JSONEncodeError, TypeError):
+            return None
+
+
+def json_value(field: Any) -> Any:
+    """A body field's JSON value, whether kept with its bytes or not."""
+    return field.value if isinstance(field, KeptJson) else field
 
 
 def stored_size(entry: object, name: str) -> int:
@@ -149,21 +176,28 @@ def body_fields(raw: bytes | None, parsed: Any, max_body_bytes: int) -> dict[str
             "body_truncated": True,
             "body_sha256": hashlib.sha256(raw).hexdigest(),
         }
-    body, text = (
-        decode_for_journal(raw) if parsed is None or not _serializable(parsed) else (parsed, None)
-    )
+    kept = None if parsed is None else KeptJson.of(parsed)
+    body, text = decode_for_journal(raw) if kept is None else (kept, None)
     return {"body": body, "body_text": text, "body_size": len(raw)}
 
 
 def scrubbed_body(fields: dict[str, Any], rules: RedactionPolicy) -> dict[str, Any]:
     """Body fields with the configured paths masked and every secret-shaped string (an `sk-`
     key, a JWT...) masked; ordinary values, `user` and `metadata` included, stay visible."""
-    body, text = fields["body"], fields["body_text"]
+    text = fields["body_text"]
     return {
         **fields,
-        "body": scrub_json(replace_paths(body, rules.body_paths, MASK), MASK),
+        "body": _scrubbed_json(fields["body"], rules),
         "body_text": None if text is None else scrub_text(text, MASK),
     }
+
+
+def _scrubbed_json(body: Any, rules: RedactionPolicy) -> Any:
+    replaced = replace_paths(json_value(body), rules.body_paths, MASK)
+    if not isinstance(body, KeptJson) or replaced is not body.value:
+        return scrub_json(replaced, MASK)
+    scrubbed = scrub_serialized(body.data, MASK)  # its bytes scrubbed, not written again
+    return body if scrubbed is None else scrubbed
 
 
 def response_body(raw: bytes | None, max_body_bytes: int) -> Any:
@@ -176,20 +210,10 @@ def response_body(raw: bytes | None, max_body_bytes: int) -> Any:
     return body if text is None else text
 
 
-def decode_for_journal(raw: bytes) -> tuple[Any, str | None]:
+def decode_for_journal(raw: bytes) -> tuple[KeptJson | None, str | None]:
     """JSON, or text when not JSON or nested deeper than the journal can serialize."""
     try:
-        body = orjson.loads(raw)
+        kept = KeptJson.of(orjson.loads(raw))
     except orjson.JSONDecodeError:
-        return None, raw.decode("utf-8", "replace")
-    return (body, None) if _serializable(body) else (None, raw.decode("utf-8", "replace"))
-
-
-def _serializable(value: Any) -> bool:
-    """Whether orjson writes `value` back out (it stops at MAX_JSON_DEPTH levels); one pass
-    in C over a body already bounded by journal_max_body_bytes."""
-    try:
-        orjson.dumps(value)
-    except (orjson.JSONEncodeError, TypeError):
-        return False
-    return True
+        kept = None
+    return (kept, None) if kept is not None else (None, raw.decode("utf-8", "replace"))

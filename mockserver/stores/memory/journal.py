@@ -19,14 +19,17 @@ class MemoryJournal:
         self.capacity = capacity
         self.max_bytes = max_bytes
         self.kept: deque[JournalEntry] = deque()
+        self.sizes: deque[int] = deque()  # each kept entry's stored_bytes(), counted once
         self.kept_bytes = 0
         self.next_id = 1  # ids go on after a clear, so a dashboard's cursor stays valid
 
     async def record(self, entry: JournalEntry) -> None:
         entry.id = self.next_id
         self.next_id += 1
+        size = entry.stored_bytes()
         self.kept.append(entry)
-        self.kept_bytes += entry.stored_bytes()
+        self.sizes.append(size)
+        self.kept_bytes += size
         self.drop_oldest()
 
     def drop_oldest(self) -> None:
@@ -34,7 +37,8 @@ class MemoryJournal:
         while len(self.kept) > 1 and (
             len(self.kept) > self.capacity or self.kept_bytes > self.max_bytes
         ):
-            self.kept_bytes -= self.kept.popleft().stored_bytes()
+            self.kept.popleft()
+            self.kept_bytes -= self.sizes.popleft()
 
     async def entries(self) -> list[JournalEntry]:
         return list(self.kept)
@@ -47,6 +51,7 @@ class MemoryJournal:
 
     async def clear(self) -> None:
         self.kept.clear()
+        self.sizes.clear()
         self.kept_bytes = 0
 
     async def size(self) -> int:
