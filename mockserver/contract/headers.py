@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 
 from mockserver.serialize.ids import random_uuid4
 from mockserver.stores.quota import QuotaSnapshot
@@ -46,22 +47,37 @@ def model_headers(
     deployment: str, model_session: str, quota: QuotaSnapshot, surface: str
 ) -> dict[str, str]:
     """Sent when the request reached the model: a success or a backend error."""
-    headers = {
+    before_quota, after_quota = _constant_model_headers(deployment, model_session, surface)
+    return {
         "x-request-id": new_request_id(),
+        **before_quota,
+        **rate_limit_headers(quota),
+        **after_quota,
+    }
+
+
+@lru_cache(maxsize=256)
+def _constant_model_headers(
+    deployment: str, model_session: str, surface: str
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The model headers that are the same on every answer of a deployment, made once
+    (read-only: the caller copies them), on either side of the quota's."""
+    before_quota = {
         "azureml-model-session": model_session,
         "x-ms-rai-invoked": "true",
         "x-ms-deployment-name": deployment,
         "x-ms-is-spilled-over": "false",
         "skip-error-remapping": "true",
         "x-accel-buffering": "no",
-        **rate_limit_headers(quota),
+    }
+    after_quota = {
         # Since 2026-03/04: no abuse penalty, and quota counted per deployment.
         "x-ratelimit-abusepenalty-active": "False",
         "x-ratelimit-key": deployment,
     }
     if surface == "v1":
-        headers["api-supported-versions"] = "1"
-    return headers
+        after_quota["api-supported-versions"] = "1"
+    return before_quota, after_quota
 
 
 def rate_limit_headers(quota: QuotaSnapshot) -> dict[str, str]:

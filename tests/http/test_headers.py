@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from mockserver.contract.headers import model_headers
+from mockserver.stores.quota import QuotaSnapshot
 from mockserver.testing.server import MockServer
 from tests.http.helpers import (
     BODY,
@@ -233,3 +235,28 @@ def test_remaining_tokens_include_the_completion_budget(azure_mock: MockServer) 
         after.headers["x-ratelimit-remaining-tokens"]
     )
     assert spent == prompt + 1234
+
+
+def test_model_headers_made_from_a_kept_block_are_in_azure_order_each_time() -> None:
+    """The constant part of a deployment's model headers is made once; each answer still
+    gets its own x-request-id and quota values, in the order Azure sends them."""
+    quota = QuotaSnapshot(100, 1000, 99, 990, 7, 3)
+    first = model_headers("o3-mini", "session-1", quota, "dated")
+    again = model_headers("o3-mini", "session-1", QuotaSnapshot(100, 1000, 98, 980, 6, 2), "v1")
+    assert list(first)[:7] == [
+        "x-request-id",
+        "azureml-model-session",
+        "x-ms-rai-invoked",
+        "x-ms-deployment-name",
+        "x-ms-is-spilled-over",
+        "skip-error-remapping",
+        "x-accel-buffering",
+    ]
+    assert list(first)[-2:] == ["x-ratelimit-abusepenalty-active", "x-ratelimit-key"]
+    assert list(again)[-1] == "api-supported-versions" and "api-supported-versions" not in first
+    assert first["x-request-id"] != again["x-request-id"]
+    assert (first["x-ratelimit-remaining-tokens"], again["x-ratelimit-remaining-tokens"]) == (
+        "990",
+        "980",
+    )
+    assert first["x-ratelimit-reset-requests"] == "3" and first["x-ratelimit-reset-tokens"] == "7"
