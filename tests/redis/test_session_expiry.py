@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from redis.asyncio import Redis
 
 from mockserver.config import Deployment, Settings
 from mockserver.engines.stubs import Stub
 from mockserver.stores.journal_entry import JournalEntry
 from mockserver.stores.redis import RedisBackend, connect
+from mockserver.stores.redis.connection import Client
 from mockserver.stores.redis.expiry import session_keys
 from mockserver.stores.redis.keys import SessionKeys
 from mockserver.stores.responses import StoredResponse
@@ -54,7 +54,7 @@ async def use_every_store(stores: Stores) -> None:
     assert stub.id
 
 
-async def session_key_names(client: Redis, session: str) -> set[str]:
+async def session_key_names(client: Client, session: str) -> set[str]:
     pattern = SessionKeys("mockserver", session).pattern()
     return {key async for key in client.scan_iter(match=pattern)}
 

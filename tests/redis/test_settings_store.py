@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from redis.asyncio import Redis
 
 from mockserver.stores.redis import StoreUnavailableError, connect
+from mockserver.stores.redis.connection import Client, connect_cluster
 from mockserver.stores.redis.settings import APPLY_DEADLINE, SettingsKeys, SharedSettings
 from tests.redis.server import ValkeyProcess, running_valkey
 
@@ -20,8 +20,8 @@ from tests.redis.server import ValkeyProcess, running_valkey
 class Follower:
     """One process: its client, its shared settings, what it applied."""
 
-    def __init__(self, url: str, prefix: str = "mockserver") -> None:
-        self.client: Redis = connect(url)
+    def __init__(self, url: str, prefix: str = "mockserver", cluster: bool = False) -> None:
+        self.client: Client = connect_cluster(url) if cluster else connect(url)
         self.shared = SharedSettings(self.client, prefix)
         self.applied: list[dict[str, Any]] = []
 

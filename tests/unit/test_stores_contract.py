@@ -2,8 +2,9 @@
 
 Each test runs against every implementation in IMPLEMENTATIONS, without a mock server:
 the memory stores, and the Redis stores (#18) on a real valkey-server the suite starts
-(tests/redis/server.py). A factory gets the settings and the clock the quota windows run
-on (the Redis quota takes it in place of Redis's own clock).
+(tests/redis/server.py) and on a real three-node Redis Cluster (tests/redis/cluster.py).
+A factory gets the settings and the clock the quota windows run on (the Redis quota takes
+it in place of Redis's own clock).
 """
 
 from __future__ import annotations
@@ -21,15 +22,17 @@ from mockserver.stores.journal import JournalEntry, VerificationError, verify
 from mockserver.stores.memory import memory_stores
 from mockserver.stores.quota import MINUTE, Refusal
 from mockserver.stores.redis import connect, redis_stores
+from mockserver.stores.redis.connection import Client, connect_cluster
 from mockserver.stores.responses import StoredResponse
 from mockserver.stores.scenarios import STARTED
 from mockserver.stores.stores import RESETTABLE, Stores
+from tests.redis.cluster import cluster_url, redis_cluster  # noqa: F401 (fixtures by name)
 from tests.redis.server import redis_server, redis_url  # noqa: F401 (fixtures used by name)
 
 Clock = Callable[[], float]
 StoresFactory = Callable[[Settings, Clock], Stores]
 
-IMPLEMENTATIONS = ["memory", "redis"]
+IMPLEMENTATIONS = ["memory", "redis", "redis-cluster"]
 
 
 class FakeClock:
@@ -50,7 +53,11 @@ async def make_stores(request: pytest.FixtureRequest) -> AsyncIterator[StoresFac
     if request.param == "memory":
         yield memory_stores
         return
-    client = connect(request.getfixturevalue("redis_url"))  # an empty server
+    client: Client
+    if request.param == "redis":
+        client = connect(request.getfixturevalue("redis_url"))  # an empty server
+    else:
+        client = connect_cluster(request.getfixturevalue("cluster_url"))
     yield lambda settings, clock: redis_stores(client, settings, "contract", "test", clock)
     await client.aclose()
 

@@ -12,14 +12,20 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeAlias, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import (
+    ClusterError,
+    RedisClusterUnreachableError,
+    ResponseError,
+    SlotNotCoveredError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from mockserver.contract.errors import AzureError, catalogue_error
@@ -27,6 +33,8 @@ from mockserver.stores.sessions import StoreConnectError as StoreConnectError
 
 P = ParamSpec("P")
 T = TypeVar("T")
+# One server (or a proxy in front of many), or a Redis Cluster: found out on connecting.
+Client: TypeAlias = Redis | RedisCluster
 
 CONNECT_TIMEOUT = 0.5  # seconds; loopback or a LAN answers in far less
 COMMAND_TIMEOUT = 0.5
@@ -45,7 +53,16 @@ UNAVAILABLE_REPLIES = (
     "TRYAGAIN",
     "NOREPLICAS",
 )
-UNREACHABLE = (RedisConnectionError, RedisTimeoutError, TimeoutError, OSError)
+UNREACHABLE = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    TimeoutError,
+    OSError,
+    # A cluster with no node for a slot, or none it can reach: down for now too.
+    ClusterError,
+    SlotNotCoveredError,
+    RedisClusterUnreachableError,
+)
 
 
 class StoreUnavailableError(AzureError):
@@ -82,6 +99,18 @@ def text(reply: str | bytes) -> str:
     return reply if isinstance(reply, str) else reply.decode()
 
 
+def connection_options() -> dict[str, Any]:
+    return {
+        "decode_responses": True,
+        "socket_connect_timeout": CONNECT_TIMEOUT,
+        "socket_timeout": COMMAND_TIMEOUT,
+        # One retry on a fresh connection: a pooled connection Redis closed (a restart)
+        # is replaced without failing the call.
+        "retry": Retry(ExponentialWithJitterBackoff(cap=0.2, base=0.02), 1),
+        "client_name": "mockserver",
+    }
+
+
 def connect(url: str) -> Redis:
     """A client for `url` (redis://, rediss://, unix://); it connects on first use."""
     pool = BlockingConnectionPool.from_url(
@@ -90,27 +119,46 @@ def connect(url: str) -> Redis:
         # rather than fail at once, as redis-py's default pool does past 100.
         max_connections=MAX_CONNECTIONS,
         timeout=CALL_DEADLINE,
-        decode_responses=True,
-        socket_connect_timeout=CONNECT_TIMEOUT,
-        socket_timeout=COMMAND_TIMEOUT,
-        # One retry on a fresh connection: a pooled connection Redis closed (a restart)
-        # is replaced without failing the call.
-        retry=Retry(ExponentialWithJitterBackoff(cap=0.2, base=0.02), 1),
-        client_name="mockserver",
+        **connection_options(),
     )
     return Redis.from_pool(pool)
 
 
-async def open_client(url: str) -> Redis:
-    """A client that has answered PING; StoreConnectError naming the URL otherwise."""
+def connect_cluster(url: str) -> RedisCluster:
+    """A Redis Cluster client for `url`, one node of it: it finds the others and which
+    node holds which slot (each session's keys share one slot, see keys.py)."""
+    return RedisCluster.from_url(url, max_connections=MAX_CONNECTIONS, **connection_options())
+
+
+async def open_client(url: str) -> Client:
+    """A client that has answered PING, for a cluster if the server is a node of one;
+    StoreConnectError naming the URL otherwise."""
     client = connect(url)
     if not await healthy(client):
         await client.aclose()
         raise StoreConnectError(f"cannot reach Redis at {redacted(url)}")
-    return client
+    clustered = await in_cluster(client)
+    if not clustered:
+        return client
+    await client.aclose()
+    cluster = connect_cluster(url)
+    if not await healthy(cluster):
+        await cluster.aclose()
+        raise StoreConnectError(f"cannot reach the Redis Cluster at {redacted(url)}")
+    return cluster
 
 
-async def healthy(client: Redis) -> bool:
+async def in_cluster(client: Redis) -> bool:
+    """Whether the server is a node of a Redis Cluster (`cluster_enabled:1`)."""
+    try:
+        async with asyncio.timeout(CALL_DEADLINE):
+            info = await client.info("cluster")
+    except ResponseError:  # a server or proxy without the section
+        return False
+    return bool(int(info.get("cluster_enabled", 0)))
+
+
+async def healthy(client: Client) -> bool:
     """Whether Redis answers PING within the call deadline (for /__admin/health)."""
     try:
         async with asyncio.timeout(CALL_DEADLINE):
@@ -119,7 +167,7 @@ async def healthy(client: Redis) -> bool:
         return False
 
 
-async def close(client: Redis) -> None:
+async def close(client: Client) -> None:
     await client.aclose()
 
 

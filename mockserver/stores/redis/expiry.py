@@ -16,9 +16,7 @@ import asyncio
 import contextlib
 import logging
 
-from redis.asyncio import Redis
-
-from mockserver.stores.redis.connection import CALL_DEADLINE, UNREACHABLE, text
+from mockserver.stores.redis.connection import CALL_DEADLINE, UNREACHABLE, Client, text
 from mockserver.stores.redis.keys import SessionKeys
 
 log = logging.getLogger("mockserver.stores")
@@ -57,7 +55,7 @@ def sweep_interval(ttl_seconds: int) -> float:
 class SessionExpiry:
     """The sessions used since the last sweep, and the sweeps that keep them alive."""
 
-    def __init__(self, client: Redis, prefix: str, ttl_seconds: int) -> None:
+    def __init__(self, client: Client, prefix: str, ttl_seconds: int) -> None:
         self.client = client
         self.prefix = prefix
         self.ttl_ms = ttl_seconds * 1000

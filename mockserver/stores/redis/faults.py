@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import functools
 
-from redis.asyncio import Redis
-
 from mockserver.stores.faults import fault_sequence
-from mockserver.stores.redis.connection import guarded
+from mockserver.stores.redis.connection import Client, guarded
 from mockserver.stores.redis.keys import SessionKeys
 
 TAKE = """
@@ -69,7 +67,7 @@ def seeded_draws(deployment: str, seed: int) -> SeededDraws:
 
 
 class RedisFaultLedger:
-    def __init__(self, client: Redis, keys: SessionKeys) -> None:
+    def __init__(self, client: Client, keys: SessionKeys) -> None:
         self.client = client
         self.served = keys.key("faults", "served")
         self.seeds = keys.key("faults", "seeds")

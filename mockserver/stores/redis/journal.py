@@ -15,11 +15,10 @@ import dataclasses
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
 
 from mockserver.engines.matching import RequestMatch
 from mockserver.stores.journal_entry import JournalEntry, ReplayMiss, StoredAsJson
-from mockserver.stores.redis.connection import guarded, text
+from mockserver.stores.redis.connection import Client, guarded, text
 from mockserver.stores.redis.keys import SessionKeys
 
 # KEYS: entries, meta. ARGV: entry JSON, its bytes, capacity, max bytes. Returns the id.
@@ -81,7 +80,7 @@ def decoded(stream_id: str | bytes, raw: str | bytes) -> JournalEntry:
 
 
 class RedisJournal:
-    def __init__(self, client: Redis, keys: SessionKeys, capacity: int, max_bytes: int) -> None:
+    def __init__(self, client: Client, keys: SessionKeys, capacity: int, max_bytes: int) -> None:
         self.client = client
         self.capacity = capacity
         self.max_bytes = max_bytes

@@ -15,11 +15,9 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
 from mockserver.config import Deployment
 from mockserver.stores.quota import MINUTE, QuotaSnapshot, Refusal, whole_seconds, window_allowance
-from mockserver.stores.redis.connection import guarded, text
+from mockserver.stores.redis.connection import Client, guarded, text
 from mockserver.stores.redis.keys import SessionKeys
 
 MICROS = 1_000_000
@@ -103,7 +101,7 @@ class Left:
 class RedisQuotaLedger:
     def __init__(
         self,
-        client: Redis,
+        client: Client,
         keys: SessionKeys,
         request_window_seconds: float,
         clock: Callable[[], float] | None = None,

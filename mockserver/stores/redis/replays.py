@@ -3,9 +3,7 @@ several processes use each recording once between them."""
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
-
-from mockserver.stores.redis.connection import guarded
+from mockserver.stores.redis.connection import Client, guarded
 from mockserver.stores.redis.keys import SessionKeys
 
 # ARGV: request key, recordings available, repeat the last ('1'/'0'). -1: none left.
@@ -22,7 +20,7 @@ return -1
 
 
 class RedisReplayLedger:
-    def __init__(self, client: Redis, keys: SessionKeys) -> None:
+    def __init__(self, client: Client, keys: SessionKeys) -> None:
         self.client = client
         self.used = keys.key("replays", "used")
         self.script = client.register_script(TAKE)

@@ -15,10 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
 
 from mockserver.stores.memory.responses import DEFAULT_CAPACITY
-from mockserver.stores.redis.connection import guarded
+from mockserver.stores.redis.connection import Client, guarded
 from mockserver.stores.redis.keys import SessionKeys
 from mockserver.stores.responses import StoredResponse
 
@@ -94,7 +93,7 @@ def decoded(raw: str | bytes) -> StoredResponse:
 
 
 class RedisResponseStore:
-    def __init__(self, client: Redis, keys: SessionKeys, capacity: int = DEFAULT_CAPACITY) -> None:
+    def __init__(self, client: Client, keys: SessionKeys, capacity: int = DEFAULT_CAPACITY) -> None:
         self.client = client
         self.capacity = capacity
         self.entries = keys.key("responses", "entries")

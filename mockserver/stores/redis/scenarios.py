@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
-
-from mockserver.stores.redis.connection import guarded, text
+from mockserver.stores.redis.connection import Client, guarded, text
 from mockserver.stores.redis.keys import SessionKeys
 from mockserver.stores.scenarios import STARTED
 
@@ -17,7 +15,7 @@ return #names
 
 
 class RedisScenarioStore:
-    def __init__(self, client: Redis, keys: SessionKeys) -> None:
+    def __init__(self, client: Client, keys: SessionKeys) -> None:
         self.client = client
         self.states = keys.key("scenarios")
         self.reset_script = client.register_script(RESET)

@@ -12,10 +12,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from redis.asyncio import Redis
-
 from mockserver.config import Settings
-from mockserver.stores.redis.connection import close, guarded, healthy
+from mockserver.stores.redis.connection import Client, close, guarded, healthy
 from mockserver.stores.redis.expiry import SessionExpiry
 from mockserver.stores.redis.faults import RedisFaultLedger
 from mockserver.stores.redis.journal import RedisJournal
@@ -34,7 +32,7 @@ KEPT_SESSIONS = 1024  # stores objects kept per process; the state itself is all
 
 
 def redis_stores(
-    client: Redis,
+    client: Client,
     settings: Settings,
     prefix: str = DEFAULT_PREFIX,
     session: str = "default",
@@ -58,7 +56,7 @@ def redis_stores(
 class RedisBackend:
     """Every session's stores on one Redis, under one key prefix."""
 
-    def __init__(self, client: Redis, settings: Settings, prefix: str = DEFAULT_PREFIX) -> None:
+    def __init__(self, client: Client, settings: Settings, prefix: str = DEFAULT_PREFIX) -> None:
         self.client = client
         self.settings = settings
         self.prefix = prefix

@@ -26,10 +26,10 @@ from typing import Any
 from urllib.parse import quote
 
 import orjson
-from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
+from redis.asyncio.cluster import ClusterPubSub, RedisCluster
 
-from mockserver.stores.redis.connection import UNREACHABLE, guarded, store_unavailable, text
+from mockserver.stores.redis.connection import UNREACHABLE, Client, guarded, store_unavailable, text
 from mockserver.stores.redis.keys import ROOT
 
 log = logging.getLogger("mockserver.stores")
@@ -67,9 +67,8 @@ class SharedSettings:
     """This process's side of the shared settings: it stores and publishes changes, and
     follows the ones other processes make."""
 
-    def __init__(self, client: Redis, prefix: str, listen: Redis | None = None) -> None:
+    def __init__(self, client: Client, prefix: str) -> None:
         self.client = client
-        self.listen_client = listen or client  # on a cluster: the node of the keys' slot
         self.keys = SettingsKeys(prefix)
         self.script = client.register_script(CHANGE)
         self.acks: dict[int, int] = {}
@@ -112,10 +111,10 @@ class SharedSettings:
         values = await self.client.hgetall(self.keys.changes)
         return {text(key): orjson.loads(value) for key, value in values.items()}
 
-    async def subscribe(self, apply: Apply) -> PubSub:
+    async def subscribe(self, apply: Apply) -> PubSub | ClusterPubSub:
         """Subscribed first, then the stored changes applied: nothing published between
         the two is missed (a change may be applied twice, which changes nothing)."""
-        pubsub = self.listen_client.pubsub(ignore_subscribe_messages=True)
+        pubsub = await self.pubsub()
         try:
             await pubsub.subscribe(self.keys.changed, self.keys.applied)
             stored = await self.stored()
@@ -126,7 +125,16 @@ class SharedSettings:
             apply_logged(apply, stored)
         return pubsub
 
-    async def run(self, pubsub: PubSub, apply: Apply) -> None:
+    async def pubsub(self) -> PubSub | ClusterPubSub:
+        """A subscription; on a cluster, on the node of the keys' slot, where the CHANGE
+        script publishes and counts (found again at each subscription: it may move)."""
+        if isinstance(self.client, RedisCluster):
+            await self.client.initialize()  # the slots known (once per client)
+            node = self.client.get_node_from_key(self.keys.changes)
+            return self.client.pubsub(node=node, ignore_subscribe_messages=True)
+        return self.client.pubsub(ignore_subscribe_messages=True)
+
+    async def run(self, pubsub: PubSub | ClusterPubSub, apply: Apply) -> None:
         """Follow the channels; after a lost connection, subscribe again (and reload)."""
         failures = 0
         while True:
@@ -140,7 +148,7 @@ class SharedSettings:
                 pubsub = await self.resubscribe(apply, failures)
                 failures = 0
 
-    async def resubscribe(self, apply: Apply, failures: int) -> PubSub:
+    async def resubscribe(self, apply: Apply, failures: int) -> PubSub | ClusterPubSub:
         while True:
             await asyncio.sleep(RESUBSCRIBE_PAUSES[min(failures, len(RESUBSCRIBE_PAUSES) - 1)])
             try:
@@ -148,7 +156,7 @@ class SharedSettings:
             except UNREACHABLE:
                 failures += 1
 
-    async def listen(self, pubsub: PubSub, apply: Apply) -> None:
+    async def listen(self, pubsub: PubSub | ClusterPubSub, apply: Apply) -> None:
         while True:
             message = await pubsub.get_message(timeout=LISTEN_SECONDS)
             if message is None or not str(message["data"]).isdigit():

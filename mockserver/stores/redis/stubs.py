@@ -20,11 +20,9 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
-from redis.asyncio import Redis
-
 from mockserver.engines.matching import RequestView
 from mockserver.engines.stubs import Stub
-from mockserver.stores.redis.connection import guarded, store_unavailable
+from mockserver.stores.redis.connection import Client, guarded, store_unavailable
 from mockserver.stores.redis.keys import SessionKeys
 from mockserver.stores.scenarios import STARTED
 
@@ -126,7 +124,7 @@ class Snapshot:
 
 
 class RedisStubStore:
-    def __init__(self, client: Redis, keys: SessionKeys) -> None:
+    def __init__(self, client: Client, keys: SessionKeys) -> None:
         self.client = client
         self.defs = keys.key("stubs", "defs")
         self.answered = keys.key("stubs", "answered")
