@@ -12,7 +12,6 @@ from mockserver import MockServer
 from mockserver.config import Settings
 from mockserver.stores.redis import RedisBackend, StoreUnavailableError, open_client
 from mockserver.stores.redis.keys import SessionKeys
-from mockserver.stores.redis.settings import SettingsKeys
 from tests.redis.cluster import cluster_url, redis_cluster
 from tests.redis.test_settings_store import Follower
 from tests.redis.test_shared_settings import content
@@ -97,9 +96,9 @@ async def test_settings_are_applied_by_every_follower_on_a_cluster(cluster_url: 
         # The count PUBLISH gives is the node's: a silent subscriber there is waited for.
         cluster = followers[0].client
         assert isinstance(cluster, RedisCluster)
-        node = cluster.get_node_from_key(SettingsKeys("mockserver").changes)
+        node = cluster.get_node_from_key(followers[0].broadcast.anchor)
         silent = cluster.pubsub(node=node)
-        await silent.subscribe(SettingsKeys("mockserver").changed)
+        await silent.subscribe(followers[0].shared.changed)
         with pytest.raises(StoreUnavailableError):
             await followers[0].shared.share({"seed": 99})
         await silent.aclose()

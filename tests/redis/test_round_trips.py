@@ -14,9 +14,9 @@ from redis.asyncio.connection import Connection
 from mockserver import MockServer
 from tests.redis.test_two_servers import chat
 
-# has_stubs, quota admit (its snapshot kept), quota spend (its snapshot gives the
-# headers), journal record.
-W1_ROUND_TRIPS = 4
+# Quota admit (its snapshot kept), quota spend (its snapshot gives the headers), journal
+# record. "Any stubs?" is known in the process while the session has none (stubless.py).
+W1_ROUND_TRIPS = 3
 QUOTA_HEADERS = (
     "x-ratelimit-limit-requests",
     "x-ratelimit-limit-tokens",
@@ -39,7 +39,7 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
     yield commands
 
 
-def test_a_chat_completion_takes_four_round_trips(redis_url: str, sent: list[Any]) -> None:
+def test_a_chat_completion_takes_three_round_trips(redis_url: str, sent: list[Any]) -> None:
     with MockServer(state=redis_url) as server:
         chat(server)  # scripts loaded
         sent.clear()
@@ -71,3 +71,25 @@ def test_a_refused_request_has_the_headers_of_its_refusal(redis_url: str) -> Non
         assert refused.headers["x-ratelimit-remaining-requests"] == "5"
         quota = httpx.get(server.url + "/__admin/quota", timeout=30).json()
         assert quota["deployments"]["o3-mini"]["requests_last_minute"] == 1
+
+
+@pytest.fixture
+def servers(redis_url: str) -> Iterator[tuple[MockServer, MockServer]]:
+    with MockServer(state=redis_url) as first, MockServer(state=redis_url) as second:
+        yield first, second
+
+
+def test_a_stub_added_on_one_answers_at_once_where_none_was_known(
+    servers: tuple[MockServer, MockServer],
+) -> None:
+    first, second = servers
+    for session in ("default", "alpha"):
+        headers = {} if session == "default" else {"x-mock-session": session}
+        assert chat(second, **headers).status_code == 200  # second: the session has none
+        first.session(session).stub(answer={"content": "now one"})
+        assert chat(second, **headers).json()["choices"][0]["message"]["content"] == "now one"
+        first.session(session).reset()  # none again: second asks, then knows
+        assert chat(second, **headers).json()["choices"][0]["message"]["content"] != "now one"
+        first.session(session).stub(answer={"content": "and again"})
+        reply = chat(second, **headers).json()["choices"][0]["message"]["content"]
+        assert reply == "and again"

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from mockserver.stores.redis import StoreUnavailableError, connect
+from mockserver.stores.redis.broadcast import ACK_DEADLINE, Broadcast
 from mockserver.stores.redis.connection import Client, connect_cluster
-from mockserver.stores.redis.settings import APPLY_DEADLINE, SettingsKeys, SharedSettings
+from mockserver.stores.redis.settings import SharedSettings
 from tests.redis.server import ValkeyProcess, running_valkey
 
 
@@ -22,14 +23,16 @@ class Follower:
 
     def __init__(self, url: str, prefix: str = "mockserver", cluster: bool = False) -> None:
         self.client: Client = connect_cluster(url) if cluster else connect(url)
-        self.shared = SharedSettings(self.client, prefix)
+        self.broadcast = Broadcast(self.client, prefix)
+        self.shared = SharedSettings(self.client, self.broadcast)
         self.applied: list[dict[str, Any]] = []
 
     async def start(self) -> None:
-        await self.shared.follow(self.applied.append)
+        self.shared.follow(self.applied.append)
+        await self.broadcast.start()
 
     async def close(self) -> None:
-        await self.shared.stop()
+        await self.broadcast.stop()
         await self.client.aclose()
 
     @property
@@ -78,12 +81,12 @@ async def test_a_subscriber_that_never_applies_makes_a_503(
     followers: list[Follower], redis_url: str
 ) -> None:
     silent = connect(redis_url).pubsub()
-    await silent.subscribe(SettingsKeys("mockserver").changed)
+    await silent.subscribe(followers[0].shared.changed)
     try:
         started = time.monotonic()
         with pytest.raises(StoreUnavailableError):
             await followers[0].shared.share({"seed": 8})
-        assert APPLY_DEADLINE <= time.monotonic() - started < APPLY_DEADLINE + 0.5
+        assert ACK_DEADLINE <= time.monotonic() - started < ACK_DEADLINE + 0.5
         assert all(f.current == {"seed": 8} for f in followers)  # stored, applied by these
     finally:
         await silent.aclose()
@@ -104,7 +107,8 @@ async def test_a_follower_resubscribes_and_reloads_after_redis_restarts(
     try:
         valkey.kill()
         valkey.start()  # empty: nothing stored
-        await eventually(lambda: subscribers(valkey) == 2)
+        changed = first.shared.changed
+        await eventually(lambda: subscribers(valkey, changed) == 2)
         await first.shared.share({"seed": 77})
         assert second.current == {"seed": 77}
     finally:
@@ -112,9 +116,9 @@ async def test_a_follower_resubscribes_and_reloads_after_redis_restarts(
         await second.close()
 
 
-def subscribers(valkey: ValkeyProcess) -> int:
+def subscribers(valkey: ValkeyProcess, channel: str) -> int:
     with valkey.client() as client:
-        counts = client.pubsub_numsub(SettingsKeys("mockserver").changed)
+        counts = client.pubsub_numsub(channel)
     return int(counts[0][1])
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from mockserver.config import Settings
+from mockserver.stores.redis.broadcast import Broadcast
 from mockserver.stores.redis.connection import Client, close, guarded, healthy
 from mockserver.stores.redis.expiry import SessionExpiry
 from mockserver.stores.redis.faults import RedisFaultLedger
@@ -23,6 +24,7 @@ from mockserver.stores.redis.replays import RedisReplayLedger
 from mockserver.stores.redis.responses import RedisResponseStore
 from mockserver.stores.redis.scenarios import RedisScenarioStore
 from mockserver.stores.redis.settings import SharedSettings
+from mockserver.stores.redis.stubless import StublessSessions
 from mockserver.stores.redis.stubs import RedisStubStore
 from mockserver.stores.sessions import DEFAULT_SESSION
 from mockserver.stores.stores import Stores
@@ -37,13 +39,15 @@ def redis_stores(
     prefix: str = DEFAULT_PREFIX,
     session: str = "default",
     clock: Callable[[], float] | None = None,
+    stubless: StublessSessions | None = None,
 ) -> Stores:
     """The session's stores, bounded as `settings` say. `clock` is for tests: by default
-    the quota windows run on Redis's clock, which every process shares."""
+    the quota windows run on Redis's clock, which every process shares. `stubless`: the
+    process's knowledge of sessions without stubs (none: Redis is asked each request)."""
     keys = SessionKeys(prefix, session)
     journal = settings.journal
     return Stores(
-        stubs=RedisStubStore(client, keys),
+        stubs=RedisStubStore(client, keys, stubless),
         scenarios=RedisScenarioStore(client, keys),
         journal=RedisJournal(client, keys, journal.capacity, journal.max_bytes),
         quota=RedisQuotaLedger(client, keys, settings.quota.request_window_seconds, clock),
@@ -61,14 +65,16 @@ class RedisBackend:
         self.settings = settings
         self.prefix = prefix
         self.sessions: OrderedDict[str, Stores] = OrderedDict()
-        self.shared_settings = SharedSettings(client, prefix)
+        self.broadcast = Broadcast(client, prefix)
+        self.shared_settings = SharedSettings(client, self.broadcast)
+        self.stubless = StublessSessions(self.broadcast)
         self.expiry = SessionExpiry(client, prefix, settings.store.session_ttl_seconds)
 
     def stores(self, session: str) -> Stores:
         stores = self.sessions.get(session)
         if stores is None:
             stores = self.sessions[session] = redis_stores(
-                self.client, self.settings, self.prefix, session
+                self.client, self.settings, self.prefix, session, stubless=self.stubless
             )
             while len(self.sessions) > KEPT_SESSIONS:
                 self.sessions.popitem(last=False)
@@ -90,14 +96,15 @@ class RedisBackend:
         return await healthy(self.client)
 
     async def start(self, apply_settings: Callable[[dict[str, Any]], None]) -> None:
-        await self.shared_settings.follow(apply_settings)
+        self.shared_settings.follow(apply_settings)
+        await self.broadcast.start()
         self.expiry.start()
 
     async def share_settings(self, changes: Mapping[str, Any]) -> None:
         await self.shared_settings.share(changes)
 
     async def close(self) -> None:
-        await self.shared_settings.stop()
+        await self.broadcast.stop()
         await self.expiry.stop()
         self.sessions.clear()
         await close(self.client)

@@ -24,12 +24,15 @@ from mockserver.engines.matching import RequestView
 from mockserver.engines.stubs import Stub
 from mockserver.stores.redis.connection import Client, guarded, store_unavailable
 from mockserver.stores.redis.keys import SessionKeys
+from mockserver.stores.redis.stubless import StublessSessions
 from mockserver.stores.scenarios import STARTED
 
 # A claim that lost a race reads again; this many in a row means Redis is swamped.
 MAX_ATTEMPTS = 200
 
+# Returns {seq, 1 if the session had no stub before}.
 ADD = """
+local first = redis.call('EXISTS', KEYS[1]) == 0 and 1 or 0
 local seq = redis.call('HINCRBY', KEYS[5], 'seq', 1)
 redis.call('HINCRBY', KEYS[5], 'generation', 1)
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
@@ -37,7 +40,7 @@ redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 redis.call('ZADD', KEYS[3], 'NX', seq, ARGV[1])
 redis.call('HSET', KEYS[4], ARGV[1], seq)
 if ARGV[4] == '1' then redis.call('HSETNX', KEYS[6], ARGV[5], ARGV[6]) end
-return seq
+return {seq, first}
 """
 
 REMOVE = """
@@ -124,8 +127,13 @@ class Snapshot:
 
 
 class RedisStubStore:
-    def __init__(self, client: Client, keys: SessionKeys) -> None:
+    def __init__(
+        self, client: Client, keys: SessionKeys, stubless: StublessSessions | None = None
+    ) -> None:
         self.client = client
+        self.session = keys.session
+        # Sessions this process knows have no stubs (none: Redis is asked each time).
+        self.stubless = stubless
         self.defs = keys.key("stubs", "defs")
         self.answered = keys.key("stubs", "answered")
         self.listed = keys.key("stubs", "listed")
@@ -142,7 +150,9 @@ class RedisStubStore:
         starts = "0" if stub.scenario is None else "1"
         keys = [self.defs, self.answered, self.listed, self.latest, self.meta, self.scenarios]
         args: list[str | int] = [stub.id, raw, stub.answered, starts, stub.scenario or "", STARTED]
-        await self.add_script(keys=keys, args=args)
+        _, first = await self.add_script(keys=keys, args=args)
+        if int(first) and self.stubless is not None:
+            await self.stubless.tell_added(self.session)  # every process asks again
         return stub
 
     @guarded
@@ -169,7 +179,16 @@ class RedisStubStore:
 
     @guarded
     async def has_stubs(self) -> bool:
-        return bool(await self.client.exists(self.defs))
+        stubless = self.stubless
+        if stubless is None:
+            return bool(await self.client.exists(self.defs))
+        if stubless.known_empty(self.session):
+            return False  # no round trip: an add would have been told first
+        epoch = stubless.epoch
+        found = bool(await self.client.exists(self.defs))
+        if not found:
+            stubless.note_empty(self.session, epoch)
+        return found
 
     @guarded
     async def take(self, request: RequestView) -> Stub | None:

@@ -1,0 +1,86 @@
+"""Each process knows which sessions have no stubs, and forgets it before an add answers
+anywhere: no round trip for "any stubs?" while there are none, never a stub missed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+
+from mockserver.config import Settings
+from mockserver.engines.stubs import Stub
+from mockserver.stores.redis import RedisBackend, StoreUnavailableError, connect
+from tests.redis.server import ValkeyProcess, running_valkey
+from tests.redis.test_settings_store import eventually, subscribers
+
+STUB = Stub.model_validate({"answer": {"content": "x"}})
+
+
+def no_settings(changes: dict[str, Any]) -> None:
+    pass
+
+
+async def started(url: str) -> RedisBackend:
+    backend = RedisBackend(connect(url), Settings())
+    await backend.start(no_settings)
+    return backend
+
+
+@pytest.fixture
+async def backends(redis_url: str) -> AsyncIterator[tuple[RedisBackend, RedisBackend]]:
+    first, second = await started(redis_url), await started(redis_url)
+    yield first, second
+    await first.close()
+    await second.close()
+
+
+async def test_none_known_until_an_add_is_told(
+    backends: tuple[RedisBackend, RedisBackend],
+) -> None:
+    first, second = backends
+    assert not await second.stores("s").stubs.has_stubs()
+    assert second.stubless.known_empty("s")
+    await first.stores("s").stubs.add(STUB.model_copy())
+    assert not second.stubless.known_empty("s")  # forgotten before the add answered
+    assert await second.stores("s").stubs.has_stubs()
+    await first.stores("s").stubs.add(Stub.model_validate({"answer": {"content": "y"}}))
+    assert await second.stores("s").stubs.has_stubs()
+
+
+async def test_a_silent_subscriber_makes_the_first_add_a_503(
+    backends: tuple[RedisBackend, RedisBackend], redis_url: str
+) -> None:
+    first, _ = backends
+    silent = connect(redis_url).pubsub()
+    await silent.subscribe(first.stubless.added)
+    try:
+        with pytest.raises(StoreUnavailableError):
+            await first.stores("t").stubs.add(STUB.model_copy())
+    finally:
+        await silent.aclose()
+    assert await first.stores("t").stubs.has_stubs()  # stored all the same
+
+
+@pytest.fixture
+def valkey() -> Iterator[ValkeyProcess]:
+    with running_valkey() as server:
+        yield server
+
+
+async def test_nothing_is_known_while_the_subscription_is_lost(valkey: ValkeyProcess) -> None:
+    first, second = await started(valkey.url), await started(valkey.url)
+    try:
+        assert not await second.stores("s").stubs.has_stubs()
+        valkey.kill()
+        await eventually(lambda: not second.broadcast.following)
+        assert not second.stubless.known_empty("s")
+        valkey.start()
+        channel = first.stubless.added
+        await eventually(lambda: subscribers(valkey, channel) == 2)
+        assert not await second.stores("s").stubs.has_stubs()
+        await first.stores("s").stubs.add(STUB.model_copy())
+        assert await second.stores("s").stubs.has_stubs()
+    finally:
+        await first.close()
+        await second.close()
