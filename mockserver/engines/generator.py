@@ -15,6 +15,9 @@ Reasoning tokens come from `mockserver.tokens.reasoning`: the request's difficul
 reasoning is spent first, then the answer's hidden framing (the model card's
 `completion_framing`: real o3-mini bills 13 tokens with a text answer, 21 with a tool call)
 and its visible tokens, cut to what remains. A reply cut by the limit bills the limit.
+
+A completion made once is kept (`completion_memo`, keyed by everything it is made from):
+the same request again gets it back, its tool-call ids minted anew.
 """
 
 from __future__ import annotations
@@ -169,7 +172,7 @@ class Generator:
 
     def _keep(self, call: EngineCall, key: MemoKey | None, made: Completion) -> None:
         if key is not None:
-            self.completions.put(key, call.card, made, len(key[-1]))
+            self.completions.put(key, call.card, made, key_size=len(key[-1]))  # the body
 
     def _generate(self, call: EngineCall, digest: bytes) -> Completion:
         budget = self._budget(call, digest)
