@@ -232,11 +232,12 @@ class CpuMeter:
     """CPU used during a measurement: by the server's processes, by this bench and its
     reaped children (wrk), and by everything else on the machine (other load = noise)."""
 
-    def __init__(self, server_pid: int | None) -> None:
+    def __init__(self, server_pid: int | None, helper_pid: int | None = None) -> None:
         self.server_pid = server_pid
+        self.helper_pid = helper_pid  # a process the server needs, e.g. its Redis
         self._start = self._snapshot()
 
-    def _snapshot(self) -> tuple[float, float, float, float]:
+    def _snapshot(self) -> tuple[float, float, float, float, float]:
         import resource
 
         tick = os.sysconf("SC_CLK_TCK")
@@ -247,17 +248,21 @@ class CpuMeter:
         me = resource.getrusage(resource.RUSAGE_SELF)
         kids = resource.getrusage(resource.RUSAGE_CHILDREN)
         bench = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-        return time.monotonic(), busy, server, bench
+        helper = _cpu_seconds(self.helper_pid) if self.helper_pid else 0.0
+        return time.monotonic(), busy, server, bench, helper
 
     def read(self) -> dict[str, float]:
         end = self._snapshot()
         wall = max(end[0] - self._start[0], 1e-6)
-        busy, server, bench = (end[i] - self._start[i] for i in (1, 2, 3))
-        return {
-            "server_cores": round(server / wall, 2),
+        busy, server, bench, helper = (end[i] - self._start[i] for i in (1, 2, 3, 4))
+        cores = {
+            "server_cores": round(server / wall, 3),
             "loadgen_cores": round(bench / wall, 2),
-            "other_cores": round(max(0.0, busy - server - bench) / wall, 2),
+            "other_cores": round(max(0.0, busy - server - bench - helper) / wall, 2),
         }
+        if self.helper_pid:
+            cores["helper_cores"] = round(helper / wall, 3)
+        return cores
 
 
 def _cpu_seconds(pid: int) -> float:
