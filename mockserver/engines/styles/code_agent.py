@@ -25,7 +25,10 @@ _TASK = re.compile(r"New task:\n(.*)", re.DOTALL)
 
 def reply(prompt: Prompt, rng: random.Random, visible: int) -> str | None:
     instructions = prompt.instructions
-    if "final_answer" not in instructions or "Thought:" not in instructions:
+    # "_" first: a one-character test is a memchr, far cheaper on a long prompt.
+    if "_" not in instructions or "final_answer" not in instructions:
+        return None
+    if "Thought:" not in instructions:
         return None
     tags = _tags(instructions)
     if tags is None:

@@ -45,8 +45,9 @@ _ANSWERING = ("answer", "output", "result", "response", "final_answer")
 
 def reply(prompt: Prompt, rng: random.Random, visible: int) -> str | None:
     # Not in `everything` (a copy of both windows): the marker holds no blank line, so it
-    # cannot straddle the two.
-    if COMPLETED not in prompt.instructions and COMPLETED not in prompt.last_user:
+    # cannot straddle the two. A one-character test first: it is a memchr, where a
+    # 21-character `in` takes ~20 us on a 32,000-character window.
+    if not (_has(prompt.instructions, COMPLETED) or _has(prompt.last_user, COMPLETED)):
         return None
     fields = _output_fields(prompt)
     if not fields:
@@ -56,6 +57,10 @@ def reply(prompt: Prompt, rng: random.Random, visible: int) -> str | None:
     context = _Context(prompt, rng, visible, inputs, observed)
     parts = [f"[[ ## {name} ## ]]\n{context.value(name, kind)}" for name, kind in fields]
     return "\n\n".join([*parts, COMPLETED])
+
+
+def _has(text: str, marker: str) -> bool:
+    return "[" in text and marker in text
 
 
 def json_fields(prompt: Prompt, rng: random.Random, visible: int) -> dict[str, Any] | None:
