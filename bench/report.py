@@ -5,6 +5,8 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
+from bench import report_shared
+
 OURS = "mockserver"
 CEILING = "ceiling"
 LEADER = "aimock"
@@ -144,7 +146,7 @@ def targets_met(results: dict[str, Any]) -> list[Row]:
                 reset["dirty_median_ms"] < 2,
             )
         )
-    rows.append(("`--state redis`, `--workers 2`", "not measured by this bench yet", None))
+    rows += report_shared.target_rows(results)
     return rows
 
 
@@ -300,6 +302,7 @@ def markdown(results: dict[str, Any], json_name: str) -> str:
             f"| {_spread(cell, 'ttfb_p50_ms', '{:.0f}')} "
             f"| {_spread(cell, 'rss_peak_mb', '{:.0f}')} |"
         )
+    out += report_shared.sections(results)
     encode = results.get("encode", {})
     startup = results.get("startup", {})
     reset = results.get("reset", {})

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import load, report, targets
+from bench import load, quota, report, scale, targets
 from bench import workloads as wl
 from bench.procs import CpuMeter, Proc, StartError, http, raise_fd_limit, stop_all
 from bench.targets import HEADERS, Target, UnavailableError
@@ -40,6 +40,7 @@ DEFAULT_SECONDS = 5.0
 CONNECTIONS = 64
 TTFB_CONNECTIONS = 8
 WORKLOADS = ("W1", "W1d", "W2d", "W2r", "W3")  # on one process; then R and W4
+SECTIONS = ("scale", "quota")  # after the servers: shared state and --workers, quota accuracy
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -47,7 +48,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="1 s per run, 1 run per cell")
     parser.add_argument("--seconds", type=float, help="seconds per run (env BENCH_SECONDS)")
     parser.add_argument("--runs", type=int, help="runs per cell (default 3; 1 with --quick)")
-    parser.add_argument("--only", help="comma-separated server names to run")
+    parser.add_argument(
+        "--only",
+        help="comma-separated server names (mockserver, ceiling, aimock...) and sections "
+        "(scale: redis state and --workers 2 on W1; quota: accuracy under load) to run",
+    )
     parser.add_argument("--no-peers", action="store_true", help="only ours and the ceiling")
     parser.add_argument(
         "--all-peers", action="store_true", help="also WireMock, Prism and the Python mocks"
@@ -102,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         chosen = build_targets(work, args, results)
         say("servers: " + ", ".join(t.name for t in chosen))
         results["servers"] = bench_all(chosen, logs, seconds, args)
+        run_sections(results, logs, seconds, args)
     finally:
         stop_all()
         results["total_seconds"] = round(time.monotonic() - began, 1)
@@ -131,6 +137,20 @@ def main(argv: list[str] | None = None) -> int:
 def say(text: str) -> None:
     progress.say(text)  # above the bars on a terminal, plain lines in a log
     sys.stdout.flush()
+
+
+def run_sections(
+    results: dict[str, Any], logs: Path, seconds: float, args: argparse.Namespace
+) -> None:
+    """Shared state (Redis against memory, --workers 2) and quota accuracy under load: in
+    the full run, or when --only names them."""
+    only = set(args.only.split(",")) if args.only else set(SECTIONS)
+    if "scale" in only:
+        say("== scale: W1 on memory and Redis state, --workers 1 and 2")
+        results["scale"] = scale.run(logs, seconds, args.runs, say)
+    if "quota" in only:
+        say("== quota: 2 processes on one Redis, 200 clients")
+        results["quota"] = quota.run(logs, args.quick, say)
 
 
 # --- the machine and the tools ------------------------------------------------------------
