@@ -86,7 +86,7 @@ async def test_a_subscriber_that_never_applies_makes_a_503(
         started = time.monotonic()
         with pytest.raises(StoreUnavailableError):
             await followers[0].shared.share({"seed": 8})
-        assert ACK_DEADLINE <= time.monotonic() - started < ACK_DEADLINE + 0.5
+        assert ACK_DEADLINE <= time.monotonic() - started < ACK_DEADLINE + 1.0
         assert all(f.current == {"seed": 8} for f in followers)  # stored, applied by these
     finally:
         await silent.aclose()
