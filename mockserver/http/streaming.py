@@ -24,8 +24,9 @@ from mockserver.serialize.sse import FrameSource
 
 log = logging.getLogger("mockserver")
 EVENT_STREAM = "text/event-stream; charset=utf-8"
-# Frames written between two turns of the event loop: a write that finds the socket
-# buffer free does not yield, so a 100,000-token stream would hold the loop throughout.
+# Frames aiohttp writes between two turns of the event loop (HTTP/1.0 and compressed
+# streams): a write that finds the socket buffer free does not yield, so a 100,000-token
+# stream would hold the loop throughout.
 FRAMES_PER_TURN = 256
 # Ready frames sent at once, at most about this many bytes: aiohttp's own drain mark.
 SEND_BYTES = 64 * 1024
