@@ -18,6 +18,7 @@ ended within is reported and not judged. aoai-api-simulator's load tests check t
 from __future__ import annotations
 
 import asyncio
+import bisect
 import math
 import time
 from collections import Counter
@@ -35,6 +36,7 @@ from bench.targets import DATED_PATH, HEADERS, UnavailableError
 FULL = {"clients": 200, "seconds": 30.0, "requests_per_minute": 1200, "window_seconds": 5.0}
 QUICK = {"clients": 200, "seconds": 6.0, "requests_per_minute": 1200, "window_seconds": 2.0}
 PROCESSES = 2
+SPAN = 0.8  # of a window: the sliding check's span
 
 
 def allowance(requests_per_minute: int, window_seconds: float) -> int:
@@ -158,8 +160,24 @@ def judge(samples: list[Any], window: float, allowed: int, elapsed: float) -> di
         "accepted_at_s": [round(t, 3) for t in accepted],
         "windows": windows,
         "exact": bool(judged) and all(n == allowed for n in judged),
+        "burst_spread_s": round(max(spread(accepted, first, window)), 3),
+        "most_in_span": most_within(accepted, SPAN * window),
         "requests_per_second": round(len(samples) / elapsed, 1) if elapsed else 0.0,
     }
+
+
+def spread(accepted: list[float], first: float, window: float) -> list[float]:
+    """How long after its window's start (first 200 + k x W) each 200 arrived: a burst
+    much narrower than half a window means the windows above are not a matter of where
+    the cuts fall."""
+    return [abs(t - first - round((t - first) / window) * window) for t in accepted]
+
+
+def most_within(accepted: list[float], span: float) -> int:
+    """The most 200s that arrived within any `span` seconds, by the client's clock (a
+    check that needs no window alignment; a little under W, as answers arrive a latency
+    after Redis admitted them)."""
+    return max(bisect.bisect_left(accepted, t + span) - i for i, t in enumerate(accepted))
 
 
 def summary(record: dict[str, Any]) -> str:

@@ -1,6 +1,6 @@
 """`python -m bench`: the whole benchmark, ours beside the aiohttp ceiling and aimock.
 
-    .venv/bin/python -m bench              # the full run (about 6 minutes on 2 cores)
+    .venv/bin/python -m bench              # the full run (about 8 minutes on 2 cores)
     .venv/bin/python -m bench --quick      # 1 s per run, 1 run a cell, for development
     .venv/bin/python -m bench --only mockserver,ceiling
     .venv/bin/python -m bench --all-peers  # also WireMock, Prism and the Python mocks
