@@ -8,11 +8,15 @@ from typing import Any
 
 import pytest
 
+from mockserver import MockServer
 from mockserver.config import Settings
 from mockserver.engines.stubs import Stub
 from mockserver.stores.redis import RedisBackend, StoreUnavailableError, connect
+from tests.http.test_cli import running
 from tests.redis.server import ValkeyProcess, running_valkey
 from tests.redis.test_settings_store import eventually, subscribers
+from tests.redis.test_two_servers import API_VERSION, CHAT, HELLO
+from tests.support import rawhttp
 
 STUB = Stub.model_validate({"answer": {"content": "x"}})
 
@@ -84,3 +88,27 @@ async def test_nothing_is_known_while_the_subscription_is_lost(valkey: ValkeyPro
     finally:
         await first.close()
         await second.close()
+
+
+def ask(url: str) -> rawhttp.RawResponse:
+    """A chat completion on a new connection (SO_REUSEPORT picks the worker)."""
+    path = f"{CHAT}?api-version={API_VERSION}"
+    return rawhttp.request(url + path, body=HELLO, headers={"api-key": "k"})
+
+
+def test_workers_that_knew_of_no_stub_answer_with_the_one_just_added(redis_url: str) -> None:
+    with running("--workers", "2", "--state", redis_url) as cli:
+        try:
+            workers: set[str] = set()
+            for _ in range(400):  # until each worker answered: each knows of no stub
+                workers.add(ask(cli.url).headers["azureml-model-session"])
+                if len(workers) == 2:
+                    break
+            MockServer.attach(cli.url).stub(answer={"content": "just added"})
+            answers = [ask(cli.url) for _ in range(20)]
+        finally:
+            stopped = cli.stop()
+    assert stopped == 0 and len(workers) == 2
+    assert len({answer.headers["azureml-model-session"] for answer in answers}) == 2
+    contents = {answer.json()["choices"][0]["message"]["content"] for answer in answers}
+    assert contents == {"just added"}
