@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from mockserver.support.json_values import writable
 from mockserver.support.regexes import linear_regex
 
 
@@ -89,7 +90,7 @@ class RequestMatch(BaseModel):
     tool_result_present: bool | None = None
     stream: bool | None = None
     headers: dict[str, TextMatch] | None = None
-    body: dict[str, Any] | None = Field(
+    body: Annotated[dict[str, Any] | None, AfterValidator(writable)] = Field(
         default=None,
         description='JSON paths of the body and the value each must equal, e.g. {"n": 2, '
         '"messages[0].role": "developer", "response_format.type": "json_schema"}',

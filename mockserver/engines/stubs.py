@@ -16,13 +16,22 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from mockserver.contract.errors import catalogue_names
 from mockserver.engines.matching import RequestMatch
 from mockserver.faults.kinds import parse_fault
+from mockserver.support.json_values import writable
 
 ANSWER_KINDS = ("content", "tool_calls", "structured_output", "refusal", "error", "fault")
 
@@ -31,7 +40,7 @@ class ToolCallAnswer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
-    arguments: dict[str, Any] | str | None = Field(
+    arguments: Annotated[dict[str, Any] | str | None, AfterValidator(writable)] = Field(
         default=None,
         description="an object or a JSON string; omitted: generated from the tool's schema",
     )
@@ -43,9 +52,11 @@ class ErrorAnswer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, description="a name from the error catalogue")
-    values: dict[str, Any] = Field(default_factory=dict, description="the name's placeholders")
+    values: Annotated[dict[str, Any], AfterValidator(writable)] = Field(
+        default_factory=dict, description="the name's placeholders"
+    )
     status: int | None = Field(default=None, ge=400, le=599)
-    body: dict[str, Any] | None = None
+    body: Annotated[dict[str, Any] | None, AfterValidator(writable)] = None
 
     @model_validator(mode="after")
     def _name_or_body(self) -> ErrorAnswer:
@@ -72,7 +83,9 @@ class StubAnswer(BaseModel):
 
     content: str | None = None
     tool_calls: list[ToolCallAnswer] | None = None
-    structured_output: Any = Field(default=None, description="a JSON value sent as content")
+    structured_output: Annotated[Any, AfterValidator(writable)] = Field(
+        default=None, description="a JSON value sent as content"
+    )
     refusal: str | None = None
     error: ErrorAnswer | None = None
     fault: str | None = Field(default=None, description="an x-mock-fault value")

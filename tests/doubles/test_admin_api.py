@@ -166,6 +166,18 @@ BAD_STUBS: dict[str, tuple[bytes | dict[str, Any], str]] = {
     "times-zero": ({"times": 0, "answer": {"content": "x"}}, "times"),
     "bad-route": ({"match": {"route": "v2"}}, "match.route"),
     "negative-delay": ({"answer": {"delay_ms": -1}}, "answer.delay_ms"),
+    # Found by schemathesis: accepted, then every listing of the stubs answered 500 (orjson
+    # writes integers of 64 bits at most).
+    "huge-int-output": ({"answer": {"structured_output": {"n": 2**70}}}, "structured_output"),
+    "huge-int-arguments": (
+        {"answer": {"tool_calls": [{"name": "f", "arguments": {"n": -(2**64)}}]}},
+        "arguments",
+    ),
+    "huge-int-error-body": (
+        {"answer": {"error": {"status": 400, "body": {"n": [2**64]}}}},
+        "answer.error.body",
+    ),
+    "huge-int-match": ({"match": {"body": {"n": 2**64}}}, "match.body"),
 }
 
 
