@@ -13,8 +13,7 @@ from mockserver.engines.stubs import Stub
 from mockserver.stores.journal_entry import JournalEntry
 from mockserver.stores.redis import RedisBackend, connect
 from mockserver.stores.redis.connection import Client
-from mockserver.stores.redis.expiry import session_keys
-from mockserver.stores.redis.keys import SessionKeys
+from mockserver.stores.redis.keys import SessionKeys, session_keys
 from mockserver.stores.responses import StoredResponse
 from mockserver.stores.stores import Stores
 
@@ -63,10 +62,13 @@ async def test_every_key_of_a_used_session_gets_the_expiry(backend: RedisBackend
     await use_every_store(backend.stores("alpha"))
     await backend.expiry.sweep()
     names = await session_key_names(backend.client, "alpha")
-    # Every key the stores make is one the sweep renews: one it did not would live for ever.
+    # Every key the stores make is one the sweep renews and forget deletes (or it
+    # would live for ever).
     assert names == set(session_keys(SessionKeys("mockserver", "alpha"), ["o3-mini"]))
     for name in names:
         assert 0 < await backend.client.pttl(name) <= 2000
+    await backend.forget("alpha")
+    assert await session_key_names(backend.client, "alpha") == set()
 
 
 async def test_an_idle_session_expires_and_a_used_one_stays(backend: RedisBackend) -> None:

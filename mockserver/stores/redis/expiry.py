@@ -17,35 +17,11 @@ import contextlib
 import logging
 
 from mockserver.stores.redis.connection import CALL_DEADLINE, UNREACHABLE, Client, text
-from mockserver.stores.redis.keys import SessionKeys
+from mockserver.stores.redis.keys import SessionKeys, session_keys
 
 log = logging.getLogger("mockserver.stores")
 
 LONGEST_INTERVAL = 60.0  # seconds between sweeps, at most
-
-# Every key a session may hold, but the ones per deployment (a test checks that a
-# session that used every store has no key outside these).
-SESSION_KEYS = (
-    ("stubs", "defs"),
-    ("stubs", "answered"),
-    ("stubs", "listed"),
-    ("stubs", "latest"),
-    ("stubs", "meta"),
-    ("scenarios",),
-    ("journal", "entries"),
-    ("journal", "meta"),
-    ("quota", "deployments"),
-    ("responses", "entries"),
-    ("responses", "order"),
-    ("responses", "holders"),
-    ("responses", "index"),
-    ("responses", "meta"),
-    ("faults", "served"),
-    ("faults", "seeds"),
-    ("faults", "draws"),
-    ("replays", "used"),
-)
-PER_DEPLOYMENT = (("quota", "usage"), ("quota", "arrivals"))
 
 
 def sweep_interval(ttl_seconds: int) -> float:
@@ -110,8 +86,3 @@ class SessionExpiry:
                 for key in session_keys(session, sorted(map(text, names))):
                     pipe.pexpire(key, self.ttl_ms)
             await pipe.execute()
-
-
-def session_keys(keys: SessionKeys, deployments: list[str]) -> list[str]:
-    fixed = [keys.key(*parts) for parts in SESSION_KEYS]
-    return fixed + [keys.key(*parts, name) for name in deployments for parts in PER_DEPLOYMENT]

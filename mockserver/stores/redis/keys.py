@@ -32,3 +32,34 @@ class SessionKeys:
     def pattern(self) -> str:
         """A SCAN pattern for every key of the session."""
         return f"{ROOT}:{self.tag}:*"
+
+
+# Every key a session may hold, but the ones per deployment: what expiry renews and
+# forget deletes (a test checks that a session that used every store holds no other).
+SESSION_KEYS = (
+    ("stubs", "defs"),
+    ("stubs", "answered"),
+    ("stubs", "listed"),
+    ("stubs", "latest"),
+    ("stubs", "meta"),
+    ("scenarios",),
+    ("journal", "entries"),
+    ("journal", "meta"),
+    ("quota", "deployments"),
+    ("responses", "entries"),
+    ("responses", "order"),
+    ("responses", "holders"),
+    ("responses", "index"),
+    ("responses", "meta"),
+    ("faults", "served"),
+    ("faults", "seeds"),
+    ("faults", "draws"),
+    ("replays", "used"),
+)
+PER_DEPLOYMENT = (("quota", "usage"), ("quota", "arrivals"))
+
+
+def session_keys(keys: SessionKeys, deployments: list[str]) -> list[str]:
+    """Every key of the session, given the deployments its quota has used."""
+    fixed = [keys.key(*parts) for parts in SESSION_KEYS]
+    return fixed + [keys.key(*parts, name) for name in deployments for parts in PER_DEPLOYMENT]

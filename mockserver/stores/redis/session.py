@@ -14,11 +14,11 @@ from typing import Any
 
 from mockserver.config import Settings
 from mockserver.stores.redis.broadcast import Broadcast
-from mockserver.stores.redis.connection import Client, close, guarded, healthy
+from mockserver.stores.redis.connection import Client, close, guarded, healthy, text
 from mockserver.stores.redis.expiry import SessionExpiry
 from mockserver.stores.redis.faults import RedisFaultLedger
 from mockserver.stores.redis.journal import RedisJournal
-from mockserver.stores.redis.keys import SessionKeys
+from mockserver.stores.redis.keys import SessionKeys, session_keys
 from mockserver.stores.redis.quota import RedisQuotaLedger
 from mockserver.stores.redis.replays import RedisReplayLedger
 from mockserver.stores.redis.responses import RedisResponseStore
@@ -85,11 +85,11 @@ class RedisBackend:
 
     @guarded
     async def forget(self, session: str) -> None:
-        """Delete every key of the session, counters included."""
-        pattern = SessionKeys(self.prefix, session).pattern()
-        keys = [key async for key in self.client.scan_iter(match=pattern, count=500)]
-        if keys:
-            await self.client.delete(*keys)
+        """Delete every key of the session, counters included: the keys are known (no
+        SCAN of the whole keyspace, which a run with a session per test would repeat)."""
+        keys = SessionKeys(self.prefix, session)
+        deployments = await self.client.smembers(keys.key("quota", "deployments"))
+        await self.client.delete(*session_keys(keys, sorted(map(text, deployments))))
         self.expiry.used.discard(session)
 
     async def healthy(self) -> bool:
