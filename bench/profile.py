@@ -3,6 +3,8 @@
 
     .venv/bin/python -m bench.profile            # BENCH_SECONDS (default 15) of W1
     .venv/bin/python -m bench.profile W2r        # another workload (W1, W2d, W2r, W3)
+    .venv/bin/python -m bench.profile W1 --redis # with --state redis:// (the bench's own
+                                                 # valkey-server) -> PROFILE-W1-redis.md
 
 py-spy (installed with pip into bench/.tools, not into the project's venv) samples the
 running `mockserver serve` from outside while wrk drives W1 at 64 connections, so the
@@ -22,9 +24,9 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import load, targets
+from bench import load, targets, valkey
 from bench import workloads as wl
-from bench.procs import raise_fd_limit, stop_all
+from bench.procs import Proc, raise_fd_limit, stop_all
 from bench.run import CONNECTIONS, machine, request_for
 
 TOOLS = targets.BENCH / ".tools"
@@ -54,9 +56,11 @@ WORKLOAD_NAMES = {
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    redis = "--redis" in args
+    args = [arg for arg in args if arg != "--redis"]
     workload = args[0] if args else "W1"
     if workload not in WORKLOAD_NAMES:
-        print(f"usage: python -m bench.profile [{' | '.join(WORKLOAD_NAMES)}]")
+        print(f"usage: python -m bench.profile [{' | '.join(WORKLOAD_NAMES)}] [--redis]")
         return 2
     seconds = float(os.environ.get("BENCH_SECONDS", 0) or 15)
     raise_fd_limit()
@@ -64,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="mockserver-profile-"))
     raw = work / f"{workload.lower()}.folded"
     target = targets.ours(work)
-    proc = target.start(work / "logs")
+    proc = start(work / "logs", redis)
     try:
         request = request_for(target, proc, workload)
         load.run_client(request, 16, 1)  # warm
@@ -87,11 +91,20 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         proc.stop()
         stop_all()
-    text = render(raw.read_text(), result, seconds, workload)
-    out = targets.BENCH / f"PROFILE-{workload}.md"
+    text = render(raw.read_text(), result, seconds, workload, redis)
+    out = targets.BENCH / f"PROFILE-{workload}{'-redis' if redis else ''}.md"
     out.write_text(text)
     print(f"wrote {out.name} ({result.rps:.0f} req/s while sampling; samples in {raw})")
     return 0
+
+
+def start(logs: Path, redis: bool) -> Proc:
+    """Ours as `serve` runs in the bench; with `redis`, on a valkey-server of its own (left
+    to `stop_all` at the end)."""
+    if not redis:
+        return targets.start_mockserver(logs)
+    store = valkey.start(logs)
+    return targets.start_mockserver(logs, "--state", valkey.url(store))
 
 
 def fold(folded: str) -> tuple[Counter[str], Counter[str], int, int]:
@@ -130,12 +143,14 @@ def _is_idle(leaf: str) -> bool:
     return leaf.startswith(("select (", "poll (", "run_once (")) and "selectors" in leaf
 
 
-def render(folded: str, result: load.RunResult, seconds: float, workload: str) -> str:
+def render(
+    folded: str, result: load.RunResult, seconds: float, workload: str, redis: bool = False
+) -> str:
     own, inclusive, total, idle = fold(folded)
     busy = max(total - idle, 1)
     m = machine()
     lines = [
-        f"# Profile of one {workload} run",
+        f"# Profile of one {workload} run" + (" with `--state redis://`" if redis else ""),
         "",
         f"- **Date**: {datetime.now(UTC).isoformat(timespec='seconds')}; {m['cpu_count']} CPUs, "
         f"{m['cpu_model']}; Python {m['python']}, aiohttp {m['aiohttp']}, "
