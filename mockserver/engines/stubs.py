@@ -127,7 +127,9 @@ class Stub(BaseModel):
     scenario: str | None = None
     required_state: str | None = None
     new_state: str | None = None
-    answered: int = Field(default=0, ge=0, description="how many requests it has answered")
+    answered: int = Field(
+        default=0, ge=0, le=2**63 - 1, description="how many requests it has answered"
+    )
 
     def exhausted(self) -> bool:
         return self.times is not None and self.answered >= self.times

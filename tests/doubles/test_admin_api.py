@@ -178,6 +178,7 @@ BAD_STUBS: dict[str, tuple[bytes | dict[str, Any], str]] = {
         "answer.error.body",
     ),
     "huge-int-match": ({"match": {"body": {"n": 2**64}}}, "match.body"),
+    "huge-answered": ({"answered": 761516827734776085479424}, "answered"),
 }
 
 
