@@ -271,3 +271,8 @@ def _cpu_seconds(pid: int) -> float:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         return 0.0
+
+
+def cpu_by_process(pid: int) -> dict[int, float]:
+    """CPU seconds so far of each process of the tree under `pid` (e.g. each worker)."""
+    return {member: _cpu_seconds(member) for member in _tree(pid)}

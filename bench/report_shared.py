@@ -114,11 +114,12 @@ def scale_section(results: dict[str, Any]) -> list[str]:
         "request (2 cores / its CPU per request at 2 workers, against 1 core / its CPU per "
         "request at 1), which is what wrk on another machine would see, and the req/s "
         "measured beside wrk is shown too. Cores: the median share of a core used during a "
-        "run by the server, wrk, valkey-server and everything else on the machine.",
+        "run by the server, wrk, valkey-server and everything else on the machine; by "
+        "process: each busy process of the server in the median run (the workers).",
         "",
         "| setup | req/s | server CPU us / request | valkey CPU us / request | cores: server "
-        "/ wrk / valkey / other | errors |",
-        "|---|---|---|---|---|---|",
+        "/ wrk / valkey / other | server cores by process | errors |",
+        "|---|---|---|---|---|---|---|",
     ]
     if "error" in scale.get("valkey", {}):
         out.insert(-4, f"Redis: unavailable: {scale['valkey']['error']}\n")
@@ -129,7 +130,7 @@ def scale_section(results: dict[str, Any]) -> list[str]:
 
 def _scale_row(cell: dict[str, Any]) -> str:
     if "na" in cell or not cell.get("runs"):
-        return f"| {cell['title']} | {cell.get('na', '-')} | | | | |"
+        return f"| {cell['title']} | {cell.get('na', '-')} | | | | | |"
     rps = [run["rps"] for run in cell["runs"]]
     cpu = _med(cell, "cpu_us_per_request")
     valkey = _med(cell, "valkey_us_per_request")
@@ -143,8 +144,15 @@ def _scale_row(cell: dict[str, Any]) -> str:
     return (
         f"| {cell['title']} | {statistics.median(rps):.0f} ({min(rps):.0f}-{max(rps):.0f}) "
         f"| {cpu or 0:.0f} | {f'{valkey:.0f}' if valkey is not None else '-'} "
-        f"| {shares} / {cores('other_cores')} | {errors} |"
+        f"| {shares} / {cores('other_cores')} | {_split(cell)} | {errors} |"
     )
+
+
+def _split(cell: dict[str, Any]) -> str:
+    """Each busy process's cores in the median run (by rps): are both workers at work?"""
+    runs = sorted(cell["runs"], key=lambda run: run["rps"])
+    split = runs[len(runs) // 2].get("process_cores")
+    return " + ".join(f"{c:.2f}" for c in split) if split else "-"
 
 
 def quota_section(results: dict[str, Any]) -> list[str]:

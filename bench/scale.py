@@ -21,7 +21,7 @@ from typing import Any
 
 from bench import load, targets, valkey
 from bench import workloads as wl
-from bench.procs import CpuMeter, Proc, StartError, http
+from bench.procs import CpuMeter, Proc, StartError, cpu_by_process, http
 from bench.targets import DATED_PATH, HEADERS, UnavailableError
 
 CONNECTIONS = 64
@@ -138,11 +138,13 @@ def measure(
     request: load.Request, seconds: float, workdir: Path, pid: int, helper: int | None
 ) -> dict[str, Any]:
     meter = CpuMeter(pid, helper)
+    before = cpu_by_process(pid)
     if load.have_wrk():
         result = load.run_wrk(request, CONNECTIONS, seconds, workdir)
     else:
         result = load.run_client(request, CONNECTIONS, seconds)
     run = {**result.as_dict(), "cpu": meter.read()}
+    run["process_cores"] = busy_processes(before, cpu_by_process(pid), result.seconds)
     per_request = 1e6 * result.seconds / result.requests if result.requests else None
     run["cpu_us_per_request"] = (
         run["cpu"]["server_cores"] * per_request if per_request is not None else None
@@ -152,6 +154,13 @@ def measure(
         helper_cores * per_request if per_request is not None and helper is not None else None
     )
     return run
+
+
+def busy_processes(before: dict[int, float], after: dict[int, float], wall: float) -> list[float]:
+    """Cores used by each process that worked during the run (the workers: SO_REUSEPORT
+    decides which takes a connection), busiest first; idle helpers are left out."""
+    used = [after[pid] - before.get(pid, 0.0) for pid in after]
+    return sorted((round(u / wall, 2) for u in used if wall and u / wall >= 0.05), reverse=True)
 
 
 def median(cell: dict[str, Any], key: str) -> float | None:
