@@ -50,25 +50,13 @@ SETUPS = (
 def run(logs: Path, seconds: float, runs: int, say: Callable[[str], None]) -> dict[str, Any]:
     """The four setups' W1 cells: {"setups": {key: {title, runs: [...]}}, "valkey": ...}."""
     record: dict[str, Any] = {"connections": CONNECTIONS, "seconds": seconds, "setups": {}}
-    redis: Proc | None = None
-    try:
-        redis = valkey.start(logs)
-        record["valkey"] = {"binary": str(valkey.binary()), "ready_seconds": redis.ready_seconds}
-    except (UnavailableError, StartError, OSError) as error:
-        record["valkey"] = {"error": str(error)}
-        say(f"  valkey: unavailable: {error}")
+    redis = start_redis(logs, record, say)
     live: list[tuple[Setup, Proc]] = []
     try:
         for setup in SETUPS:
             cell = record["setups"].setdefault(setup.key, {"title": setup.title, "runs": []})
-            if setup.state == "redis" and redis is None:
-                cell["na"] = "n/a: no Redis server (see valkey)"
-                continue
-            try:
-                live.append((setup, start(setup, logs, redis)))
-            except (StartError, OSError) as error:
-                cell["na"] = f"n/a: did not start: {error}"
-                say(f"  {setup.key}: did not start: {error}")
+            if (proc := start_or_say(setup, logs, redis, cell, say)) is not None:
+                live.append((setup, proc))
         measure_all(live, record, seconds, runs, redis, logs)
     finally:
         for _, proc in live:
@@ -78,6 +66,36 @@ def run(logs: Path, seconds: float, runs: int, say: Callable[[str], None]) -> di
     for setup, _ in live:
         say(f"  {setup.key}: {summary(record['setups'][setup.key])}")
     return record
+
+
+def start_redis(logs: Path, record: dict[str, Any], say: Callable[[str], None]) -> Proc | None:
+    try:
+        redis = valkey.start(logs)
+    except (UnavailableError, StartError, OSError) as error:
+        record["valkey"] = {"error": str(error)}
+        say(f"  valkey: unavailable: {error}")
+        return None
+    record["valkey"] = {"binary": str(valkey.binary()), "ready_seconds": redis.ready_seconds}
+    return redis
+
+
+def start_or_say(
+    setup: Setup,
+    logs: Path,
+    redis: Proc | None,
+    cell: dict[str, Any],
+    say: Callable[[str], None],
+) -> Proc | None:
+    """The setup's server, or None with the reason in its cell."""
+    if setup.state == "redis" and redis is None:
+        cell["na"] = "n/a: no Redis server (see valkey)"
+        return None
+    try:
+        return start(setup, logs, redis)
+    except (StartError, OSError) as error:
+        cell["na"] = f"n/a: did not start: {error}"
+        say(f"  {setup.key}: did not start: {error}")
+        return None
 
 
 def start(setup: Setup, logs: Path, redis: Proc | None) -> Proc:
