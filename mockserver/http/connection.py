@@ -104,11 +104,15 @@ class Connection(RequestHandler):
 
     def _headers_late(self) -> None:
         self._header_timer = None
-        # A request still being answered (pipelining) keeps the connection; the
-        # keep-alive timer closes it after that answer if the headers never come.
-        if not self._request_in_progress and not self._messages:
-            log.warning("closed a connection whose request headers did not arrive in time")
-            self.force_close()
+        if self._request_in_progress or self._messages:
+            # Earlier requests (pipelined) are still being answered: the late headers get
+            # one more period from now, so the connection closes soon after those answers
+            # rather than when the keep-alive timer ends (the first answers may wait for
+            # the warm-up, longer than a short header timeout).
+            self._start_header_timer()
+            return
+        log.warning("closed a connection whose request headers did not arrive in time")
+        self.force_close()
 
     def log_exception(self, *args: Any, **kw: Any) -> None:
         # A body that could not be decoded was answered (a 400, logged once) by
