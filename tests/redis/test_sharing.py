@@ -108,6 +108,36 @@ async def test_the_journal_stream_never_outgrows_its_capacity(clients: tuple[Red
     assert [e.id for e in await stores.journal.entries()] == [36, 37, 38, 39, 40]
 
 
+async def test_the_byte_bound_is_kept_with_no_entry_read_back(
+    clients: tuple[Redis, Redis],
+) -> None:
+    client = clients[0]
+    stores = redis_stores(client, Settings(journal_max_bytes=2500), "p", "s")
+    sizes = [entry(body_text="x" * n).stored_bytes() for n in (900, 100, 1200, 300)]
+    for n in (900, 100, 1200, 300):
+        await stores.journal.record(entry(body_text="x" * n))
+    kept = await stores.journal.entries()
+    assert [e.id for e in kept] == [2, 3, 4]  # 1 dropped: the four come to 2540
+    assert await stores.journal.stored_bytes() == sum(sizes[1:])
+    listed = await client.lrange("mock:{p:s}:journal:sizes", 0, -1)
+    assert [int(n) for n in listed] == sizes[1:]  # one size per entry kept, oldest first
+
+
+async def test_a_journal_kept_without_its_sizes_lists_them_again(
+    clients: tuple[Redis, Redis],
+) -> None:
+    client = clients[0]
+    stores = redis_stores(client, Settings(journal_capacity=3), "p", "s")
+    for _ in range(3):
+        await stores.journal.record(entry())
+    await client.delete("mock:{p:s}:journal:sizes")  # as a version without the list left it
+    await stores.journal.record(entry(body_text="longer"))
+    assert [e.id for e in await stores.journal.entries()] == [2, 3, 4]
+    sizes = [int(n) for n in await client.lrange("mock:{p:s}:journal:sizes", 0, -1)]
+    assert sizes == [entry().stored_bytes()] * 2 + [entry(body_text="longer").stored_bytes()]
+    assert await stores.journal.stored_bytes() == sum(sizes)
+
+
 async def test_a_stored_response_continues_on_the_other_process(
     two_processes: tuple[Stores, Stores],
 ) -> None:
@@ -193,7 +223,7 @@ async def test_every_key_of_a_session_is_in_one_slot(clients: tuple[Redis, Redis
     await stores.faults.draw("o3-mini", 1)
     await stores.replays.take("chat:abc", 1, repeat_last=False)
     keys = [text(key) for key in await client.keys("*")]
-    assert len(keys) == 20
+    assert len(keys) == 21
     assert {key.split("}")[0] for key in keys} == {"mock:{a%3Ab%7Bc%7D:x%25y"}
     assert len({key_slot(key.encode()) for key in keys}) == 1
 

@@ -2,11 +2,12 @@
 
 `journal:entries` is a Stream whose entry ids are the journal's ids (`<id>-0`), each
 holding the entry as JSON and the bytes it counts for (JournalEntry.stored_bytes: bodies
-are already cut to journal_max_body_bytes when recorded). `journal:meta` holds the last
-id (ids go on after a clear, as in memory) and the bytes kept. Recording adds the entry
-and drops the oldest in one script, with the memory journal's rule: while over either
-bound, the oldest go, but the newest always stays; the Stream is trimmed with an exact
-MAXLEN to what is left.
+are already cut to journal_max_body_bytes when recorded). `journal:sizes` is a List of
+those bytes in the same order, so dropping the oldest needs no entry read back.
+`journal:meta` holds the last id (ids go on after a clear, as in memory) and the bytes
+kept. Recording adds the entry and drops the oldest in one script, with the memory
+journal's rule: while over either bound, the oldest go, but the newest always stays; the
+Stream is trimmed with an exact MAXLEN to what is left.
 """
 
 from __future__ import annotations
@@ -21,25 +22,28 @@ from mockserver.stores.journal_entry import JournalEntry, ReplayMiss, StoredAsJs
 from mockserver.stores.redis.connection import Client, guarded, text
 from mockserver.stores.redis.keys import SessionKeys
 
-# KEYS: entries, meta. ARGV: entry JSON, its bytes, capacity, max bytes. Returns the id.
+# KEYS: entries, sizes, meta. ARGV: entry JSON, its bytes, capacity, max bytes. Returns the
+# id. The sizes are listed again from the entries if the two ever differ in length (kept by
+# a version without the list): once, then every record pops a size instead of an XRANGE.
 RECORD = """
-local entries, meta = KEYS[1], KEYS[2]
+local entries, sizes, meta = KEYS[1], KEYS[2], KEYS[3]
+local count = redis.call('XLEN', entries)
+if redis.call('LLEN', sizes) ~= count then
+  redis.call('DEL', sizes)
+  for _, item in ipairs(redis.call('XRANGE', entries, '-', '+')) do
+    redis.call('RPUSH', sizes, item[2][2])
+  end
+end
 local id = redis.call('HINCRBY', meta, 'last', 1)
 local total = redis.call('HINCRBY', meta, 'bytes', ARGV[2])
 redis.call('XADD', entries, string.format('%d-0', id), 'bytes', ARGV[2], 'entry', ARGV[1])
-local count = redis.call('XLEN', entries)
+redis.call('RPUSH', sizes, ARGV[2])
+count = count + 1
 local capacity, limit = tonumber(ARGV[3]), tonumber(ARGV[4])
-local kept, cursor = count, '-'
-local function over() return kept > 1 and (kept > capacity or total > limit) end
-while over() do
-  local oldest = redis.call('XRANGE', entries, cursor, '+', 'COUNT', 64)
-  if #oldest == 0 then break end
-  for _, item in ipairs(oldest) do
-    if not over() then break end
-    total = total - tonumber(item[2][2])
-    kept = kept - 1
-    cursor = '(' .. item[1]
-  end
+local kept = count
+while kept > 1 and (kept > capacity or total > limit) do
+  total = total - tonumber(redis.call('LPOP', sizes))
+  kept = kept - 1
 end
 if kept < count then
   redis.call('XTRIM', entries, 'MAXLEN', '=', kept)
@@ -85,13 +89,14 @@ class RedisJournal:
         self.capacity = capacity
         self.max_bytes = max_bytes
         self.stream = keys.key("journal", "entries")
+        self.sizes = keys.key("journal", "sizes")
         self.meta = keys.key("journal", "meta")
         self.script = client.register_script(RECORD)
 
     @guarded
     async def record(self, entry: JournalEntry) -> None:
         bounds = [entry.stored_bytes(), self.capacity, self.max_bytes]
-        keys = [self.stream, self.meta]
+        keys = [self.stream, self.sizes, self.meta]
         entry.id = int(await self.script(keys=keys, args=[encoded(entry), *bounds]))
 
     @guarded
@@ -110,7 +115,7 @@ class RedisJournal:
     @guarded
     async def clear(self) -> None:
         async with self.client.pipeline(transaction=True) as pipe:
-            pipe.delete(self.stream)
+            pipe.delete(self.stream, self.sizes)
             pipe.hset(self.meta, "bytes", 0)
             await pipe.execute()
 

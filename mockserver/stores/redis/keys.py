@@ -44,6 +44,7 @@ SESSION_KEYS = (
     ("stubs", "meta"),
     ("scenarios",),
     ("journal", "entries"),
+    ("journal", "sizes"),
     ("journal", "meta"),
     ("quota", "deployments"),
     ("responses", "entries"),
