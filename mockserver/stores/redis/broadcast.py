@@ -25,7 +25,13 @@ from urllib.parse import quote
 from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import ClusterPubSub, RedisCluster
 
-from mockserver.stores.redis.connection import UNREACHABLE, Client, store_unavailable, text
+from mockserver.stores.redis.connection import (
+    UNREACHABLE,
+    Client,
+    bounded,
+    store_unavailable,
+    text,
+)
 from mockserver.stores.redis.keys import ROOT
 
 log = logging.getLogger("mockserver.stores")
@@ -98,7 +104,11 @@ class Broadcast:
 
     async def subscribe(self) -> Subscription:
         """Subscribed first, then the hooks (which load what is stored): nothing told
-        between the two is missed."""
+        between the two is missed. TimeoutError if Redis does not answer in time."""
+        async with bounded():
+            return await self.subscribed()
+
+    async def subscribed(self) -> Subscription:
         subscription = await self.subscription()
         try:
             await subscription.subscribe(self.acknowledged, *self.handlers)
@@ -153,7 +163,8 @@ class Broadcast:
             if channel == self.acknowledged:
                 self.count_ack(data)
             elif channel in self.handlers:
-                await self.handlers[channel](data)
+                async with bounded():  # a hung Redis: the follower subscribes again
+                    await self.handlers[channel](data)
 
     def count_ack(self, token: str) -> None:
         self.acks[token] = self.acks.get(token, 0) + 1

@@ -2,9 +2,13 @@
 replies that mean "the store is down" turned into Azure's 503.
 
 Every store call is `guarded`: it answers, or fails within CALL_DEADLINE with
-StoreUnavailableError (an AzureError, so the middleware sends it as it is). The client
-reconnects by itself once Redis is back, and reloads a script Redis forgot on a restart
-(redis-py's Script does, on NOSCRIPT).
+StoreUnavailableError (an AzureError, so the middleware sends it as it is). That one
+deadline is the only timer of a call: redis-py's own per-command timeouts (a task for
+each send, a timer for each read and for each wait on the pool) are left off, as they
+cost more CPU than the rest of a request's store call; a call outside `guarded` (the
+pub/sub follower, the expiry sweeper) is bounded with `bounded`. The client reconnects by
+itself once Redis is back, and reloads a script Redis forgot on a restart (redis-py's
+Script does, on NOSCRIPT).
 """
 
 from __future__ import annotations
@@ -37,7 +41,6 @@ T = TypeVar("T")
 Client: TypeAlias = Redis | RedisCluster
 
 CONNECT_TIMEOUT = 0.5  # seconds; loopback or a LAN answers in far less
-COMMAND_TIMEOUT = 0.5
 MAX_CONNECTIONS = 128  # per process; Redis serves 10,000 clients by default
 # A store call, one retry on a fresh connection included, ends within this: a request
 # gets its 503 within 2 s of Redis going away.
@@ -81,7 +84,7 @@ def guarded(method: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[Any, Any
     @functools.wraps(method)
     async def call(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
-            async with asyncio.timeout(CALL_DEADLINE):
+            async with bounded():
                 return await method(*args, **kwargs)
         except UNREACHABLE as error:
             raise store_unavailable() from error
@@ -91,6 +94,11 @@ def guarded(method: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[Any, Any
             raise  # a command of ours Redis refused: a bug, answered as a 500 and logged
 
     return call
+
+
+def bounded() -> asyncio.Timeout:
+    """The deadline of a Redis call made outside `guarded`: TimeoutError past it."""
+    return asyncio.timeout(CALL_DEADLINE)
 
 
 def text(reply: str | bytes) -> str:
@@ -103,7 +111,9 @@ def connection_options() -> dict[str, Any]:
     return {
         "decode_responses": True,
         "socket_connect_timeout": CONNECT_TIMEOUT,
-        "socket_timeout": COMMAND_TIMEOUT,
+        # No timeout per command: the call's deadline (guarded, bounded) ends it, and
+        # redis-py drops a connection whose command was cancelled mid-way.
+        "socket_timeout": None,
         # One retry on a fresh connection: a pooled connection Redis closed (a restart)
         # is replaced without failing the call.
         "retry": Retry(ExponentialWithJitterBackoff(cap=0.2, base=0.02), 1),
@@ -115,10 +125,11 @@ def connect(url: str) -> Redis:
     """A client for `url` (redis://, rediss://, unix://); it connects on first use."""
     pool = BlockingConnectionPool.from_url(
         url,
-        # Requests beyond the pool wait for a connection (within the call's deadline)
-        # rather than fail at once, as redis-py's default pool does past 100.
+        # Requests beyond the pool wait for a connection (within the call's deadline,
+        # no timer of the pool's own) rather than fail at once, as redis-py's default
+        # pool does past 100.
         max_connections=MAX_CONNECTIONS,
-        timeout=CALL_DEADLINE,
+        timeout=None,
         **connection_options(),
     )
     return Redis.from_pool(pool)
@@ -151,7 +162,7 @@ async def open_client(url: str) -> Client:
 async def in_cluster(client: Redis) -> bool:
     """Whether the server is a node of a Redis Cluster (`cluster_enabled:1`)."""
     try:
-        async with asyncio.timeout(CALL_DEADLINE):
+        async with bounded():
             info = await client.info("cluster")
     except ResponseError:  # a server or proxy without the section
         return False
@@ -161,7 +172,7 @@ async def in_cluster(client: Redis) -> bool:
 async def healthy(client: Client) -> bool:
     """Whether Redis answers PING within the call deadline (for /__admin/health)."""
     try:
-        async with asyncio.timeout(CALL_DEADLINE):
+        async with bounded():
             return bool(await client.ping())
     except (*UNREACHABLE, ResponseError):
         return False

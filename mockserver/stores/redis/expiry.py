@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 
-from mockserver.stores.redis.connection import CALL_DEADLINE, UNREACHABLE, Client, text
+from mockserver.stores.redis.connection import UNREACHABLE, Client, bounded, text
 from mockserver.stores.redis.keys import SessionKeys, session_keys
 
 log = logging.getLogger("mockserver.stores")
@@ -53,14 +53,15 @@ class SessionExpiry:
             await self.sweeper
         self.sweeper = None
         with contextlib.suppress(*UNREACHABLE):
-            async with asyncio.timeout(CALL_DEADLINE):
+            async with bounded():
                 await self.sweep()
 
     async def run(self) -> None:
         while True:
             await asyncio.sleep(self.interval)
             try:
-                await self.sweep()
+                async with bounded():
+                    await self.sweep()
             except UNREACHABLE:
                 log.warning("session expiry: Redis did not answer; renewing at the next sweep")
 

@@ -11,6 +11,7 @@ two (prefix, session) pairs name the same keys, and no glob character reaches a 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import quote
 
 ROOT = "mock"
@@ -21,7 +22,7 @@ class SessionKeys:
     prefix: str
     session: str
 
-    @property
+    @cached_property  # quoted once: keys are named on every store call
     def tag(self) -> str:
         """The hash tag: what Redis Cluster hashes, the same for all the session's keys."""
         return "{" + quote(self.prefix, safe="") + ":" + quote(self.session, safe="") + "}"

@@ -112,6 +112,7 @@ class RedisQuotaLedger:
         self.request_window = request_window_seconds
         self.clock = clock  # None: Redis's own clock, the one every process shares
         self.script = client.register_script(STEP)
+        self.step_keys: dict[str, list[str]] = {}  # per deployment: deployments are few
 
     @guarded
     async def admit(
@@ -188,11 +189,17 @@ class RedisQuotaLedger:
         clock = None if self.clock is None else self.clock()
         now = "" if clock is None else micros(clock)
         window = micros(self.request_window)
-        keys = [self.usage_key(deployment), self.arrivals_key(deployment), self.names]
+        keys = self.step_keys.get(deployment) or self.named_keys(deployment)
         head = [step, deployment, now, micros(MINUTE), window]
         reply = list(await self.script(keys=keys, args=[*head, *args]))
         LEFT.set(Left(self, deployment, time.monotonic(), clock, reply[2:]))
         return reply[:2]
+
+    def named_keys(self, deployment: str) -> list[str]:
+        """A step's keys for the deployment, named once per ledger."""
+        keys = [self.usage_key(deployment), self.arrivals_key(deployment), self.names]
+        self.step_keys[deployment] = keys
+        return keys
 
     def usage_key(self, deployment: str) -> str:
         return self.keys.key("quota", "usage", deployment)
