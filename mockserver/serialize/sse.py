@@ -8,7 +8,8 @@
     data: [DONE]
 
 Keys are in Azure's alphabetical order; every model frame carries an `obfuscation` pad
-as Azure's have since 2026 (derived from the request, so a stream is reproducible).
+as Azure's have since 2026 (with `reproducible_pads`, drawn from a generator seeded by the
+response id, so a stream with a derived id is reproducible; otherwise drawn in bulk).
 
 The frames that repeat (a content piece, a refusal piece, a tool call's argument piece) are
 filled into a `FrameTemplate`: the bytes the same dict would give, made once per stream
@@ -21,6 +22,7 @@ import random
 import string
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any, Protocol
 
 import orjson
@@ -38,6 +40,12 @@ _PAD_ALPHABET = string.ascii_letters + string.digits
 MAX_PAD = 16
 _PAD_LENGTH_BITS = MAX_PAD.bit_length()  # what randrange(MAX_PAD) draws each try
 _PAD_CHOICES = float(len(_PAD_ALPHABET))
+# Bulk pads: a random byte below 248 (4 x 62) picks its character uniformly, the others are
+# dropped; a byte's low 4 bits are a length uniform in 0..15, as randrange(MAX_PAD) draws.
+_PAD_CHARACTERS = bytes.maketrans(bytes(range(248)), (_PAD_ALPHABET * 4).encode())
+_PAD_DROPPED = bytes(range(248, 256))
+_PAD_LENGTHS = bytes.maketrans(bytes(range(256)), bytes(byte % MAX_PAD for byte in range(256)))
+PAD_BATCH = 64
 
 
 class FrameSource(Protocol):
@@ -56,6 +64,9 @@ class StreamOptions:
     chunking: str = "token"  # "token": a frame per token; "buffered": pieces of buffer_tokens
     buffer_tokens: int = 32
     obfuscation: bool = True
+    # The pads drawn from the response id (`--deterministic-ids`: the stream reproducible),
+    # or random ones drawn in bulk, a batch of pads for a few C calls.
+    reproducible_pads: bool = True
     service_tier: str | None = None  # named on every model frame when the request asked
 
 
@@ -107,6 +118,7 @@ class ChunkStream:
         self.identity = identity
         self.options = options
         self._pads: random.Random | None = None
+        self._random_pads: Iterator[str] | None = None
 
     def frames(self) -> Iterator[bytes]:
         yield frame({**_EMPTY_IDENTITY, "prompt_filter_results": prompt_filter_results()})
@@ -203,6 +215,13 @@ class ChunkStream:
         return pieces
 
     def _pad(self) -> str:
+        if self.options.reproducible_pads:
+            return self._reproducible_pad()
+        if self._random_pads is None:
+            self._random_pads = endless_random_pads()
+        return next(self._random_pads)
+
+    def _reproducible_pad(self) -> str:
         # One generator per stream, seeded by the response id: the pads of a stream are
         # reproducible, and drawing one costs a few calls, not a hash per frame. The draws
         # are exactly `randrange(MAX_PAD)` then `choices(_PAD_ALPHABET, k=length)`, spelt
@@ -215,6 +234,25 @@ class ChunkStream:
         while length >= MAX_PAD:
             length = draw(_PAD_LENGTH_BITS)
         return "".join([_PAD_ALPHABET[int(unit() * _PAD_CHOICES)] for _ in range(length)])
+
+
+def endless_random_pads() -> Iterator[str]:
+    while True:
+        yield from random_pads(PAD_BATCH)
+
+
+def random_pads(count: int) -> list[str]:
+    """`count` pads with the lengths and characters `_reproducible_pad` draws (uniform),
+    from a few bulk draws of random bytes rather than a draw per character."""
+    lengths = random.randbytes(count).translate(_PAD_LENGTHS)
+    wanted = sum(lengths)
+    characters = b""
+    while len(characters) < wanted:  # a byte in 32 is dropped: rarely a second draw
+        more = random.randbytes(wanted - len(characters) + 8)
+        characters += more.translate(_PAD_CHARACTERS, _PAD_DROPPED)
+    text = characters.decode("ascii")
+    ends = list(accumulate(lengths))
+    return list(map(text.__getitem__, map(slice, [0, *ends[:-1]], ends)))
 
 
 DeltaOf = Callable[[str], dict[str, Any]]

@@ -6,8 +6,10 @@ pads drawn with `randrange`/`choices`), as the stream did before it used templat
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import string
+from collections import Counter
 from typing import Any
 
 import orjson
@@ -26,6 +28,7 @@ from mockserver.serialize.sse import (
     FrameTemplate,
     StreamOptions,
     frame,
+    random_pads,
     token_pieces,
 )
 from mockserver.tokens import counting
@@ -228,3 +231,42 @@ def test_token_pieces_are_the_same_with_known_tokens_looked_up(text: str) -> Non
 def test_multibyte_characters_split_across_tokens_stay_whole(text: str) -> None:
     assert token_pieces(text) == token_pieces(text) == uncached_pieces(text)
     assert "".join(token_pieces(text)) == text
+
+
+def without_pads(raw: bytes) -> tuple[dict[str, Any], str | None]:
+    if raw == DONE:
+        return {}, None
+    payload = orjson.loads(raw[len(b"data: ") : -2])
+    return payload, payload.pop("obfuscation", None)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_random_pads_change_only_the_pads(name: str) -> None:
+    """Without `reproducible_pads` the frames are the same but for their pads, which have
+    the same alphabet and lengths (0 to 15)."""
+    done = completion(*CASES[name])
+    for options in OPTIONS:
+        bulk = dataclasses.replace(options, reproducible_pads=False)
+        made = [without_pads(raw) for raw in ChunkStream(done, IDENTITY, bulk).frames()]
+        expected = [without_pads(raw) for raw in Reference(done, IDENTITY, options).frames()]
+        assert [payload for payload, _ in made] == [payload for payload, _ in expected]
+        assert [pad is None for _, pad in made] == [pad is None for _, pad in expected]
+        assert all(set(pad) <= set(ALPHABET) and len(pad) < 16 for _, pad in made if pad)
+
+
+def test_random_pads_are_uniform_in_length_and_character() -> None:
+    pads = random_pads(32_000)
+    assert len(pads) == 32_000
+    lengths = Counter(map(len, pads))
+    assert sorted(lengths) == list(range(16))
+    assert all(1_600 < count < 2_400 for count in lengths.values())  # 2,000 expected
+    characters = Counter("".join(pads))
+    assert sorted(characters) == sorted(ALPHABET)
+    assert all(3_100 < count < 4_700 for count in characters.values())  # ~3,870 expected
+
+
+def test_random_pads_differ_between_streams() -> None:
+    done = completion(Choice(0, "word " * 60, "stop"))
+    options = StreamOptions(include_usage=True, reproducible_pads=False)
+    first, second = (list(ChunkStream(done, IDENTITY, options).frames()) for _ in range(2))
+    assert first != second
