@@ -4,7 +4,8 @@ the memory state's."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ import pytest
 from redis.asyncio.connection import Connection
 
 from mockserver import MockServer
+from mockserver.stores.redis.pipelined import Arg, ReplyProtocol
 from tests.redis.test_two_servers import chat
 
 # Quota admit (its snapshot kept), quota spend (its snapshot gives the headers), journal
@@ -27,7 +29,9 @@ QUOTA_HEADERS = (
 
 @pytest.fixture
 def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
-    """Every command (or pipeline) this process sends to Redis."""
+    """Every command (or pipeline) this process sends to Redis: on redis-py's connections
+    and on the pipelined line (pipelined.py), whose commands of one request are each
+    awaited before the next is sent."""
     commands: list[Any] = []
     send = Connection.send_packed_command
 
@@ -35,7 +39,13 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
         commands.append(command)
         await send(self, command, check_health)
 
+    def counted_on_line(self: ReplyProtocol, args: Sequence[Arg]) -> asyncio.Future[Any]:
+        commands.append(args)
+        return line_send(self, args)
+
+    line_send = ReplyProtocol.send
     monkeypatch.setattr(Connection, "send_packed_command", counted)
+    monkeypatch.setattr(ReplyProtocol, "send", counted_on_line)
     yield commands
 
 

@@ -8,12 +8,12 @@ each send, a timer for each read and for each wait on the pool) are left off, as
 cost more CPU than the rest of a request's store call; a call outside `guarded` (the
 pub/sub follower, the expiry sweeper) is bounded with `bounded`. The client reconnects by
 itself once Redis is back, and reloads a script Redis forgot on a restart (redis-py's
-Script does, on NOSCRIPT).
+Script does, on NOSCRIPT). The calls every request makes go on a pipelined line beside
+the client's pool instead (pipelined.py), which keeps the same deadline on its own.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, ParamSpec, TypeAlias, TypeVar
@@ -33,6 +33,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from mockserver.contract.errors import AzureError, catalogue_error
+from mockserver.stores.redis.deadline import CALL_DEADLINE as CALL_DEADLINE
+from mockserver.stores.redis.deadline import CONNECT_TIMEOUT as CONNECT_TIMEOUT
+from mockserver.stores.redis.deadline import bounded as bounded
+from mockserver.stores.redis.pipelined import with_line
 from mockserver.stores.sessions import StoreConnectError as StoreConnectError
 
 P = ParamSpec("P")
@@ -40,11 +44,7 @@ T = TypeVar("T")
 # One server (or a proxy in front of many), or a Redis Cluster: found out on connecting.
 Client: TypeAlias = Redis | RedisCluster
 
-CONNECT_TIMEOUT = 0.5  # seconds; loopback or a LAN answers in far less
 MAX_CONNECTIONS = 128  # per process; Redis serves 10,000 clients by default
-# A store call, one retry on a fresh connection included, ends within this: a request
-# gets its 503 within 2 s of Redis going away.
-CALL_DEADLINE = 1.5
 # Errors Redis sends while it cannot serve (loading its data, a replica after failover,
 # a disk it cannot write): the store is down, not our command wrong.
 UNAVAILABLE_REPLIES = (
@@ -81,11 +81,21 @@ def store_unavailable() -> StoreUnavailableError:
 def guarded(method: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[Any, Any, T]]:
     """The store call within CALL_DEADLINE; Redis unreachable or not serving → 503."""
 
+    async def within(*args: P.args, **kwargs: P.kwargs) -> T:
+        async with bounded():
+            return await method(*args, **kwargs)
+
+    return unavailable_as_503(functools.wraps(method)(within))
+
+
+def unavailable_as_503(method: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[Any, Any, T]]:
+    """Redis unreachable or not serving → 503. Alone, for calls that keep the deadline
+    themselves (HotScript's): no timer of its own."""
+
     @functools.wraps(method)
     async def call(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
-            async with bounded():
-                return await method(*args, **kwargs)
+            return await method(*args, **kwargs)
         except UNREACHABLE as error:
             raise store_unavailable() from error
         except ResponseError as error:
@@ -94,11 +104,6 @@ def guarded(method: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[Any, Any
             raise  # a command of ours Redis refused: a bug, answered as a 500 and logged
 
     return call
-
-
-def bounded() -> asyncio.Timeout:
-    """The deadline of a Redis call made outside `guarded`: TimeoutError past it."""
-    return asyncio.timeout(CALL_DEADLINE)
 
 
 def text(reply: str | bytes) -> str:
@@ -132,7 +137,7 @@ def connect(url: str) -> Redis:
         timeout=None,
         **connection_options(),
     )
-    return Redis.from_pool(pool)
+    return with_line(pool)
 
 
 def connect_cluster(url: str) -> RedisCluster:

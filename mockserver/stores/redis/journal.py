@@ -19,8 +19,9 @@ import orjson
 
 from mockserver.engines.matching import RequestMatch
 from mockserver.stores.journal_entry import JournalEntry, ReplayMiss, StoredAsJson
-from mockserver.stores.redis.connection import Client, guarded, text
+from mockserver.stores.redis.connection import Client, guarded, text, unavailable_as_503
 from mockserver.stores.redis.keys import SessionKeys
+from mockserver.stores.redis.pipelined import HotScript
 
 # KEYS: entries, sizes, meta. ARGV: entry JSON, its bytes, capacity, max bytes. Returns the
 # id. The sizes are listed again from the entries if the two ever differ in length (kept by
@@ -91,9 +92,9 @@ class RedisJournal:
         self.stream = keys.key("journal", "entries")
         self.sizes = keys.key("journal", "sizes")
         self.meta = keys.key("journal", "meta")
-        self.script = client.register_script(RECORD)
+        self.script = HotScript(client, RECORD)  # every request's: the pipelined line
 
-    @guarded
+    @unavailable_as_503  # its one call is a HotScript's, bounded by it
     async def record(self, entry: JournalEntry) -> None:
         bounds = [entry.stored_bytes(), self.capacity, self.max_bytes]
         keys = [self.stream, self.sizes, self.meta]

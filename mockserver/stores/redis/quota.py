@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 from mockserver.config import Deployment
 from mockserver.stores.quota import MINUTE, QuotaSnapshot, Refusal, whole_seconds, window_allowance
-from mockserver.stores.redis.connection import Client, guarded, text
+from mockserver.stores.redis.connection import Client, guarded, text, unavailable_as_503
 from mockserver.stores.redis.keys import SessionKeys
+from mockserver.stores.redis.pipelined import HotScript
 
 MICROS = 1_000_000
 
@@ -111,10 +112,10 @@ class RedisQuotaLedger:
         self.names = keys.key("quota", "deployments")
         self.request_window = request_window_seconds
         self.clock = clock  # None: Redis's own clock, the one every process shares
-        self.script = client.register_script(STEP)
+        self.script = HotScript(client, STEP)  # every request's: the pipelined line
         self.step_keys: dict[str, list[str]] = {}  # per deployment: deployments are few
 
-    @guarded
+    @unavailable_as_503  # its one call is a HotScript's, bounded by it
     async def admit(
         self, deployment: str, limits: Deployment, estimate: int, enforce: bool = True
     ) -> Refusal | None:
@@ -123,12 +124,12 @@ class RedisQuotaLedger:
         kind, wait = await self.step("admit", deployment, limit)
         return Refusal(kind, seconds(wait)) if kind else None
 
-    @guarded
+    @unavailable_as_503  # its one call is a HotScript's, bounded by it
     async def spend(self, deployment: str, extra_tokens: int) -> None:
         if extra_tokens > 0:
             await self.step("spend", deployment, [extra_tokens])
 
-    @guarded
+    @unavailable_as_503  # its one call is a HotScript's, bounded by it
     async def snapshot(self, deployment: str, limits: Deployment) -> QuotaSnapshot:
         left = self.left(deployment)
         if left is None:

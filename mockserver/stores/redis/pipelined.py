@@ -1,0 +1,222 @@
+"""The hot store calls (a quota step, a journal record: every inference request makes
+them) on one connection per process, pipelined.
+
+Each call is written as it comes (those of one event-loop turn in one write), Redis
+answers a connection's commands in order, and hiredis's C reader hands each reply to the
+oldest caller still waiting. No pool, no lock, no timer per call: redis-py's path costs
+~60 µs of CPU per call, this one a few. One deadline watches the oldest call: past
+CALL_DEADLINE the connection is dropped and every call on it fails (Azure's 503, as
+`guarded` maps it); the next call connects again. redis-py's client stays for everything
+else, and for every call when the URL is one this does not speak (TLS, a cluster).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections import deque
+from collections.abc import Sequence
+from typing import Any, cast
+
+import hiredis
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.connection import Connection, UnixDomainSocketConnection
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from mockserver.stores.redis.deadline import CALL_DEADLINE, CONNECT_TIMEOUT, bounded
+
+Arg = str | bytes | int | float
+Waiting = tuple["asyncio.Future[Any]", float]  # the caller, its deadline (loop time)
+
+
+class ReplyProtocol(asyncio.Protocol):
+    """One connection: commands out in order, replies back to their callers in order."""
+
+    def __init__(self) -> None:
+        self.reader = hiredis.Reader(replyError=ResponseError, encoding="utf-8")
+        self.loop = asyncio.get_running_loop()
+        self.waiting: deque[Waiting] = deque()
+        self.outgoing: list[bytes] = []
+        self.transport: asyncio.Transport | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.open = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # A stream's transport (uvloop's are not asyncio.Transport subclasses).
+        self.transport, self.open = cast(asyncio.Transport, transport), True
+
+    def send(self, args: Sequence[Arg]) -> asyncio.Future[Any]:
+        """The reply to come: a value, a ResponseError, or a failure of the connection."""
+        if not self.open:
+            raise RedisConnectionError("the connection to Redis is closed")
+        future = self.loop.create_future()
+        self.waiting.append((future, self.loop.time() + CALL_DEADLINE))
+        if not self.outgoing:  # the first of this turn: written once the turn ends
+            self.loop.call_soon(self.flush)
+        # hiredis's stub types a 1-tuple; it packs any number of arguments.
+        self.outgoing.append(hiredis.pack_command(cast(Any, tuple(args))))
+        if self.timer is None:
+            self.timer = self.loop.call_at(self.waiting[0][1], self.check_deadline)
+        return future
+
+    def flush(self) -> None:
+        outgoing, self.outgoing = self.outgoing, []
+        if self.open and self.transport is not None:
+            self.transport.writelines(outgoing)
+
+    def data_received(self, data: bytes) -> None:
+        self.reader.feed(data)
+        try:
+            while (reply := self.reader.gets()) is not False:
+                self.answer(reply)
+        except hiredis.ProtocolError as error:
+            self.fail(RedisConnectionError, f"unreadable reply from Redis: {error}")
+
+    def answer(self, reply: Any) -> None:
+        if not self.waiting:
+            raise hiredis.ProtocolError("a reply no command asked for")
+        future, _ = self.waiting.popleft()
+        if not future.done():  # a caller that gave up (cancelled) takes no reply
+            future.set_result(reply)
+
+    def check_deadline(self) -> None:
+        """The oldest call past its deadline: Redis hung, the connection is dropped."""
+        self.timer = None
+        if not self.waiting:
+            return
+        deadline = self.waiting[0][1]
+        if deadline <= self.loop.time():
+            self.fail(RedisTimeoutError, "Redis did not answer in time")
+        else:
+            self.timer = self.loop.call_at(deadline, self.check_deadline)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.fail(RedisConnectionError, "the connection to Redis was lost")
+
+    def fail(self, error: type[Exception], message: str) -> None:
+        self.open = False
+        waiting, self.waiting = self.waiting, deque()
+        for future, _ in waiting:
+            if not future.done():
+                future.set_exception(error(message))
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.transport is not None:
+            self.transport.abort()
+
+
+class PipelinedLine:
+    """The connection for the hot calls: opened on first use and again after a loss."""
+
+    def __init__(self, pool: BlockingConnectionPool) -> None:
+        kwargs = pool.connection_kwargs
+        self.address: tuple[str, int] | str = kwargs.get("path") or (
+            kwargs.get("host", "localhost"),
+            int(kwargs.get("port", 6379)),
+        )
+        self.setup = setup_commands(kwargs)
+        self.protocol: ReplyProtocol | None = None
+        self.lock = asyncio.Lock()
+
+    async def call(self, *args: Arg) -> Any:
+        """One command's reply; ResponseError for an error reply; RedisConnectionError or
+        RedisTimeoutError when Redis is gone or silent (within CALL_DEADLINE)."""
+        protocol = self.protocol
+        if protocol is None or not protocol.open:
+            async with bounded():  # connecting and the call, within one deadline
+                protocol = await self.connected()
+                return replied(await protocol.send(args))
+        return replied(await protocol.send(args))
+
+    async def connected(self) -> ReplyProtocol:
+        async with self.lock:  # callers arriving while it connects share one connection
+            if self.protocol is None or not self.protocol.open:
+                self.protocol = await self.opened()
+            return self.protocol
+
+    async def opened(self) -> ReplyProtocol:
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(CONNECT_TIMEOUT):
+            if isinstance(self.address, str):
+                _, protocol = await loop.create_unix_connection(ReplyProtocol, self.address)
+            else:
+                _, protocol = await loop.create_connection(ReplyProtocol, *self.address)
+        try:
+            for command in self.setup:
+                replied(await protocol.send(command))
+        except ResponseError as refused:  # a wrong password: Redis unusable, as redis-py says
+            protocol.fail(RedisConnectionError, str(refused))
+            raise RedisConnectionError(f"Redis refused the connection: {refused}") from None
+        return protocol
+
+    def close(self) -> None:
+        if self.protocol is not None:
+            self.protocol.fail(RedisConnectionError, "closed")
+            self.protocol = None
+
+
+def setup_commands(kwargs: dict[str, Any]) -> list[tuple[Arg, ...]]:
+    """What redis-py sends on a new connection, for the options a URL can give."""
+    commands: list[tuple[Arg, ...]] = []
+    password, username = kwargs.get("password"), kwargs.get("username")
+    if password is not None:
+        commands.append(("AUTH", username, password) if username else ("AUTH", password))
+    if kwargs.get("db"):
+        commands.append(("SELECT", int(kwargs["db"])))
+    commands.append(("CLIENT", "SETNAME", str(kwargs.get("client_name") or "mockserver")))
+    return commands
+
+
+def replied(reply: Any) -> Any:
+    if isinstance(reply, ResponseError):
+        raise reply
+    return reply
+
+
+class PipelinedRedis(Redis):
+    """redis-py's client, with the pipelined line beside it (closed with it)."""
+
+    line: PipelinedLine | None = None
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        if self.line is not None:
+            self.line.close()
+        await super().aclose(close_connection_pool)
+
+
+def with_line(pool: BlockingConnectionPool) -> Redis:
+    """A client on `pool`, with a pipelined line when the pool's connections are plain
+    TCP or a Unix socket (not TLS: those keep redis-py's path)."""
+    client = PipelinedRedis.from_pool(pool)
+    assert isinstance(client, PipelinedRedis), "from_pool makes its own class"
+    speaks = pool.connection_class in (Connection, UnixDomainSocketConnection)
+    if speaks and "credential_provider" not in pool.connection_kwargs:
+        client.line = PipelinedLine(pool)
+    return client
+
+
+class HotScript:
+    """A Lua script called like redis-py's Script (`await script(keys=..., args=...)`),
+    on the pipelined line when the client has one; within CALL_DEADLINE either way."""
+
+    def __init__(self, client: Redis | RedisCluster, source: str) -> None:
+        self.source = source
+        self.sha = hashlib.sha1(source.encode()).hexdigest()
+        self.line = client.line if isinstance(client, PipelinedRedis) else None
+        self.fallback = client.register_script(source)
+
+    async def __call__(self, keys: Sequence[str], args: Sequence[Arg]) -> Any:
+        if self.line is None:
+            async with bounded():
+                return await self.fallback(keys=keys, args=args)
+        try:
+            return await self.line.call("EVALSHA", self.sha, len(keys), *keys, *args)
+        except ResponseError as error:
+            if not str(error).startswith("NOSCRIPT"):
+                raise
+        # Redis forgot it (a restart, SCRIPT FLUSH): EVAL runs it and keeps it again.
+        return await self.line.call("EVAL", self.source, len(keys), *keys, *args)

@@ -1,0 +1,101 @@
+"""The pipelined line for the hot calls: replies go to their callers in order however many
+are in flight, errors stay the caller's, Redis's URL options (password, database, Unix
+socket) hold, and a script Redis forgot runs again."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import redis
+from redis.asyncio import BlockingConnectionPool
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+
+from mockserver.stores.redis import connect
+from mockserver.stores.redis.pipelined import HotScript, PipelinedLine, PipelinedRedis, with_line
+from tests.redis.server import running_valkey
+
+COUNT = "return redis.call('INCRBY', KEYS[1], ARGV[1])"
+
+
+@pytest.fixture
+async def client(redis_url: str) -> AsyncIterator[PipelinedRedis]:
+    made = connect(redis_url)
+    assert isinstance(made, PipelinedRedis)
+    yield made
+    await made.aclose()
+
+
+def line_of(client: PipelinedRedis) -> PipelinedLine:
+    assert client.line is not None, "a redis:// URL gets a line"
+    return client.line
+
+
+async def test_replies_reach_their_callers_in_order(client: PipelinedRedis) -> None:
+    line = line_of(client)
+    replies = await asyncio.gather(*(line.call("ECHO", f"m{i}") for i in range(500)))
+    assert replies == [f"m{i}" for i in range(500)]
+
+
+async def test_an_error_reply_is_its_callers_alone(client: PipelinedRedis) -> None:
+    line = line_of(client)
+    calls = [line.call("ECHO", "a"), line.call("NOSUCHCOMMAND"), line.call("ECHO", "b")]
+    first, failed, last = await asyncio.gather(*calls, return_exceptions=True)
+    assert (first, last) == ("a", "b")
+    assert isinstance(failed, ResponseError) and "unknown command" in str(failed)
+
+
+async def test_a_caller_that_gave_up_takes_no_one_elses_reply(client: PipelinedRedis) -> None:
+    line = line_of(client)
+    await line.call("PING")  # connected
+    gone = asyncio.ensure_future(line.call("ECHO", "gone"))
+    await asyncio.sleep(0)  # sent
+    gone.cancel()
+    assert await line.call("ECHO", "mine") == "mine"
+
+
+async def test_a_script_redis_forgot_runs_again(client: PipelinedRedis) -> None:
+    script = HotScript(client, COUNT)
+    assert await script(keys=["n"], args=[2]) == 2
+    await client.script_flush()
+    assert await script(keys=["n"], args=[3]) == 5
+    assert await script(keys=["n"], args=[1]) == 6  # EVAL kept it: EVALSHA again
+
+
+async def test_password_and_database_of_the_url_hold() -> None:
+    with running_valkey() as server:
+        server.client().config_set("requirepass", "s3cret")  # after its readiness PING
+        url = f"redis://:s3cret@127.0.0.1:{server.port}/3"
+        client = connect(url)
+        try:
+            assert await HotScript(client, COUNT)(keys=["n"], args=[7]) == 7
+            plain = redis.Redis(port=server.port, password="s3cret", db=3)
+            assert plain.get("n") == b"7"
+            plain.close()
+        finally:
+            await client.aclose()
+        wrong = connect(f"redis://:wrong@127.0.0.1:{server.port}/0")
+        try:
+            with pytest.raises(RedisConnectionError):
+                await HotScript(wrong, COUNT)(keys=["n"], args=[1])
+        finally:
+            await wrong.aclose()
+
+
+async def test_a_unix_socket_url_gets_a_line(tmp_path: Path) -> None:
+    socket = tmp_path / "valkey.sock"
+    with running_valkey("--unixsocket", str(socket)):
+        client = connect(f"unix://{socket}")
+        try:
+            assert isinstance(client, PipelinedRedis) and client.line is not None
+            assert await HotScript(client, COUNT)(keys=["n"], args=[4]) == 4
+        finally:
+            await client.aclose()
+
+
+def test_tls_keeps_redis_pys_path() -> None:
+    client = with_line(BlockingConnectionPool.from_url("rediss://127.0.0.1:6380/0"))
+    assert isinstance(client, PipelinedRedis) and client.line is None
