@@ -60,15 +60,19 @@ from bench.targets import BENCH, DATED_PATH, HEADERS
 # looked up at run time: a name imported into `pipeline` is patched in `pipeline`. "a|b":
 # each place of the list that exists (the package is being reshaped; functions move).
 HOOKS = [
-    # The five middlewares folded into one (http/middlewares.every_request); the five
-    # names below are those of before, for older trees.
-    ("mockserver.http.app:every_request", "middlewares (folded into one)", "middlewares"),
-    ("mockserver.http.app:count_requests", "metrics middleware", "middlewares"),
-    ("mockserver.http.app:azure_envelope", "envelope middleware (request id)", "middlewares"),
-    ("mockserver.http.app:record_requests", "journal middleware (its own code)", "journal"),
-    ("mockserver.http.app:authenticate_first", "gateway: api-version, key", "middlewares"),
-    ("mockserver.http.app:read_body_in_time", "body deadline middleware", "middlewares"),
-    ("mockserver.http.app:finish_headers", "finish_headers (on_response_prepare)", "headers"),
+    # The five middlewares folded into one (http/middlewares.every_request): its steps, by
+    # the names every_request looks up in http/middlewares; "app:" names for older trees.
+    (
+        "mockserver.http.middlewares:every_request|mockserver.http.app:every_request",
+        "middlewares (folded: their glue)",
+        "middlewares",
+    ),
+    ("mockserver.http.middlewares:counted", "metrics (counted)", "middlewares"),
+    ("mockserver.http.middlewares:in_envelope", "envelope (request id, errors)", "middlewares"),
+    ("mockserver.http.middlewares:journaled", "journal step (its own code)", "journal"),
+    ("mockserver.http.middlewares:check_gateway", "gateway: api-version, key", "middlewares"),
+    ("mockserver.http.middlewares:body_in_time", "body deadline", "middlewares"),
+    ("mockserver.http.middlewares:gateway_headers", "gateway headers (on prepare)", "headers"),
     ("mockserver.http.journal:_record", "journal entry: scrub, mask, build", "journal"),
     ("mockserver.stores.memory.journal:MemoryJournal.record", "journal store", "journal"),
     ("mockserver.http.handler:_call", "handler: the Call from HTTP", "middlewares"),
