@@ -202,9 +202,11 @@ async def _observe(
     trace = request.get(TRACE)
     if trace is not None and trace.usage is not None and response.status < 400:
         metrics.count_tokens(deployment, trace.usage)
-    if not state.settings.store.shared:
-        # Each worker's own journal, summed across workers (livesum); a shared journal is
-        # read when /metrics is, not with two round trips on every request.
+    if not state.settings.store.shared and MULTIPROC_ENV in os.environ:
+        # Each worker's own journal, summed across workers (livesum): the other workers'
+        # values are in their files, so each keeps its own up to date. One process, or a
+        # shared journal, is read when /metrics is (the values exact at the scrape), not
+        # on every request.
         await metrics.show_journal(state.stores().journal)
 
 
