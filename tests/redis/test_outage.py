@@ -118,6 +118,15 @@ async def test_a_hung_redis_fails_fast_then_resumes(valkey: ValkeyProcess) -> No
         assert [e.id for e in await stores.journal.entries()][-1] in (2, 3)
 
 
+async def test_a_replica_that_refuses_writes_is_a_503(valkey: ValkeyProcess) -> None:
+    async for stores in stores_on(valkey):
+        await stores.quota.admit("o3-mini", LIMITS, 1)  # both paths connected
+        await stores.stubs.add(Stub(id="s"))
+        valkey.client().replicaof("127.0.0.1", free_port())  # a replica: READONLY to writes
+        await fails_fast(stores.quota.admit("o3-mini", LIMITS, 1))  # the pipelined line
+        await fails_fast(stores.stubs.add(Stub(id="t")))  # redis-py's ReadOnlyError
+
+
 async def test_health_follows_redis(valkey: ValkeyProcess) -> None:
     client = connect(valkey.url)
     try:

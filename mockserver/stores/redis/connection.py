@@ -25,9 +25,11 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import (
     ClusterError,
+    ReadOnlyError,
     RedisClusterUnreachableError,
     ResponseError,
     SlotNotCoveredError,
+    TryAgainError,
 )
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -65,6 +67,10 @@ UNREACHABLE = (
     ClusterError,
     SlotNotCoveredError,
     RedisClusterUnreachableError,
+    # READONLY and TRYAGAIN replies as redis-py raises them: their code cut from the
+    # message, so UNAVAILABLE_REPLIES cannot match them.
+    ReadOnlyError,
+    TryAgainError,
 )
 
 
