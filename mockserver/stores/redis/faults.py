@@ -13,6 +13,7 @@ import functools
 from mockserver.stores.faults import fault_sequence
 from mockserver.stores.redis.connection import Client, guarded
 from mockserver.stores.redis.keys import SessionKeys
+from mockserver.stores.redis.pipelined import HotScript
 
 TAKE = """
 local served = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
@@ -72,8 +73,8 @@ class RedisFaultLedger:
         self.served = keys.key("faults", "served")
         self.seeds = keys.key("faults", "seeds")
         self.draws = keys.key("faults", "draws")
-        self.take_script = client.register_script(TAKE)
-        self.draw_script = client.register_script(DRAW)
+        self.take_script = HotScript(client, TAKE)
+        self.draw_script = HotScript(client, DRAW)
 
     @guarded
     async def take(self, fault_id: str, limit: int) -> bool:

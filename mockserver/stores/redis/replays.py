@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from mockserver.stores.redis.connection import Client, guarded
 from mockserver.stores.redis.keys import SessionKeys
+from mockserver.stores.redis.pipelined import HotScript
 
 # ARGV: request key, recordings available, repeat the last ('1'/'0'). -1: none left.
 TAKE = """
@@ -23,7 +24,7 @@ class RedisReplayLedger:
     def __init__(self, client: Client, keys: SessionKeys) -> None:
         self.client = client
         self.used = keys.key("replays", "used")
-        self.script = client.register_script(TAKE)
+        self.script = HotScript(client, TAKE)
 
     @guarded
     async def take(self, key: str, available: int, repeat_last: bool) -> int | None:

@@ -19,6 +19,7 @@ import orjson
 from mockserver.stores.memory.responses import DEFAULT_CAPACITY
 from mockserver.stores.redis.connection import Client, guarded
 from mockserver.stores.redis.keys import SessionKeys
+from mockserver.stores.redis.pipelined import HotScript
 from mockserver.stores.responses import StoredResponse
 
 # KEYS: entries, order, holders, index.
@@ -101,9 +102,9 @@ class RedisResponseStore:
         self.holders = keys.key("responses", "holders")
         self.index = keys.key("responses", "index")
         self.meta = keys.key("responses", "meta")
-        self.put_script = client.register_script(PUT)
+        self.put_script = HotScript(client, PUT)
         self.delete_script = client.register_script(DELETE)
-        self.holder_script = client.register_script(LATEST_HOLDER)
+        self.holder_script = HotScript(client, LATEST_HOLDER)
 
     @guarded
     async def put(self, entry: StoredResponse) -> None:

@@ -24,6 +24,7 @@ from mockserver.engines.matching import RequestView
 from mockserver.engines.stubs import Stub
 from mockserver.stores.redis.connection import Client, guarded, store_unavailable
 from mockserver.stores.redis.keys import SessionKeys
+from mockserver.stores.redis.pipelined import HotScript
 from mockserver.stores.redis.stubless import StublessSessions
 from mockserver.stores.scenarios import STARTED
 
@@ -142,7 +143,7 @@ class RedisStubStore:
         self.scenarios = keys.key("scenarios")
         self.add_script = client.register_script(ADD)
         self.remove_script = client.register_script(REMOVE)
-        self.claim_script = client.register_script(CLAIM)
+        self.claim_script = HotScript(client, CLAIM)  # each answer of a stub
 
     @guarded
     async def add(self, stub: Stub) -> Stub:
