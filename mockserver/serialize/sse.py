@@ -179,7 +179,8 @@ class ChunkStream:
         shape, dumps = template.format, orjson.dumps  # `fill`, without its call: per frame
         if pad is None:
             return lambda piece: shape % (dumps(piece),)
-        return lambda piece: shape % (dumps(piece), dumps(self._pad()))
+        next_pad = self._pad_source()
+        return lambda piece: shape % (dumps(piece), dumps(next_pad()))
 
     def _delta(self, choice: Choice, delta: dict[str, Any], verdicts: dict[str, Any]) -> bytes:
         return self._model_frame([_choice(choice.index, verdicts, delta, None)])
@@ -215,11 +216,15 @@ class ChunkStream:
         return pieces
 
     def _pad(self) -> str:
+        return self._pad_source()()
+
+    def _pad_source(self) -> Callable[[], str]:
+        """What draws the next pad: bound once per piece template, called per frame."""
         if self.options.reproducible_pads:
-            return self._reproducible_pad()
+            return self._reproducible_pad
         if self._random_pads is None:
             self._random_pads = endless_random_pads()
-        return next(self._random_pads)
+        return self._random_pads.__next__
 
     def _reproducible_pad(self) -> str:
         # One generator per stream, seeded by the response id: the pads of a stream are
