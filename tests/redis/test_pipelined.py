@@ -57,6 +57,13 @@ async def test_a_caller_that_gave_up_takes_no_one_elses_reply(client: PipelinedR
     assert await line.call("ECHO", "mine") == "mine"
 
 
+async def test_an_argument_it_cannot_send_keeps_the_line_in_step(client: PipelinedRedis) -> None:
+    line = line_of(client)
+    with pytest.raises(TypeError):
+        await line.call("ECHO", None)  # type: ignore[arg-type]
+    assert await line.call("ECHO", "next") == "next"
+
+
 async def test_a_script_redis_forgot_runs_again(client: PipelinedRedis) -> None:
     script = HotScript(client, COUNT)
     assert await script(keys=["n"], args=[2]) == 2

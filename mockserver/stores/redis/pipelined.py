@@ -52,12 +52,14 @@ class ReplyProtocol(asyncio.Protocol):
         """The reply to come: a value, a ResponseError, or a failure of the connection."""
         if not self.open:
             raise RedisConnectionError("the connection to Redis is closed")
+        # Packed first: an argument it refuses leaves no caller waiting for no reply.
+        # (hiredis's stub types a 1-tuple; it packs any number of arguments.)
+        packed = hiredis.pack_command(cast(Any, tuple(args)))
         future = self.loop.create_future()
         self.waiting.append((future, self.loop.time() + CALL_DEADLINE))
         if not self.outgoing:  # the first of this turn: written once the turn ends
             self.loop.call_soon(self.flush)
-        # hiredis's stub types a 1-tuple; it packs any number of arguments.
-        self.outgoing.append(hiredis.pack_command(cast(Any, tuple(args))))
+        self.outgoing.append(packed)
         if self.timer is None:
             self.timer = self.loop.call_at(self.waiting[0][1], self.check_deadline)
         return future
@@ -72,7 +74,7 @@ class ReplyProtocol(asyncio.Protocol):
         try:
             while (reply := self.reader.gets()) is not False:
                 self.answer(reply)
-        except hiredis.ProtocolError as error:
+        except (hiredis.ProtocolError, UnicodeDecodeError) as error:
             self.fail(RedisConnectionError, f"unreadable reply from Redis: {error}")
 
     def answer(self, reply: Any) -> None:
