@@ -16,6 +16,7 @@ carries out the `Outcome` (and the fault plan's damage); the journal reads the `
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,6 +118,18 @@ class _Checked:
     engine_call: EngineCall
 
 
+class _Offered(Asked):
+    """The pipeline's Asked. Its headers are the call's, as the dict the recorded request
+    holds, but read without building that pydantic model (which only a recording's
+    engines need): the stub rules read a header of every request."""
+
+    sent_headers: Mapping[str, str]  # set by the pipeline as it offers the request
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return dict(self.sent_headers)
+
+
 class _Request:
     """One request on its way. The checks and the admission run once each, when an engine
     first needs them; the plan of faults is completed here, once an engine answered."""
@@ -212,9 +225,11 @@ class _Request:
             query, headers = dict(call.query), dict(call.headers)
             return RecordedRequest(method=call.method, path=call.path, query=query, headers=headers)
 
-        return Asked(
+        offered = _Offered(
             recorded, call.path_qs, call.body, view_of, self.check, self.admit, self.stores
         )
+        offered.sent_headers = call.headers
+        return offered
 
     async def check(self) -> EngineCall:
         """The checks an engine needs before it answers; run once, their error kept."""
