@@ -11,6 +11,7 @@ replays turn by turn; with `allow_repeats` the last one answers again once they 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import re
 from collections.abc import Iterable
@@ -58,7 +59,7 @@ def normalized(request: RecordedRequest, rules: ReplayRules) -> dict[str, Any]:
         deployment, route = str(body.get("model")), request.path.removeprefix("/openai/v1")
         family, ignored = "v1", set(rules.ignore_body_fields)
     kept = {key: value for key, value in body.items() if key not in ignored}
-    compiled = [(re.compile(pattern), replacement) for pattern, replacement in rules.transforms]
+    compiled = _compiled(rules.transforms)
     return {
         "method": request.method.upper(),
         "route": route,
@@ -66,6 +67,11 @@ def normalized(request: RecordedRequest, rules: ReplayRules) -> dict[str, Any]:
         "api_family": family,
         "body": _transform(kept, compiled),
     }
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(transforms: tuple[tuple[str, str], ...]) -> list[tuple[re.Pattern[str], str]]:
+    return [(re.compile(pattern), replacement) for pattern, replacement in transforms]
 
 
 def _transform(value: Any, compiled: list[tuple[re.Pattern[str], str]]) -> Any:
@@ -83,6 +89,12 @@ def _transform(value: Any, compiled: list[tuple[re.Pattern[str], str]]) -> Any:
 def _key(form: dict[str, Any]) -> bytes:
     return orjson.dumps(form, option=orjson.OPT_SORT_KEYS)
 
+
+# Requests whose matching form the tape remembers, by method, path and body as sent (the
+# same request replayed again is not normalised again); bodies over MEMO_BODY_BYTES are
+# normalised every time, so the memo holds at most ~MEMO_FORMS x MEMO_BODY_BYTES.
+MEMO_FORMS = 1024
+MEMO_BODY_BYTES = 16 * 1024
 
 # An answer larger than this stays on disk until it is replayed: the tape keeps requests
 # (to match) and small answers, so its memory does not grow with the answers' sizes.
@@ -135,6 +147,9 @@ class Tape:
     rules: ReplayRules
     _by_form: dict[bytes, list[Recorded]] = field(default_factory=dict)
     _all: list[tuple[dict[str, Any], Recorded]] = field(default_factory=list)
+    _forms: dict[tuple[str, str, bytes], tuple[bytes, str]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def from_fixtures(cls, found: Iterable[Found], rules: ReplayRules) -> Tape:
@@ -154,11 +169,31 @@ class Tape:
 
     def find(self, request: RecordedRequest) -> Candidates | None:
         """The recordings that match `request`, or None."""
-        form = _key(normalized(request, self.rules))
+        form, key = self._form_of(request)
         found = self._by_form.get(form)
         if not found:
             return None
-        return Candidates(hashlib.sha256(form).hexdigest(), tuple(found))
+        return Candidates(key, tuple(found))
+
+    def _form_of(self, request: RecordedRequest) -> tuple[bytes, str]:
+        """The request's matching form and its hash, remembered for small bodies."""
+        try:
+            body = orjson.dumps(request.body)
+        except (orjson.JSONEncodeError, TypeError):  # deeper than orjson writes
+            return self._form(request)
+        if len(body) > MEMO_BODY_BYTES:
+            return self._form(request)
+        sent = (request.method, request.path, body)
+        known = self._forms.get(sent)
+        if known is None:
+            if len(self._forms) >= MEMO_FORMS:
+                self._forms.clear()
+            known = self._forms[sent] = self._form(request)
+        return known
+
+    def _form(self, request: RecordedRequest) -> tuple[bytes, str]:
+        form = _key(normalized(request, self.rules))
+        return form, hashlib.sha256(form).hexdigest()
 
     def explain_miss(self, request: RecordedRequest) -> str:
         """The nearest recorded interaction and the fields that differ from it."""
