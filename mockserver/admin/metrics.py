@@ -173,8 +173,12 @@ async def counted(
     """`answering` awaited (at once), and the inference request counted as it was answered.
     The outermost step: the counts see each answer as it went out."""
     started = time.perf_counter()
-    with metrics.in_flight.track_inprogress():
+    in_flight = metrics.in_flight
+    in_flight.inc()  # what track_inprogress() does, without its object per request
+    try:
         response = await answering
+    finally:
+        in_flight.dec()
     # A plain answer is sent once this returns: its first byte goes out now.
     ended = time.perf_counter()
     await _observe(request, response, (started, ended), metrics, state)
