@@ -46,10 +46,13 @@ class Once(Generic[T]):
 
 
 class Memo(Generic[K, V]):
+    """Bounded by entries and by size: a key's length unless `put` is told what the entry
+    holds (a key that is a tuple of parts, a value larger than its key)."""
+
     def __init__(self, max_entries: int, max_size: int) -> None:
         self.max_entries = max_entries
         self.max_size = max_size
-        self._values: OrderedDict[K, V] = OrderedDict()
+        self._values: OrderedDict[K, tuple[V, int]] = OrderedDict()
         self._size = 0
         # Requests are answered on one loop thread, but the warm-up thread and
         # in-process test code may count too.
@@ -57,21 +60,25 @@ class Memo(Generic[K, V]):
 
     def get(self, key: K) -> V | None:
         with self._lock:
-            value = self._values.get(key)
-            if value is not None:
-                self._values.move_to_end(key)
-            return value
+            kept = self._values.get(key)
+            if kept is None:
+                return None
+            self._values.move_to_end(key)
+            return kept[0]
 
-    def put(self, key: K, value: V) -> None:
-        if len(key) > self.max_size:
+    def put(self, key: K, value: V, size: int | None = None) -> None:
+        size = len(key) if size is None else size
+        if size > self.max_size:
             return  # larger than the whole memo: not worth evicting everything for
         with self._lock:
-            if key not in self._values:
-                self._size += len(key)
-            self._values[key] = value
+            replaced = self._values.pop(key, None)
+            if replaced is not None:
+                self._size -= replaced[1]
+            self._values[key] = (value, size)
+            self._size += size
             while len(self._values) > self.max_entries or self._size > self.max_size:
-                evicted, _ = self._values.popitem(last=False)
-                self._size -= len(evicted)
+                _, (_, evicted_size) = self._values.popitem(last=False)
+                self._size -= evicted_size
 
     def clear(self) -> None:
         with self._lock:
@@ -83,5 +90,5 @@ class Memo(Generic[K, V]):
 
     @property
     def size(self) -> int:
-        """The summed length of the keys kept."""
+        """The summed size of the entries kept (their keys' lengths unless told)."""
         return self._size
