@@ -40,6 +40,9 @@ class ChatCompletions:
             chunking=settings.streaming.chunking,
             buffer_tokens=settings.streaming.buffer_tokens,
             obfuscation=settings.streaming.obfuscation,
+            # Pads drawn from the id only when ids are derived (a reproducible stream); a
+            # random id's stream is not reproducible anyway, so its pads come in bulk.
+            reproducible_pads=state.ids.deterministic,
             service_tier=request.service_tier,
         )
         frames = ChunkStream(completion, answer.identity, options)
