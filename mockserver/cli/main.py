@@ -91,6 +91,11 @@ def _add_tape_arguments(serve: argparse.ArgumentParser) -> None:
         "(rediss:// for TLS), shared by every process and machine using it",
     )
     serve.add_argument("--state-prefix", help="key prefix, so several mocks share one Redis")
+    serve.add_argument(
+        "--state-session-ttl-seconds",
+        type=int,
+        help="on Redis, a session unused this long expires (default 86400; 0 never)",
+    )
     serve.add_argument("--cassette", help="name of the cassette new recordings go to")
     serve.add_argument(
         "--upstream-read-timeout-seconds",
