@@ -44,6 +44,12 @@ class AppState:
     content_facts: ContentFacts = field(default_factory=ContentFacts)
     # The start-up warm-up loading the tokenizer and word lists on a thread (see app.py).
     warm_up: asyncio.Future[None] | None = None
+    # The settings the process started with (flags, file, environment), under any change
+    # made through /__admin/settings.
+    configured: Settings = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.configured = self.settings
 
     @property
     def warm(self) -> bool:
@@ -80,18 +86,30 @@ class AppState:
     async def start_backend(self) -> None:
         """The store's background work: settings changed by processes sharing it applied
         here (at start, then as they come), idle sessions expired."""
-        await self.backend.start(self.update_settings)
+        await self.backend.start(self.adopt_shared)
 
     async def change_settings(self, changes: dict[str, Any]) -> None:
         """PATCH /__admin/settings: checked here, then shared; once this returns, every
         process sharing the store answers with the change (ValidationError if refused)."""
-        self.settings.with_changes(changes)
-        await self.backend.share_settings(changes)
-        self.update_settings(changes)
+        self.settings.with_changes(changes)  # refused before anything is shared
+        if not await self.backend.share_settings(changes):
+            self.update_settings(changes)  # nothing shared: this process is all there is
+
+    async def restore_settings(self) -> None:
+        """DELETE /__admin/settings: every process back to the settings it started with."""
+        if not await self.backend.clear_settings():
+            self.install(self.configured)
+
+    def adopt_shared(self, changes: dict[str, Any]) -> None:
+        """All the changes stored in the shared store, on top of the configured settings:
+        whatever order the changes arrive in, every process ends on the same settings."""
+        self.install(self.configured.with_changes(changes))
 
     def update_settings(self, changes: dict[str, Any]) -> None:
         """Change settings while running: checked as a whole, then applied to the parts."""
-        settings = self.settings.with_changes(changes)
+        self.install(self.settings.with_changes(changes))
+
+    def install(self, settings: Settings) -> None:
         self.settings = settings
         self.recordings.reload(settings)
         self.ids.deterministic = settings.answers.deterministic_ids

@@ -182,6 +182,11 @@ def _server_paths(shapes: Json) -> Json:
                 "requestBody": _body("SettingsPatch"),
                 "responses": {"200": shapes["settings"], **_ERRORS},
             },
+            "delete": {
+                "description": "Every change made through PATCH dropped: back to the "
+                "settings the server started with (on every process sharing a store).",
+                "responses": {"200": shapes["settings"], **_ERRORS},
+            },
         },
         "/__admin/quota": {
             "get": {"responses": {"200": _reply("limits and use per deployment", _quota())}}

@@ -11,6 +11,7 @@ POST   /__admin/requests/verify        {"match": {...}, "count": N} -> 200, or 4
 GET    /__admin/scenarios              PUT /__admin/scenarios/{name} {"state": ...}
 POST   /__admin/scenarios/reset
 GET    /__admin/settings               PATCH /__admin/settings {"seed": 7, ...}
+DELETE /__admin/settings               (back to the settings the server started with)
 GET    /__admin/openapi.json
 
 With an admin token configured, every route but health and openapi.json needs it
@@ -64,6 +65,7 @@ def create_admin_app() -> web.Application:
     router.add_post("/scenarios/reset", reset_scenarios)
     router.add_get("/settings", get_settings)
     router.add_patch("/settings", patch_settings)
+    router.add_delete("/settings", restore_settings)
     router.add_get("/quota", get_quota)
     router.add_get("/openapi.json", openapi)
     add_ui_routes(router)
@@ -259,6 +261,12 @@ async def patch_settings(request: web.Request) -> web.Response:
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "settings"
         raise admin_error(400, "InvalidRequest", f"{field}: {first['msg']}") from None
+    return _json(_public_settings(state))
+
+
+async def restore_settings(request: web.Request) -> web.Response:
+    state = _state(request)
+    await state.restore_settings()
     return _json(_public_settings(state))
 
 

@@ -61,12 +61,19 @@ class StateBackend(Protocol):
         ...
 
     async def start(self, apply_settings: Callable[[dict[str, Any]], None]) -> None:
-        """Start the background work, in the serving process: apply the settings changes
-        other processes share (now and as they come), expire idle sessions."""
+        """Start the background work, in the serving process: hand `apply_settings` all
+        the settings changes shared so far (now, and again at each change), expire idle
+        sessions."""
         ...
 
-    async def share_settings(self, changes: Mapping[str, Any]) -> None:
-        """Share settings changes; return once every process applied them."""
+    async def share_settings(self, changes: Mapping[str, Any]) -> bool:
+        """Share settings changes; return once every process applied them (this one
+        included: True), or False when nothing is shared (the caller applies them)."""
+        ...
+
+    async def clear_settings(self) -> bool:
+        """Drop every shared change; True once every process is back to its configured
+        settings, False when nothing is shared."""
         ...
 
     async def close(self) -> None: ...
@@ -104,8 +111,11 @@ class MemoryBackend:
     async def start(self, apply_settings: Callable[[dict[str, Any]], None]) -> None:
         pass  # one process: its own changes are all there are; sessions bounded by count
 
-    async def share_settings(self, changes: Mapping[str, Any]) -> None:
-        pass
+    async def share_settings(self, changes: Mapping[str, Any]) -> bool:
+        return False
+
+    async def clear_settings(self) -> bool:
+        return False
 
     async def close(self) -> None:
         self.sessions.clear()

@@ -148,6 +148,12 @@ class AdminApi:
         settings: dict[str, Any] = self._admin().call("PATCH", "/settings", changes)
         return settings
 
+    def restore_settings(self) -> dict[str, Any]:
+        """Undo every `configure`: the settings the server started with (on every process
+        sharing its store); the settings that follow, secrets masked."""
+        settings: dict[str, Any] = self._admin().call("DELETE", "/settings")
+        return settings
+
     def current_settings(self) -> dict[str, Any]:
         """The settings the server runs with now, as JSON, every secret masked."""
         settings: dict[str, Any] = self._admin().call("GET", "/settings")

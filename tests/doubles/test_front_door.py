@@ -22,6 +22,7 @@ from mockserver.stores.journal import VerificationError
 from mockserver.stores.journal_entry import JournalEntry
 from mockserver.testing.answers import DeploymentQuota, Health
 from mockserver.testing.openai_clients import OpenAIMissingError
+from tests.support import rawhttp
 from tests.support.chat import user
 from tests.support.waiting import WAIT_SECONDS, Lines
 
@@ -191,6 +192,14 @@ def test_configure_and_current_settings(mock: MockServer) -> None:
     assert (changed["seed"], changed["deterministic_ids"]) == (41, True)
     assert mock.current_settings()["seed"] == 41
     mock.configure(deterministic_ids=False)
+
+
+def test_restore_settings_undoes_every_change(mock: MockServer) -> None:
+    started = mock.current_settings()
+    mock.configure(seed=started["seed"] + 1, region="westus", stream_obfuscation=False)
+    assert mock.restore_settings() == started
+    raw = rawhttp.request(mock.url + "/__admin/settings", "DELETE")
+    assert (raw.status, raw.json()) == (200, started)
 
 
 def test_quota_counts_what_was_used(mock: MockServer) -> None:

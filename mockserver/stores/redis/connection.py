@@ -125,6 +125,9 @@ def connection_options() -> dict[str, Any]:
         # No timeout per command: the call's deadline (guarded, bounded) ends it, and
         # redis-py drops a connection whose command was cancelled mid-way.
         "socket_timeout": None,
+        # The OS probes idle connections too (the subscription pings on its own, see
+        # broadcast.py): a peer gone without a word is found rather than waited on.
+        "socket_keepalive": True,
         # One retry on a fresh connection: a pooled connection Redis closed (a restart)
         # is replaced without failing the call.
         "retry": Retry(ExponentialWithJitterBackoff(cap=0.2, base=0.02), 1),

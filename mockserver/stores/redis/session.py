@@ -100,8 +100,13 @@ class RedisBackend:
         await self.broadcast.start()
         self.expiry.start()
 
-    async def share_settings(self, changes: Mapping[str, Any]) -> None:
+    async def share_settings(self, changes: Mapping[str, Any]) -> bool:
         await self.shared_settings.share(changes)
+        return True
+
+    async def clear_settings(self) -> bool:
+        await self.shared_settings.clear()
+        return True
 
     async def close(self) -> None:
         await self.broadcast.stop()

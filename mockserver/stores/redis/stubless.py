@@ -11,7 +11,6 @@ hides it. Removing stubs needs no message: a process that knows of none asks aga
 
 from __future__ import annotations
 
-import secrets
 from collections import OrderedDict
 
 from mockserver.stores.redis.broadcast import Broadcast
@@ -41,15 +40,11 @@ class StublessSessions:
 
     async def tell_added(self, session: str) -> None:
         """The session's first stub: return once every process forgot its note."""
-        token = secrets.token_hex(8)
-        heard = await self.broadcast.tell(self.added, f"{token} {session}")
-        await self.broadcast.heard_by(f"stubs:{token}", heard)
+        await self.broadcast.tell(self.added, session)
 
-    async def on_added(self, message: str) -> None:
-        token, _, session = message.partition(" ")
+    async def on_added(self, session: str) -> None:
         self.sessions.pop(session, None)
         self.epoch += 1
-        await self.broadcast.acknowledge(f"stubs:{token}")
 
     async def on_subscribed(self) -> None:
         self.forget_all()
