@@ -40,13 +40,11 @@ def content_payload(request: ChatRequest, server_seed: int) -> bytes:
 
 
 class ContentFacts:
-    """The answer digest and the prompt tokens of each content, memoised by its bytes, and
-    of each body sent again, by the body's bytes."""
+    """The prompt tokens of each content, memoised by its answer digest, and the digest and
+    tokens of each body sent again, by the body's bytes."""
 
     def __init__(self) -> None:
-        self.memo: Memo[ScopedBytes, tuple[bytes, int]] = Memo(
-            max_entries=4096, max_size=32 * 2**20
-        )
+        self.memo: Memo[ScopedBytes, int] = Memo(max_entries=4096, max_size=32 * 2**20)
         # A body sent again byte for byte has the same content: its facts without even
         # the canonical payload made again.
         self.by_body: Memo[ScopedBytes, tuple[bytes, int]] = Memo(
@@ -54,8 +52,8 @@ class ContentFacts:
         )
 
     def of(self, request: ChatRequest, card: ModelCard, server_seed: int) -> tuple[bytes, int]:
-        """Both are pure functions of the content fields: a repeated prompt costs one hash
-        of its canonical bytes, not a SHA-256 and a token count again."""
+        """Both are pure functions of the content fields: a repeated prompt costs a SHA-256
+        of its canonical bytes, not a token count again."""
         if request.body_bytes is None:
             return self._of_content(request, card, server_seed)
         facts = self.known(request, card, server_seed)
@@ -76,16 +74,17 @@ class ContentFacts:
     def _of_content(
         self, request: ChatRequest, card: ModelCard, server_seed: int
     ) -> tuple[bytes, int]:
-        payload = content_payload(request, server_seed)
-        key = ScopedBytes((card.name,), payload)  # prompt tokens depend on the framing
-        facts = self.memo.get(key)
-        if facts is None:
+        # Keyed by the digest, which names the content already (the reply is seeded by
+        # it): a new body's payload is hashed once, by SHA-256, not by the memo too.
+        digest = hashlib.sha256(content_payload(request, server_seed)).digest()
+        key = ScopedBytes((card.name,), digest)  # prompt tokens depend on the framing
+        prompt = self.memo.get(key)
+        if prompt is None:
             prompt = tokens.prompt_tokens(
                 request.messages,
                 request.tools,
                 card.prompt_framing,
                 request.body.get("response_format"),
             )
-            facts = (hashlib.sha256(payload).digest(), prompt)
-            self.memo.put(key, facts)
-        return facts
+            self.memo.put(key, prompt)
+        return digest, prompt
