@@ -1,13 +1,16 @@
-"""Fixtures for the Redis stores: a real valkey-server (tests/redis/server.py) and two
-independent clients on it, as two server processes would have."""
+"""Fixtures for the Redis stores: a real valkey-server (tests/redis/server.py), two
+independent clients on it, as two server processes would have, and two servers."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
+from mockserver import MockServer
 from mockserver.config import Settings
 from mockserver.stores.redis import connect, redis_stores
 from mockserver.stores.stores import Stores
@@ -30,3 +33,19 @@ def two_processes(clients: tuple[Redis, Redis]) -> tuple[Stores, Stores]:
     """The default session's stores as two processes see them."""
     first, second = clients
     return redis_stores(first, Settings()), redis_stores(second, Settings())
+
+
+@contextmanager
+def two_servers(url: str, **settings: Any) -> Iterator[tuple[MockServer, MockServer]]:
+    """Two servers sharing the store at `url`: two machines of one mock."""
+    with (
+        MockServer(state=url, **settings) as first,
+        MockServer(state=url, **settings) as second,
+    ):
+        yield first, second
+
+
+@pytest.fixture
+def servers(redis_url: str) -> Iterator[tuple[MockServer, MockServer]]:
+    with two_servers(redis_url) as pair:
+        yield pair

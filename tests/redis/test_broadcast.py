@@ -7,10 +7,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Iterator
 
 import aiohttp
-import pytest
 
 from mockserver import MockServer
 from tests.redis.server import redis_server
@@ -22,12 +20,6 @@ __all__ = ["redis_server"]
 STUB = {"answer": {"content": "FROM THE STUB"}}
 BURST = 600  # first adds at once, each in a session of its own; more than any fixed window
 RECOVERY_SECONDS = 30.0  # a bound on waiting for the silent process to notice, not a target
-
-
-@pytest.fixture
-def servers(redis_url: str) -> Iterator[tuple[MockServer, MockServer]]:
-    with MockServer(state=redis_url) as first, MockServer(state=redis_url) as second:
-        yield first, second
 
 
 async def first_adds(servers: tuple[MockServer, MockServer], count: int) -> Counter[int]:

@@ -13,21 +13,18 @@ from mockserver.config import Settings
 from mockserver.stores.redis import RedisBackend, StoreUnavailableError, open_client
 from mockserver.stores.redis.keys import SessionKeys
 from tests.redis.cluster import cluster_url, redis_cluster
+from tests.redis.conftest import two_servers
 from tests.redis.test_settings_store import Follower
 from tests.redis.test_shared_settings import content
-from tests.redis.test_two_servers import chat
+from tests.redis.test_two_servers import QUOTA, chat
 
 __all__ = ["cluster_url", "redis_cluster"]
 
 
 @pytest.fixture
 def servers(cluster_url: str) -> Iterator[tuple[MockServer, MockServer]]:
-    deployments = {"o3-mini": {"requests_per_minute": 12, "enforce_quota": True}}
-    with (
-        MockServer(state=cluster_url, deployments=deployments) as first,
-        MockServer(state=cluster_url, deployments=deployments) as second,
-    ):
-        yield first, second
+    with two_servers(cluster_url, deployments=QUOTA) as pair:
+        yield pair
 
 
 async def test_a_node_url_gives_a_cluster_client(cluster_url: str) -> None:

@@ -83,12 +83,6 @@ def test_a_refused_request_has_the_headers_of_its_refusal(redis_url: str) -> Non
         assert quota["deployments"]["o3-mini"]["requests_last_minute"] == 1
 
 
-@pytest.fixture
-def servers(redis_url: str) -> Iterator[tuple[MockServer, MockServer]]:
-    with MockServer(state=redis_url) as first, MockServer(state=redis_url) as second:
-        yield first, second
-
-
 def test_a_stub_added_on_one_answers_at_once_where_none_was_known(
     servers: tuple[MockServer, MockServer],
 ) -> None:

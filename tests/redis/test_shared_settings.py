@@ -4,7 +4,7 @@ from the very next request (read-your-writes), with no sleep in between."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -14,17 +14,12 @@ from mockserver import MockServer
 from tests.http.test_cli import running
 from tests.redis.test_two_servers import API_VERSION, CHAT, HELLO, chat
 from tests.support import rawhttp
+from tests.support.waiting import POLL_BOUND_SECONDS
 
 
 def content(server: MockServer, text: str = "hello") -> str:
     reply: str = chat(server, text).json()["choices"][0]["message"]["content"]
     return reply
-
-
-@pytest.fixture
-def servers(redis_url: str) -> Iterator[tuple[MockServer, MockServer]]:
-    with MockServer(state=redis_url) as first, MockServer(state=redis_url) as second:
-        yield first, second
 
 
 def test_a_seed_patched_on_one_answers_on_the_other_at_once(
@@ -95,12 +90,11 @@ def test_workers_of_one_server_share_patched_settings(redis_url: str) -> None:
             for seed in (101, 202):
                 attached.configure(seed=seed)
                 answers, workers = seen.setdefault(seed, set()), set[str]()
-                for _ in range(400):  # until both workers answered, each right after PATCH
+                deadline = time.monotonic() + POLL_BOUND_SECONDS  # a worker may start late
+                while len(workers) < 2 and time.monotonic() < deadline:  # each after PATCH
                     answer = rawhttp.request(cli.url + path, body=HELLO, headers={"api-key": "k"})
                     answers.add(answer.json()["choices"][0]["message"]["content"])
                     workers.add(answer.headers["azureml-model-session"])
-                    if len(workers) == 2:
-                        break
                 assert len(workers) == 2
         finally:
             stopped = cli.stop()

@@ -12,6 +12,7 @@ import pytest
 
 from mockserver import MockServer
 from tests.http.test_cli import running
+from tests.redis.conftest import two_servers
 from tests.redis.server import ValkeyProcess
 from tests.support import rawhttp
 
@@ -30,14 +31,13 @@ def chat(server: MockServer, content: str = "hello", **headers: str) -> httpx.Re
     )
 
 
+QUOTA = {"o3-mini": {"requests_per_minute": 12, "enforce_quota": True}}
+
+
 @pytest.fixture
 def servers(redis_url: str) -> Iterator[tuple[MockServer, MockServer]]:
-    deployments = {"o3-mini": {"requests_per_minute": 12, "enforce_quota": True}}
-    with (
-        MockServer(state=redis_url, deployments=deployments) as first,
-        MockServer(state=redis_url, deployments=deployments) as second,
-    ):
-        yield first, second
+    with two_servers(redis_url, deployments=QUOTA) as pair:
+        yield pair
 
 
 def test_a_stub_added_on_one_answers_on_the_other(servers: tuple[MockServer, MockServer]) -> None:
