@@ -13,16 +13,37 @@ Keys: `stubs:defs` (id -> JSON, `answered` left out), `stubs:answered` (id -> co
 `stubs:listed` (id scored by first add: the listing order), `stubs:latest` (id -> last
 add: the rank among equal priorities), `stubs:meta` (`seq`; `generation`, moved by every
 add, replace and remove), and the scenario store's hash.
+
+Each process notes the sessions Redis said have no stubs (stubless.py), so the add that
+finds a session empty tells every process and answers once all acknowledged. Until then a
+short-lived `stubs:telling` key (deleted once all heard, else it expires) makes any other
+add of the session tell and wait too, so no add answers while a process may still answer
+without its stub; other adds cost one round trip. If not every process confirms in time,
+the stub is stored all the same: the 503 says so, with its id.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
+import secrets
 from dataclasses import dataclass, field
 
+from mockserver.contract.errors import JSON_CONTENT_TYPE, encode_body
 from mockserver.engines.matching import RequestView
 from mockserver.engines.stubs import Stub
-from mockserver.stores.redis.connection import Client, guarded, store_unavailable
+from mockserver.stores.redis.broadcast import ACK_DEADLINE
+from mockserver.stores.redis.connection import (
+    CALL_DEADLINE,
+    UNREACHABLE,
+    Client,
+    StoreUnavailableError,
+    bounded,
+    guarded,
+    store_unavailable,
+    unavailable_as_503,
+)
 from mockserver.stores.redis.keys import SessionKeys
 from mockserver.stores.redis.pipelined import HotScript
 from mockserver.stores.redis.stubless import StublessSessions
@@ -31,9 +52,17 @@ from mockserver.stores.scenarios import STARTED
 # A claim that lost a race reads again; this many in a row means Redis is swamped.
 MAX_ATTEMPTS = 200
 
-# Returns {seq, 1 if the session had no stub before}.
+# KEYS: defs, answered, listed, latest, meta, scenarios, telling. ARGV: id, JSON, answered,
+# starts ('1'/'0'), scenario, Started, tells ('1'/'0'), token, telling ms.
+# Returns {seq, SET_TELLING if the session had no stub, TELLING if an add that found it
+# empty may still be telling every process, else 0}: an add whose stub some process may
+# not know of yet waits as the first add does.
 ADD = """
-local first = redis.call('EXISTS', KEYS[1]) == 0 and 1 or 0
+local tells = redis.call('EXISTS', KEYS[1]) == 0 and 2 or 0
+if ARGV[7] == '1' then
+  if tells == 2 then redis.call('SET', KEYS[7], ARGV[8], 'PX', ARGV[9])
+  elseif redis.call('EXISTS', KEYS[7]) == 1 then tells = 1 end
+end
 local seq = redis.call('HINCRBY', KEYS[5], 'seq', 1)
 redis.call('HINCRBY', KEYS[5], 'generation', 1)
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
@@ -41,7 +70,21 @@ redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 redis.call('ZADD', KEYS[3], 'NX', seq, ARGV[1])
 redis.call('HSET', KEYS[4], ARGV[1], seq)
 if ARGV[4] == '1' then redis.call('HSETNX', KEYS[6], ARGV[5], ARGV[6]) end
-return {seq, first}
+return {seq, tells}
+"""
+SET_TELLING = 2  # this add set the `telling` key: it deletes it once every process heard
+# The `telling` key outlives the first add's tell (its deadline) by far, and goes by
+# itself if that add's process dies before it deletes it.
+TELLING_MS = 5000
+# Publishing (a call), then waiting for the acknowledgements: the broadcast's own deadline
+# ends the wait first (and logs who did not answer).
+TELL_DEADLINE = CALL_DEADLINE + ACK_DEADLINE
+
+# Deletes the `telling` key if it is still this add's (a later first add, after a clear,
+# sets its own).
+TOLD = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
 """
 
 REMOVE = """
@@ -70,6 +113,19 @@ local answered = redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
 if ARGV[3] == '1' then redis.call('HSET', KEYS[3], ARGV[4], ARGV[5]) end
 return answered
 """
+
+
+def stored_unconfirmed(stub_id: str) -> StoreUnavailableError:
+    """The 503 of an add whose stub is stored but not confirmed known by every process:
+    Azure's envelope, saying so, without the retry-after that invites adding it twice."""
+    message = (
+        f"The stub {stub_id} was stored, but not every process of the mock confirmed it in"
+        " time: some may answer without it for a moment. It need not be added again"
+        " (adding a stub with the same id replaces it)."
+    )
+    error = {"message": message, "type": "server_error", "param": None, "code": None}
+    body = encode_body({"error": error}, "pretty")
+    return StoreUnavailableError(503, body, JSON_CONTENT_TYPE, name="service_unavailable")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -141,20 +197,50 @@ class RedisStubStore:
         self.latest = keys.key("stubs", "latest")
         self.meta = keys.key("stubs", "meta")
         self.scenarios = keys.key("scenarios")
+        self.telling = keys.key("stubs", "telling")  # an add that found no stub is telling
         self.add_script = client.register_script(ADD)
+        self.told_script = client.register_script(TOLD)
         self.remove_script = client.register_script(REMOVE)
         self.claim_script = HotScript(client, CLAIM)  # each answer of a stub
 
-    @guarded
     async def add(self, stub: Stub) -> Stub:
+        """Store the stub; if some process may hold a "no stubs" note for the session,
+        answer once every process forgot it (a 503 saying the stub is stored otherwise)."""
+        token = secrets.token_hex(8)
+        tells = await self.store(stub, token)
+        if tells and self.stubless is not None:
+            await self.tell_added(self.stubless, stub.id)
+            if tells == SET_TELLING:
+                await self.done_telling(token)
+        return stub
+
+    @guarded
+    async def store(self, stub: Stub, token: str) -> int:
         raw = stub.model_dump_json(exclude={"answered"})
         starts = "0" if stub.scenario is None else "1"
+        tells = "0" if self.stubless is None else "1"
         keys = [self.defs, self.answered, self.listed, self.latest, self.meta, self.scenarios]
         args: list[str | int] = [stub.id, raw, stub.answered, starts, stub.scenario or "", STARTED]
-        _, first = await self.add_script(keys=keys, args=args)
-        if int(first) and self.stubless is not None:
-            await self.stubless.tell_added(self.session)  # every process asks again
-        return stub
+        args += [tells, token, TELLING_MS]
+        _, told = await self.add_script(keys=[*keys, self.telling], args=args)
+        return int(told)
+
+    async def tell_added(self, stubless: StublessSessions, stub_id: str) -> None:
+        try:
+            await self.tell_every_process(stubless)
+        except StoreUnavailableError as error:
+            raise stored_unconfirmed(stub_id) from error
+
+    @unavailable_as_503
+    async def tell_every_process(self, stubless: StublessSessions) -> None:
+        async with asyncio.timeout(TELL_DEADLINE):
+            await stubless.tell_added(self.session)  # every process asks again
+
+    async def done_telling(self, token: str) -> None:
+        """Later adds need not tell; if Redis does not answer, the key expires by itself."""
+        with contextlib.suppress(*UNREACHABLE):
+            async with bounded():
+                await self.told_script(keys=[self.telling], args=[token])
 
     @guarded
     async def get(self, stub_id: str) -> Stub | None:
