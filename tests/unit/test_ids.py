@@ -5,6 +5,9 @@ from __future__ import annotations
 import multiprocessing
 import re
 import uuid
+from collections import Counter
+
+import pytest
 
 from mockserver.serialize import ids
 from mockserver.serialize.ids import IdSource, random_uuid4
@@ -54,3 +57,22 @@ def test_a_forked_worker_draws_other_ids_than_its_parent() -> None:
     drawn.add(random_uuid4())
     assert len(drawn) == 3, "the id generator was not reseeded in a forked process"
     assert ids.random_uuid4() not in drawn
+
+
+def test_random_base62_characters_are_uniform() -> None:
+    # 62 x 4 byte values map to the characters, the 8 others are dropped: each character
+    # has 1/62 of the draws. 62,016 characters: each count within ~6 sigma of 1,000.
+    source = IdSource(deterministic=False, fixed_created=0)
+    text = "".join(source.tool_call(b"", 0).removeprefix("call_") for _ in range(2584))
+    counts = Counter(text)
+    assert len(counts) == 62
+    assert all(800 < count < 1200 for count in counts.values()), counts
+
+
+def test_random_base62_draws_again_when_too_many_bytes_are_dropped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    draws = iter([bytes([255] * 37), bytes(range(37))])
+    monkeypatch.setattr(ids._ID_RANDOM, "randbytes", lambda _size: next(draws))
+    made = IdSource(deterministic=False, fixed_created=0).chat_completion(b"").id
+    assert made == "chatcmpl-abcdefghijklmnopqrstuvwxyzABC"
