@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from mockserver.engines.reply import Choice, Completion, ToolCall, Usage
+from mockserver.serialize.compact import CompactJson
 from mockserver.serialize.filters import completion_filter_results, prompt_filter_results
 from mockserver.serialize.ids import ResponseIdentity
 
 
 def chat_completion_body(
     completion: Completion, identity: ResponseIdentity, service_tier: str | None = None
-) -> bytes:
+) -> CompactJson:
     """`service_tier` is the tier that served the request, named when the request asked."""
     body: dict[str, Any] = {
         "choices": [_choice(choice) for choice in completion.choices],
@@ -28,7 +27,7 @@ def chat_completion_body(
     body["system_fingerprint"] = completion.system_fingerprint
     body["usage"] = usage_object(completion.usage)
     # Azure ends its compact body with a newline.
-    return orjson.dumps(body) + b"\n"
+    return CompactJson.of(body, newline=True)
 
 
 def _choice(choice: Choice) -> dict[str, Any]:

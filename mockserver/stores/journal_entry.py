@@ -20,10 +20,12 @@ from mockserver.redaction.rules import (
     scrub_serialized,
     scrub_text,
 )
+from mockserver.serialize.compact import CompactJson
 
 # orjson serializes at most 255 levels of nesting: a deeper body is kept as text only, or
 # every read of the journal (GET /__admin/requests) would fail on it.
 MAX_JSON_DEPTH = 255
+NULL = b"null"  # a JSON null is kept as no value (None), as when it was parsed
 
 
 class StoredAsJson:
@@ -43,6 +45,9 @@ class StoredAsJson:
     def __set__(self, entry: object, value: Any) -> None:
         if isinstance(value, KeptJson):  # its bytes are made already
             value, data = value.value, value.data
+        elif isinstance(value, CompactJson):  # written by orjson: kept as they are
+            data = value.as_written()
+            value = None if data == NULL else value
         else:
             data = None if value is None else orjson.dumps(value)
         entry.__dict__[self.slot] = None if value is None else data
@@ -206,6 +211,8 @@ def response_body(raw: bytes | None, max_body_bytes: int) -> Any:
         return None
     if len(raw) > max_body_bytes:
         return raw[:max_body_bytes].decode("utf-8", "replace")
+    if isinstance(raw, CompactJson):  # the mock's own answer: kept as written
+        return raw
     body, text = decode_for_journal(raw)
     return body if text is None else text
 

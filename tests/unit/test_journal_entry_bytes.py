@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mockserver.redaction.rules import MASK, policy, replace_paths, scrub_json
+from mockserver.serialize.compact import CompactJson
 from mockserver.stores.journal_entry import (
     JournalEntry,
     body_fields,
@@ -68,3 +69,26 @@ def test_text_and_too_deep_bodies_are_kept_as_text() -> None:
         fields = scrubbed_body(body_fields(raw, None, 1 << 20), RULES[0])
         assert fields["body"] is None and fields["body_text"] == raw.decode()
         assert entry(response_body=response_body(raw, 1 << 20)).response_body == raw.decode()
+
+
+FLOATS = st.floats(allow_nan=False, allow_infinity=False) | st.floats(width=32)
+ANSWERS = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | FLOATS | TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(ANSWERS, st.booleans(), st.sampled_from((1 << 20, 40)))
+def test_the_mocks_own_answer_is_kept_as_written_and_journaled_as_before(
+    value: Any, newline: bool, limit: int
+) -> None:
+    # An answer the mock wrote with orjson (CompactJson) is kept without being parsed and
+    # written again: the same entry, the same bytes counted, as from its plain bytes.
+    written = CompactJson.of(value, newline=newline)
+    made = entry(response_body=response_body(written, limit))
+    before = entry(response_body=response_body(bytes(written), limit))
+    assert made.to_json() == before.to_json()
+    assert made.stored_bytes() == before.stored_bytes()
+    assert vars(made) == vars(before)

@@ -12,6 +12,7 @@ from mockserver.contract.errors import AzureError, catalogue_error, invalid_requ
 from mockserver.operations.base import Answer, Call, Parsed, Rendered, Resource, Route, Surface
 from mockserver.operations.responses import service
 from mockserver.operations.responses.events import ResponseEvents
+from mockserver.serialize.compact import CompactJson
 from mockserver.serialize.sse import tokens_per_frame
 from mockserver.state import AppState
 
@@ -57,7 +58,7 @@ class CreateResponse:
                 settings.streaming.chunking, settings.streaming.buffer_tokens
             )
             return Rendered(frames=ResponseEvents(response, per_frame))
-        return Rendered(body=orjson.dumps(response))
+        return Rendered(body=CompactJson.of(response))
 
 
 async def retrieve(state: AppState, call: Call) -> bytes:
