@@ -71,10 +71,14 @@ class SilentProxy:
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
         link = Link(writer, up_writer)
         self.links.append(link)
-        await asyncio.gather(
-            self.pipe(reader, up_writer, link, watch=True),
-            self.pipe(up_reader, writer, link, watch=False),
-        )
+        try:
+            await asyncio.gather(
+                self.pipe(reader, up_writer, link, watch=True),
+                self.pipe(up_reader, writer, link, watch=False),
+            )
+        finally:  # a connection closed by either side (a renewed subscription's old one)
+            if not link.cut:
+                self.links.remove(link)
 
     @staticmethod
     async def pipe(
@@ -87,3 +91,5 @@ class SilentProxy:
                     continue  # swallowed: the client hears nothing, ever
                 sink.write(data)
                 await sink.drain()
+        if not link.cut:  # an end passed on; a cut link's client side stays open and silent
+            sink.close()

@@ -62,7 +62,13 @@ def test_a_silently_dropped_subscription_is_noticed_and_renewed(redis_url: str) 
         direct.session("s1").stub(STUB)  # answered 201: Redis counts `behind` no more
         direct.configure(seed=77)
         deadline = time.monotonic() + RECOVERY_SECONDS
-        while time.monotonic() < deadline and content(behind, "s1") != "FROM THE STUB":
+        while time.monotonic() < deadline and not caught_up(behind):
             time.sleep(0.2)
         assert content(behind, "s1") == "FROM THE STUB"
         assert behind.current_settings()["seed"] == 77  # reloaded on subscribing again
+
+
+def caught_up(server: MockServer) -> bool:
+    """The stub and the settings told while `server` was not listening are known to it."""
+    stubbed = content(server, "s1") == "FROM THE STUB"
+    return stubbed and server.current_settings()["seed"] == 77
