@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import re
 
-from mockserver.engines.styles.prefilter import may_match
+from mockserver.engines.styles.prefilter import may_match, search_at_starts
 from mockserver.engines.styles.prompt import Prompt, quoted, sentence
 
 NAME = "code_fence"
@@ -29,6 +29,8 @@ ASK_NEEDS = (
         *("method", "query", "snippet", "module", "algorithm"),
     ),
 )
+# Where a match of _ASK opens: a verb of making.
+ASK_STARTS = ASK_NEEDS[0]
 _FENCED = re.compile(r"```([a-z+#]+)")
 # Language as named in prose -> the fence's info string.
 _LANGUAGES = {
@@ -84,7 +86,9 @@ _TEMPLATES = {
 def reply(prompt: Prompt, rng: random.Random, visible: int) -> str | None:
     asking = prompt.last_user[-4000:]
     fenced = _FENCED.search(asking)
-    if not (fenced or (may_match(asking, *ASK_NEEDS) and _ASK.search(asking))):
+    if not (
+        fenced or (may_match(asking, *ASK_NEEDS) and search_at_starts(_ASK, asking, ASK_STARTS))
+    ):
         return None
     language = _language(asking, fenced)
     words = [word.lower() for word in prompt.topic()[:2]] or ["process", "text"]

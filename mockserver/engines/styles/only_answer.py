@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import re
 
-from mockserver.engines.styles.prefilter import may_match
+from mockserver.engines.styles.prefilter import may_match, search_at_starts
 from mockserver.engines.styles.prompt import Prompt
 from mockserver.engines.vocabulary import vocabulary
 
@@ -35,6 +35,8 @@ ASK_NEEDS = (
     ("only", "just", "exactly", "solely", "nothing but", "a single"),
     ("yes", "true", "number", "integer", "digit", "word"),
 )
+# Where a match of _ASK opens: a verb, or a limiting word.
+ASK_STARTS = ASK_NEEDS[0] + ASK_NEEDS[1]
 
 
 def reply(prompt: Prompt, rng: random.Random, visible: int) -> str | None:
@@ -52,4 +54,4 @@ def reply(prompt: Prompt, rng: random.Random, visible: int) -> str | None:
 
 
 def _asked(text: str) -> re.Match[str] | None:
-    return _ASK.search(text) if may_match(text, *ASK_NEEDS) else None
+    return search_at_starts(_ASK, text, ASK_STARTS) if may_match(text, *ASK_NEEDS) else None
