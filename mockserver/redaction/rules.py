@@ -385,12 +385,24 @@ _SHAPE_GATES: tuple[Callable[[_Candidate], bool], ...] = (
 
 def scrub_text(text: str, replacement: str = REDACTED) -> str:
     """`text` with every secret-shaped part replaced (the rest kept byte for byte)."""
+    if text in _UNGATED_TEXTS:
+        return text
     candidate = _Candidate(text)
+    gated = False
     for (_, shape), may_match in zip(VALUE_SHAPES, _SHAPE_GATES, strict=True):
         if may_match(candidate):  # asked of the text as the shapes before left it
+            gated = True
             scrubbed = shape.sub(lambda match: _replaced(match, replacement), candidate.text)
             candidate = candidate if scrubbed == candidate.text else _Candidate(scrubbed)
+    if not gated and len(text) <= UNGATED_TEXT_SIZE:
+        remembered(_UNGATED_TEXTS, text, None)
     return candidate.text
+
+
+# Short texts no gate let through: no shape can match them, whatever the replacement, so
+# they hold no secret. The same paths and small bodies come back on every request.
+UNGATED_TEXT_SIZE = 1024
+_UNGATED_TEXTS: dict[str, None] = {}
 
 
 def shapes_that_may_match(text: str) -> list[tuple[str, re.Pattern[str]]]:

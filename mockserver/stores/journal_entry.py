@@ -145,7 +145,8 @@ class JournalEntry:
         """What this entry counts against journal_max_bytes: its body as kept, its headers."""
         body = stored_size(self, "body") + len(self.body_text or "")
         body += stored_size(self, "response_body")
-        return body + sum(len(name) + len(value) for name, value in self.headers.items())
+        headers = self.headers
+        return body + sum(map(len, headers)) + sum(map(len, headers.values()))
 
 
 def masked(headers: Mapping[str, str], rules: RedactionPolicy = DEFAULT_POLICY) -> dict[str, str]:

@@ -10,6 +10,7 @@ import sys
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mockserver.redaction import rules
 from mockserver.redaction.rules import (
     MASK,
     REDACTED,
@@ -84,6 +85,21 @@ def test_a_gate_never_says_no_where_its_shape_matches(text: str) -> None:
 @given(TEXTS, st.sampled_from((REDACTED, MASK)))
 def test_scrubbing_with_gates_equals_every_shape_run(text: str, replacement: str) -> None:
     assert scrub_text(text, replacement) == every_shape_run(text, replacement)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(TEXTS, st.sampled_from((REDACTED, MASK)))
+def test_a_text_scrubbed_again_is_scrubbed_the_same_and_no_secret_is_remembered(
+    text: str, replacement: str
+) -> None:
+    # Texts no gate let through are remembered: asked again (with either replacement),
+    # the same answer; and no remembered text is one a shape matches.
+    first = scrub_text(text, replacement)
+    other = MASK if replacement == REDACTED else REDACTED
+    assert scrub_text(text, replacement) == first == every_shape_run(text, replacement)
+    assert scrub_text(text, other) == every_shape_run(text, other)
+    if text in rules._UNGATED_TEXTS:
+        assert not any(shape.search(text) for _, shape in VALUE_SHAPES)
 
 
 @settings(max_examples=1000, deadline=None)
