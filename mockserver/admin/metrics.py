@@ -39,6 +39,7 @@ from mockserver.admin.token import check_admin_token
 from mockserver.contract.errors import AzureError
 from mockserver.engines.reply import Usage
 from mockserver.http.keys import DISCONNECTED, ERROR_NAME, STATE, TRACE
+from mockserver.pipeline import Trace
 from mockserver.state import AppState
 from mockserver.stores.journal import Journal
 
@@ -145,11 +146,10 @@ def multiprocess_dir() -> Iterator[Path]:
 
 
 def install_metrics(app: web.Application) -> None:
-    """The /metrics route, and the hook that notes when each answer's headers go out."""
+    """The /metrics route; the app's prepare hook calls `note_first_byte`."""
     app[METRICS] = ServerMetrics()
     app[STATE].recordings.observer = RecordingCounts(app[METRICS])
     app.router.add_get(METRICS_PATH, metrics_page)
-    app.on_response_prepare.append(_note_first_byte)
 
 
 async def metrics_page(request: web.Request) -> web.StreamResponse:
@@ -160,7 +160,8 @@ async def metrics_page(request: web.Request) -> web.StreamResponse:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-async def _note_first_byte(request: web.Request, response: web.StreamResponse) -> None:
+def note_first_byte(request: web.Request) -> None:
+    """When the answer's headers go out (a stream's before it ends)."""
     request[FIRST_BYTE] = time.perf_counter()
 
 
@@ -193,17 +194,20 @@ async def _observe(
     state: AppState,
 ) -> None:
     started, ended = times
+    trace = request.get(TRACE)  # None when refused before the pipeline
     route = _route(request)
-    deployment = _deployment(request, state.settings.deployments)
+    deployment = _deployment(request, trace, state.settings.deployments)
     status = _status(request, response)
-    engine = _engine(request)
+    engine = _engine(trace)
     child = metrics.children.of
     child(metrics.requests, route, deployment, status, engine).inc()
-    child(metrics.first_byte, route).observe(request.get(FIRST_BYTE, ended) - started)
+    # Noted when the headers went out if that was before now (a stream's): a plain
+    # answer's go out once this returns.
+    first_byte = request.get(FIRST_BYTE, ended) if response.prepared else ended
+    child(metrics.first_byte, route).observe(first_byte - started)
     child(metrics.duration, route).observe(ended - started)
     if status == "429":
         child(metrics.rate_limited, deployment, _rate_limit_reason(response, engine)).inc()
-    trace = request.get(TRACE)
     if trace is not None and trace.usage is not None and response.status < 400:
         metrics.count_tokens(deployment, trace.usage)
     if not state.settings.store.shared and MULTIPROC_ENV in os.environ:
@@ -219,8 +223,7 @@ def _route(request: web.Request) -> str:
     return resource.canonical if resource is not None else "unmatched"
 
 
-def _deployment(request: web.Request, configured: Mapping[str, object]) -> str:
-    trace = request.get(TRACE)
+def _deployment(request: web.Request, trace: Trace | None, configured: Mapping[str, object]) -> str:
     name = (trace.deployment if trace else "") or request.match_info.get("deployment", "")
     return name if name in configured else "unknown"
 
@@ -231,10 +234,9 @@ def _status(request: web.Request, response: web.StreamResponse) -> str:
     return str(response.status) if answered else "0"
 
 
-def _engine(request: web.Request) -> str:
+def _engine(trace: Trace | None) -> str:
     """Who answered: a fault, a stub, a fixture (replay), the upstream (record), the
     generator, or the gateway (refused before any engine)."""
-    trace = request.get(TRACE)
     if trace is not None and trace.fault is not None:
         return "fault"
     source = trace.source if trace is not None else "gateway"

@@ -26,7 +26,12 @@ async def body_in_time(request: web.Request, state: AppState) -> web.StreamRespo
     if not request.body_exists:
         return None
     try:
-        await _read_in_time(request, state.settings.server.request_body_timeout_seconds)
+        if request.content.is_eof():
+            # All of it has arrived (most bodies, by the time the route runs): the read
+            # cannot wait, so no timer is armed for it.
+            await request.read()
+        else:
+            await _read_in_time(request, state.settings.server.request_body_timeout_seconds)
     except ConnectionError:
         request[DISCONNECTED] = True  # journaled as no answer (status 0)
         return web.Response()
@@ -37,11 +42,6 @@ async def body_in_time(request: web.Request, state: AppState) -> web.StreamRespo
 
 
 async def _read_in_time(request: web.Request, limit: float) -> None:
-    if request.content.is_eof():
-        # All of it has arrived (most bodies, by the time the route runs): the read cannot
-        # wait, so no timer is armed for it.
-        await request.read()
-        return
     try:
         async with asyncio.timeout(limit):
             await request.read()

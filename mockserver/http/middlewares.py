@@ -9,13 +9,20 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from mockserver.admin.metrics import METRICS, counted
+from mockserver.admin.metrics import METRICS, counted, note_first_byte
 from mockserver.contract.errors import AzureError, catalogue_error
 from mockserver.contract.headers import gateway_headers, new_request_id
 from mockserver.http.body import body_in_time
 from mockserver.http.gateway import check_gateway
 from mockserver.http.journal import journaled
-from mockserver.http.keys import ERROR_NAME, NO_CONTENT_TYPE, OWN_API_PREFIXES, REQUEST_ID, STATE
+from mockserver.http.keys import (
+    DISCONNECTED,
+    ERROR_NAME,
+    NO_CONTENT_TYPE,
+    OWN_API_PREFIXES,
+    REQUEST_ID,
+    STATE,
+)
 from mockserver.redaction.rules import scrub_bytes
 from mockserver.state import AppState
 
@@ -35,13 +42,15 @@ async def every_request(request: web.Request, handler: Handler) -> web.StreamRes
     state = app[STATE]
     if request.path.startswith(OWN_API_PREFIXES):
         return await in_envelope(request, state, _body_then_route(request, state, handler))
+    request[DISCONNECTED] = False  # set once: every later look finds it (a miss raises)
     answering = journaled(request, state, _gated(request, state, handler))
     return await counted(request, app[METRICS], state, in_envelope(request, state, answering))
 
 
 async def _gated(request: web.Request, state: AppState, handler: Handler) -> web.StreamResponse:
     check_gateway(request, state)
-    return await _body_then_route(request, state, handler)
+    nobody_to_answer = await body_in_time(request, state)  # (_body_then_route, inlined)
+    return nobody_to_answer if nobody_to_answer is not None else await handler(request)
 
 
 async def _body_then_route(
@@ -91,18 +100,22 @@ HeaderHook = Callable[[web.Request, web.StreamResponse], Awaitable[None]]
 
 def header_finisher(state: AppState) -> HeaderHook:
     """The on_response_prepare hook of an app with this state (its admin sub-app's answers
-    included, whose request.app is the sub-app)."""
+    included, whose request.app is the sub-app): the app's only one, as each hook is a
+    coroutine more on every answer."""
 
     async def finish_headers(request: web.Request, response: web.StreamResponse) -> None:
-        """Just before headers go out, streams included: add the gateway's, drop aiohttp's
-        own. Azure sends no `Server`, and no Content-Type on some errors (DeploymentNotFound)."""
+        """Just before headers go out, streams included: note the first byte for the
+        metrics, add the gateway's headers, drop aiohttp's own. Azure sends no `Server`,
+        and no Content-Type on some errors (DeploymentNotFound)."""
+        note_first_byte(request)
         request_id = request.get(REQUEST_ID) or new_request_id()
-        region = state.settings.server.region
-        error = response.get(ERROR_NAME, "")
+        # Most answers carry none of the response keys: one len() instead of two misses.
+        error = response.get(ERROR_NAME, "") if len(response) else ""
+        headers, region = response.headers, state.settings.server.region  # PATCHable
         for name, value in gateway_headers(request_id, request.headers, region, error).items():
-            response.headers.setdefault(name, value)
-        response.headers.popall("Server", None)
-        if response.get(NO_CONTENT_TYPE):
-            response.headers.popall("Content-Type", None)
+            headers.setdefault(name, value)
+        headers.popall("Server", None)
+        if len(response) and response.get(NO_CONTENT_TYPE):
+            headers.popall("Content-Type", None)
 
     return finish_headers
