@@ -214,8 +214,31 @@ def response_body(raw: bytes | None, max_body_bytes: int) -> Any:
         return raw[:max_body_bytes].decode("utf-8", "replace")
     if isinstance(raw, CompactJson):  # the mock's own answer: kept as written
         return raw
+    known = _ANSWERS_READ.get(raw)
+    if known is None:
+        known = _read_answer(raw)
+        if len(raw) <= ANSWER_MEMO_BYTES:
+            if len(_ANSWERS_READ) >= ANSWER_MEMO_SIZE:
+                _ANSWERS_READ.clear()
+            _ANSWERS_READ[raw] = known
+    return known
+
+
+def _read_answer(raw: bytes) -> CompactJson | str:
+    """The answer's JSON as orjson writes it, or its text."""
     body, text = decode_for_journal(raw)
-    return body if text is None else text
+    if body is not None:
+        return CompactJson(body.data)
+    assert text is not None, "decoded as JSON or as text"
+    return text
+
+
+# Answers given again byte for byte (a replayed recording, the same error) and what the
+# journal keeps of them, read once: at most 128 of at most 16 KiB (each held elsewhere
+# too: by the recordings, the stubs, or the error catalogue).
+ANSWER_MEMO_BYTES = 16 * 1024
+ANSWER_MEMO_SIZE = 128
+_ANSWERS_READ: dict[bytes, CompactJson | str] = {}
 
 
 def decode_for_journal(raw: bytes) -> tuple[KeptJson | None, str | None]:

@@ -92,3 +92,20 @@ def test_the_mocks_own_answer_is_kept_as_written_and_journaled_as_before(
     assert made.to_json() == before.to_json()
     assert made.stored_bytes() == before.stored_bytes()
     assert vars(made) == vars(before)
+
+
+@settings(max_examples=200, deadline=None)
+@given(ANSWERS, st.sampled_from((b"", b"\n", b" ")))
+def test_an_answer_given_again_is_journaled_as_the_first_time(value: Any, end: bytes) -> None:
+    raw = orjson.dumps(value) + end
+    first = entry(response_body=response_body(raw, 1 << 20))
+    again = entry(response_body=response_body(bytes(raw), 1 << 20))
+    before = entry(response_body=value)
+    assert vars(first) == vars(again) == vars(before)
+    assert again.stored_bytes() == before.stored_bytes()
+
+
+def test_a_text_answer_given_again_is_journaled_as_text() -> None:
+    for raw in (b"not json", b"[" * 300 + b"]" * 300):
+        assert entry(response_body=response_body(raw, 1 << 20)).response_body == raw.decode()
+        assert entry(response_body=response_body(raw, 1 << 20)).response_body == raw.decode()
