@@ -14,7 +14,7 @@ import logging
 from aiohttp import web
 
 from mockserver.contract.errors import catalogue_error
-from mockserver.http.keys import DISCONNECTED
+from mockserver.http.keys import BODY, DISCONNECTED
 from mockserver.state import AppState
 
 log = logging.getLogger("mockserver")
@@ -29,9 +29,10 @@ async def body_in_time(request: web.Request, state: AppState) -> web.StreamRespo
         if request.content.is_eof():
             # All of it has arrived (most bodies, by the time the route runs): the read
             # cannot wait, so no timer is armed for it.
-            await request.read()
+            request[BODY] = await request.read()
         else:
-            await _read_in_time(request, state.settings.server.request_body_timeout_seconds)
+            limit = state.settings.server.request_body_timeout_seconds
+            request[BODY] = await _read_in_time(request, limit)
     except ConnectionError:
         request[DISCONNECTED] = True  # journaled as no answer (status 0)
         return web.Response()
@@ -41,10 +42,10 @@ async def body_in_time(request: web.Request, state: AppState) -> web.StreamRespo
     return None
 
 
-async def _read_in_time(request: web.Request, limit: float) -> None:
+async def _read_in_time(request: web.Request, limit: float) -> bytes:
     try:
         async with asyncio.timeout(limit):
-            await request.read()
+            return await request.read()
     except TimeoutError:
         log.warning("408: the body of %s %s came too late", request.method, request.path)
         # Later reads (the journal's) fail at once instead of waiting again.

@@ -14,7 +14,7 @@ from mockserver.contract.headers import json_content_type
 from mockserver.faults import plan as fault_plan
 from mockserver.faults.kinds import mock_header_error
 from mockserver.http import writer
-from mockserver.http.keys import REQUEST_ID, STATE, TRACE
+from mockserver.http.keys import BODY, REQUEST_ID, STATE, TRACE
 from mockserver.operations.base import Call, Operation, Resource, Surface
 from mockserver.pipeline import Trace
 from mockserver.stores.sessions import SessionError, session_of
@@ -59,7 +59,7 @@ async def _call(request: web.Request, surface: Surface) -> Call:
         path_qs=request.path_qs,
         query=request.query,
         headers=request.headers,
-        body=await request.read(),
+        body=request.get(BODY) or await request.read(),  # read by the body step, if any
         path_params=request.match_info,
         request_id=request[REQUEST_ID],
         session=_session(request),

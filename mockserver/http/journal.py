@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from mockserver.contract.errors import AzureError
-from mockserver.http.keys import DISCONNECTED, TRACE
+from mockserver.http.keys import BODY, DISCONNECTED, TRACE
 from mockserver.pipeline import Trace
 from mockserver.redaction.rules import MASK, journal_policy, scrub_text
 from mockserver.state import AppState
@@ -68,7 +68,9 @@ async def _record(
     trace = request.get(TRACE) or Trace()  # empty when refused before the pipeline
     parsed = trace.json_body  # None when refused before the body was decoded
     rules = journal_policy(state.settings)  # the credentials fixture files leave out, masked
-    raw = await _body(request)
+    raw = request.get(BODY)  # read within its deadline; if not, as far as it came
+    if raw is None:
+        raw = await _body(request)
     body = scrubbed_body(body_fields(raw, parsed, state.settings.journal.max_body_bytes), rules)
     entry = JournalEntry(
         id=0,  # numbered by the journal

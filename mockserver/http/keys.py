@@ -15,6 +15,8 @@ NO_CONTENT_TYPE = web.ResponseKey("no_content_type", bool)
 ERROR_NAME = web.ResponseKey("error_name", str)
 # What the pipeline learnt of an inference request, for the journal and the metrics.
 TRACE = web.RequestKey("trace", Trace)
+# The body, once read within its deadline (http/body.py): the route and the journal take it.
+BODY = web.RequestKey("body", bytes)
 # Set by the writers when the client went away, or the connection was dropped on purpose.
 DISCONNECTED = web.RequestKey("disconnected", bool)
 # The mock's own APIs (admin, metrics): no x-mock-fault, no journal, their own token.
