@@ -92,7 +92,7 @@ def test_the_served_document_is_the_built_one(admin_server: MockServer) -> None:
     served = rawhttp.request(f"{admin_server.url}/__admin/openapi.json", method="GET")
     assert served.status == 200
     assert served.json() == admin_openapi()
-    assert len(OPERATIONS) == 23  # 20 API operations and the dashboard's three files
+    assert len(OPERATIONS) == 24  # 21 API operations and the dashboard's three files
 
 
 @pytest.mark.parametrize(("label", "mode"), CASES)
