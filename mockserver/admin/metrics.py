@@ -89,6 +89,10 @@ class ServerMetrics:
         self.journal_bytes = self._gauge("journal_bytes", "Bytes the journal's entries count")
         self.in_flight = self._gauge("requests_in_flight", "Requests being handled now")
         self.children = LabelledChildren()
+        # Whether these metrics write to files (`--workers`): decided now, as
+        # prometheus-client decided it for each metric just made (one look at os.environ,
+        # not one per request).
+        self.in_files = MULTIPROC_ENV in os.environ
 
     def _counter(self, name: str, doc: str, labels: tuple[str, ...]) -> Counter:
         return Counter(f"mockserver_{name}", doc, labels, registry=self.registry)
@@ -182,11 +186,17 @@ async def counted(
         in_flight.dec()
     # A plain answer is sent once this returns: its first byte goes out now.
     ended = time.perf_counter()
-    await _observe(request, response, (started, ended), metrics, state)
+    _observe(request, response, (started, ended), metrics, state)
+    if metrics.in_files and not state.settings.store.shared:
+        # Each worker's own journal, summed across workers (livesum): the other workers'
+        # values are in their files, so each keeps its own up to date. One process, or a
+        # shared journal, is read when /metrics is (the values exact at the scrape), not
+        # on every request.
+        await metrics.show_journal(state.stores().journal)
     return response
 
 
-async def _observe(
+def _observe(
     request: web.Request,
     response: web.StreamResponse,
     times: tuple[float, float],
@@ -210,12 +220,6 @@ async def _observe(
         child(metrics.rate_limited, deployment, _rate_limit_reason(response, engine)).inc()
     if trace is not None and trace.usage is not None and response.status < 400:
         metrics.count_tokens(deployment, trace.usage)
-    if not state.settings.store.shared and MULTIPROC_ENV in os.environ:
-        # Each worker's own journal, summed across workers (livesum): the other workers'
-        # values are in their files, so each keeps its own up to date. One process, or a
-        # shared journal, is read when /metrics is (the values exact at the scrape), not
-        # on every request.
-        await metrics.show_journal(state.stores().journal)
 
 
 def _route(request: web.Request) -> str:
