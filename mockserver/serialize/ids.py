@@ -70,7 +70,7 @@ def _random_base62(length: int) -> str:
 def random_uuid4() -> str:
     """A random (version 4, RFC 4122) UUID in its text form, as `str(uuid.uuid4())` gives,
     without building a UUID object: two go out with every answer."""
-    digits = f"{_ID_RANDOM.getrandbits(128) & UUID4_CLEAR | UUID4_SET:032x}"
+    digits = (_ID_RANDOM.getrandbits(128) & UUID4_CLEAR | UUID4_SET).to_bytes(16).hex()
     return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
