@@ -152,13 +152,20 @@ class JournalEntry:
 def masked(headers: Mapping[str, str], rules: RedactionPolicy = DEFAULT_POLICY) -> dict[str, str]:
     """Headers as the journal keeps them: lower-cased names, every credential masked by
     the same deny list fixture files use."""
-    return {name: as_text(value) for name, value in rules.headers(headers, MASK).items()}
+    return texts_of(rules.headers(headers, MASK))
 
 
 def masked_query(
     query: Mapping[str, str], rules: RedactionPolicy = DEFAULT_POLICY
 ) -> dict[str, str]:
-    return {name: as_text(value) for name, value in rules.query(query, MASK).items()}
+    return texts_of(rules.query(query, MASK))
+
+
+def texts_of(values: dict[str, str]) -> dict[str, str]:
+    """`values` with each value `as_text`: the same dict when all are ASCII (most are)."""
+    if all(map(str.isascii, values.values())):
+        return values
+    return {name: as_text(value) for name, value in values.items()}
 
 
 def as_text(value: str) -> str:
