@@ -25,9 +25,10 @@ from mockserver.support.scoped_key import ScopedBytes
 
 # Bodies found valid, by api-version, model and the body's bytes: the checks are a pure
 # function of the three, so a body sent again (a retry, a test's repeated call) is not
-# checked again. Refusals are checked each time: their errors are changed on the way out.
+# checked again (from its third sending: a body is kept the second time it is found
+# valid). Refusals are checked each time: their errors are changed on the way out.
 _VALID: Memo[ScopedBytes, tuple[ApiVersion, ModelCard]] = Memo(
-    max_entries=4096, max_size=32 * 2**20
+    max_entries=4096, max_size=32 * 2**20, second_sighting=True
 )
 
 

@@ -1,5 +1,6 @@
 """Completions kept for repeated requests: the generator's reply is a pure function of
-what it reads, so a request made again is answered from the memo, not generated again.
+what it reads, so a request made again is kept, and answered from the memo from then on,
+not generated again.
 
 The key holds everything `Generator.complete` reads: the body exactly as the engines see
 it (its bytes in their order: a schema's property order decides a generated object's),
@@ -40,8 +41,11 @@ def completion_size(completion: Completion) -> int:
 class CompletionMemo:
     """A bounded least-recently-used memo of completions, by entries and by characters."""
 
-    def __init__(self, max_entries: int = 1024, max_size: int = 16 * 2**20) -> None:
-        self._kept: Memo[MemoKey, _Kept] = Memo(max_entries, max_size)
+    def __init__(
+        self, max_entries: int = 1024, max_size: int = 16 * 2**20, second_sighting: bool = True
+    ) -> None:
+        # Kept from the second time a request is made: most are made once (distinct prompts).
+        self._kept: Memo[MemoKey, _Kept] = Memo(max_entries, max_size, second_sighting)
 
     def get(self, key: MemoKey, card: ModelCard) -> Completion | None:
         kept = self._kept.get(key)

@@ -44,11 +44,14 @@ class ContentFacts:
     tokens of each body sent again, by the body's bytes."""
 
     def __init__(self) -> None:
-        self.memo: Memo[ScopedBytes, int] = Memo(max_entries=4096, max_size=32 * 2**20)
+        # Both keep what they are given the second time (`Memo`'s second_sighting).
+        self.memo: Memo[ScopedBytes, int] = Memo(
+            max_entries=4096, max_size=32 * 2**20, second_sighting=True
+        )
         # A body sent again byte for byte has the same content: its facts without even
         # the canonical payload made again.
         self.by_body: Memo[ScopedBytes, tuple[bytes, int]] = Memo(
-            max_entries=4096, max_size=32 * 2**20
+            max_entries=4096, max_size=32 * 2**20, second_sighting=True
         )
 
     def of(self, request: ChatRequest, card: ModelCard, server_seed: int) -> tuple[bytes, int]:

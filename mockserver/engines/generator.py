@@ -16,8 +16,9 @@ reasoning is spent first, then the answer's hidden framing (the model card's
 `completion_framing`: real o3-mini bills 13 tokens with a text answer, 21 with a tool call)
 and its visible tokens, cut to what remains. A reply cut by the limit bills the limit.
 
-A completion made once is kept (`completion_memo`, keyed by everything it is made from):
-the same request again gets it back, its tool-call ids minted anew.
+A completion made a second time is kept (`completion_memo`, keyed by everything it is
+made from): the same request from then on gets it back, its tool-call ids minted anew.
+Kept on the second making, not the first: distinct prompts keep nothing alive.
 """
 
 from __future__ import annotations
@@ -99,7 +100,9 @@ class Generator:
         # The reply styles each deployment allows (`Deployment.reply_styles`); all by default.
         self.reply_styles = reply_styles or {}
         # The topic words of a request, by its digest: a long prompt is read once.
-        self._topics: Memo[bytes, tuple[str, ...]] = Memo(max_entries=4096, max_size=2**20)
+        self._topics: Memo[bytes, tuple[str, ...]] = Memo(
+            max_entries=4096, max_size=2**20, second_sighting=True
+        )
         # The completions of requests answered before (a pure function of what they read).
         self.completions = CompletionMemo()
 

@@ -10,6 +10,7 @@ the keys) keeps a run of long prompts from holding more than a few tens of megab
 from __future__ import annotations
 
 import threading
+from array import array
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
@@ -24,6 +25,8 @@ class _SizedKey(Protocol):
 
 
 K = TypeVar("K", bound=_SizedKey)
+# First sightings remembered by a `second_sighting` memo: their hashes, 8 bytes each.
+_SIGHTING_SLOTS = 8192
 V = TypeVar("V")
 T = TypeVar("T")
 
@@ -49,11 +52,17 @@ class Memo(Generic[K, V]):
     """Bounded by entries and by size: a key's length unless `put` is told what the entry
     holds (a key that is a tuple of parts, a value larger than its key)."""
 
-    def __init__(self, max_entries: int, max_size: int) -> None:
+    def __init__(self, max_entries: int, max_size: int, second_sighting: bool = False) -> None:
         self.max_entries = max_entries
         self.max_size = max_size
         self._values: OrderedDict[K, tuple[V, int]] = OrderedDict()
         self._size = 0
+        # With `second_sighting`, a key is kept the second time it is put, not the first:
+        # a stream of keys never seen again (distinct prompts) then keeps nothing alive,
+        # which costs more than the memo's own work (its entries hold bodies and replies
+        # that every later allocation has to step around). The first sighting is a slot
+        # of hashes: a collision only keeps a key at once, or a second time later.
+        self._seen = array("q", bytes(8 * _SIGHTING_SLOTS)) if second_sighting else None
         # Requests are answered on one loop thread, but the warm-up thread and
         # in-process test code may count too.
         self._lock = threading.Lock()
@@ -70,6 +79,8 @@ class Memo(Generic[K, V]):
         size = len(key) if size is None else size
         if size > self.max_size:
             return  # larger than the whole memo: not worth evicting everything for
+        if self._seen is not None and not self._seen_before(key):
+            return
         with self._lock:
             replaced = self._values.pop(key, None)
             if replaced is not None:
@@ -80,10 +91,22 @@ class Memo(Generic[K, V]):
                 _, (_, evicted_size) = self._values.popitem(last=False)
                 self._size -= evicted_size
 
+    def _seen_before(self, key: K) -> bool:
+        """Whether the key was put before (as far as its slot remembers); notes it if not."""
+        seen, sighting = self._seen, hash(key)
+        assert seen is not None
+        slot = sighting % _SIGHTING_SLOTS
+        if seen[slot] == sighting:
+            return True
+        seen[slot] = sighting
+        return False
+
     def clear(self) -> None:
         with self._lock:
             self._values.clear()
             self._size = 0
+            if self._seen is not None:
+                self._seen = array("q", bytes(8 * _SIGHTING_SLOTS))
 
     def __len__(self) -> int:
         return len(self._values)

@@ -121,6 +121,12 @@ def generator(seed: int = 0, deterministic: bool = True) -> Generator:
     return Generator(seed, IdSource(deterministic=deterministic, fixed_created=1738281600))
 
 
+def twice(memoising: Generator, call: EngineCall) -> Completion:
+    """The completion of a call made a second time: the memo keeps it from then on."""
+    memoising.complete(call)
+    return memoising.complete(call)
+
+
 def without_call_ids(completion: Completion) -> Completion:
     choices = tuple(
         dataclasses.replace(
@@ -141,9 +147,10 @@ def call_ids(completion: Completion) -> list[str]:
 async def test_a_memoised_completion_is_the_fresh_one(body: dict[str, Any], seed: int) -> None:
     memoising = generator(seed)
     first = await memoising.make(call_for(body))
-    again = await memoising.make(call_for(body))
+    again = await memoising.make(call_for(body))  # kept the second time it is made
     assert len(memoising.completions) == 1
-    assert again == first == generator(seed).complete(call_for(body))
+    remembered = await memoising.make(call_for(body))
+    assert remembered == again == first == generator(seed).complete(call_for(body))
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -159,9 +166,9 @@ def test_tool_call_ids_are_minted_again_for_each_answer(body: dict[str, Any]) ->
 
 def test_a_seed_changed_at_run_time_is_a_new_answer() -> None:
     memoising, body = generator(0), {"messages": [{"role": "user", "content": ASKS[0]}]}
-    before = memoising.complete(call_for(body))
+    before = twice(memoising, call_for(body))
     memoising.seed = 7  # as PATCH /__admin/settings does
-    after = memoising.complete(call_for(body))
+    after = twice(memoising, call_for(body))
     assert after == generator(7).complete(call_for(body)) and len(memoising.completions) == 2
     assert before != after
 
@@ -172,20 +179,20 @@ def test_the_same_content_in_another_key_order_is_not_the_same_answer() -> None:
         "messages": [{"role": "user", "content": "The person"}],
         "response_format": PERSON_SCHEMA,
     }
-    memoising.complete(call_for(body))
+    twice(memoising, call_for(body))
     swapped = {**body, "response_format": person_format(("age", "name"))}
-    assert memoising.complete(call_for(swapped)) == generator().complete(call_for(swapped))
+    assert twice(memoising, call_for(swapped)) == generator().complete(call_for(swapped))
     assert len(memoising.completions) == 2
 
 
 def test_reply_styles_deployment_and_card_are_in_the_key() -> None:
     ask = {"messages": [{"role": "user", "content": ASKS[2]}]}
     memoising = Generator(0, IdSource(True, 0), {"plain": ()})
-    styled = memoising.complete(call_for(ask))
-    plain = memoising.complete(dataclasses.replace(call_for(ask), deployment="plain"))
+    styled = twice(memoising, call_for(ask))
+    plain = twice(memoising, dataclasses.replace(call_for(ask), deployment="plain"))
     assert styled.choices[0].content in ("Yes", "No") and plain != styled
     other_card = CARD.model_copy(update={"system_fingerprint": "fp_other"})
-    carded = memoising.complete(dataclasses.replace(call_for(ask), card=other_card))
+    carded = twice(memoising, dataclasses.replace(call_for(ask), card=other_card))
     assert carded.system_fingerprint == "fp_other" and len(memoising.completions) == 3
 
 
@@ -204,7 +211,7 @@ def completion_of(text: str) -> Completion:
 
 
 def test_the_memo_is_bounded_by_entries_and_size() -> None:
-    memo = CompletionMemo(max_entries=2, max_size=100)
+    memo = CompletionMemo(max_entries=2, max_size=100, second_sighting=False)
     for index in range(3):
         memo.put((index,), CARD, completion_of("x" * 10), key_size=10)
     assert len(memo) == 2 and memo.get((0,), CARD) is None and memo.get((2,), CARD) is not None

@@ -49,6 +49,7 @@ def test_a_request_without_its_bytes_is_read_by_content() -> None:
     by_hand = dataclasses.replace(request, body_bytes=None)
     facts = ContentFacts()
     assert facts.of(by_hand, CARD, 0) == expected(request, 0) and len(facts.by_body) == 0
+    assert facts.of(request, CARD, 0) == expected(request, 0) and len(facts.by_body) == 0
     assert facts.of(request, CARD, 0) == expected(request, 0) and len(facts.by_body) == 1
 
 
@@ -56,5 +57,7 @@ def test_known_facts_are_only_those_of_a_body_seen_before() -> None:
     facts, request = ContentFacts(), checked({"messages": [{"role": "user", "content": "hi"}]})
     assert facts.known(request, CARD, 0) is None
     made = facts.of(request, CARD, 0)
+    assert facts.known(request, CARD, 0) is None  # kept the second time it is seen
+    assert facts.of(request, CARD, 0) == made
     assert facts.known(checked({"messages": [{"role": "user", "content": "hi"}]}), CARD, 0) == made
     assert facts.known(request, CARD, 1) is None
