@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiohttp import web
 
 from mockserver.contract.errors import AzureError
-from mockserver.http.keys import BODY, DISCONNECTED, TRACE
+from mockserver.http.keys import BODY, DISCONNECTED, TRACE, WRITTEN_BY_ORJSON
 from mockserver.pipeline import Trace
 from mockserver.redaction.rules import MASK, journal_policy, scrub_text
 from mockserver.state import AppState
@@ -43,7 +43,7 @@ async def journaled(
         status = response.status if answered else 0
         return response
     except AzureError as error:
-        status, answer = error.status, error.body
+        status, answer = error.status, WholeAnswer(error.body)
         raise
     except web.HTTPException as error:
         status = error.status
@@ -52,10 +52,19 @@ async def journaled(
         await _record(request, state, status, (time.perf_counter() - started) * 1000, answer)
 
 
-def _whole_body(response: web.StreamResponse) -> bytes | None:
+def _whole_body(response: web.StreamResponse) -> WholeAnswer | None:
     """A non-streamed answer's bytes (a stream's frames are not kept)."""
     body = response.body if isinstance(response, web.Response) else None
-    return body if isinstance(body, bytes) else None
+    if not isinstance(body, bytes):
+        return None
+    return WholeAnswer(body, len(response) > 0 and response.get(WRITTEN_BY_ORJSON, False))
+
+
+class WholeAnswer(NamedTuple):
+    """A whole answer's bytes; whether they are orjson's own (kept as written)."""
+
+    body: bytes
+    written_by_orjson: bool = False
 
 
 async def _record(
@@ -63,7 +72,7 @@ async def _record(
     state: AppState,
     status: int,
     duration_ms: float,
-    answer: bytes | None = None,
+    answer: WholeAnswer | None = None,
 ) -> None:
     trace = request.get(TRACE) or Trace()  # empty when refused before the pipeline
     parsed = trace.json_body  # None when refused before the body was decoded
@@ -71,7 +80,8 @@ async def _record(
     raw = request.get(BODY)  # read within its deadline; if not, as far as it came
     if raw is None:
         raw = await _body(request)
-    body = scrubbed_body(body_fields(raw, parsed, state.settings.journal.max_body_bytes), rules)
+    limit = state.settings.journal.max_body_bytes
+    body = scrubbed_body(body_fields(raw, parsed, limit), rules)
     entry = JournalEntry(
         id=0,  # numbered by the journal
         time=time.time(),
@@ -91,7 +101,7 @@ async def _record(
         disconnected=request.get(DISCONNECTED, False),
         duration_ms=round(duration_ms, 3),
         **_answer_fields(trace),
-        response_body=response_body(answer, state.settings.journal.max_body_bytes),
+        response_body=_answer_body(answer, limit),
     )
     try:
         await state.stores(_session(request)).journal.record(entry)
@@ -99,6 +109,12 @@ async def _record(
         log.warning(
             "the journal could not record %s %s: %s", request.method, request.path, unavailable.name
         )
+
+
+def _answer_body(answer: WholeAnswer | None, limit: int) -> Any:
+    if answer is None:
+        return None
+    return response_body(answer.body, limit, answer.written_by_orjson)
 
 
 def _answer_fields(trace: Trace) -> dict[str, Any]:

@@ -17,6 +17,8 @@ ERROR_NAME = web.ResponseKey("error_name", str)
 TRACE = web.RequestKey("trace", Trace)
 # The body, once read within its deadline (http/body.py): the route and the journal take it.
 BODY = web.RequestKey("body", bytes)
+# Set on an answer whose body is orjson's own bytes of a JSON value (Rendered.written_by_orjson).
+WRITTEN_BY_ORJSON = web.ResponseKey("written_by_orjson", bool)
 # Set by the writers when the client went away, or the connection was dropped on purpose.
 DISCONNECTED = web.RequestKey("disconnected", bool)
 # The mock's own APIs (admin, metrics): no x-mock-fault, no journal, their own token.

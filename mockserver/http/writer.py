@@ -13,7 +13,7 @@ from mockserver.contract.headers import json_content_type
 from mockserver.engines.reply import AnswerBrokeError, RawAnswer
 from mockserver.faults.latency import NO_DELAY
 from mockserver.http import faults
-from mockserver.http.keys import DISCONNECTED, NO_CONTENT_TYPE
+from mockserver.http.keys import DISCONNECTED, NO_CONTENT_TYPE, WRITTEN_BY_ORJSON
 from mockserver.http.streaming import write_stream
 from mockserver.operations.base import Surface
 from mockserver.pipeline import Outcome
@@ -41,7 +41,10 @@ async def write(
     if outcome.delay_seconds > 0:
         await asyncio.sleep(outcome.delay_seconds)
     headers = {**outcome.headers, "Content-Type": json_content_type(surface)}
-    return await whole(request, web.Response(body=rendered.body, headers=headers), plan.on_body)
+    response = web.Response(body=rendered.body, headers=headers)
+    if rendered.written_by_orjson and plan.on_body is None:  # not garbled on the way out
+        response[WRITTEN_BY_ORJSON] = True
+    return await whole(request, response, plan.on_body)
 
 
 async def whole(

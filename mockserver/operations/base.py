@@ -76,6 +76,9 @@ class Rendered:
     body: bytes | None = None
     frames: FrameSource | None = None
     headers: Mapping[str, str] | None = None  # beside the model's headers
+    # The body is orjson's own bytes of a JSON value (and perhaps one newline): the
+    # journal keeps them as they are instead of parsing them and writing them again.
+    written_by_orjson: bool = False
 
 
 class Operation(Protocol):

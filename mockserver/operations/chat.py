@@ -33,7 +33,7 @@ class ChatCompletions:
         request, completion = answer.request, answer.completion
         if not request.stream:
             body = chat_completion_body(completion, answer.identity, request.service_tier)
-            return Rendered(body=body)
+            return Rendered(body=body, written_by_orjson=True)
         settings = state.settings
         options = StreamOptions(
             include_usage=request.include_usage,

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from mockserver.engines.reply import Choice, Completion, ToolCall, Usage
-from mockserver.serialize.compact import CompactJson
 from mockserver.serialize.filters import completion_filter_results, prompt_filter_results
 from mockserver.serialize.ids import ResponseIdentity
 
 
 def chat_completion_body(
     completion: Completion, identity: ResponseIdentity, service_tier: str | None = None
-) -> CompactJson:
+) -> bytes:
     """`service_tier` is the tier that served the request, named when the request asked."""
     body: dict[str, Any] = {
         "choices": [_choice(choice) for choice in completion.choices],
@@ -26,8 +27,9 @@ def chat_completion_body(
         body["service_tier"] = service_tier
     body["system_fingerprint"] = completion.system_fingerprint
     body["usage"] = usage_object(completion.usage)
-    # Azure ends its compact body with a newline.
-    return CompactJson.of(body, newline=True)
+    # Azure ends its compact body with a newline. orjson's own bytes: the journal keeps
+    # them as they are (Rendered.written_by_orjson).
+    return orjson.dumps(body, option=orjson.OPT_APPEND_NEWLINE)
 
 
 def _choice(choice: Choice) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -20,7 +20,6 @@ from mockserver.redaction.rules import (
     scrub_serialized,
     scrub_text,
 )
-from mockserver.serialize.compact import CompactJson
 
 # orjson serializes at most 255 levels of nesting: a deeper body is kept as text only, or
 # every read of the journal (GET /__admin/requests) would fail on it.
@@ -45,8 +44,8 @@ class StoredAsJson:
     def __set__(self, entry: object, value: Any) -> None:
         if isinstance(value, KeptJson):  # its bytes are made already
             value, data = value.value, value.data
-        elif isinstance(value, CompactJson):  # written by orjson: kept as they are
-            data = value.as_written()
+        elif isinstance(value, WrittenJson):  # written by orjson: kept as they are
+            data = value.data
             value = None if data == NULL else value
         else:
             data = None if value is None else orjson.dumps(value)
@@ -68,6 +67,19 @@ class KeptJson:
             return cls(value, orjson.dumps(value))
         except (orjson.JSONEncodeError, TypeError):
             return None
+
+
+class WrittenJson(NamedTuple):
+    """JSON bytes exactly as orjson writes them (parsed and written again, the same
+    bytes), kept as they are."""
+
+    data: bytes
+
+    @classmethod
+    def of_answer(cls, raw: bytes) -> WrittenJson:
+        """orjson's bytes of a value, perhaps followed by one newline (orjson's own text
+        never ends with one)."""
+        return cls(raw[:-1] if raw.endswith(b"\n") else raw)
 
 
 def json_value(field: Any) -> Any:
@@ -213,14 +225,14 @@ def _scrubbed_json(body: Any, rules: RedactionPolicy) -> Any:
     return body if scrubbed is None else scrubbed
 
 
-def response_body(raw: bytes | None, max_body_bytes: int) -> Any:
+def response_body(raw: bytes | None, max_body_bytes: int, written_by_orjson: bool = False) -> Any:
     """What the dashboard shows of an answer: its JSON, or its text cut at the body limit."""
     if raw is None:
         return None
     if len(raw) > max_body_bytes:
         return raw[:max_body_bytes].decode("utf-8", "replace")
-    if isinstance(raw, CompactJson):  # the mock's own answer: kept as written
-        return raw
+    if written_by_orjson:  # the mock's own answer: kept as written
+        return WrittenJson.of_answer(raw)
     known = _ANSWERS_READ.get(raw)
     if known is None:
         known = _read_answer(raw)
@@ -231,11 +243,11 @@ def response_body(raw: bytes | None, max_body_bytes: int) -> Any:
     return known
 
 
-def _read_answer(raw: bytes) -> CompactJson | str:
+def _read_answer(raw: bytes) -> WrittenJson | str:
     """The answer's JSON as orjson writes it, or its text."""
     body, text = decode_for_journal(raw)
     if body is not None:
-        return CompactJson(body.data)
+        return WrittenJson(body.data)
     assert text is not None, "decoded as JSON or as text"
     return text
 
@@ -245,7 +257,7 @@ def _read_answer(raw: bytes) -> CompactJson | str:
 # too: by the recordings, the stubs, or the error catalogue).
 ANSWER_MEMO_BYTES = 16 * 1024
 ANSWER_MEMO_SIZE = 128
-_ANSWERS_READ: dict[bytes, CompactJson | str] = {}
+_ANSWERS_READ: dict[bytes, WrittenJson | str] = {}
 
 
 def decode_for_journal(raw: bytes) -> tuple[KeptJson | None, str | None]:

@@ -12,7 +12,6 @@ from mockserver.contract.errors import AzureError, catalogue_error, invalid_requ
 from mockserver.operations.base import Answer, Call, Parsed, Rendered, Resource, Route, Surface
 from mockserver.operations.responses import service
 from mockserver.operations.responses.events import ResponseEvents
-from mockserver.serialize.compact import CompactJson
 from mockserver.serialize.sse import tokens_per_frame
 from mockserver.state import AppState
 
@@ -58,7 +57,7 @@ class CreateResponse:
                 settings.streaming.chunking, settings.streaming.buffer_tokens
             )
             return Rendered(frames=ResponseEvents(response, per_frame))
-        return Rendered(body=CompactJson.of(response))
+        return Rendered(body=orjson.dumps(response), written_by_orjson=True)
 
 
 async def retrieve(state: AppState, call: Call) -> bytes:
