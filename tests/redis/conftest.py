@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 
 from mockserver import MockServer
 from mockserver.config import Settings
-from mockserver.stores.redis import connect, redis_stores
+from mockserver.stores.redis import RedisBackend, connect, redis_stores
 from mockserver.stores.stores import Stores
 from tests.redis.server import redis_server, redis_url
 
@@ -49,3 +49,22 @@ def two_servers(url: str, **settings: Any) -> Iterator[tuple[MockServer, MockSer
 def servers(redis_url: str) -> Iterator[tuple[MockServer, MockServer]]:
     with two_servers(redis_url) as pair:
         yield pair
+
+
+@pytest.fixture
+async def backends(redis_url: str) -> AsyncIterator[tuple[RedisBackend, RedisBackend]]:
+    """Two started backends on one Redis: two processes' shared state, followers running."""
+    first, second = await started(redis_url), await started(redis_url)
+    yield first, second
+    await first.close()
+    await second.close()
+
+
+async def started(url: str) -> RedisBackend:
+    backend = RedisBackend(connect(url), Settings())
+    await backend.start(no_settings)
+    return backend
+
+
+def no_settings(changes: dict[str, Any]) -> None:
+    pass

@@ -4,7 +4,6 @@ every process forgot that the session had no stubs."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -12,7 +11,6 @@ from mockserver.engines.stubs import Stub
 from mockserver.stores.redis import RedisBackend, StoreUnavailableError, connect
 from mockserver.stores.redis import stubs as stubs_module
 from mockserver.stores.redis.keys import SessionKeys
-from tests.redis.test_stubless import started
 
 
 class Handling:
@@ -41,14 +39,6 @@ class Handling:
 
 def stub(content: str) -> Stub:
     return Stub.model_validate({"answer": {"content": content}})
-
-
-@pytest.fixture
-async def backends(redis_url: str) -> AsyncIterator[tuple[RedisBackend, RedisBackend]]:
-    first, second = await started(redis_url), await started(redis_url)
-    yield first, second
-    await first.close()
-    await second.close()
 
 
 async def test_an_add_racing_the_first_waits_for_every_process(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 
@@ -16,10 +15,7 @@ from mockserver.stores.redis.connection import Client
 from mockserver.stores.redis.keys import SessionKeys, session_keys
 from mockserver.stores.responses import StoredResponse
 from mockserver.stores.stores import Stores
-
-
-def no_settings(changes: dict[str, Any]) -> None:
-    pass
+from tests.redis.conftest import no_settings
 
 
 @pytest.fixture

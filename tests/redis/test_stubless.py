@@ -4,16 +4,15 @@ anywhere: no round trip for "any stubs?" while there are none, never a stub miss
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 
 from mockserver import MockServer
-from mockserver.config import Settings
 from mockserver.engines.stubs import Stub
 from mockserver.stores.redis import RedisBackend, StoreUnavailableError, connect
 from tests.http.test_cli import running
+from tests.redis.conftest import started
 from tests.redis.server import ValkeyProcess, running_valkey
 from tests.redis.test_settings_store import eventually, subscribers
 from tests.redis.test_two_servers import API_VERSION, CHAT, HELLO
@@ -21,24 +20,6 @@ from tests.support import rawhttp
 from tests.support.waiting import POLL_BOUND_SECONDS
 
 STUB = Stub.model_validate({"answer": {"content": "x"}})
-
-
-def no_settings(changes: dict[str, Any]) -> None:
-    pass
-
-
-async def started(url: str) -> RedisBackend:
-    backend = RedisBackend(connect(url), Settings())
-    await backend.start(no_settings)
-    return backend
-
-
-@pytest.fixture
-async def backends(redis_url: str) -> AsyncIterator[tuple[RedisBackend, RedisBackend]]:
-    first, second = await started(redis_url), await started(redis_url)
-    yield first, second
-    await first.close()
-    await second.close()
 
 
 async def test_none_known_until_an_add_is_told(
