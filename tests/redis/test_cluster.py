@@ -14,7 +14,7 @@ from mockserver.stores.redis import RedisBackend, StoreUnavailableError, open_cl
 from mockserver.stores.redis.keys import SessionKeys
 from tests.redis.cluster import cluster_url, redis_cluster
 from tests.redis.conftest import two_servers
-from tests.redis.test_settings_store import Follower
+from tests.redis.test_settings_store import Follower, losses_over_a_quiet_spell
 from tests.redis.test_shared_settings import content
 from tests.redis.test_two_servers import QUOTA, chat
 
@@ -102,3 +102,12 @@ async def test_settings_are_applied_by_every_follower_on_a_cluster(cluster_url: 
     finally:
         for follower in followers:
             await follower.close()
+
+
+async def test_an_idle_subscription_keeps_on_a_cluster(cluster_url: str) -> None:
+    follower = Follower(cluster_url, cluster=True)
+    await follower.start()
+    try:
+        assert await losses_over_a_quiet_spell(follower) == 0
+    finally:
+        await follower.close()

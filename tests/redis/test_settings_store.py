@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from mockserver.stores.redis import StoreUnavailableError, connect
-from mockserver.stores.redis.broadcast import ACK_DEADLINE, Broadcast
+from mockserver.stores.redis.broadcast import ACK_DEADLINE, PING_AFTER, PONG_DEADLINE, Broadcast
 from mockserver.stores.redis.connection import Client, connect_cluster
 from mockserver.stores.redis.settings import SharedSettings
 from tests.redis.server import ValkeyProcess, running_valkey
@@ -127,3 +127,24 @@ async def eventually(condition: Any, seconds: float = 5.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "not within the deadline"
         await asyncio.sleep(0.05)
+
+
+async def losses_over_a_quiet_spell(follower: Follower) -> int:
+    """How often the follower took its subscription for lost while nothing was told: long
+    enough for a ping unanswered to have counted as silence (two pings and their deadline)."""
+    losses: list[None] = []
+    follower.broadcast.on_lost.append(lambda: losses.append(None))
+    await asyncio.sleep(2 * PING_AFTER + PONG_DEADLINE + 1.0)
+    return len(losses)
+
+
+async def test_an_idle_subscription_is_pinged_and_its_pongs_keep_it(redis_url: str) -> None:
+    follower = Follower(redis_url)
+    await follower.start()
+    try:
+        assert await losses_over_a_quiet_spell(follower) == 0
+        clients = await follower.client.client_list()
+        subscribed = [c for c in clients if int(c["sub"]) > 0]
+        assert [c["cmd"] for c in subscribed] == ["ping"]  # its last command: a ping
+    finally:
+        await follower.close()
