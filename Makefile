@@ -17,7 +17,7 @@ serve: $(STAMP)
 	$(BIN)/mockserver serve $(ARGS)
 
 # The dashboard's browser tests drive Debian's Chromium (never a downloaded browser): installed
-# here when missing and we may (root with apt-get); otherwise they skip with one line saying so.
+# here when missing and we may (root with apt-get); otherwise they fail with one line saying so.
 test: $(STAMP) chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -25,7 +25,7 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && apt-get install -y -qq chromium; \
-	  else echo "make: no chromium and no root to install it: the browser tests will skip"; fi; }
+	  else echo "make: no chromium and no root to install it: the browser tests will fail (apt-get install chromium)"; fi; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check mockserver tests scripts bench

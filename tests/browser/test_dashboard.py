@@ -14,12 +14,9 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from mockserver.testing.server import MockServer
-from tests.browser.conftest import require_chromium
 from tests.replay.helpers import CASSETTE, UPSTREAM_SEED, error_code, post, recorder, replayer
 from tests.support.chat import DEPLOYMENT, user
 from tests.support.clients import azure_client
-
-require_chromium()
 
 TOKEN = "dashboard-admin-token"
 SECRET_KEY = "sk-dashboard-secret-key"
