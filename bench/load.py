@@ -119,6 +119,14 @@ def wrk_script(request: Request) -> str:
     return "\n".join(lines) + "\n" + WRK_DONE
 
 
+def drive(request: Request, connections: int, seconds: float, workdir: Path) -> RunResult:
+    """One run of load: wrk when installed (the load generator every server gets), else
+    the bench's own asyncio client."""
+    if have_wrk():
+        return run_wrk(request, connections, seconds, workdir)
+    return run_client(request, connections, seconds)
+
+
 def have_wrk() -> bool:
     return shutil.which("wrk") is not None
 

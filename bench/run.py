@@ -427,10 +427,7 @@ def run_seconds(request: load.Request, seconds: float) -> float:
 
 def measure_once(request: load.Request, seconds: float, workdir: Path, pid: int) -> dict[str, Any]:
     meter = CpuMeter(pid)
-    if load.have_wrk():
-        result = load.run_wrk(request, CONNECTIONS, seconds, workdir)
-    else:
-        result = load.run_client(request, CONNECTIONS, seconds)
+    result = load.drive(request, CONNECTIONS, seconds, workdir)
     run = {**result.as_dict(), "cpu": meter.read()}
     # CPU time the server spent per answered request: less sensitive than req/s to other
     # processes on the machine taking the cores for a while.

@@ -157,10 +157,7 @@ def measure(
 ) -> dict[str, Any]:
     meter = CpuMeter(pid, helper)
     before = cpu_by_process(pid)
-    if load.have_wrk():
-        result = load.run_wrk(request, CONNECTIONS, seconds, workdir)
-    else:
-        result = load.run_client(request, CONNECTIONS, seconds)
+    result = load.drive(request, CONNECTIONS, seconds, workdir)
     run = {**result.as_dict(), "cpu": meter.read()}
     run["process_cores"] = busy_processes(before, cpu_by_process(pid), result.seconds)
     per_request = 1e6 * result.seconds / result.requests if result.requests else None
