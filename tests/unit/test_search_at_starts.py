@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mockserver.engines.styles import code_fence, only_answer
-from mockserver.engines.styles.prefilter import search_at_starts
+from mockserver.engines.styles.prefilter import folded, search_at_starts
 from mockserver.engines.styles.prompt import Prompt
 
 FRAGMENTS = (
@@ -70,3 +70,27 @@ def test_the_styles_reply_as_with_a_plain_search(question: str, seed: int) -> No
                 style, "search_at_starts", lambda pattern, text, _: pattern.search(text)
             )
             assert style.reply(prompt, random.Random(seed), 500) == made
+
+
+# The styles' own expressions: each may be searched only at its start words, which holds
+# only while every match of it opens with one of them. Tried at every position of texts
+# full of the words (and their folded look-alikes), so an edit of an expression or of its
+# start words that breaks the tie fails here, not as a changed reply.
+STYLES = ((only_answer.ASK, only_answer.ASK_STARTS), (code_fence.ASK, code_fence.ASK_STARTS))
+
+
+@settings(max_examples=600, deadline=None)
+@given(text=texts())
+def test_every_match_of_a_style_opens_with_one_of_its_start_words(text: str) -> None:
+    lowered = folded(text)
+    for pattern, starts in STYLES:
+        for position in range(len(text) + 1):
+            if pattern.match(text, position) is not None:
+                assert lowered.startswith(starts, position), (pattern.pattern, text, position)
+
+
+def test_the_start_words_are_tried_on_texts_where_the_styles_match() -> None:
+    # The check above must see matches at all: one text per style that matches.
+    assert only_answer.ASK.search("Answer with only yes or no.")
+    assert code_fence.ASK.search("Write a function that adds.")
+    assert found(search_at_starts(code_fence.ASK, "Please write a function", code_fence.ASK_STARTS))

@@ -16,12 +16,12 @@ from mockserver.engines.styles.prefilter import may_match, search_at_starts
 from mockserver.engines.styles.prompt import Prompt, quoted, sentence
 
 NAME = "code_fence"
-_ASK = re.compile(
+ASK = re.compile(
     r"\b(?:write|implement|create|generate|give me|show me|provide|code)\b[^.\n?]{0,60}?"
     r"\b(?:code|function|script|program|class|method|query|snippet|module|algorithm)s?\b",
     re.IGNORECASE,
 )
-# What _ASK cannot match without: a verb of making and a noun of code.
+# What ASK cannot match without: a verb of making and a noun of code.
 ASK_NEEDS = (
     ("write", "implement", "create", "generate", "give me", "show me", "provide", "code"),
     (
@@ -29,7 +29,7 @@ ASK_NEEDS = (
         *("method", "query", "snippet", "module", "algorithm"),
     ),
 )
-# Where a match of _ASK opens: a verb of making.
+# Where a match of ASK opens: a verb of making.
 ASK_STARTS = ASK_NEEDS[0]
 _FENCED = re.compile(r"```([a-z+#]+)")
 # Language as named in prose -> the fence's info string.
@@ -87,7 +87,7 @@ def reply(prompt: Prompt, rng: random.Random, visible: int) -> str | None:
     asking = prompt.last_user[-4000:]
     fenced = _FENCED.search(asking)
     if not (
-        fenced or (may_match(asking, *ASK_NEEDS) and search_at_starts(_ASK, asking, ASK_STARTS))
+        fenced or (may_match(asking, *ASK_NEEDS) and search_at_starts(ASK, asking, ASK_STARTS))
     ):
         return None
     language = _language(asking, fenced)

@@ -25,17 +25,17 @@ _KIND = (
     r"|(?P<number>(?:a|one|the) (?:single )?(?:number|integer|digit)|numbers?|digits?)"
     r"|(?P<word>(?:(?:a|one) (?:single )?)?word)\b"
 )
-_ASK = re.compile(
+ASK = re.compile(
     rf"\b(?:{_VERB}\b[^.\n]{{0,30}}?\b{_LIMIT}\b|{_LIMIT} {_VERB}\b)[^.\n]{{0,20}}?\b(?:{_KIND})",
     re.IGNORECASE,
 )
-# What _ASK cannot match without: a verb, a limiting word and a kind of answer.
+# What ASK cannot match without: a verb, a limiting word and a kind of answer.
 ASK_NEEDS = (
     ("answer", "respond", "reply", "return", "output", "say"),
     ("only", "just", "exactly", "solely", "nothing but", "a single"),
     ("yes", "true", "number", "integer", "digit", "word"),
 )
-# Where a match of _ASK opens: a verb, or a limiting word.
+# Where a match of ASK opens: a verb, or a limiting word.
 ASK_STARTS = ASK_NEEDS[0] + ASK_NEEDS[1]
 
 
@@ -54,4 +54,4 @@ def reply(prompt: Prompt, rng: random.Random, visible: int) -> str | None:
 
 
 def _asked(text: str) -> re.Match[str] | None:
-    return search_at_starts(_ASK, text, ASK_STARTS) if may_match(text, *ASK_NEEDS) else None
+    return search_at_starts(ASK, text, ASK_STARTS) if may_match(text, *ASK_NEEDS) else None
