@@ -79,9 +79,9 @@ class Memo(Generic[K, V]):
         size = len(key) if size is None else size
         if size > self.max_size:
             return  # larger than the whole memo: not worth evicting everything for
-        if self._seen is not None and not self._seen_before(key):
-            return
-        with self._lock:
+        with self._lock:  # the sightings too: `clear` replaces them under the lock
+            if self._seen is not None and not self._seen_before(key):
+                return
             replaced = self._values.pop(key, None)
             if replaced is not None:
                 self._size -= replaced[1]
@@ -92,7 +92,8 @@ class Memo(Generic[K, V]):
                 self._size -= evicted_size
 
     def _seen_before(self, key: K) -> bool:
-        """Whether the key was put before (as far as its slot remembers); notes it if not."""
+        """Whether the key was put before (as far as its slot remembers); notes it if not.
+        Called with the lock held."""
         seen, sighting = self._seen, hash(key)
         assert seen is not None
         slot = sighting % _SIGHTING_SLOTS
