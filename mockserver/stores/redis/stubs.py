@@ -30,7 +30,7 @@ import functools
 import secrets
 from dataclasses import dataclass, field
 
-from mockserver.contract.errors import JSON_CONTENT_TYPE, encode_body
+from mockserver.contract.errors import catalogue_error
 from mockserver.engines.matching import RequestView
 from mockserver.engines.stubs import Stub
 from mockserver.stores.redis.broadcast import ACK_DEADLINE
@@ -118,14 +118,8 @@ return answered
 def stored_unconfirmed(stub_id: str) -> StoreUnavailableError:
     """The 503 of an add whose stub is stored but not confirmed known by every process:
     Azure's envelope, saying so, without the retry-after that invites adding it twice."""
-    message = (
-        f"The stub {stub_id} was stored, but not every process of the mock confirmed it in"
-        " time: some may answer without it for a moment. It need not be added again"
-        " (adding a stub with the same id replaces it)."
-    )
-    error = {"message": message, "type": "server_error", "param": None, "code": None}
-    body = encode_body({"error": error}, "pretty")
-    return StoreUnavailableError(503, body, JSON_CONTENT_TYPE, name="service_unavailable")
+    error = catalogue_error("stub_stored_unconfirmed", stub_id=stub_id)
+    return StoreUnavailableError(error.status, error.body, error.content_type, name=error.name)
 
 
 @functools.lru_cache(maxsize=4096)
