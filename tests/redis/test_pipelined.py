@@ -15,7 +15,14 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from mockserver.stores.redis import connect
-from mockserver.stores.redis.pipelined import HotScript, PipelinedLine, PipelinedRedis, with_line
+from mockserver.stores.redis.pipelined import (
+    MAX_UNSENT_BYTES,
+    HotScript,
+    PipelinedLine,
+    PipelinedRedis,
+    ReplyProtocol,
+    with_line,
+)
 from tests.redis.server import running_valkey
 
 COUNT = "return redis.call('INCRBY', KEYS[1], ARGV[1])"
@@ -106,3 +113,39 @@ async def test_a_unix_socket_url_gets_a_line(tmp_path: Path) -> None:
 def test_tls_keeps_redis_pys_path() -> None:
     client = with_line(BlockingConnectionPool.from_url("rediss://127.0.0.1:6380/0"))
     assert isinstance(client, PipelinedRedis) and client.line is None
+
+
+async def test_a_redis_that_takes_nothing_refuses_calls_past_the_unsent_bound() -> None:
+    # A peer that accepts the connection and never reads: what the line sends piles up
+    # in its transport. Calls are refused (a 503 for the request) once the unsent bytes
+    # would pass MAX_UNSENT_BYTES, not kept until the deadline whatever their number.
+    accepted: list[asyncio.Transport] = []
+
+    class NeverReads(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            assert isinstance(transport, asyncio.Transport)
+            transport.pause_reading()
+            accepted.append(transport)
+
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(NeverReads, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    _, line = await loop.create_connection(ReplyProtocol, "127.0.0.1", port)
+    piece, sent = b"x" * (1024 * 1024), 0
+    most = 4 * MAX_UNSENT_BYTES // len(piece)  # bounded: 128 sends
+    calls: list[asyncio.Future[object]] = []
+    try:
+        with pytest.raises(RedisConnectionError, match="not taking"):
+            while sent < most:
+                sent += 1
+                calls.append(line.send(("SET", "key", piece)))
+                await asyncio.sleep(0)  # the turn ends: the line writes
+        assert MAX_UNSENT_BYTES // len(piece) // 2 <= sent < most
+        assert not any(call.done() for call in calls)  # those sent still wait for Redis
+    finally:
+        line.fail(RedisConnectionError, "closed")
+        for transport in accepted:
+            transport.close()
+        server.close()
+        await server.wait_closed()
+    assert all(isinstance(call.exception(), RedisConnectionError) for call in calls)

@@ -29,6 +29,10 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from mockserver.stores.redis.deadline import CALL_DEADLINE, CONNECT_TIMEOUT, bounded
 
 Arg = str | bytes | int | float
+# Commands not yet taken by Redis, at most (bytes): a Redis that stops reading (frozen, a
+# full socket) with requests arriving holds their journal entries until the deadline;
+# past this a call fails at once (Azure's 503) instead of growing the process.
+MAX_UNSENT_BYTES = 32 * 1024 * 1024
 Waiting = tuple["asyncio.Future[Any]", float]  # the caller, its deadline (loop time)
 
 
@@ -40,6 +44,7 @@ class ReplyProtocol(asyncio.Protocol):
         self.loop = asyncio.get_running_loop()
         self.waiting: deque[Waiting] = deque()
         self.outgoing: list[bytes] = []
+        self.outgoing_bytes = 0  # the summed size of `outgoing`
         self.transport: asyncio.Transport | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.open = False
@@ -55,6 +60,7 @@ class ReplyProtocol(asyncio.Protocol):
         # Packed first: an argument it refuses leaves no caller waiting for no reply.
         # (hiredis's stub types a 1-tuple; it packs any number of arguments.)
         packed = hiredis.pack_command(cast(Any, tuple(args)))
+        self.refuse_past_unsent_bound(len(packed))
         future = self.loop.create_future()
         self.waiting.append((future, self.loop.time() + CALL_DEADLINE))
         if not self.outgoing:  # the first of this turn: written once the turn ends
@@ -64,8 +70,16 @@ class ReplyProtocol(asyncio.Protocol):
             self.timer = self.loop.call_at(self.waiting[0][1], self.check_deadline)
         return future
 
+    def refuse_past_unsent_bound(self, size: int) -> None:
+        unsent = self.outgoing_bytes + size
+        if self.transport is not None:
+            unsent += self.transport.get_write_buffer_size()
+        if unsent > MAX_UNSENT_BYTES:
+            raise RedisConnectionError("Redis is not taking what this process sends")
+        self.outgoing_bytes += size
+
     def flush(self) -> None:
-        outgoing, self.outgoing = self.outgoing, []
+        outgoing, self.outgoing, self.outgoing_bytes = self.outgoing, [], 0
         if self.open and self.transport is not None:
             self.transport.writelines(outgoing)
 
