@@ -6,13 +6,16 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+import redis
 
 from mockserver.config import Deployment, Settings
 from mockserver.engines.stubs import Stub
 from mockserver.stores.journal_entry import JournalEntry
 from mockserver.stores.redis import RedisBackend, connect
+from mockserver.stores.redis import expiry as expiry_module
+from mockserver.stores.redis import session as session_module
 from mockserver.stores.redis.connection import Client
-from mockserver.stores.redis.keys import SessionKeys, session_keys
+from mockserver.stores.redis.keys import ARRIVALS, DEPLOYMENTS, USAGE, SessionKeys, session_keys
 from mockserver.stores.responses import StoredResponse
 from mockserver.stores.stores import Stores
 from tests.redis.conftest import no_settings
@@ -105,3 +108,49 @@ async def test_a_closing_process_renews_what_it_used_last(redis_url: str) -> Non
     names = await session_key_names(check, "last")
     assert names and all([0 < await check.pttl(key) <= 3_600_000 for key in names])
     await check.aclose()
+
+
+def first_step_between_read_and_act(
+    monkeypatch: pytest.MonkeyPatch, module: object, redis_url: str, session: str
+) -> None:
+    """The next naming of a session's keys is followed at once by what a request's first
+    quota step for another deployment writes: the race between reading the deployments
+    and acting on their keys, made certain."""
+    named = session_keys
+    writer = redis.Redis.from_url(redis_url)
+    keys = SessionKeys("mockserver", session)
+
+    def naming_then_a_step(session_of: SessionKeys, deployments: list[str]) -> list[str]:
+        monkeypatch.setattr(module, "session_keys", named)  # once
+        writer.sadd(keys.key(*DEPLOYMENTS), "late")
+        writer.hset(keys.key(*USAGE, "late"), mapping={"start": 1, "tokens": 0})
+        writer.zadd(keys.key(*ARRIVALS, "late"), {"1": 1})
+        writer.close()
+        return named(session_of, deployments)
+
+    monkeypatch.setattr(module, "session_keys", naming_then_a_step)
+
+
+async def test_forget_leaves_no_key_of_a_deployment_first_used_meanwhile(
+    backend: RedisBackend, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await use_every_store(backend.stores("racing"))
+    first_step_between_read_and_act(monkeypatch, session_module, redis_url, "racing")
+    await backend.forget("racing")
+    assert await session_key_names(backend.client, "racing") == set()
+
+
+async def test_a_sweep_renews_a_deployment_first_used_meanwhile_at_the_next(
+    backend: RedisBackend, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await use_every_store(backend.stores("racing"))
+    first_step_between_read_and_act(monkeypatch, expiry_module, redis_url, "racing")
+    await backend.expiry.sweep()
+    late = SessionKeys("mockserver", "racing").key(*USAGE, "late")
+    assert await backend.client.pttl(late) == -1  # written after the read: not renewed yet
+    assert "racing" in backend.expiry.used  # but kept for the next sweep
+    await backend.expiry.sweep()
+    names = await session_key_names(backend.client, "racing")
+    assert late in names
+    for name in names:
+        assert 0 < await backend.client.pttl(name) <= 2000

@@ -8,7 +8,9 @@ BATCH_SESSIONS sessions: two pipelines each (read the sessions' deployments, the
 per session that PEXPIREs its keys), each batch under its own deadline, so a sweep of any
 size makes progress. So a session's keys expire between `ttl` and `ttl + interval` after
 its last use, together. A key written after the last sweep of a process that then died
-keeps no expiry: the next use of the session by any process renews it.
+keeps no expiry: the next use of the session by any process renews it. A deployment whose
+first quota step falls between a batch's two pipelines is caught by the script (the
+session is renewed again at the next sweep).
 
 A batch Redis refused is kept for the next sweep; once Redis did not answer, so are the
 batches not yet tried (each would only wait out its deadline). What is carried over is
@@ -26,14 +28,24 @@ import logging
 from redis.exceptions import RedisError
 
 from mockserver.stores.redis.connection import UNREACHABLE, Client, bounded, text
-from mockserver.stores.redis.keys import SessionKeys, session_keys
+from mockserver.stores.redis.keys import (
+    DEPLOYMENTS,
+    KNOWN_DEPLOYMENTS,
+    SessionKeys,
+    session_keys,
+)
 
 log = logging.getLogger("mockserver.stores")
 
-# KEYS: every key of one session; ARGV: the ttl in ms. One command per session instead
-# of one per key: a fifth of the CPU a sweep costs the server's event loop. Sent as EVAL
-# (no NOSCRIPT to handle), which a cluster pipeline sends to the session's node as it is.
-RENEW = "for _, key in ipairs(KEYS) do redis.call('PEXPIRE', key, ARGV[1]) end"
+# KEYS: every key of one session, the deployments set first; ARGV: the ttl in ms, then
+# the deployments. One command per session instead of one per key: a fifth of the CPU a
+# sweep costs the server's event loop. Sent as EVAL (no NOSCRIPT to handle), which a
+# cluster pipeline sends to the session's node as it is. 0 when a deployment's keys
+# appeared since the read: the session is renewed again at the next sweep.
+RENEW = KNOWN_DEPLOYMENTS + (
+    "for _, key in ipairs(KEYS) do redis.call('PEXPIRE', key, ARGV[1]) end"
+    " if complete(2) then return 1 end return 0"
+)
 
 LONGEST_INTERVAL = 60.0  # seconds between sweeps, at most
 # Sessions renewed by one pair of pipelines (~21 keys each), under one call deadline:
@@ -141,10 +153,12 @@ class SessionExpiry:
         keys = [SessionKeys(self.prefix, session) for session in sessions]
         async with self.client.pipeline(transaction=False) as pipe:
             for session in keys:
-                pipe.smembers(session.key("quota", "deployments"))
+                pipe.smembers(session.key(*DEPLOYMENTS))
             deployments = await pipe.execute()
         async with self.client.pipeline(transaction=False) as pipe:
             for session, names in zip(keys, deployments, strict=True):
-                renewed = session_keys(session, sorted(map(text, names)))
-                pipe.eval(RENEW, len(renewed), *renewed, self.ttl_ms)
-            await pipe.execute()
+                known = sorted(map(text, names))
+                renewed = session_keys(session, known)
+                pipe.eval(RENEW, len(renewed), *renewed, self.ttl_ms, *known)
+            complete = await pipe.execute()
+        self.keep([name for name, whole in zip(sessions, complete, strict=True) if not whole])

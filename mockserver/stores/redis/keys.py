@@ -58,10 +58,29 @@ SESSION_KEYS = (
     ("faults", "draws"),
     ("replays", "used"),
 )
-PER_DEPLOYMENT = (("quota", "usage"), ("quota", "arrivals"))
+USAGE, ARRIVALS = ("quota", "usage"), ("quota", "arrivals")  # each + the deployment's name
+PER_DEPLOYMENT = (USAGE, ARRIVALS)
+DEPLOYMENTS = ("quota", "deployments")  # the set of deployments the quota has keys for
+
+# Lua, the opening of a script whose KEYS[1] is the deployments set and whose ARGV from
+# `first` on are the deployments its KEYS were named for: `complete` is false when the set
+# holds one more (a request's first step for a deployment ran between the read and the
+# script), so the caller reads again instead of leaving that deployment's keys behind.
+KNOWN_DEPLOYMENTS = """
+local function complete(first)
+  local known = {}
+  for i = first, #ARGV do known[ARGV[i]] = true end
+  for _, name in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+    if not known[name] then return false end
+  end
+  return true
+end
+"""
 
 
 def session_keys(keys: SessionKeys, deployments: list[str]) -> list[str]:
-    """Every key of the session, given the deployments its quota has used."""
-    fixed = [keys.key(*parts) for parts in SESSION_KEYS]
+    """Every key of the session, given the deployments its quota has used; the
+    deployments set first (KEYS[1] of the scripts that open with KNOWN_DEPLOYMENTS)."""
+    fixed = [keys.key(*DEPLOYMENTS)]
+    fixed += [keys.key(*parts) for parts in SESSION_KEYS if parts != DEPLOYMENTS]
     return fixed + [keys.key(*parts, name) for name in deployments for parts in PER_DEPLOYMENT]

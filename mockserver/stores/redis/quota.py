@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from mockserver.config import Deployment
 from mockserver.stores.quota import MINUTE, QuotaSnapshot, Refusal, whole_seconds, window_allowance
 from mockserver.stores.redis.connection import Client, guarded, text, unavailable_as_503
-from mockserver.stores.redis.keys import SessionKeys
+from mockserver.stores.redis.keys import ARRIVALS, DEPLOYMENTS, USAGE, SessionKeys
 from mockserver.stores.redis.pipelined import HotScript
 
 MICROS = 1_000_000
@@ -60,7 +60,8 @@ if step == 'admit' then
   if ARGV[9] == '1' and tokens + estimate > tpm then
     kind, wait = 'tokens', int(start + minute - now)
   elseif ARGV[9] == '1' and redis.call('ZCOUNT', arrivals, since, '+inf') >= allowance then
-    kind, wait = 'requests', int(oldest_recent() + window - now)
+    -- an arrival is in the window: allowance >= 1 (window_allowance)
+    kind, wait = 'requests', int((oldest_recent() or now) + window - now)
   else
     tokens = redis.call('HINCRBY', usage, 'tokens', ARGV[8])
     local seq = redis.call('HINCRBY', usage, 'seq', 1)
@@ -109,7 +110,7 @@ class RedisQuotaLedger:
     ) -> None:
         self.client = client
         self.keys = keys
-        self.names = keys.key("quota", "deployments")
+        self.names = keys.key(*DEPLOYMENTS)
         self.request_window = request_window_seconds
         self.clock = clock  # None: Redis's own clock, the one every process shares
         self.script = HotScript(client, STEP)  # every request's: the pipelined line
@@ -203,7 +204,7 @@ class RedisQuotaLedger:
         return keys
 
     def usage_key(self, deployment: str) -> str:
-        return self.keys.key("quota", "usage", deployment)
+        return self.keys.key(*USAGE, deployment)
 
     def arrivals_key(self, deployment: str) -> str:
-        return self.keys.key("quota", "arrivals", deployment)
+        return self.keys.key(*ARRIVALS, deployment)

@@ -14,11 +14,23 @@ from typing import Any
 
 from mockserver.config import Settings
 from mockserver.stores.redis.broadcast import Broadcast
-from mockserver.stores.redis.connection import Client, close, guarded, healthy, text
+from mockserver.stores.redis.connection import (
+    Client,
+    close,
+    guarded,
+    healthy,
+    store_unavailable,
+    text,
+)
 from mockserver.stores.redis.expiry import SessionExpiry
 from mockserver.stores.redis.faults import RedisFaultLedger
 from mockserver.stores.redis.journal import RedisJournal
-from mockserver.stores.redis.keys import SessionKeys, session_keys
+from mockserver.stores.redis.keys import (
+    DEPLOYMENTS,
+    KNOWN_DEPLOYMENTS,
+    SessionKeys,
+    session_keys,
+)
 from mockserver.stores.redis.quota import RedisQuotaLedger
 from mockserver.stores.redis.replays import RedisReplayLedger
 from mockserver.stores.redis.responses import RedisResponseStore
@@ -30,6 +42,13 @@ from mockserver.stores.sessions import DEFAULT_SESSION
 from mockserver.stores.stores import Stores
 
 DEFAULT_PREFIX = "mockserver"
+# KEYS: every key of the session, the deployments set first; ARGV: the deployments.
+FORGET = (
+    KNOWN_DEPLOYMENTS
+    + "if not complete(1) then return 0 end redis.call('DEL', unpack(KEYS)) return 1"
+)
+# Reads of the deployments a forget makes at most (each new deployment costs one more).
+FORGET_TRIES = 8
 KEPT_SESSIONS = 1024  # stores objects kept per process; the state itself is all in Redis
 
 
@@ -86,11 +105,16 @@ class RedisBackend:
     @guarded
     async def forget(self, session: str) -> None:
         """Delete every key of the session, counters included: the keys are known (no
-        SCAN of the whole keyspace, which a run with a session per test would repeat)."""
+        SCAN of the whole keyspace, which a run with a session per test would repeat).
+        Read again if a deployment's keys appeared since they were read."""
         keys = SessionKeys(self.prefix, session)
-        deployments = await self.client.smembers(keys.key("quota", "deployments"))
-        await self.client.delete(*session_keys(keys, sorted(map(text, deployments))))
-        self.expiry.used.discard(session)
+        for _ in range(FORGET_TRIES):
+            deployments = sorted(map(text, await self.client.smembers(keys.key(*DEPLOYMENTS))))
+            named = session_keys(keys, deployments)
+            if await self.client.eval(FORGET, len(named), *named, *deployments):
+                self.expiry.used.discard(session)
+                return
+        raise store_unavailable()  # deployments added faster than it can read: a 503, retried
 
     async def healthy(self) -> bool:
         return await healthy(self.client)
