@@ -24,20 +24,38 @@ from mockserver.stores.redis.keys import SessionKeys
 from mockserver.stores.redis.pipelined import HotScript
 
 # KEYS: entries, sizes, meta. ARGV: entry JSON, its bytes, capacity, max bytes. Returns the
-# id. The sizes are listed again from the entries if the two ever differ in length (kept by
-# a version without the list): once, then every record pops a size instead of an XRANGE.
+# id. Checks first, writes after: Redis keeps a script's writes made before an error, so
+# nothing is counted before the entry is added. The sizes are listed again from the entries
+# if the two ever differ in length (kept by a version without the list), and the bytes
+# summed again; ids go on after the Stream's newest even if `meta` was lost while the
+# Stream stayed (an XADD at or below it would be refused on every record).
 RECORD = """
 local entries, sizes, meta = KEYS[1], KEYS[2], KEYS[3]
 local count = redis.call('XLEN', entries)
+local resum = false
 if redis.call('LLEN', sizes) ~= count then
   redis.call('DEL', sizes)
   for _, item in ipairs(redis.call('XRANGE', entries, '-', '+')) do
     redis.call('RPUSH', sizes, item[2][2])
   end
+  resum = true
 end
 local id = redis.call('HINCRBY', meta, 'last', 1)
-local total = redis.call('HINCRBY', meta, 'bytes', ARGV[2])
+if count > 0 then
+  local newest = redis.call('XREVRANGE', entries, '+', '-', 'COUNT', 1)[1][1]
+  newest = tonumber(string.match(newest, '^%d+'))
+  if id <= newest then
+    id, resum = newest + 1, true
+    redis.call('HSET', meta, 'last', id)
+  end
+end
+if resum then
+  local kept = 0
+  for _, size in ipairs(redis.call('LRANGE', sizes, 0, -1)) do kept = kept + tonumber(size) end
+  redis.call('HSET', meta, 'bytes', string.format('%d', kept))
+end
 redis.call('XADD', entries, string.format('%d-0', id), 'bytes', ARGV[2], 'entry', ARGV[1])
+local total = redis.call('HINCRBY', meta, 'bytes', ARGV[2])
 redis.call('RPUSH', sizes, ARGV[2])
 count = count + 1
 local capacity, limit = tonumber(ARGV[3]), tonumber(ARGV[4])

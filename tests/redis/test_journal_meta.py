@@ -1,0 +1,67 @@
+"""The shared journal's record script checks before it writes: with its `meta` hash lost
+while its Stream stayed, a record still succeeds, after the Stream's newest id, and the
+bytes it counts are the entries' again; nothing is counted for an entry not added."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from mockserver.config import Settings
+from mockserver.stores.journal_entry import JournalEntry
+from mockserver.stores.redis import connect, redis_stores
+from mockserver.stores.redis.connection import Client
+from mockserver.stores.redis.keys import SessionKeys
+from mockserver.stores.stores import Stores
+
+SESSION = "journal-meta"
+
+
+@pytest.fixture
+async def client(redis_url: str) -> AsyncIterator[Client]:
+    made = connect(redis_url)
+    yield made
+    await made.aclose()
+
+
+def entry(path: str) -> JournalEntry:
+    return JournalEntry(id=0, time=0.0, method="POST", path=path, query={}, headers={}, status=200)
+
+
+async def recorded(stores: Stores, count: int) -> list[int]:
+    ids = []
+    for number in range(count):
+        made = entry(f"/p{number}")
+        await stores.journal.record(made)
+        ids.append(made.id)
+    return ids
+
+
+async def summed_sizes(stores: Stores) -> int:
+    return sum(kept.stored_bytes() for kept in await stores.journal.entries())
+
+
+async def test_a_lost_meta_does_not_stop_the_journal(client: Client) -> None:
+    stores = redis_stores(client, Settings(), session=SESSION)
+    await stores.journal.clear()
+    first = await recorded(stores, 3)
+    await client.delete(SessionKeys("mockserver", SESSION).key("journal", "meta"))
+    later = await recorded(stores, 2)
+    assert later == [first[-1] + 1, first[-1] + 2]  # after the Stream's newest
+    assert [kept.path for kept in await stores.journal.entries()] == [
+        f"/p{n}" for n in (0, 1, 2, 0, 1)
+    ]
+    assert await stores.journal.stored_bytes() == await summed_sizes(stores)
+
+
+async def test_sizes_listed_again_sum_the_bytes_again(client: Client) -> None:
+    stores = redis_stores(client, Settings(), session=SESSION)
+    await stores.journal.clear()
+    await recorded(stores, 3)
+    keys = SessionKeys("mockserver", SESSION)
+    await client.delete(keys.key("journal", "sizes"))  # as a version without the list kept
+    await client.hset(keys.key("journal", "meta"), "bytes", 999_999)  # drifted
+    await recorded(stores, 1)
+    assert await stores.journal.size() == 4
+    assert await stores.journal.stored_bytes() == await summed_sizes(stores)
