@@ -22,7 +22,7 @@ import random
 import string
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, chain, repeat
 from typing import Any, Protocol
 
 import orjson
@@ -37,6 +37,7 @@ from mockserver.tokens import counting as tokens
 DONE = b"data: [DONE]\n\n"
 CHUNKING_MODES = ("token", "buffered")
 _PAD_ALPHABET = string.ascii_letters + string.digits
+_PAD_ALPHABET_BYTES = _PAD_ALPHABET.encode("ascii")
 MAX_PAD = 16
 _PAD_LENGTH_BITS = MAX_PAD.bit_length()  # what randrange(MAX_PAD) draws each try
 _PAD_CHOICES = float(len(_PAD_ALPHABET))
@@ -92,12 +93,16 @@ class FrameTemplate:
     so a filled template is byte for byte the frame the dict would give.
     """
 
-    def __init__(self, payload: dict[str, Any], holes: int) -> None:
+    def __init__(self, payload: dict[str, Any], holes: int, bare: int = 0) -> None:
+        """`bare`: the last holes that take a string's characters as they are, not its
+        JSON (a pad: letters and digits, which JSON does not escape)."""
         parts = frame(payload).split(_HOLE_JSON)
         if len(parts) != holes + 1:
             raise ValueError(f"a template with {holes} holes has {len(parts) - 1}")
+        fills = [b"%b"] * (holes - bare) + [b'"%b"'] * bare
         # bytes %-formatting fills every hole in one C call.
-        self.format = b"%b".join(part.replace(b"%", b"%%") for part in parts)
+        escaped = [part.replace(b"%", b"%%") for part in parts]
+        self.format = b"".join(chain.from_iterable(zip(escaped, [*fills, b""], strict=True)))
 
     def fill(self, *values: bytes) -> bytes:
         return self.format % values
@@ -117,8 +122,8 @@ class ChunkStream:
         self.completion = completion
         self.identity = identity
         self.options = options
-        self._pads: random.Random | None = None
-        self._random_pads: Iterator[str] | None = None
+        self._seeded: random.Random | None = None
+        self._pads: Iterator[bytes] | None = None
 
     def frames(self) -> Iterator[bytes]:
         yield frame({**_EMPTY_IDENTITY, "prompt_filter_results": prompt_filter_results()})
@@ -160,27 +165,26 @@ class ChunkStream:
     def _piece_frames(
         self, choice: Choice, text: str | None, delta_for: DeltaOf, verdicts: dict[str, Any]
     ) -> Iterator[bytes]:
-        """A frame per piece of `text` (a token, or a buffer of them), `delta_for` each."""
+        """A frame per piece of `text` (a token, or a buffer of them), `delta_for` each:
+        its template filled, in C from end to end (a map over the pieces and pads), or its
+        own dict dumped in the (never seen) case that the stream's constants hold the hole.
+        """
         pieces = self._pieces(text or "")
-        if pieces:
-            yield from map(self._piece_frame(choice, delta_for, verdicts), pieces)
-
-    def _piece_frame(
-        self, choice: Choice, delta_for: DeltaOf, verdicts: dict[str, Any]
-    ) -> Callable[[str], bytes]:
-        """How one piece's frame is made: its template filled, or its own dict dumped
-        in the (never seen) case that the stream's constants hold the template's hole."""
+        if not pieces:
+            return iter(())
         pad = HOLE if self.options.obfuscation else None
         payload = self._model_payload([_choice(choice.index, verdicts, delta_for(HOLE), None)], pad)
         try:
-            template = FrameTemplate(payload, holes=1 if pad is None else 2)
+            holes, bare = (1, 0) if pad is None else (2, 1)  # the pad's hole takes its letters
+            shape = FrameTemplate(payload, holes, bare).format
         except ValueError:
-            return lambda piece: self._delta(choice, delta_for(piece), verdicts)
-        shape, dumps = template.format, orjson.dumps  # `fill`, without its call: per frame
+            return (self._delta(choice, delta_for(piece), verdicts) for piece in pieces)
+        piece_jsons = map(orjson.dumps, pieces)
         if pad is None:
-            return lambda piece: shape % (dumps(piece),)
-        next_pad = self._pad_source()
-        return lambda piece: shape % (dumps(piece), dumps(next_pad()))
+            return map(shape.__mod__, piece_jsons)
+        # zip draws a pad only once it has a piece (the pads are drawn in frame order);
+        # the pads never end, so the pieces end the zip.
+        return map(shape.__mod__, zip(piece_jsons, self._pad_stream(), strict=False))
 
     def _delta(self, choice: Choice, delta: dict[str, Any], verdicts: dict[str, Any]) -> bytes:
         return self._model_frame([_choice(choice.index, verdicts, delta, None)])
@@ -216,48 +220,44 @@ class ChunkStream:
         return pieces
 
     def _pad(self) -> str:
-        return self._pad_source()()
+        return next(self._pad_stream()).decode("ascii")
 
-    def _pad_source(self) -> Callable[[], str]:
-        """What draws the next pad: bound once per piece template, called per frame."""
-        if self.options.reproducible_pads:
-            return self._reproducible_pad
-        if self._random_pads is None:
-            self._random_pads = endless_random_pads()
-        return self._random_pads.__next__
+    def _pad_stream(self) -> Iterator[bytes]:
+        """The stream's pads, one per model frame: drawn from the response id, or random
+        ones drawn in bulk (a batch at a time, with no Python run per pad)."""
+        if self._pads is None:
+            if self.options.reproducible_pads:
+                self._pads = iter(self._reproducible_pad, None)
+            else:
+                self._pads = chain.from_iterable(map(random_pads, repeat(PAD_BATCH)))
+        return self._pads
 
-    def _reproducible_pad(self) -> str:
+    def _reproducible_pad(self) -> bytes:
         # One generator per stream, seeded by the response id: the pads of a stream are
         # reproducible, and drawing one costs a few calls, not a hash per frame. The draws
         # are exactly `randrange(MAX_PAD)` then `choices(_PAD_ALPHABET, k=length)`, spelt
         # out: randrange takes 5-bit draws until one is below 16, and choices picks
         # alphabet[floor(random() * 62)] per character.
-        if self._pads is None:
-            self._pads = random.Random(self.identity.id)
-        draw, unit = self._pads.getrandbits, self._pads.random
+        if self._seeded is None:
+            self._seeded = random.Random(self.identity.id)
+        draw, unit = self._seeded.getrandbits, self._seeded.random
         length = draw(_PAD_LENGTH_BITS)
         while length >= MAX_PAD:
             length = draw(_PAD_LENGTH_BITS)
-        return "".join([_PAD_ALPHABET[int(unit() * _PAD_CHOICES)] for _ in range(length)])
+        return bytes([_PAD_ALPHABET_BYTES[int(unit() * _PAD_CHOICES)] for _ in range(length)])
 
 
-def endless_random_pads() -> Iterator[str]:
-    while True:
-        yield from random_pads(PAD_BATCH)
-
-
-def random_pads(count: int) -> list[str]:
-    """`count` pads with the lengths and characters `_reproducible_pad` draws (uniform),
-    from a few bulk draws of random bytes rather than a draw per character."""
+def random_pads(count: int) -> list[bytes]:
+    """`count` pads (ASCII) with the lengths and characters `_reproducible_pad` draws
+    (uniform), from a few bulk draws of random bytes rather than a draw per character."""
     lengths = random.randbytes(count).translate(_PAD_LENGTHS)
     wanted = sum(lengths)
     characters = b""
     while len(characters) < wanted:  # a byte in 32 is dropped: rarely a second draw
         more = random.randbytes(wanted - len(characters) + 8)
         characters += more.translate(_PAD_CHARACTERS, _PAD_DROPPED)
-    text = characters.decode("ascii")
     ends = list(accumulate(lengths))
-    return list(map(text.__getitem__, map(slice, [0, *ends[:-1]], ends)))
+    return list(map(characters.__getitem__, map(slice, [0, *ends[:-1]], ends)))
 
 
 DeltaOf = Callable[[str], dict[str, Any]]

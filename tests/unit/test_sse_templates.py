@@ -184,6 +184,13 @@ def test_a_template_fills_percent_signs_and_escapes_verbatim() -> None:
     assert filled == frame({"a": '%s "x"', "b": "100%", "c": None})
 
 
+def test_a_bare_hole_takes_a_pads_letters_as_its_json_string() -> None:
+    template = FrameTemplate({"a": HOLE, "b": "100%", "c": HOLE}, holes=2, bare=1)
+    for pad in ("", "Ab3", "zZ09" * 3):
+        filled = template.fill(orjson.dumps('%s "x"'), pad.encode("ascii"))
+        assert filled == frame({"a": '%s "x"', "b": "100%", "c": pad})
+
+
 def test_pads_are_those_drawn_before_templates_for_a_deterministic_id() -> None:
     """The pads of a stream whose id `--deterministic-ids` derived, as they were drawn
     with randrange/choices before this rendering (recorded from that code)."""
@@ -260,7 +267,7 @@ def test_random_pads_are_uniform_in_length_and_character() -> None:
     lengths = Counter(map(len, pads))
     assert sorted(lengths) == list(range(16))
     assert all(1_600 < count < 2_400 for count in lengths.values())  # 2,000 expected
-    characters = Counter("".join(pads))
+    characters = Counter(b"".join(pads).decode("ascii"))
     assert sorted(characters) == sorted(ALPHABET)
     assert all(3_100 < count < 4_700 for count in characters.values())  # ~3,870 expected
 
