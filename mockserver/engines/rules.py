@@ -13,7 +13,7 @@ from mockserver.engines.generator import Generator
 from mockserver.engines.matching import RequestView
 from mockserver.engines.reply import Choice, Completion, Reply, Usage
 from mockserver.engines.stubs import ErrorAnswer, Stub, StubAnswer, UsageOverride
-from mockserver.faults.kinds import mock_header_error, parse_fault
+from mockserver.faults.kinds import Fault, mock_header_error, parse_fault
 from mockserver.stores.stubs import StubStore
 
 FORCE_STUB_HEADER = "x-mock-stub"
@@ -51,14 +51,33 @@ class StubRules:
         if stub is None:
             return None  # another request took its last use meanwhile
         answer = stub.answer
-        why = f"stub {stub.id} matched" + (" (x-mock-stub)" if forced else "")
-        reply = Reply("stubs", f"stub:{stub.id}", why, stub_id=stub.id, delay_ms=answer.delay_ms)
         if answer.error is not None:
-            return dataclasses.replace(reply, error=error_for(answer.error, call.view.surface))
+            return _reply(stub, forced, error=error_for(answer.error, call.view.surface))
         scripted = dataclasses.replace(call, script=script_for(answer))
         completion = _with_overrides(await self.generator.make(scripted), answer)
         fault = None if answer.fault is None else parse_fault(answer.fault)
-        return dataclasses.replace(reply, completion=completion, fault=fault)
+        return _reply(stub, forced, completion=completion, fault=fault)
+
+
+def _reply(
+    stub: Stub,
+    forced: str | None,
+    completion: Completion | None = None,
+    error: AzureError | None = None,
+    fault: Fault | None = None,
+) -> Reply:
+    """The stub's reply, made once with all its fields (`dataclasses.replace`: ~3 us)."""
+    why = f"stub {stub.id} matched" + (" (x-mock-stub)" if forced else "")
+    return Reply(
+        "stubs",
+        f"stub:{stub.id}",
+        why,
+        completion=completion,
+        error=error,
+        stub_id=stub.id,
+        fault=fault,
+        delay_ms=stub.answer.delay_ms,
+    )
 
 
 async def _take(store: StubStore, view: RequestView, forced: str | None) -> Stub | None:
