@@ -169,8 +169,9 @@ class ChunkStream:
         its template filled, in C from end to end (a map over the pieces and pads), or its
         own dict dumped in the (never seen) case that the stream's constants hold the hole.
         """
-        pieces = self._pieces(text or "")
-        if not pieces:
+        text = text or ""
+        jsons = self._piece_jsons(text)
+        if not jsons:
             return iter(())
         pad = HOLE if self.options.obfuscation else None
         payload = self._model_payload([_choice(choice.index, verdicts, delta_for(HOLE), None)], pad)
@@ -178,13 +179,13 @@ class ChunkStream:
             holes, bare = (1, 0) if pad is None else (2, 1)  # the pad's hole takes its letters
             shape = FrameTemplate(payload, holes, bare).format
         except ValueError:
+            pieces = self._pieces(text)
             return (self._delta(choice, delta_for(piece), verdicts) for piece in pieces)
-        piece_jsons = map(orjson.dumps, pieces)
         if pad is None:
-            return map(shape.__mod__, piece_jsons)
+            return map(shape.__mod__, jsons)
         # zip draws a pad only once it has a piece (the pads are drawn in frame order);
         # the pads never end, so the pieces end the zip.
-        return map(shape.__mod__, zip(piece_jsons, self._pad_stream(), strict=False))
+        return map(shape.__mod__, zip(jsons, self._pad_stream(), strict=False))
 
     def _delta(self, choice: Choice, delta: dict[str, Any], verdicts: dict[str, Any]) -> bytes:
         return self._model_frame([_choice(choice.index, verdicts, delta, None)])
@@ -218,6 +219,12 @@ class ChunkStream:
             size = self.options.buffer_tokens
             return ["".join(pieces[i : i + size]) for i in range(0, len(pieces), size)]
         return pieces
+
+    def _piece_jsons(self, text: str) -> list[bytes]:
+        """Each piece's JSON string (the caller only reads the list)."""
+        if self.options.chunking == "buffered":
+            return list(map(orjson.dumps, self._pieces(text)))
+        return token_piece_jsons(text)
 
     def _pad(self) -> str:
         return next(self._pad_stream()).decode("ascii")
@@ -308,6 +315,21 @@ def token_pieces(text: str) -> list[str]:
 
 # Pieces by text: at most 4,096 texts and 8M characters (see `Memo`).
 _PIECES: Memo[str, list[str]] = Memo(max_entries=4_096, max_size=8 * 2**20)
+
+
+def token_piece_jsons(text: str) -> list[bytes]:
+    """`token_pieces(text)`, each as its JSON string: a stub's answer streamed again is
+    looked up, not dumped again. The list is the memo's own: read it, don't change it."""
+    known = _PIECE_JSONS.get(text)
+    if known is None:
+        known = list(map(orjson.dumps, token_pieces(text)))
+        _PIECE_JSONS.put(text, known)
+    return known
+
+
+# Dumped pieces by text: fewer texts than `_PIECES` (a bytes object costs ~35 bytes more
+# than its JSON): at most 1,024 texts and 1M characters, ~15 MB at worst.
+_PIECE_JSONS: Memo[str, list[bytes]] = Memo(max_entries=1_024, max_size=2**20)
 
 
 def _pieces_by_token(token_ids: list[int]) -> list[str]:

@@ -29,6 +29,7 @@ from mockserver.serialize.sse import (
     StreamOptions,
     frame,
     random_pads,
+    token_piece_jsons,
     token_pieces,
 )
 from mockserver.tokens import counting
@@ -182,6 +183,13 @@ def test_a_template_fills_percent_signs_and_escapes_verbatim() -> None:
     template = FrameTemplate({"a": HOLE, "b": "100%", "c": HOLE}, holes=2)
     filled = template.fill(orjson.dumps('%s "x"'), orjson.dumps(None))
     assert filled == frame({"a": '%s "x"', "b": "100%", "c": None})
+
+
+@pytest.mark.parametrize("text", [ODD_TEXT, "", "word " * 300, "💩" * 30 + "é" * 20])
+def test_memoised_piece_jsons_are_the_pieces_dumped(text: str) -> None:
+    fresh = [orjson.dumps(piece) for piece in uncached_pieces(text)]
+    assert token_piece_jsons(text) == fresh
+    assert token_piece_jsons(text) == fresh  # the memo's answer: the same
 
 
 def test_a_bare_hole_takes_a_pads_letters_as_its_json_string() -> None:
