@@ -46,6 +46,7 @@ from mockserver.serialize.sse import tokens_per_frame
 from mockserver.state import AppState
 from mockserver.stores.journal_entry import ReplayMiss
 from mockserver.stores.quota import rate_limit_error
+from mockserver.support.scoped_key import ScopedBytes
 
 # Bodies longer than this have their prompt tokens counted off the event loop (tiktoken
 # releases the GIL while it encodes; 64 KiB takes about 2 ms, a 32 MiB body a second).
@@ -116,6 +117,18 @@ class _Checked:
     body: dict[str, Any]  # as received, decoded
     parsed: Parsed
     engine_call: EngineCall
+
+
+@dataclass(frozen=True)
+class _Found:
+    """What the checks found from the request's settings, route and body alone."""
+
+    target: Target
+    body: dict[str, Any]
+    parsed: Parsed
+    request: ChatRequest
+    digest: bytes
+    prompt_tokens: int
 
 
 class _Offered(Asked):
@@ -250,6 +263,37 @@ class _Request:
         call = self.call
         self.latency = _asked_latency(call)
         in_path = self.operation.deployment_in_path(call)
+        found = await self._found(in_path)
+        self.target, self.body, self.parsed = found.target, found.body, found.parsed
+        target = found.target
+        view = RequestView(
+            call.surface,
+            target.deployment_name,
+            call.api_version,
+            call.headers,
+            found.parsed.chat,
+            len(call.body),
+        )
+        name, prompt = target.deployment_name, found.prompt_tokens
+        engine_call = EngineCall(found.request, target.card, name, prompt, view, None, found.digest)
+        return _Checked(target, found.body, found.parsed, engine_call)
+
+    async def _found(self, in_path: str | None) -> _Found:
+        """What the checks find for this body; for a body sent before under the same
+        settings (and an operation that parses the body alone), what they found then."""
+        call, settings = self.call, self.state.settings
+        if not self.operation.parses_the_body_alone:
+            return await self._check_body(in_path)
+        memo = self.state.repeated_checks
+        key = ScopedBytes((call.surface, call.api_version, in_path), call.body)
+        found: _Found | None = memo.get(settings, key)
+        if found is None:
+            found = await self._check_body(in_path)
+            memo.put(settings, key, found)
+        return found
+
+    async def _check_body(self, in_path: str | None) -> _Found:
+        call = self.call
         target, body = route(
             self.state.settings,
             call.surface == "dated",
@@ -258,22 +302,12 @@ class _Request:
             call.body,
             self.asked.decoded_already(),
         )
-        self.target, self.body = target, body
+        self.target, self.body = target, body  # a refusal below is in the model's words
         self.parsed = parsed = await self.operation.parse(self.state, call, body)
         request = check_chat_request(parsed.chat, target.version, target.card)
         digest, prompt = await self._content_facts(request, target.card)
         check_token_limits(request, prompt, target.card)
-        view = RequestView(
-            call.surface,
-            target.deployment_name,
-            call.api_version,
-            call.headers,
-            parsed.chat,
-            len(call.body),
-        )
-        name = target.deployment_name
-        engine_call = EngineCall(request, target.card, name, prompt, view, None, digest)
-        return _Checked(target, body, parsed, engine_call)
+        return _Found(target, body, parsed, request, digest, prompt)
 
     async def _content_facts(self, request: ChatRequest, card: ModelCard) -> tuple[bytes, int]:
         """The answer digest and the prompt tokens; a long body is counted off the loop."""

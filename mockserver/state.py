@@ -16,6 +16,7 @@ from mockserver.engines.generator import Generator
 from mockserver.engines.record import Record
 from mockserver.engines.replay import Replay
 from mockserver.engines.rules import StubRules
+from mockserver.operations.repeats import RepeatedChecks
 from mockserver.recordings.library import RecordingLibrary
 from mockserver.serialize.ids import IdSource
 from mockserver.stores.sessions import DEFAULT_SESSION, MemoryBackend, StateBackend
@@ -42,6 +43,8 @@ class AppState:
     model_session: str = field(default_factory=_model_session)
     # Each content's answer digest and prompt tokens, counted once (engines/digest.py).
     content_facts: ContentFacts = field(default_factory=ContentFacts)
+    # What the pipeline's checks found for a body sent again (operations/repeats.py).
+    repeated_checks: RepeatedChecks[Any] = field(default_factory=RepeatedChecks)
     # The start-up warm-up loading the tokenizer and word lists on a thread (see app.py).
     warm_up: asyncio.Future[None] | None = None
     # The settings the process started with (flags, file, environment), under any change

@@ -52,6 +52,9 @@ def resource(served: Resource) -> Handler:
 
 
 async def _call(request: web.Request, surface: Surface) -> Call:
+    body = request.get(BODY)  # read by the body step within its deadline (b"" included)
+    if body is None:
+        body = await request.read()
     return Call(
         surface=surface,
         method=request.method,
@@ -59,7 +62,7 @@ async def _call(request: web.Request, surface: Surface) -> Call:
         path_qs=request.path_qs,
         query=request.query,
         headers=request.headers,
-        body=request.get(BODY) or await request.read(),  # read by the body step, if any
+        body=body,
         path_params=request.match_info,
         request_id=request[REQUEST_ID],
         session=_session(request),

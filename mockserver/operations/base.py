@@ -88,6 +88,12 @@ class Operation(Protocol):
     @property
     def routes(self) -> Sequence[Route]: ...
 
+    @property
+    def parses_the_body_alone(self) -> bool:
+        """Whether `parse` reads the body and nothing else (no store, no state): what the
+        checks find is then the same for the same body, and kept for a body sent again."""
+        ...
+
     def deployment_in_path(self, call: Call) -> str | None:
         """The deployment named by the path; None when the body's `model` names it."""
         ...

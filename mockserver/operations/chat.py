@@ -15,6 +15,7 @@ from mockserver.state import AppState
 
 class ChatCompletions:
     name = "chat.completions"
+    parses_the_body_alone = True  # the body is already in chat form
     routes = (
         Route("POST", "/openai/deployments/{deployment}/chat/completions", "dated", resolve_dated),
         Route("POST", "/openai/v1/chat/completions", "v1", resolve_v1),

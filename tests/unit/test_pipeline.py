@@ -157,6 +157,7 @@ class Shout:
     capitals. Nothing else is needed for the pipeline to serve it."""
 
     name = "shout"
+    parses_the_body_alone = True
     routes = (Route("POST", "/openai/v1/shout", "v1", resolve_v1),)
 
     def deployment_in_path(self, call: Call) -> str | None:

@@ -32,6 +32,7 @@ VERSION_CHECKS = {"dated": check_dated_version, "v1": resolve_v1}
 
 class CreateResponse:
     name = "responses"
+    parses_the_body_alone = False  # previous_response_id reads the stored responses
     routes = tuple(
         Route("POST", f"{prefix}/responses", surface, VERSION_CHECKS[surface])
         for surface, prefix in PREFIXES.items()
