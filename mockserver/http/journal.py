@@ -17,12 +17,10 @@ from mockserver.state import AppState
 from mockserver.stores.journal_entry import (
     JournalEntry,
     as_text,
-    body_fields,
-    json_value,
+    kept_body,
     masked,
     masked_query,
     response_body,
-    scrubbed_body,
 )
 from mockserver.stores.sessions import DEFAULT_SESSION, SessionError, session_of
 
@@ -81,7 +79,7 @@ async def _record(
     if raw is None:
         raw = await _body(request)
     limit = state.settings.journal.max_body_bytes
-    body = scrubbed_body(body_fields(raw, parsed, limit), rules)
+    body = kept_body(raw, parsed, limit, rules)
     entry = JournalEntry(
         id=0,  # numbered by the journal
         time=time.time(),
@@ -89,7 +87,7 @@ async def _record(
         path=as_text(scrub_text(request.path, MASK)),  # a key pasted into a URL
         query=masked_query(request.query, rules),
         headers=masked(request.headers, rules),
-        **body,
+        **body.fields,
         status=status,
         source=trace.source,
         stub_id=trace.reply.stub_id if trace.reply else None,
@@ -97,7 +95,7 @@ async def _record(
         engine_ms=trace.reply.elapsed_ms if trace.reply else None,
         surface=trace.surface,
         deployment=trace.deployment,
-        stream=_asks_for_stream(json_value(body["body"]) if parsed is None else parsed),
+        stream=body.stream,
         disconnected=request.get(DISCONNECTED, False),
         duration_ms=round(duration_ms, 3),
         **_answer_fields(trace),
@@ -131,10 +129,6 @@ def _answer_fields(trace: Trace) -> dict[str, Any]:
         "fault": trace.fault,
         "replay_miss": trace.replay_miss,
     }
-
-
-def _asks_for_stream(body: Any) -> bool:
-    return bool(isinstance(body, dict) and body.get("stream"))
 
 
 async def _body(request: web.Request) -> bytes | None:

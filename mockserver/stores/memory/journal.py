@@ -6,7 +6,7 @@ from collections import deque
 from typing import Any
 
 from mockserver.engines.matching import RequestMatch
-from mockserver.stores.journal_entry import JournalEntry
+from mockserver.stores.journal_entry import JournalEntry, forget_kept_bodies
 
 DEFAULT_CAPACITY = 1000
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
@@ -50,6 +50,7 @@ class MemoryJournal:
         return len(await self.find(match, **filters))
 
     async def clear(self) -> None:
+        forget_kept_bodies()  # a reset leaves no body of the session behind, scrubbed or not
         self.kept.clear()
         self.sizes.clear()
         self.kept_bytes = 0

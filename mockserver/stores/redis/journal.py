@@ -18,7 +18,12 @@ from typing import Any
 import orjson
 
 from mockserver.engines.matching import RequestMatch
-from mockserver.stores.journal_entry import JournalEntry, ReplayMiss, StoredAsJson
+from mockserver.stores.journal_entry import (
+    JournalEntry,
+    ReplayMiss,
+    StoredAsJson,
+    forget_kept_bodies,
+)
 from mockserver.stores.redis.connection import Client, guarded, text, unavailable_as_503
 from mockserver.stores.redis.keys import SessionKeys
 from mockserver.stores.redis.pipelined import HotScript
@@ -135,6 +140,7 @@ class RedisJournal:
 
     @guarded
     async def clear(self) -> None:
+        forget_kept_bodies()  # this process's memo of bodies: a reset leaves none behind
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.delete(self.stream, self.sizes)
             pipe.hset(self.meta, "bytes", 0)

@@ -1,0 +1,91 @@
+"""The memo of kept request bodies: a body sent again is journaled exactly as a fresh one."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+import pytest
+
+from mockserver.redaction.rules import DEFAULT_POLICY, policy
+from mockserver.stores.journal_entry import (
+    JournalEntry,
+    forget_kept_bodies,
+    kept_body,
+    masked,
+    masked_query,
+)
+from mockserver.stores.memory.journal import MemoryJournal
+
+SK = "sk-abc123DEF456ghi789JKL012"
+BODIES = [
+    b'{"messages":[{"role":"user","content":"hello"}]}',
+    b'{"messages":[{"role":"user","content":"my key ' + SK.encode() + b'"}],"stream":true}',
+    b'{"messages":[],"user":"alice","metadata":{"team":"a"}}',
+    b'{"stream":false,  "messages" : [ ] }',  # spaced: kept as orjson writes it
+    b"null",
+    b"[1, 2]",
+    b"not json " + SK.encode(),
+    b"\xff\xfe not utf-8",
+    b'{"messages":[{"role":"user","content":"' + b"x" * 5000 + b'"}]}',  # cut at the limit
+]
+LIMIT = 4096
+
+
+def entry_json(raw: bytes, parsed: Any, rules: Any = DEFAULT_POLICY) -> dict[str, Any]:
+    body = kept_body(raw, parsed, LIMIT, rules)
+    entry = JournalEntry(0, 0.0, "POST", "/", {}, {}, **body.fields, stream=body.stream)
+    return entry.to_json() | {"stored_bytes": entry.stored_bytes()}
+
+
+def decoded(raw: bytes) -> Any:
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+@pytest.mark.parametrize("raw", BODIES)
+@pytest.mark.parametrize("given_parsed", [True, False])
+def test_a_body_sent_again_is_kept_as_a_fresh_one(raw: bytes, given_parsed: bool) -> None:
+    parsed = decoded(raw) if given_parsed else None
+    forget_kept_bodies()
+    fresh = entry_json(raw, parsed)
+    again = [entry_json(bytes(bytearray(raw)), parsed) for _ in range(3)]  # kept, then hits
+    assert again == [fresh] * 3
+
+
+def test_the_secret_is_masked_in_a_body_sent_again() -> None:
+    forget_kept_bodies()
+    entries = [entry_json(BODIES[1], decoded(BODIES[1])) for _ in range(3)]
+    assert all(SK not in str(entry) and "***" in str(entry) for entry in entries)
+    assert all(entry["stream"] for entry in entries)
+
+
+def test_the_body_paths_of_each_policy_apply() -> None:
+    forget_kept_bodies()
+    raw = BODIES[2]
+    plain = [entry_json(raw, decoded(raw), policy((), (), ())) for _ in range(3)]
+    masked_paths = [entry_json(raw, decoded(raw)) for _ in range(3)]
+    assert plain[-1]["body"]["user"] == "alice"
+    assert masked_paths[-1]["body"]["user"] == "***"
+
+
+def test_a_body_seen_twice_is_kept_until_the_journal_is_cleared() -> None:
+    forget_kept_bodies()
+    raw = BODIES[0]
+    first, second, third = (kept_body(raw, None, LIMIT, DEFAULT_POLICY) for _ in range(3))
+    assert third is second and second is not first
+    asyncio.run(MemoryJournal().clear())
+    assert kept_body(raw, None, LIMIT, DEFAULT_POLICY) is not second
+
+
+def test_masked_headers_and_queries_are_new_dicts_each_time() -> None:
+    """An entry owns its headers: the policy's answer is never shared between entries."""
+    headers = {"Accept": "*/*", "api-key": "k"}
+    assert masked(headers) is not masked(headers)
+    assert masked(headers) == {"accept": "*/*", "api-key": "***"}
+    query = {"api-version": "2025-04-01-preview"}
+    assert masked_query(query) is not masked_query(query)
