@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from mockserver.contract.deployments import Target, route
 from mockserver.contract.errors import AzureError
@@ -46,7 +46,6 @@ from mockserver.serialize.sse import tokens_per_frame
 from mockserver.state import AppState
 from mockserver.stores.journal_entry import ReplayMiss
 from mockserver.stores.quota import rate_limit_error
-from mockserver.support.scoped_key import ScopedBytes
 
 # Bodies longer than this have their prompt tokens counted off the event loop (tiktoken
 # releases the GIL while it encodes; 64 KiB takes about 2 ms, a 32 MiB body a second).
@@ -119,9 +118,9 @@ class _Checked:
     engine_call: EngineCall
 
 
-@dataclass(frozen=True)
-class _Found:
-    """What the checks found from the request's settings, route and body alone."""
+class _Found(NamedTuple):
+    """What the checks found from the request's settings, route and body alone (a tuple:
+    made for every body checked, kept for one sent again)."""
 
     target: Target
     body: dict[str, Any]
@@ -285,7 +284,7 @@ class _Request:
         if not self.operation.parses_the_body_alone:
             return await self._check_body(in_path)
         memo = self.state.repeated_checks
-        key = ScopedBytes((call.surface, call.api_version, in_path), call.body)
+        key = (call.surface, call.api_version, in_path, call.body)
         found: _Found | None = memo.get(settings, key)
         if found is None:
             found = await self._check_body(in_path)

@@ -14,7 +14,6 @@ from mockserver.config import Settings
 from mockserver.contract.errors import AzureError
 from mockserver.operations.repeats import RepeatedChecks
 from mockserver.state import AppState
-from mockserver.support.scoped_key import ScopedBytes
 from tests.unit.test_pipeline import call, hello, run
 
 SENDS = 4  # a body is kept the second time it is seen: the later sends are answered from it
@@ -79,10 +78,10 @@ async def test_the_request_headers_are_read_on_every_send() -> None:
 
 def test_what_was_found_under_other_settings_is_not_given() -> None:
     memo: RepeatedChecks[str] = RepeatedChecks()
-    before, after, key = Settings(), Settings(), ScopedBytes(("dated",), b"{}")
+    before, after, key = Settings(), Settings(), ("dated", None, None, b"{}")
     memo.put(before, key, "found")
     memo.put(before, key, "found")  # kept the second time
     assert memo.get(before, key) == "found"
     assert memo.get(after, key) is None
-    memo.put(after, ScopedBytes(("dated",), b"[]"), "other")
+    memo.put(after, ("dated", None, None, b"[]"), "other")
     assert memo.get(before, key) is None  # emptied when the settings changed
