@@ -365,6 +365,26 @@ class _Candidate:
         by memchr, which on most text says no at once."""
         return rare in self.text and literal in self.text
 
+    def holds_before(self, rare: str, prefix: str) -> bool:
+        """`prefix + rare` in the text, looked for at each `rare` (by memchr) while they
+        are few: a substring search costs ~0.7 ns a character (80 us on a 115 KB prompt
+        with one hyphen in it), memchr a few hundred times less."""
+        text, width = self.text, len(prefix)
+        at = text.find(rare)
+        for _ in range(_RARE_STEPS):
+            if at < 0:
+                return False
+            if at >= width and text.startswith(prefix, at - width):
+                return True
+            at = text.find(rare, at + 1)
+        return at >= 0 and prefix + rare in text
+
+
+# How many occurrences of a gate's rare character are checked one by one before the
+# gate searches for its whole literal (text full of hyphens: one search, not thousands
+# of steps).
+_RARE_STEPS = 16
+
 
 # One gate per VALUE_SHAPES entry, in the same order: a literal every match of that shape
 # contains, so when its gate says no the shape cannot match and is not run. Literal tests
@@ -375,7 +395,7 @@ class _Candidate:
 # y (the Kelvin sign lower-cases to "k"; tests/unit/test_redaction_gates.py checks it all).
 _SHAPE_GATES: tuple[Callable[[_Candidate], bool], ...] = (
     lambda t: t.holds("J", "eyJ"),  # a JWT
-    lambda t: t.holds("-", "sk-"),  # an sk- key
+    lambda t: t.holds_before("-", "sk"),  # an sk- key
     lambda t: "=" in t.text and ("?" in t.text or "&" in t.text or ";" in t.text),  # [?&;]name=
     lambda t: ("b" in t.text or "B" in t.text) and "bearer" in t.lowered(),  # (?i:bearer)
     lambda t: "=" in t.text and "key=" in t.lowered(),  # (?i:...AccessKey|AccountKey)=
