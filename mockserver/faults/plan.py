@@ -40,6 +40,11 @@ class FaultCounts(Protocol):
     async def draw(self, deployment: str, seed: int) -> float: ...
 
 
+# What the plan's properties test a fault's kind against, made once (read per request).
+_ACTING_NOW = frozenset(("status", "capacity", *CONNECTION_FAULTS))
+_ON_STREAM = frozenset((*STREAM_FAULTS, *BODY_FAULTS))
+
+
 @dataclass(frozen=True)
 class FaultPlan:
     fault: Fault | None = None
@@ -74,7 +79,7 @@ class FaultPlan:
     @property
     def on_stream(self) -> str | None:
         """A fault the stream writer applies: its own kinds and the body ones."""
-        return self.kind if self.kind in (*STREAM_FAULTS, *BODY_FAULTS) else None
+        return self.kind if self.kind in _ON_STREAM else None
 
     def error(self, request_id: str, api_version: str, retry_after_ms: int) -> AzureError | None:
         """The error this plan answers with at once (a status or capacity fault), if any."""
@@ -90,14 +95,17 @@ class FaultPlan:
     @property
     def acts_now(self) -> bool:
         """True when the request ends here: an error or a connection fault."""
-        return self.kind in ("status", "capacity", *CONNECTION_FAULTS)
+        return self.kind in _ACTING_NOW
+
+
+NO_FAULT = FaultPlan()  # the plan of most requests (a frozen value: shared)
 
 
 async def from_headers(headers: Mapping[str, str], counts: FaultCounts) -> FaultPlan:
     """What `x-mock-fault` asks for; nothing once its `x-mock-fault-count` is used up."""
     raw = headers.get(FAULT_HEADER)
     if raw is None:
-        return FaultPlan()
+        return NO_FAULT
     try:
         fault = parse_fault(raw.strip().lower())
     except UnknownFaultError as error:
@@ -108,7 +116,7 @@ async def from_headers(headers: Mapping[str, str], counts: FaultCounts) -> Fault
     if not limit.strip().isdigit():
         raise mock_header_error(f"{COUNT_HEADER}: {limit!r} is not a whole number")
     taken = await counts.take(headers.get(ID_HEADER, ""), int(limit))
-    return FaultPlan(fault) if taken else FaultPlan()
+    return FaultPlan(fault) if taken else NO_FAULT
 
 
 async def rolled(name: str, deployment: Deployment, seed: int, counts: FaultCounts) -> Fault | None:

@@ -79,7 +79,9 @@ class MemoryQuotaLedger:
 
     def current(self, deployment: str, now: float) -> Usage:
         """The deployment's use as of `now`: a new minute, old arrivals dropped."""
-        usage = self.used.setdefault(deployment, Usage(minute_start=now))
+        usage = self.used.get(deployment)
+        if usage is None:  # (not setdefault: that would make a Usage on every call)
+            usage = self.used[deployment] = Usage(minute_start=now)
         if now - usage.minute_start >= MINUTE:
             usage.minute_start, usage.tokens = now, 0
         while usage.requests and usage.requests[0] <= now - MINUTE:
