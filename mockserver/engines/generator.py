@@ -142,17 +142,25 @@ class Generator:
         return digest, key, self._kept(call, digest, key)
 
     def _memo_key(self, call: EngineCall, digest: bytes) -> MemoKey | None:
-        """Everything `_generate` reads, or None when the call is not memoised (a stub's
-        script is answered fresh)."""
-        if call.script is not None:
-            return None
+        """Everything `_generate` reads (a stub's script included: the same stub streamed
+        again pays for its reasoning budget once), or None when the call is not memoised."""
         # The checks made the bytes already; a request made by hand has them made here.
         body = call.request.body_bytes or json_bytes(call.request.body)
         if body is None:
             return None
         enabled = frozenset(self.reply_styles.get(call.deployment, STYLES))
         card_id = id(call.card)
-        return (card_id, call.deployment, enabled, self.seed, digest, call.prompt_tokens, body)
+        script = call.script  # frozen: hashed by its texts
+        return (
+            card_id,
+            call.deployment,
+            enabled,
+            self.seed,
+            digest,
+            call.prompt_tokens,
+            script,
+            body,
+        )
 
     def _kept(self, call: EngineCall, digest: bytes, key: MemoKey | None) -> Completion | None:
         """The memoised completion, its tool calls with ids minted for this call."""

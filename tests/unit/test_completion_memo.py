@@ -196,14 +196,20 @@ def test_reply_styles_deployment_and_card_are_in_the_key() -> None:
     assert carded.system_fingerprint == "fp_other" and len(memoising.completions) == 3
 
 
-def test_a_stub_script_is_not_memoised() -> None:
-    memoising = generator()
-    scripted = dataclasses.replace(
-        call_for({"messages": [{"role": "user", "content": "hi"}]}),
-        script=Script(content="Scripted."),
+def test_a_stub_script_is_in_the_key() -> None:
+    memoising, fresh = generator(), generator()
+    asked = call_for(
+        {"messages": [{"role": "user", "content": "hi"}], "max_completion_tokens": 900}
     )
-    assert memoising.complete(scripted).choices[0].content == "Scripted."
-    assert len(memoising.completions) == 0
+    scripts = (Script(content="Scripted."), Script(content="Other."), Script(refusal="No."))
+    for script in scripts:
+        twice(memoising, dataclasses.replace(asked, script=script))
+    assert len(memoising.completions) == len(scripts)  # one each: the script is in the key
+    for script in scripts:
+        scripted = dataclasses.replace(asked, script=script)
+        assert memoising.complete(scripted) == fresh.complete(scripted)  # a hit, as fresh
+    hit = memoising.complete(dataclasses.replace(asked, script=scripts[2])).choices[0]
+    assert (hit.content, hit.refusal) == (None, "No.")
 
 
 def completion_of(text: str) -> Completion:
