@@ -40,6 +40,3 @@ class RepeatedChecks(Generic[Found]):
             self._found.clear()
             self._settings = settings
         self._found.put(key, found, len(key[3]))  # sized by the body
-
-    def clear(self) -> None:
-        self._found.clear()
