@@ -26,7 +26,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from mockserver.stores.redis.deadline import CALL_DEADLINE, CONNECT_TIMEOUT, bounded
+from mockserver.stores.redis.deadline import CALL_DEADLINE, bounded
 
 Arg = str | bytes | int | float
 # Commands not yet taken by Redis, at most (bytes): a Redis that stops reading (frozen, a
@@ -155,12 +155,15 @@ class PipelinedLine:
             return self.protocol
 
     async def opened(self) -> ReplyProtocol:
+        # Bounded by the calling request's CALL_DEADLINE alone, not by a shorter connect
+        # timeout of its own: a loopback connect is instant, but a busy process may not
+        # see its completion for a while (a CPU-starved loop, a long collection), and
+        # failing fast there would call a healthy Redis down.
         loop = asyncio.get_running_loop()
-        async with asyncio.timeout(CONNECT_TIMEOUT):
-            if isinstance(self.address, str):
-                _, protocol = await loop.create_unix_connection(ReplyProtocol, self.address)
-            else:
-                _, protocol = await loop.create_connection(ReplyProtocol, *self.address)
+        if isinstance(self.address, str):
+            _, protocol = await loop.create_unix_connection(ReplyProtocol, self.address)
+        else:
+            _, protocol = await loop.create_connection(ReplyProtocol, *self.address)
         try:
             for command in self.setup:
                 replied(await protocol.send(command))
