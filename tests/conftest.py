@@ -7,14 +7,14 @@ module (or reading what other tests left) use. Its clients come from the server'
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import openai
 import pytest
 
 from mockserver.testing.server import MockServer
 from tests.support.chat import API_KEY
-from tests.support.clients import async_azure_client, azure_client, v1_client
+from tests.support.clients import async_azure_client, azure_client, close_clients_made, v1_client
 
 
 @pytest.fixture(scope="session")
@@ -38,8 +38,16 @@ def client(server: MockServer) -> Iterator[openai.AzureOpenAI]:
 
 
 @pytest.fixture
-def async_client(server: MockServer) -> openai.AsyncAzureOpenAI:
-    return async_azure_client(server)
+async def async_client(server: MockServer) -> AsyncIterator[openai.AsyncAzureOpenAI]:
+    async with async_azure_client(server) as azure:  # closed on the loop it ran on
+        yield azure
+
+
+@pytest.fixture(autouse=True)
+def _clients_closed() -> Iterator[None]:
+    """The sync clients a test made with tests.support.clients, closed when it ends."""
+    yield
+    close_clients_made()
 
 
 @pytest.fixture(name="v1_client")

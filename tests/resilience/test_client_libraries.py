@@ -7,7 +7,9 @@ is absorbed and the journal shows the 429 and the 200 that followed.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import warnings
 
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # never fetch the cost map
 
@@ -48,6 +50,20 @@ def _no_server_failures(server: MockServer) -> Iterator[None]:
     yield
     failures = server.take_failures()
     assert not failures, f"the mock server failed while answering: {failures!r}"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _litellm_loop_closed() -> Iterator[None]:
+    """LiteLLM's sync calls ask asyncio for the current event loop, which makes one for the
+    main thread and leaves it open: closed here, not found by the garbage collector in some
+    later test (where its unclosed socket pair becomes that test's ResourceWarning)."""
+    yield
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+    if not loop.is_running():
+        loop.close()
+        asyncio.set_event_loop(None)
 
 
 # --- LangChain ----------------------------------------------------------------------------------
