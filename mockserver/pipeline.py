@@ -46,6 +46,7 @@ from mockserver.serialize.sse import tokens_per_frame
 from mockserver.state import AppState
 from mockserver.stores.journal_entry import ReplayMiss
 from mockserver.stores.quota import rate_limit_error
+from mockserver.support.cpu_work import off_loop
 
 # Bodies longer than this have their prompt tokens counted off the event loop (tiktoken
 # releases the GIL while it encodes; 64 KiB takes about 2 ms, a 32 MiB body a second).
@@ -315,7 +316,7 @@ class _Request:
         if known is not None:
             return known
         if len(self.call.body) > PROMPT_BYTES_ON_LOOP:
-            return await asyncio.to_thread(facts.of, request, card, seed)
+            return await off_loop(facts.of, request, card, seed)
         return facts.of(request, card, seed)
 
     async def admit(self) -> None:

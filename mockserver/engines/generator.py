@@ -23,7 +23,6 @@ Kept on the second making, not the first: distinct prompts keep nothing alive.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import hashlib
 import random
@@ -43,6 +42,7 @@ from mockserver.engines.structured import json_within
 from mockserver.engines.styles import STYLES, Prompt, styled_reply
 from mockserver.engines.tool_choice import ToolDecision, decide_tool
 from mockserver.serialize.ids import IdSource
+from mockserver.support.cpu_work import off_loop
 from mockserver.support.memo import Memo
 from mockserver.support.seeded_random import SeededOnUse
 from mockserver.tokens import counting as tokens
@@ -120,7 +120,7 @@ class Generator:
             return kept
         if _may_take_long(call):
             # Off the event loop: other requests are answered meanwhile.
-            made = await asyncio.to_thread(self._generate, call, digest)
+            made = await off_loop(self._generate, call, digest)
         else:
             made = self._generate(call, digest)
         self._keep(call, key, made)

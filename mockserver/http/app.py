@@ -80,7 +80,16 @@ async def _warm_up(app: web.Application) -> None:
         load_model_card(deployment.model)
     checker_for("2025-04-01-preview")
     checker_for("2024-10-21")
-    app[STATE].warm_up = asyncio.get_running_loop().run_in_executor(None, _load_slow_parts)
+    warm_up = asyncio.get_running_loop().run_in_executor(None, _load_slow_parts)
+    # Run on the loop as soon as the tokenizer is built, before any request waiting for
+    # it resumes (callbacks run in the order they were added).
+    warm_up.add_done_callback(_claim_fast_path)
+    app[STATE].warm_up = warm_up
+
+
+def _claim_fast_path(built: asyncio.Future[None]) -> None:
+    if not built.cancelled() and built.exception() is None:
+        tokens.claim_fast_path()
 
 
 def _load_slow_parts() -> None:

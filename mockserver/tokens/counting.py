@@ -57,6 +57,17 @@ def encoding() -> tiktoken.Encoding:
     return _ENCODING.get()
 
 
+def claim_fast_path() -> None:
+    """Encode once on this thread (the event loop's), so that it, and no thread of the CPU
+    pool, is the one the regex engine under tiktoken serves fastest. That engine gives the
+    first thread to match a cache of its own and the others caches from a shared stack;
+    measured on 20,000-token prompts counted on two pool threads at once: 3.1 ms of CPU an
+    encode when neither thread is that first one, 5.5 ms when one of them is (the other
+    keeps missing the stack), against 2.2 ms for the first thread alone. The loop encodes
+    only short texts; the long ones go to the pool, whose threads then all stay equal."""
+    encoding().encode_ordinary("warm up")
+
+
 def _build_encoding() -> tiktoken.Encoding:
     raw = _read_o200k_file()
     digest = hashlib.sha256(raw).hexdigest()

@@ -6,13 +6,13 @@ scenario store it awaits is in memory too), so a take is never interleaved with 
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from collections.abc import Iterable
 
 from mockserver.engines.matching import RequestView
 from mockserver.engines.stubs import Stub
 from mockserver.stores.scenarios import ScenarioStore
+from mockserver.support.cpu_work import off_loop
 
 MATCHED_ON_LOOP_BYTES = 64 * 1024
 
@@ -70,7 +70,7 @@ class MemoryStubStore:
         """
         ranked = sorted(self.stubs.values(), key=self.rank)
         if request.size > MATCHED_ON_LOOP_BYTES:
-            return await asyncio.to_thread(_matched, ranked, request)
+            return await off_loop(_matched, ranked, request)
         return (stub for stub in ranked if stub.match.matches(request))
 
     async def clear(self) -> None:
