@@ -136,7 +136,9 @@ def tool_results_summary(messages: list[dict[str, Any]]) -> str:
     names = _call_names(messages)
     sentences = []
     for message in _trailing_tool_messages(messages):
-        name = message.get("name") or names.get(message.get("tool_call_id", ""), "the tool")
+        call_id = message.get("tool_call_id")
+        name = message.get("name") or (names.get(call_id, "") if isinstance(call_id, str) else "")
+        name = name or "the tool"
         sentences.append(f"According to {name}, {_facts(content_text(message.get('content')))}.")
     return " ".join(sentences)
 
@@ -151,11 +153,16 @@ def _trailing_tool_messages(messages: list[dict[str, Any]]) -> list[dict[str, An
 
 
 def _call_names(messages: list[dict[str, Any]]) -> dict[str, str]:
-    return {
-        call.get("id", ""): call.get("function", {}).get("name", "the tool")
-        for message in messages
-        for call in message.get("tool_calls") or []
-    }
+    """The function each tool call id named, from the assistant messages (whose calls the
+    schema checked; another role's `tool_calls` is an unknown field, any JSON at all)."""
+    names: dict[str, str] = {}
+    for message in messages:
+        calls = message.get("tool_calls") if message.get("role") == "assistant" else None
+        for call in calls if isinstance(calls, list) else []:
+            function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict) and isinstance(call.get("id"), str):
+                names[call["id"]] = str(function.get("name") or "the tool")
+    return names
 
 
 def _facts(text: str) -> str:

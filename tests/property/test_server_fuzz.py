@@ -269,6 +269,19 @@ def test_arbitrary_json_never_gives_5xx(server: MockServer, body: Any, v1: bool)
     body={"messages": [{"role": "user", "content": "hi"}], "max_completion_tokens": 100.0},
     v1=False,
 )
+# Unknown fields of any JSON type are accepted on a message, as Azure accepts them; the
+# generator reads tool calls only from assistant messages (a 500 found by this test).
+@example(body={"messages": [{"role": "user", "content": "", "tool_calls": [[1]]}]}, v1=False)
+@example(body={"messages": [{"role": "user", "content": "", "tool_calls": True}]}, v1=True)
+@example(
+    body={
+        "messages": [
+            {"role": "user", "content": "hi", "tool_calls": [{"id": "c", "function": 1}]},
+            {"role": "function", "name": "f", "content": "{}", "tool_call_id": ["c"]},
+        ]
+    },
+    v1=False,
+)
 def test_bodies_near_the_real_parameters_never_give_5xx(
     server: MockServer, body: dict[str, Any], v1: bool
 ) -> None:

@@ -60,7 +60,10 @@ def _litellm_loop_closed() -> Iterator[None]:
     yield
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        loop = asyncio.get_event_loop_policy().get_event_loop()
+        try:
+            loop = asyncio.get_event_loop_policy().get_event_loop()
+        except RuntimeError:  # none is current (set to None before): nothing was left open
+            return
     if not loop.is_running():
         loop.close()
         asyncio.set_event_loop(None)
