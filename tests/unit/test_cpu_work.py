@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import os
+import signal
 import threading
 
 import pytest
@@ -54,3 +56,24 @@ async def test_an_exception_reaches_the_caller() -> None:
 
     with pytest.raises(ValueError, match="no"):
         await off_loop(refuse)
+
+
+async def test_a_forked_child_makes_a_pool_of_its_own() -> None:
+    await off_loop(where, "parent")  # the parent's pool has a thread now
+    child = os.fork()
+    if child == 0:  # the child: its pool must work though the parent's threads are gone
+        code = 1
+        try:
+            code = 0 if asyncio.run(asyncio.wait_for(off_loop(where, "child"), 10))[0] else 1
+        finally:
+            os._exit(code)
+    for _ in range(300):  # bounded: 30 s
+        finished, status = os.waitpid(child, os.WNOHANG)
+        if finished:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+        pytest.fail("the child's work never ran")
+    assert os.waitstatus_to_exitcode(status) == 0
