@@ -272,15 +272,18 @@ def _asks_for_stream(body: Any) -> bool:
 
 
 # Request bodies sent again byte for byte (a test's fixed prompt, a benchmark) and what
-# the journal keeps of them, already scrubbed: no secret is held. Kept at their second
-# sighting, so distinct bodies keep nothing; cleared with any journal.
+# the journal keeps of them, already scrubbed. The key is the raw body (as the repeated
+# checks' and the content facts' memos keep it too): in this process's memory only, never
+# written anywhere. Kept at their second sighting, so distinct bodies keep nothing;
+# cleared with any journal.
 _KEPT_BODIES: Memo[ScopedBytes, KeptBody] = Memo(
     max_entries=256, max_size=32 * 2**20, second_sighting=True
 )
 
 
 def forget_kept_bodies() -> None:
-    """Empty the memo of kept bodies (a journal cleared, a session reset)."""
+    """Empty the memos of kept bodies and of answers read (a journal cleared, a session
+    reset)."""
     _KEPT_BODIES.clear()
     _ANSWERS_READ.clear()
 

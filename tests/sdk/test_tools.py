@@ -201,6 +201,26 @@ def test_crewai_nudge_after_tool_result_gets_a_message(client: openai.AzureOpenA
     assert_text_reply(second)
 
 
+@pytest.mark.parametrize("unknown", [[[1]], True, [{"id": "call_w", "function": 1}]])
+def test_a_tool_result_is_named_by_the_assistant_call_whatever_another_role_holds(
+    client: openai.AzureOpenAI, unknown: Any
+) -> None:
+    """A `tool_calls` field on a user message is an unknown field of any JSON: ignored; the
+    result is named by the assistant's call with its id."""
+    call = {
+        "id": "call_w",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": "{}"},
+    }
+    messages: list[Any] = [
+        {"role": "user", "content": WEATHER_QUESTION, "tool_calls": unknown},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "call_w", "content": '{"temperature": 21}'},
+    ]
+    completion = client.chat.completions.create(model=MODEL, messages=messages, tools=[GET_WEATHER])
+    assert assert_text_reply(completion).startswith("According to get_weather, temperature is 21")
+
+
 async def test_async_tool_round_trip(async_client: openai.AsyncAzureOpenAI) -> None:
     messages: list[Any] = user(WEATHER_QUESTION)
     async with async_client:

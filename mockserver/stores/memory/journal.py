@@ -50,7 +50,7 @@ class MemoryJournal:
         return len(await self.find(match, **filters))
 
     async def clear(self) -> None:
-        forget_kept_bodies()  # a reset leaves no body of the session behind, scrubbed or not
+        forget_kept_bodies()  # what the journal kept of bodies goes with it
         self.kept.clear()
         self.sizes.clear()
         self.kept_bytes = 0

@@ -140,7 +140,7 @@ class RedisJournal:
 
     @guarded
     async def clear(self) -> None:
-        forget_kept_bodies()  # this process's memo of bodies: a reset leaves none behind
+        forget_kept_bodies()  # this process's memo of what the journal kept of bodies
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.delete(self.stream, self.sizes)
             pipe.hset(self.meta, "bytes", 0)
