@@ -126,9 +126,14 @@ class ChunkStream:
         self._pads: Iterator[bytes] | None = None
 
     def frames(self) -> Iterator[bytes]:
-        yield frame({**_EMPTY_IDENTITY, "prompt_filter_results": prompt_filter_results()})
-        for choice in self.completion.choices:
-            yield from self._choice_frames(choice)
+        """The frames, made as they are read: chained iterators, not generators that yield
+        from each other (a frame then passes no Python frame on its way out). Each frame
+        that draws a pad is made only when it is reached, so the pads go in frame order."""
+        opening = frame({**_EMPTY_IDENTITY, "prompt_filter_results": prompt_filter_results()})
+        choices = map(self._choice_frames, self.completion.choices)
+        return chain((opening,), chain.from_iterable(choices), self._closing_frames())
+
+    def _closing_frames(self) -> Iterator[bytes]:
         if self.options.include_usage:
             yield self._model_frame([], usage=usage_object(self.completion.usage))
         yield DONE
@@ -138,13 +143,18 @@ class ChunkStream:
         return error_frame(error)
 
     def _choice_frames(self, choice: Choice) -> Iterator[bytes]:
+        """Made when the choice's turn comes, so its first frame draws the next pad."""
         if choice.tool_calls:
-            yield from self._tool_call_frames(choice)
+            opened = self._tool_call_frames(choice)
         else:
-            yield self._delta(choice, {"content": "", "refusal": None, "role": "assistant"}, {})
+            role = self._delta(choice, {"content": "", "refusal": None, "role": "assistant"}, {})
             verdicts = completion_filter_results(True)
-            yield from self._piece_frames(choice, choice.content, _content_delta, verdicts)
-            yield from self._piece_frames(choice, choice.refusal, _refusal_delta, {})
+            content = self._piece_frames(choice, choice.content, _content_delta, verdicts)
+            refusal = self._piece_frames(choice, choice.refusal, _refusal_delta, {})
+            opened = chain((role,), content, refusal)
+        return chain(opened, self._finish_frame(choice))
+
+    def _finish_frame(self, choice: Choice) -> Iterator[bytes]:
         # A choice the output filter stopped carries its verdict on the finish frame.
         flagged = completion_filter_results(False, choice.filtered) if choice.filtered else {}
         yield self._model_frame([_choice(choice.index, flagged, {}, choice.finish_reason)])

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from mockserver.http.streaming import http_chunks
 from mockserver.testing.server import MockServer
 from tests.support.chat import user
 from tests.support.sockets import RawStream, exchange, parse_response, read_to_end, request_bytes
@@ -82,3 +83,14 @@ def test_an_http_1_0_stream_is_written_by_aiohttp_unchunked(server: MockServer) 
     assert raw.status == 200 and raw.header("transfer-encoding") is None
     chunked = stream(server, LONG_ANSWER, {})
     assert raw.body == chunked.body
+
+
+@pytest.mark.parametrize(
+    "frames",
+    [[b"data: {}\n\n"], [b"a", b"", b"bc"], [b""], [b"x" * 5000, b"y"], [b"z" * 4095, b"w" * 4096]],
+)
+def test_frames_are_framed_as_aiohttp_frames_each_write(frames: list[bytes]) -> None:
+    """Each frame its own chunk, its size in hex; an empty frame is no chunk at all (aiohttp
+    writes nothing for it; a "0" chunk would end the body)."""
+    expected = b"".join(b"%x\r\n%b\r\n" % (len(frame), frame) for frame in frames if frame)
+    assert http_chunks(frames) == expected
