@@ -168,7 +168,7 @@ def _compiled(document: Schema) -> Callable[[Any], bool]:
     """jsonschema-rs's `is_valid` for the document; a document it cannot compile gets a
     check that accepts nothing, so every value goes to the walker."""
     try:
-        validator = jsonschema_rs.validator_for(document)
+        validator = jsonschema_rs.validator_for(document, offline=True)
     except (ValueError, jsonschema_rs.ValidationError):
         return lambda _: False
     return validator.is_valid

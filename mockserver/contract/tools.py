@@ -18,6 +18,8 @@ from mockserver.contract.strict_schema import (
 from mockserver.engines.matching import message_text
 
 MAX_TOOLS = 128
+# A registry given to the meta-schema check: with one, jsonschema-rs retrieves nothing.
+_NOTHING_FETCHED = jsonschema_rs.Registry([])
 NAME_PATTERN = "^[a-zA-Z0-9_-]+$"
 MAX_NAME_LENGTH = 64
 _NAME = re.compile(NAME_PATTERN)
@@ -86,9 +88,12 @@ def _check_schema(schema: Any, strict: bool) -> None:
 
 
 def _check_meta_schema(schema: dict[str, Any]) -> None:
+    """Checked offline: a `$ref` or a `$schema` naming a URL is refused, never fetched (by
+    default jsonschema-rs fetches it, on the event loop's thread, from wherever the client
+    pointed: a hang for as long as that server keeps it waiting)."""
     try:
-        jsonschema_rs.meta.validate(schema)
-        jsonschema_rs.validator_for(schema)  # resolves every $ref
+        jsonschema_rs.meta.validate(schema, registry=_NOTHING_FETCHED)
+        jsonschema_rs.validator_for(schema, offline=True)  # resolves every $ref
     except jsonschema_rs.ValidationError as error:
         raise StrictSchemaError(f"{error.message}.") from None
     except (jsonschema_rs.ReferencingError, ValueError) as error:

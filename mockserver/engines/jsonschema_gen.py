@@ -142,6 +142,7 @@ def _validator_for(schema: Schema | bool) -> jsonschema_rs.Validator:
             _anchored_patterns(schema),
             validate_formats=True,
             pattern_options=jsonschema_rs.RegexOptions(),  # the linear engine
+            offline=True,  # references are refused above; nothing is ever fetched
         )
     except (jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError, ValueError) as error:
         raise UnsatisfiableSchemaError(f"the schema is not usable: {error}") from None
