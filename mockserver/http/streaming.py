@@ -124,11 +124,11 @@ def http_chunks(frames: list[bytes]) -> bytes:
     return b"\r\n".join(chain.from_iterable(zip(hexes, frames, strict=True))) + b"\r\n"
 
 
-async def _send(request: web.Request, http_chunks: list[bytes]) -> None:
+async def _send(request: web.Request, framed: list[bytes]) -> None:
     transport = request.transport
     if transport is None or transport.is_closing():
         raise ConnectionResetError("the client closed the stream")
-    transport.write(b"".join(http_chunks))
+    transport.write(b"".join(framed))
     # Waits only while the client reads slower than we write; raises once it is gone.
     await request.writer.drain()
 

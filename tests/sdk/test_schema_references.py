@@ -88,36 +88,33 @@ def tool_with(schema: dict[str, Any]) -> dict[str, Any]:
     return {"type": "function", "function": {"name": "get_weather", "parameters": schema}}
 
 
+# Where a chat request carries the schema: the request's field, and the error's code and param.
+PLACES: dict[str, tuple[Callable[[dict[str, Any]], dict[str, Any]], str, str]] = {
+    "tools": (
+        lambda schema: {"tools": [tool_with(schema)]},
+        "invalid_function_parameters",
+        "tools[0].function.parameters",
+    ),
+    "response_format": (
+        lambda schema: {"response_format": strict_format(schema)},
+        "invalid_json_schema",
+        "response_format",
+    ),
+}
+
+
+@pytest.mark.parametrize("place", list(PLACES))
 @pytest.mark.parametrize("shape", list(SCHEMAS))
-def test_a_tool_schema_naming_a_url_is_refused_unfetched(
-    server: MockServer, listener: SilentListener, shape: str
+def test_a_chat_schema_naming_a_url_is_refused_unfetched(
+    server: MockServer, listener: SilentListener, shape: str, place: str
 ) -> None:
+    carrying, code, param = PLACES[place]
     schema = SCHEMAS[shape](f"http://127.0.0.1:{listener.port}")
     client = azure_client(server, timeout=20, max_retries=0)
     with pytest.raises(openai.BadRequestError) as caught:
-        client.chat.completions.create(
-            model=MODEL, messages=HELLO, tools=cast(Any, [tool_with(schema)])
-        )
-    assert caught.value.code == "invalid_function_parameters"
-    assert caught.value.param == "tools[0].function.parameters"
-    assert caught.value.message.startswith("Error code: 400 - Invalid schema for function")
-    assert listener.accepted == []
-
-
-@pytest.mark.parametrize("shape", list(SCHEMAS))
-def test_a_response_format_naming_a_url_is_refused_unfetched(
-    server: MockServer, listener: SilentListener, shape: str
-) -> None:
-    schema = SCHEMAS[shape](f"http://127.0.0.1:{listener.port}")
-    client = azure_client(server, timeout=20, max_retries=0)
-    with pytest.raises(openai.BadRequestError) as caught:
-        client.chat.completions.create(
-            model=MODEL,
-            messages=HELLO,
-            response_format=cast(Any, strict_format(schema)),
-        )
-    assert caught.value.code == "invalid_json_schema"
-    assert caught.value.param == "response_format"
+        client.chat.completions.create(model=MODEL, messages=HELLO, **carrying(schema))
+    assert (caught.value.code, caught.value.param) == (code, param)
+    assert caught.value.message.startswith("Error code: 400 - Invalid schema for ")
     assert listener.accepted == []
 
 
