@@ -13,7 +13,6 @@ The stubs and scenario states are kept by mockserver.stores (StubStore, Scenario
 
 from __future__ import annotations
 
-import json
 import uuid
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -31,6 +30,7 @@ from pydantic import (
 from mockserver.contract.errors import catalogue_names
 from mockserver.engines.matching import RequestMatch
 from mockserver.faults.kinds import parse_fault
+from mockserver.support.json_files import read_json_file
 from mockserver.support.json_values import writable
 
 ANSWER_KINDS = ("content", "tool_calls", "structured_output", "refusal", "error", "fault")
@@ -146,7 +146,7 @@ def load_stub_files(directory: Path) -> list[Stub]:
     stubs: list[Stub] = []
     for path in sorted(directory.glob("*.json")):
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = read_json_file(path)
             items = data.get("stubs", [data]) if isinstance(data, dict) else data
             stubs.extend(Stub.model_validate(item) for item in items)
         except (ValueError, ValidationError, AttributeError, TypeError) as error:

@@ -24,10 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 # The deny list and redaction live in mockserver.redaction.rules; REDACTED stays importable here.
 from mockserver.redaction.rules import REDACTED as REDACTED
+from mockserver.support.json_files import JsonFileError, read_json_file
 
 FORMAT_VERSION = 1
 UPSTREAM_PLACEHOLDER = "https://REDACTED.openai.azure.com"
@@ -50,6 +51,10 @@ class Frame(BaseModel):
     data: str  # one whole SSE event, "data: ...\n\n"
 
 
+# What aiohttp refuses to write in a header (and HTTP/1.1 forbids): CR, LF, NUL, controls.
+UNSENDABLE_HEADER = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
 class RecordedResponse(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -61,6 +66,23 @@ class RecordedResponse(BaseModel):
     # "base64" when the upstream's bytes were not UTF-8: the body and every frame's data
     # are then base64 of the exact bytes. Left out of the file when "utf-8".
     encoding: Literal["utf-8", "base64"] = "utf-8"
+
+    @model_validator(mode="after")
+    def _can_be_sent(self) -> RecordedResponse:
+        """A status, header or base64 body that could not be sent is refused when the
+        file is read, not when its request comes (as a dropped connection)."""
+        if not 100 <= self.status <= 599:
+            raise ValueError(f"status {self.status} is not an HTTP status")
+        for name, value in self.headers.items():
+            if not name or UNSENDABLE_HEADER.search(name + value):
+                raise ValueError(f"header {name!r} holds a control character")
+        if self.encoding == "base64":
+            for text in [self.body or "", *(frame.data for frame in self.frames or [])]:
+                try:
+                    base64.b64decode(text, validate=True)
+                except ValueError:
+                    raise ValueError("a body or frame is not valid base64") from None
+        return self
 
     def body_bytes(self) -> bytes:
         return self._bytes(self.body or "")
@@ -94,8 +116,8 @@ class FixtureError(ValueError):
 
 def read_fixture_file(path: Path) -> FixtureFile:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
+        data = read_json_file(path)
+    except JsonFileError as error:
         raise FixtureError(f"{path}: not a readable JSON file ({error})") from None
     version = data.get("version") if isinstance(data, dict) else None
     if version != FORMAT_VERSION:

@@ -27,6 +27,7 @@ from mockserver.recordings.content_coding import (
     UnsupportedEncodingError,
 )
 from mockserver.recordings.fixtures import (
+    UNSENDABLE_HEADER,
     UPSTREAM_PLACEHOLDER,
     Interaction,
     RecordedRequest,
@@ -34,7 +35,12 @@ from mockserver.recordings.fixtures import (
 )
 from mockserver.recordings.library import RecordingLibrary
 from mockserver.redaction.masking import scrub_urls
-from mockserver.redaction.rules import fixture_policy, redact_interaction, scrub_text
+from mockserver.redaction.rules import (
+    fixture_policy,
+    literal_scrub,
+    redact_interaction,
+    sent_secrets,
+)
 
 log = logging.getLogger("mockserver")
 # Not forwarded either way: hop-by-hop, recomputed, or the mock's own control headers.
@@ -65,6 +71,8 @@ class Recorder:
         started = time.perf_counter()
         upstream = await self._ask(asked, path_qs, body, settings)
         try:
+            if not 100 <= upstream.status <= 599:  # nothing a client could be sent
+                raise upstream_error(f"the upstream answered status {upstream.status}")
             _refuse_a_declared_excess(upstream, settings)
             decoder = _decoder(upstream)
             streamed = upstream.headers.get("Content-Type", "").startswith("text/event-stream")
@@ -110,7 +118,10 @@ class Recorder:
             raise silent_upstream(settings) from None
         except aiohttp.ClientError as error:
             raise upstream_error(
-                f"the upstream {settings.recording.upstream} could not be reached: {error}"
+                # aiohttp's words can quote the answer (an oversized header: its bytes, an
+                # echoed key among them): only the kind of failure is told.
+                f"the upstream {settings.recording.upstream} could not be reached: "
+                f"{type(error).__name__}"
             ) from None
 
     async def save(
@@ -123,8 +134,11 @@ class Recorder:
             recorded_at=datetime.now(UTC).isoformat(timespec="seconds"),
             upstream=UPSTREAM_PLACEHOLDER,
         )
-        interaction = redact_interaction(interaction, fixture_policy(self.library.settings))
-        await asyncio.to_thread(self.library.cassette().add, interaction, capture, scrub_text)
+        rules = fixture_policy(self.library.settings)
+        secrets = sent_secrets(asked.headers, rules)  # an upstream may echo them back
+        interaction = redact_interaction(interaction, rules, secrets)
+        scrub = literal_scrub(secrets)
+        await asyncio.to_thread(self.library.cassette().add, interaction, capture, scrub)
         self.library.observer.recorded()
 
 
@@ -171,7 +185,9 @@ class RelayedAnswer:
         except BodyTooLargeError:
             raise too_large(settings) from None
         except (aiohttp.ClientError, CorruptEncodingError) as error:
-            raise upstream_error(f"the upstream's answer broke off: {error}") from None
+            raise upstream_error(
+                f"the upstream's answer broke off: {type(error).__name__}"
+            ) from None
         self.size = self.capture.size
         await self.recorder.save(
             self.asked, RecordedResponse(status=self.status, headers=self.headers), self.capture
@@ -232,7 +248,12 @@ def _decoder(upstream: aiohttp.ClientResponse) -> Decoder:
 
 def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """An answer's headers as relayed or replayed: hop-by-hop and recomputed ones left out."""
-    return {k: v for k, v in headers.items() if k.lower() not in DROPPED_HEADERS}
+    return {
+        k: v
+        for k, v in headers.items()
+        # A header with a control character cannot be sent on (aiohttp refuses it).
+        if k.lower() not in DROPPED_HEADERS and not UNSENDABLE_HEADER.search(k + v)
+    }
 
 
 def _without_mock_headers(headers: dict[str, str]) -> dict[str, str]:

@@ -311,8 +311,41 @@ def journal_policy(settings: Settings) -> RedactionPolicy:
     )
 
 
-def redact_interaction(interaction: Interaction, rules: RedactionPolicy) -> Interaction:
-    """An interaction as it may be written to a fixture file: no credential left in."""
+# A credential shorter than this is not searched for in answers (a test's key "k" would
+# mask every k); real keys and tokens are 32 characters and more.
+MIN_LITERAL_SECRET = 8
+
+
+def sent_secrets(headers: Mapping[str, str], rules: RedactionPolicy) -> list[str]:
+    """The credentials a request carried (the api-key, a bearer token), as sent: an upstream
+    that echoes one in its answer must not put it in a fixture, whatever its shape."""
+    secrets: set[str] = set()
+    for name, value in headers.items():
+        if rules.secret_header(name):
+            secrets.update(part for part in value.split() if len(part) >= MIN_LITERAL_SECRET)
+    return sorted(secrets, key=len, reverse=True)  # the longest first: none is left in part
+
+
+def without_literals(text: str, secrets: list[str]) -> str:
+    """`text` with each of `secrets` replaced wherever it stands."""
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def literal_scrub(secrets: list[str]) -> Callable[[str], str]:
+    """`scrub_text`, after replacing each of `secrets` wherever it stands."""
+    if not secrets:
+        return scrub_text
+    return lambda text: scrub_text(without_literals(text, secrets))
+
+
+def redact_interaction(
+    interaction: Interaction, rules: RedactionPolicy, secrets: list[str] | None = None
+) -> Interaction:
+    """An interaction as it may be written to a fixture file: no credential left in, nor
+    any of `secrets` (what the request sent) that the answer echoes."""
     request = interaction.request
     clean_request = request.model_copy(
         update={
@@ -323,19 +356,29 @@ def redact_interaction(interaction: Interaction, rules: RedactionPolicy) -> Inte
         }
     )
     return interaction.model_copy(
-        update={"request": clean_request, "response": _redact_response(interaction.response, rules)}
+        update={
+            "request": clean_request,
+            "response": _redact_response(interaction.response, rules, secrets or []),
+        }
     )
 
 
-def _redact_response(response: RecordedResponse, rules: RedactionPolicy) -> RecordedResponse:
+def _redact_response(
+    response: RecordedResponse, rules: RedactionPolicy, secrets: list[str]
+) -> RecordedResponse:
+    scrub = literal_scrub(secrets)
+    headers = {
+        name: without_literals(value, secrets)
+        for name, value in rules.headers(response.headers).items()
+    }
     if getattr(response, "encoding", "utf-8") != "utf-8":  # base64 of bytes: no text to scrub
-        return response.model_copy(update={"headers": rules.headers(response.headers)})
+        return response.model_copy(update={"headers": headers})
     frames = response.frames
-    datas = scrub_stream([scrub_text(frame.data) for frame in frames or []])
+    datas = scrub_stream([scrub(frame.data) for frame in frames or []])
     return response.model_copy(
         update={
-            "headers": rules.headers(response.headers),
-            "body": None if response.body is None else scrub_text(response.body),
+            "headers": headers,
+            "body": None if response.body is None else scrub(response.body),
             "frames": None
             if frames is None
             else [f.model_copy(update={"data": d}) for f, d in zip(frames, datas, strict=True)],

@@ -340,6 +340,17 @@ def test_a_killed_recorder_loses_no_answered_recording_and_tears_no_file(
 
 # --- fixture files this version cannot read -----------------------------------------------
 
+
+def _answering(response: dict[str, Any]) -> dict[str, Any]:
+    """A version-1 file whose one interaction's response is `response` (status 200 unless
+    it says): loaded, it would fail only when its request came."""
+    request = {"method": "POST", "path": chat_path(), "body": {"messages": user("x")}}
+    return {
+        "version": 1,
+        "interactions": [{"request": request, "response": {"status": 200, **response}}],
+    }
+
+
 BAD_FILES = {
     "older-version": ({"version": 0, "interactions": []}, "fixture format version 0"),
     "newer-version": ({"version": 2, "interactions": []}, "fixture format version 2"),
@@ -347,6 +358,16 @@ BAD_FILES = {
     "a-list": ([], "fixture format version None"),
     "not-json": ("{ this is not json", "not a readable JSON file"),
     "not-fixtures": ({"version": 1, "interactions": [{"request": {}}]}, "interactions.0"),
+    "nested-too-deep": (
+        "[" * 100_000 + "]" * 100_000,
+        "not a readable JSON file (nested too deep)",
+    ),
+    "bad-base64": (_answering({"encoding": "base64", "body": "!!!not-b64***"}), "not valid base64"),
+    "header-with-crlf": (
+        _answering({"headers": {"x-a": "1\r\nSet-Cookie: b=2"}}),
+        "holds a control character",
+    ),
+    "negative-status": (_answering({"status": -5}), "status -5 is not an HTTP status"),
 }
 
 
@@ -393,6 +414,61 @@ def test_serve_refuses_a_bad_fixture_file_with_exit_code_2(tmp_path: Path) -> No
     assert f"mockserver: {path}: {expected} is not supported" in served.stderr
     assert "Traceback" not in served.stderr
     assert "listening" not in served.stdout
+
+
+def _special_file(directory: Path, kind: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "special.json"
+    if kind == "fifo":
+        os.mkfifo(path)  # opening it would wait for a writer forever
+    elif kind == "dev-zero":
+        path.symlink_to("/dev/zero")  # reading it would never end
+    else:
+        with path.open("wb") as sparse:  # a GiB of nothing, made in no time
+            sparse.truncate(2**30)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("fifo", "not a regular file"),
+        ("dev-zero", "not a regular file"),
+        ("a-gib", "1073741824 bytes, over the 268435456-byte limit"),
+    ],
+)
+def test_serve_refuses_a_special_or_huge_fixture_file_at_once(
+    kind: str, expected: str, tmp_path: Path
+) -> None:
+    path = _special_file(tmp_path, kind)
+    served = subprocess.run(
+        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--fixtures", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=_clean_environment(),
+        timeout=60,  # a start-up that waits on the file fails here
+        check=False,
+    )
+    assert served.returncode == 2, served.stdout + served.stderr
+    assert f"mockserver: {path}: not a readable JSON file ({expected})" in served.stderr
+    assert "Traceback" not in served.stderr
+
+
+def test_serve_refuses_a_stub_file_nested_too_deep(tmp_path: Path) -> None:
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    served = subprocess.run(
+        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--stubs", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=_clean_environment(),
+        timeout=60,
+        check=False,
+    )
+    assert served.returncode == 2, served.stdout + served.stderr
+    assert f"{tmp_path / 'deep.json'}: nested too deep" in served.stderr
+    assert "Traceback" not in served.stderr
 
 
 @pytest.mark.parametrize(("content", "expected"), BAD_FILES.values(), ids=BAD_FILES.keys())

@@ -1,0 +1,39 @@
+"""Reading a JSON file an operator pointed us at (fixtures, stubs): bounded in size and
+depth, and only a regular file, so a symlink to /dev/zero or a FIFO, a sparse 1 GB file or
+100,000 nested brackets is a one-line refusal, not a hung or exhausted start-up."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+from typing import Any
+
+# Far above any recording (an answer is cut at upstream_max_body_bytes, 64 MiB by default,
+# and each interaction has a file of its own).
+MAX_JSON_FILE_BYTES = 256 * 1024 * 1024
+
+
+class JsonFileError(ValueError):
+    """The file is not a regular file, too large, not UTF-8 JSON, or nested too deep."""
+
+
+def read_json_file(path: Path, max_bytes: int = MAX_JSON_FILE_BYTES) -> Any:
+    try:
+        facts = path.stat()  # before opening: opening a FIFO waits for a writer
+        if not stat.S_ISREG(facts.st_mode):
+            raise JsonFileError("not a regular file")
+        if facts.st_size > max_bytes:
+            raise JsonFileError(f"{facts.st_size} bytes, over the {max_bytes}-byte limit")
+        with path.open("rb") as file:
+            data = file.read(max_bytes + 1)  # a file that grows while read stops here
+    except OSError as error:
+        raise JsonFileError(str(error)) from None
+    if len(data) > max_bytes:
+        raise JsonFileError(f"over the {max_bytes}-byte limit")
+    try:
+        return json.loads(data.decode("utf-8"))
+    except ValueError as error:  # not UTF-8, not JSON
+        raise JsonFileError(str(error)) from None
+    except RecursionError:
+        raise JsonFileError("nested too deep") from None
