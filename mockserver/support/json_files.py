@@ -9,9 +9,11 @@ import stat
 from pathlib import Path
 from typing import Any
 
-# Far above any recording (an answer is cut at upstream_max_body_bytes, 64 MiB by default,
-# and each interaction has a file of its own).
-MAX_JSON_FILE_BYTES = 256 * 1024 * 1024
+# Above any file the recorder writes, so nothing recorded is refused: an answer is cut at
+# upstream_max_body_bytes (64 MiB by default) and each interaction has a file of its own;
+# the worst case, 64 MiB of 7-byte frames ("data:\n\n"), each written as an indented
+# {offset_ms, data} object (13x), is ~880 MB.
+MAX_JSON_FILE_BYTES = 1024 * 1024 * 1024
 
 
 class JsonFileError(ValueError):

@@ -29,6 +29,7 @@ from mockserver.recordings.fixtures import (
     cassette_files,
     read_fixture_file,
 )
+from mockserver.support.json_files import MAX_JSON_FILE_BYTES
 from mockserver.testing.server import MockServer
 from tests.replay.helpers import (
     CASSETTE,
@@ -431,8 +432,8 @@ def _special_file(directory: Path, kind: str) -> Path:
     elif kind == "dev-zero":
         path.symlink_to("/dev/zero")  # reading it would never end
     else:
-        with path.open("wb") as sparse:  # a GiB of nothing, made in no time
-            sparse.truncate(2**30)
+        with path.open("wb") as sparse:  # a byte over the limit, made in no time
+            sparse.truncate(MAX_JSON_FILE_BYTES + 1)
     return path
 
 
@@ -441,7 +442,7 @@ def _special_file(directory: Path, kind: str) -> Path:
     [
         ("fifo", "not a regular file"),
         ("dev-zero", "not a regular file"),
-        ("a-gib", "1073741824 bytes, over the 268435456-byte limit"),
+        ("over-a-gib", "1073741825 bytes, over the 1073741824-byte limit"),
     ],
 )
 def test_serve_refuses_a_special_or_huge_fixture_file_at_once(

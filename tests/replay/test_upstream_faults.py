@@ -30,6 +30,7 @@ from tests.replay.helpers import (
     recorded_bytes,
     replayer,
 )
+from tests.replay.raw_upstream import RawUpstream
 from tests.replay.scripted_upstream import ScriptedUpstream
 from tests.support.chat import API_KEY, DEPLOYMENT, chat_path, user
 from tests.support.clients import azure_client
@@ -386,3 +387,53 @@ def test_an_encoding_the_recorder_cannot_undo_is_a_502(tmp_path: Path) -> None:
     assert error_code(refused) == "UpstreamUnavailable"
     assert "'br'" in refused.json()["error"]["message"]
     assert nothing_recorded(tmp_path)
+
+
+# --- answers no HTTP library would send: written raw -----------------------------------
+
+RAW_JSON = b'{"id":"chatcmpl-raw","choices":[]}'
+
+
+def _raw_answer(status_line: bytes, *headers: bytes) -> bytes:
+    head = [status_line, b"Content-Type: application/json", *headers]
+    head.append(b"Content-Length: %d" % len(RAW_JSON))
+    return b"\r\n".join(head) + b"\r\n\r\n" + RAW_JSON
+
+
+def test_an_upstream_status_outside_http_is_a_502_and_not_recorded(tmp_path: Path) -> None:
+    with (
+        RawUpstream(_raw_answer(b"HTTP/1.1 999 Weird")) as upstream,
+        MockServer(fixtures_dir=tmp_path, record_mode="all", upstream=upstream.url) as recorder,
+    ):
+        answer = post(recorder, QUESTION)
+        with (
+            azure_client(recorder, max_retries=0) as client,
+            pytest.raises(openai.APIStatusError) as raised,
+        ):
+            client.chat.completions.create(model=DEPLOYMENT, **QUESTION)
+    assert upstream.answered == 2
+    assert answer.status == 502
+    assert error_code(answer) == "UpstreamUnavailable"
+    assert "the upstream answered status 999" in answer.json()["error"]["message"]
+    assert raised.value.status_code == 502
+    assert nothing_recorded(tmp_path)
+
+
+def test_an_upstream_header_with_a_control_character_is_dropped(tmp_path: Path) -> None:
+    bad = b"X-Bad: one\x01two"
+    with (
+        RawUpstream(_raw_answer(b"HTTP/1.1 200 OK", bad, b"X-Good: kept")) as upstream,
+        MockServer(fixtures_dir=tmp_path, record_mode="all", upstream=upstream.url) as recorder,
+    ):
+        answer = post(recorder, QUESTION)
+        with azure_client(recorder, max_retries=0) as client:
+            sdk = client.chat.completions.with_raw_response.create(model=DEPLOYMENT, **QUESTION)
+    assert answer.status == 200
+    assert answer.body == RAW_JSON
+    assert answer.headers.get("x-good") == "kept"
+    assert "x-bad" not in answer.headers
+    assert sdk.http_response.status_code == 200
+    assert "x-bad" not in sdk.headers
+    [first, second] = interactions(tmp_path)
+    assert first.response.headers.get("x-good") == "kept"
+    assert all("x-bad" not in i.response.headers for i in (first, second))
