@@ -98,7 +98,6 @@ HOOKS = [
     ("mockserver.tokens.counting:prompt_tokens", "prompt tokens (tiktoken)", "count"),
     ("mockserver.pipeline:check_token_limits", "token limits", "count"),
     ("mockserver.stores.memory.quota:MemoryQuotaLedger.admit", "quota admit", "count"),
-    ("mockserver.stores.memory.quota:MemoryQuotaLedger.spend", "quota spend", "count"),
     ("mockserver.engines.chain:EngineChain.answer", "engine chain", "engines"),
     ("mockserver.engines.rules:StubRules.answer", "stub rules (no stub)", "engines"),
     ("mockserver.engines.replay:Replay.answer", "replay (no fixtures)", "engines"),

@@ -6,7 +6,7 @@
          check: x-mock-latency, deployment and model gate, the operation's body in chat
                 form, o3-mini's rules for the api-version, prompt tokens and limits
          admit: the seeded fault rates, then the estimate charged to quota
-    -> a model's reply: quota spent, a stub's delay and fault, the operation renders it
+    -> a model's reply: a stub's delay and fault, the operation renders it
        a recording's or the upstream's: goes as it is
 
 The api-version and the key were checked before (`http.gateway`); the HTTP writer
@@ -194,15 +194,13 @@ class _Request:
         return Outcome(self.plan, raw=reply.raw)
 
     async def _as_model(self, reply: Reply, checked: _Checked) -> Outcome:
-        """Spend, then a stub's delay and fault, then the operation renders the reply."""
+        """A stub's delay and fault, then the operation renders the reply."""
         self._trace_target(checked.target, checked.body)
         if reply.error is not None:
             raise await self._in_model_words(reply.error)
         assert reply.completion is not None, "a model's reply is a completion or an error"
         completion, request = reply.completion, checked.engine_call.request
         self.trace.usage = completion.usage
-        beyond_estimate = completion.usage.completion_tokens - (request.max_completion_tokens or 0)
-        await self.stores.quota.spend(checked.target.deployment_name, beyond_estimate)
         if reply.delay_ms:
             await asyncio.sleep(reply.delay_ms / 1000)
         self._plan(reply.fault)

@@ -3,7 +3,10 @@
 Tokens: each request is charged up front its prompt tokens plus `max_completion_tokens`
 (its estimated maximum) against a running count that resets every minute; when the
 count would pass tokens-per-minute, the request gets a 429 until the minute turns.
-Completion tokens a request spends beyond its estimate are added when it is answered.
+Nothing is added once the request is answered: real Azure answers show the count
+charged only the estimate (a 16-token prompt with no `max_tokens` and a 22-token
+completion left 119,986 of 120,000; gpt-5-nano's 11-token prompt and 203-token reasoning
+completion left 99,994 of 100,000).
 Requests: evaluated over short windows (10 seconds by default), each allowing
 requests-per-minute / 6, so a burst is limited before the minute is used up.
 """
@@ -47,10 +50,6 @@ class QuotaLedger(Protocol):
         self, deployment: str, limits: Deployment, estimate: int, enforce: bool = True
     ) -> Refusal | None:
         """Charge a request, or, when enforcing, say why it must wait (and do not charge it)."""
-        ...
-
-    async def spend(self, deployment: str, extra_tokens: int) -> None:
-        """Tokens a request used beyond its up-front estimate."""
         ...
 
     async def snapshot(self, deployment: str, limits: Deployment) -> QuotaSnapshot:

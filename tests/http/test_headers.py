@@ -10,6 +10,7 @@ import pytest
 from mockserver.contract.headers import model_headers
 from mockserver.stores.quota import QuotaSnapshot
 from mockserver.testing.server import MockServer
+from tests.contract.real_traffic import azure_dir, load_yaml
 from tests.http.helpers import (
     BODY,
     V1_BODY,
@@ -215,16 +216,42 @@ def test_remaining_counts_decrease_between_requests(azure_mock: MockServer, surf
     # of earlier tests leave the one-minute window at any moment and would move the counts.
     first = send(azure_mock, surface)
     second = send(azure_mock, surface)
-    # Without max_completion_tokens a request is charged its prompt up front and the
-    # completion tokens it spent once answered.
-    usage = second.json()["usage"]
-    prompt = usage["prompt_tokens"] + usage["completion_tokens"]
+    # Without max_completion_tokens a request is charged its prompt, and nothing more once
+    # answered: its completion and reasoning tokens are not counted (real answers show it).
+    prompt = second.json()["usage"]["prompt_tokens"]
     remaining = {
         name: [int(r.headers[f"x-ratelimit-remaining-{name}"]) for r in (first, second)]
         for name in ("requests", "tokens")
     }
     assert remaining["requests"][0] - remaining["requests"][1] == 1
     assert remaining["tokens"][0] - remaining["tokens"][1] == prompt
+
+
+def test_an_answer_is_charged_its_prompt_not_the_completion_it_spent(
+    quota_server: MockServer,
+) -> None:
+    response = post_chat(quota_server, BODY)
+    usage = response.json()["usage"]
+    assert usage["completion_tokens"] > usage["completion_tokens_details"]["reasoning_tokens"] > 0
+    assert int(response.headers["x-ratelimit-remaining-tokens"]) == 5000 - usage["prompt_tokens"]
+    again = post_chat(quota_server, BODY)
+    assert int(again.headers["x-ratelimit-remaining-tokens"]) == 5000 - 2 * usage["prompt_tokens"]
+
+
+@pytest.mark.parametrize("recording", ["openllmetry__test_azure__test_chat.yaml"])
+def test_real_answers_show_only_the_prompt_charged(recording: str) -> None:
+    """What the rule above follows: recorded answers with no max_tokens, each the only
+    request of its minute, left the limit less about the prompt (Azure's own estimate of
+    it, a few tokens off the count), never less the completion."""
+    interactions = load_yaml(azure_dir() / recording)["interactions"]
+    for interaction in interactions:
+        headers = {k.lower(): v[0] for k, v in interaction["response"]["headers"].items()}
+        usage = json.loads(interaction["response"]["body"]["string"])["usage"]
+        assert "max_tokens" not in interaction["request"]["body"]
+        charged = int(headers.get("x-ratelimit-limit-tokens", "120000")) - int(
+            headers["x-ratelimit-remaining-tokens"]
+        )
+        assert abs(charged - usage["prompt_tokens"]) <= 2 < usage["completion_tokens"]
 
 
 def test_remaining_tokens_include_the_completion_budget(azure_mock: MockServer) -> None:

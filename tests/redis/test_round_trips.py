@@ -16,9 +16,9 @@ from mockserver import MockServer
 from mockserver.stores.redis.pipelined import Arg, ReplyProtocol
 from tests.redis.test_two_servers import chat
 
-# Quota admit (its snapshot kept), quota spend (its snapshot gives the headers), journal
-# record. "Any stubs?" is known in the process while the session has none (stubless.py).
-W1_ROUND_TRIPS = 3
+# Quota admit (its snapshot gives the headers), journal record. "Any stubs?" is known in
+# the process while the session has none (stubless.py).
+W1_ROUND_TRIPS = 2
 QUOTA_HEADERS = (
     "x-ratelimit-limit-requests",
     "x-ratelimit-limit-tokens",
@@ -49,7 +49,7 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
     yield commands
 
 
-def test_a_chat_completion_takes_three_round_trips(redis_url: str, sent: list[Any]) -> None:
+def test_a_chat_completion_takes_two_round_trips(redis_url: str, sent: list[Any]) -> None:
     with MockServer(state=redis_url) as server:
         chat(server)  # scripts loaded
         sent.clear()

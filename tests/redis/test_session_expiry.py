@@ -42,7 +42,6 @@ async def use_every_store(stores: Stores) -> None:
     )
     limits = Deployment(model="o3-mini", fault_rates={"429": 0.5})
     await stores.quota.admit("o3-mini", limits, 10)
-    await stores.quota.spend("o3-mini", 5)
     await stores.faults.draw("o3-mini", 7)
     await stores.faults.take("o3-mini:429", 3)
     await stores.replays.take("key", 2, True)

@@ -173,7 +173,7 @@ async def test_quota_is_counted_once_for_both(two_processes: tuple[Stores, Store
     snapshot = await second.quota.snapshot("o3-mini", LIMITS)
     assert (snapshot.remaining_tokens, snapshot.remaining_requests) == (400, 59)
     assert (snapshot.reset_tokens_seconds, snapshot.reset_requests_seconds) == (60, 10)
-    await first.quota.spend("o3-mini", 50)
+    assert await first.quota.admit("o3-mini", LIMITS, 50) is None
     assert (await second.quota.usage())["o3-mini"]["tokens_this_minute"] == 650
 
 

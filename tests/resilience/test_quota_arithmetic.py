@@ -134,22 +134,6 @@ async def test_a_request_larger_than_the_whole_minute_is_refused(ledger: QuotaLe
     assert await used_tokens(ledger) == 0
 
 
-async def test_spend_adds_tokens_beyond_the_estimate(ledger: QuotaLedger, clock: FakeClock) -> None:
-    tpm = limits(1000, rpm=1000)
-    assert await ledger.admit(DEPLOYMENT, tpm, 300) is None
-    await ledger.spend(DEPLOYMENT, 250)
-    assert await used_tokens(ledger) == 550
-    await ledger.spend(DEPLOYMENT, 0)
-    await ledger.spend(DEPLOYMENT, -100)  # used less than estimated: nothing is given back
-    assert await used_tokens(ledger) == 550
-    assert (await ledger.snapshot(DEPLOYMENT, tpm)).remaining_tokens == 450
-    # The extra counts against the limit: 550 + 500 > 1000.
-    clock.advance(1.0)
-    refusal = await ledger.admit(DEPLOYMENT, tpm, 500)
-    assert refusal == Refusal("tokens", MINUTE - 1.0)
-    assert await ledger.admit(DEPLOYMENT, tpm, 450) is None
-
-
 async def test_deployments_have_separate_counts(ledger: QuotaLedger) -> None:
     tpm = limits(1000, rpm=1000)
     assert await ledger.admit("a", tpm, 1000) is None

@@ -51,10 +51,6 @@ class MemoryQuotaLedger:
             usage.recent.append(now)
         return refusal
 
-    async def spend(self, deployment: str, extra_tokens: int) -> None:
-        if extra_tokens > 0:
-            self.current(deployment, self.clock()).tokens += extra_tokens
-
     async def snapshot(self, deployment: str, limits: Deployment) -> QuotaSnapshot:
         now = self.clock()
         usage = self.current(deployment, now)

@@ -25,8 +25,8 @@ MICROS = 1_000_000
 
 # KEYS: usage, arrivals, deployments. ARGV: step, deployment, now (µs, or '' for TIME),
 # minute (µs), window (µs), then admit: tokens per minute, allowance, estimate,
-# enforce ('1'/'0'); spend: extra tokens. Integers are written with %d: Lua's tostring
-# gives 1.7e+15 for a microsecond time.
+# enforce ('1'/'0'). Integers are written with %d: Lua's tostring gives 1.7e+15 for a
+# microsecond time.
 STEP = """
 local usage, arrivals, names = KEYS[1], KEYS[2], KEYS[3]
 local step = ARGV[1]
@@ -67,8 +67,6 @@ if step == 'admit' then
     local seq = redis.call('HINCRBY', usage, 'seq', 1)
     redis.call('ZADD', arrivals, int(now), seq)
   end
-elseif step == 'spend' then
-  tokens = redis.call('HINCRBY', usage, 'tokens', ARGV[6])
 end
 -- Every step ends with the snapshot it leaves, so the headers need no call of their own.
 local recent = oldest_recent()
@@ -85,7 +83,7 @@ def seconds(micro: str | int) -> float:
     return int(micro) / MICROS
 
 
-# The snapshot the last admit or spend of this request (this task's context) left, so the
+# The snapshot the last admit of this request (this task's context) left, so the
 # x-ratelimit-* headers that follow need no round trip of their own: one less per answer.
 LEFT: ContextVar[Left | None] = ContextVar("quota_left", default=None)
 FRESH_SECONDS = 0.05  # older than this (a stub's delay), the headers read Redis again
@@ -124,11 +122,6 @@ class RedisQuotaLedger:
         limit = [limits.tokens_per_minute, allowance, estimate, "1" if enforce else "0"]
         kind, wait = await self.step("admit", deployment, limit)
         return Refusal(kind, seconds(wait)) if kind else None
-
-    @unavailable_as_503  # its one call is a HotScript's, bounded by it
-    async def spend(self, deployment: str, extra_tokens: int) -> None:
-        if extra_tokens > 0:
-            await self.step("spend", deployment, [extra_tokens])
 
     @unavailable_as_503  # its one call is a HotScript's, bounded by it
     async def snapshot(self, deployment: str, limits: Deployment) -> QuotaSnapshot:
