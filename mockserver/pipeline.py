@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from mockserver.contract.deployments import Target, route
-from mockserver.contract.errors import AzureError
-from mockserver.contract.headers import model_headers
+from mockserver.contract.errors import JSON_CONTENT_TYPE, AzureError
+from mockserver.contract.headers import json_content_type, model_headers
 from mockserver.contract.limits import check_token_limits
 from mockserver.contract.model_card import ModelCard
 from mockserver.contract.request import ChatRequest, check_chat_request
@@ -347,6 +347,10 @@ class _Request:
         if self.parsed is not None:
             error = self.operation.in_own_words(error, self.parsed)
         error.headers.update(await self._model_headers(self.target))
+        if error.content_type == JSON_CONTENT_TYPE and error.status != 429:
+            # The model's answers on v1 say their charset, errors as successes (a 2025 v1
+            # capture of a 400); a 429 is the gateway's, with a content type of its own.
+            error.content_type = json_content_type(self.call.surface)
         return error
 
     async def _model_headers(self, target: Target) -> dict[str, str]:

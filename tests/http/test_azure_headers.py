@@ -97,3 +97,28 @@ def _assert_v1_filter_error(response: rawhttp.RawResponse) -> None:
     assert inner["code"] == "ResponsibleAIPolicyViolation"
     assert inner["content_filter_results"]["violence"] == {"filtered": True, "severity": "medium"}
     assert b"\\r\\n" in response.body  # escaped in the JSON, as Azure sends it
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({**V1_BODY, "temperature": 0.5}, "unsupported_parameter"),
+        ({**V1_BODY, "max_completion_tokens": 0}, "integer_below_min_value"),
+    ],
+)
+def test_model_errors_on_v1_say_their_charset(mock: MockServer, body: object, code: str) -> None:
+    """The model's 400s on v1 are sent as its successes are, `; charset=utf-8`; on the
+    dated routes, plain `application/json`."""
+    v1 = post_v1(mock, body)
+    assert (v1.status, v1.json()["error"]["code"]) == (400, code)
+    assert v1.headers["content-type"] == "application/json; charset=utf-8"
+    dated = post_chat(mock, {**BODY, **{k: v for k, v in dict(body).items() if k != "model"}})
+    assert (dated.status, dated.json()["error"]["code"]) == (400, code)
+    assert dated.headers["content-type"] == "application/json"
+
+
+def test_a_v1_rate_limit_keeps_the_gateways_content_type(mock: MockServer) -> None:
+    mock.stub(answer={"error": {"name": "rate_limit_tokens"}})
+    response = post_v1(mock, V1_BODY)
+    assert response.status == 429
+    assert response.headers["content-type"] == "application/json"

@@ -103,6 +103,8 @@ def test_v1_validation_error(v1_client: openai.OpenAI) -> None:
         v1_client.chat.completions.create(model="o3-mini", messages=DOC_MESSAGES, top_p=0.5)
     assert caught.value.code == "unsupported_parameter"
     assert caught.value.param == "top_p"
+    # As v1's successes: the charset said (a 2025 v1 capture of a 400 has it too).
+    assert caught.value.response.headers["content-type"] == "application/json; charset=utf-8"
 
 
 def test_v1_models_list(v1_client: openai.OpenAI) -> None:
