@@ -27,6 +27,7 @@ class AzureError(Exception):
     content_type: str | None = JSON_CONTENT_TYPE
     headers: dict[str, str] = field(default_factory=dict)
     name: str = ""
+    reason: str | None = None  # the status line's phrase, where Azure's is not the standard one
 
     def __str__(self) -> str:
         return f"{self.status} {self.name}: {self.body.decode('utf-8', 'replace')}"
@@ -50,7 +51,7 @@ def catalogue_error(name: str, surface: str = "dated", /, **values: object) -> A
     else:
         body = encode_body(_fill(entry["body"], values), fmt)
     content_type = entry.get("content_type", JSON_CONTENT_TYPE)
-    return AzureError(entry["status"], body, content_type, name=name)
+    return AzureError(entry["status"], body, content_type, name=name, reason=entry.get("reason"))
 
 
 def invalid_request(

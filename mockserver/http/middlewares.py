@@ -85,7 +85,9 @@ async def in_envelope(
 
 def error_response(error: AzureError) -> web.Response:
     body = scrub_bytes(error.body)  # a secret a client sent is never echoed back
-    response = web.Response(status=error.status, body=body, headers=error.headers)
+    response = web.Response(
+        status=error.status, reason=error.reason, body=body, headers=error.headers
+    )
     response[ERROR_NAME] = error.name
     if error.content_type is None:
         # Azure sends some errors (DeploymentNotFound) with no Content-Type at all.

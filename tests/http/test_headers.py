@@ -128,6 +128,30 @@ def test_errors_carry_gateway_headers_and_echo_client_id(
     assert response.headers["x-ms-client-request-id"] == "client-7"
 
 
+# The status lines recorded: dd-trace-js's 401 "PermissionDenied" and 404 "Resource Not
+# Found" (2025-08), openllmetry's DeploymentNotFound "Not Found" (2025-08).
+@pytest.mark.parametrize(
+    ("deployment", "api_version", "headers", "status_line"),
+    [
+        ("o3-mini", None, {"api-key": "k"}, (404, "Resource Not Found")),
+        ("o3-mini", "2025-04-01-preview", {"api-key": ""}, (401, "PermissionDenied")),
+        ("nope", "2025-04-01-preview", {"api-key": "k"}, (404, "Not Found")),
+        ("o3-mini", "2099-01-01", {"api-key": "k"}, (400, "Bad Request")),
+    ],
+)
+def test_errors_have_azures_status_lines(
+    server: MockServer,
+    deployment: str,
+    api_version: str | None,
+    headers: dict[str, str],
+    status_line: tuple[int, str],
+) -> None:
+    response = post_chat(
+        server, BODY, deployment=deployment, api_version=api_version, headers=headers
+    )
+    assert (response.status, response.reason) == status_line
+
+
 def test_error_headers_on_unknown_path(server: MockServer) -> None:
     response = rawhttp.request(server.url + "/nowhere", "GET")
     assert response.status == 404

@@ -36,6 +36,7 @@ def test_unknown_deployment(client: openai.AzureOpenAI) -> None:
         _chat(client, model="gpt-4o")
     assert_error(caught.value, status=404, code="DeploymentNotFound", message=DEPLOYMENT_NOT_FOUND)
     assert caught.value.request_id is None
+    assert caught.value.response.reason_phrase == "Not Found"  # as recorded (2025-08)
 
 
 def test_unknown_deployment_of_deployment_client(server: MockServer) -> None:
@@ -86,6 +87,8 @@ def test_wrong_key(keyed_server: MockServer) -> None:
     assert caught.value.message.startswith(
         "Error code: 401 - Access denied due to invalid subscription key"
     )
+    # The status line Azure's gateway sends (dd-trace-js's recorded 401, 2025-08).
+    assert caught.value.response.reason_phrase == "PermissionDenied"
 
 
 def test_right_key(keyed_server: MockServer) -> None:

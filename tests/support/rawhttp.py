@@ -18,6 +18,7 @@ class RawResponse:
     headers: dict[str, str]  # lower-cased names
     header_names: list[str]  # as sent, in order
     body: bytes
+    reason: str = ""  # the status line's reason phrase
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -42,7 +43,7 @@ def request(
         data = response.read()
         names = [name for name, _ in response.getheaders()]
         lowered = {name.lower(): value for name, value in response.getheaders()}
-        return RawResponse(response.status, lowered, names, data)
+        return RawResponse(response.status, lowered, names, data, response.reason)
     finally:
         connection.close()
 
