@@ -28,6 +28,7 @@ class AzureError(Exception):
     headers: dict[str, str] = field(default_factory=dict)
     name: str = ""
     reason: str | None = None  # the status line's phrase, where Azure's is not the standard one
+    chunked: bool = False  # sent in chunks, with no Content-Length, as Azure sends it
 
     def __str__(self) -> str:
         return f"{self.status} {self.name}: {self.body.decode('utf-8', 'replace')}"
@@ -51,7 +52,9 @@ def catalogue_error(name: str, surface: str = "dated", /, **values: object) -> A
     else:
         body = encode_body(_fill(entry["body"], values), fmt)
     content_type = entry.get("content_type", JSON_CONTENT_TYPE)
-    return AzureError(entry["status"], body, content_type, name=name, reason=entry.get("reason"))
+    reason, chunked = entry.get("reason"), entry.get("chunked", False)
+    status = entry["status"]
+    return AzureError(status, body, content_type, name=name, reason=reason, chunked=chunked)
 
 
 def invalid_request(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from aiohttp import web
+from aiohttp import HttpVersion11, web
 from aiohttp.typedefs import Handler
 
 from mockserver.admin.metrics import METRICS, counted, note_first_byte
@@ -69,7 +69,7 @@ async def in_envelope(
     try:
         response = await answering
     except AzureError as error:
-        response = error_response(error)
+        response = error_response(error, chunks=request.version >= HttpVersion11)
     except web.HTTPRequestEntityTooLarge:
         limit = state.settings.server.max_body_bytes
         response = error_response(catalogue_error("RequestTooLarge", limit=limit))
@@ -83,7 +83,9 @@ async def in_envelope(
     return response
 
 
-def error_response(error: AzureError) -> web.Response:
+def error_response(error: AzureError, chunks: bool = False) -> web.Response:
+    """`chunks`: whether the client speaks HTTP/1.1, so that an error Azure sends in chunks
+    (no Content-Length) can be; HTTP/1.0 has none, its length stays."""
     body = scrub_bytes(error.body)  # a secret a client sent is never echoed back
     response = web.Response(
         status=error.status, reason=error.reason, body=body, headers=error.headers
@@ -94,6 +96,8 @@ def error_response(error: AzureError) -> web.Response:
         response[NO_CONTENT_TYPE] = True
     else:
         response.headers["Content-Type"] = error.content_type
+    if error.chunked and chunks:
+        response.enable_chunked_encoding()
     return response
 
 

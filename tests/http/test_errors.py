@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import pytest
@@ -18,8 +19,8 @@ from tests.http.helpers import (
     post_v1,
     pretty,
 )
-from tests.support import rawhttp
-from tests.support.chat import chat_url
+from tests.support import rawhttp, sockets
+from tests.support.chat import chat_path, chat_url
 from tests.support.rawhttp import post_chat
 
 
@@ -31,6 +32,23 @@ def test_deployment_not_found_is_pretty_and_has_no_content_type(server: MockServ
     assert not response.body.endswith(b"\n")
     assert "content-type" not in response.headers
     assert_gateway_headers(response)
+
+
+@pytest.mark.parametrize("version", ["HTTP/1.1", "HTTP/1.0"])
+def test_deployment_not_found_is_sent_in_chunks_where_http_has_them(
+    server: MockServer, version: str
+) -> None:
+    """Azure sends it chunked, with no Content-Length (openllmetry's recording, 2025-08);
+    HTTP/1.0 has no chunks, so there it keeps its length."""
+    sent = sockets.request_bytes(server, BODY, path=chat_path("no-such-deployment"))
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(sent.replace(b" HTTP/1.1\r\n", f" {version}\r\n".encode(), 1))
+        response = sockets.parse_response(sockets.read_to_end(sock))
+    assert (response.status, response.body) == (404, DEPLOYMENT_NOT_FOUND)
+    chunked = version == "HTTP/1.1"
+    assert (response.header("transfer-encoding") == "chunked") is chunked
+    assert (response.header("content-length") is None) is chunked
+    assert response.header("content-type") is None
 
 
 def test_deployment_not_found_on_v1_is_the_same(server: MockServer) -> None:
