@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from mockserver.config import Settings
 from mockserver.contract.deployments import Target, route
 from mockserver.contract.errors import JSON_CONTENT_TYPE, AzureError
 from mockserver.contract.headers import json_content_type, model_headers
@@ -137,10 +138,21 @@ class _Offered(Asked):
     engines need): the stub rules read a header of every request."""
 
     sent_headers: Mapping[str, str]  # set by the pipeline as it offers the request
+    call: Call
+    settings: Settings
 
     @property
     def headers(self) -> Mapping[str, str]:
         return dict(self.sent_headers)
+
+    def error_values(self) -> dict[str, object]:
+        call, settings = self.call, self.settings
+        return {
+            "request_id": call.request_id,
+            "api_version": call.api_version or "v1",
+            "limit": settings.server.max_body_bytes,
+            "retry_after_ms": settings.faults.retry_after_ms,
+        }
 
 
 class _Request:
@@ -239,7 +251,8 @@ class _Request:
         offered = _Offered(
             recorded, call.path_qs, call.body, view_of, self.check, self.admit, self.stores
         )
-        offered.sent_headers = call.headers
+        offered.sent_headers, offered.call = call.headers, call
+        offered.settings = self.state.settings
         return offered
 
     async def check(self) -> EngineCall:

@@ -74,6 +74,12 @@ class Asked:
         self.admit = admit  # before answering as the model: fault rates, quota; may raise
         self.stores = stores  # the request's session's
 
+    def error_values(self) -> dict[str, object]:
+        """What this request fills in the error catalogue's placeholders beyond its checked
+        body (its request id, api-version, the body limit, the retry delay): a stub that
+        answers with a named error gets them, as the same error sent by the mock would."""
+        return {}
+
     @cached_property
     def _request(self) -> RecordedRequest:
         """The request without its body: only a recording's engines read it (a pydantic

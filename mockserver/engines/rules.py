@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 
 import orjson
 
 from mockserver.contract.errors import AzureError, catalogue_error, encode_body
-from mockserver.engines.base import Asked, Script
+from mockserver.engines.base import Asked, EngineCall, Script
 from mockserver.engines.generator import Generator
 from mockserver.engines.matching import RequestView
 from mockserver.engines.reply import Choice, Completion, Reply, Usage
 from mockserver.engines.stubs import ErrorAnswer, Stub, StubAnswer, UsageOverride
-from mockserver.faults.kinds import Fault, mock_header_error, parse_fault
+from mockserver.faults.kinds import Fault, mock_header_error, parse_fault, with_retry_after
 from mockserver.stores.stubs import StubStore
 
 FORCE_STUB_HEADER = "x-mock-stub"
@@ -52,7 +53,8 @@ class StubRules:
             return None  # another request took its last use meanwhile
         answer = stub.answer
         if answer.error is not None:
-            return _reply(stub, forced, error=error_for(answer.error, call.view.surface))
+            error = error_for(answer.error, call, asked.error_values())
+            return _reply(stub, forced, error=error)
         scripted = dataclasses.replace(call, script=script_for(answer))
         completion = _with_overrides(await self.generator.make(scripted), answer)
         fault = None if answer.fault is None else parse_fault(answer.fault)
@@ -103,10 +105,38 @@ def script_for(answer: StubAnswer) -> Script | None:
     return None
 
 
-def error_for(error: ErrorAnswer, surface: str = "dated") -> AzureError:
-    if error.name is not None:
-        return catalogue_error(error.name, surface, **error.values)
-    return AzureError(error.status or 400, encode_body(error.body, "compact"), name="stub")
+def error_for(error: ErrorAnswer, call: EngineCall, known: Mapping[str, object]) -> AzureError:
+    """A named error filled as the mock fills it when it sends it itself (the request's
+    prompt tokens, the model's limits, its request id...), the stub's `values` first; a
+    429 or 503 says when to retry, in its message and its headers alike."""
+    if error.name is None:
+        return AzureError(error.status or 400, encode_body(error.body, "compact"), name="stub")
+    retry_ms = known.get("retry_after_ms")
+    asked_seconds = error.values.get("retry_after")
+    if type(asked_seconds) is int and asked_seconds >= 0:
+        seconds, retry_ms = asked_seconds, asked_seconds * 1000
+    else:
+        retry_ms = retry_ms if type(retry_ms) is int else 0
+        seconds = max(1, math.ceil(retry_ms / 1000))
+    values = {**_request_values(call), **known, "retry_after": seconds, **error.values}
+    built = catalogue_error(error.name, call.view.surface, **values)
+    if built.status in (429, 503):
+        return with_retry_after(built, seconds, retry_ms)
+    return built
+
+
+def _request_values(call: EngineCall) -> dict[str, object]:
+    card, prompt = call.card, call.prompt_tokens
+    requested = call.request.max_completion_tokens or card.max_output_tokens
+    return {
+        "context_window": card.context_window,
+        "max_output_tokens": card.max_output_tokens,
+        "min_api_version": card.min_api_version,
+        "prompt_tokens": prompt,
+        "requested": requested,
+        "completion_tokens": requested,
+        "total_tokens": prompt + requested,
+    }
 
 
 def _arguments(arguments: dict[str, object] | str | None) -> str | None:

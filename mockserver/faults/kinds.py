@@ -54,7 +54,7 @@ def mock_header_error(message: str) -> AzureError:
 
 def capacity_error(retry_after_ms: int) -> AzureError:
     seconds = max(1, math.ceil(retry_after_ms / 1000))
-    return _with_retry_after(
+    return with_retry_after(
         catalogue_error("capacity_exceeded", retry_after=seconds), seconds, retry_after_ms
     )
 
@@ -64,16 +64,17 @@ def status_error(status: int, request_id: str, api_version: str, retry_after_ms:
     if status == 429:
         seconds = max(1, math.ceil(retry_after_ms / 1000))
         error = catalogue_error("rate_limit_tokens", api_version=api_version, retry_after=seconds)
-        return _with_retry_after(error, seconds, retry_after_ms)
+        return with_retry_after(error, seconds, retry_after_ms)
     named = {500: "server_error", 503: "service_unavailable", 408: "request_timeout"}
     if status in named:
         error = catalogue_error(named[status], request_id=request_id)
-        return _with_retry_after(error, 1, retry_after_ms) if status == 503 else error
+        return with_retry_after(error, 1, retry_after_ms) if status == 503 else error
     phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
     body = encode_body({"error": {"code": str(status), "message": phrase}}, "compact")
     return AzureError(status, body, name=str(status))
 
 
-def _with_retry_after(error: AzureError, seconds: int, milliseconds: int) -> AzureError:
+def with_retry_after(error: AzureError, seconds: int, milliseconds: int) -> AzureError:
+    """Azure's 429s and 503s say when to retry, in both units (the SDKs read either)."""
     error.headers.update({"retry-after": str(seconds), "retry-after-ms": str(milliseconds)})
     return error

@@ -245,6 +245,70 @@ def test_error_by_name_with_values(mock: MockServer, client: openai.AzureOpenAI)
     )
 
 
+def test_error_by_name_is_filled_from_the_request(
+    mock: MockServer, client: openai.AzureOpenAI
+) -> None:
+    """No `values`: the placeholders take what the request and the model say, as when the
+    mock sends the same error itself."""
+    prompt = ask(client).usage.prompt_tokens
+    mock.stub(answer={"error": {"name": "context_length_exceeded_with_completion"}}, times=1)
+    with pytest.raises(openai.BadRequestError) as caught:
+        ask(client, max_completion_tokens=5000)
+    assert isinstance(caught.value.body, dict)
+    assert caught.value.body["message"] == (
+        f"This model's maximum context length is 200000 tokens. However, you requested "
+        f"{prompt + 5000} tokens ({prompt} in the messages, 5000 in the completion). Please "
+        "reduce the length of the messages or completion."
+    )
+    mock.stub(answer={"error": {"name": "server_error"}}, times=1)
+    with pytest.raises(openai.InternalServerError) as failed:
+        client.with_options(max_retries=0).chat.completions.create(
+            model=MODEL, messages=user("hello")
+        )
+    request_id = failed.value.response.headers["apim-request-id"]
+    assert isinstance(failed.value.body, dict)
+    assert f"(Please include the request ID {request_id} in your message.)" in str(
+        failed.value.body["message"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "seconds", "milliseconds"),
+    [({}, "1", "10"), ({"retry_after": 30}, "30", "30000")],
+)
+def test_a_stubbed_429_says_when_to_retry(
+    mock: MockServer,
+    client: openai.AzureOpenAI,
+    values: dict[str, int],
+    seconds: str,
+    milliseconds: str,
+) -> None:
+    """As Azure's 429s do: the message's N, `retry-after` and `retry-after-ms` agree (the
+    default delay is the server's `fault_retry_after_ms`, 10 ms: "1 second")."""
+    mock.stub(answer={"error": {"name": "rate_limit_tokens", "values": values}}, times=1)
+    with pytest.raises(openai.RateLimitError) as caught:
+        client.with_options(max_retries=0).chat.completions.create(
+            model=MODEL, messages=user("hello")
+        )
+    headers = caught.value.response.headers
+    assert (headers["retry-after"], headers["retry-after-ms"]) == (seconds, milliseconds)
+    assert isinstance(caught.value.body, dict)
+    message = str(caught.value.body["message"])
+    assert "API version 2025-04-01-preview have exceeded token rate limit" in message
+    assert f"Please retry after {seconds} seconds." in message and "{" not in message
+
+
+def test_the_sdk_retries_a_stubbed_429_and_gets_the_answer(
+    mock: MockServer, client: openai.AzureOpenAI
+) -> None:
+    mock.stub(answer={"error": {"name": "rate_limit_tokens"}}, times=1)
+    reply = client.with_options(max_retries=1).chat.completions.create(
+        model=MODEL, messages=user("hello")
+    )
+    assert reply.choices[0].message.content
+    assert [entry.status for entry in mock.requests] == [429, 200]
+
+
 def test_error_by_name_content_filter(mock: MockServer, client: openai.AzureOpenAI) -> None:
     mock.stub(answer={"error": {"name": "content_filter"}})
     with pytest.raises(openai.BadRequestError) as caught:

@@ -106,13 +106,15 @@ def _assert_v1_filter_error(response: rawhttp.RawResponse) -> None:
         ({**V1_BODY, "max_completion_tokens": 0}, "integer_below_min_value"),
     ],
 )
-def test_model_errors_on_v1_say_their_charset(mock: MockServer, body: object, code: str) -> None:
+def test_model_errors_on_v1_say_their_charset(
+    mock: MockServer, body: dict[str, object], code: str
+) -> None:
     """The model's 400s on v1 are sent as its successes are, `; charset=utf-8`; on the
     dated routes, plain `application/json`."""
     v1 = post_v1(mock, body)
     assert (v1.status, v1.json()["error"]["code"]) == (400, code)
     assert v1.headers["content-type"] == "application/json; charset=utf-8"
-    dated = post_chat(mock, {**BODY, **{k: v for k, v in dict(body).items() if k != "model"}})
+    dated = post_chat(mock, {**BODY, **{k: v for k, v in body.items() if k != "model"}})
     assert (dated.status, dated.json()["error"]["code"]) == (400, code)
     assert dated.headers["content-type"] == "application/json"
 
@@ -122,3 +124,7 @@ def test_a_v1_rate_limit_keeps_the_gateways_content_type(mock: MockServer) -> No
     response = post_v1(mock, V1_BODY)
     assert response.status == 429
     assert response.headers["content-type"] == "application/json"
+    # Filled as the mock's own 429 is (a stub's named error once kept its placeholders).
+    assert (response.headers["retry-after"], response.headers["retry-after-ms"]) == ("1", "10")
+    message = response.json()["error"]["message"]
+    assert "API version v1 have exceeded" in message and "retry after 1 seconds" in message
