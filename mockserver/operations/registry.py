@@ -6,6 +6,7 @@ from mockserver.operations import models
 from mockserver.operations.base import Operation, Resource
 from mockserver.operations.chat import ChatCompletions
 from mockserver.operations.responses import operation as responses
+from mockserver.operations.unsupported import UNSUPPORTED
 
 OPERATIONS: tuple[Operation, ...] = (
     ChatCompletions(),
@@ -15,4 +16,5 @@ OPERATIONS: tuple[Operation, ...] = (
 RESOURCES: tuple[Resource, ...] = (
     *models.MODELS,
     *responses.RESOURCES,
+    *UNSUPPORTED,
 )
