@@ -116,3 +116,42 @@ def test_agent_loop_with_items_passed_back_by_hand(azure: openai.AzureOpenAI) ->
         raise AssertionError("the agent loop did not finish")
     assert [i["name"] for i in items if i.get("type") == "function_call"] == ["convert_currency"]
     assert "42" in response.output_text
+
+
+def test_a_function_call_left_without_its_output_is_refused(azure: openai.AzureOpenAI) -> None:
+    """The loop's next turn must hand back each call's output: without it the service
+    says so in the Responses API's words (openai-agents-python#673), whether the call
+    comes from the previous response or is passed back by hand."""
+    first = azure.responses.create(
+        model="o3-mini",
+        input="What is the population of Lyon?",
+        tools=TOOLS,
+        tool_choice="required",
+    )
+    call = next(item for item in first.output if item.type == "function_call")
+    with pytest.raises(openai.BadRequestError) as chained:
+        azure.responses.create(
+            model="o3-mini", previous_response_id=first.id, input="And of Paris?", tools=TOOLS
+        )
+    with pytest.raises(openai.BadRequestError) as by_hand:
+        azure.responses.create(
+            model="o3-mini",
+            input=[
+                {"role": "user", "content": "What is the population of Lyon?"},
+                {
+                    "type": "function_call",
+                    "call_id": call.call_id,
+                    "name": call.name,
+                    "arguments": call.arguments,
+                },
+            ],
+            tools=TOOLS,
+        )
+    for caught in (chained.value, by_hand.value):
+        assert isinstance(caught.body, dict)
+        assert caught.body == {
+            "message": f"No tool output found for function call {call.call_id}.",
+            "type": "invalid_request_error",
+            "param": "input",
+            "code": None,
+        }

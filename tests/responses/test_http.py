@@ -222,6 +222,13 @@ def test_context_window(server: MockServer) -> None:
         (
             [
                 {"role": "user", "content": "hi"},
+                {"type": "function_call", "call_id": "call_9", "name": "f", "arguments": "{}"},
+            ],
+            error_body("No tool output found for function call call_9.", "input", None),
+        ),
+        (
+            [
+                {"role": "user", "content": "hi"},
                 {"role": "user", "content": [{"type": "input_image", "image_url": "http://x"}]},
             ],
             error_body(
@@ -231,7 +238,7 @@ def test_context_window(server: MockServer) -> None:
             ),
         ),
     ],
-    ids=["empty", "orphan-output", "image"],
+    ids=["empty", "orphan-output", "call-without-output", "image"],
 )
 def test_input_errors_name_the_input_item(
     server: MockServer, items: list[Any], expected: dict[str, Any]

@@ -130,6 +130,7 @@ def translate(
     known_calls = _call_ids(history)
     for index, item in enumerate(items):
         _append_item(messages, result.origins, item, index, known_calls)
+    _check_every_call_answered(messages)
     result.chat = {"model": body.get("model"), "messages": messages, **_settings(body)}
     return result
 
@@ -234,6 +235,19 @@ def _tool_result(item: dict[str, Any], where: str, known_calls: set[str]) -> dic
             None,
         )
     return {"role": "tool", "tool_call_id": call_id, "content": item["output"]}
+
+
+def _check_every_call_answered(messages: list[dict[str, Any]]) -> None:
+    """A function call (given, or of the previous response) needs its output: the service
+    refuses the request, in its own words, not chat's "must be followed by tool messages"
+    (openai-agents-python#673, azure-sdk-for-python#46092)."""
+    answered = {m.get("tool_call_id") for m in messages if m.get("role") == "tool"}
+    for message in messages:
+        for call in message.get("tool_calls") or []:
+            if call["id"] not in answered:
+                raise invalid_request(
+                    f"No tool output found for function call {call['id']}.", "input", None
+                )
 
 
 def _call_ids(messages: list[dict[str, Any]]) -> set[str]:
