@@ -14,7 +14,7 @@ import asyncio
 import logging
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.http_parser import RawRequestMessage
 from aiohttp.web_protocol import RequestHandler
@@ -137,11 +137,21 @@ class Connection(RequestHandler):
     def _malformed_answer(self, exc: HttpProcessingError) -> web.Response:
         error = catalogue_error("MalformedRequest")
         status = exc.code if 400 <= exc.code < 500 else error.status
-        response = web.Response(status=status, body=error.body, content_type="application/json")
+        response = _BareResponse(status=status, body=error.body, content_type="application/json")
         headers = gateway_headers(new_request_id(), {}, self._settings.server.region)
         response.headers.update(headers)
         response.force_close()  # the stream can no longer be trusted to frame requests
         return response
+
+
+class _BareResponse(web.Response):
+    """A response sent without aiohttp's `Server` header: Azure sends none, and the app's
+    own answers lose it in `header_finisher`, which this one (answered before any app
+    sees the request) never passes."""
+
+    async def _prepare_headers(self) -> None:
+        await super()._prepare_headers()  # adds Server (setdefault) among the rest
+        self.headers.popall(hdrs.SERVER, None)
 
 
 class GuardedServer(web.Server):

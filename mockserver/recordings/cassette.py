@@ -23,7 +23,7 @@ import socket
 import tempfile
 import textwrap
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Protocol, TextIO
 
@@ -41,10 +41,16 @@ _MAX_COLLISIONS = 1000
 _SCRUB_PART = 1024 * 1024
 
 Scrub = Callable[[str], str]
+# The same for bytes kept as base64, which come a piece at a time (see literal_bytes_scrub).
+BinaryScrub = Callable[[Iterable[bytes]], Iterator[bytes]]
 
 
 def _unchanged(text: str) -> str:
     return text
+
+
+def _unchanged_pieces(pieces: Iterable[bytes]) -> Iterator[bytes]:
+    yield from pieces
 
 
 class Body(Protocol):
@@ -69,13 +75,18 @@ class Cassette:
         self._swept = False
 
     def add(
-        self, interaction: Interaction, body: Body | None = None, scrub: Scrub = _unchanged
+        self,
+        interaction: Interaction,
+        body: Body | None = None,
+        scrub: Scrub = _unchanged,
+        scrub_binary: BinaryScrub = _unchanged_pieces,
     ) -> Path:
         """Write one interaction as the cassette's next file; `body` fills its answer, its
-        text passed through `scrub` (secrets out) unless it is kept as base64."""
+        text passed through `scrub` (secrets out), or its bytes through `scrub_binary`
+        when it is kept as base64."""
         self.directory.mkdir(parents=True, exist_ok=True)
         self._sweep_once()
-        temporary = self._write_temporary(interaction, body, scrub)
+        temporary = self._write_temporary(interaction, body, scrub, scrub_binary)
         try:
             path = self._link(temporary)
         finally:
@@ -83,13 +94,15 @@ class Cassette:
         _sync_directory(self.directory)
         return path
 
-    def _write_temporary(self, interaction: Interaction, body: Body | None, scrub: Scrub) -> Path:
+    def _write_temporary(
+        self, interaction: Interaction, body: Body | None, scrub: Scrub, scrub_binary: BinaryScrub
+    ) -> Path:
         handle, name = tempfile.mkstemp(
             dir=self.directory, prefix=_own_prefix(), suffix=".json.tmp"
         )
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as out:
-                write_interaction(out, interaction, body, scrub)
+                write_interaction(out, interaction, body, scrub, scrub_binary)
                 out.flush()
                 os.fsync(out.fileno())
         except BaseException:
@@ -157,27 +170,36 @@ def _sync_directory(directory: Path) -> None:
 
 
 def write_interaction(
-    out: TextIO, interaction: Interaction, body: Body | None, scrub: Scrub = _unchanged
+    out: TextIO,
+    interaction: Interaction,
+    body: Body | None,
+    scrub: Scrub = _unchanged,
+    scrub_binary: BinaryScrub = _unchanged_pieces,
 ) -> None:
     """The fixture file of one interaction, as json.dumps would indent it, with the
-    answer's bytes streamed in from `body` instead of held as one string."""
+    answer's bytes streamed in from `body` instead of held as one string: its text through
+    `scrub`, or, kept as base64, its bytes through `scrub_binary` before they are encoded."""
     data = dumped(FixtureFile(interactions=[interaction]))
     if body is None:
         out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         return
     response = data["interactions"][0]["response"]
     response["frames" if body.streamed else "body"] = _HOLE
-    if body.encoding != "utf-8":
+    binary = body.encoding != "utf-8"
+    if binary:
         response["encoding"] = body.encoding
-        scrub = _unchanged  # base64 of bytes: no text in it to scrub
+        scrub = _unchanged  # base64 of bytes: no text in it to scrub, only bytes
+    else:
+        scrub_binary = _unchanged_pieces
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     before, after = text.split(json.dumps(_HOLE), 1)
     out.write(before)
     if body.streamed:
         line = before.rsplit("\n", 1)[-1]  # '        "frames": '
-        _write_frames(out, body, scrub, indent=len(line) - len(line.lstrip(" ")))
+        _write_frames(out, body, scrub, scrub_binary, indent=len(line) - len(line.lstrip(" ")))
     else:
-        _write_string(out, _scrubbed(_texts(body.pieces(), body.encoding), scrub))
+        pieces = scrub_binary(body.pieces())
+        _write_string(out, _scrubbed(_texts(pieces, body.encoding), scrub))
     out.write(after)
 
 
@@ -188,15 +210,19 @@ def _write_string(out: TextIO, texts: Iterator[str]) -> None:
     out.write('"')
 
 
-def _write_frames(out: TextIO, body: Body, scrub: Scrub, indent: int) -> None:
+def _write_frames(
+    out: TextIO, body: Body, scrub: Scrub, scrub_binary: BinaryScrub, indent: int
+) -> None:
     pad, written = " " * (indent + 2), 0
     # A secret the model repeats arrives token by token, over several frames: a first pass
     # finds it in the text the deltas spell out, the second writes the frames without it.
-    texts = (_frame_text(body, data, scrub) for _, data in body.frames())
+    # (Frames kept as base64 are scrubbed one by one: a frame ends with a blank line, and
+    # no secret holds white space, so none spans two.)
+    texts = (_frame_text(body, data, scrub, scrub_binary) for _, data in body.frames())
     changes = stream_changes(texts) if scrub is not _unchanged else {}
     out.write("[")
     for index, (offset_ms, data) in enumerate(body.frames()):
-        text = _frame_text(body, data, scrub)
+        text = _frame_text(body, data, scrub, scrub_binary)
         text = rewrite_frame(text, changes[index]) if index in changes else text
         frame = {"offset_ms": offset_ms, "data": text}
         item = json.dumps(frame, indent=2, ensure_ascii=False)
@@ -205,8 +231,8 @@ def _write_frames(out: TextIO, body: Body, scrub: Scrub, indent: int) -> None:
     out.write("\n" + " " * indent + "]" if written else "]")
 
 
-def _frame_text(body: Body, data: bytes, scrub: Scrub) -> str:
-    return "".join(_scrubbed(_texts(iter([data]), body.encoding), scrub))
+def _frame_text(body: Body, data: bytes, scrub: Scrub, scrub_binary: BinaryScrub) -> str:
+    return "".join(_scrubbed(_texts(scrub_binary([data]), body.encoding), scrub))
 
 
 def _scrubbed(texts: Iterator[str], scrub: Scrub) -> Iterator[str]:

@@ -108,4 +108,5 @@ def _load_tape(settings: Settings) -> Tape | None:
         allow_repeats=settings.recording.allow_repeats,
         redaction=fixture_policy(settings),
     )
-    return Tape.from_fixtures(find_fixtures(settings.recording.fixtures_dir), rules)
+    found = find_fixtures(settings.recording.fixtures_dir, for_replay=True)
+    return Tape.from_fixtures(found, rules)

@@ -37,6 +37,7 @@ from mockserver.recordings.library import RecordingLibrary
 from mockserver.redaction.masking import scrub_urls
 from mockserver.redaction.rules import (
     fixture_policy,
+    literal_bytes_scrub,
     literal_scrub,
     redact_interaction,
     sent_secrets,
@@ -137,8 +138,9 @@ class Recorder:
         rules = fixture_policy(self.library.settings)
         secrets = sent_secrets(asked.headers, rules)  # an upstream may echo them back
         interaction = redact_interaction(interaction, rules, secrets)
-        scrub = literal_scrub(secrets)
-        await asyncio.to_thread(self.library.cassette().add, interaction, capture, scrub)
+        scrub, scrub_binary = literal_scrub(secrets), literal_bytes_scrub(secrets)
+        cassette = self.library.cassette()
+        await asyncio.to_thread(cassette.add, interaction, capture, scrub, scrub_binary)
         self.library.observer.recorded()
 
 

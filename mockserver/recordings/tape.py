@@ -14,7 +14,7 @@ import asyncio
 import functools
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,11 +22,13 @@ from typing import Any
 import orjson
 
 from mockserver.recordings.fixtures import (
+    CompactFrames,
     Found,
+    Frame,
     Interaction,
     RecordedRequest,
     RecordedResponse,
-    read_fixture_file,
+    read_for_replay,
 )
 from mockserver.redaction.rules import DEFAULT_POLICY, RedactionPolicy
 from mockserver.stores.journal import ReplayMiss
@@ -117,18 +119,25 @@ class Recorded:
 
 
 def _read_answer(path: Path, position: int) -> RecordedResponse:
-    return read_fixture_file(path).interactions[position].response
+    """The answer read again (on a thread: read_for_replay lets the loop run meanwhile)."""
+    return read_for_replay(path).interactions[position].response
 
 
 def _light(found: Found) -> Recorded:
     """What the tape keeps of a found interaction: all of it, or its request alone."""
     response = found.interaction.response
-    size = len(response.body or "") + sum(len(frame.data) for frame in response.frames or [])
+    size = len(response.body or "") + _frames_size(response.frames)
     if size <= KEPT_IN_MEMORY:
         return Recorded(found.interaction, found.where)
     bare = response.model_copy(update={"body": None, "frames": None})
     interaction = found.interaction.model_copy(update={"response": bare})
     return Recorded(interaction, found.where, found.path, found.position)
+
+
+def _frames_size(frames: Sequence[Frame] | None) -> int:
+    if isinstance(frames, CompactFrames):
+        return frames.text_bytes
+    return sum(len(frame.data) for frame in frames or [])
 
 
 @dataclass(frozen=True)

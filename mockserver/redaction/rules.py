@@ -15,6 +15,7 @@ replace them (`redact_body_paths`), the journal keeps them unless configured oth
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import re
@@ -334,6 +335,45 @@ def without_literals(text: str, secrets: list[str]) -> str:
     return text
 
 
+def _secret_bytes(secrets: list[str]) -> list[bytes]:
+    """`secrets` as a client sent them on the wire (header values: UTF-8, surrogates for
+    bytes that were not), longest first as `sent_secrets` ordered them."""
+    return [secret.encode("utf-8", "surrogateescape") for secret in secrets]
+
+
+_REDACTED_BYTES = REDACTED.encode()
+
+
+def without_literal_bytes(data: bytes, secrets: list[str]) -> bytes:
+    """`without_literals` for bytes that are not text (a body kept as base64): each of
+    `secrets`, as bytes, replaced by the bytes of REDACTED wherever it stands."""
+    for secret in _secret_bytes(secrets):
+        if secret in data:
+            data = data.replace(secret, _REDACTED_BYTES)
+    return data
+
+
+def literal_bytes_scrub(secrets: list[str]) -> Callable[[Iterable[bytes]], Iterator[bytes]]:
+    """What `without_literal_bytes` does, over bytes that come a piece at a time: each piece
+    is scrubbed with the tail of the one before it (a secret may be cut between two), and
+    that tail, too short to hold a whole secret, waits for the next piece."""
+    needles = _secret_bytes(secrets)
+    held_back = max((len(needle) for needle in needles), default=1) - 1
+
+    def scrubbed(pieces: Iterable[bytes]) -> Iterator[bytes]:
+        carried = b""
+        for piece in pieces:
+            carried = without_literal_bytes(carried + piece, secrets) if needles else piece
+            cut = max(0, len(carried) - held_back)
+            if cut:
+                yield carried[:cut]
+            carried = carried[cut:]
+        if carried:
+            yield carried
+
+    return scrubbed
+
+
 def literal_scrub(secrets: list[str]) -> Callable[[str], str]:
     """`scrub_text`, after replacing each of `secrets` wherever it stands."""
     if not secrets:
@@ -371,8 +411,8 @@ def _redact_response(
         name: without_literals(value, secrets)
         for name, value in rules.headers(response.headers).items()
     }
-    if getattr(response, "encoding", "utf-8") != "utf-8":  # base64 of bytes: no text to scrub
-        return response.model_copy(update={"headers": headers})
+    if getattr(response, "encoding", "utf-8") != "utf-8":  # base64 of bytes: only literals
+        return _without_sent_bytes(response.model_copy(update={"headers": headers}), secrets)
     frames = response.frames
     datas = scrub_stream([scrub(frame.data) for frame in frames or []])
     return response.model_copy(
@@ -382,6 +422,29 @@ def _redact_response(
             "frames": None
             if frames is None
             else [f.model_copy(update={"data": d}) for f, d in zip(frames, datas, strict=True)],
+        }
+    )
+
+
+def _without_sent_bytes(response: RecordedResponse, secrets: list[str]) -> RecordedResponse:
+    """A base64 answer with the bytes of each of `secrets` replaced in its body and frames
+    (decoded, scrubbed, encoded again). No secret spans two frames: a frame ends with a
+    blank line, and a secret holds no white space."""
+    if not secrets:
+        return response
+
+    def scrubbed(text: str) -> str:
+        data = base64.b64decode(text)
+        clean = without_literal_bytes(data, secrets)
+        return text if clean == data else base64.b64encode(clean).decode()
+
+    frames = response.frames
+    return response.model_copy(
+        update={
+            "body": None if response.body is None else scrubbed(response.body),
+            "frames": None
+            if frames is None
+            else [f.model_copy(update={"data": scrubbed(f.data)}) for f in frames],
         }
     )
 

@@ -137,7 +137,7 @@ def test_an_injected_fault_comes_after_the_key(keyed_server: MockServer) -> None
     [{}, {"api-key": WRONG_KEY}, {"Authorization": f"Bearer {WRONG_KEY}"}, {"api-key": "test-key"}],
     ids=["no-key", "wrong-key", "wrong-bearer", "good-key"],
 )
-@pytest.mark.parametrize("path", ["/chat/completions", "/openai/v1/embeddings"])
+@pytest.mark.parametrize("path", ["/chat/completions", "/openai/v1/no-such-operation"])
 def test_an_unknown_path_is_azures_404_whatever_the_key(
     keyed_server: MockServer, path: str, headers: dict[str, str]
 ) -> None:
