@@ -46,6 +46,9 @@ class ChatRequest:
     stream: bool
     include_usage: bool
     tools: list[dict[str, Any]]
+    # stream_options.include_obfuscation: false asks for frames without the pad (OpenAI's
+    # documented switch, "to optimize for bandwidth").
+    obfuscation_refused: bool = False
     service_tier: str | None = None  # the tier the answer names, when the request asked
     # The body's JSON bytes, its keys in their order (None when it has no JSON form): the
     # exact identity of what was asked, which the generator's memo keys on.
@@ -161,6 +164,7 @@ def _typed(body: dict[str, Any], card: ModelCard, raw: bytes | None) -> ChatRequ
         stream=bool(body.get("stream")),
         include_usage=bool(stream_options.get("include_usage")),
         tools=body.get("tools") or _functions_as_tools(body.get("functions")),
+        obfuscation_refused=stream_options.get("include_obfuscation") is False,
         service_tier=card.served_service_tier if body.get("service_tier") is not None else None,
         body_bytes=raw,
     )

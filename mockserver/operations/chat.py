@@ -40,7 +40,7 @@ class ChatCompletions:
             include_usage=request.include_usage,
             chunking=settings.streaming.chunking,
             buffer_tokens=settings.streaming.buffer_tokens,
-            obfuscation=settings.streaming.obfuscation,
+            obfuscation=settings.streaming.obfuscation and not request.obfuscation_refused,
             # Pads drawn from the id only when ids are derived (a reproducible stream); a
             # random id's stream is not reproducible anyway, so its pads come in bulk.
             reproducible_pads=state.ids.deterministic,

@@ -425,6 +425,27 @@ def test_obfuscation_off_removes_only_that_key(
         assert stripped == {k: v for k, v in other.items() if k not in ("id", "created")}
 
 
+def test_a_request_can_turn_obfuscation_off(
+    server: MockServer, unpadded_server: MockServer
+) -> None:
+    """`stream_options.include_obfuscation: false` (OpenAI's documented switch) drops the pad
+    for that request, as the server setting does for all; true or absent keeps it."""
+    options = {"include_usage": True, "include_obfuscation": False}
+    plain = streamed(server, TEXT, stream_options=options)
+    assert all("obfuscation" not in frame for frame in plain if frame != DONE)
+    unpadded = streamed(unpadded_server, TEXT, stream_options=options)
+    assert [_unnamed(frame) for frame in plain] == [_unnamed(frame) for frame in unpadded]
+    kept = streamed(server, TEXT, stream_options={**options, "include_obfuscation": True})
+    assert all("obfuscation" in frame for frame in model_frames(kept))
+
+
+def _unnamed(frame: Any) -> Any:
+    """A frame without what differs between two servers' answers: its id and time."""
+    return (
+        frame if frame == DONE else {k: v for k, v in frame.items() if k not in ("id", "created")}
+    )
+
+
 def _content(completion: dict[str, Any]) -> str:
     content = completion["choices"][0]["message"]["content"]
     assert isinstance(content, str)

@@ -218,6 +218,17 @@ def test_include_usage_final_chunk_equals_non_streamed_usage(surface: Surface) -
     assert last.usage.completion_tokens == details.reasoning_tokens + 13 + visible
 
 
+def test_include_obfuscation_false_sends_chunks_without_the_pad(surface: Surface) -> None:
+    padded = surface.stream(messages=user(QUESTION), **INCLUDE_USAGE)
+    options = {"include_usage": True, "include_obfuscation": False}
+    plain = surface.stream(messages=user(QUESTION), stream_options=options)
+    # The SDK declares the field (None when absent); to_dict() leaves out what was not sent.
+    assert sum("obfuscation" in chunk.to_dict() for chunk in padded) > 3
+    assert not any("obfuscation" in chunk.to_dict() for chunk in plain)
+    assert rebuild(plain).texts == rebuild(padded).texts
+    assert plain[-1].usage == padded[-1].usage
+
+
 def test_n_2_rebuilds_both_choices(surface: Surface) -> None:
     expected = surface.create(messages=user(QUESTION), n=2)
     chunks = surface.stream(messages=user(QUESTION), n=2, **INCLUDE_USAGE)
