@@ -118,7 +118,10 @@ class SchemaChecker:
             return
         discriminator = _discriminator(branches) if isinstance(value, dict) else None
         if discriminator is not None:
-            self._check_discriminated(value, branches, discriminator, path)
+            # An object is held to the branch its tag names: the first error of some
+            # other branch ("Supported values are: 'text'") would misreport it.
+            objects = [b for b in branches if "object" in _types_of(b)]
+            self._check_discriminated(value, objects, discriminator, path)
             return
         fitting = [b for b in branches if _matches_any(value, _types_of(b) or {json_type(value)})]
         if not fitting:
@@ -145,7 +148,7 @@ class SchemaChecker:
         if not isinstance(tag, str):
             raise _invalid_type((*path, key), "a string", tag)
         supported = [v for b in branches for v in b["properties"][key]["enum"]]
-        raise _invalid_value((*path, key), tag, supported)
+        raise _invalid_value((*path, key), tag, _listing_order((*path, key), supported))
 
     def _branches(self, schema: Schema) -> list[Schema]:
         """The alternatives of a union, nested unions flattened, refs resolved."""
@@ -241,14 +244,31 @@ def _describe_kind(kind: str, schema: Schema, checker: SchemaChecker) -> str:
 
 
 def _discriminator(branches: list[Schema]) -> str | None:
-    """The property every object branch pins to fixed values (`role`, `type`), if any."""
+    """The property every object branch pins to fixed values (`role`, `type`), if any.
+
+    A `null` branch does not count (`response_format` is an object union or null), and one
+    tagged branch is enough: a system message's content parts allow `text` alone, and the
+    service answers any other part type with the allowed list.
+    """
     objects = [b for b in branches if "object" in _types_of(b)]
-    if len(objects) < 2 or len(objects) != len(branches):
+    others = [b for b in branches if b not in objects and _types_of(b) != {"null"}]
+    if not objects or others:
         return None
     for key in objects[0].get("properties", {}):
         if all(_is_tag(b.get("properties", {}).get(key)) for b in objects):
             return str(key)
     return None
+
+
+# Tags are listed in the contract's order, as the service lists roles and content parts
+# ("Supported values are: 'text', 'image_url', 'input_audio', ..."); `response_format.type`
+# alone comes sorted ("Supported values are: 'json_object', 'json_schema', and 'text'.",
+# quoted in epuerta9/deep-research-py#19), where the contract says text, json_schema, ...
+_SORTED_LISTINGS = frozenset({("response_format", "type")})
+
+
+def _listing_order(path: Path, values: list[Any]) -> list[Any]:
+    return sorted(values, key=str) if tuple(path) in _SORTED_LISTINGS else values
 
 
 def _is_tag(schema: Schema | None) -> bool:
@@ -277,7 +297,10 @@ def _invalid_value(path: Path, value: Any, supported: list[Any]) -> AzureError:
 
 
 def _missing(path: Path, key: str) -> AzureError:
-    param = render_path((*path, key))
+    return missing_parameter(render_path((*path, key)))
+
+
+def missing_parameter(param: str) -> AzureError:
     return invalid_request(
         f"Missing required parameter: '{param}'.", param, "missing_required_parameter"
     )

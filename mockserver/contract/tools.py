@@ -8,7 +8,7 @@ from typing import Any
 import jsonschema_rs
 
 from mockserver.contract.errors import AzureError, invalid_request
-from mockserver.contract.schema_check import string_too_long
+from mockserver.contract.schema_check import missing_parameter, string_too_long
 from mockserver.contract.strict_schema import (
     StrictSchemaError,
     check_arrays_have_items,
@@ -150,14 +150,20 @@ def check_response_format(response_format: Any, messages: list[dict[str, Any]]) 
             None,
         )
     if kind == "json_schema":
-        _check_json_schema_format(response_format["json_schema"])
+        _check_json_schema_format(response_format.get("json_schema"))
 
 
-def _check_json_schema_format(spec: dict[str, Any]) -> None:
-    name = spec["name"]
+def _check_json_schema_format(spec: Any) -> None:
+    # The schema check refuses these shapes first; the guards keep a document that lets
+    # one through (2024-10-21 does not require `schema`) at a 400, never a KeyError's 500.
+    if not isinstance(spec, dict):
+        raise missing_parameter("response_format.json_schema")
+    name = spec.get("name")
+    if not isinstance(name, str):
+        raise missing_parameter("response_format.json_schema.name")
     check_name(name, "response_format.json_schema.name")
     try:
-        _check_schema(spec["schema"], strict=bool(spec.get("strict")))
+        _check_schema(spec.get("schema"), strict=bool(spec.get("strict")))
     except StrictSchemaError as violation:
         raise _response_format_error(name, violation) from None
 

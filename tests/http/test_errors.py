@@ -174,6 +174,47 @@ def test_unknown_parameter_on_a_version_that_predates_it(server: MockServer) -> 
     assert response.json()["error"]["message"] == "Unknown parameter: 'prediction'."
 
 
+@pytest.mark.parametrize(
+    ("body", "param", "code", "message"),
+    [
+        (
+            {**BODY, "response_format": {"type": "xml"}},
+            "response_format.type",
+            "invalid_value",
+            "Invalid value: 'xml'. Supported values are: 'json_object', 'json_schema', and 'text'.",
+        ),
+        (
+            {**BODY, "response_format": {"type": "json_schema"}},
+            "response_format.json_schema",
+            "missing_required_parameter",
+            "Missing required parameter: 'response_format.json_schema'.",
+        ),
+        (
+            {
+                "messages": [
+                    {
+                        "role": "developer",
+                        "content": [{"type": "image_url", "image_url": {"url": "https://x/y.png"}}],
+                    },
+                    {"role": "user", "content": "hi"},
+                ]
+            },
+            "messages[0].content[0].type",
+            "invalid_value",
+            "Invalid value: 'image_url'. Supported values are: 'text'.",
+        ),
+    ],
+    ids=["unknown-format-type", "json-schema-missing", "image-in-developer-message"],
+)
+def test_tagged_union_errors_name_the_tag_or_the_chosen_branch(
+    server: MockServer, body: dict[str, Any], param: str, code: str, message: str
+) -> None:
+    response = post_chat(server, body)
+    assert response.status == 400
+    assert_pretty_openai_error(response, param=param, code=code)
+    assert response.json()["error"]["message"] == message
+
+
 def assert_pretty_openai_error(
     response: rawhttp.RawResponse, param: str | None, code: str | None
 ) -> None:

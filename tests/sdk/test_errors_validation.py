@@ -12,6 +12,8 @@ from tests.sdk.helpers import DOC_MESSAGES, assert_error
 from tests.support.chat import UUID
 from tests.support.clients import azure_client
 
+IMAGE_PART: dict[str, Any] = {"type": "image_url", "image_url": {"url": "https://x/y.png"}}
+
 # (parameters, code, param, message)
 CASES: list[tuple[dict[str, Any], str, str, str]] = [
     (
@@ -78,6 +80,32 @@ CASES: list[tuple[dict[str, Any], str, str, str]] = [
         "reasoning_effort",
         "Unsupported value: 'reasoning_effort' does not support 'minimal' with this model. "
         "Supported values are: 'low', 'medium', and 'high'.",
+    ),
+    (
+        # deep-research-py#19 quotes this body from OpenAI for `{"type": "object"}`.
+        {"response_format": {"type": "xml"}},
+        "invalid_value",
+        "response_format.type",
+        "Invalid value: 'xml'. Supported values are: 'json_object', 'json_schema', and 'text'.",
+    ),
+    (
+        {"response_format": {"type": "json_schema"}},
+        "missing_required_parameter",
+        "response_format.json_schema",
+        "Missing required parameter: 'response_format.json_schema'.",
+    ),
+    (
+        # Developer and system content parts are text only.
+        {"messages": [{"role": "developer", "content": [IMAGE_PART]}, *DOC_MESSAGES]},
+        "invalid_value",
+        "messages[0].content[0].type",
+        "Invalid value: 'image_url'. Supported values are: 'text'.",
+    ),
+    (
+        {"messages": [{"role": "system", "content": [IMAGE_PART]}, *DOC_MESSAGES]},
+        "invalid_value",
+        "messages[0].content[0].type",
+        "Invalid value: 'image_url'. Supported values are: 'text'.",
     ),
     (
         # The limit of 2025-2026 captures (10 MiB); the older 1048576 is gone.

@@ -194,6 +194,81 @@ def test_two_supported_values_are_joined_with_and() -> None:
     assert error["code"] == "invalid_value"
 
 
+def _tagged(tag: str, **properties: Any) -> dict[str, Any]:
+    """An object branch pinned by `type` to `tag`, every listed property required."""
+    return {
+        "type": "object",
+        "properties": {"type": {"type": "string", "enum": [tag]}, **properties},
+        "required": ["type", *properties],
+    }
+
+
+# Shaped as the contracts shape `response_format`: a union of tagged objects, or null.
+FORMAT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "response_format": {
+            "anyOf": [
+                {
+                    "oneOf": [
+                        _tagged("text"),
+                        _tagged("json_object"),
+                        _tagged("json_schema", json_schema={"type": "object"}),
+                    ]
+                },
+                {"type": "null"},
+            ]
+        },
+        "parts": {"type": "array", "items": {"oneOf": [_tagged("text", text={"type": "string"})]}},
+        "content": {
+            "type": "array",
+            "items": {"oneOf": [_tagged("text"), _tagged("image_url"), _tagged("input_audio")]},
+        },
+    },
+}
+
+
+def test_unknown_response_format_type_lists_every_branchs_tag_sorted() -> None:
+    error = _error({"response_format": {"type": "xml"}}, FORMAT_SCHEMA)
+    assert error["message"] == (
+        "Invalid value: 'xml'. Supported values are: 'json_object', 'json_schema', and 'text'."
+    )
+    assert error["param"] == "response_format.type"
+    assert error["code"] == "invalid_value"
+
+
+def test_other_unknown_tags_are_listed_in_the_contracts_order() -> None:
+    error = _error({"content": [{"type": "image"}]}, FORMAT_SCHEMA)
+    assert error["message"] == (
+        "Invalid value: 'image'. Supported values are: 'text', 'image_url', and 'input_audio'."
+    )
+    assert error["param"] == "content[0].type"
+
+
+def test_tag_in_a_nullable_union_picks_its_branch_for_the_missing_field() -> None:
+    error = _error({"response_format": {"type": "json_schema"}}, FORMAT_SCHEMA)
+    assert error["message"] == "Missing required parameter: 'response_format.json_schema'."
+    assert error["param"] == "response_format.json_schema"
+    assert error["code"] == "missing_required_parameter"
+
+
+def test_null_still_fits_a_nullable_tagged_union() -> None:
+    SchemaChecker(FORMAT_SCHEMA).walk({"response_format": None})
+
+
+def test_untagged_object_in_a_nullable_union_misses_its_tag() -> None:
+    error = _error({"response_format": {}}, FORMAT_SCHEMA)
+    assert error["param"] == "response_format.type"
+    assert error["code"] == "missing_required_parameter"
+
+
+def test_single_tagged_branch_reports_a_foreign_tag_not_its_fields() -> None:
+    error = _error({"parts": [{"type": "image_url", "image_url": {}}]}, FORMAT_SCHEMA)
+    assert error["message"] == "Invalid value: 'image_url'. Supported values are: 'text'."
+    assert error["param"] == "parts[0].type"
+    assert error["code"] == "invalid_value"
+
+
 # --- objects ----------------------------------------------------------------------------
 
 
