@@ -6,7 +6,7 @@ from typing import Any
 
 from mockserver.contract.errors import AzureError, invalid_request
 from mockserver.contract.model_card import ModelCard
-from mockserver.contract.schema_check import string_too_long
+from mockserver.contract.schema_check import quoted_list, string_too_long
 
 # The service's limit on one string: "Expected a string with maximum length 10485760"
 # in every 2025-2026 capture (OpenAI and Azure error texts quoted in client code); the
@@ -47,7 +47,7 @@ def check_supported_values(body: dict[str, Any], card: ModelCard) -> None:
 def unsupported_value(name: str, value: str, supported: list[str]) -> AzureError:
     return invalid_request(
         f"Unsupported value: '{name}' does not support '{value}' with this model. "
-        f"Supported values are: {_quoted_list(supported)}.",
+        f"Supported values are: {quoted_list(supported)}.",
         name,
         "unsupported_value",
     )
@@ -66,13 +66,6 @@ def _is_accepted_default(card: ModelCard, name: str, value: Any) -> bool:
     default = card.accepted_defaults[name]
     # `true == 1` in Python; on the wire a boolean is never the number 1.
     return isinstance(value, bool) == isinstance(default, bool) and value == default
-
-
-def _quoted_list(values: list[str]) -> str:
-    quoted = [f"'{value}'" for value in values]
-    if len(quoted) <= 2:
-        return " and ".join(quoted)
-    return ", ".join(quoted[:-1]) + ", and " + quoted[-1]
 
 
 def _check_content(index: int, message: dict[str, Any], card: ModelCard) -> None:

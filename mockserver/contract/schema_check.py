@@ -290,7 +290,7 @@ def _invalid_type(path: Path, expected: str, value: Any) -> AzureError:
 
 def _invalid_value(path: Path, value: Any, supported: list[Any]) -> AzureError:
     return invalid_request(
-        f"Invalid value: {_quote(value)}. Supported values are: {_quote_list(supported)}.",
+        f"Invalid value: {_quote(value)}. Supported values are: {quoted_list(supported)}.",
         render_path(path),
         "invalid_value",
     )
@@ -310,7 +310,8 @@ def _quote(value: Any) -> str:
     return f"'{value}'" if isinstance(value, str) else str(value)
 
 
-def _quote_list(values: list[Any]) -> str:
+def quoted_list(values: list[Any]) -> str:
+    """As the service lists supported values: 'a' and 'b'; 'a', 'b', and 'c'."""
     quoted = [_quote(v) for v in values if v is not None]
     if len(quoted) <= 2:
         return " and ".join(quoted)

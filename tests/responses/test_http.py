@@ -232,7 +232,7 @@ def test_context_window(server: MockServer) -> None:
                 {"role": "user", "content": [{"type": "input_image", "image_url": "http://x"}]},
             ],
             error_body(
-                "Invalid content type. image_url is only supported by certain models.",
+                "Invalid content type. input_image is only supported by certain models.",
                 "input[1].content[0].type",
                 None,
             ),

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.contract.errors import AzureError, invalid_request
-from mockserver.contract.schema_check import SchemaChecker
+from mockserver.contract.schema_check import SchemaChecker, quoted_list
 
 # The request fields of the Responses API (2025-04-01-preview `createResponse`).
 KNOWN_FIELDS = frozenset(
@@ -88,6 +88,7 @@ def check_fields(body: dict[str, Any]) -> None:
             "Missing required parameter: 'input'.", "input", "missing_required_parameter"
         )
     REQUEST_TYPES.check({name: value for name, value in body.items() if value is not None})
+    _check_format_name(body.get("text"))
     budget = body.get("max_output_tokens")
     if isinstance(budget, int) and not isinstance(budget, bool) and budget < MIN_OUTPUT_TOKENS:
         raise invalid_request(
@@ -95,6 +96,19 @@ def check_fields(body: dict[str, Any]) -> None:
             f"{MIN_OUTPUT_TOKENS}, but got {budget} instead.",
             "max_output_tokens",
             "integer_below_min_value",
+        )
+
+
+def _check_format_name(text: Any) -> None:
+    """A json_schema format without a name is refused before its schema is looked at:
+    OpenAI answers the nested (chat) form, which has neither, with the name
+    (openai/openai-node#1404); chat's checks would name the schema first."""
+    spec = text.get("format") if isinstance(text, dict) else None
+    if isinstance(spec, dict) and spec.get("type") == "json_schema" and "name" not in spec:
+        raise invalid_request(
+            "Missing required parameter: 'text.format.name'.",
+            "text.format.name",
+            "missing_required_parameter",
         )
 
 
@@ -301,9 +315,12 @@ def _chat_tool(tool: Any, index: int) -> dict[str, Any]:
 
 
 def _chat_tool_choice(choice: Any) -> Any:
-    if isinstance(choice, dict) and choice.get("type") == "function":
-        return {"type": "function", "function": {"name": choice.get("name")}}
-    return choice
+    """`{"type", "name"}` in chat's nested form; the type is carried as sent so that chat
+    refuses a wrong one on `tool_choice.type`, and a missing name stays missing (not null)."""
+    if not isinstance(choice, dict):
+        return choice
+    function = {"name": choice["name"]} if "name" in choice else {}
+    return {"type": choice.get("type"), "function": function}
 
 
 def _response_format(text: Any) -> dict[str, Any] | None:
@@ -317,25 +334,68 @@ def _response_format(text: Any) -> dict[str, Any] | None:
 
 
 _MESSAGE_PARAM = re.compile(r"^messages\.?\[(\d+)\]")
+_PART_TYPE_PARAM = re.compile(r"^messages\.?\[(\d+)\]\.content\.?\[(\d+)\]\.type$")
+_QUOTED = re.compile(r"'([^']*)'")
+# Chat's content part types as the Responses API names them, by the message's side: what a
+# chat error lists must be what the Responses client may send. `input_audio` has no
+# counterpart the mock accepts (see `_part`), so it is left out of the lists.
+_INPUT_PART_NAMES = {"text": "input_text", "image_url": "input_image", "refusal": "refusal"}
+_OUTPUT_PART_NAMES = {"text": "output_text", "refusal": "refusal"}
 
 
-def rewrite_error(error: AzureError, origins: list[str | None]) -> AzureError:
-    """A chat-worded 400 in Responses words: params name the Responses fields."""
+def rewrite_error(error: AzureError, translation: Translation) -> AzureError:
+    """A chat-worded 400 in Responses words: params name the Responses fields, and
+    content part types the ones the client sent and may send."""
     if error.status != 400 or not error.body.startswith(b"{\n"):
         return error
     detail = error.payload().get("error", {})
     param, message = detail.get("param"), detail.get("message", "")
     if not isinstance(param, str):
         return error
-    new_param = _responses_param(param, origins)
+    message, new_param, code = _words(param, message, detail.get("code"), translation)
+    rewritten = invalid_request(message, new_param, code)
+    rewritten.headers.update(error.headers)
+    return rewritten
+
+
+def _words(
+    param: str, message: str, code: str | None, translation: Translation
+) -> tuple[str, str, str | None]:
+    """The message, param and code of a chat error about the translated request."""
+    tool_order = _tool_order_words(param, message, translation)
+    if tool_order is not None:
+        return tool_order, "input", None
+    new_param = _responses_param(param, translation.origins)
     for old, new in _PARAM_WORDS:
         new_param = new_param.replace(old, new)
     message = message.replace(f"'{param}'", f"'{new_param}'")
     for old, new in _MESSAGE_WORDS:
         message = message.replace(old, new)
-    rewritten = invalid_request(message, new_param, detail.get("code"))
-    rewritten.headers.update(error.headers)
-    return rewritten
+    part = _PART_TYPE_PARAM.match(param)
+    if part is not None:
+        message = _part_type_words(message, translation, int(part[1]), int(part[2]))
+    return message, new_param, code
+
+
+def _tool_order_words(param: str, message: str, translation: Translation) -> str | None:
+    """Chat's tool-message order errors as the Responses API words a call and its output
+    that do not pair up (see `_check_every_call_answered` and `_tool_result`): chat's
+    wording names `tool_calls` and `tool_call_id`, which a Responses client never sent."""
+    unanswered = re.search(r"did not have response messages: ([^,\s]+)", message)
+    if unanswered is not None:
+        return f"No tool output found for function call {unanswered[1]}."
+    index = _MESSAGE_PARAM.match(param)
+    if index is None or not message.startswith(_TOOL_REPLY_ERRORS):
+        return None
+    call_id = translation.chat["messages"][int(index[1])].get("tool_call_id")
+    return f"No tool call found for function call output with call_id {call_id}."
+
+
+# Chat's refusals of a tool message that answers no call of the message before it.
+_TOOL_REPLY_ERRORS = (
+    "Invalid parameter: messages with role 'tool' must be a response to",
+    "Invalid parameter: 'tool_call_id' of ",
+)
 
 
 _MESSAGE_WORDS = (
@@ -346,6 +406,8 @@ _MESSAGE_WORDS = (
 _PARAM_WORDS = (
     *_MESSAGE_WORDS,
     ("reasoning_effort", "reasoning.effort"),
+    # The Responses json_schema format is flat: `text.format.schema`, not `.json_schema.`.
+    ("response_format.json_schema.", "text.format."),
     ("response_format", "text.format"),
 )
 
@@ -361,3 +423,30 @@ def _responses_param(param: str, origins: list[str | None]) -> str:
     index = int(match.group(1))
     origin = origins[index] if index < len(origins) else None
     return (origin or "input") + param[match.end() :].replace(".[", "[")
+
+
+def _part_type_words(message: str, translation: Translation, index: int, part: int) -> str:
+    """Chat's part type names in a message about one content part, as Responses names:
+    the refused type as sent, the supported ones as the message's role may send them."""
+    chat_message = translation.chat["messages"][index]
+    sent = _sent_part_type(translation, index, part)
+    if sent is None:  # an earlier turn's message: no part the client sent in this request
+        return message
+    chat_type = chat_message["content"][part]["type"]
+    names = _OUTPUT_PART_NAMES if chat_message["role"] == "assistant" else _INPUT_PART_NAMES
+    head, marker, listed = message.partition("Supported values are: ")
+    head = re.sub(rf"\b{re.escape(chat_type)}\b", sent, head)
+    if not marker:
+        return head
+    supported = [names[name] for name in _QUOTED.findall(listed) if name in names]
+    return f"{head}{marker}{quoted_list(supported)}."
+
+
+def _sent_part_type(translation: Translation, index: int, part: int) -> str | None:
+    origin = translation.origins[index] if index < len(translation.origins) else None
+    found = re.fullmatch(r"input\[(\d+)\]", origin or "")
+    if found is None:
+        return None
+    content = translation.items[int(found[1])].get("content")
+    sent = content[part] if isinstance(content, list) and part < len(content) else None
+    return str(sent["type"]) if isinstance(sent, dict) and "type" in sent else None

@@ -126,7 +126,7 @@ def in_responses_words(error: AzureError, translation: Translation) -> AzureErro
         replaced = invalid_request(CONTEXT_MESSAGE, "input", "context_length_exceeded")
         replaced.headers.update(error.headers)
         return replaced
-    return rewrite_error(error, translation.origins)
+    return rewrite_error(error, translation)
 
 
 def _conversation(translation: Translation, choice: Choice) -> list[dict[str, Any]]:
