@@ -30,6 +30,10 @@ def _part_type_error(message: str, item: int = 0) -> dict[str, Any]:
     return error_body(message, f"input[{item}].content[0].type", "invalid_value")
 
 
+LISTED = (
+    "'input_text', 'input_image', 'output_text', 'refusal', 'input_file', "
+    "'computer_screenshot', and 'summary_text'"
+)
 HI = {"role": "user", "content": "hi"}
 CALL = {"type": "function_call", "call_id": "call_1", "name": "f", "arguments": "{}"}
 OUTPUT = {"type": "function_call_output", "call_id": "call_1", "output": "sunny"}
@@ -107,6 +111,24 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"input": [{"role": "user", "content": [IMAGE]}]},
         error_body(
             "Invalid content type. input_image is only supported by certain models.",
+            "input[0].content[0].type",
+            None,
+        ),
+    ),
+    # Chat's `text` part is refused, with the service's whole list (observed wording).
+    "chat-text-part": (
+        {"input": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]},
+        _part_type_error(f"Invalid value: 'text'. Supported values are: {LISTED}."),
+    ),
+    "unknown-part": (
+        {"input": [{"role": "user", "content": [{"type": "bogus"}]}]},
+        _part_type_error(f"Invalid value: 'bogus'. Supported values are: {LISTED}."),
+    ),
+    # Listed by the service, but not parts o3-mini takes.
+    "file-part": (
+        {"input": [{"role": "user", "content": [{"type": "input_file", "file_id": "f"}]}]},
+        error_body(
+            "Invalid content type. input_file is only supported by certain models.",
             "input[0].content[0].type",
             None,
         ),
@@ -194,6 +216,16 @@ def test_sdk_image_in_a_developer_message(v1: openai.OpenAI) -> None:
             "error"
         ]
     )
+
+
+def test_sdk_chat_text_part_is_refused(v1: openai.OpenAI) -> None:
+    """Chat's part shape sent to the Responses API fails there as on the service."""
+    turns: Any = [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]
+    with pytest.raises(openai.BadRequestError) as raised:
+        v1.responses.create(model="o3-mini", input=turns)
+    assert raised.value.status_code == 400
+    expected = _part_type_error(f"Invalid value: 'text'. Supported values are: {LISTED}.")
+    assert raised.value.body == expected["error"]
 
 
 _MISSING = "missing_required_parameter"
