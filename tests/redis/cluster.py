@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.redis.server import START_TIMEOUT, ValkeyProcess, free_port
+from tests.redis.server import START_TIMEOUT, ValkeyProcess
 
 SLOTS = 16384
 NODES = 3
@@ -24,33 +24,29 @@ NODES = 3
 def running_cluster() -> Iterator[list[ValkeyProcess]]:
     with tempfile.TemporaryDirectory(prefix="mockserver-cluster-") as directory:
         nodes: list[ValkeyProcess] = []
-        buses: list[int] = []
         try:
             for index in range(NODES):
                 folder = Path(directory) / str(index)
                 folder.mkdir()
-                # The bus port must be given: the default (port + 10000) may not exist.
-                buses.append(free_port())
-                bus = ("--cluster-port", str(buses[-1]))
-                node = ValkeyProcess(folder, "--cluster-enabled", "yes", *bus)
+                node = ValkeyProcess(folder, cluster=True)
                 node.start()
                 nodes.append(node)
-            join(nodes, buses)
+            join(nodes)
             yield nodes
         finally:
             for node in nodes:
                 node.kill()
 
 
-def join(nodes: list[ValkeyProcess], buses: list[int]) -> None:
+def join(nodes: list[ValkeyProcess]) -> None:
     share = SLOTS // len(nodes)
     for index, node in enumerate(nodes):
         last = SLOTS - 1 if index == len(nodes) - 1 else (index + 1) * share - 1
         with node.client() as client:
             client.execute_command("CLUSTER", "ADDSLOTSRANGE", index * share, last)
     with nodes[0].client() as first:
-        for node, bus in zip(nodes[1:], buses[1:], strict=True):
-            first.execute_command("CLUSTER", "MEET", "127.0.0.1", node.port, bus)
+        for node in nodes[1:]:
+            first.execute_command("CLUSTER", "MEET", "127.0.0.1", node.port, node.bus)
     deadline = time.monotonic() + START_TIMEOUT
     while not all(ready(node) for node in nodes):
         assert time.monotonic() < deadline, "the cluster did not come up"

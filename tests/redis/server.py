@@ -22,9 +22,15 @@ from pathlib import Path
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 PR_SET_PDEATHSIG = 1
 START_TIMEOUT = 10.0
+# A free port is found by binding it and letting it go: another process may take it before
+# valkey binds it (or its cluster bus, the port + 10000). A first start tries other ports.
+PORT_ATTEMPTS = 5
+PORT_TAKEN = "Address already in use"
 
 
 def valkey_binary() -> Path:
@@ -56,20 +62,41 @@ def free_port() -> int:
 class ValkeyProcess:
     """One valkey-server: no snapshot files (`save ""`) unless `options` ask for an AOF."""
 
-    def __init__(self, directory: Path, *options: str) -> None:
+    def __init__(self, directory: Path, *options: str, cluster: bool = False) -> None:
         self.directory = directory
         self.options = options
         self.port = free_port()
+        # A cluster node's bus port, given (the default, port + 10000, may not exist).
+        self.bus = free_port() if cluster else None
         self.process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
+        """Start; a restart keeps its port (its clients reconnect to it), a first start
+        moves to another free port when the one it was given was taken meanwhile."""
+        attempts = PORT_ATTEMPTS if self.starts == 0 else 1
+        self.starts += 1
+        for attempt in range(attempts):
+            try:
+                self._spawn()
+                return
+            except PortTakenError:
+                if attempt == attempts - 1:
+                    raise
+                (self.directory / "valkey.log").unlink(missing_ok=True)
+                self.port = free_port()
+                self.bus = None if self.bus is None else free_port()
+
+    def _spawn(self) -> None:
         args = [str(valkey_binary()), "--port", str(self.port), "--bind", "127.0.0.1"]
         args += ["--dir", str(self.directory), "--save", "", "--appendonly", "no"]
         args += ["--logfile", str(self.directory / "valkey.log"), *self.options]
+        if self.bus is not None:
+            args += ["--cluster-enabled", "yes", "--cluster-port", str(self.bus)]
         self.process = subprocess.Popen(
             args,
             stdin=subprocess.DEVNULL,
@@ -83,13 +110,27 @@ class ValkeyProcess:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             assert self.process is not None
+            log = self.log()
+            if PORT_TAKEN in log:  # it may take a while to exit: it is not waited for
+                self.kill()
+                raise PortTakenError(f"valkey-server could not listen: {log}")
             if self.process.poll() is not None:
-                raise RuntimeError(f"valkey-server exited: {self.log()}")
-            with contextlib.suppress(redis.RedisError):
-                if self.client().ping():
+                raise RuntimeError(f"valkey-server exited: {log}")
+            with contextlib.suppress(redis.RedisError), self._probe() as probe:
+                if probe.ping():
                     return
             time.sleep(0.02)
         raise RuntimeError(f"valkey-server did not answer PING in {START_TIMEOUT} s")
+
+    def _probe(self) -> redis.Redis:
+        """A client that asks once, briefly: something else on a taken port may accept the
+        connection and never answer, and the log must be looked at again soon."""
+        return redis.Redis(
+            port=self.port,
+            socket_timeout=0.2,
+            socket_connect_timeout=0.2,
+            retry=Retry(NoBackoff(), 0),
+        )
 
     def client(self) -> redis.Redis:
         return redis.Redis(port=self.port, socket_timeout=1.0, socket_connect_timeout=1.0)
@@ -111,6 +152,10 @@ class ValkeyProcess:
     def log(self) -> str:
         path = self.directory / "valkey.log"
         return path.read_text(errors="replace")[-2000:] if path.exists() else ""
+
+
+class PortTakenError(RuntimeError):
+    """valkey-server could not listen: its port was taken after `free_port` found it."""
 
 
 @contextlib.contextmanager
