@@ -58,6 +58,7 @@ def _litellm_loop_closed() -> Iterator[None]:
     main thread and leaves it open: closed here, not found by the garbage collector in some
     later test (where its unclosed socket pair becomes that test's ResourceWarning)."""
     yield
+    _close_litellm_clients()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         try:
@@ -67,6 +68,16 @@ def _litellm_loop_closed() -> Iterator[None]:
     if not loop.is_running():
         loop.close()
         asyncio.set_event_loop(None)
+
+
+def _close_litellm_clients() -> None:
+    """LiteLLM keeps the `openai` clients it made in a module-level cache: their sockets
+    to the mock stay open until the interpreter ends, and are reported unclosed then."""
+    cache = litellm.in_memory_llm_clients_cache
+    for made in list(cache.cache_dict.values()):
+        if isinstance(made, openai.OpenAI):  # AzureOpenAI too; async ones are not made here
+            made.close()
+    cache.flush_cache()  # type: ignore[no-untyped-call]  # (LiteLLM does not type it)
 
 
 # --- LangChain ----------------------------------------------------------------------------------
