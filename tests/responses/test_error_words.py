@@ -124,6 +124,14 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"input": [{"role": "user", "content": [{"type": "bogus"}]}]},
         _part_type_error(f"Invalid value: 'bogus'. Supported values are: {LISTED}."),
     ),
+    "part-without-type": (
+        {"input": [{"role": "user", "content": [{"text": "hi"}]}]},
+        error_body(
+            "Missing required parameter: 'input[0].content[0].type'.",
+            "input[0].content[0].type",
+            "missing_required_parameter",
+        ),
+    ),
     # Listed by the service, but not parts o3-mini takes.
     "file-part": (
         {"input": [{"role": "user", "content": [{"type": "input_file", "file_id": "f"}]}]},

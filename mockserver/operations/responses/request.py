@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.contract.errors import AzureError, invalid_request
-from mockserver.contract.schema_check import SchemaChecker, quoted_list
+from mockserver.contract.schema_check import SchemaChecker, missing_parameter, quoted_list
 
 # The request fields of the Responses API (2025-04-01-preview `createResponse`).
 KNOWN_FIELDS = frozenset(
@@ -217,6 +217,8 @@ def _part(part: Any, where: str) -> dict[str, Any]:
             "invalid_type",
         )
     kind = part.get("type")
+    if kind is None:
+        raise missing_parameter(f"{where}.type")
     if kind in TEXT_PARTS:
         return {"type": "text", "text": part.get("text")}
     if kind == "refusal":
