@@ -27,6 +27,7 @@ from mockserver.testing.server import MockServer
 from tests.resilience.helpers import fault, statuses
 from tests.support.chat import API_VERSION, DEPLOYMENT
 from tests.support.langchain import azure_chat_model
+from tests.support.litellm_clients import close_litellm_clients
 
 litellm.suppress_debug_info = True
 
@@ -58,7 +59,7 @@ def _litellm_loop_closed() -> Iterator[None]:
     main thread and leaves it open: closed here, not found by the garbage collector in some
     later test (where its unclosed socket pair becomes that test's ResourceWarning)."""
     yield
-    _close_litellm_clients()
+    close_litellm_clients()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         try:
@@ -68,16 +69,6 @@ def _litellm_loop_closed() -> Iterator[None]:
     if not loop.is_running():
         loop.close()
         asyncio.set_event_loop(None)
-
-
-def _close_litellm_clients() -> None:
-    """LiteLLM keeps the `openai` clients it made in a module-level cache: their sockets
-    to the mock stay open until the interpreter ends, and are reported unclosed then."""
-    cache = litellm.in_memory_llm_clients_cache
-    for made in list(cache.cache_dict.values()):
-        if isinstance(made, openai.OpenAI):  # AzureOpenAI too; async ones are not made here
-            made.close()
-    cache.flush_cache()  # type: ignore[no-untyped-call]  # (LiteLLM does not type it)
 
 
 # --- LangChain ----------------------------------------------------------------------------------

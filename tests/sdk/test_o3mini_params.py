@@ -28,6 +28,7 @@ from mockserver.testing.server import MockServer
 from tests.sdk.helpers import DOC_MESSAGES, assert_error
 from tests.support import rawhttp
 from tests.support.chat import API_KEY, API_VERSION, DEPLOYMENT, chat_url
+from tests.support.litellm_clients import close_litellm_clients
 
 litellm.suppress_debug_info = True
 pytestmark = pytest.mark.filterwarnings(
@@ -36,6 +37,12 @@ pytestmark = pytest.mark.filterwarnings(
 
 Client = openai.AzureOpenAI | openai.OpenAI
 BAD_MESSAGE: list[Any] = [{"role": "wizard", "content": "hi"}]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _litellm_clients_closed() -> Iterator[None]:
+    yield
+    close_litellm_clients()
 
 
 @pytest.fixture(params=["dated", "v1"])
