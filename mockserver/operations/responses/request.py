@@ -96,9 +96,7 @@ def check_fields(body: dict[str, Any]) -> None:
         if name not in KNOWN_FIELDS:
             raise invalid_request(f"Unknown parameter: '{name}'.", name, "unknown_parameter")
     if "input" not in body:
-        raise invalid_request(
-            "Missing required parameter: 'input'.", "input", "missing_required_parameter"
-        )
+        raise missing_parameter("input")
     REQUEST_TYPES.check({name: value for name, value in body.items() if value is not None})
     _check_format_name(body.get("text"))
     budget = body.get("max_output_tokens")
@@ -117,11 +115,7 @@ def _check_format_name(text: Any) -> None:
     (openai/openai-node#1404); chat's checks would name the schema first."""
     spec = text.get("format") if isinstance(text, dict) else None
     if isinstance(spec, dict) and spec.get("type") == "json_schema" and "name" not in spec:
-        raise invalid_request(
-            "Missing required parameter: 'text.format.name'.",
-            "text.format.name",
-            "missing_required_parameter",
-        )
+        raise missing_parameter("text.format.name")
 
 
 def input_items(raw: Any) -> list[dict[str, Any]]:
@@ -242,11 +236,7 @@ def _part(part: Any, where: str) -> dict[str, Any]:
 def _tool_call(item: dict[str, Any], where: str) -> dict[str, Any]:
     for name in ("call_id", "name", "arguments"):
         if not isinstance(item.get(name), str):
-            raise invalid_request(
-                f"Missing required parameter: '{where}.{name}'.",
-                f"{where}.{name}",
-                "missing_required_parameter",
-            )
+            raise missing_parameter(f"{where}.{name}")
     return {
         "id": item["call_id"],
         "type": "function",
