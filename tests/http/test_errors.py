@@ -215,6 +215,20 @@ def test_tagged_union_errors_name_the_tag_or_the_chosen_branch(
     assert response.json()["error"]["message"] == message
 
 
+def test_json_schema_format_without_a_schema_is_a_400_where_the_document_allows_it() -> None:
+    # 2024-10-21's document does not require `schema`; with the model's version gate off
+    # such a body reaches the structured-output check, which once raised a KeyError (500).
+    fmt = {"type": "json_schema", "json_schema": {"name": "answer", "type": "json_schema"}}
+    with MockServer(model_api_version_gate=False) as old_version:
+        response = post_chat(
+            old_version, {**BODY, "response_format": fmt}, api_version="2024-10-21"
+        )
+    assert response.status == 400
+    error = response.json()["error"]
+    assert (error["param"], error["code"]) == ("response_format", "invalid_json_schema")
+    assert error["message"].startswith("Invalid schema for response_format 'answer': ")
+
+
 def assert_pretty_openai_error(
     response: rawhttp.RawResponse, param: str | None, code: str | None
 ) -> None:
