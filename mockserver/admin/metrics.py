@@ -38,7 +38,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from mockserver.admin.token import check_admin_token
 from mockserver.contract.errors import AzureError
 from mockserver.engines.reply import Usage
-from mockserver.http.keys import DISCONNECTED, ERROR_NAME, STATE, TRACE
+from mockserver.http.exchange import Answered, Exchange, Timing, exchange_of
+from mockserver.http.keys import ERROR_NAME, STATE
 from mockserver.pipeline import Trace
 from mockserver.state import AppState
 from mockserver.stores.journal import Journal
@@ -186,56 +187,49 @@ async def counted(
         in_flight.dec()
     # A plain answer is sent once this returns: its first byte goes out now.
     ended = time.perf_counter()
-    _observe(request, response, (started, ended), metrics, state)
+    # Noted when the headers went out if that was before now (a stream's).
+    first_byte = request.get(FIRST_BYTE, ended) if response.prepared else ended
+    error = response.get(ERROR_NAME, "") if len(response) else ""  # most carry no keys
+    answered = Answered(response.status, response.prepared, error)
+    timing = Timing(started, first_byte, ended)
+    await observe(metrics, state, exchange_of(request), answered, timing)
+    return response
+
+
+async def observe(
+    metrics: ServerMetrics, state: AppState, seen: Exchange, answered: Answered, times: Timing
+) -> None:
+    """Count one inference request as it was answered."""
+    _observe(metrics, state, seen, answered, times)
     if metrics.in_files and not state.settings.store.shared:
         # Each worker's own journal, summed across workers (livesum): the other workers'
         # values are in their files, so each keeps its own up to date. One process, or a
         # shared journal, is read when /metrics is (the values exact at the scrape), not
         # on every request.
         await metrics.show_journal(state.stores().journal)
-    return response
 
 
 def _observe(
-    request: web.Request,
-    response: web.StreamResponse,
-    times: tuple[float, float],
-    metrics: ServerMetrics,
-    state: AppState,
+    metrics: ServerMetrics, state: AppState, seen: Exchange, answered: Answered, times: Timing
 ) -> None:
-    started, ended = times
-    trace = request.get(TRACE)  # None when refused before the pipeline
-    route = _route(request)
-    deployment = _deployment(request, trace, state.settings.deployments)
-    status = _status(request, response)
+    trace, route = seen.trace, seen.route
+    deployment = _deployment(seen, state.settings.deployments)
+    # The status code, or "0" for a connection dropped before any answer (as journaled).
+    status = str(answered.status) if answered.sent or not seen.disconnected else "0"
     engine = _engine(trace)
     child = metrics.children.of
     child(metrics.requests, route, deployment, status, engine).inc()
-    # Noted when the headers went out if that was before now (a stream's): a plain
-    # answer's go out once this returns.
-    first_byte = request.get(FIRST_BYTE, ended) if response.prepared else ended
-    child(metrics.first_byte, route).observe(first_byte - started)
-    child(metrics.duration, route).observe(ended - started)
+    child(metrics.first_byte, route).observe(times.first_byte - times.started)
+    child(metrics.duration, route).observe(times.ended - times.started)
     if status == "429":
-        child(metrics.rate_limited, deployment, _rate_limit_reason(response, engine)).inc()
-    if trace is not None and trace.usage is not None and response.status < 400:
+        child(metrics.rate_limited, deployment, _rate_limit_reason(answered, engine)).inc()
+    if trace is not None and trace.usage is not None and answered.status < 400:
         metrics.count_tokens(deployment, trace.usage)
 
 
-def _route(request: web.Request) -> str:
-    resource = request.match_info.route.resource
-    return resource.canonical if resource is not None else "unmatched"
-
-
-def _deployment(request: web.Request, trace: Trace | None, configured: Mapping[str, object]) -> str:
-    name = (trace.deployment if trace else "") or request.match_info.get("deployment", "")
+def _deployment(seen: Exchange, configured: Mapping[str, object]) -> str:
+    name = (seen.trace.deployment if seen.trace else "") or seen.deployment_in_path
     return name if name in configured else "unknown"
-
-
-def _status(request: web.Request, response: web.StreamResponse) -> str:
-    """The status code, or "0" for a connection dropped before any answer (as journaled)."""
-    answered = response.prepared or not request.get(DISCONNECTED, False)
-    return str(response.status) if answered else "0"
 
 
 def _engine(trace: Trace | None) -> str:
@@ -251,11 +245,11 @@ def _engine(trace: Trace | None) -> str:
     return "record" if source == "upstream" else source
 
 
-def _rate_limit_reason(response: web.StreamResponse, engine: str) -> str:
+def _rate_limit_reason(answered: Answered, engine: str) -> str:
     """tokens or requests (the quota), fault (x-mock-fault, chaos), or who answered it."""
     if engine == "fault":
         return "fault"
-    return _RATE_LIMIT_REASONS.get(response.get(ERROR_NAME, ""), engine)
+    return _RATE_LIMIT_REASONS.get(answered.error_name, engine)
 
 
 class RecordingCounts:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from typing import Any, NamedTuple
 
 from aiohttp import web
 
 from mockserver.contract.errors import AzureError
-from mockserver.http.keys import BODY, DISCONNECTED, TRACE, WRITTEN_BY_ORJSON
+from mockserver.http.exchange import Exchange, exchange_of
+from mockserver.http.keys import BODY, DISCONNECTED, WRITTEN_BY_ORJSON
 from mockserver.pipeline import Trace
 from mockserver.redaction.rules import MASK, journal_policy, scrub_text
 from mockserver.state import AppState
@@ -47,7 +48,11 @@ async def journaled(
         status = error.status
         raise
     finally:
-        await _record(request, state, status, (time.perf_counter() - started) * 1000, answer)
+        duration_ms = (time.perf_counter() - started) * 1000
+        body = request.get(BODY)  # read within its deadline; if not, as far as it came
+        if body is None:
+            body = await _body(request)
+        await record(exchange_of(request, body), state, status, duration_ms, answer)
 
 
 def _whole_body(response: web.StreamResponse) -> WholeAnswer | None:
@@ -65,28 +70,26 @@ class WholeAnswer(NamedTuple):
     written_by_orjson: bool = False
 
 
-async def _record(
-    request: web.Request,
+async def record(
+    seen: Exchange,
     state: AppState,
     status: int,
     duration_ms: float,
     answer: WholeAnswer | None = None,
 ) -> None:
-    trace = request.get(TRACE) or Trace()  # empty when refused before the pipeline
+    """Journal one inference request, with what it was answered."""
+    trace = seen.trace or Trace()  # empty when refused before the pipeline
     parsed = trace.json_body  # None when refused before the body was decoded
     rules = journal_policy(state.settings)  # the credentials fixture files leave out, masked
-    raw = request.get(BODY)  # read within its deadline; if not, as far as it came
-    if raw is None:
-        raw = await _body(request)
     limit = state.settings.journal.max_body_bytes
-    body = kept_body(raw, parsed, limit, rules)
+    body = kept_body(seen.body, parsed, limit, rules)
     entry = JournalEntry(
         id=0,  # numbered by the journal
         time=time.time(),
-        method=request.method,
-        path=as_text(scrub_text(request.path, MASK)),  # a key pasted into a URL
-        query=masked_query(request.query, rules),
-        headers=masked(request.headers, rules),
+        method=seen.method,
+        path=as_text(scrub_text(seen.path, MASK)),  # a key pasted into a URL
+        query=masked_query(seen.query, rules),
+        headers=masked(seen.headers, rules),
         **body.fields,
         status=status,
         source=trace.source,
@@ -96,16 +99,16 @@ async def _record(
         surface=trace.surface,
         deployment=trace.deployment,
         stream=body.stream,
-        disconnected=request.get(DISCONNECTED, False),
+        disconnected=seen.disconnected,
         duration_ms=round(duration_ms, 3),
         **_answer_fields(trace),
         response_body=_answer_body(answer, limit),
     )
     try:
-        await state.stores(_session(request)).journal.record(entry)
+        await state.stores(_session(seen.headers)).journal.record(entry)
     except AzureError as unavailable:  # a shared store that does not answer: the answer stands
         log.warning(
-            "the journal could not record %s %s: %s", request.method, request.path, unavailable.name
+            "the journal could not record %s %s: %s", seen.method, seen.path, unavailable.name
         )
 
 
@@ -143,9 +146,9 @@ async def _body(request: web.Request) -> bytes | None:
         return b""  # too large, undecodable, late, or the client is gone: nothing to keep
 
 
-def _session(request: web.Request) -> str:
+def _session(headers: Mapping[str, str]) -> str:
     """The session whose journal keeps the request; a bad id is journaled in the default."""
     try:
-        return session_of(request.headers)
+        return session_of(headers)
     except SessionError:
         return DEFAULT_SESSION
