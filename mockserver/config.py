@@ -134,6 +134,9 @@ class ServerSettings(Group):
     # go on before their connections are closed.
     shutdown_grace_seconds: float = Field(default=5.0, ge=0)
     model_api_version_gate: bool = True
+    # Inference requests in plain HTTP/1.1 answered by the lane (`http.lane`), which skips
+    # aiohttp's web layer; off: aiohttp's front answers every request. Same answers.
+    fast_lane: bool = True
 
 
 class AuthSettings(Group):

@@ -20,9 +20,15 @@ from aiohttp.http_parser import RawRequestMessage
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
+from mockserver.admin.metrics import METRICS
 from mockserver.config import Settings
 from mockserver.contract.errors import catalogue_error
 from mockserver.contract.headers import gateway_headers, new_request_id
+from mockserver.http.keys import STATE
+from mockserver.http.lane.answer import Served
+from mockserver.http.lane.connection import Lane, LaneConnection
+from mockserver.http.lane.routes import lane_routes
+from mockserver.operations.registry import OPERATIONS
 
 log = logging.getLogger("mockserver")
 
@@ -155,9 +161,10 @@ class _BareResponse(web.Response):
 
 
 class GuardedServer(web.Server):
-    """aiohttp's low-level server, making `Connection`s."""
+    """aiohttp's low-level server, making `Connection`s, or lane connections that hand
+    themselves to a `Connection` for what the lane does not take (`http.lane`)."""
 
-    def __init__(self, settings: Settings, server: web.Server) -> None:
+    def __init__(self, settings: Settings, server: web.Server, app: web.Application) -> None:
         super().__init__(
             server.request_handler,
             request_factory=server.request_factory,
@@ -166,9 +173,29 @@ class GuardedServer(web.Server):
             **server._kwargs,
         )
         self.settings = settings
+        self.lane = Lane(
+            server._loop,
+            Served(app[STATE], app[METRICS]),
+            lane_routes(OPERATIONS),
+            self.aiohttp_connection,
+        )
 
-    def __call__(self) -> RequestHandler:
+    def __call__(self) -> asyncio.Protocol:  # type: ignore[override]
+        if self.lane.served.state.settings.server.fast_lane:  # PATCHable: read per connection
+            return LaneConnection(self.lane)
+        return self.aiohttp_connection()
+
+    def aiohttp_connection(self) -> RequestHandler:
         return Connection(self, loop=self._loop, **self._kwargs)
+
+    def pre_shutdown(self) -> None:
+        super().pre_shutdown()
+        for connection in list(self.lane.connections):
+            connection.close()
+
+    async def shutdown(self, timeout: float | None = None) -> None:
+        lanes = [connection.shutdown(timeout) for connection in list(self.lane.connections)]
+        await asyncio.gather(super().shutdown(timeout), *lanes)
 
 
 class GuardedRunner(web.AppRunner):
@@ -184,7 +211,7 @@ class GuardedRunner(web.AppRunner):
         self._settings = settings
 
     async def _make_server(self) -> web.Server:
-        return GuardedServer(self._settings, await super()._make_server())
+        return GuardedServer(self._settings, await super()._make_server(), self.app)
 
 
 def runner_for(app: web.Application, settings: Settings) -> web.AppRunner:

@@ -37,7 +37,7 @@ async def damaged(request: web.Request, response: web.Response, kind: str) -> we
     """A whole body garbled, or announced whole and cut half way."""
     body = response.body if isinstance(response.body, bytes) else b""
     if kind == "garbage":
-        response.body = _garble(body)
+        response.body = garble(body)
         return response
     # truncate: announce the whole body, send half of it, then drop the connection.
     cut = web.StreamResponse(status=response.status, headers=response.headers)
@@ -49,7 +49,7 @@ async def damaged(request: web.Request, response: web.Response, kind: str) -> we
     return cut
 
 
-def _garble(body: bytes) -> bytes:
+def garble(body: bytes) -> bytes:
     """The body's first third, then bytes that are neither JSON nor UTF-8."""
     noise = hashlib.sha256(body).digest()
     return body[: len(body) // 3] + b"\xff\xfe\x00" + noise

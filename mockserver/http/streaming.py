@@ -55,7 +55,7 @@ async def write_stream(
     frames: Iterable[bytes] = chunks.frames()
     if fault_kind:
         made = list(frames)
-        frames = made[: _fault_position(made)]
+        frames = made[: fault_position(made)]
     try:
         await response.prepare(request)  # the client may be gone before the first byte
         await pacer.before_first()
@@ -153,7 +153,7 @@ def _chunks_are_ours(request: web.Request, response: web.StreamResponse) -> bool
     return isinstance(writer, StreamWriter) and writer.chunked and not response.compression
 
 
-def _fault_position(frames: list[bytes]) -> int:
+def fault_position(frames: list[bytes]) -> int:
     """Where a stream fault strikes: half way, after the first content frame at least."""
     return max(3, len(frames) // 2)
 

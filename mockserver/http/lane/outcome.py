@@ -1,0 +1,264 @@
+"""The lane's writer: carries out what the pipeline decided, as `http.writer` does on
+aiohttp's front (the same faults, the same frames, the same bytes).
+
+A whole answer comes back `Ready`, written once the journal and the metrics have it (as
+aiohttp writes a returned response after its middlewares); a stream, a relayed answer, a
+cut or a reset is carried out here and comes back `Sent`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import islice
+
+from multidict import CIMultiDict
+
+from mockserver.contract.errors import catalogue_error
+from mockserver.contract.headers import json_content_type
+from mockserver.engines.reply import AnswerBrokeError, RawAnswer
+from mockserver.faults.kinds import status_error
+from mockserver.faults.latency import NO_DELAY, Pacer
+from mockserver.http.exchange import Exchange
+from mockserver.http.faults import HANG_POLL_SECONDS, garble
+from mockserver.http.lane.wire import (
+    LAST_CHUNK,
+    OK,
+    Asker,
+    Ready,
+    Sent,
+    Status,
+    Wire,
+    chunk,
+    head_bytes,
+)
+from mockserver.http.streaming import (
+    EVENT_STREAM,
+    FRAMES_PER_BLOCK,
+    SEND_BYTES,
+    fault_position,
+    http_chunks,
+)
+from mockserver.operations.base import Surface
+from mockserver.pipeline import Outcome
+from mockserver.serialize.sse import FrameSource
+
+log = logging.getLogger("mockserver")
+
+
+@dataclass(slots=True)
+class Answering:
+    """One request being answered on a lane connection."""
+
+    wire: Wire
+    asker: Asker
+    seen: Exchange
+    first_byte: float | None = None  # when the head went out, if before the answer ended
+    head: bytes = b""  # a head made and not yet sent: it goes with the first bytes after it
+
+    def open(self, status: Status, headers: CIMultiDict[str], length: int | None) -> None:
+        """Make the head, sent with the first body bytes (as aiohttp holds it)."""
+        self.head = head_bytes(status, headers, self.asker, length)
+        self.first_byte = time.perf_counter()
+
+    def send(self, data: bytes) -> None:
+        if self.head:
+            data, self.head = self.head + data, b""
+        self.wire.write(data)
+
+    def left(self, what: str) -> None:
+        self.seen.disconnected = True
+        log.info("client disconnected %s on %s", what, self.seen.path)
+
+
+async def carry_out(
+    answering: Answering, outcome: Outcome, surface: Surface, hang_seconds: float
+) -> Ready | Sent:
+    plan = outcome.plan
+    if plan.on_connection == "reset":
+        answering.wire.abort()
+        answering.seen.disconnected = True  # journaled as no answer (status 0)
+        return Sent(200, headers_sent=False)
+    if plan.on_connection == "hang":
+        return await _hang(answering, hang_seconds)
+    if outcome.raw is not None:
+        return await _raw(answering, outcome.raw, plan.on_body)
+    rendered = outcome.rendered
+    assert rendered is not None, "an outcome holds a fault, a raw answer or a rendered one"
+    if rendered.frames is not None:
+        pacer = outcome.pacer or NO_DELAY
+        return await _stream(answering, rendered.frames, outcome.headers, pacer, plan.on_stream)
+    if outcome.delay_seconds > 0:
+        await asyncio.sleep(outcome.delay_seconds)
+    headers = CIMultiDict({**outcome.headers, "Content-Type": json_content_type(surface)})
+    assert rendered.body is not None, "a rendered answer is frames or a body"
+    orjson_own = rendered.written_by_orjson and plan.on_body is None  # not garbled on the way
+    ready = Ready(OK, rendered.body, headers, written_by_orjson=orjson_own)
+    return _whole(answering, ready, plan.on_body)
+
+
+def _whole(answering: Answering, ready: Ready, body_fault: str | None) -> Ready | Sent:
+    """A whole body, damaged if the plan says so: garbled, or announced whole and cut half
+    way (then the connection is dropped)."""
+    if body_fault is None:
+        return ready
+    if body_fault == "garbage":
+        ready.body = garble(ready.body)
+        return ready
+    body = ready.body
+    answering.open(ready.status, ready.headers, len(body))
+    with contextlib.suppress(ConnectionError):
+        answering.send(body[: len(body) // 2])
+    answering.wire.abort()
+    return Sent(ready.status.code, headers_sent=True)
+
+
+async def _hang(answering: Answering, bound_seconds: float) -> Sent:
+    """Answer nothing until the client gives up, or, after the bound, Azure's 408."""
+    waited = 0.0
+    while waited < bound_seconds:
+        if answering.wire.is_closing():
+            answering.seen.disconnected = True  # the client gave up: no answer was sent
+            return Sent(200, headers_sent=False)
+        await asyncio.sleep(HANG_POLL_SECONDS)
+        waited += HANG_POLL_SECONDS
+    raise status_error(408, answering.asker.request_id, "", 0)
+
+
+async def _raw(answering: Answering, answer: RawAnswer, body_fault: str | None) -> Ready | Sent:
+    """A recording's or the upstream's answer, as it is (no Content-Type added)."""
+    try:
+        headers = CIMultiDict(answer.headers)
+        status = Status(answer.status, no_content_type="Content-Type" not in headers)
+        if answer.body is not None:
+            return _whole(answering, Ready(status, answer.body, headers), body_fault)
+        return await _relay(answering, answer, status, headers)
+    finally:
+        await answer.close()
+
+
+async def _relay(
+    answering: Answering, answer: RawAnswer, status: Status, headers: CIMultiDict[str]
+) -> Sent:
+    """Pass the answer on as it comes. A client that leaves ends a replay; a recording goes
+    on without it. An answer cut by its source is cut here too; one that broke is too."""
+    if answer.size is not None:
+        headers["Content-Length"] = str(answer.size)
+    answering.open(status, headers, answer.size)
+    framed = _Framed(answering, answer.size)
+    try:
+        async with contextlib.aclosing(answer.pieces()) as pieces:
+            async for piece in pieces:
+                if not await framed.pass_on(piece) and not answer.keeps_reading_alone:
+                    break
+    except AnswerBrokeError:
+        answering.wire.abort()
+        return Sent(answer.status, headers_sent=True)
+    if answer.cut:
+        answering.wire.abort()  # the upstream cut this answer; so does the mock
+    else:
+        await framed.end()
+    return Sent(answer.status, headers_sent=True)
+
+
+class _Framed:
+    """A relayed body's pieces as aiohttp frames them: chunks, or clipped at the length
+    announced; False once the client has gone."""
+
+    def __init__(self, answering: Answering, length: int | None) -> None:
+        self.answering, self.left, self.here = answering, length, True
+
+    async def pass_on(self, piece: bytes) -> bool:
+        if self.left is not None:
+            piece, self.left = piece[: self.left], max(0, self.left - len(piece))
+        data = chunk(piece) if self.left is None else piece
+        if self.here and (data or self.answering.head):
+            await self._send(data)
+        return self.here
+
+    async def end(self) -> None:
+        if self.here:
+            await self._send(LAST_CHUNK if self.left is None else b"")
+
+    async def _send(self, data: bytes) -> None:
+        try:
+            self.answering.send(data)
+            await self.answering.wire.drain()
+        except ConnectionError:
+            self.here = False
+            self.answering.left("during a relayed or replayed answer")
+
+
+async def _stream(
+    answering: Answering,
+    chunks: FrameSource,
+    headers: dict[str, str],
+    pacer: Pacer,
+    fault_kind: str | None,
+) -> Sent:
+    """Send the frames, each its own HTTP chunk; a client that goes away ends the stream
+    quietly. `fault_kind` strikes half way (see `http.streaming.write_stream`)."""
+    frames: Iterable[bytes] = chunks.frames()
+    if fault_kind:
+        made = list(frames)
+        frames = made[: fault_position(made)]
+    answering.open(OK, CIMultiDict({**headers, "Content-Type": EVENT_STREAM}), None)
+    try:
+        await pacer.before_first()
+        sent = await _frames(answering, iter(frames), pacer)
+        _finish(answering, fault_kind, chunks, sent)
+    except ConnectionError:
+        answering.left("mid-stream")
+    return Sent(200, headers_sent=True)
+
+
+async def _frames(answering: Answering, frames: Iterator[bytes], pacer: Pacer) -> int:
+    """The first frame with the head, then the rest: paced, each at its own time; ready,
+    about SEND_BYTES at a time, with a turn for other connections between two sends."""
+    first = next(frames, None)
+    if first is None:
+        return 0
+    answering.send(chunk(first))
+    sent = 1
+    if pacer.between_frames_seconds > 0:
+        for data in frames:
+            await pacer.between()
+            await _send(answering, [chunk(data)])
+            sent += 1
+        return sent
+    size, batch = 0, []
+    while block := list(islice(frames, FRAMES_PER_BLOCK)):
+        framed = http_chunks(block)
+        batch.append(framed)
+        sent, size = sent + len(block), size + len(framed)
+        if size >= SEND_BYTES:
+            await _send(answering, batch)
+            size, batch = 0, []
+            await asyncio.sleep(0)
+    if batch:
+        await _send(answering, batch)
+    return sent
+
+
+async def _send(answering: Answering, framed: list[bytes]) -> None:
+    answering.send(b"".join(framed))
+    # Waits only while the client reads slower than we write; raises once it is gone.
+    await answering.wire.drain()
+
+
+def _finish(answering: Answering, fault_kind: str | None, chunks: FrameSource, sent: int) -> None:
+    if fault_kind == "stream-error":
+        # An error after the stream started, in the stream's own words; no [DONE].
+        request_id = answering.asker.request_id
+        error = catalogue_error("server_error", request_id=request_id).payload()["error"]
+        answering.send(chunk(chunks.error_frame(error, sent)))
+    elif fault_kind in ("cut-stream", "truncate", "garbage") and not answering.wire.is_closing():
+        if fault_kind == "garbage":
+            answering.send(chunk(b'data: \xff\xfe\x00{"choices": [\n\n'))
+        answering.wire.abort()  # no closing chunk: the client sees a cut connection
+        return
+    answering.send(LAST_CHUNK)

@@ -1,0 +1,121 @@
+"""The bytes of an answer, as aiohttp's front writes them.
+
+Each head is built in the order aiohttp builds it: the answer's own headers, the
+framing (Content-Length, or Transfer-Encoding for chunks), Date, Connection when the
+connection closes after it, then the gateway's headers (`header_finisher`), without
+aiohttp's `Server`. The serializer is aiohttp's own, so a header that would be refused
+there is refused here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from aiohttp.helpers import rfc822_formatted_time
+from aiohttp.http_writer import _serialize_headers
+from aiohttp.web_response import REASON_PHRASES
+from multidict import CIMultiDict
+
+from mockserver.contract.headers import gateway_headers
+
+OCTET_STREAM = "application/octet-stream"  # aiohttp's Content-Type for a body with none
+LAST_CHUNK = b"0\r\n\r\n"
+
+
+class Wire(Protocol):
+    """What a lane connection offers the writers."""
+
+    def write(self, data: bytes) -> None:
+        """Send; raises ConnectionResetError once the client has gone."""
+
+    async def drain(self) -> None:
+        """Return once the client has read enough of what was sent."""
+
+    def abort(self) -> None:
+        """Drop the connection at once: the client sees it cut."""
+
+    def is_closing(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Asker:
+    """What every head says of the request it answers."""
+
+    request_id: str
+    headers: Mapping[str, str]
+    region: str
+    keep_alive: bool
+
+
+@dataclass(frozen=True)
+class Status:
+    """An answer's status line, and what of it changes the gateway's headers."""
+
+    code: int
+    reason: str | None = None
+    error_name: str = ""  # the catalogue error it carries: some carry fewer headers
+    no_content_type: bool = False  # Azure sends some answers with no Content-Type at all
+
+
+OK = Status(200)
+
+
+@dataclass(slots=True)
+class Ready:
+    """A whole answer, made but not yet sent: the journal and the metrics see it first."""
+
+    status: Status
+    body: bytes
+    headers: CIMultiDict[str]
+    chunked: bool = False  # Azure sends some errors in chunks, with no Content-Length
+    written_by_orjson: bool = False  # for the journal: the bytes are orjson's own
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """An answer carried out as it went (a stream, a relayed answer, a cut, a reset):
+    nothing is left to write."""
+
+    code: int
+    headers_sent: bool  # False: the connection ended before any answer
+
+
+def ready_bytes(ready: Ready, asker: Asker) -> bytes:
+    """The whole answer on the wire: its head and its body (one chunk, when chunked)."""
+    body = ready.body
+    if not ready.chunked:
+        return head_bytes(ready.status, ready.headers, asker, len(body)) + body
+    head = head_bytes(ready.status, ready.headers, asker, None)
+    return head + (b"%x\r\n%b\r\n%b" % (len(body), body, LAST_CHUNK) if body else LAST_CHUNK)
+
+
+def head_bytes(
+    status: Status, headers: CIMultiDict[str], asker: Asker, length: int | None
+) -> bytes:
+    """The status line and headers; `length`: the body's, or None for chunks."""
+    if length is None:
+        headers["Transfer-Encoding"] = "chunked"
+    elif "Content-Length" not in headers:
+        headers["Content-Length"] = str(length)
+    if length != 0:
+        headers.setdefault("Content-Type", OCTET_STREAM)
+    if "Date" not in headers:
+        headers["Date"] = rfc822_formatted_time()
+    if not asker.keep_alive and "Connection" not in headers:
+        headers["Connection"] = "close"
+    gateway = gateway_headers(asker.request_id, asker.headers, asker.region, status.error_name)
+    for name, value in gateway.items():
+        headers.setdefault(name, value)
+    if status.no_content_type:
+        headers.popall("Content-Type", None)
+    code, reason = status.code, status.reason
+    phrase = reason if reason is not None else REASON_PHRASES.get(code, "")
+    return _serialize_headers(f"HTTP/1.1 {code} {phrase}", headers)
+
+
+def chunk(data: bytes) -> bytes:
+    """One HTTP/1.1 chunk, as aiohttp frames a write; nothing for no bytes (aiohttp sends
+    nothing for an empty write: a "0" chunk would end the body)."""
+    return b"%x\r\n%b\r\n" % (len(data), data) if data else b""
