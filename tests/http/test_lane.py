@@ -14,8 +14,9 @@ import logging
 import re
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,27 +24,30 @@ import pytest
 from mockserver.http.lane.connection import HANDED_OVER
 from mockserver.testing.server import MockServer
 from tests.support.chat import API_KEY, chat_path
+from tests.support.clients import azure_client
 from tests.support.rawhttp import request
-from tests.support.sockets import read_to_end
+from tests.support.sockets import parse_response, read_to_end
 
-SETTINGS = {
+SETTINGS: dict[str, Any] = {
     "api_keys": [API_KEY],
     "deterministic_ids": True,
     "request_body_timeout_seconds": 1.0,
     "fault_hang_seconds": 0.3,
     "request_header_timeout_seconds": 1.0,
 }
-W1 = {"messages": [{"role": "user", "content": "Say hello."}], "reasoning_effort": "low"}
-STREAM = {**W1, "stream": True, "stream_options": {"include_usage": True}}
+W1: dict[str, Any] = {
+    "messages": [{"role": "user", "content": "Say hello."}],
+    "reasoning_effort": "low",
+}
+STREAM: dict[str, Any] = {**W1, "stream": True, "stream_options": {"include_usage": True}}
 # Header values that differ between any two answers.
 VARYING_HEADERS = re.compile(
     rb"^(apim-request-id|x-request-id|date|azureml-model-session|x-ratelimit-reset-\w+"
     rb"|x-ratelimit-remaining-\w+): .*$",
     re.IGNORECASE | re.MULTILINE,
 )
-VARYING_VALUES = re.compile(
-    rb'("(?:created|created_at)": ?)\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
-)
+UUID = rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+VARYING_VALUES = re.compile(rb'("(?:created|created_at)": ?)\d+|' + UUID)
 
 
 @dataclass
@@ -58,7 +62,7 @@ def fronts() -> Iterator[Fronts]:
         yield Fronts(lane, plain)
 
 
-def post(body: dict[str, object] | bytes, path: str | None = None, **headers: str) -> bytes:
+def post(body: Mapping[str, Any] | bytes, path: str | None = None, **headers: str) -> bytes:
     payload = body if isinstance(body, bytes) else json.dumps(body).encode()
     lines = [
         f"POST {path or chat_path()} HTTP/1.1",
@@ -95,7 +99,7 @@ def same_answers(
     with caplog.at_level(logging.DEBUG, logger="mockserver"):
         caplog.clear()
         from_lane = talk(fronts.lane, *sends, pause=pause)
-        handed = any(record.getMessage() == HANDED_OVER for record in caplog.records)
+        handed = any(record.getMessage().startswith(HANDED_OVER) for record in caplog.records)
     from_aiohttp = talk(fronts.aiohttp, *sends, pause=pause)
     assert blanked(from_lane) == blanked(from_aiohttp)
     return from_lane, handed
@@ -103,7 +107,9 @@ def same_answers(
 
 LANE_CASES = {
     "a chat completion": post(W1, **KEYED, **CLOSE),
-    "the v1 route": post({**W1, "model": "o3-mini"}, "/openai/v1/chat/completions", **KEYED, **CLOSE),
+    "the v1 route": post(
+        {**W1, "model": "o3-mini"}, "/openai/v1/chat/completions", **KEYED, **CLOSE
+    ),
     "a Responses request": post(
         {"model": "o3-mini", "input": "Say hello."},
         "/openai/responses?api-version=2025-04-01-preview",
@@ -132,10 +138,10 @@ LANE_CASES = {
     "a stream cut": post(STREAM, x_mock_fault="cut-stream", **KEYED, **CLOSE),
     "a stream error": post(STREAM, x_mock_fault="stream-error", **KEYED, **CLOSE),
     "a garbled stream": post(STREAM, x_mock_fault="garbage", **KEYED, **CLOSE),
-    "a latency asked for": post(STREAM, x_mock_latency="ttft_ms=10,tokens_per_second=2000", **KEYED, **CLOSE),
-    "an over-long prompt for quota": post(
-        {**W1, "max_completion_tokens": 10**7}, **KEYED, **CLOSE
+    "a latency asked for": post(
+        STREAM, x_mock_latency="ttft_ms=10,tokens_per_second=2000", **KEYED, **CLOSE
     ),
+    "an over-long prompt for quota": post({**W1, "max_completion_tokens": 10**7}, **KEYED, **CLOSE),
 }
 
 
@@ -224,7 +230,7 @@ def test_a_wrong_key_is_refused_before_the_body_has_come(
         answers = [_first_answer(server, whole) for server in (fronts.lane, fronts.aiohttp)]
     assert blanked(answers[0]) == blanked(answers[1])
     assert answers[0].startswith(b"HTTP/1.1 401 ")
-    assert any(record.getMessage() == HANDED_OVER for record in caplog.records)
+    assert any(record.getMessage().startswith(HANDED_OVER) for record in caplog.records)
 
 
 def _first_answer(server: MockServer, sent: bytes) -> bytes:
@@ -274,3 +280,95 @@ def _comparable(entry: dict[str, Any]) -> bytes:
     for varying in ("id", "time", "duration_ms", "engine_ms"):
         fields.pop(varying, None)
     return blanked(json.dumps(fields, sort_keys=True).encode())
+
+
+@pytest.mark.parametrize("body", [W1, STREAM], ids=["whole", "stream"])
+def test_recorded_and_replayed_answers_are_the_same_bytes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, body: dict[str, object]
+) -> None:
+    """Recording relays the upstream's answer as it comes; replay sends the recording."""
+    sent = post(body, **KEYED, **CLOSE)
+    recordings = tmp_path / "recorded-through-the-lane"
+    with MockServer(seed=7, deterministic_ids=True) as upstream:
+        recorded = [
+            _once(
+                caplog,
+                sent,
+                fast_lane=lane,
+                upstream=upstream.url,
+                record_mode="all",
+                fixtures_dir=recordings if lane else tmp_path / "recorded-by-aiohttp",
+            )
+            for lane in (True, False)
+        ]
+    replayed = [
+        _once(caplog, sent, fast_lane=lane, fixtures_dir=recordings) for lane in (True, False)
+    ]
+    # Relayed as the upstream's pieces came: the same head and body, in chunks cut by timing.
+    heads = [answer.partition(b"\r\n\r\n")[0] for answer, _ in recorded]
+    assert blanked(heads[0]) == blanked(heads[1])
+    bodies = [parse_response(answer).body for answer, _ in recorded]
+    assert blanked(bodies[0]) == blanked(bodies[1])
+    assert blanked(replayed[0][0]) == blanked(replayed[1][0])
+    assert recorded[0][0].startswith(b"HTTP/1.1 200 OK")
+    assert replayed[0][0].startswith(b"HTTP/1.1 200 OK")
+    assert not recorded[0][1] and not replayed[0][1]  # the lane answered
+
+
+def _once(caplog: pytest.LogCaptureFixture, sent: bytes, **settings: Any) -> tuple[bytes, bool]:
+    """A server's answer to `sent`, and whether it handed the connection over."""
+    with (
+        MockServer(api_keys=[API_KEY], **settings) as server,
+        caplog.at_level(logging.DEBUG, logger="mockserver"),
+    ):
+        caplog.clear()
+        answer = talk(server, sent)
+        handed = any(record.getMessage().startswith(HANDED_OVER) for record in caplog.records)
+    return answer, handed
+
+
+def test_the_openai_sdk_is_answered_by_the_lane(
+    fronts: Fronts, caplog: pytest.LogCaptureFixture
+) -> None:
+    """httpx writes a request's head and body apart: the lane waits for the body."""
+    with caplog.at_level(logging.DEBUG, logger="mockserver"), azure_client(fronts.lane) as client:
+        for _ in range(3):
+            completion = client.chat.completions.create(
+                model="o3-mini", messages=[{"role": "user", "content": "Say hello."}]
+            )
+            assert completion.choices[0].message.content
+        with client.chat.completions.create(
+            model="o3-mini", messages=[{"role": "user", "content": "Say hello."}], stream=True
+        ) as stream:
+            assert any(chunk.choices and chunk.choices[0].delta.content for chunk in stream)
+    assert not any(record.getMessage().startswith(HANDED_OVER) for record in caplog.records)
+
+
+@pytest.mark.parametrize("lane", [True, False], ids=["lane", "aiohttp"])
+def test_an_idle_connection_is_closed_after_the_idle_timeout(lane: bool) -> None:
+    with (
+        MockServer(api_keys=[API_KEY], idle_timeout_seconds=0.3, fast_lane=lane) as server,
+        socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock,
+    ):
+        sock.sendall(post(W1, **KEYED))
+        answer = read_to_end(sock)  # the answer, then the end once the server closes
+    assert answer.startswith(b"HTTP/1.1 200 OK")
+    assert answer.endswith(b"}\n")
+
+
+def test_shutdown_lets_the_lane_finish_the_request_in_hand(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A request in flight when the server stops is answered within the grace period."""
+    server = MockServer(api_keys=[API_KEY], shutdown_grace_seconds=5.0).start()
+    try:
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        paced = post(STREAM, x_mock_latency="ttft_ms=300", **KEYED)
+        sock.sendall(paced)
+        time.sleep(0.1)  # the request is in hand (its first frame waits 300 ms)
+    finally:
+        server.stop()
+    answer = read_to_end(sock)
+    sock.close()
+    assert answer.startswith(b"HTTP/1.1 200 OK")
+    assert answer.endswith(b"0\r\n\r\n")  # the whole stream, to its last chunk

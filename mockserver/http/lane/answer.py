@@ -46,11 +46,13 @@ class Served:
 
 @dataclass(frozen=True)
 class Request:
-    """A request the lane took: its head, its body (None: it came too late), where it goes."""
+    """A request the lane took: its head, its body, where it goes. No body: it came too
+    late, or the client left while sending it."""
 
     message: RawRequestMessage
     body: bytes | None
     taken: Taken
+    client_left: bool = False
 
 
 async def answer(served: Served, wire: Wire, request: Request) -> None:
@@ -154,6 +156,9 @@ async def _gated(state: AppState, answering: Answering, request: Request) -> Rea
     message, taken = request.message, request.taken
     route, headers = taken.lane_route.route, message.headers
     check_gateway(state, message, taken)
+    if request.client_left:
+        answering.seen.disconnected = True  # journaled as no answer (status 0)
+        return Sent(200, headers_sent=False)
     if request.body is None:
         log.warning("408: the body of %s %s came too late", message.method, message.path)
         raise catalogue_error("request_timeout")

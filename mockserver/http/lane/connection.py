@@ -85,6 +85,9 @@ class LaneConnection(asyncio.Protocol):
         self._stop_idle_timer()
         self._stop_body_timer()
         self._wake_writer(ConnectionResetError("the client closed the connection"))
+        if self._waiting is not None:  # it left while sending a body: journaled as gone
+            _, message, found = self._waiting
+            self._start(Request(message, None, found, client_left=True))
 
     def pause_writing(self) -> None:
         self._writing_paused = True
@@ -150,7 +153,7 @@ class LaneConnection(asyncio.Protocol):
             return
         head = self._waiting or self._head()
         if head is None:
-            self._hand_over()  # not the lane's
+            self._hand_over("not a request the lane takes, or its head came in pieces")
             return
         head_length, message, found = head
         end = head_length + found.body_length
@@ -186,7 +189,7 @@ class LaneConnection(asyncio.Protocol):
         try:
             check_gateway(self._lane.served.state, message, found)
         except AzureError:
-            self._hand_over()
+            self._hand_over("refused by the gateway while its body came")
             return
         self._waiting = head
         deadline = self._lane.served.state.settings.server.request_body_timeout_seconds
@@ -223,11 +226,11 @@ class LaneConnection(asyncio.Protocol):
                 self._transport.resume_reading()
             self._next()
 
-    def _hand_over(self) -> None:
+    def _hand_over(self, why: str) -> None:
         """From this request on, the connection is aiohttp's."""
         transport = self._transport
         assert transport is not None and self._task is None
-        log.debug(HANDED_OVER)
+        log.debug("%s: %s", HANDED_OVER, why)  # no bytes of the request: they may hold a key
         self._lane.connections.discard(self)
         self._stop_idle_timer()
         self._stop_body_timer()
