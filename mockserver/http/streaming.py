@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from functools import partial
 from itertools import chain, islice
 
 from aiohttp import web
@@ -34,6 +35,7 @@ SEND_BYTES = 64 * 1024
 # Ready frames framed as HTTP chunks together (a block of 256 W3 frames is ~90 KB).
 FRAMES_PER_BLOCK = 256
 _HEX = b"%x".__mod__
+Send = Callable[[list[bytes]], Awaitable[None]]  # framed chunks out, waiting on a slow client
 _HEX_OF_SIZE = [_HEX(size) for size in range(4096)]  # ~150 KB
 
 
@@ -82,7 +84,7 @@ async def _write_chunks(
     await response.write(first)
     if pacer.between_frames_seconds > 0:
         return 1 + await _send_paced(request, frames, pacer)
-    return 1 + await _send_ready(request, frames)
+    return 1 + await send_ready(frames, partial(_send, request))
 
 
 async def _send_paced(request: web.Request, frames: Iterator[bytes], pacer: Pacer) -> int:
@@ -94,20 +96,20 @@ async def _send_paced(request: web.Request, frames: Iterator[bytes], pacer: Pace
     return sent
 
 
-async def _send_ready(request: web.Request, frames: Iterator[bytes]) -> int:
+async def send_ready(frames: Iterator[bytes], send: Send) -> int:
     """Frames that are all ready: framed a block at a time, sent about SEND_BYTES at a time,
-    with a turn for other connections between two sends."""
+    with a turn for other connections between two sends (both fronts' streams)."""
     sent, size, batch = 0, 0, []
     while block := list(islice(frames, FRAMES_PER_BLOCK)):
         framed = http_chunks(block)
         batch.append(framed)
         sent, size = sent + len(block), size + len(framed)
         if size >= SEND_BYTES:
-            await _send(request, batch)
+            await send(batch)
             size, batch = 0, []
             await asyncio.sleep(0)
     if batch:
-        await _send(request, batch)
+        await send(batch)
     return sent
 
 

@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from aiohttp.http_parser import RawRequestMessage
 from multidict import CIMultiDict
@@ -44,8 +45,7 @@ class Served:
     metrics: ServerMetrics
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):
     """A request the lane took: its head, its body, where it goes. No body: it came too
     late, or the client left while sending it."""
 
@@ -60,11 +60,11 @@ async def answer(served: Served, wire: Wire, request: Request) -> None:
     state, metrics = served.state, served.metrics
     started = time.perf_counter()
     answering = _answering(state, wire, request)
-    metrics.in_flight.inc()
+    metrics.started()
     try:
         written = await _in_envelope(state, answering, request, started)
     finally:
-        metrics.in_flight.dec()
+        metrics.ended()
     ended = time.perf_counter()
     sent = isinstance(written, Sent) and written.headers_sent
     first_byte = answering.first_byte if sent and answering.first_byte is not None else ended

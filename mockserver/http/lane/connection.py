@@ -219,6 +219,10 @@ class LaneConnection(asyncio.Protocol):
     async def _answer(self, request: Request) -> None:
         try:
             await answer(self._lane.served, self, request)
+            # A client that sends and does not read: its next request waits (as on
+            # aiohttp's front), so answers do not pile up in memory.
+            with contextlib.suppress(ConnectionError):
+                await self.drain()
         finally:
             self._task = None
             if self._reading_paused and self._transport is not None:

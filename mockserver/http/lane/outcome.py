@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from itertools import islice
+from functools import partial
 
 from multidict import CIMultiDict
 
@@ -36,13 +36,7 @@ from mockserver.http.lane.wire import (
     chunk,
     head_bytes,
 )
-from mockserver.http.streaming import (
-    EVENT_STREAM,
-    FRAMES_PER_BLOCK,
-    SEND_BYTES,
-    fault_position,
-    http_chunks,
-)
+from mockserver.http.streaming import EVENT_STREAM, fault_position, send_ready
 from mockserver.operations.base import Surface
 from mockserver.pipeline import Outcome
 from mockserver.serialize.sse import FrameSource
@@ -230,18 +224,7 @@ async def _frames(answering: Answering, frames: Iterator[bytes], pacer: Pacer) -
             await _send(answering, [chunk(data)])
             sent += 1
         return sent
-    size, batch = 0, []
-    while block := list(islice(frames, FRAMES_PER_BLOCK)):
-        framed = http_chunks(block)
-        batch.append(framed)
-        sent, size = sent + len(block), size + len(framed)
-        if size >= SEND_BYTES:
-            await _send(answering, batch)
-            size, batch = 0, []
-            await asyncio.sleep(0)
-    if batch:
-        await _send(answering, batch)
-    return sent
+    return sent + await send_ready(frames, partial(_send, answering))
 
 
 async def _send(answering: Answering, framed: list[bytes]) -> None:

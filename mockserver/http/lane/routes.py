@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from aiohttp import HttpVersion11
 from aiohttp.http_parser import RawRequestMessage
@@ -31,8 +32,7 @@ class LaneRoute:
     pattern: re.Pattern[str]
 
 
-@dataclass(frozen=True)
-class Taken:
+class Taken(NamedTuple):
     """A request the lane answers: its route, the path's parameters, its body's length."""
 
     lane_route: LaneRoute

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from aiohttp.helpers import rfc822_formatted_time
 from aiohttp.http_writer import _serialize_headers
@@ -39,8 +39,7 @@ class Wire(Protocol):
     def is_closing(self) -> bool: ...
 
 
-@dataclass(frozen=True)
-class Asker:
+class Asker(NamedTuple):
     """What every head says of the request it answers."""
 
     request_id: str
@@ -49,8 +48,7 @@ class Asker:
     keep_alive: bool
 
 
-@dataclass(frozen=True)
-class Status:
+class Status(NamedTuple):
     """An answer's status line, and what of it changes the gateway's headers."""
 
     code: int
@@ -73,8 +71,7 @@ class Ready:
     written_by_orjson: bool = False  # for the journal: the bytes are orjson's own
 
 
-@dataclass(frozen=True, slots=True)
-class Sent:
+class Sent(NamedTuple):
     """An answer carried out as it went (a stream, a relayed answer, a cut, a reset):
     nothing is left to write."""
 
