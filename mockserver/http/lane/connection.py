@@ -34,6 +34,8 @@ HEAD_END = b"\r\n\r\n"
 MAX_LINE_BYTES, MAX_HEADERS = 8190, 128
 # Bytes read ahead while a request is answered (pipelined requests); reading pauses past it.
 READ_AHEAD_BYTES = 256 * 1024
+# Heads kept, and the longest kept (`Lane.read_head`): at most 1 MiB of them.
+KEPT_HEADS, KEPT_HEAD_BYTES = 256, 4096
 
 HANDED_OVER = "a connection handed to aiohttp's front"  # for whoever wonders which answered
 
@@ -57,8 +59,6 @@ class LaneConnection(asyncio.Protocol):
         self._idle_timer: asyncio.TimerHandle | None = None
         self._waiting: _Head | None = None  # a request taken whose body is still coming
         self._body_timer: asyncio.TimerHandle | None = None
-        # The head parser: a C one, made once per connection (aiohttp's own).
-        self._head_reader = _HeadReader(lane.loop)
 
     # asyncio's callbacks
 
@@ -173,11 +173,8 @@ class LaneConnection(asyncio.Protocol):
         if head_end < 0:
             return None  # aiohttp watches a head that comes slowly
         head_length = head_end + len(HEAD_END)
-        message = self._head_reader.read(bytes(buffer[:head_length]))
-        found = None if message is None else self._lane.taken(message)
-        if message is None or found is None:
-            return None
-        return head_length, message, found
+        read = self._lane.read_head(bytes(buffer[:head_length]))
+        return None if read is None else (head_length, *read)
 
     def _wait_for_body(self, head: _Head) -> None:
         """A body still coming: within the body deadline. The gateway answers first (as on
@@ -332,11 +329,30 @@ class Lane:
         self.loop, self.served, self.routes = loop, served, routes
         self.aiohttp_connection = aiohttp_connection
         self.connections: set[LaneConnection] = set()
+        self._head_reader = _HeadReader(loop)
+        # Heads read before, by their bytes: a client sends the same head again and again
+        # (its key, its route, its body's length), and a parsed head is immutable.
+        self._heads: dict[bytes, tuple[RawRequestMessage, Taken] | None] = {}
 
     @property
     def idle_seconds(self) -> float:
         return self.served.state.settings.server.idle_timeout_seconds
 
-    def taken(self, message: RawRequestMessage) -> Taken | None:
-        limit = self.served.state.settings.server.max_body_bytes
-        return taken(message, self.routes, limit)
+    def read_head(self, head: bytes) -> tuple[RawRequestMessage, Taken] | None:
+        """The request's head and what the lane takes it for; None when it is aiohttp's."""
+        read = self._heads.get(head)
+        if read is None:
+            read = self._read(head)
+            if len(self._heads) >= KEPT_HEADS:
+                del self._heads[next(iter(self._heads))]  # the oldest
+            if len(head) <= KEPT_HEAD_BYTES:
+                self._heads[head] = read
+        limit = self.served.state.settings.server.max_body_bytes  # PATCHable
+        return read if read is not None and read[1].body_length <= limit else None
+
+    def _read(self, head: bytes) -> tuple[RawRequestMessage, Taken] | None:
+        message = self._head_reader.read(head)
+        if message is None:
+            return None
+        found = taken(message, self.routes)
+        return None if found is None else (message, found)

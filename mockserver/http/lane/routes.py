@@ -1,8 +1,8 @@
 """Which requests the lane takes: an inference operation's route, in plain HTTP/1.1.
 
 Anything else goes to aiohttp, which answers every case: HTTP/1.0, chunked or compressed
-bodies, `Expect: 100-continue`, upgrades, percent-encoded paths, bodies over the limit
-(its 413), the mock's own APIs, the resources, unknown paths.
+bodies, `Expect: 100-continue`, upgrades, percent-encoded paths, the mock's own APIs, the
+resources, unknown paths; and bodies over the limit (its 413).
 """
 
 from __future__ import annotations
@@ -56,17 +56,16 @@ def _pattern(template: str) -> re.Pattern[str]:
     return re.compile(regex)
 
 
-def taken(
-    message: RawRequestMessage, routes: tuple[LaneRoute, ...], max_body_bytes: int
-) -> Taken | None:
-    """What the lane needs to answer `message`; None when aiohttp's front should."""
+def taken(message: RawRequestMessage, routes: tuple[LaneRoute, ...]) -> Taken | None:
+    """What the lane needs to answer `message`; None when aiohttp's front should (and when
+    its body is over the limit: see `Lane.read_head`)."""
     if message.version != HttpVersion11 or message.chunked or message.upgrade:
         return None
     headers = message.headers
     if any(name in headers for name in _AIOHTTP_ONLY):
         return None
     length = _body_length(headers.getall("Content-Length", ()))
-    if length is None or length > max_body_bytes:
+    if length is None:
         return None
     url = message.url
     path = url.path
