@@ -6,6 +6,8 @@ and lets the writer carry out the outcome. Nothing else about HTTP happens here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
@@ -65,12 +67,13 @@ async def _call(request: web.Request, surface: Surface) -> Call:
         body=body,
         path_params=request.match_info,
         request_id=request[REQUEST_ID],
-        session=_session(request),
+        session=session_for(request.headers),
     )
 
 
-def _session(request: web.Request) -> str:
+def session_for(headers: Mapping[str, str]) -> str:
+    """The session a request names; a bad id is the mock's header error (a 400)."""
     try:
-        return session_of(request.headers)
+        return session_of(headers)
     except SessionError as error:
         raise mock_header_error(str(error)) from None

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -21,9 +20,9 @@ from mockserver.admin.metrics import ServerMetrics, observe
 from mockserver.contract.auth import authenticate
 from mockserver.contract.errors import AzureError, catalogue_error
 from mockserver.contract.headers import new_request_id
-from mockserver.faults.kinds import mock_header_error
 from mockserver.http.exchange import Answered, Exchange, Timing
 from mockserver.http.gateway import API_VERSION
+from mockserver.http.handler import session_for
 from mockserver.http.journal import WholeAnswer, record
 from mockserver.http.lane.outcome import Answering, carry_out
 from mockserver.http.lane.routes import Taken
@@ -32,7 +31,6 @@ from mockserver.operations.base import Call
 from mockserver.pipeline import Trace
 from mockserver.redaction.rules import scrub_bytes
 from mockserver.state import AppState
-from mockserver.stores.sessions import SessionError, session_of
 
 log = logging.getLogger("mockserver")
 
@@ -160,7 +158,7 @@ async def _gated(state: AppState, answering: Answering, request: Request) -> Rea
         answering.seen.disconnected = True  # journaled as no answer (status 0)
         return Sent(200, headers_sent=False)
     if request.body is None:
-        log.warning("408: the body of %s %s came too late", message.method, message.path)
+        log.warning("408: the body of %s %s came too late", message.method, answering.seen.path)
         raise catalogue_error("request_timeout")
     trace = answering.seen.trace = Trace()
     call = Call(
@@ -173,14 +171,7 @@ async def _gated(state: AppState, answering: Answering, request: Request) -> Rea
         body=request.body,
         path_params=taken.path_params,
         request_id=answering.asker.request_id,
-        session=_session(headers),
+        session=session_for(headers),
     )
     outcome = await pipeline.run(state, taken.lane_route.operation, call, trace)
     return await carry_out(answering, outcome, route.surface, state.settings.faults.hang_seconds)
-
-
-def _session(headers: Mapping[str, str]) -> str:
-    try:
-        return session_of(headers)
-    except SessionError as error:
-        raise mock_header_error(str(error)) from None
