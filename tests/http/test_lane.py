@@ -23,6 +23,7 @@ import pytest
 
 from mockserver.http.lane.connection import HANDED_OVER
 from mockserver.testing.server import MockServer
+from tests.replay.helpers import interactions
 from tests.support.chat import API_KEY, chat_path
 from tests.support.clients import azure_client
 from tests.support.rawhttp import request
@@ -372,3 +373,24 @@ def test_shutdown_lets_the_lane_finish_the_request_in_hand(
     sock.close()
     assert answer.startswith(b"HTTP/1.1 200 OK")
     assert answer.endswith(b"0\r\n\r\n")  # the whole stream, to its last chunk
+
+
+def test_shutdown_waits_for_a_request_whose_client_left(tmp_path: Path) -> None:
+    """A stream being recorded when its client leaves is still read to its end and saved,
+    though the server is stopping (as on aiohttp's front)."""
+    with MockServer(seed=7) as upstream:
+        upstream.stub(
+            match={"last_user_message": {"equals": "Take your time."}},
+            answer={"content": "Done.", "delay_ms": 300},
+        )
+        body = {**STREAM, "messages": [{"role": "user", "content": "Take your time."}]}
+        server = MockServer(
+            api_keys=[API_KEY], fixtures_dir=tmp_path, record_mode="all", upstream=upstream.url
+        ).start()
+        try:
+            with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+                sock.sendall(post(body, **KEYED))
+                time.sleep(0.05)  # the request is on its way upstream; the client leaves
+        finally:
+            server.stop()
+    assert len(interactions(tmp_path)) == 1

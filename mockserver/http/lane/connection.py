@@ -81,13 +81,16 @@ class LaneConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self._transport = None
-        self._lane.connections.discard(self)
         self._stop_idle_timer()
         self._stop_body_timer()
         self._wake_writer(ConnectionResetError("the client closed the connection"))
         if self._waiting is not None:  # it left while sending a body: journaled as gone
             _, message, found = self._waiting
             self._start(Request(message, None, found, client_left=True))
+        if self._task is None:
+            self._lane.connections.discard(self)
+        # Else kept until its request is done, which shutdown waits for (a recording
+        # relayed to a client that left is still saved).
 
     def pause_writing(self) -> None:
         self._writing_paused = True
@@ -222,6 +225,8 @@ class LaneConnection(asyncio.Protocol):
                 await self.drain()
         finally:
             self._task = None
+            if self._transport is None:
+                self._lane.connections.discard(self)
             if self._reading_paused and self._transport is not None:
                 self._reading_paused = False
                 self._transport.resume_reading()
