@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import socket
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -394,3 +395,23 @@ def test_shutdown_waits_for_a_request_whose_client_left(tmp_path: Path) -> None:
         finally:
             server.stop()
     assert len(interactions(tmp_path)) == 1
+
+
+def test_shutdown_lets_a_body_still_coming_arrive_and_be_answered() -> None:
+    """A request in hand whose body is still coming is answered within the grace period.
+    (aiohttp's front drops bytes that arrive once it is closing, and cuts the request at
+    the end of the grace period.)"""
+    whole = post(W1, **KEYED)
+    server = MockServer(api_keys=[API_KEY], shutdown_grace_seconds=5.0).start()
+    stopping = threading.Thread(target=server.stop)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        try:
+            sock.sendall(whole[:-20])
+            time.sleep(0.1)  # the head is read, the body is coming
+            stopping.start()
+            time.sleep(0.2)  # the server is stopping
+            sock.sendall(whole[-20:])
+            answer = read_to_end(sock)
+        finally:
+            stopping.join()
+    assert answer.startswith(b"HTTP/1.1 200 OK")

@@ -59,6 +59,7 @@ class LaneConnection(asyncio.Protocol):
         self._idle_timer: asyncio.TimerHandle | None = None
         self._waiting: _Head | None = None  # a request taken whose body is still coming
         self._body_timer: asyncio.TimerHandle | None = None
+        self._begun: asyncio.Future[None] | None = None  # shutting down: the request began
 
     # asyncio's callbacks
 
@@ -125,17 +126,23 @@ class LaneConnection(asyncio.Protocol):
     # shutting down, as aiohttp's connections do (`web.Server.pre_shutdown`, `shutdown`)
 
     def close(self) -> None:
-        """Answer the request in hand, if any, then close."""
+        """Answer the request in hand (its body may still be coming), then close."""
         self._closing = True
-        if self._task is None:
+        if self._task is None and self._waiting is None:
             self._close_transport()
 
     async def shutdown(self, timeout: float | None) -> None:
         """Close once the request in hand is answered, or after `timeout` at most."""
         self.close()
+        loop = self._lane.loop
+        deadline = None if timeout is None else loop.time() + timeout
+        if self._task is None and self._waiting is not None:  # its body is still coming
+            self._begun = loop.create_future()
+            await asyncio.wait([self._begun], timeout=timeout)
         task = self._task
         if task is not None:
-            await asyncio.wait([task], timeout=timeout)
+            left = None if deadline is None else max(0.0, deadline - loop.time())
+            await asyncio.wait([task], timeout=left)
             if not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -147,8 +154,8 @@ class LaneConnection(asyncio.Protocol):
     def _next(self) -> None:
         """Take the next request if it is all in; hand over the connection if it is not
         the lane's; wait for more bytes of it otherwise (or for the first, idle)."""
-        if self._closing or self._transport is None:
-            self._close_transport()
+        if self._transport is None or (self._closing and self._waiting is None):
+            self._close_transport()  # (a body still coming is let in: it is in hand)
             return
         buffer = self._buffer
         if not buffer:
@@ -208,6 +215,8 @@ class LaneConnection(asyncio.Protocol):
 
     def _start(self, request: Request) -> None:
         self._waiting = None
+        if self._begun is not None and not self._begun.done():
+            self._begun.set_result(None)
         self._closing = self._closing or request.message.should_close
         self._task = self._lane.loop.create_task(self._answer(request))
 
