@@ -65,12 +65,30 @@ HOOKS = [
     # by the names every_request looks up in http/middlewares.
     ("mockserver.http.app:every_request", "middlewares (folded: their glue)", "middlewares"),
     ("mockserver.http.middlewares:counted", "metrics (counted)", "middlewares"),
+    # The lane (http/lane), which answers W1, W1 distinct, W2, W3 and R: its steps, by
+    # the names lane/answer.py and lane/connection.py look up.
+    ("mockserver.http.lane.connection:LaneConnection.data_received", "lane: bytes in", "lane"),
+    ("mockserver.http.lane.connection:Lane.read_head", "lane: head parse (kept heads)", "lane"),
+    ("mockserver.http.lane.connection:answer", "lane: the steps' glue", "lane"),
+    ("mockserver.http.lane.connection:LaneConnection.write", "lane: socket write", "lane"),
+    ("mockserver.http.lane.answer:observe", "metrics (observe)", "middlewares"),
+    ("mockserver.http.lane.answer:ready_bytes", "lane: head and body bytes", "headers"),
+    ("mockserver.http.lane.outcome:head_bytes", "lane: a stream's head", "headers"),
+    ("mockserver.http.lane.answer:carry_out", "lane writer: the outcome", "writer"),
     ("mockserver.http.middlewares:in_envelope", "envelope (request id, errors)", "middlewares"),
     ("mockserver.http.middlewares:journaled", "journal step (its own code)", "journal"),
-    ("mockserver.http.middlewares:check_gateway", "gateway: api-version, key", "middlewares"),
+    (
+        "mockserver.http.middlewares:check_gateway|mockserver.http.lane.answer:check_gateway",
+        "gateway: api-version, key",
+        "middlewares",
+    ),
     ("mockserver.http.middlewares:body_in_time", "body deadline", "middlewares"),
     ("mockserver.http.middlewares:gateway_headers", "gateway headers (on prepare)", "headers"),
-    ("mockserver.http.journal:_record", "journal entry: scrub, mask, build", "journal"),
+    (
+        "mockserver.http.journal:record|mockserver.http.lane.answer:record",
+        "journal entry: scrub, mask, build",
+        "journal",
+    ),
     ("mockserver.stores.memory.journal:MemoryJournal.record", "journal store", "journal"),
     ("mockserver.http.handler:_call", "handler: the Call from HTTP", "middlewares"),
     ("mockserver.pipeline:run", "pipeline glue (Asked, Trace, Outcome)", "plan"),
@@ -145,6 +163,7 @@ GROUP_ORDER = [
     "headers",
     "middlewares",
     "writer",
+    "lane",
     "aiohttp",
 ]
 
