@@ -183,6 +183,7 @@ AIOHTTP_CASES = {
     ),
     "the admin API": post(b"", "/__admin/journal", **CLOSE).replace(b"POST", b"GET", 1),
     "an unknown path": post(W1, "/nowhere", **KEYED, **CLOSE),
+    "an absolute-form target": post(W1, "http://elsewhere.example" + chat_path(), **KEYED, **CLOSE),
     "bad HTTP": b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
     "a head cut short": b"POST / HTTP/1.1\r\nHost",
 }
@@ -415,3 +416,39 @@ def test_shutdown_lets_a_body_still_coming_arrive_and_be_answered() -> None:
         finally:
             stopping.join()
     assert answer.startswith(b"HTTP/1.1 200 OK")
+
+
+def test_a_late_body_is_journaled_with_the_time_it_was_waited_for(fronts: Fronts) -> None:
+    """Timed from its head, on either front: the 408's entry lasts the body deadline."""
+    session = {"x_mock_session": "late-body"}
+    for server in (fronts.lane, fronts.aiohttp):
+        answer = talk(server, post(W1, **KEYED, **session)[:-20])
+        assert answer.startswith(b"HTTP/1.1 408 ")
+        journal = request(
+            server.url + "/__admin/requests", "GET", headers={"x-mock-session": "late-body"}
+        )
+        [entry] = _entries(journal.json())[-1:]
+        assert entry["status"] == 408
+        assert entry["duration_ms"] >= 1000 * SETTINGS["request_body_timeout_seconds"]
+
+
+def test_a_bodiless_status_replayed_has_no_body_and_no_framing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A recording whose status has no body (204) is replayed as aiohttp writes it."""
+    sent = post(W1, **KEYED, **CLOSE)
+    with MockServer(seed=7, deterministic_ids=True) as upstream:
+        _once(caplog, sent, upstream=upstream.url, record_mode="all", fixtures_dir=tmp_path)
+    for path in tmp_path.rglob("*.json"):
+        data = json.loads(path.read_text())
+        for interaction in data.get("interactions", [data]):
+            if isinstance(interaction, dict) and "response" in interaction:
+                interaction["response"]["status"] = 204
+        path.write_text(json.dumps(data))
+    replayed = [
+        _once(caplog, sent, fast_lane=lane, fixtures_dir=tmp_path) for lane in (True, False)
+    ]
+    assert blanked(replayed[0][0]) == blanked(replayed[1][0])
+    assert replayed[0][0].startswith(b"HTTP/1.1 204 No Content\r\n")
+    assert replayed[0][0].endswith(b"\r\n\r\n")  # no body after the head
+    assert b"Content-Length" not in replayed[0][0] and not replayed[0][1]

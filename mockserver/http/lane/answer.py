@@ -6,6 +6,7 @@ key), the session, the one pipeline, and the writer.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -44,21 +45,31 @@ class Served:
 
 
 class Request(NamedTuple):
-    """A request the lane took: its head, its body, where it goes. No body: it came too
-    late, or the client left while sending it."""
+    """A request the lane took: its head, its body, where it goes, and when its head was
+    read (its time in the journal and the metrics counts from there, as on aiohttp's front,
+    and it is in flight from there). No body: why (`NO_BODY`)."""
 
     message: RawRequestMessage
     body: bytes | None
     taken: Taken
-    client_left: bool = False
+    started: float
+    in_flight: bool = False  # counted in flight already (its body was waited for)
+    no_body: str = ""
+
+
+# Why a request has no body: it came too late (Azure's 408); the client left while sending
+# it (journaled as gone); the server's grace period ended first (aiohttp's front cancels
+# its handler then: journaled as its 500, not counted).
+LATE, CLIENT_LEFT, CUT_BY_SHUTDOWN = "late", "client left", "cut by shutdown"
 
 
 async def answer(served: Served, wire: Wire, request: Request) -> None:
     """Answer one request, journaled and counted however it ends."""
     state, metrics = served.state, served.metrics
-    started = time.perf_counter()
+    started = request.started
     answering = _answering(state, wire, request)
-    metrics.started()
+    if not request.in_flight:
+        metrics.started()
     try:
         written = await _in_envelope(state, answering, request, started)
     finally:
@@ -154,9 +165,11 @@ async def _gated(state: AppState, answering: Answering, request: Request) -> Rea
     message, taken = request.message, request.taken
     route, headers = taken.lane_route.route, message.headers
     check_gateway(state, message, taken)
-    if request.client_left:
+    if request.no_body == CLIENT_LEFT:
         answering.seen.disconnected = True  # journaled as no answer (status 0)
         return Sent(200, headers_sent=False)
+    if request.no_body == CUT_BY_SHUTDOWN:
+        raise asyncio.CancelledError
     if request.body is None:
         log.warning("408: the body of %s %s came too late", message.method, answering.seen.path)
         raise catalogue_error("request_timeout")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -23,7 +24,15 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.http_parser import HttpRequestParser, RawRequestMessage
 
 from mockserver.contract.errors import AzureError
-from mockserver.http.lane.answer import Request, Served, answer, check_gateway
+from mockserver.http.lane.answer import (
+    CLIENT_LEFT,
+    CUT_BY_SHUTDOWN,
+    LATE,
+    Request,
+    Served,
+    answer,
+    check_gateway,
+)
 from mockserver.http.lane.routes import LaneRoute, Taken, taken
 
 log = logging.getLogger("mockserver")
@@ -58,6 +67,7 @@ class LaneConnection(asyncio.Protocol):
         self._idle_since: float | None = None
         self._idle_timer: asyncio.TimerHandle | None = None
         self._waiting: _Head | None = None  # a request taken whose body is still coming
+        self._waiting_since = 0.0  # when its head was read
         self._body_timer: asyncio.TimerHandle | None = None
         self._begun: asyncio.Future[None] | None = None  # shutting down: the request began
 
@@ -78,7 +88,7 @@ class LaneConnection(asyncio.Protocol):
             self._reading_paused = True
 
     def eof_received(self) -> bool | None:
-        return None  # the transport closes: a half-closed client gets no more answers
+        return None  # the transport closes once what is written has gone (aiohttp's choice)
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self._transport = None
@@ -87,7 +97,7 @@ class LaneConnection(asyncio.Protocol):
         self._wake_writer(ConnectionResetError("the client closed the connection"))
         if self._waiting is not None:  # it left while sending a body: journaled as gone
             _, message, found = self._waiting
-            self._start(Request(message, None, found, client_left=True))
+            self._start(self._request(message, found, None, CLIENT_LEFT))
         if self._task is None:
             self._lane.connections.discard(self)
         # Else kept until its request is done, which shutdown waits for (a recording
@@ -139,6 +149,9 @@ class LaneConnection(asyncio.Protocol):
         if self._task is None and self._waiting is not None:  # its body is still coming
             self._begun = loop.create_future()
             await asyncio.wait([self._begun], timeout=timeout)
+            if self._task is None and self._waiting is not None:  # the grace period ended
+                _, message, found = self._waiting
+                self._start(self._request(message, found, None, CUT_BY_SHUTDOWN))
         task = self._task
         if task is not None:
             left = None if deadline is None else max(0.0, deadline - loop.time())
@@ -174,7 +187,7 @@ class LaneConnection(asyncio.Protocol):
         with memoryview(buffer) as view:
             body = bytes(view[head_length:end])  # one copy
         del buffer[:end]
-        self._start(Request(message, body, found))
+        self._start(self._request(message, found, body))
 
     def _head(self) -> _Head | None:
         """The next request's head, if it is all in and the lane takes the request."""
@@ -198,7 +211,8 @@ class LaneConnection(asyncio.Protocol):
         except AzureError:
             self._hand_over("refused by the gateway while its body came")
             return
-        self._waiting = head
+        self._waiting, self._waiting_since = head, time.perf_counter()
+        self._lane.served.metrics.started()  # in flight from its head, as on aiohttp's front
         deadline = self._lane.served.state.settings.server.request_body_timeout_seconds
         self._body_timer = self._lane.loop.call_later(deadline, self._body_late)
 
@@ -211,7 +225,15 @@ class LaneConnection(asyncio.Protocol):
         _, message, found = self._waiting
         self._closing = True
         self._buffer.clear()
-        self._start(Request(message, None, found))
+        self._start(self._request(message, found, None, LATE))
+
+    def _request(
+        self, message: RawRequestMessage, found: Taken, body: bytes | None, no_body: str = ""
+    ) -> Request:
+        """The request to answer: timed from its head (when its body was waited for)."""
+        if self._waiting is None:
+            return Request(message, body, found, time.perf_counter())
+        return Request(message, body, found, self._waiting_since, True, no_body)
 
     def _start(self, request: Request) -> None:
         self._waiting = None
@@ -232,6 +254,13 @@ class LaneConnection(asyncio.Protocol):
             # aiohttp's front), so answers do not pile up in memory.
             with contextlib.suppress(ConnectionError):
                 await self.drain()
+        except Exception as error:
+            # A bug of ours once the answer was decided (its head cannot be written): said
+            # in the log, kept for the test, and the connection dropped, as aiohttp does.
+            log.exception("unhandled error answering %s", request.message.method)
+            self._lane.served.state.failures.append(error)
+            self._closing = True
+            self.abort()
         finally:
             self._task = None
             if self._transport is None:
@@ -354,8 +383,9 @@ class Lane:
 
     def read_head(self, head: bytes) -> tuple[RawRequestMessage, Taken] | None:
         """The request's head and what the lane takes it for; None when it is aiohttp's."""
-        read = self._heads.get(head)
-        if read is None:
+        if head in self._heads:  # (None kept too: a head the lane does not take)
+            read = self._heads[head]
+        else:
             read = self._read(head)
             if len(self._heads) >= KEPT_HEADS:
                 del self._heads[next(iter(self._heads))]  # the oldest

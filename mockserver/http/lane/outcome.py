@@ -33,6 +33,7 @@ from mockserver.http.lane.wire import (
     Sent,
     Status,
     Wire,
+    bodiless,
     chunk,
     head_bytes,
 )
@@ -143,7 +144,7 @@ async def _relay(
     if answer.size is not None:
         headers["Content-Length"] = str(answer.size)
     answering.open(status, headers, answer.size)
-    framed = _Framed(answering, answer.size)
+    framed = _Framed(answering, answer.size, bodiless(status.code))
     try:
         async with contextlib.aclosing(answer.pieces()) as pieces:
             async for piece in pieces:
@@ -163,8 +164,10 @@ class _Framed:
     """A relayed body's pieces as aiohttp frames them: chunks, or clipped at the length
     announced; False once the client has gone."""
 
-    def __init__(self, answering: Answering, length: int | None) -> None:
+    def __init__(self, answering: Answering, length: int | None, bodiless: bool) -> None:
         self.answering, self.left, self.here = answering, length, True
+        if bodiless:
+            self.left = 0  # a 204, 304 or 1xx: its head alone
 
     async def pass_on(self, piece: bytes) -> bool:
         if self.left is not None:

@@ -1,7 +1,8 @@
 """Which requests the lane takes: an inference operation's route, in plain HTTP/1.1.
 
 Anything else goes to aiohttp, which answers every case: HTTP/1.0, chunked or compressed
-bodies, `Expect: 100-continue`, upgrades, percent-encoded paths, the mock's own APIs, the
+bodies, `Expect: 100-continue`, upgrades, absolute-form targets (`POST http://host/...`),
+percent-encoded paths, the mock's own APIs, the
 resources, unknown paths; and bodies over the limit (its 413).
 """
 
@@ -69,7 +70,7 @@ def taken(message: RawRequestMessage, routes: tuple[LaneRoute, ...]) -> Taken | 
         return None
     url = message.url
     path = url.path
-    if url.raw_path != path:  # percent-encoded: aiohttp's router decodes it its own way
+    if url.absolute or url.raw_path != path:  # absolute-form; percent-encoded
         return None
     method = message.method
     for lane_route in routes:

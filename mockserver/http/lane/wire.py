@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
-from aiohttp.helpers import rfc822_formatted_time
+from aiohttp.helpers import EMPTY_BODY_STATUS_CODES, rfc822_formatted_time
 from aiohttp.http_writer import _serialize_headers
 from aiohttp.web_response import REASON_PHRASES
 from multidict import CIMultiDict
@@ -79,9 +79,16 @@ class Sent(NamedTuple):
     headers_sent: bool  # False: the connection ended before any answer
 
 
+def bodiless(code: int) -> bool:
+    """A status whose answer has no body (aiohttp's `must_be_empty_body` for a POST)."""
+    return code in EMPTY_BODY_STATUS_CODES
+
+
 def ready_bytes(ready: Ready, asker: Asker) -> bytes:
     """The whole answer on the wire: its head and its body (one chunk, when chunked)."""
     body = ready.body
+    if bodiless(ready.status.code):
+        return head_bytes(ready.status, ready.headers, asker, 0)
     if not ready.chunked:
         return head_bytes(ready.status, ready.headers, asker, len(body)) + body
     head = head_bytes(ready.status, ready.headers, asker, None)
@@ -92,11 +99,14 @@ def head_bytes(
     status: Status, headers: CIMultiDict[str], asker: Asker, length: int | None
 ) -> bytes:
     """The status line and headers; `length`: the body's, or None for chunks."""
-    if length is None:
+    if bodiless(status.code):  # (a recorded or relayed 204, 304, 1xx: no framing at all)
+        headers.popall("Content-Length", None)
+        headers.popall("Transfer-Encoding", None)
+    elif length is None:
         headers["Transfer-Encoding"] = "chunked"
     elif "Content-Length" not in headers:
         headers["Content-Length"] = str(length)
-    if length != 0:
+    if length != 0 and not bodiless(status.code):
         headers.setdefault("Content-Type", OCTET_STREAM)
     if "Date" not in headers:
         headers["Date"] = rfc822_formatted_time()
