@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from tempfile import TemporaryDirectory
-from typing import TypeVar, cast
+from typing import NamedTuple, TypeVar, cast
 
 from aiohttp import web
 from prometheus_client import (
@@ -106,6 +106,14 @@ class Tally:
             histogram._sum.inc(counts[-1])
 
 
+class Row(NamedTuple):
+    """What one kind of answer (route, deployment, status, engine) counts into."""
+
+    requests: Counter
+    first_byte: Histogram
+    duration: Histogram
+
+
 class ServerMetrics:
     """The metrics of one server; in multiprocess mode, this process's share of them."""
 
@@ -131,6 +139,9 @@ class ServerMetrics:
         # not one per request).
         self.in_files = MULTIPROC_ENV in os.environ
         self.tally = Tally()
+        # Labels are bounded (above), so are these.
+        self.rows: dict[tuple[str, str, str, str], Row] = {}
+        self.token_children: dict[str, tuple[Counter, Counter, Counter]] = {}
         self.answering = 0  # requests in flight, read when the gauge is (one process)
         if not self.in_files:
             self.in_flight.set_function(lambda: self.answering)
@@ -158,11 +169,31 @@ class ServerMetrics:
         # livesum: across workers, the journals of the processes still running, added up.
         return Gauge(f"mockserver_{name}", doc, registry=self.registry, multiprocess_mode="livesum")
 
+    def row(self, route: str, deployment: str, status: str, engine: str) -> Row:
+        """The children an answer of this kind counts into, looked up once per kind."""
+        key = (route, deployment, status, engine)
+        row = self.rows.get(key)
+        if row is None:
+            of = self.children.of
+            requests = of(self.requests, *key)
+            row = self.rows[key] = Row(
+                requests, of(self.first_byte, route), of(self.duration, route)
+            )
+        return row
+
     def count_tokens(self, deployment: str, usage: Usage) -> None:
-        tokens, add = self.children.of, self.tally.add
-        add(tokens(self.tokens, deployment, "prompt"), usage.prompt_tokens)
-        add(tokens(self.tokens, deployment, "completion"), usage.completion_tokens)
-        add(tokens(self.tokens, deployment, "reasoning"), usage.reasoning_tokens)
+        kinds = self.token_children.get(deployment)
+        if kinds is None:
+            of = self.children.of
+            kinds = self.token_children[deployment] = (
+                of(self.tokens, deployment, "prompt"),
+                of(self.tokens, deployment, "completion"),
+                of(self.tokens, deployment, "reasoning"),
+            )
+        add = self.tally.add
+        add(kinds[0], usage.prompt_tokens)
+        add(kinds[1], usage.completion_tokens)
+        add(kinds[2], usage.reasoning_tokens)
 
     async def show_journal(self, journal: Journal) -> None:
         try:
@@ -271,13 +302,13 @@ def _observe(
     # The status code, or "0" for a connection dropped before any answer (as journaled).
     status = str(answered.status) if answered.sent or not seen.disconnected else "0"
     engine = _engine(trace)
-    child, tally = metrics.children.of, metrics.tally
-    tally.add(child(metrics.requests, route, deployment, status, engine))
-    tally.observe(child(metrics.first_byte, route), times.first_byte - times.started)
-    tally.observe(child(metrics.duration, route), times.ended - times.started)
+    row, tally = metrics.row(route, deployment, status, engine), metrics.tally
+    tally.add(row.requests)
+    tally.observe(row.first_byte, times.first_byte - times.started)
+    tally.observe(row.duration, times.ended - times.started)
     if status == "429":
         reason = _rate_limit_reason(answered, engine)
-        tally.add(child(metrics.rate_limited, deployment, reason))
+        tally.add(metrics.children.of(metrics.rate_limited, deployment, reason))
     if trace is not None and trace.usage is not None and answered.status < 400:
         metrics.count_tokens(deployment, trace.usage)
 
