@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -23,14 +24,26 @@ def reset(request: web.Request) -> web.StreamResponse:
 
 async def hang(request: web.Request, bound_seconds: float) -> web.StreamResponse:
     """Answer nothing until the client gives up, or, after the bound, Azure's 408."""
+
+    def gone() -> bool:
+        return request.transport is None or request.transport.is_closing()
+
+    await until_the_client_gives_up(gone, bound_seconds, request[REQUEST_ID])
+    request[DISCONNECTED] = True  # the client gave up: no answer was sent
+    return web.Response()
+
+
+async def until_the_client_gives_up(
+    gone: Callable[[], bool], bound_seconds: float, request_id: str
+) -> None:
+    """A hang, on either front: return once `gone()`; after the bound, raise Azure's 408."""
     waited = 0.0
     while waited < bound_seconds:
-        if request.transport is None or request.transport.is_closing():
-            request[DISCONNECTED] = True  # the client gave up: no answer was sent
-            return web.Response()
+        if gone():
+            return
         await asyncio.sleep(HANG_POLL_SECONDS)
         waited += HANG_POLL_SECONDS
-    raise status_error(408, request[REQUEST_ID], "", 0)
+    raise status_error(408, request_id, "", 0)
 
 
 async def damaged(request: web.Request, response: web.Response, kind: str) -> web.StreamResponse:

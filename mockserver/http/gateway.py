@@ -18,7 +18,7 @@ matched route outside the admin API that declares none is still authenticated.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -47,6 +47,16 @@ def check_gateway(request: web.Request, state: AppState) -> None:
     if match.http_exception is not None:
         return
     check = request.app.get(GATES, {}).get(match.route)  # the app the routes were added to
+    gate(check, request.query, request.headers, state)
+
+
+def gate(
+    check: VersionCheck | None,
+    query: Mapping[str, str],
+    headers: Mapping[str, str],
+    state: AppState,
+) -> None:
+    """The gateway's order, on either front: the route's api-version check, then the key."""
     if check is not None:
-        check(request.query.get(API_VERSION))
-    authenticate(request.headers, state.settings)
+        check(query.get(API_VERSION))
+    authenticate(headers, state.settings)

@@ -34,6 +34,7 @@ FRAMES_PER_TURN = 256
 SEND_BYTES = 64 * 1024
 # Ready frames framed as HTTP chunks together (a block of 256 W3 frames is ~90 KB).
 FRAMES_PER_BLOCK = 256
+GARBLED_FRAME = b'data: \xff\xfe\x00{"choices": [\n\n'  # neither JSON nor UTF-8
 _HEX = b"%x".__mod__
 Send = Callable[[list[bytes]], Awaitable[None]]  # framed chunks out, waiting on a slow client
 _HEX_OF_SIZE = [_HEX(size) for size in range(4096)]  # ~150 KB
@@ -167,13 +168,26 @@ async def _finish(
     chunks: FrameSource,
     sent: int,
 ) -> None:
-    if fault_kind == "stream-error":
-        # An error after the stream started, in the stream's own words; no [DONE].
-        error = catalogue_error("server_error", request_id=request[REQUEST_ID]).payload()["error"]
-        await response.write(chunks.error_frame(error, sent))
-    elif fault_kind in ("cut-stream", "truncate", "garbage") and request.transport is not None:
-        if fault_kind == "garbage":
-            await response.write(b'data: \xff\xfe\x00{"choices": [\n\n')
+    last, cut = stream_end(fault_kind, chunks, sent, request[REQUEST_ID])
+    if cut and request.transport is not None:
+        if last:
+            await response.write(last)
         request.transport.abort()  # no closing chunk: the client sees a cut connection
         return
+    if last and not cut:
+        await response.write(last)
     await response.write_eof()
+
+
+def stream_end(
+    fault_kind: str | None, chunks: FrameSource, sent: int, request_id: str
+) -> tuple[bytes, bool]:
+    """How a stream ends, on either front, as its fault says: the last frame to send (the
+    error in the stream's own words, with no [DONE]; garbled bytes; or none), and whether
+    the connection is then cut with no closing chunk."""
+    if fault_kind == "stream-error":
+        error = catalogue_error("server_error", request_id=request_id).payload()["error"]
+        return chunks.error_frame(error, sent), False
+    if fault_kind == "garbage":
+        return GARBLED_FRAME, True
+    return b"", fault_kind in ("cut-stream", "truncate")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from aiohttp import web
@@ -82,20 +83,31 @@ async def _relay(request: web.Request, answer: RawAnswer) -> web.StreamResponse:
     if answer.size is not None:
         response.content_length = answer.size
     client_here = await _passed_on(request, response, None)
-    try:
-        async with contextlib.aclosing(answer.pieces()) as pieces:
-            async for piece in pieces:
-                client_here = client_here and await _passed_on(request, response, piece)
-                if not client_here and not answer.keeps_reading_alone:
-                    break
-    except AnswerBrokeError:
-        _abort(request)
-        return response
-    if answer.cut:
-        _abort(request)  # the upstream cut this answer; so does the mock
+
+    async def pass_on(piece: bytes) -> bool:
+        nonlocal client_here
+        client_here = client_here and await _passed_on(request, response, piece)
+        return client_here
+
+    if not await relay_pieces(answer, pass_on):
+        _abort(request)  # the upstream cut this answer, or it broke; so does the mock
     elif client_here:
         await _passed_on(request, response, b"", end=True)
     return response
+
+
+async def relay_pieces(answer: RawAnswer, pass_on: Callable[[bytes], Awaitable[bool]]) -> bool:
+    """The answer's pieces passed on as they come, on either front. `pass_on` says False
+    once the client has gone: that ends a replay, while a recording reads on alone. False
+    when the answer broke or its source cut it: the connection is to be cut too."""
+    try:
+        async with contextlib.aclosing(answer.pieces()) as pieces:
+            async for piece in pieces:
+                if not await pass_on(piece) and not answer.keeps_reading_alone:
+                    break
+    except AnswerBrokeError:
+        return False
+    return not answer.cut
 
 
 async def _passed_on(

@@ -18,11 +18,10 @@ from multidict import CIMultiDict
 
 from mockserver import pipeline
 from mockserver.admin.metrics import ServerMetrics, observe
-from mockserver.contract.auth import authenticate
 from mockserver.contract.errors import AzureError, catalogue_error
 from mockserver.contract.headers import new_request_id
 from mockserver.http.exchange import Answered, Exchange, Timing
-from mockserver.http.gateway import API_VERSION
+from mockserver.http.gateway import gate
 from mockserver.http.handler import session_for
 from mockserver.http.journal import WholeAnswer, record
 from mockserver.http.lane.outcome import Answering, carry_out
@@ -156,8 +155,7 @@ async def _journaled(
 
 def check_gateway(state: AppState, message: RawRequestMessage, taken: Taken) -> None:
     """Raise the gateway's error for a bad api-version or credential (`http.gateway`)."""
-    taken.lane_route.route.check_version(message.url.query.get(API_VERSION))
-    authenticate(message.headers, state.settings)
+    gate(taken.lane_route.route.check_version, message.url.query, message.headers, state)
 
 
 async def _gated(state: AppState, answering: Answering, request: Request) -> Ready | Sent:

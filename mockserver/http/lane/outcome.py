@@ -18,13 +18,11 @@ from functools import partial
 
 from multidict import CIMultiDict
 
-from mockserver.contract.errors import catalogue_error
 from mockserver.contract.headers import json_content_type
-from mockserver.engines.reply import AnswerBrokeError, RawAnswer
-from mockserver.faults.kinds import status_error
+from mockserver.engines.reply import RawAnswer
 from mockserver.faults.latency import NO_DELAY, Pacer
 from mockserver.http.exchange import Exchange
-from mockserver.http.faults import HANG_POLL_SECONDS, garble
+from mockserver.http.faults import garble, until_the_client_gives_up
 from mockserver.http.lane.wire import (
     LAST_CHUNK,
     OK,
@@ -37,7 +35,8 @@ from mockserver.http.lane.wire import (
     chunk,
     head_bytes,
 )
-from mockserver.http.streaming import EVENT_STREAM, fault_position, send_ready
+from mockserver.http.streaming import EVENT_STREAM, fault_position, send_ready, stream_end
+from mockserver.http.writer import relay_pieces
 from mockserver.operations.base import Surface
 from mockserver.pipeline import Outcome
 from mockserver.serialize.sse import FrameSource
@@ -114,14 +113,10 @@ def _whole(answering: Answering, ready: Ready, body_fault: str | None) -> Ready 
 
 async def _hang(answering: Answering, bound_seconds: float) -> Sent:
     """Answer nothing until the client gives up, or, after the bound, Azure's 408."""
-    waited = 0.0
-    while waited < bound_seconds:
-        if answering.wire.is_closing():
-            answering.seen.disconnected = True  # the client gave up: no answer was sent
-            return Sent(200, headers_sent=False)
-        await asyncio.sleep(HANG_POLL_SECONDS)
-        waited += HANG_POLL_SECONDS
-    raise status_error(408, answering.asker.request_id, "", 0)
+    wire, request_id = answering.wire, answering.asker.request_id
+    await until_the_client_gives_up(wire.is_closing, bound_seconds, request_id)
+    answering.seen.disconnected = True  # the client gave up: no answer was sent
+    return Sent(200, headers_sent=False)
 
 
 async def _raw(answering: Answering, answer: RawAnswer, body_fault: str | None) -> Ready | Sent:
@@ -145,18 +140,10 @@ async def _relay(
         headers["Content-Length"] = str(answer.size)
     answering.open(status, headers, answer.size)
     framed = _Framed(answering, answer.size, bodiless(status.code))
-    try:
-        async with contextlib.aclosing(answer.pieces()) as pieces:
-            async for piece in pieces:
-                if not await framed.pass_on(piece) and not answer.keeps_reading_alone:
-                    break
-    except AnswerBrokeError:
-        answering.wire.abort()
-        return Sent(answer.status, headers_sent=True)
-    if answer.cut:
-        answering.wire.abort()  # the upstream cut this answer; so does the mock
-    else:
+    if await relay_pieces(answer, framed.pass_on):
         await framed.end()
+    else:
+        answering.wire.abort()  # the upstream cut this answer, or it broke; so does the mock
     return Sent(answer.status, headers_sent=True)
 
 
@@ -237,14 +224,12 @@ async def _send(answering: Answering, framed: list[bytes]) -> None:
 
 
 def _finish(answering: Answering, fault_kind: str | None, chunks: FrameSource, sent: int) -> None:
-    if fault_kind == "stream-error":
-        # An error after the stream started, in the stream's own words; no [DONE].
-        request_id = answering.asker.request_id
-        error = catalogue_error("server_error", request_id=request_id).payload()["error"]
-        answering.send(chunk(chunks.error_frame(error, sent)))
-    elif fault_kind in ("cut-stream", "truncate", "garbage") and not answering.wire.is_closing():
-        if fault_kind == "garbage":
-            answering.send(chunk(b'data: \xff\xfe\x00{"choices": [\n\n'))
+    last, cut = stream_end(fault_kind, chunks, sent, answering.asker.request_id)
+    if cut and not answering.wire.is_closing():
+        if last:
+            answering.send(chunk(last))
         answering.wire.abort()  # no closing chunk: the client sees a cut connection
         return
+    if last and not cut:
+        answering.send(chunk(last))
     answering.send(LAST_CHUNK)
