@@ -133,9 +133,9 @@ class _Found(NamedTuple):
 
 
 class _Offered(Asked):
-    """The pipeline's Asked. Its headers are the call's, as the dict the recorded request
-    holds, but read without building that pydantic model (which only a recording's
-    engines need): the stub rules read a header of every request."""
+    """The pipeline's Asked. Its headers are the call's as sent, read without building the
+    recorded request (a pydantic model only a recording's engines need), and read whatever
+    the case of a name: the stub rules read a header of every request."""
 
     sent_headers: Mapping[str, str]  # set by the pipeline as it offers the request
     call: Call
@@ -143,7 +143,12 @@ class _Offered(Asked):
 
     @property
     def headers(self) -> Mapping[str, str]:
-        return dict(self.sent_headers)
+        return self.sent_headers
+
+    @property
+    def sent_as(self) -> tuple[str, str, bytes]:
+        call = self.call
+        return call.method, call.path, call.body
 
     def error_values(self) -> dict[str, object]:
         call, settings = self.call, self.settings

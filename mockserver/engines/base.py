@@ -90,6 +90,12 @@ class Asked:
     def headers(self) -> Mapping[str, str]:
         return self._request.headers
 
+    @property
+    def sent_as(self) -> tuple[str, str, bytes]:
+        """The method, path and body as sent: the tape knows a request again by them."""
+        request = self._request
+        return request.method, request.path, self.body
+
     @cached_property
     def decoded(self) -> Any:
         """The body as JSON, or its text when it is not JSON."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import AsyncGenerator
+from typing import NamedTuple
 
 import orjson
 
@@ -34,6 +35,9 @@ class Replay:
 
     def __init__(self, library: RecordingLibrary) -> None:
         self.library = library
+        # What each recording in memory sends, made once: an identity memo, holding the
+        # Recorded so its id is not reused while it is here (the tape holds it anyway).
+        self._sendable: dict[int, tuple[Recorded, Sendable]] = {}
 
     async def answer(self, asked: Asked) -> Reply | None:
         library = self.library
@@ -41,10 +45,12 @@ class Replay:
         if tape is None:
             return None
         if settings.recording.record_mode != "all":
-            hit = await _take(tape.find(asked.recorded), asked, settings.recording.allow_repeats)
+            hit = await _take(tape.find(asked), asked, settings.recording.allow_repeats)
             library.observer.replayed(hit is not None)
             if hit is not None:
-                answer = ReplayedAnswer(await hit.answer(), settings.recording.replay_timing)
+                answer = ReplayedAnswer(
+                    await self._sendable_of(hit), settings.recording.replay_timing
+                )
                 why = f"recorded interaction {hit.source} matched"
                 return Reply("replay", f"fixture:{hit.source}", why, raw=answer, as_model=False)
         if library.may_record() or settings.recording.replay_miss == "generate":
@@ -58,6 +64,21 @@ class Replay:
         miss = Reply("replay", "fixture-miss", why, error=error, as_model=False)
         return dataclasses.replace(miss, replay_miss=nearest)
 
+    async def _sendable_of(self, hit: Recorded) -> Sendable:
+        if hit.on_disk is not None:  # a big answer: read again each time, not kept
+            return Sendable.of(await hit.answer())
+        known = self._sendable.get(id(hit))
+        if known is None:
+            if len(self._sendable) >= SENDABLE_MEMO:
+                self._sendable.clear()
+            known = self._sendable[id(hit)] = (hit, Sendable.of(await hit.answer()))
+        return known[1]
+
+
+# Recordings whose answer the engine keeps ready to send (each at most KEPT_IN_MEMORY
+# bytes, as the tape keeps them in memory already).
+SENDABLE_MEMO = 256
+
 
 async def _take(found: Candidates | None, asked: Asked, repeat_last: bool) -> Recorded | None:
     """The next of the request's recordings this session has not used (the ledger counts)."""
@@ -67,17 +88,31 @@ async def _take(found: Candidates | None, asked: Asked, repeat_last: bool) -> Re
     return None if index is None else found.recorded[index]
 
 
+class Sendable(NamedTuple):
+    """A recorded answer as it goes out again: the headers sent on, the body as bytes
+    (None for a stream). Shared by every replay of it: nothing changes it."""
+
+    recorded: RecordedResponse
+    headers: dict[str, str]
+    body: bytes | None
+
+    @classmethod
+    def of(cls, recorded: RecordedResponse) -> Sendable:
+        body = None if recorded.frames is not None else recorded.body_bytes()
+        return cls(recorded, kept_headers(recorded.headers), body)
+
+
 class ReplayedAnswer:
     """A recorded answer sent again: its body whole, or its frames at their pace."""
 
     keeps_reading_alone = False  # nothing is lost when the client leaves a replay
 
-    def __init__(self, recorded: RecordedResponse, timing: str) -> None:
-        self.recorded = recorded
+    def __init__(self, sendable: Sendable, timing: str) -> None:
+        self.recorded = recorded = sendable.recorded
         self.timing = timing
         self.status = recorded.status
-        self.headers = kept_headers(recorded.headers)
-        self.body = None if recorded.frames is not None else recorded.body_bytes()
+        self.headers = sendable.headers
+        self.body = sendable.body
         self.size = None if self.body is None else len(self.body)
 
     @property

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -92,9 +92,10 @@ def _key(form: dict[str, Any]) -> bytes:
     return orjson.dumps(form, option=orjson.OPT_SORT_KEYS)
 
 
-# Requests whose matching form the tape remembers, by method, path and body as sent (the
-# same request replayed again is not normalised again); bodies over MEMO_BODY_BYTES are
-# normalised every time, so the memo holds at most ~MEMO_FORMS x MEMO_BODY_BYTES.
+# Requests whose matching form the tape remembers, by method, path and body bytes as sent
+# (the same request replayed again is neither decoded nor normalised again); bodies over
+# MEMO_BODY_BYTES are normalised every time, so the memo holds at most ~MEMO_FORMS x
+# MEMO_BODY_BYTES.
 MEMO_FORMS = 1024
 MEMO_BODY_BYTES = 16 * 1024
 
@@ -140,6 +141,20 @@ def _frames_size(frames: Sequence[Frame] | None) -> int:
     return sum(len(frame.data) for frame in frames or [])
 
 
+class Query(Protocol):
+    """A request as the tape is asked it: its bytes, and its recorded form when needed."""
+
+    @property
+    def sent_as(self) -> tuple[str, str, bytes]:
+        """The method, the path and the body as sent (they decide the matching form)."""
+        ...
+
+    @property
+    def recorded(self) -> RecordedRequest:
+        """The request as a recording holds it (made only when the form is not known)."""
+        ...
+
+
 @dataclass(frozen=True)
 class Candidates:
     """The recordings of one request, in recorded order, and the key they are counted by."""
@@ -176,28 +191,24 @@ class Tape:
     def __len__(self) -> int:
         return len(self._all)
 
-    def find(self, request: RecordedRequest) -> Candidates | None:
-        """The recordings that match `request`, or None."""
-        form, key = self._form_of(request)
+    def find(self, query: Query) -> Candidates | None:
+        """The recordings that match the request, or None."""
+        form, key = self._form_of(query)
         found = self._by_form.get(form)
         if not found:
             return None
         return Candidates(key, tuple(found))
 
-    def _form_of(self, request: RecordedRequest) -> tuple[bytes, str]:
+    def _form_of(self, query: Query) -> tuple[bytes, str]:
         """The request's matching form and its hash, remembered for small bodies."""
-        try:
-            body = orjson.dumps(request.body)
-        except (orjson.JSONEncodeError, TypeError):  # deeper than orjson writes
-            return self._form(request)
-        if len(body) > MEMO_BODY_BYTES:
-            return self._form(request)
-        sent = (request.method, request.path, body)
+        sent = query.sent_as
+        if len(sent[2]) > MEMO_BODY_BYTES:
+            return self._form(query.recorded)
         known = self._forms.get(sent)
         if known is None:
             if len(self._forms) >= MEMO_FORMS:
                 self._forms.clear()
-            known = self._forms[sent] = self._form(request)
+            known = self._forms[sent] = self._form(query.recorded)
         return known
 
     def _form(self, request: RecordedRequest) -> tuple[bytes, str]:

@@ -18,7 +18,8 @@ from openai.types.chat import ChatCompletionMessageFunctionToolCall
 from mockserver.engines.stubs import Stub
 from mockserver.testing.server import MockServer
 from tests.doubles.helpers import GET_WEATHER, SEARCH_FLIGHTS
-from tests.support.chat import API_VERSION
+from tests.support import rawhttp
+from tests.support.chat import API_VERSION, chat_body
 from tests.support.clients import azure_client, v1_client
 from tests.support.waiting import poll
 
@@ -379,6 +380,15 @@ def test_x_mock_stub_forces_a_stub_whose_match_does_not_hold(srv: MockServer) ->
     forced = srv.stub(match=never, answer={"content": STUBBED})
     assert_generator_answered(send(srv, Call()))
     assert_stub_answered(send(srv, Call(headers={"x-mock-stub": forced.id})), forced)
+
+
+def test_x_mock_stub_is_read_whatever_the_case_of_its_name(srv: MockServer) -> None:
+    # HTTP header names are case-insensitive; the SDK sends extra_headers as they are spelled.
+    never = {"last_user_message": {"equals": "never sent"}}
+    forced = srv.stub(match=never, answer={"content": STUBBED})
+    assert_stub_answered(send(srv, Call(headers={"X-Mock-Stub": forced.id})), forced)
+    reply = rawhttp.post_chat(srv, chat_body("hi"), headers={"X-MOCK-STUB": "nope"})
+    assert reply.status == 400 and "no stub with id 'nope'" in reply.json()["error"]["message"]
 
 
 def test_x_mock_stub_wins_over_a_matching_higher_priority_stub(srv: MockServer) -> None:

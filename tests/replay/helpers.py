@@ -12,12 +12,19 @@ import json
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 from openai.types.chat import ChatCompletionToolParam
 
-from mockserver.recordings.fixtures import Interaction, RecordedResponse, read_cassette
+from mockserver.recordings.fixtures import (
+    Interaction,
+    RecordedRequest,
+    RecordedResponse,
+    read_cassette,
+)
 from mockserver.stores.journal_entry import JournalEntry
 from mockserver.testing.server import MockServer
 from tests.support import rawhttp
@@ -117,3 +124,17 @@ def closed_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A request as the tape is asked it (a `tape.Query`): its recorded form and the body
+    bytes it came as (orjson's, unless spelled otherwise)."""
+
+    recorded: RecordedRequest
+    spelled: bytes | None = None
+
+    @property
+    def sent_as(self) -> tuple[str, str, bytes]:
+        body = orjson.dumps(self.recorded.body) if self.spelled is None else self.spelled
+        return self.recorded.method, self.recorded.path, body

@@ -12,19 +12,23 @@ from mockserver.recordings.tape import (
     ReplayRules,
     Tape,
 )
+from tests.replay.helpers import Sent
 
 PATH = "/openai/deployments/o3-mini/chat/completions"
 
 
-def request(text: str) -> RecordedRequest:
-    return RecordedRequest(
-        method="POST", path=PATH, body={"messages": [{"role": "user", "content": text}]}
-    )
+def sent(body: object, spelled: bytes | None = None) -> Sent:
+    return Sent(RecordedRequest(method="POST", path=PATH, body=body), spelled)
+
+
+def request(text: str) -> Sent:
+    return sent({"messages": [{"role": "user", "content": text}]})
 
 
 def tape() -> Tape:
     recorded = Interaction(
-        request=request("status of order-1234"), response=RecordedResponse(status=200, body="{}")
+        request=request("status of order-1234").recorded,
+        response=RecordedResponse(status=200, body="{}"),
     )
     built = Tape(ReplayRules(transforms=(*DEFAULT_TRANSFORMS, (r"order-\d+", "<order>"))))
     built.add(Recorded(recorded, "f.json#0"))
@@ -42,8 +46,7 @@ def test_a_request_found_again_gives_the_same_candidates() -> None:
 def test_big_bodies_and_other_bodies_are_told_apart() -> None:
     masked = tape()
     assert masked.find(request("status of order-1" + " " * MEMO_BODY_BYTES)) is None
-    other = RecordedRequest(method="POST", path=PATH, body={"text": "status of order-1234"})
-    assert masked.find(other) is None
+    assert masked.find(sent({"text": "status of order-1234"})) is None
     assert masked.find(request("status of order-1")) is not None
 
 
@@ -53,3 +56,13 @@ def test_the_remembered_forms_stay_bounded() -> None:
         assert masked.find(request(f"question {number}")) is None
     assert masked.find(request("status of order-55")) is not None
     assert len(masked._forms) <= MEMO_FORMS
+
+
+def test_the_same_request_spelled_otherwise_finds_the_same() -> None:
+    masked = tape()
+    body = {"messages": [{"role": "user", "content": "status of order-7"}]}
+    spaced = b'{ "messages" : [ {"content": "status of order-7", "role": "user"} ] }'
+    found = masked.find(sent(body))
+    assert found is not None
+    assert masked.find(sent(body, spaced)) == found
+    assert len(masked._forms) == 2  # known by the bytes each came as
