@@ -13,16 +13,16 @@ from mockserver.contract.errors import AzureError
 from mockserver.http.exchange import Exchange, exchange_of
 from mockserver.http.keys import BODY, DISCONNECTED, WRITTEN_BY_ORJSON
 from mockserver.pipeline import Trace
-from mockserver.redaction.rules import MASK, journal_policy, scrub_text
+from mockserver.redaction.rules import MASK, RedactionPolicy, journal_policy, scrub_text
 from mockserver.state import AppState
 from mockserver.stores.journal_entry import (
-    JournalEntry,
     as_text,
     kept_body,
     masked,
     masked_query,
     response_body,
 )
+from mockserver.stores.journal_row import JournalRow
 from mockserver.stores.sessions import DEFAULT_SESSION, SessionError, session_of
 
 log = logging.getLogger("mockserver")
@@ -79,59 +79,75 @@ async def record(
 ) -> None:
     """Journal one inference request, with what it was answered."""
     trace = seen.trace or Trace()  # empty when refused before the pipeline
-    parsed = trace.json_body  # None when refused before the body was decoded
     rules = journal_policy(state.settings)  # the credentials fixture files leave out, masked
     limit = state.settings.journal.max_body_bytes
-    body = kept_body(seen.body, parsed, limit, rules)
-    entry = JournalEntry(
-        id=0,  # numbered by the journal
+    reply, usage = trace.reply, trace.usage
+    query, headers = _MASKED_HEADS.of(seen.query, seen.headers, rules)
+    row = JournalRow(
         time=time.time(),
         method=seen.method,
         path=as_text(scrub_text(seen.path, MASK)),  # a key pasted into a URL
-        query=masked_query(seen.query, rules),
-        headers=masked(seen.headers, rules),
-        **body.fields,
+        query=query,
+        headers=headers,
+        # trace.json_body: None when refused before the body was decoded
+        body=kept_body(seen.body, trace.json_body, limit, rules),
         status=status,
         source=trace.source,
-        stub_id=trace.reply.stub_id if trace.reply else None,
-        why=trace.reply.why if trace.reply else None,
-        engine_ms=trace.reply.elapsed_ms if trace.reply else None,
+        stub_id=reply.stub_id if reply else None,
+        why=reply.why if reply else None,
+        engine_ms=reply.elapsed_ms if reply else None,
         surface=trace.surface,
         deployment=trace.deployment,
-        stream=body.stream,
         disconnected=seen.disconnected,
         duration_ms=round(duration_ms, 3),
-        **_answer_fields(trace),
+        usage=None
+        if usage is None
+        else (usage.prompt_tokens, usage.completion_tokens, usage.reasoning_tokens),
+        fault=trace.fault,
+        replay_miss=trace.replay_miss,
         response_body=_answer_body(answer, limit),
     )
     try:
-        await state.stores(_session(seen.headers)).journal.record(entry)
+        await state.stores(_session(seen.headers)).journal.record(row)
     except AzureError as unavailable:  # a shared store that does not answer: the answer stands
         log.warning(
             "the journal could not record %s %s: %s", seen.method, seen.path, unavailable.name
         )
 
 
+class _MaskedHeads:
+    """The masked query and headers of the heads seen last, by identity. aiohttp's parser
+    makes a head's headers and query once and nothing changes them after, and the lane
+    hands the same parsed head to every request sent with the same bytes (it keeps them):
+    a client repeating its request has them masked once, and its rows share them (an
+    entry copies them when it is made). Holding the objects keeps their ids from being
+    reused while they are here."""
+
+    SIZE = 64
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[object, object, object, dict[str, str], dict[str, str]]] = {}
+
+    def of(
+        self, query: Mapping[str, str], headers: Mapping[str, str], rules: RedactionPolicy
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        known = self._known.get(id(headers))
+        if known is not None and known[0] is headers and known[1] is query and known[2] is rules:
+            return known[3], known[4]
+        made = masked_query(query, rules), masked(headers, rules)
+        if len(self._known) >= self.SIZE:
+            self._known.clear()
+        self._known[id(headers)] = (headers, query, rules, *made)
+        return made
+
+
+_MASKED_HEADS = _MaskedHeads()
+
+
 def _answer_body(answer: WholeAnswer | None, limit: int) -> Any:
     if answer is None:
         return None
     return response_body(answer.body, limit, answer.written_by_orjson)
-
-
-def _answer_fields(trace: Trace) -> dict[str, Any]:
-    """What the dashboard shows of the answer: its tokens, the fault, why replay missed."""
-    usage = trace.usage
-    return {
-        "usage": None
-        if usage is None
-        else {
-            "prompt_tokens": usage.prompt_tokens,
-            "completion_tokens": usage.completion_tokens,
-            "reasoning_tokens": usage.reasoning_tokens,
-        },
-        "fault": trace.fault,
-        "replay_miss": trace.replay_miss,
-    }
 
 
 async def _body(request: web.Request) -> bytes | None:

@@ -13,13 +13,15 @@ import orjson
 
 from mockserver.engines.matching import RequestMatch
 from mockserver.stores.journal_entry import JournalEntry, ReplayMiss
+from mockserver.stores.journal_row import Journaled
 
 __all__ = ["Journal", "JournalEntry", "ReplayMiss", "VerificationError", "verify"]
 
 
 class Journal(Protocol):
-    async def record(self, entry: JournalEntry) -> None:
-        """Keep `entry`, numbered in arrival order (its `id` is set here)."""
+    async def record(self, entry: Journaled) -> None:
+        """Keep `entry`, numbered in arrival order (an entry given whole has its `id` set
+        here; a row's entry is numbered when read)."""
         ...
 
     async def entries(self) -> list[JournalEntry]:

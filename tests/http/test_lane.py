@@ -274,6 +274,24 @@ def test_the_journal_keeps_the_same_entries_from_either_front(fronts: Fronts) ->
     assert [entry["status"] for entry in journals[0]] == [200, 400, 200, 0]
 
 
+def test_a_head_sent_again_is_journaled_masked_each_time(fronts: Fronts) -> None:
+    # The lane hands the same parsed head to requests sent with the same bytes, and the
+    # journal masks that head once: each entry is still masked, and its own.
+    token = "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z"
+    session = {"x_mock_session": "lane-heads", "x_team_token": token}
+    again = post(W1, **KEYED, **session)
+    answers = talk(fronts.lane, again, again, post(W1, **KEYED, **session, **CLOSE))
+    assert answers.count(b"HTTP/1.1 200 OK") == 3
+    journal = request(
+        fronts.lane.url + "/__admin/requests", "GET", headers={"x-mock-session": "lane-heads"}
+    )
+    entries = _entries(journal.json())
+    assert len({entry["id"] for entry in entries}) == 3
+    for entry in entries:
+        assert entry["headers"]["api-key"] != API_KEY and API_KEY not in json.dumps(entry)
+        assert token not in json.dumps(entry)
+
+
 def _entries(journal: Any) -> list[dict[str, Any]]:
     return journal["requests"] if isinstance(journal, dict) else list(journal)
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 from typing import Any
 
 from mockserver.engines.matching import RequestMatch
 from mockserver.stores.journal_entry import JournalEntry, forget_kept_bodies
+from mockserver.stores.journal_row import Journaled, JournalRow, entry_of
 
 DEFAULT_CAPACITY = 1000
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
@@ -18,13 +20,16 @@ class MemoryJournal:
     ) -> None:
         self.capacity = capacity
         self.max_bytes = max_bytes
-        self.kept: deque[JournalEntry] = deque()
+        # Rows, made into entries when read; numbered in order, so the oldest kept is
+        # next_id - len(kept).
+        self.kept: deque[Journaled] = deque()
         self.sizes: deque[int] = deque()  # each kept entry's stored_bytes(), counted once
         self.kept_bytes = 0
         self.next_id = 1  # ids go on after a clear, so a dashboard's cursor stays valid
 
-    async def record(self, entry: JournalEntry) -> None:
-        entry.id = self.next_id
+    async def record(self, entry: Journaled) -> None:
+        if not isinstance(entry, JournalRow):
+            entry.id = self.next_id
         self.next_id += 1
         size = entry.stored_bytes()
         self.kept.append(entry)
@@ -41,10 +46,14 @@ class MemoryJournal:
             self.kept_bytes -= self.sizes.popleft()
 
     async def entries(self) -> list[JournalEntry]:
-        return list(self.kept)
+        return list(self._read())
 
     async def find(self, match: RequestMatch | None = None, **filters: Any) -> list[JournalEntry]:
-        return [entry for entry in self.kept if entry.matches(match, filters)]
+        return [entry for entry in self._read() if entry.matches(match, filters)]
+
+    def _read(self) -> Iterator[JournalEntry]:
+        first = self.next_id - len(self.kept)
+        return (entry_of(kept, first + n) for n, kept in enumerate(self.kept))
 
     async def count(self, match: RequestMatch | None = None, **filters: Any) -> int:
         return len(await self.find(match, **filters))

@@ -24,6 +24,7 @@ from mockserver.stores.journal_entry import (
     StoredAsJson,
     forget_kept_bodies,
 )
+from mockserver.stores.journal_row import Journaled, entry_of
 from mockserver.stores.redis.connection import Client, guarded, text, unavailable_as_503
 from mockserver.stores.redis.keys import SessionKeys
 from mockserver.stores.redis.pipelined import HotScript
@@ -118,7 +119,8 @@ class RedisJournal:
         self.script = HotScript(client, RECORD)  # every request's: the pipelined line
 
     @unavailable_as_503  # its one call is a HotScript's, bounded by it
-    async def record(self, entry: JournalEntry) -> None:
+    async def record(self, kept: Journaled) -> None:
+        entry = entry_of(kept, 0)  # numbered by the script
         bounds = [entry.stored_bytes(), self.capacity, self.max_bytes]
         keys = [self.stream, self.sizes, self.meta]
         entry.id = int(await self.script(keys=keys, args=[encoded(entry), *bounds]))
