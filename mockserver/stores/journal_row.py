@@ -40,29 +40,32 @@ class JournalRow(NamedTuple):
 
     def entry(self, entry_id: int) -> JournalEntry:
         """The entry this row stands for, numbered `entry_id`."""
-        return JournalEntry(
-            id=entry_id,
-            time=self.time,
-            method=self.method,
-            path=self.path,
-            query=dict(self.query),  # rows may share them: each entry has its own
-            headers=dict(self.headers),
+        return JournalEntry(id=entry_id, **self.fields())
+
+    def fields(self) -> dict[str, Any]:
+        """The entry's fields but its id, as `JournalEntry` takes them (bodies as kept)."""
+        return {
+            "time": self.time,
+            "method": self.method,
+            "path": self.path,
+            "query": dict(self.query),  # rows may share them: each entry has its own
+            "headers": dict(self.headers),
             **self.body.fields,
-            status=self.status,
-            source=self.source,
-            stub_id=self.stub_id,
-            why=self.why,
-            engine_ms=self.engine_ms,
-            surface=self.surface,
-            deployment=self.deployment,
-            stream=self.body.stream,
-            disconnected=self.disconnected,
-            duration_ms=self.duration_ms,
-            usage=_usage(self.usage),
-            fault=self.fault,
-            replay_miss=self.replay_miss,
-            response_body=self.response_body,
-        )
+            "status": self.status,
+            "source": self.source,
+            "stub_id": self.stub_id,
+            "why": self.why,
+            "engine_ms": self.engine_ms,
+            "surface": self.surface,
+            "deployment": self.deployment,
+            "stream": self.body.stream,
+            "disconnected": self.disconnected,
+            "duration_ms": self.duration_ms,
+            "usage": _usage(self.usage),
+            "fault": self.fault,
+            "replay_miss": self.replay_miss,
+            "response_body": self.response_body,
+        }
 
     def stored_bytes(self) -> int:
         """What the entry counts against journal_max_bytes (`JournalEntry.stored_bytes`)."""

@@ -19,12 +19,14 @@ import orjson
 
 from mockserver.engines.matching import RequestMatch
 from mockserver.stores.journal_entry import (
+    NULL,
     JournalEntry,
     ReplayMiss,
     StoredAsJson,
+    WrittenJson,
     forget_kept_bodies,
 )
-from mockserver.stores.journal_row import Journaled, entry_of
+from mockserver.stores.journal_row import Journaled, JournalRow
 from mockserver.stores.redis.connection import Client, guarded, text, unavailable_as_503
 from mockserver.stores.redis.keys import SessionKeys
 from mockserver.stores.redis.pipelined import HotScript
@@ -89,15 +91,28 @@ def kept_json(entry: JournalEntry, name: str) -> orjson.Fragment | None:
     return None if raw is None else orjson.Fragment(raw)
 
 
-def encoded(entry: JournalEntry) -> bytes:
+def encoded(kept: Journaled) -> bytes:
     """The entry as stored: every field but the id (the Stream's entry id holds it)."""
     values: dict[str, Any] = {}
+    if isinstance(kept, JournalRow):  # its fields, without making the entry
+        values = kept.fields()
+        for name in JSON_FIELDS:
+            values[name] = _as_fragment(values[name])
+        return orjson.dumps(values)
     for field in dataclasses.fields(JournalEntry):
         if field.name in JSON_FIELDS:
-            values[field.name] = kept_json(entry, field.name)
+            values[field.name] = kept_json(kept, field.name)
         elif field.name != "id":
-            values[field.name] = getattr(entry, field.name)
+            values[field.name] = getattr(kept, field.name)
     return orjson.dumps(values)
+
+
+def _as_fragment(value: Any) -> Any:
+    """A row's body field as a StoredAsJson field writes it: its bytes as they are (a JSON
+    null as no value), or a string."""
+    if isinstance(value, WrittenJson):
+        return None if value.data == NULL else orjson.Fragment(value.data)
+    return value
 
 
 def decoded(stream_id: str | bytes, raw: str | bytes) -> JournalEntry:
@@ -120,10 +135,11 @@ class RedisJournal:
 
     @unavailable_as_503  # its one call is a HotScript's, bounded by it
     async def record(self, kept: Journaled) -> None:
-        entry = entry_of(kept, 0)  # numbered by the script
-        bounds = [entry.stored_bytes(), self.capacity, self.max_bytes]
+        bounds = [kept.stored_bytes(), self.capacity, self.max_bytes]
         keys = [self.stream, self.sizes, self.meta]
-        entry.id = int(await self.script(keys=keys, args=[encoded(entry), *bounds]))
+        entry_id = int(await self.script(keys=keys, args=[encoded(kept), *bounds]))
+        if isinstance(kept, JournalEntry):  # a row's entry is numbered when read
+            kept.id = entry_id
 
     @guarded
     async def entries(self) -> list[JournalEntry]:
