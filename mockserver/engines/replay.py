@@ -38,6 +38,7 @@ class Replay:
         # What each recording in memory sends, made once: an identity memo, holding the
         # Recorded so its id is not reused while it is here (the tape holds it anyway).
         self._sendable: dict[int, tuple[Recorded, Sendable]] = {}
+        self._sendable_bytes = 0
 
     async def answer(self, asked: Asked) -> Reply | None:
         library = self.library
@@ -68,16 +69,25 @@ class Replay:
         if hit.on_disk is not None:  # a big answer: read again each time, not kept
             return Sendable.of(await hit.answer())
         known = self._sendable.get(id(hit))
-        if known is None:
-            if len(self._sendable) >= SENDABLE_MEMO:
+        if known is not None:
+            return known[1]
+        made = Sendable.of(await hit.answer())
+        size = len(made.body or b"")
+        if size <= SENDABLE_BYTES:
+            full = len(self._sendable) >= SENDABLE_MEMO
+            if full or self._sendable_bytes + size > SENDABLE_BYTES:
                 self._sendable.clear()
-            known = self._sendable[id(hit)] = (hit, Sendable.of(await hit.answer()))
-        return known[1]
+                self._sendable_bytes = 0
+            self._sendable[id(hit)] = (hit, made)
+            self._sendable_bytes += size
+        return made
 
 
-# Recordings whose answer the engine keeps ready to send (each at most KEPT_IN_MEMORY
-# bytes, as the tape keeps them in memory already).
+# Recordings whose answer the engine keeps ready to send: at most this many, holding at
+# most SENDABLE_BYTES of bodies (a second copy of answers the tape holds as text), then
+# emptied and filled again.
 SENDABLE_MEMO = 256
+SENDABLE_BYTES = 32 * 2**20
 
 
 async def _take(found: Candidates | None, asked: Asked, repeat_last: bool) -> Recorded | None:

@@ -13,6 +13,7 @@ from mockserver.contract.api_versions import resolve_dated
 from mockserver.contract.errors import AzureError
 from mockserver.contract.model_card import load_model_card
 from mockserver.contract.request import check_chat_request
+from mockserver.engines import replay
 from mockserver.engines.base import Asked, EngineCall
 from mockserver.engines.chain import EngineChain, NoEngineAnsweredError
 from mockserver.engines.generator import Generator
@@ -141,6 +142,29 @@ async def test_a_recording_answers_once_per_session_unless_repeats_are_allowed(
     await stores.replays.reset()
     rewound = await engine.answer(asked(stores=stores))
     assert rewound is not None and rewound.raw is not None
+
+
+async def test_answers_kept_ready_to_send_stay_within_their_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bodies = [{"messages": [{"role": "user", "content": f"question {n}"}]} for n in range(3)]
+    answers = [json.dumps({"id": f"chatcmpl-{n}", "pad": "x" * 90}) for n in range(3)]
+    interactions = [
+        {
+            "request": {"method": "POST", "path": PATH, "query": QUERY, "body": body},
+            "response": {"status": 200, "headers": {"Connection": "x", "X-Kept": "y"}, "body": a},
+        }
+        for body, a in zip(bodies, answers, strict=True)
+    ]
+    (tmp_path / "three.json").write_text(json.dumps({"version": 1, "interactions": interactions}))
+    monkeypatch.setattr(replay, "SENDABLE_BYTES", 2 * len(answers[0]))  # two answers fit
+    engine = Replay(library(tmp_path, allow_repeats=True))
+    for body, answer in [*zip(bodies, answers, strict=True)] * 2:
+        reply = await engine.answer(asked(body))
+        assert reply is not None and reply.raw is not None
+        assert reply.raw.body == answer.encode() and reply.raw.headers == {"X-Kept": "y"}
+        assert engine._sendable_bytes <= replay.SENDABLE_BYTES
+        assert len(engine._sendable) <= 2
 
 
 async def test_a_replay_miss_passes_when_the_generator_may_answer(tmp_path: Path) -> None:
