@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 
@@ -27,6 +27,7 @@ from mockserver.http.lane.wire import (
     LAST_CHUNK,
     OK,
     Asker,
+    OwnHead,
     Ready,
     Sent,
     Status,
@@ -34,6 +35,7 @@ from mockserver.http.lane.wire import (
     bodiless,
     chunk,
     head_bytes,
+    own_head,
 )
 from mockserver.http.streaming import EVENT_STREAM, fault_position, send_ready, stream_end
 from mockserver.http.writer import relay_pieces
@@ -125,10 +127,43 @@ async def _raw(answering: Answering, answer: RawAnswer, body_fault: str | None) 
         headers = CIMultiDict(answer.headers)
         status = Status(answer.status, no_content_type="Content-Type" not in headers)
         if answer.body is not None:
-            return _whole(answering, Ready(status, answer.body, headers), body_fault)
+            own = _OWN_HEADS.of(answer.headers)
+            return _whole(answering, Ready(status, answer.body, headers, own=own), body_fault)
         return await _relay(answering, answer, status, headers)
     finally:
         await answer.close()
+
+
+class _OwnHeads:
+    """Raw answers' own heads (`wire.own_head`), kept for headers that come again as the
+    same dict: a recording replayed shares one, a relayed answer has its own. By identity,
+    from a dict's second sighting, so a relayed answer's is not kept; holding the dict keeps
+    its id from being reused while it is here (nothing changes an answer's headers)."""
+
+    SIZE = 256
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[Mapping[str, str], OwnHead | None]] = {}
+        self._seen: set[int] = set()
+
+    def of(self, headers: Mapping[str, str]) -> OwnHead | None:
+        key = id(headers)
+        known = self._known.get(key)
+        if known is not None and known[0] is headers:
+            return known[1]
+        if key not in self._seen:
+            if len(self._seen) >= self.SIZE:
+                self._seen.clear()
+            self._seen.add(key)
+            return None
+        if len(self._known) >= self.SIZE:
+            self._known.clear()
+        made = own_head(headers)
+        self._known[key] = (headers, made)
+        return made
+
+
+_OWN_HEADS = _OwnHeads()
 
 
 async def _relay(

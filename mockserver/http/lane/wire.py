@@ -60,6 +60,30 @@ class Status(NamedTuple):
 OK = Status(200)
 
 
+class OwnHead(NamedTuple):
+    """An answer's own headers as they are written at the top of every head it goes out
+    with (a recording replayed again and again): made once, and what the head adds after
+    them goes by their names."""
+
+    lines: bytes  # "name: value\r\n" each, as aiohttp's serializer writes them
+    names: frozenset[str]  # lower-cased
+
+
+def own_head(headers: Mapping[str, str]) -> OwnHead | None:
+    """None for headers the head would change themselves (framing) or refuse (a control
+    character), which go the long way: `head_bytes`, and its error."""
+    names = frozenset(name.lower() for name in headers)
+    if names & FRAMING:
+        return None
+    try:
+        return OwnHead(_serialize_headers("", CIMultiDict(headers))[2:-2], names)
+    except ValueError:
+        return None
+
+
+FRAMING = frozenset({"content-length", "transfer-encoding"})
+
+
 @dataclass(slots=True)
 class Ready:
     """A whole answer, made but not yet sent: the journal and the metrics see it first."""
@@ -69,6 +93,7 @@ class Ready:
     headers: CIMultiDict[str]
     chunked: bool = False  # Azure sends some errors in chunks, with no Content-Length
     written_by_orjson: bool = False  # for the journal: the bytes are orjson's own
+    own: OwnHead | None = None  # `headers` written already, when they are an answer's own
 
 
 class Sent(NamedTuple):
@@ -89,6 +114,9 @@ def ready_bytes(ready: Ready, asker: Asker) -> bytes:
     body = ready.body
     if bodiless(ready.status.code):
         return head_bytes(ready.status, ready.headers, asker, 0)
+    own = ready.own
+    if own is not None and not ready.chunked and not ready.status.no_content_type:
+        return head_after(ready.status, own, asker, len(body)) + body
     if not ready.chunked:
         return head_bytes(ready.status, ready.headers, asker, len(body)) + body
     head = head_bytes(ready.status, ready.headers, asker, None)
@@ -120,6 +148,30 @@ def head_bytes(
     code, reason = status.code, status.reason
     phrase = reason if reason is not None else REASON_PHRASES.get(code, "")
     return _serialize_headers(f"HTTP/1.1 {code} {phrase}", headers)
+
+
+def head_after(status: Status, own: OwnHead, asker: Asker, length: int) -> bytes:
+    """`head_bytes` for a body of `length` bytes whose answer's own headers are `own` (and
+    which keeps a Content-Type): the same bytes (tested), only what the head adds to them
+    made here."""
+    added: CIMultiDict[str] = CIMultiDict()
+    names = own.names
+    added["Content-Length"] = str(length)  # (own headers hold no framing)
+    if length != 0 and "content-type" not in names:
+        added["Content-Type"] = OCTET_STREAM
+    if "date" not in names:
+        added["Date"] = rfc822_formatted_time()
+    if not asker.keep_alive and "connection" not in names:
+        added["Connection"] = "close"
+    gateway = gateway_headers(asker.request_id, asker.headers, asker.region, status.error_name)
+    for name, value in gateway.items():
+        if name.lower() not in names:
+            added.setdefault(name, value)
+    phrase = status.reason if status.reason is not None else REASON_PHRASES.get(status.code, "")
+    status_line = f"HTTP/1.1 {status.code} {phrase}"
+    head = _serialize_headers(status_line, added)
+    cut = len(status_line.encode()) + 2
+    return head[:cut] + own.lines + head[cut:]
 
 
 def chunk(data: bytes) -> bytes:

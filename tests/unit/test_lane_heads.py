@@ -1,0 +1,77 @@
+"""A head made after an answer's own headers written once (`wire.head_after`) is the head
+`wire.head_bytes` makes of the whole set: the same bytes, whatever the answer's headers,
+status, length, connection and asker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from multidict import CIMultiDict
+
+from mockserver.http.lane import wire
+from mockserver.http.lane.wire import Asker, Status, head_after, head_bytes, own_head
+
+# Names an answer may carry, in any case: those the head adds or keeps from the gateway
+# among them, so every "already there" branch is taken.
+NAMES = st.sampled_from(
+    [
+        "Content-Type",
+        "date",
+        "Connection",
+        "apim-request-id",
+        "X-Ms-Region",
+        "strict-transport-security",
+        "x-ms-client-request-id",
+        "x-request-id",
+        "X-Ratelimit-Remaining-Tokens",
+        "azureml-model-session",
+        "Retry-After",
+    ]
+).flatmap(lambda name: st.sampled_from([name, name.lower(), name.upper()]))
+VALUES = st.text(
+    st.characters(min_codepoint=32, max_codepoint=0x2FF, exclude_categories=["Cc"]), max_size=20
+)
+STATUSES = st.builds(
+    Status,
+    st.sampled_from([200, 201, 400, 404, 408, 429, 500, 503]),
+    st.none() | st.sampled_from(["OK", "Custom Reason"]),
+    st.sampled_from(["", "rate_limit", "server_error", "deployment_not_found"]),
+)
+ASKERS = st.builds(
+    Asker,
+    st.just("0f0e0d0c-0b0a-4908-8706-050403020100"),
+    st.dictionaries(
+        st.sampled_from(["x-ms-client-request-id", "api-key"]), VALUES.filter(bool), max_size=2
+    ).map(CIMultiDict),
+    st.sampled_from(["East US 2", "Sweden Central"]),
+    st.booleans(),
+)
+
+
+@pytest.fixture(autouse=True)
+def fixed_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Both heads are made within the same second in use; here, always.
+    monkeypatch.setattr(wire, "rfc822_formatted_time", lambda: "Sat, 05 Dec 2026 22:00:00 GMT")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.dictionaries(NAMES, VALUES, max_size=8), STATUSES, ASKERS, st.integers(0, 5000))
+def test_the_head_after_own_headers_is_the_whole_head(
+    own: dict[str, Any], status: Status, asker: Asker, length: int
+) -> None:
+    made = own_head(own)
+    assert made is not None
+    keeps_type = status._replace(no_content_type=False)
+    assert head_after(keeps_type, made, asker, length) == head_bytes(
+        keeps_type, CIMultiDict(own), asker, length
+    )
+
+
+def test_framing_and_unsendable_headers_go_the_long_way() -> None:
+    assert own_head({"Content-Length": "3"}) is None
+    assert own_head({"transfer-encoding": "chunked"}) is None
+    assert own_head({"x-bad": "a\x7fb"}) is None  # head_bytes refuses it, as aiohttp does
+    assert own_head({}) == wire.OwnHead(b"", frozenset())
