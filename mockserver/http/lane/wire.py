@@ -9,7 +9,7 @@ there is refused here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
@@ -132,46 +132,48 @@ def head_bytes(
         headers.popall("Transfer-Encoding", None)
     elif length is None:
         headers["Transfer-Encoding"] = "chunked"
-    elif "Content-Length" not in headers:
-        headers["Content-Length"] = str(length)
-    if length != 0 and not bodiless(status.code):
-        headers.setdefault("Content-Type", OCTET_STREAM)
-    if "Date" not in headers:
-        headers["Date"] = rfc822_formatted_time()
-    if not asker.keep_alive and "Connection" not in headers:
-        headers["Connection"] = "close"
-    gateway = gateway_headers(asker.request_id, asker.headers, asker.region, status.error_name)
-    for name, value in gateway.items():
-        headers.setdefault(name, value)
+    headers.extend(_added(status, asker, length, headers.__contains__))
     if status.no_content_type:
         headers.popall("Content-Type", None)
-    code, reason = status.code, status.reason
-    phrase = reason if reason is not None else REASON_PHRASES.get(code, "")
-    return _serialize_headers(f"HTTP/1.1 {code} {phrase}", headers)
+    return _serialize_headers(_status_line(status), headers)
 
 
 def head_after(status: Status, own: OwnHead, asker: Asker, length: int) -> bytes:
     """`head_bytes` for a body of `length` bytes whose answer's own headers are `own` (and
     which keeps a Content-Type): the same bytes (tested), only what the head adds to them
     made here."""
-    added: CIMultiDict[str] = CIMultiDict()
     names = own.names
-    added["Content-Length"] = str(length)  # (own headers hold no framing)
-    if length != 0 and "content-type" not in names:
-        added["Content-Type"] = OCTET_STREAM
-    if "date" not in names:
-        added["Date"] = rfc822_formatted_time()
-    if not asker.keep_alive and "connection" not in names:
-        added["Connection"] = "close"
-    gateway = gateway_headers(asker.request_id, asker.headers, asker.region, status.error_name)
-    for name, value in gateway.items():
-        if name.lower() not in names:
-            added.setdefault(name, value)
-    phrase = status.reason if status.reason is not None else REASON_PHRASES.get(status.code, "")
-    status_line = f"HTTP/1.1 {status.code} {phrase}"
-    head = _serialize_headers(status_line, added)
+    added = _added(status, asker, length, lambda name: name.lower() in names)
+    status_line = _status_line(status)
+    head = _serialize_headers(status_line, CIMultiDict(added))
     cut = len(status_line.encode()) + 2
     return head[:cut] + own.lines + head[cut:]
+
+
+def _added(
+    status: Status, asker: Asker, length: int | None, has: Callable[[str], bool]
+) -> list[tuple[str, str]]:
+    """What a head adds after the answer's own headers, in aiohttp's order: the length,
+    a Content-Type, Date and Connection when the answer has none, then the gateway's
+    headers it does not carry (`has`: whether it carries a name, whatever its case)."""
+    added = []
+    framed = not bodiless(status.code)
+    if framed and length is not None and not has("Content-Length"):
+        added.append(("Content-Length", str(length)))
+    if framed and length != 0 and not has("Content-Type"):
+        added.append(("Content-Type", OCTET_STREAM))
+    if not has("Date"):
+        added.append(("Date", rfc822_formatted_time()))
+    if not asker.keep_alive and not has("Connection"):
+        added.append(("Connection", "close"))
+    gateway = gateway_headers(asker.request_id, asker.headers, asker.region, status.error_name)
+    added.extend((name, value) for name, value in gateway.items() if not has(name))
+    return added
+
+
+def _status_line(status: Status) -> str:
+    phrase = status.reason if status.reason is not None else REASON_PHRASES.get(status.code, "")
+    return f"HTTP/1.1 {status.code} {phrase}"
 
 
 def chunk(data: bytes) -> bytes:
