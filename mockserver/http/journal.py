@@ -13,15 +13,9 @@ from mockserver.contract.errors import AzureError
 from mockserver.http.exchange import Exchange, exchange_of
 from mockserver.http.keys import BODY, DISCONNECTED, WRITTEN_BY_ORJSON
 from mockserver.pipeline import Trace
-from mockserver.redaction.rules import MASK, RedactionPolicy, journal_policy, scrub_text
+from mockserver.redaction.rules import MASK, journal_policy, scrub_text
 from mockserver.state import AppState
-from mockserver.stores.journal_entry import (
-    as_text,
-    kept_body,
-    masked,
-    masked_query,
-    response_body,
-)
+from mockserver.stores.journal_entry import as_text, kept_body, masked_head, response_body
 from mockserver.stores.journal_row import JournalRow
 from mockserver.stores.sessions import DEFAULT_SESSION, SessionError, session_of
 
@@ -82,7 +76,7 @@ async def record(
     rules = journal_policy(state.settings)  # the credentials fixture files leave out, masked
     limit = state.settings.journal.max_body_bytes
     reply, usage = trace.reply, trace.usage
-    query, headers = _MASKED_HEADS.of(seen.query, seen.headers, rules)
+    query, headers = masked_head(seen.query, seen.headers, rules)
     row = JournalRow(
         time=time.time(),
         method=seen.method,
@@ -113,35 +107,6 @@ async def record(
         log.warning(
             "the journal could not record %s %s: %s", seen.method, seen.path, unavailable.name
         )
-
-
-class _MaskedHeads:
-    """The masked query and headers of the heads seen last, by identity. aiohttp's parser
-    makes a head's headers and query once and nothing changes them after, and the lane
-    hands the same parsed head to every request sent with the same bytes (it keeps them):
-    a client repeating its request has them masked once, and its rows share them (an
-    entry copies them when it is made). Holding the objects keeps their ids from being
-    reused while they are here."""
-
-    SIZE = 64
-
-    def __init__(self) -> None:
-        self._known: dict[int, tuple[object, object, object, dict[str, str], dict[str, str]]] = {}
-
-    def of(
-        self, query: Mapping[str, str], headers: Mapping[str, str], rules: RedactionPolicy
-    ) -> tuple[dict[str, str], dict[str, str]]:
-        known = self._known.get(id(headers))
-        if known is not None and known[0] is headers and known[1] is query and known[2] is rules:
-            return known[3], known[4]
-        made = masked_query(query, rules), masked(headers, rules)
-        if len(self._known) >= self.SIZE:
-            self._known.clear()
-        self._known[id(headers)] = (headers, query, rules, *made)
-        return made
-
-
-_MASKED_HEADS = _MaskedHeads()
 
 
 def _answer_body(answer: WholeAnswer | None, limit: int) -> Any:

@@ -175,6 +175,32 @@ def masked_query(
     return texts_of(rules.query(query, MASK))
 
 
+def masked_head(
+    query: Mapping[str, str], headers: Mapping[str, str], rules: RedactionPolicy
+) -> tuple[dict[str, str], dict[str, str]]:
+    """`masked_query` and `masked` of a request's head, made once for a head parsed once:
+    aiohttp's parser makes a head's headers and query once and nothing changes them after,
+    and the lane hands the same parsed head to every request sent with the same bytes (it
+    keeps them), so a client repeating its request has them masked once. The rows that
+    share the results never change them (an entry copies them when it is made)."""
+    known = _MASKED_HEADS.get(id(headers))
+    if known is not None and known[0] is headers and known[1] is query and known[2] is rules:
+        return known[3], known[4]
+    made = masked_query(query, rules), masked(headers, rules)
+    if len(_MASKED_HEADS) >= MASKED_HEADS:
+        _MASKED_HEADS.clear()
+    _MASKED_HEADS[id(headers)] = (headers, query, rules, *made)
+    return made
+
+
+# Heads masked by `masked_head`, by the identity of their headers; holding the objects keeps
+# their ids from being reused while they are here. Those hold a request's credentials as
+# sent (as the lane's parsed heads do): in this process's memory only, and emptied with the
+# journal's other memos.
+MASKED_HEADS = 64
+_MASKED_HEADS: dict[int, tuple[object, object, object, dict[str, str], dict[str, str]]] = {}
+
+
 def texts_of(values: dict[str, str]) -> dict[str, str]:
     """`values` with each value `as_text`: the same dict when all are ASCII (most are).
     `values` is the redaction policy's answer, a new dict on each call (a test checks it),
@@ -282,10 +308,11 @@ _KEPT_BODIES: Memo[ScopedBytes, KeptBody] = Memo(
 
 
 def forget_kept_bodies() -> None:
-    """Empty the memos of kept bodies and of answers read (a journal cleared, a session
-    reset)."""
+    """Empty the memos of kept bodies, of answers read and of masked heads (a journal
+    cleared, a session reset)."""
     _KEPT_BODIES.clear()
     _ANSWERS_READ.clear()
+    _MASKED_HEADS.clear()
 
 
 def _scrubbed_json(body: Any, rules: RedactionPolicy) -> Any:

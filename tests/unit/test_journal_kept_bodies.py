@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 import pytest
+from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 
 from mockserver.redaction.rules import DEFAULT_POLICY, policy
 from mockserver.stores.journal_entry import (
@@ -14,6 +15,7 @@ from mockserver.stores.journal_entry import (
     forget_kept_bodies,
     kept_body,
     masked,
+    masked_head,
     masked_query,
 )
 from mockserver.stores.memory.journal import MemoryJournal
@@ -89,3 +91,17 @@ def test_masked_headers_and_queries_are_new_dicts_each_time() -> None:
     assert masked(headers) == {"accept": "*/*", "api-key": "***"}
     query = {"api-version": "2025-04-01-preview"}
     assert masked_query(query) is not masked_query(query)
+
+
+def test_a_head_is_masked_once_per_policy_until_the_journal_is_cleared() -> None:
+    """Rows share a head's masked dicts (an entry copies them); another policy, a changed
+    redaction setting, masks the head again."""
+    headers = CIMultiDictProxy(CIMultiDict({"api-key": "k", "x-team": "blue"}))
+    query = MultiDictProxy(MultiDict({"api-version": "2025-04-01-preview"}))
+    first, again = (masked_head(query, headers, DEFAULT_POLICY) for _ in range(2))
+    assert again[0] is first[0] and again[1] is first[1]
+    assert first == ({"api-version": "2025-04-01-preview"}, {"api-key": "***", "x-team": "blue"})
+    asyncio.run(MemoryJournal().clear())
+    assert masked_head(query, headers, DEFAULT_POLICY)[1] is not first[1]
+    stricter = masked_head(query, headers, policy(("x-team",)))
+    assert stricter[1] == {"api-key": "***", "x-team": "***"}

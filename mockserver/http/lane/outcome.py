@@ -137,8 +137,10 @@ async def _raw(answering: Answering, answer: RawAnswer, body_fault: str | None) 
 class _OwnHeads:
     """Raw answers' own heads (`wire.own_head`), kept for headers that come again as the
     same dict: a recording replayed shares one, a relayed answer has its own. By identity,
-    from a dict's second sighting, so a relayed answer's is not kept; holding the dict keeps
-    its id from being reused while it is here (nothing changes an answer's headers)."""
+    from a dict's second sighting, so a relayed answer's is seldom kept (only when a freed
+    dict's id comes back on another: bounded, and a hit still needs the very dict); holding
+    the dict keeps its id from being reused while it is here (nothing changes an answer's
+    headers)."""
 
     SIZE = 256
 
