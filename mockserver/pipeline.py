@@ -48,6 +48,7 @@ from mockserver.state import AppState
 from mockserver.stores.journal_entry import ReplayMiss
 from mockserver.stores.quota import rate_limit_error
 from mockserver.support.cpu_work import off_loop
+from mockserver.support.values import value
 
 # Bodies longer than this have their prompt tokens counted off the event loop (tiktoken
 # releases the GIL while it encodes; 64 KiB takes about 2 ms, a 32 MiB body a second).
@@ -68,7 +69,7 @@ class Trace:
     replay_miss: ReplayMiss | None = None  # why no recording answered
 
 
-@dataclass(frozen=True)
+@value
 class Outcome:
     """What the pipeline decided; the HTTP writer carries it out."""
 
@@ -110,7 +111,7 @@ def act_now(state: AppState, call: Call, plan: FaultPlan) -> Outcome:
     return Outcome(plan)
 
 
-@dataclass(frozen=True)
+@value
 class _Checked:
     """What the checks found: where the request goes, its chat form, the engines' call."""
 

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from mockserver.contract.data import load_json
 from mockserver.contract.errors import catalogue_error
+from mockserver.support.values import value
 
 _DATED = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 
 
-@dataclass(frozen=True)
+@value
 class ApiVersion:
     """A resolved api-version: its name, schema family, and the date it orders by."""
 

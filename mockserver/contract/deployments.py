@@ -3,7 +3,6 @@ model serves the api-version asked."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from mockserver.config import Deployment, Settings
@@ -11,9 +10,10 @@ from mockserver.contract.api_versions import ApiVersion, resolve_dated, resolve_
 from mockserver.contract.errors import catalogue_error, invalid_request
 from mockserver.contract.model_card import ModelCard, load_model_card
 from mockserver.contract.request import decode_body
+from mockserver.support.values import value
 
 
-@dataclass(frozen=True)
+@value
 class Target:
     """Where a request goes once the gateway let it through."""
 

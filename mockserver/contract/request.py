@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cache
 from typing import Any
 
@@ -22,6 +22,7 @@ from mockserver.contract.schema_check import SchemaChecker
 from mockserver.contract.tools import check_tooling
 from mockserver.support.memo import Memo
 from mockserver.support.scoped_key import ScopedBytes
+from mockserver.support.values import value
 
 # Bodies found valid, by api-version, model and the body's bytes: the checks are a pure
 # function of the three, so a body sent again (a retry, a test's repeated call) is not
@@ -32,7 +33,7 @@ _VALID: Memo[ScopedBytes, tuple[ApiVersion, ModelCard]] = Memo(
 )
 
 
-@dataclass(frozen=True)
+@value
 class ChatRequest:
     """A valid chat-completions request, with o3-mini's defaults applied."""
 

@@ -11,7 +11,7 @@ fault; stubs and the generator answer only what Azure would let through, once ad
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cached_property
 from typing import Any, Protocol
 
@@ -23,9 +23,10 @@ from mockserver.engines.matching import RequestView
 from mockserver.engines.reply import Reply
 from mockserver.recordings.fixtures import RecordedRequest
 from mockserver.stores.stores import Stores
+from mockserver.support.values import value
 
 
-@dataclass(frozen=True)
+@value
 class Script:
     """A reply decided in advance (by a stub); the generator still does the accounting."""
 
@@ -34,7 +35,7 @@ class Script:
     refusal: str | None = None
 
 
-@dataclass(frozen=True)
+@value
 class EngineCall:
     """A checked request, ready to answer: the request, its model and its prompt size."""
 

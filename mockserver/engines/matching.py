@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from mockserver.support.json_values import writable
 from mockserver.support.regexes import linear_regex
+from mockserver.support.values import value
 
 
-@dataclass(frozen=True)
+@value
 class RequestView:
     """What a chat request was, as matchers see it."""
 

@@ -8,22 +8,23 @@ relayed) goes out byte for byte.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Protocol
 
 from mockserver.contract.errors import AzureError
 from mockserver.faults.kinds import Fault
 from mockserver.stores.journal_entry import ReplayMiss
+from mockserver.support.values import value
 
 
-@dataclass(frozen=True)
+@value
 class ToolCall:
     id: str
     name: str
     arguments: str
 
 
-@dataclass(frozen=True)
+@value
 class Choice:
     index: int
     content: str | None
@@ -34,7 +35,7 @@ class Choice:
     filtered: dict[str, str] = field(default_factory=dict)  # category -> severity flagged
 
 
-@dataclass(frozen=True)
+@value
 class Usage:
     """Tokens as billed. `completion_tokens` holds the reasoning, the visible answer and
     the hidden tokens framing it (the model card's `completion_framing`), for every choice;
@@ -50,7 +51,7 @@ class Usage:
         return self.prompt_tokens + self.completion_tokens
 
 
-@dataclass(frozen=True)
+@value
 class Completion:
     choices: tuple[Choice, ...]
     usage: Usage
@@ -85,7 +86,7 @@ class AnswerBrokeError(Exception):
     """A raw answer failed part way: what was sent stays, the connection is cut."""
 
 
-@dataclass(frozen=True)
+@value
 class Reply:
     """One engine's answer: what it is, which engine gave it and why, and when.
 

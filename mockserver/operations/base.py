@@ -17,6 +17,7 @@ from mockserver.engines.reply import Completion
 from mockserver.serialize.ids import ResponseIdentity
 from mockserver.serialize.sse import FrameSource
 from mockserver.state import AppState
+from mockserver.support.values import value
 
 Surface = Literal["dated", "v1"]  # /openai/deployments/... or /openai/v1/...
 VersionCheck = Callable[[str | None], object]  # raises the gateway's error for a bad version
@@ -30,7 +31,7 @@ class Route:
     check_version: VersionCheck  # run by the gateway before the key is checked
 
 
-@dataclass(frozen=True)
+@value
 class Call:
     """A request as the HTTP edge read it."""
 
@@ -50,7 +51,7 @@ class Call:
         return self.query.get("api-version")
 
 
-@dataclass(frozen=True)
+@value
 class Parsed:
     """An operation's body in chat-completions form, which the contract checks and the
     engines answer, and what the operation keeps to render the reply its own way."""
@@ -59,7 +60,7 @@ class Parsed:
     context: Any = None
 
 
-@dataclass(frozen=True)
+@value
 class Answer:
     """A checked request and its completion, ready for the operation's wire format."""
 
@@ -69,7 +70,7 @@ class Answer:
     digest: bytes  # the request's identity: seeds the latency jitter
 
 
-@dataclass(frozen=True)
+@value
 class Rendered:
     """A reply in the wire format: a whole JSON body, or the frames of a stream."""
 

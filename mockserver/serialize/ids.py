@@ -7,7 +7,8 @@ import os
 import random
 import string
 import time
-from dataclasses import dataclass
+
+from mockserver.support.values import value
 
 _BASE62 = string.ascii_letters + string.digits
 # Random bytes to base62 characters: the 248 values below 4 x 62 map to each character
@@ -22,7 +23,7 @@ UUID4_CLEAR = ~((0xF << 76) | (0x3 << 62))
 UUID4_SET = (0x4 << 76) | (0x2 << 62)
 
 
-@dataclass(frozen=True)
+@value
 class ResponseIdentity:
     id: str
     created: int

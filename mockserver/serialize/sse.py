@@ -21,7 +21,6 @@ from __future__ import annotations
 import random
 import string
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from itertools import accumulate, chain, repeat
 from typing import Any, Protocol
 
@@ -32,6 +31,7 @@ from mockserver.serialize.filters import completion_filter_results, prompt_filte
 from mockserver.serialize.ids import ResponseIdentity
 from mockserver.serialize.json import usage_object
 from mockserver.support.memo import Memo
+from mockserver.support.values import value
 from mockserver.tokens import counting as tokens
 
 DONE = b"data: [DONE]\n\n"
@@ -59,7 +59,7 @@ class FrameSource(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@value
 class StreamOptions:
     include_usage: bool
     chunking: str = "token"  # "token": a frame per token; "buffered": pieces of buffer_tokens
