@@ -55,7 +55,7 @@ from mockserver.support.values import value
 PROMPT_BYTES_ON_LOOP = 64 * 1024
 
 
-@dataclass
+@dataclass(slots=True)
 class Trace:
     """What the pipeline learnt of one request, for the journal and the metrics."""
 
