@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -10,14 +9,15 @@ from typing import TypeVar
 
 from aiohttp import web
 
-from mockserver.contract.headers import json_content_type
 from mockserver.engines.reply import AnswerBrokeError, RawAnswer
-from mockserver.faults.latency import NO_DELAY
+from mockserver.faults.latency import Pacer
 from mockserver.http import faults
+from mockserver.http.carrying import carry_out
 from mockserver.http.keys import DISCONNECTED, NO_CONTENT_TYPE, WRITTEN_BY_ORJSON
 from mockserver.http.streaming import write_stream
 from mockserver.operations.base import Surface
 from mockserver.pipeline import Outcome
+from mockserver.serialize.sse import FrameSource
 
 log = logging.getLogger("mockserver")
 AnyResponse = TypeVar("AnyResponse", bound=web.StreamResponse)
@@ -26,26 +26,36 @@ AnyResponse = TypeVar("AnyResponse", bound=web.StreamResponse)
 async def write(
     request: web.Request, outcome: Outcome, surface: Surface, hang_seconds: float
 ) -> web.StreamResponse:
-    plan = outcome.plan
-    if plan.on_connection == "reset":
-        return faults.reset(request)
-    if plan.on_connection == "hang":
-        return await faults.hang(request, hang_seconds)
-    if outcome.raw is not None:
-        return await _write_raw(request, outcome.raw, plan.on_body)
-    rendered = outcome.rendered
-    assert rendered is not None, "an outcome holds a fault, a raw answer or a rendered one"
-    if rendered.frames is not None:
-        pacer = outcome.pacer or NO_DELAY
-        frames, headers = rendered.frames, outcome.headers
-        return await write_stream(request, frames, headers, pacer, plan.on_stream)
-    if outcome.delay_seconds > 0:
-        await asyncio.sleep(outcome.delay_seconds)
-    headers = {**outcome.headers, "Content-Type": json_content_type(surface)}
-    response = web.Response(body=rendered.body, headers=headers)
-    if rendered.written_by_orjson and plan.on_body is None:  # not garbled on the way out
-        response[WRITTEN_BY_ORJSON] = True
-    return await whole(request, response, plan.on_body)
+    return await carry_out(outcome, surface, _Responses(request, hang_seconds))
+
+
+class _Responses:
+    """aiohttp's front: each kind of outcome as an aiohttp response (`http.carrying`)."""
+
+    def __init__(self, request: web.Request, hang_seconds: float) -> None:
+        self.request, self.hang_seconds = request, hang_seconds
+
+    def reset(self) -> web.StreamResponse:
+        return faults.reset(self.request)
+
+    async def hang(self) -> web.StreamResponse:
+        return await faults.hang(self.request, self.hang_seconds)
+
+    async def raw(self, answer: RawAnswer, body_fault: str | None) -> web.StreamResponse:
+        return await _write_raw(self.request, answer, body_fault)
+
+    async def stream(
+        self, frames: FrameSource, headers: dict[str, str], pacer: Pacer, fault: str | None
+    ) -> web.StreamResponse:
+        return await write_stream(self.request, frames, headers, pacer, fault)
+
+    async def whole(
+        self, body: bytes, headers: dict[str, str], orjson_own: bool, body_fault: str | None
+    ) -> web.StreamResponse:
+        response = web.Response(body=body, headers=headers)
+        if orjson_own:
+            response[WRITTEN_BY_ORJSON] = True
+        return await whole(self.request, response, body_fault)
 
 
 async def whole(

@@ -8,7 +8,6 @@ cut or a reset is carried out here and comes back `Sent`.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
@@ -18,9 +17,9 @@ from functools import partial
 
 from multidict import CIMultiDict
 
-from mockserver.contract.headers import json_content_type
 from mockserver.engines.reply import RawAnswer
-from mockserver.faults.latency import NO_DELAY, Pacer
+from mockserver.faults.latency import Pacer
+from mockserver.http import carrying
 from mockserver.http.exchange import Exchange
 from mockserver.http.faults import garble, until_the_client_gives_up
 from mockserver.http.lane.wire import (
@@ -74,27 +73,36 @@ class Answering:
 async def carry_out(
     answering: Answering, outcome: Outcome, surface: Surface, hang_seconds: float
 ) -> Ready | Sent:
-    plan = outcome.plan
-    if plan.on_connection == "reset":
-        answering.wire.abort()
-        answering.seen.disconnected = True  # journaled as no answer (status 0)
+    return await carrying.carry_out(outcome, surface, _Lane(answering, hang_seconds))
+
+
+class _Lane:
+    """The lane: each kind of outcome carried out on its connection (`http.carrying`)."""
+
+    def __init__(self, answering: Answering, hang_seconds: float) -> None:
+        self.answering, self.hang_seconds = answering, hang_seconds
+
+    def reset(self) -> Sent:
+        self.answering.wire.abort()
+        self.answering.seen.disconnected = True  # journaled as no answer (status 0)
         return Sent(200, headers_sent=False)
-    if plan.on_connection == "hang":
-        return await _hang(answering, hang_seconds)
-    if outcome.raw is not None:
-        return await _raw(answering, outcome.raw, plan.on_body)
-    rendered = outcome.rendered
-    assert rendered is not None, "an outcome holds a fault, a raw answer or a rendered one"
-    if rendered.frames is not None:
-        pacer = outcome.pacer or NO_DELAY
-        return await _stream(answering, rendered.frames, outcome.headers, pacer, plan.on_stream)
-    if outcome.delay_seconds > 0:
-        await asyncio.sleep(outcome.delay_seconds)
-    headers = CIMultiDict({**outcome.headers, "Content-Type": json_content_type(surface)})
-    assert rendered.body is not None, "a rendered answer is frames or a body"
-    orjson_own = rendered.written_by_orjson and plan.on_body is None  # not garbled on the way
-    ready = Ready(OK, rendered.body, headers, written_by_orjson=orjson_own)
-    return _whole(answering, ready, plan.on_body)
+
+    async def hang(self) -> Sent:
+        return await _hang(self.answering, self.hang_seconds)
+
+    async def raw(self, answer: RawAnswer, body_fault: str | None) -> Ready | Sent:
+        return await _raw(self.answering, answer, body_fault)
+
+    async def stream(
+        self, frames: FrameSource, headers: dict[str, str], pacer: Pacer, fault: str | None
+    ) -> Sent:
+        return await _stream(self.answering, frames, headers, pacer, fault)
+
+    async def whole(
+        self, body: bytes, headers: dict[str, str], orjson_own: bool, body_fault: str | None
+    ) -> Ready | Sent:
+        ready = Ready(OK, body, CIMultiDict(headers), written_by_orjson=orjson_own)
+        return _whole(self.answering, ready, body_fault)
 
 
 def _whole(answering: Answering, ready: Ready, body_fault: str | None) -> Ready | Sent:
