@@ -8,6 +8,7 @@ upstream says, and what a fresh replaying server sends must be exactly what was 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,8 @@ from tests.replay.helpers import (
     recorder,
     replayer,
 )
-from tests.support.chat import DEPLOYMENT, chat_path, user
+from tests.support import rawhttp
+from tests.support.chat import API_KEY, DEPLOYMENT, chat_path, user
 from tests.support.clients import azure_client, v1_client
 from tests.support.sse import raw_events
 
@@ -233,6 +235,24 @@ def test_identical_requests_replay_in_recorded_order(upstream: MockServer, tmp_p
     assert error_code(third) == "FixtureNotFound"
     assert f"{CASSETTE}#" in third.json()["error"]["message"]
     assert "used up" in third.json()["error"]["message"]
+
+
+def test_the_same_json_spelt_otherwise_replays_the_same_recording(
+    upstream: MockServer, tmp_path: Path
+) -> None:
+    body = {"messages": user("Name three rivers."), "reasoning_effort": "low"}
+    with recorder(upstream, tmp_path) as recording:
+        recorded = post(recording, body)
+    compact = json.dumps(body, separators=(",", ":")).encode()
+    spaced = json.dumps(body, indent=2, sort_keys=True).encode()  # other spaces, key order
+    with replayer(tmp_path, allow_repeats=True) as replaying:
+        url, key = replaying.url + chat_path(), {"api-key": API_KEY}
+        replies = [
+            rawhttp.request(url, body=raw, headers=key) for raw in (compact, spaced, compact)
+        ]
+        sources = [entry.source for entry in journal(replaying, 3)]
+    assert [reply.body for reply in replies] == [recorded.body] * 3
+    assert sources == [f"fixture:{CASSETTE}#0"] * 3
 
 
 def test_allow_repeats_replays_the_last_one_again(upstream: MockServer, tmp_path: Path) -> None:
