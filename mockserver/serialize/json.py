@@ -9,16 +9,43 @@ import orjson
 from mockserver.engines.reply import Choice, Completion, ToolCall, Usage
 from mockserver.serialize.filters import completion_filter_results, prompt_filter_results
 from mockserver.serialize.ids import ResponseIdentity
+from mockserver.serialize.template import HOLE, JsonTemplate
+from mockserver.support.by_identity import ByIdentity
 
 
 def chat_completion_body(
     completion: Completion, identity: ResponseIdentity, service_tier: str | None = None
 ) -> bytes:
-    """`service_tier` is the tier that served the request, named when the request asked."""
+    """`service_tier` is the tier that served the request, named when the request asked.
+
+    A completion answered again (the generator's memo hands back the same one) has its body
+    kept as a template, and only its id and `created` are written each time."""
+    known = _BODIES.get(completion)
+    if known is not None and known[0] == service_tier:
+        return known[1].fill(b"%d" % identity.created, orjson.dumps(identity.id))
+    if _BODIES.seen_before(completion):
+        try:
+            template = JsonTemplate(_chat_completion_json(completion, HOLE, HOLE, service_tier), 2)
+        except ValueError:  # the completion holds HOLE itself: written whole each time
+            pass
+        else:
+            _BODIES.put(completion, (service_tier, template))
+            return template.fill(b"%d" % identity.created, orjson.dumps(identity.id))
+    return _chat_completion_json(completion, identity.created, identity.id, service_tier)
+
+
+# Bodies of completions answered more than once, as templates: at most 128 (each held by the
+# generator's memo too), by the completion's identity (`ByIdentity`).
+_BODIES: ByIdentity[Completion, tuple[str | None, JsonTemplate]] = ByIdentity(128)
+
+
+def _chat_completion_json(
+    completion: Completion, created: int | str, response_id: str, service_tier: str | None
+) -> bytes:
     body: dict[str, Any] = {
         "choices": [_choice(choice) for choice in completion.choices],
-        "created": identity.created,
-        "id": identity.id,
+        "created": created,
+        "id": response_id,
         "model": completion.model,
         "object": "chat.completion",
         "prompt_filter_results": prompt_filter_results(),

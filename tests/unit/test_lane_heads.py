@@ -1,6 +1,7 @@
-"""A head made after an answer's own headers written once (`wire.head_after`) is the head
-`wire.head_bytes` makes of the whole set: the same bytes, whatever the answer's headers,
-status, length, connection and asker."""
+"""A head made after an answer's own headers written once (`wire.head_after`), or from an
+answer's plain dict of headers (`wire.head_of`), is the head `wire.head_bytes` makes of the
+whole set: the same bytes, whatever the answer's headers, status, length, connection and
+asker."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from multidict import CIMultiDict
 
 from mockserver.http.lane import wire
-from mockserver.http.lane.wire import Asker, Status, head_after, head_bytes, own_head
+from mockserver.http.lane.wire import Asker, Status, head_after, head_bytes, head_of, own_head
 
 # Names an answer may carry, in any case: those the head adds or keeps from the gateway
 # among them, so every "already there" branch is taken.
@@ -68,6 +69,33 @@ def test_the_head_after_own_headers_is_the_whole_head(
     assert head_after(keeps_type, made, asker, length) == head_bytes(
         keeps_type, CIMultiDict(own), asker, length
     )
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.dictionaries(
+        NAMES | st.sampled_from(["Content-Length", "content-length"]), VALUES, max_size=8
+    ),
+    STATUSES,
+    ASKERS,
+    st.integers(0, 5000),
+)
+def test_the_head_of_a_dict_is_the_whole_head(
+    headers: dict[str, str], status: Status, asker: Asker, length: int
+) -> None:
+    keeps_type = status._replace(no_content_type=False)
+    assert head_of(keeps_type, headers, asker, length) == head_bytes(
+        keeps_type, CIMultiDict(headers), asker, length
+    )
+
+
+def test_a_dict_with_an_unsendable_header_is_refused_as_aiohttp_refuses_it() -> None:
+    asker = Asker("0f0e0d0c-0b0a-4908-8706-050403020100", CIMultiDict(), "East US 2", True)
+    for bad in ("a\x7fb", "a\r\nInjected: yes", "a\x00"):
+        with pytest.raises(ValueError, match="control character"):
+            head_of(Status(200), {"x-bad": bad}, asker, 3)
+        with pytest.raises(ValueError, match="control character"):
+            head_bytes(Status(200), CIMultiDict({"x-bad": bad}), asker, 3)
 
 
 def test_framing_and_unsendable_headers_go_the_long_way() -> None:

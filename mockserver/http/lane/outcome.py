@@ -35,6 +35,7 @@ from mockserver.http.lane.wire import (
     chunk,
     head_bytes,
     own_head,
+    writable,
 )
 from mockserver.http.streaming import EVENT_STREAM, fault_position, send_ready, stream_end
 from mockserver.http.writer import relay_pieces
@@ -101,7 +102,7 @@ class _Lane:
     async def whole(
         self, body: bytes, headers: dict[str, str], orjson_own: bool, body_fault: str | None
     ) -> Ready | Sent:
-        ready = Ready(OK, body, CIMultiDict(headers), written_by_orjson=orjson_own)
+        ready = Ready(OK, body, headers, written_by_orjson=orjson_own)
         return _whole(self.answering, ready, body_fault)
 
 
@@ -114,7 +115,7 @@ def _whole(answering: Answering, ready: Ready, body_fault: str | None) -> Ready 
         ready.body = garble(ready.body)
         return ready
     body = ready.body
-    answering.open(ready.status, ready.headers, len(body))
+    answering.open(ready.status, writable(ready.headers), len(body))
     with contextlib.suppress(ConnectionError):
         answering.send(body[: len(body) // 2])
     answering.wire.abort()

@@ -90,7 +90,7 @@ class Ready:
 
     status: Status
     body: bytes
-    headers: CIMultiDict[str]
+    headers: Mapping[str, str]  # a plain dict: an answer the mock made (`head_of`)
     chunked: bool = False  # Azure sends some errors in chunks, with no Content-Length
     written_by_orjson: bool = False  # for the journal: the bytes are orjson's own
     own: OwnHead | None = None  # `headers` written already, when they are an answer's own
@@ -111,15 +111,17 @@ def bodiless(code: int) -> bool:
 
 def ready_bytes(ready: Ready, asker: Asker) -> bytes:
     """The whole answer on the wire: its head and its body (one chunk, when chunked)."""
-    body = ready.body
-    if bodiless(ready.status.code):
-        return head_bytes(ready.status, ready.headers, asker, 0)
-    own = ready.own
-    if own is not None and not ready.chunked and not ready.status.no_content_type:
-        return head_after(ready.status, own, asker, len(body)) + body
+    body, status = ready.body, ready.status
+    if bodiless(status.code):
+        return head_bytes(status, writable(ready.headers), asker, 0)
+    whole_with_type = not ready.chunked and not status.no_content_type
+    if whole_with_type and ready.own is not None:
+        return head_after(status, ready.own, asker, len(body)) + body
+    if whole_with_type and type(ready.headers) is dict:
+        return head_of(status, ready.headers, asker, len(body)) + body
     if not ready.chunked:
-        return head_bytes(ready.status, ready.headers, asker, len(body)) + body
-    head = head_bytes(ready.status, ready.headers, asker, None)
+        return head_bytes(status, writable(ready.headers), asker, len(body)) + body
+    head = head_bytes(status, writable(ready.headers), asker, None)
     return head + (b"%x\r\n%b\r\n%b" % (len(body), body, LAST_CHUNK) if body else LAST_CHUNK)
 
 
@@ -136,6 +138,38 @@ def head_bytes(
     if status.no_content_type:
         headers.popall("Content-Type", None)
     return _serialize_headers(_status_line(status), headers)
+
+
+def writable(headers: Mapping[str, str]) -> CIMultiDict[str]:
+    """Headers `head_bytes` can complete: the CIMultiDict itself, or a copy of a dict."""
+    return headers if isinstance(headers, CIMultiDict) else CIMultiDict(headers)
+
+
+def head_of(status: Status, headers: dict[str, str], asker: Asker, length: int) -> bytes:
+    """`head_bytes` for a body of `length` bytes whose headers are a plain dict with a
+    Content-Type (an answer the mock made): the same bytes (tested), written from the dict
+    and what the head adds, with no CIMultiDict made and searched on every answer."""
+    names = _lowered_names(headers)
+    added = _added(status, asker, length, lambda name: name.lower() in names)
+    whole = dict(headers)
+    whole.update(added)  # none of their names is among the dict's, whatever its case
+    return _serialize_headers(_status_line(status), whole)
+
+
+def _lowered_names(headers: dict[str, str]) -> frozenset[str]:
+    """The dict's names in lower case: an answer's names are the same from one answer to the
+    next (only their values change), so they are lowered once per set of names."""
+    spelt = tuple(headers)
+    names = _LOWERED.get(spelt)
+    if names is None:
+        if len(_LOWERED) >= LOWERED_NAME_SETS:
+            _LOWERED.clear()
+        names = _LOWERED[spelt] = frozenset(name.lower() for name in spelt)
+    return names
+
+
+LOWERED_NAME_SETS = 256
+_LOWERED: dict[tuple[str, ...], frozenset[str]] = {}
 
 
 def head_after(status: Status, own: OwnHead, asker: Asker, length: int) -> bytes:
