@@ -153,7 +153,8 @@ def head_of(status: Status, headers: dict[str, str], asker: Asker, length: int) 
     added = _added(status, asker, length, lambda name: name.lower() in names)
     whole = dict(headers)
     whole.update(added)  # none of their names is among the dict's, whatever its case
-    return _serialize_headers(_status_line(status), whole)
+    # aiohttp's serializer reads `items()` of whatever it is given; its stub says CIMultiDict.
+    return _serialize_headers(_status_line(status), whole)  # type: ignore[arg-type]
 
 
 def _lowered_names(headers: dict[str, str]) -> frozenset[str]:
