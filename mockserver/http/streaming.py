@@ -97,9 +97,10 @@ async def _send_paced(request: web.Request, frames: Iterator[bytes], pacer: Pace
     return sent
 
 
-async def send_ready(frames: Iterator[bytes], send: Send) -> int:
+async def send_ready(frames: Iterator[bytes], send: Send, closing: bytes = b"") -> int:
     """Frames that are all ready: framed a block at a time, sent about SEND_BYTES at a time,
-    with a turn for other connections between two sends (both fronts' streams)."""
+    with a turn for other connections between two sends (both fronts' streams). `closing`:
+    bytes that go with the last send (the lane's closing chunk: one write fewer)."""
     sent, size, batch = 0, 0, []
     while block := list(islice(frames, FRAMES_PER_BLOCK)):
         framed = http_chunks(block)
@@ -109,6 +110,8 @@ async def send_ready(frames: Iterator[bytes], send: Send) -> int:
             await send(batch)
             size, batch = 0, []
             await asyncio.sleep(0)
+    if closing:
+        batch.append(closing)
     if batch:
         await send(batch)
     return sent
@@ -124,7 +127,9 @@ def http_chunks(frames: list[bytes]) -> bytes:
         if not frames:
             return b""
     hexes = map(_HEX_OF_SIZE.__getitem__ if max(sizes) < len(_HEX_OF_SIZE) else _HEX, sizes)
-    return b"\r\n".join(chain.from_iterable(zip(hexes, frames, strict=True))) + b"\r\n"
+    # The last CRLF joined after an empty piece, not added after: no second copy of it all.
+    pieces = chain.from_iterable(zip(hexes, frames, strict=True))
+    return b"\r\n".join(chain(pieces, (b"",)))
 
 
 async def _send(request: web.Request, framed: list[bytes]) -> None:

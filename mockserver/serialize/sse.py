@@ -13,15 +13,17 @@ response id, so a stream with a derived id is reproducible; otherwise drawn in b
 
 The frames that repeat (a content piece, a refusal piece, a tool call's argument piece) are
 filled into a `FrameTemplate`: the bytes the same dict would give, made once per stream
-with holes where the piece and the pad go, so a frame costs one dump of its piece.
+with holes where the piece and the pad go, so a frame costs a join of its piece's JSON
+(memoised for a text streamed again) and its pad between the template's pieces.
 """
 
 from __future__ import annotations
 
 import random
 import string
-from collections.abc import Callable, Iterator
-from itertools import accumulate, chain, repeat
+import struct
+from collections.abc import Callable, Iterable, Iterator
+from itertools import chain, repeat
 from typing import Any, Protocol
 
 import orjson
@@ -30,6 +32,7 @@ from mockserver.engines.reply import Choice, Completion
 from mockserver.serialize.filters import completion_filter_results, prompt_filter_results
 from mockserver.serialize.ids import ResponseIdentity
 from mockserver.serialize.json import usage_object
+from mockserver.serialize.template import HOLE, JsonTemplate
 from mockserver.support.memo import Memo
 from mockserver.support.values import value
 from mockserver.tokens import counting as tokens
@@ -80,14 +83,9 @@ def frame(payload: dict[str, Any]) -> bytes:
     return b"data: " + orjson.dumps(payload) + b"\n\n"
 
 
-# What a template holds where a frame's own value goes: a string no constant part of a
-# frame can contain (a control character is escaped in JSON, and these are not text).
-HOLE = "\x00hole\x00"
-_HOLE_JSON = orjson.dumps(HOLE)
-
-
 class FrameTemplate:
-    """A frame's bytes with holes: `fill` puts each value's JSON bytes in its hole.
+    """A frame's bytes cut at their holes (`JsonTemplate`), each frame joined from the
+    pieces and its values in C.
 
     Made by dumping the very dict the frame would be, with `HOLE` for each varying value,
     so a filled template is byte for byte the frame the dict would give.
@@ -96,16 +94,21 @@ class FrameTemplate:
     def __init__(self, payload: dict[str, Any], holes: int, bare: int = 0) -> None:
         """`bare`: the last holes that take a string's characters as they are, not its
         JSON (a pad: letters and digits, which JSON does not escape)."""
-        parts = frame(payload).split(_HOLE_JSON)
-        if len(parts) != holes + 1:
-            raise ValueError(f"a template with {holes} holes has {len(parts) - 1}")
-        fills = [b"%b"] * (holes - bare) + [b'"%b"'] * bare
-        # bytes %-formatting fills every hole in one C call.
-        escaped = [part.replace(b"%", b"%%") for part in parts]
-        self.format = b"".join(chain.from_iterable(zip(escaped, [*fills, b""], strict=True)))
+        parts = JsonTemplate(frame(payload), holes).parts
+        for hole in range(holes - bare, holes):  # the quotes go around the bare value
+            parts[hole], parts[hole + 1] = parts[hole] + b'"', b'"' + parts[hole + 1]
+        self.parts = parts
 
     def fill(self, *values: bytes) -> bytes:
-        return self.format % values
+        return b"".join(chain.from_iterable(zip(self.parts, (*values, b""), strict=True)))
+
+    def frames(self, *columns: Iterable[bytes]) -> Iterator[bytes]:
+        """A frame per row of the columns' values, until the first column ends (the later
+        ones are drawn from only once it has a value: a pad is drawn for each piece)."""
+        rows: list[Iterable[bytes]] = [repeat(self.parts[0])]
+        for column, part in zip(columns, self.parts[1:], strict=True):
+            rows += (column, repeat(part))
+        return map(b"".join, zip(*rows, strict=False))  # repeats and pads never end
 
 
 def error_frame(error: dict[str, Any]) -> bytes:
@@ -187,15 +190,15 @@ class ChunkStream:
         payload = self._model_payload([_choice(choice.index, verdicts, delta_for(HOLE), None)], pad)
         try:
             holes, bare = (1, 0) if pad is None else (2, 1)  # the pad's hole takes its letters
-            shape = FrameTemplate(payload, holes, bare).format
+            template = FrameTemplate(payload, holes, bare)
         except ValueError:
             pieces = self._pieces(text)
             return (self._delta(choice, delta_for(piece), verdicts) for piece in pieces)
         if pad is None:
-            return map(shape.__mod__, jsons)
-        # zip draws a pad only once it has a piece (the pads are drawn in frame order);
-        # the pads never end, so the pieces end the zip.
-        return map(shape.__mod__, zip(jsons, self._pad_stream(), strict=False))
+            return template.frames(jsons)
+        # A pad is drawn only once a piece has come (the pads are drawn in frame order);
+        # the pads never end, so the pieces end the frames.
+        return template.frames(jsons, self._pad_stream())
 
     def _delta(self, choice: Choice, delta: dict[str, Any], verdicts: dict[str, Any]) -> bytes:
         return self._model_frame([_choice(choice.index, verdicts, delta, None)])
@@ -264,17 +267,20 @@ class ChunkStream:
         return bytes([_PAD_ALPHABET_BYTES[int(unit() * _PAD_CHOICES)] for _ in range(length)])
 
 
-def random_pads(count: int) -> list[bytes]:
+def random_pads(count: int) -> tuple[bytes, ...]:
     """`count` pads (ASCII) with the lengths and characters `_reproducible_pad` draws
-    (uniform), from a few bulk draws of random bytes rather than a draw per character."""
+    (uniform), from a few bulk draws of random bytes rather than a draw per character, cut
+    into pads by one `struct` unpack of their lengths (a slice per pad cost twice that)."""
     lengths = random.randbytes(count).translate(_PAD_LENGTHS)
     wanted = sum(lengths)
     characters = b""
     while len(characters) < wanted:  # a byte in 32 is dropped: rarely a second draw
         more = random.randbytes(wanted - len(characters) + 8)
         characters += more.translate(_PAD_CHARACTERS, _PAD_DROPPED)
-    ends = list(accumulate(lengths))
-    return list(map(characters.__getitem__, map(slice, [0, *ends[:-1]], ends)))
+    return struct.unpack_from(b"".join(map(_PAD_FORMATS.__getitem__, lengths)), characters)
+
+
+_PAD_FORMATS = [b"%ds" % length for length in range(MAX_PAD)]  # a struct field per length
 
 
 DeltaOf = Callable[[str], dict[str, Any]]

@@ -237,21 +237,26 @@ async def _stream(
         made = list(frames)
         frames = made[: fault_position(made)]
     answering.open(OK, CIMultiDict({**headers, "Content-Type": EVENT_STREAM}), None)
+    closing = b"" if fault_kind else LAST_CHUNK  # a whole stream's end: with its last frames
     try:
         await pacer.before_first()
-        sent = await _frames(answering, iter(frames), pacer)
-        _finish(answering, fault_kind, chunks, sent)
+        sent, closed = await _frames(answering, iter(frames), pacer, closing)
+        if not closed:
+            _finish(answering, fault_kind, chunks, sent)
     except ConnectionError:
         answering.left("mid-stream")
     return Sent(200, headers_sent=True)
 
 
-async def _frames(answering: Answering, frames: Iterator[bytes], pacer: Pacer) -> int:
+async def _frames(
+    answering: Answering, frames: Iterator[bytes], pacer: Pacer, closing: bytes
+) -> tuple[int, bool]:
     """The first frame with the head, then the rest: paced, each at its own time; ready,
-    about SEND_BYTES at a time, with a turn for other connections between two sends."""
+    about SEND_BYTES at a time, with a turn for other connections between two sends, and
+    `closing` sent with the last of them. How many were sent, and whether `closing` was."""
     first = next(frames, None)
     if first is None:
-        return 0
+        return 0, False
     answering.send(chunk(first))
     sent = 1
     if pacer.between_frames_seconds > 0:
@@ -259,8 +264,9 @@ async def _frames(answering: Answering, frames: Iterator[bytes], pacer: Pacer) -
             await pacer.between()
             await _send(answering, [chunk(data)])
             sent += 1
-        return sent
-    return sent + await send_ready(frames, partial(_send, answering))
+        return sent, False
+    sent += await send_ready(frames, partial(_send, answering), closing)
+    return sent, bool(closing)
 
 
 async def _send(answering: Answering, framed: list[bytes]) -> None:
