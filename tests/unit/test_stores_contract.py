@@ -193,6 +193,32 @@ async def test_a_scenario_set_by_hand_picks_the_stub(stores: Stores) -> None:
     assert not await stores.stubs.would_answer(view("bye"))
 
 
+async def test_take_answers_as_things_are_when_it_takes(stores: Stores) -> None:
+    """The rules ask `would_answer` and then `take` for the same request; what changed
+    between the two (a stub added, removed or used up, a scenario moved) decides the take."""
+    asked = view("hello")
+    await stores.stubs.add(saying("hello", id="low", priority=9))
+    assert await stores.stubs.would_answer(asked)
+    await stores.stubs.add(saying("hello", id="high", priority=1))  # added in between
+    assert (await stores.stubs.take(asked) or stub(id="none")).id == "high"
+
+    await stores.stubs.add(saying("hello", id="once", priority=0, times=1))
+    assert await stores.stubs.would_answer(asked)
+    assert (await stores.stubs.take(asked) or stub(id="none")).id == "once"
+    assert (await stores.stubs.take(asked) or stub(id="none")).id == "high"  # once is used
+
+    assert await stores.stubs.would_answer(asked)
+    await stores.stubs.remove("high")
+    assert (await stores.stubs.take(asked) or stub(id="none")).id == "low"
+
+    await stores.stubs.add(
+        saying("hello", id="first", priority=0, scenario="s", required_state=STARTED)
+    )
+    assert await stores.stubs.would_answer(asked)
+    await stores.scenarios.set("s", "moved on")  # the found stub no longer answers
+    assert (await stores.stubs.take(asked) or stub(id="none")).id == "low"
+
+
 async def test_take_by_id_moves_the_scenario(stores: Stores) -> None:
     await stores.stubs.add(stub(id="s1", scenario="flow", new_state="after"))
     assert await stores.stubs.take_by_id("s1") is not None

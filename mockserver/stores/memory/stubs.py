@@ -2,6 +2,11 @@
 
 Used from the server's event loop only: a method runs to its end without yielding (the
 scenario store it awaits is in memory too), so a take is never interleaved with another.
+
+The rules ask `would_answer` and then `take` for the same request: the stub the first
+found is handed to the second when nothing changed between them (the same request, no
+stub added, removed or answered since), so a stubbed request is matched once, not twice.
+The stubs are ranked once per change, not on every request.
 """
 
 from __future__ import annotations
@@ -23,8 +28,13 @@ class MemoryStubStore:
         self.stubs: dict[str, Stub] = {}
         self.order: dict[str, int] = {}  # stub id -> when added (later is larger)
         self.counter = itertools.count()
+        self._ranked: list[Stub] | None = None  # ranked on first use after a change
+        self._version = 0  # moved on by every change: an add, a remove, a clear, an answer
+        # What `would_answer` found last: the request, the version, the stub that answers.
+        self._found: tuple[RequestView, int, Stub] | None = None
 
     async def add(self, stub: Stub) -> Stub:
+        self._changed()
         self.stubs[stub.id] = stub.model_copy()  # a replaced one keeps its place in all()
         self.order[stub.id] = next(self.counter)  # but ranks as the most recently added
         if stub.scenario is not None:
@@ -36,6 +46,7 @@ class MemoryStubStore:
         return None if stub is None else stub.model_copy()
 
     async def remove(self, stub_id: str) -> bool:
+        self._changed()
         self.order.pop(stub_id, None)
         return self.stubs.pop(stub_id, None) is not None
 
@@ -46,6 +57,12 @@ class MemoryStubStore:
         return bool(self.stubs)
 
     async def take(self, request: RequestView) -> Stub | None:
+        found = self._found
+        if found is not None and found[0] is request and found[1] == self._version:
+            # What `would_answer` just found, still in the state its scenario requires (the
+            # admission between them may have waited, and a scenario may have moved).
+            if await self.available(found[2]):
+                return await self.answered(found[2])
         for stub in await self.matching(request):
             if stub.id in self.stubs and await self.available(stub):
                 return await self.answered(stub)
@@ -58,6 +75,7 @@ class MemoryStubStore:
     async def would_answer(self, request: RequestView) -> bool:
         for stub in await self.matching(request):
             if await self.available(stub):
+                self._found = (request, self._version, stub)
                 return True
         return False
 
@@ -68,14 +86,21 @@ class MemoryStubStore:
         size on every character: a long request is matched on a thread (the matchers read
         only), and its stubs taken back on the loop, where a take is never interleaved.
         """
-        ranked = sorted(self.stubs.values(), key=self.rank)
+        ranked = self._ranked
+        if ranked is None:
+            ranked = self._ranked = sorted(self.stubs.values(), key=self.rank)
         if request.size > MATCHED_ON_LOOP_BYTES:
             return await off_loop(_matched, ranked, request)
         return (stub for stub in ranked if stub.match.matches(request))
 
     async def clear(self) -> None:
+        self._changed()
         self.stubs.clear()
         self.order.clear()
+
+    def _changed(self) -> None:
+        self._ranked, self._found = None, None
+        self._version += 1
 
     def rank(self, stub: Stub) -> tuple[int, int]:
         return (stub.priority, -self.order[stub.id])
@@ -92,6 +117,8 @@ class MemoryStubStore:
 
     async def answered(self, stub: Stub) -> Stub:
         """Count one answer of `stub` and move its scenario; a copy for the caller."""
+        self._version += 1  # its use and its scenario's state may differ now
+        self._found = None
         stub.answered += 1
         if stub.scenario is not None and stub.new_state is not None:
             await self.scenarios.set(stub.scenario, stub.new_state)
