@@ -6,6 +6,7 @@ asker."""
 from __future__ import annotations
 
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from hypothesis import given, settings
@@ -103,3 +104,45 @@ def test_framing_and_unsendable_headers_go_the_long_way() -> None:
     assert own_head({"transfer-encoding": "chunked"}) is None
     assert own_head({"x-bad": "a\x7fb"}) is None  # head_bytes refuses it, as aiohttp does
     assert own_head({}) == wire.OwnHead(b"", frozenset())
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(NAMES, VALUES, max_size=8),
+    STATUSES,
+    ASKERS,
+    st.integers(0, 5000),
+    st.lists(st.uuids().map(str), min_size=2, max_size=2),
+    st.sampled_from(["", "client-1", "é-not-ascii", "tab\there"]),
+)
+def test_a_replayed_head_is_made_again_with_each_answers_date_and_ids(
+    own: dict[str, Any],
+    status: Status,
+    asker: Asker,
+    length: int,
+    request_ids: list[str],
+    client_id: str,
+) -> None:
+    """The same recording answered twice: the second head has its own Date, request id and
+    client request id, as the head made the long way has them."""
+    made = own_head(own)
+    assert made is not None
+    keeps_type = status._replace(no_content_type=False)
+    headers = CIMultiDict({"x-ms-client-request-id": client_id} if client_id else {})
+    for second, request_id in enumerate(request_ids):
+        date = f"Sat, 05 Dec 2026 22:00:0{second} GMT"
+        asking = asker._replace(request_id=request_id, headers=headers)
+        with patch.object(wire, "rfc822_formatted_time", lambda date=date: date):
+            assert head_after(keeps_type, made, asking, length) == head_bytes(
+                keeps_type, CIMultiDict(own), asking, length
+            )
+
+
+def test_own_headers_holding_a_template_mark_are_written_the_long_way() -> None:
+    asker = Asker("0f0e0d0c-0b0a-4908-8706-050403020100", CIMultiDict(), "East US 2", True)
+    for own in ({"x-odd": "\ue000"}, {"x-odd": "a\ue001b", "x-ms-region": "\ue002"}):
+        made = own_head(own)
+        assert made is not None
+        assert head_after(Status(200), made, asker, 12) == head_bytes(
+            Status(200), CIMultiDict(own), asker, 12
+        )

@@ -9,6 +9,7 @@ there is refused here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
@@ -175,22 +176,93 @@ _LOWERED: dict[tuple[str, ...], frozenset[str]] = {}
 
 def head_after(status: Status, own: OwnHead, asker: Asker, length: int) -> bytes:
     """`head_bytes` for a body of `length` bytes whose answer's own headers are `own` (and
-    which keeps a Content-Type): the same bytes (tested), only what the head adds to them
-    made here."""
+    which keeps a Content-Type): the same bytes (tested). A recording replayed again and
+    again has the same head but for its Date and request ids: made once as a `_HeadTemplate`
+    for each shape (its own headers, status, length, connection, region, and whether the
+    client sent an id), and filled with them."""
+    client_id = asker.headers.get(CLIENT_REQUEST_ID, "")
+    if client_id and not _sendable(client_id):  # the long way, and the serializer's refusal
+        return _head_after(status, own, asker, length)
+    shape = (own, status, length, asker.keep_alive, asker.region, bool(client_id))
+    template = _HEAD_TEMPLATES.get(shape)
+    if template is None:
+        if len(_HEAD_TEMPLATES) >= HEAD_TEMPLATES:
+            _HEAD_TEMPLATES.clear()
+        template = _HEAD_TEMPLATES[shape] = _HeadTemplate.of(status, own, asker, length)
+    if template.parts is None:  # own headers that hold a hole's mark: the long way
+        return _head_after(status, own, asker, length)
+    return template.fill(rfc822_formatted_time(), asker.request_id, client_id)
+
+
+def _head_after(
+    status: Status, own: OwnHead, asker: Asker, length: int, date: str | None = None
+) -> bytes:
     names = own.names
-    added = _added(status, asker, length, lambda name: name.lower() in names)
+    added = _added(status, asker, length, lambda name: name.lower() in names, date)
     status_line = _status_line(status)
     head = _serialize_headers(status_line, CIMultiDict(added))
     cut = len(status_line.encode()) + 2
     return head[:cut] + own.lines + head[cut:]
 
 
+CLIENT_REQUEST_ID = "x-ms-client-request-id"
+# Marks for a template's holes (the Date, the request id, the client's request id): private
+# use characters, which aiohttp's serializer writes as UTF-8 like any other.
+_HOLES = ("\ue000", "\ue001", "\ue002")
+_HOLE_MARKS = re.compile("(" + "|".join(_HOLES) + ")")
+_UNSENDABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f]")  # what aiohttp refuses in a header
+
+
+def _sendable(value: str) -> bool:
+    """Written by the serializer as its ASCII bytes (others take the long way)."""
+    return value.isascii() and _UNSENDABLE.search(value) is None
+
+
+class _HeadTemplate(NamedTuple):
+    """A head cut at its holes; `parts` None when the head cannot be cut (its own headers,
+    region or reason hold a mark)."""
+
+    parts: list[bytes] | None
+    holes: tuple[int, ...]  # for each hole: 0 the Date, 1 the request id, 2 the client's
+
+    @classmethod
+    def of(cls, status: Status, own: OwnHead, asker: Asker, length: int) -> _HeadTemplate:
+        client = asker.headers.get(CLIENT_REQUEST_ID, "")
+        marked = asker._replace(
+            request_id=_HOLES[1], headers={CLIENT_REQUEST_ID: _HOLES[2]} if client else {}
+        )
+        constant = own.lines + asker.region.encode() + (status.reason or "").encode()
+        if any(hole.encode() in constant for hole in _HOLES):
+            return cls(None, ())
+        pieces = _HOLE_MARKS.split(_head_after(status, own, marked, length, _HOLES[0]).decode())
+        holes = tuple(_HOLES.index(mark) for mark in pieces[1::2])
+        return cls([piece.encode() for piece in pieces[0::2]], holes)
+
+    def fill(self, date: str, request_id: str, client_id: str) -> bytes:
+        assert self.parts is not None, "a head that cannot be cut is made the long way"
+        values = (date.encode(), request_id.encode(), client_id.encode())
+        joined = [self.parts[0]]
+        for hole, part in zip(self.holes, self.parts[1:], strict=True):
+            joined += (values[hole], part)
+        return b"".join(joined)
+
+
+# Head templates by shape: at most this many, then emptied and made again.
+HEAD_TEMPLATES = 256
+_HEAD_TEMPLATES: dict[tuple[object, ...], _HeadTemplate] = {}
+
+
 def _added(
-    status: Status, asker: Asker, length: int | None, has: Callable[[str], bool]
+    status: Status,
+    asker: Asker,
+    length: int | None,
+    has: Callable[[str], bool],
+    date: str | None = None,
 ) -> list[tuple[str, str]]:
     """What a head adds after the answer's own headers, in aiohttp's order: the length,
     a Content-Type, Date and Connection when the answer has none, then the gateway's
-    headers it does not carry (`has`: whether it carries a name, whatever its case)."""
+    headers it does not carry (`has`: whether it carries a name, whatever its case).
+    `date`: the Date to write (a template's mark), or now's."""
     added = []
     framed = not bodiless(status.code)
     if framed and length is not None and not has("Content-Length"):
@@ -198,7 +270,7 @@ def _added(
     if framed and length != 0 and not has("Content-Type"):
         added.append(("Content-Type", OCTET_STREAM))
     if not has("Date"):
-        added.append(("Date", rfc822_formatted_time()))
+        added.append(("Date", date or rfc822_formatted_time()))
     if not asker.keep_alive and not has("Connection"):
         added.append(("Connection", "close"))
     gateway = gateway_headers(asker.request_id, asker.headers, asker.region, status.error_name)
