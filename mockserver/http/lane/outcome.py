@@ -133,11 +133,15 @@ async def _hang(answering: Answering, bound_seconds: float) -> Sent:
 async def _raw(answering: Answering, answer: RawAnswer, body_fault: str | None) -> Ready | Sent:
     """A recording's or the upstream's answer, as it is (no Content-Type added)."""
     try:
+        own = None if answer.body is None else _OWN_HEADS.of(answer.headers)
+        if own is not None and answer.body is not None:  # its names known: no copy to search
+            status = Status(answer.status, no_content_type="content-type" not in own.names)
+            ready = Ready(status, answer.body, answer.headers, own=own)
+            return _whole(answering, ready, body_fault)
         headers = CIMultiDict(answer.headers)
         status = Status(answer.status, no_content_type="Content-Type" not in headers)
         if answer.body is not None:
-            own = _OWN_HEADS.of(answer.headers)
-            return _whole(answering, Ready(status, answer.body, headers, own=own), body_fault)
+            return _whole(answering, Ready(status, answer.body, headers), body_fault)
         return await _relay(answering, answer, status, headers)
     finally:
         await answer.close()
