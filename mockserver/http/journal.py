@@ -77,29 +77,30 @@ async def record(
     limit = state.settings.journal.max_body_bytes
     reply, usage = trace.reply, trace.usage
     query, headers = masked_head(seen.query, seen.headers, rules)
+    # In the fields' order, positionally: a NamedTuple takes 19 keywords at twice the cost.
     row = JournalRow(
-        time=time.time(),
-        method=seen.method,
-        path=as_text(scrub_text(seen.path, MASK)),  # a key pasted into a URL
-        query=query,
-        headers=headers,
-        # trace.json_body: None when refused before the body was decoded
-        body=kept_body(seen.body, trace.json_body, limit, rules),
-        status=status,
-        source=trace.source,
-        stub_id=reply.stub_id if reply else None,
-        why=reply.why if reply else None,
-        engine_ms=reply.elapsed_ms if reply else None,
-        surface=trace.surface,
-        deployment=trace.deployment,
-        disconnected=seen.disconnected,
-        duration_ms=round(duration_ms, 3),
-        usage=None
+        time.time(),
+        seen.method,
+        as_text(scrub_text(seen.path, MASK)),  # path: a key pasted into a URL, masked
+        query,
+        headers,
+        # body; trace.json_body: None when refused before the body was decoded
+        kept_body(seen.body, trace.json_body, limit, rules),
+        status,
+        trace.source,
+        reply.stub_id if reply else None,  # stub_id
+        reply.why if reply else None,  # why
+        reply.elapsed_ms if reply else None,  # engine_ms
+        trace.surface,
+        trace.deployment,
+        seen.disconnected,
+        round(duration_ms, 3),
+        None
         if usage is None
         else (usage.prompt_tokens, usage.completion_tokens, usage.reasoning_tokens),
-        fault=trace.fault,
-        replay_miss=trace.replay_miss,
-        response_body=_answer_body(answer, limit),
+        trace.fault,
+        trace.replay_miss,
+        _answer_body(answer, limit),  # response_body
     )
     try:
         await state.stores(_session(seen.headers)).journal.record(row)

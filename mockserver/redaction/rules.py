@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import orjson
 
 from mockserver.redaction.masking import MASK as MASK  # what the journal shows for a secret
+from mockserver.support.by_identity import ByIdentity
 
 if TYPE_CHECKING:  # config and fixtures import this module: their types only are used here
     from mockserver.config import Settings
@@ -304,12 +305,18 @@ def fixture_policy(settings: Settings) -> RedactionPolicy:
 
 
 def journal_policy(settings: Settings) -> RedactionPolicy:
-    """What the journal masks: the same credentials; body fields only when configured."""
-    return policy(
-        tuple(settings.redaction.headers),
-        tuple(settings.redaction.query),
-        tuple(settings.redaction.journal_body_paths),
-    )
+    """What the journal masks: the same credentials; body fields only when configured.
+    Asked on every request: kept for the settings' redaction group, which a change of the
+    settings replaces (`Settings.with_changes`)."""
+    group = settings.redaction
+    known = _JOURNAL_POLICY.get(group)
+    if known is None:
+        known = policy(tuple(group.headers), tuple(group.query), tuple(group.journal_body_paths))
+        _JOURNAL_POLICY.put(group, known)
+    return known
+
+
+_JOURNAL_POLICY: ByIdentity[object, RedactionPolicy] = ByIdentity(entries=16)
 
 
 # A credential shorter than this is not searched for in answers (a test's key "k" would

@@ -253,11 +253,13 @@ class KeptBody(NamedTuple):
 
     fields: dict[str, Any]
     stream: bool
+    stored: int  # the bytes these fields hold, as the journal counts them (`of`)
 
-    def size(self) -> int:
-        """The bytes these fields hold, as the journal counts them."""
-        body = self.fields["body"]
-        return (0 if body is None else len(body.data)) + len(self.fields["body_text"] or "")
+    @classmethod
+    def of(cls, fields: dict[str, Any], stream: bool) -> KeptBody:
+        body = fields["body"]
+        stored = (0 if body is None else len(body.data)) + len(fields["body_text"] or "")
+        return cls(fields, stream, stored)
 
 
 def kept_body(
@@ -272,7 +274,7 @@ def kept_body(
     known = _KEPT_BODIES.get(key)
     if known is None:
         known = _kept_body(raw, parsed, max_body_bytes, rules)
-        _KEPT_BODIES.put(key, known, len(raw) + known.size())
+        _KEPT_BODIES.put(key, known, len(raw) + known.stored)
     return known
 
 
@@ -282,7 +284,7 @@ def _kept_body(
     fields = scrubbed_body(body_fields(raw, parsed, max_body_bytes), rules)
     body = fields["body"]
     stream = _asks_for_stream(json_value(body) if parsed is None else parsed)
-    return KeptBody({**fields, "body": _as_stored(body)}, stream)
+    return KeptBody.of({**fields, "body": _as_stored(body)}, stream)
 
 
 def _as_stored(body: Any) -> WrittenJson | None:

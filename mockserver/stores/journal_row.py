@@ -70,7 +70,7 @@ class JournalRow(NamedTuple):
     def stored_bytes(self) -> int:
         """What the entry counts against journal_max_bytes (`JournalEntry.stored_bytes`)."""
         headers = self.headers
-        size = self.body.size() + _stored_size(self.response_body)
+        size = self.body.stored + _stored_size(self.response_body)
         return size + sum(map(len, headers)) + sum(map(len, headers.values()))
 
 

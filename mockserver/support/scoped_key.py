@@ -8,11 +8,12 @@ and the bytes' hash, which Python keeps on the bytes object, is computed once fo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from mockserver.support.values import value
 
-@dataclass(frozen=True, slots=True)
+
+@value  # made for every memo lookup: a frozen dataclass's __init__ costs 3x a slotted one's
 class ScopedBytes:
     scope: tuple[Any, ...]  # hashable values that complete the key
     data: bytes

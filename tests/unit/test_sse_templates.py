@@ -23,7 +23,6 @@ from mockserver.serialize.ids import IdSource, ResponseIdentity
 from mockserver.serialize.json import usage_object
 from mockserver.serialize.sse import (
     DONE,
-    HOLE,
     ChunkStream,
     FrameTemplate,
     StreamOptions,
@@ -32,6 +31,7 @@ from mockserver.serialize.sse import (
     token_piece_jsons,
     token_pieces,
 )
+from mockserver.serialize.template import HOLE
 from mockserver.tokens import counting
 
 ALPHABET = string.ascii_letters + string.digits

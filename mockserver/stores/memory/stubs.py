@@ -58,11 +58,11 @@ class MemoryStubStore:
 
     async def take(self, request: RequestView) -> Stub | None:
         found = self._found
-        if found is not None and found[0] is request and found[1] == self._version:
-            # What `would_answer` just found, still in the state its scenario requires (the
-            # admission between them may have waited, and a scenario may have moved).
-            if await self.available(found[2]):
-                return await self.answered(found[2])
+        # What `would_answer` just found, if still in the state its scenario requires (the
+        # admission between them may have waited, and a scenario may have moved).
+        just_found = found is not None and found[0] is request and found[1] == self._version
+        if just_found and found is not None and await self.available(found[2]):
+            return await self.answered(found[2])
         for stub in await self.matching(request):
             if stub.id in self.stubs and await self.available(stub):
                 return await self.answered(stub)
