@@ -22,6 +22,7 @@ from mockserver.recordings.fixtures import RecordedResponse
 from mockserver.recordings.library import RecordingLibrary
 from mockserver.recordings.recorder import kept_headers
 from mockserver.recordings.tape import Candidates, Recorded
+from mockserver.support.by_identity import ByIdentity
 
 
 def fixture_miss(status: int, message: str) -> AzureError:
@@ -35,10 +36,8 @@ class Replay:
 
     def __init__(self, library: RecordingLibrary) -> None:
         self.library = library
-        # What each recording in memory sends, made once: an identity memo, holding the
-        # Recorded so its id is not reused while it is here (the tape holds it anyway).
-        self._sendable: dict[int, tuple[Recorded, Sendable]] = {}
-        self._sendable_bytes = 0
+        # What each recording in memory sends, made once, by the Recorded's identity.
+        self._sendable: ByIdentity[Recorded, Sendable] = ByIdentity(SENDABLE_MEMO, SENDABLE_BYTES)
 
     async def answer(self, asked: Asked) -> Reply | None:
         library = self.library
@@ -49,11 +48,9 @@ class Replay:
             hit = await _take(tape.find(asked), asked, settings.recording.allow_repeats)
             library.observer.replayed(hit is not None)
             if hit is not None:
-                answer = ReplayedAnswer(
-                    await self._sendable_of(hit), settings.recording.replay_timing
-                )
-                why = f"recorded interaction {hit.source} matched"
-                return Reply("replay", f"fixture:{hit.source}", why, raw=answer, as_model=False)
+                sendable = await self._sendable_of(hit)
+                answer = ReplayedAnswer(sendable, settings.recording.replay_timing)
+                return Reply("replay", sendable.source, sendable.why, raw=answer, as_model=False)
         if library.may_record() or settings.recording.replay_miss == "generate":
             return None
         explained = tape.explain_miss(asked.recorded)
@@ -67,20 +64,12 @@ class Replay:
 
     async def _sendable_of(self, hit: Recorded) -> Sendable:
         if hit.on_disk is not None:  # a big answer: read again each time, not kept
-            return Sendable.of(await hit.answer())
-        known = self._sendable.get(id(hit))
-        if known is not None:
-            return known[1]
-        made = Sendable.of(await hit.answer())
-        size = len(made.body or b"")
-        if size <= SENDABLE_BYTES:
-            full = len(self._sendable) >= SENDABLE_MEMO
-            if full or self._sendable_bytes + size > SENDABLE_BYTES:
-                self._sendable.clear()
-                self._sendable_bytes = 0
-            self._sendable[id(hit)] = (hit, made)
-            self._sendable_bytes += size
-        return made
+            return Sendable.of(await hit.answer(), hit.source)
+        known = self._sendable.get(hit)
+        if known is None:
+            known = Sendable.of(await hit.answer(), hit.source)
+            self._sendable.put(hit, known, size=len(known.body or b""))
+        return known
 
 
 # Recordings whose answer the engine keeps ready to send: at most this many, holding at
@@ -105,11 +94,15 @@ class Sendable(NamedTuple):
     recorded: RecordedResponse
     headers: dict[str, str]
     body: bytes | None
+    source: str  # as the journal names the answer: "fixture:<where>"
+    why: str
 
     @classmethod
-    def of(cls, recorded: RecordedResponse) -> Sendable:
+    def of(cls, recorded: RecordedResponse, where: str) -> Sendable:
+        """`where`: the recording's place, as the journal names it."""
         body = None if recorded.frames is not None else recorded.body_bytes()
-        return cls(recorded, kept_headers(recorded.headers), body)
+        why = f"recorded interaction {where} matched"
+        return cls(recorded, kept_headers(recorded.headers), body, f"fixture:{where}", why)
 
 
 class ReplayedAnswer:

@@ -20,6 +20,7 @@ from mockserver.redaction.rules import (
     scrub_serialized,
     scrub_text,
 )
+from mockserver.support.by_identity import ByIdentity
 from mockserver.support.memo import Memo
 from mockserver.support.scoped_key import ScopedBytes
 
@@ -183,22 +184,22 @@ def masked_head(
     and the lane hands the same parsed head to every request sent with the same bytes (it
     keeps them), so a client repeating its request has them masked once. The rows that
     share the results never change them (an entry copies them when it is made)."""
-    known = _MASKED_HEADS.get(id(headers))
-    if known is not None and known[0] is headers and known[1] is query and known[2] is rules:
-        return known[3], known[4]
+    known = _MASKED_HEADS.get(headers)
+    if known is not None and known[0] is query and known[1] is rules:
+        return known[2], known[3]
     made = masked_query(query, rules), masked(headers, rules)
-    if len(_MASKED_HEADS) >= MASKED_HEADS:
-        _MASKED_HEADS.clear()
-    _MASKED_HEADS[id(headers)] = (headers, query, rules, *made)
+    _MASKED_HEADS.put(headers, (query, rules, *made))
     return made
 
 
-# Heads masked by `masked_head`, by the identity of their headers; holding the objects keeps
-# their ids from being reused while they are here. Those hold a request's credentials as
-# sent (as the lane's parsed heads do): in this process's memory only, and emptied with the
-# journal's other memos.
+# Heads masked by `masked_head`, by their headers' identity (`ByIdentity`, which holds them,
+# and the query and rules beside them). Those hold a request's credentials as sent (as the
+# lane's parsed heads do): in this process's memory only, and emptied with the journal's
+# other memos.
 MASKED_HEADS = 64
-_MASKED_HEADS: dict[int, tuple[object, object, object, dict[str, str], dict[str, str]]] = {}
+_MASKED_HEADS: ByIdentity[
+    Mapping[str, str], tuple[object, object, dict[str, str], dict[str, str]]
+] = ByIdentity(MASKED_HEADS)
 
 
 def texts_of(values: dict[str, str]) -> dict[str, str]:

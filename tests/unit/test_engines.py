@@ -163,7 +163,7 @@ async def test_answers_kept_ready_to_send_stay_within_their_bound(
         reply = await engine.answer(asked(body))
         assert reply is not None and reply.raw is not None
         assert reply.raw.body == answer.encode() and reply.raw.headers == {"X-Kept": "y"}
-        assert engine._sendable_bytes <= replay.SENDABLE_BYTES
+        assert engine._sendable.size <= replay.SENDABLE_BYTES
         assert len(engine._sendable) <= 2
 
 

@@ -42,6 +42,7 @@ from mockserver.http.writer import relay_pieces
 from mockserver.operations.base import Surface
 from mockserver.pipeline import Outcome
 from mockserver.serialize.sse import FrameSource
+from mockserver.support.by_identity import ByIdentity
 
 log = logging.getLogger("mockserver")
 
@@ -149,32 +150,24 @@ async def _raw(answering: Answering, answer: RawAnswer, body_fault: str | None) 
 
 class _OwnHeads:
     """Raw answers' own heads (`wire.own_head`), kept for headers that come again as the
-    same dict: a recording replayed shares one, a relayed answer has its own. By identity,
-    from a dict's second sighting, so a relayed answer's is seldom kept (only when a freed
-    dict's id comes back on another: bounded, and a hit still needs the very dict); holding
-    the dict keeps its id from being reused while it is here (nothing changes an answer's
-    headers)."""
+    same dict: a recording replayed shares one, a relayed answer has its own. By identity
+    (`ByIdentity`), from a dict's second sighting, so a relayed answer's is seldom kept
+    (nothing changes an answer's headers)."""
 
     SIZE = 256
 
     def __init__(self) -> None:
-        self._known: dict[int, tuple[Mapping[str, str], OwnHead | None]] = {}
-        self._seen: set[int] = set()
+        # In a 1-tuple: None is a head that goes the long way, known as such.
+        self._known: ByIdentity[Mapping[str, str], tuple[OwnHead | None]] = ByIdentity(self.SIZE)
 
     def of(self, headers: Mapping[str, str]) -> OwnHead | None:
-        key = id(headers)
-        known = self._known.get(key)
-        if known is not None and known[0] is headers:
-            return known[1]
-        if key not in self._seen:
-            if len(self._seen) >= self.SIZE:
-                self._seen.clear()
-            self._seen.add(key)
+        known = self._known.get(headers)
+        if known is not None:
+            return known[0]
+        if not self._known.seen_before(headers):
             return None
-        if len(self._known) >= self.SIZE:
-            self._known.clear()
         made = own_head(headers)
-        self._known[key] = (headers, made)
+        self._known.put(headers, (made,))
         return made
 
 

@@ -91,7 +91,9 @@ class Ready:
 
     status: Status
     body: bytes
-    headers: Mapping[str, str]  # a plain dict: an answer the mock made (`head_of`)
+    # A CIMultiDict, or the plain dict of an answer the mock made (`head_of`) or of a
+    # recording's own headers (`head_after`): never changed here (`writable` copies it).
+    headers: Mapping[str, str]
     chunked: bool = False  # Azure sends some errors in chunks, with no Content-Length
     written_by_orjson: bool = False  # for the journal: the bytes are orjson's own
     own: OwnHead | None = None  # `headers` written already, when they are an answer's own
