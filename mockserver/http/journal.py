@@ -76,14 +76,14 @@ async def record(
     rules = journal_policy(state.settings)  # the credentials fixture files leave out, masked
     limit = state.settings.journal.max_body_bytes
     reply, usage = trace.reply, trace.usage
-    query, headers = masked_head(seen.query, seen.headers, rules)
+    head = masked_head(seen.query, seen.headers, rules)
     # In the fields' order, positionally: a NamedTuple takes 19 keywords at twice the cost.
     row = JournalRow(
         time.time(),
         seen.method,
         as_text(scrub_text(seen.path, MASK)),  # path: a key pasted into a URL, masked
-        query,
-        headers,
+        head.query,
+        head.headers,
         # body; trace.json_body: None when refused before the body was decoded
         kept_body(seen.body, trace.json_body, limit, rules),
         status,
@@ -101,6 +101,7 @@ async def record(
         trace.fault,
         trace.replay_miss,
         _answer_body(answer, limit),  # response_body
+        head.headers_bytes,
     )
     try:
         await state.stores(_session(seen.headers)).journal.record(row)

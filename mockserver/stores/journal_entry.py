@@ -159,9 +159,7 @@ class JournalEntry:
     def stored_bytes(self) -> int:
         """What this entry counts against journal_max_bytes: its body as kept, its headers."""
         body = stored_size(self, "body") + len(self.body_text or "")
-        body += stored_size(self, "response_body")
-        headers = self.headers
-        return body + sum(map(len, headers)) + sum(map(len, headers.values()))
+        return body + stored_size(self, "response_body") + headers_bytes(self.headers)
 
 
 def masked(headers: Mapping[str, str], rules: RedactionPolicy = DEFAULT_POLICY) -> dict[str, str]:
@@ -176,9 +174,15 @@ def masked_query(
     return texts_of(rules.query(query, MASK))
 
 
+class MaskedHead(NamedTuple):
+    query: dict[str, str]
+    headers: dict[str, str]
+    headers_bytes: int  # what the masked headers count against journal_max_bytes
+
+
 def masked_head(
     query: Mapping[str, str], headers: Mapping[str, str], rules: RedactionPolicy
-) -> tuple[dict[str, str], dict[str, str]]:
+) -> MaskedHead:
     """`masked_query` and `masked` of a request's head, made once for a head parsed once:
     aiohttp's parser makes a head's headers and query once and nothing changes them after,
     and the lane hands the same parsed head to every request sent with the same bytes (it
@@ -186,10 +190,16 @@ def masked_head(
     share the results never change them (an entry copies them when it is made)."""
     known = _MASKED_HEADS.get(headers)
     if known is not None and known[0] is query and known[1] is rules:
-        return known[2], known[3]
-    made = masked_query(query, rules), masked(headers, rules)
-    _MASKED_HEADS.put(headers, (query, rules, *made))
+        return known[2]
+    kept = masked(headers, rules)
+    made = MaskedHead(masked_query(query, rules), kept, headers_bytes(kept))
+    _MASKED_HEADS.put(headers, (query, rules, made))
     return made
+
+
+def headers_bytes(headers: Mapping[str, str]) -> int:
+    """What kept headers count against journal_max_bytes: their names' and values' lengths."""
+    return sum(map(len, headers)) + sum(map(len, headers.values()))
 
 
 # Heads masked by `masked_head`, by their headers' identity (`ByIdentity`, which holds them,
@@ -197,9 +207,9 @@ def masked_head(
 # lane's parsed heads do): in this process's memory only, and emptied with the journal's
 # other memos.
 MASKED_HEADS = 64
-_MASKED_HEADS: ByIdentity[
-    Mapping[str, str], tuple[object, object, dict[str, str], dict[str, str]]
-] = ByIdentity(MASKED_HEADS)
+_MASKED_HEADS: ByIdentity[Mapping[str, str], tuple[object, object, MaskedHead]] = ByIdentity(
+    MASKED_HEADS
+)
 
 
 def texts_of(values: dict[str, str]) -> dict[str, str]:

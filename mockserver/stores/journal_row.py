@@ -14,7 +14,14 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from mockserver.stores.journal_entry import NULL, JournalEntry, KeptBody, ReplayMiss, WrittenJson
+from mockserver.stores.journal_entry import (
+    NULL,
+    JournalEntry,
+    KeptBody,
+    ReplayMiss,
+    WrittenJson,
+    headers_bytes,
+)
 
 
 class JournalRow(NamedTuple):
@@ -37,6 +44,9 @@ class JournalRow(NamedTuple):
     fault: str | None
     replay_miss: ReplayMiss | None
     response_body: WrittenJson | str | None  # as `journal_entry.response_body` keeps it
+    # Not an entry's field: what `headers` count against journal_max_bytes, counted once per
+    # head masked (`journal_entry.masked_head`); -1 for counted when asked.
+    headers_bytes: int = -1
 
     def entry(self, entry_id: int) -> JournalEntry:
         """The entry this row stands for, numbered `entry_id`."""
@@ -69,9 +79,9 @@ class JournalRow(NamedTuple):
 
     def stored_bytes(self) -> int:
         """What the entry counts against journal_max_bytes (`JournalEntry.stored_bytes`)."""
-        headers = self.headers
+        known = self.headers_bytes
         size = self.body.stored + _stored_size(self.response_body)
-        return size + sum(map(len, headers)) + sum(map(len, headers.values()))
+        return size + (known if known >= 0 else headers_bytes(self.headers))
 
 
 def _usage(usage: tuple[int, int, int] | None) -> dict[str, int] | None:

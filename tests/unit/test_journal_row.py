@@ -16,6 +16,7 @@ from mockserver.stores.journal_entry import (
     JournalEntry,
     ReplayMiss,
     kept_body,
+    masked_head,
     response_body,
 )
 from mockserver.stores.journal_row import JournalRow
@@ -104,6 +105,12 @@ def test_a_row_makes_the_entry_built_whole(
     assert entry == whole
     assert entry.to_json() == whole.to_json()
     assert made.stored_bytes() == whole.stored_bytes() == entry.stored_bytes()
+    # The headers' bytes counted once, as the journal step hands them over, count the same.
+    counted = made._replace(
+        headers_bytes=masked_head({}, made.headers, DEFAULT_POLICY).headers_bytes
+    )
+    assert counted.stored_bytes() == entry.stored_bytes()
+    assert counted.entry(7) == entry
 
 
 def test_rows_and_entries_are_numbered_in_order_and_after_a_clear() -> None:
