@@ -325,6 +325,7 @@ def forget_kept_bodies() -> None:
     cleared, a session reset)."""
     _KEPT_BODIES.clear()
     _ANSWERS_READ.clear()
+    _ANSWERS_SEEN.clear()
     _MASKED_HEADS.clear()
 
 
@@ -344,11 +345,14 @@ def response_body(raw: bytes | None, max_body_bytes: int, written_by_orjson: boo
         return raw[:max_body_bytes].decode("utf-8", "replace")
     if written_by_orjson:  # the mock's own answer: kept as written
         return WrittenJson.of_answer(raw)
-    known = _ANSWERS_READ.get(raw)
+    known = _ANSWERS_SEEN.get(raw)  # the very bytes again (a recording's): not even hashed
     if known is None:
-        known = _read_answer(raw)
+        known = _ANSWERS_READ.get(raw)
+        if known is None:
+            known = _read_answer(raw)
         if len(raw) <= ANSWER_MEMO_BYTES:
             _ANSWERS_READ.put(raw, known, 2 * len(raw))  # the answer's bytes and what is kept
+            _ANSWERS_SEEN.put(raw, known)
     return known
 
 
@@ -370,6 +374,7 @@ ANSWER_MEMO_SIZE = 128
 _ANSWERS_READ: Memo[bytes, WrittenJson | str] = Memo(
     max_entries=ANSWER_MEMO_SIZE, max_size=2 * ANSWER_MEMO_SIZE * ANSWER_MEMO_BYTES
 )
+_ANSWERS_SEEN: ByIdentity[bytes, WrittenJson | str] = ByIdentity(ANSWER_MEMO_SIZE)
 
 
 def decode_for_journal(raw: bytes) -> tuple[KeptJson | None, str | None]:

@@ -12,11 +12,13 @@ from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 from mockserver.redaction.rules import DEFAULT_POLICY, policy
 from mockserver.stores.journal_entry import (
     JournalEntry,
+    WrittenJson,
     forget_kept_bodies,
     kept_body,
     masked,
     masked_head,
     masked_query,
+    response_body,
 )
 from mockserver.stores.memory.journal import MemoryJournal
 
@@ -109,3 +111,16 @@ def test_a_head_is_masked_once_per_policy_until_the_journal_is_cleared() -> None
     assert masked_head(query, headers, DEFAULT_POLICY)[1] is not first[1]
     stricter = masked_head(query, headers, policy(("x-team",)))
     assert stricter[1] == {"api-key": "***", "x-team": "***"}
+
+
+def test_an_answer_sent_again_is_read_once_until_the_journal_is_cleared() -> None:
+    """A recording's answer replayed is the very same bytes each time: read once, kept by
+    those bytes' identity and by their value; a clear forgets both."""
+    raw = orjson.dumps({"id": "chatcmpl-1", "choices": []}) + b"\n"
+    first = response_body(raw, 1 << 20)
+    assert response_body(raw, 1 << 20) is first
+    assert response_body(bytes(bytearray(raw)), 1 << 20) is first  # equal bytes: by value
+    asyncio.run(MemoryJournal().clear())
+    again = response_body(raw, 1 << 20)
+    assert again == first and again is not first
+    assert again == WrittenJson(b'{"id":"chatcmpl-1","choices":[]}')

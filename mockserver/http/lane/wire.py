@@ -241,14 +241,18 @@ class _HeadTemplate(NamedTuple):
         return cls([piece.encode() for piece in pieces[0::2]], holes)
 
     def fill(self, date: str, request_id: str, client_id: str) -> bytes:
-        assert self.parts is not None, "a head that cannot be cut is made the long way"
+        parts = self.parts
+        assert parts is not None, "a head that cannot be cut is made the long way"
+        if self.holes == _DATE_AND_ID:  # most heads: spelt out, twice as fast
+            return b"".join((parts[0], date.encode(), parts[1], request_id.encode(), parts[2]))
         values = (date.encode(), request_id.encode(), client_id.encode())
-        joined = [self.parts[0]]
-        for hole, part in zip(self.holes, self.parts[1:], strict=True):
+        joined = [parts[0]]
+        for hole, part in zip(self.holes, parts[1:], strict=True):
             joined += (values[hole], part)
         return b"".join(joined)
 
 
+_DATE_AND_ID = (0, 1)
 # Head templates by shape: at most this many, then emptied and made again.
 HEAD_TEMPLATES = 256
 _HEAD_TEMPLATES: dict[tuple[object, ...], _HeadTemplate] = {}
