@@ -4,9 +4,13 @@ fresh server gives, and a settings change applies at once."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import orjson
+
 from mockserver.testing.server import MockServer
+from tests.support.rawhttp import post_chat
 
 # Kept the second time a body is seen, read from the third on.
 SENDS = 4
@@ -103,3 +107,21 @@ def test_a_secret_in_a_body_sent_again_is_masked_in_every_entry() -> None:
     bodies = [entry.body for entry in entries]
     assert bodies == [bodies[0]] * SENDS
     assert SECRET not in str(bodies) and "keep it" in str(bodies[0])
+
+
+def test_a_body_answered_again_is_the_same_bytes_but_its_id_and_created() -> None:
+    """Raw HTTP: the answers written whole (the first sends) and those filled into the
+    body's template (from the fourth) are the same bytes once the id and `created` are
+    set aside, and each has its own id."""
+    with MockServer() as server:
+        sent = [post_chat(server, {"messages": ASK}) for _ in range(SENDS + 1)]
+    assert [answer.status for answer in sent] == [200] * (SENDS + 1)
+    ids = [orjson.loads(answer.body)["id"] for answer in sent]
+    assert len(set(ids)) == len(ids)
+    shapes = {
+        re.sub(rb'"created":\d+,"id":"chatcmpl-[A-Za-z0-9]+"', b"<id>", answer.body)
+        for answer in sent
+    }
+    assert len(shapes) == 1
+    (shape,) = shapes
+    assert shape.count(b"<id>") == 1 and shape.endswith(b"}\n")
