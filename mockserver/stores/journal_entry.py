@@ -346,13 +346,15 @@ def response_body(raw: bytes | None, max_body_bytes: int, written_by_orjson: boo
     if written_by_orjson:  # the mock's own answer: kept as written
         return WrittenJson.of_answer(raw)
     known = _ANSWERS_SEEN.get(raw)  # the very bytes again (a recording's): not even hashed
+    if known is not None:
+        return known
+    known = _ANSWERS_READ.get(raw)
     if known is None:
-        known = _ANSWERS_READ.get(raw)
-        if known is None:
-            known = _read_answer(raw)
+        known = _read_answer(raw)
         if len(raw) <= ANSWER_MEMO_BYTES:
             _ANSWERS_READ.put(raw, known, 2 * len(raw))  # the answer's bytes and what is kept
-            _ANSWERS_SEEN.put(raw, known)
+    if len(raw) <= ANSWER_MEMO_BYTES:
+        _ANSWERS_SEEN.put(raw, known)
     return known
 
 
