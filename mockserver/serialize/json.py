@@ -23,7 +23,7 @@ def chat_completion_body(
     known = _BODIES.get(completion)
     if known is not None and known[0] == service_tier:
         return known[1].fill(b"%d" % identity.created, orjson.dumps(identity.id))
-    if _BODIES.seen_before(completion):
+    if _small(completion) and _BODIES.seen_before(completion):
         try:
             template = JsonTemplate(_chat_completion_json(completion, HOLE, HOLE, service_tier), 2)
         except ValueError:  # the completion holds HOLE itself: written whole each time
@@ -34,9 +34,19 @@ def chat_completion_body(
     return _chat_completion_json(completion, identity.created, identity.id, service_tier)
 
 
-# Bodies of completions answered more than once, as templates: at most 128 (each held by the
-# generator's memo too), by the completion's identity (`ByIdentity`).
+# Bodies of completions answered more than once, as templates: at most 128, by the
+# completion's identity (`ByIdentity`, which holds them and those seen once), and only for
+# completions of at most TEMPLATED_TEXT characters, so what it holds stays a few MB.
 _BODIES: ByIdentity[Completion, tuple[str | None, JsonTemplate]] = ByIdentity(128)
+TEMPLATED_TEXT = 16 * 1024
+
+
+def _small(completion: Completion) -> bool:
+    texts = 0
+    for choice in completion.choices:
+        texts += len(choice.content or "") + len(choice.refusal or "")
+        texts += sum(len(call.arguments) for call in choice.tool_calls)
+    return texts <= TEMPLATED_TEXT
 
 
 def _chat_completion_json(

@@ -141,3 +141,14 @@ def test_by_identity_is_bounded_by_size() -> None:
     assert (len(memo), memo.get(things[3])) == (1, None)
     memo.put(things[2], b"abcdef", size=6)  # replaced: its old size no longer counts
     assert memo.size == 6
+
+
+def test_a_long_completion_is_written_whole_each_time_and_not_held() -> None:
+    completion = Completion((Choice(0, "word " * 4000, "stop"),), Usage(1, 2, 0), "o3-mini", None)
+    bodies._BODIES.clear()
+    for n in range(3):
+        identity = ResponseIdentity(f"chatcmpl-{n}", n)
+        assert bodies.chat_completion_body(completion, identity) == (
+            bodies._chat_completion_json(completion, n, identity.id, None)
+        )
+    assert bodies._BODIES.get(completion) is None and not bodies._BODIES.seen_before(completion)

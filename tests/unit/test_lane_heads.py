@@ -146,3 +146,12 @@ def test_own_headers_holding_a_template_mark_are_written_the_long_way() -> None:
         assert head_after(Status(200), made, asker, 12) == head_bytes(
             Status(200), CIMultiDict(own), asker, 12
         )
+
+
+def test_a_region_from_undecodable_bytes_is_written_as_the_long_way_writes_it() -> None:
+    asker = Asker("0f0e0d0c-0b0a-4908-8706-050403020100", CIMultiDict(), "East\udcff US", True)
+    made = own_head({"x-kept": "1"})
+    assert made is not None
+    assert head_after(Status(200), made, asker, 5) == head_bytes(
+        Status(200), CIMultiDict({"x-kept": "1"}), asker, 5
+    )

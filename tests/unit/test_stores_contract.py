@@ -218,6 +218,13 @@ async def test_take_answers_as_things_are_when_it_takes(stores: Stores) -> None:
     await stores.scenarios.set("s", "moved on")  # the found stub no longer answers
     assert (await stores.stubs.take(asked) or stub(id="none")).id == "low"
 
+    await stores.stubs.add(
+        saying("hello", id="later", priority=0, scenario="t", required_state="open")
+    )
+    assert await stores.stubs.would_answer(asked)  # "low": "later" waits for its state
+    await stores.scenarios.set("t", "open")  # a better-ranked stub answers now
+    assert (await stores.stubs.take(asked) or stub(id="none")).id == "later"
+
 
 async def test_take_by_id_moves_the_scenario(stores: Stores) -> None:
     await stores.stubs.add(stub(id="s1", scenario="flow", new_state="after"))

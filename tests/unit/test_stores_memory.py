@@ -3,11 +3,16 @@ own bounds, and how a server's state is wired to them."""
 
 from __future__ import annotations
 
+import asyncio
+
 from mockserver.config import Settings
+from mockserver.engines.matching import RequestView
+from mockserver.engines.stubs import Stub
 from mockserver.state import AppState
 from mockserver.stores.memory.faults import MemoryFaultLedger
 from mockserver.stores.memory.journal import MemoryJournal
 from mockserver.stores.memory.responses import MemoryResponseStore
+from mockserver.stores.memory.scenarios import MemoryScenarioStore
 from mockserver.stores.memory.stubs import MemoryStubStore
 from mockserver.stores.responses import StoredResponse
 
@@ -48,3 +53,18 @@ def test_a_server_state_reaches_each_sessions_stores_through_one_object() -> Non
     assert isinstance(journal, MemoryJournal) and journal.capacity == 3
     for gone in ("stubs", "journal", "quota", "responses", "fault_counter", "roll_fault"):
         assert not hasattr(state, gone), gone
+
+
+async def test_a_stub_removed_while_a_long_request_is_matched_does_not_answer_it() -> None:
+    """A request over 64 KiB is matched on a thread; a stub removed meanwhile is not the
+    one `take` hands over afterwards."""
+    stubs = MemoryStubStore(MemoryScenarioStore())
+    await stubs.add(Stub.model_validate({"id": "gone", "answer": {"content": "ok"}}))
+    text = "hello " + "x" * 70_000
+    body = {"messages": [{"role": "user", "content": text}]}
+    asked = RequestView("dated", "o3-mini", "2025-04-01-preview", {}, body, size=len(text))
+    matching = asyncio.create_task(stubs.would_answer(asked))
+    await asyncio.sleep(0)  # it waits on the thread now
+    assert await stubs.remove("gone")
+    assert await matching  # it was there when matched
+    assert await stubs.take(asked) is None

@@ -233,7 +233,10 @@ class _HeadTemplate(NamedTuple):
         marked = asker._replace(
             request_id=_HOLES[1], headers={CLIENT_REQUEST_ID: _HOLES[2]} if client else {}
         )
-        constant = own.lines + asker.region.encode() + (status.reason or "").encode()
+        # (surrogatepass: a region or reason from undecodable bytes is only searched here;
+        # the serializer drops its surrogates as it does on the long way)
+        texts = asker.region + (status.reason or "")
+        constant = own.lines + texts.encode("utf-8", "surrogatepass")
         if any(hole.encode() in constant for hole in _HOLES):
             return cls(None, ())
         pieces = _HOLE_MARKS.split(_head_after(status, own, marked, length, _HOLES[0]).decode())

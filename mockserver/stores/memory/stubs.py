@@ -5,7 +5,8 @@ scenario store it awaits is in memory too), so a take is never interleaved with 
 
 The rules ask `would_answer` and then `take` for the same request: the stub the first
 found is handed to the second when nothing changed between them (the same request, no
-stub added, removed or answered since), so a stubbed request is matched once, not twice.
+stub added, removed or answered since, and no stub gated by a scenario state, which a
+scenario set by hand could open), so a stubbed request is matched once, not twice.
 The stubs are ranked once per change, not on every request.
 """
 
@@ -29,6 +30,7 @@ class MemoryStubStore:
         self.order: dict[str, int] = {}  # stub id -> when added (later is larger)
         self.counter = itertools.count()
         self._ranked: list[Stub] | None = None  # ranked on first use after a change
+        self._gated = False  # some stub answers only in a scenario state (with `_ranked`)
         self._version = 0  # moved on by every change: an add, a remove, a clear, an answer
         # What `would_answer` found last: the request, the version, the stub that answers.
         self._found: tuple[RequestView, int, Stub] | None = None
@@ -57,11 +59,8 @@ class MemoryStubStore:
         return bool(self.stubs)
 
     async def take(self, request: RequestView) -> Stub | None:
-        found = self._found
-        # What `would_answer` just found, if still in the state its scenario requires (the
-        # admission between them may have waited, and a scenario may have moved).
-        just_found = found is not None and found[0] is request and found[1] == self._version
-        if just_found and found is not None and await self.available(found[2]):
+        found, self._found = self._found, None
+        if found is not None and await self._still_first(found, request):
             return await self.answered(found[2])
         for stub in await self.matching(request):
             if stub.id in self.stubs and await self.available(stub):
@@ -73,11 +72,25 @@ class MemoryStubStore:
         return None if stub is None else await self.answered(stub)
 
     async def would_answer(self, request: RequestView) -> bool:
+        version = self._version  # a long request is matched on a thread: stubs may change
         for stub in await self.matching(request):
             if await self.available(stub):
-                self._found = (request, self._version, stub)
+                if version == self._version:
+                    self._found = (request, version, stub)
                 return True
         return False
+
+    async def _still_first(
+        self, found: tuple[RequestView, int, Stub], request: RequestView
+    ) -> bool:
+        """Whether the stub `would_answer` found for this very request is still the one a
+        match would take: no stub added, removed or answered since, none whose scenario
+        gates it (a scenario moved by hand can make a better-ranked one answer), and the
+        found one still there and available."""
+        asked, version, stub = found
+        if asked is not request or version != self._version or self._gated:
+            return False
+        return self.stubs.get(stub.id) is stub and await self.available(stub)
 
     async def matching(self, request: RequestView) -> Iterable[Stub]:
         """The stubs whose match accepts `request`, first-ranked first.
@@ -89,6 +102,7 @@ class MemoryStubStore:
         ranked = self._ranked
         if ranked is None:
             ranked = self._ranked = sorted(self.stubs.values(), key=self.rank)
+            self._gated = any(stub.required_state is not None for stub in ranked)
         if request.size > MATCHED_ON_LOOP_BYTES:
             return await off_loop(_matched, ranked, request)
         return (stub for stub in ranked if stub.match.matches(request))
