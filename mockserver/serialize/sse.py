@@ -32,7 +32,7 @@ from mockserver.engines.reply import Choice, Completion
 from mockserver.serialize.filters import completion_filter_results, prompt_filter_results
 from mockserver.serialize.ids import ResponseIdentity
 from mockserver.serialize.json import usage_object
-from mockserver.serialize.template import HOLE, JsonTemplate
+from mockserver.serialize.template import HOLE, JsonTemplate, filled
 from mockserver.support.memo import Memo
 from mockserver.support.values import value
 from mockserver.tokens import counting as tokens
@@ -100,7 +100,7 @@ class FrameTemplate:
         self.parts = parts
 
     def fill(self, *values: bytes) -> bytes:
-        return b"".join(chain.from_iterable(zip(self.parts, (*values, b""), strict=True)))
+        return filled(self.parts, values)
 
     def frames(self, *columns: Iterable[bytes]) -> Iterator[bytes]:
         """A frame per row of the columns' values, until the first column ends (the later

@@ -35,4 +35,9 @@ class JsonTemplate:
         parts = self.parts
         if len(values) == 2 == len(parts) - 1:  # the common case, spelt out: 7x faster
             return b"".join((parts[0], values[0], parts[1], values[1], parts[2]))
-        return b"".join(chain.from_iterable(zip(parts, (*values, b""), strict=True)))
+        return filled(parts, values)
+
+
+def filled(parts: list[bytes], values: tuple[bytes, ...]) -> bytes:
+    """`parts` joined with a value between each two (one fewer value than parts)."""
+    return b"".join(chain.from_iterable(zip(parts, (*values, b""), strict=True)))
