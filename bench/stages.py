@@ -130,12 +130,9 @@ HOOKS = [
     ("mockserver.http.writer:write_stream", "stream writer: frames to aiohttp", "writer"),
     ("mockserver.serialize.sse:ChunkStream._model_frame", "SSE chunk JSON", "render"),
     ("mockserver.serialize.sse:ChunkStream._pad", "SSE obfuscation pad", "render"),
-    (
-        "mockserver.serialize.sse:ChunkStream._reproducible_pad",
-        "SSE pad, seeded (per frame)",
-        "render",
-    ),
-    ("mockserver.serialize.sse:random_pads", "SSE pads, random (a batch)", "render"),
+    ("mockserver.serialize.pads:SeededPads._draw", "SSE pad, seeded (per frame)", "render"),
+    ("mockserver.serialize.pads:PooledPads.take", "SSE pads, random (from the pool)", "render"),
+    ("mockserver.serialize.sse:FrameRun.wrapped", "SSE frames as HTTP chunks (a block)", "render"),
     ("mockserver.serialize.sse:token_pieces", "SSE token pieces", "render"),
     ("mockserver.faults.latency:pacer_for", "stream pacer", "plan"),
     # aiohttp's own steps (per request; never the connection's long-lived `start`)

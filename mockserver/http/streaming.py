@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from functools import partial
-from itertools import chain, islice
+from functools import lru_cache, partial
+from itertools import chain, repeat
 
 from aiohttp import web
 from aiohttp.http import StreamWriter
@@ -22,7 +22,7 @@ from aiohttp.http import StreamWriter
 from mockserver.contract.errors import catalogue_error
 from mockserver.faults.latency import NO_DELAY, Pacer
 from mockserver.http.keys import DISCONNECTED, REQUEST_ID
-from mockserver.serialize.sse import FrameSource
+from mockserver.serialize.sse import FrameSource, Segment, first_frame, frames_of
 
 log = logging.getLogger("mockserver")
 EVENT_STREAM = "text/event-stream; charset=utf-8"
@@ -35,9 +35,9 @@ SEND_BYTES = 64 * 1024
 # Ready frames framed as HTTP chunks together (a block of 256 W3 frames is ~90 KB).
 FRAMES_PER_BLOCK = 256
 GARBLED_FRAME = b'data: \xff\xfe\x00{"choices": [\n\n'  # neither JSON nor UTF-8
-_HEX = b"%x".__mod__
+CRLF = b"\r\n"
 Send = Callable[[list[bytes]], Awaitable[None]]  # framed chunks out, waiting on a slow client
-_HEX_OF_SIZE = [_HEX(size) for size in range(4096)]  # ~150 KB
+_CHUNK_HEADS = [b"%x\r\n" % size for size in range(4096)]  # a chunk's size line: ~150 KB
 
 
 async def write_stream(
@@ -55,17 +55,14 @@ async def write_stream(
     response = web.StreamResponse(status=200, headers={**headers, "Content-Type": EVENT_STREAM})
     # Frames are made as they are sent, so a thousand slow streams hold no frames in
     # memory; only a fault needs them all first, to strike half way.
-    frames: Iterable[bytes] = chunks.frames()
-    if fault_kind:
-        made = list(frames)
-        frames = made[: fault_position(made)]
+    segments = stream_segments(chunks, fault_kind)
     try:
         await response.prepare(request)  # the client may be gone before the first byte
         await pacer.before_first()
         if _chunks_are_ours(request, response):
-            sent = await _write_chunks(request, response, iter(frames), pacer)
+            sent = await _write_chunks(request, response, segments, pacer)
         else:
-            sent = await _write_each(response, frames, pacer)
+            sent = await _write_each(response, frames_of(segments), pacer)
         await _finish(request, response, fault_kind, chunks, sent)
     except ConnectionError:
         request[DISCONNECTED] = True
@@ -73,19 +70,28 @@ async def write_stream(
     return response
 
 
+def stream_segments(chunks: FrameSource, fault_kind: str | None) -> Iterator[Segment]:
+    """The segments to send. Frames are made as they are sent, so a thousand slow streams
+    hold no frames in memory; only a fault needs them all first, to strike half way."""
+    if not fault_kind:
+        return chunks.segments()
+    made = list(frames_of(chunks.segments()))
+    return iter(made[: fault_position(made)])
+
+
 async def _write_chunks(
-    request: web.Request, response: web.StreamResponse, frames: Iterator[bytes], pacer: Pacer
+    request: web.Request, response: web.StreamResponse, segments: Iterator[Segment], pacer: Pacer
 ) -> int:
     """The first frame with the headers (the client sees the stream open at once), then
     each frame framed as the HTTP chunk aiohttp would have made of it: paced, each sent at
     its own time; unpaced, sent together, about SEND_BYTES at a time."""
-    first = next(frames, None)
+    first, rest = first_frame(segments)
     if first is None:
         return 0
     await response.write(first)
     if pacer.between_frames_seconds > 0:
-        return 1 + await _send_paced(request, frames, pacer)
-    return 1 + await send_ready(frames, partial(_send, request))
+        return 1 + await _send_paced(request, frames_of(rest), pacer)
+    return 1 + await send_ready(rest, partial(_send, request))
 
 
 async def _send_paced(request: web.Request, frames: Iterator[bytes], pacer: Pacer) -> int:
@@ -97,19 +103,19 @@ async def _send_paced(request: web.Request, frames: Iterator[bytes], pacer: Pace
     return sent
 
 
-async def send_ready(frames: Iterator[bytes], send: Send, closing: bytes = b"") -> int:
+async def send_ready(segments: Iterator[Segment], send: Send, closing: bytes = b"") -> int:
     """Frames that are all ready: framed a block at a time, sent about SEND_BYTES at a time,
     with a turn for other connections between two sends (both fronts' streams). `closing`:
-    bytes that go with the last send (the lane's closing chunk: one write fewer)."""
-    sent, size, batch = 0, 0, []
-    while block := list(islice(frames, FRAMES_PER_BLOCK)):
-        framed = http_chunks(block)
-        batch.append(framed)
-        sent, size = sent + len(block), size + len(framed)
-        if size >= SEND_BYTES:
+    bytes that go with the last send (the lane's closing chunk: one write fewer). How many
+    frames were sent."""
+    sent, size, batch = 0, 0, list[bytes]()
+    for framed, frames in _framed_blocks(segments):
+        if size >= SEND_BYTES:  # sent once the next block is made: the last goes with `closing`
             await send(batch)
             size, batch = 0, []
             await asyncio.sleep(0)
+        batch.append(framed)
+        sent, size = sent + frames, size + len(framed)
     if closing:
         batch.append(closing)
     if batch:
@@ -117,19 +123,49 @@ async def send_ready(frames: Iterator[bytes], send: Send, closing: bytes = b"") 
     return sent
 
 
+def _framed_blocks(segments: Iterable[Segment]) -> Iterator[tuple[bytes, int]]:
+    """The frames as HTTP chunks, at most FRAMES_PER_BLOCK a block, with how many each
+    holds: loose frames gathered and framed together, a run of templated frames framed
+    in the join that makes its frames."""
+    loose: list[bytes] = []
+    for segment in segments:
+        if isinstance(segment, bytes):
+            loose.append(segment)
+            if len(loose) == FRAMES_PER_BLOCK:
+                yield http_chunks(loose), len(loose)
+                loose = []
+            continue
+        if loose:
+            yield http_chunks(loose), len(loose)
+            loose = []
+        while block := segment.wrapped(FRAMES_PER_BLOCK, chunk_heads, CRLF):
+            yield block
+    if loose:
+        yield http_chunks(loose), len(loose)
+
+
 def http_chunks(frames: list[bytes]) -> bytes:
     """Each frame as its own HTTP/1.1 chunk (its size in hex, CRLF, the frame, CRLF), made
-    in C from end to end: a frame's size is looked up, not formatted, below 4 KiB."""
+    in C from end to end: a frame's size line is looked up, not formatted, below 4 KiB."""
     sizes = list(map(len, frames))
     if 0 in sizes:  # aiohttp sends nothing for an empty write; a "0" chunk ends the body
         frames = list(filter(None, frames))
         sizes = list(filter(None, sizes))
-        if not frames:
-            return b""
-    hexes = map(_HEX_OF_SIZE.__getitem__ if max(sizes) < len(_HEX_OF_SIZE) else _HEX, sizes)
-    # The last CRLF joined after an empty piece, not added after: no second copy of it all.
-    pieces = chain.from_iterable(zip(hexes, frames, strict=True))
-    return b"\r\n".join(chain(pieces, (b"",)))
+    return b"".join(chain.from_iterable(zip(chunk_heads(sizes), frames, repeat(CRLF))))
+
+
+def chunk_heads(sizes: list[int], plus: int = 0) -> Iterable[bytes]:
+    """The size line of each HTTP chunk of these sizes, each `plus` bytes more."""
+    heads = _heads_from(plus)
+    if max(sizes, default=0) < len(heads):
+        return map(heads.__getitem__, sizes)
+    return map(b"%x\r\n".__mod__, map(plus.__add__, sizes))
+
+
+@lru_cache(maxsize=64)
+def _heads_from(plus: int) -> list[bytes]:
+    """The size lines from `plus` bytes on: the frames of a run share `plus` bytes."""
+    return _CHUNK_HEADS[plus:]
 
 
 async def _send(request: web.Request, framed: list[bytes]) -> None:

@@ -8,23 +8,22 @@
     data: [DONE]
 
 Keys are in Azure's alphabetical order; every model frame carries an `obfuscation` pad
-as Azure's have since 2026 (with `reproducible_pads`, drawn from a generator seeded by the
-response id, so a stream with a derived id is reproducible; otherwise drawn in bulk).
+as Azure's have since 2026 (`serialize.pads`: reproducible with a derived id).
 
 The frames that repeat (a content piece, a refusal piece, a tool call's argument piece) are
 filled into a `FrameTemplate`: the bytes the same dict would give, made once per stream
 with holes where the piece and the pad go, so a frame costs a join of its piece's JSON
-(memoised for a text streamed again) and its pad between the template's pieces.
+(memoised for a text streamed again) and its pad between the template's pieces. A stream
+hands them over as a `FrameRun`, which the writer can wrap as HTTP chunks in the same join
+that makes the frames.
 """
 
 from __future__ import annotations
 
-import random
-import string
-import struct
 from collections.abc import Callable, Iterable, Iterator
 from itertools import chain, repeat
-from typing import Any, Protocol
+from operator import add
+from typing import Any, Protocol, TypeAlias
 
 import orjson
 
@@ -32,6 +31,7 @@ from mockserver.engines.reply import Choice, Completion
 from mockserver.serialize.filters import completion_filter_results, prompt_filter_results
 from mockserver.serialize.ids import ResponseIdentity
 from mockserver.serialize.json import usage_object
+from mockserver.serialize.pads import Pads, PooledPads, SeededPads
 from mockserver.serialize.template import HOLE, JsonTemplate, filled
 from mockserver.support.memo import Memo
 from mockserver.support.values import value
@@ -39,23 +39,14 @@ from mockserver.tokens import counting as tokens
 
 DONE = b"data: [DONE]\n\n"
 CHUNKING_MODES = ("token", "buffered")
-_PAD_ALPHABET = string.ascii_letters + string.digits
-_PAD_ALPHABET_BYTES = _PAD_ALPHABET.encode("ascii")
-MAX_PAD = 16
-_PAD_LENGTH_BITS = MAX_PAD.bit_length()  # what randrange(MAX_PAD) draws each try
-_PAD_CHOICES = float(len(_PAD_ALPHABET))
-# Bulk pads: a random byte below 248 (4 x 62) picks its character uniformly, the others are
-# dropped; a byte's low 4 bits are a length uniform in 0..15, as randrange(MAX_PAD) draws.
-_PAD_CHARACTERS = bytes.maketrans(bytes(range(248)), (_PAD_ALPHABET * 4).encode())
-_PAD_DROPPED = bytes(range(248, 256))
-_PAD_LENGTHS = bytes.maketrans(bytes(range(256)), bytes(byte % MAX_PAD for byte in range(256)))
-PAD_BATCH = 64
 
 
 class FrameSource(Protocol):
     """What a stream is made of: chat chunks or Responses API events, each frame complete."""
 
-    def frames(self) -> Iterator[bytes]: ...
+    def segments(self) -> Iterator[Segment]:
+        """The frames in order: each a frame's bytes, or a `FrameRun` of them."""
+        ...
 
     def error_frame(self, error: dict[str, Any], position: int) -> bytes:
         """The frame that reports an error after `position` frames were sent."""
@@ -98,6 +89,7 @@ class FrameTemplate:
         for hole in range(holes - bare, holes):  # the quotes go around the bare value
             parts[hole], parts[hole + 1] = parts[hole] + b'"', b'"' + parts[hole + 1]
         self.parts = parts
+        self.size = sum(map(len, parts))  # a filled frame's bytes but for its values
 
     def fill(self, *values: bytes) -> bytes:
         return filled(self.parts, values)
@@ -109,6 +101,100 @@ class FrameTemplate:
         for column, part in zip(columns, self.parts[1:], strict=True):
             rows += (column, repeat(part))
         return map(b"".join, zip(*rows, strict=False))  # repeats and pads never end
+
+
+# A block of frames wrapped for the wire: each frame's head, from the frames' sizes
+# (each `plus` bytes more).
+Heads = Callable[[list[int], int], Iterable[bytes]]
+
+
+@value
+class PieceJsons:
+    """Each piece of a text streamed (a token, or a buffer of them) as its JSON string."""
+
+    jsons: list[bytes]
+    sizes: list[int]  # each one's length
+
+    @staticmethod
+    def of(pieces: Iterable[str]) -> PieceJsons:
+        jsons = list(map(orjson.dumps, pieces))
+        return PieceJsons(jsons, list(map(len, jsons)))
+
+
+class FrameRun:
+    """Frames filled into one template, one per piece: the piece's JSON in the first hole
+    and, with `pads`, the next pad in the second. Read frame by frame (iterated), or
+    `wrapped` a block at a time, each frame behind its head (an HTTP chunk's size line) in
+    the same join that makes the frames: no frame is made on its own and copied again.
+    Either way a frame's pad is drawn when its frame is made: the pads keep frame order."""
+
+    __slots__ = ("_at", "_pads", "_pieces", "_template")
+
+    def __init__(self, template: FrameTemplate, pieces: PieceJsons, pads: Pads | None) -> None:
+        if len(template.parts) != (3 if pads is not None else 2):
+            raise ValueError("a run fills a piece, and a pad when it has pads")
+        self._template = template
+        self._pieces = pieces  # read, never changed (may be a memo's)
+        self._pads = pads
+        self._at = 0  # the pieces before this one were made into frames
+
+    def __iter__(self) -> Iterator[bytes]:
+        """The frames not made yet, one by one (all of them: the run is done after)."""
+        jsons = self._pieces.jsons[self._at :]
+        self._at += len(jsons)
+        if self._pads is None:
+            return self._template.frames(jsons)
+        return self._template.frames(jsons, self._pads.stream())
+
+    def wrapped(self, most: int, heads: Heads, tail: bytes) -> tuple[bytes, int] | None:
+        """The next frames, at most `most`, in one join, each as its head (`heads` of the
+        frames' sizes), the frame, then `tail`; and how many. None once all are made."""
+        start = self._at
+        jsons = self._pieces.jsons[start : start + most]
+        count = len(jsons)
+        if not count:
+            return None
+        self._at = start + count
+        sizes = self._pieces.sizes[start : start + count]
+        parts, plus = self._template.parts, self._template.size
+        # The list is laid out by extended slices, a column at a time, in C: zipping rows
+        # made a tuple per frame and cost twice as much.
+        if self._pads is None:
+            items = [parts[0]] * (4 * count)
+            items[0::4] = heads(sizes, plus)
+            items[2::4] = jsons
+            items[3::4] = [parts[1] + tail] * count
+        else:
+            pads, pad_sizes = self._pads.take(count)
+            items = [parts[0]] * (6 * count)
+            items[0::6] = heads(list(map(add, sizes, pad_sizes)), plus)
+            items[2::6] = jsons
+            items[3::6] = [parts[1]] * count
+            items[4::6] = pads
+            items[5::6] = [parts[2] + tail] * count
+        return b"".join(items), count
+
+
+Segment: TypeAlias = "bytes | FrameRun"
+
+
+def frames_of(segments: Iterable[Segment]) -> Iterator[bytes]:
+    """Each frame of the segments, in order."""
+    return chain.from_iterable(
+        (segment,) if isinstance(segment, bytes) else segment for segment in segments
+    )
+
+
+def first_frame(segments: Iterator[Segment]) -> tuple[bytes | None, Iterator[Segment]]:
+    """The first frame of the segments (None if there is none), and the segments after it."""
+    for segment in segments:
+        if isinstance(segment, bytes):
+            return segment, segments
+        frames = iter(segment)
+        first = next(frames, None)
+        if first is not None:
+            return first, chain(frames, segments)
+    return None, segments
 
 
 def error_frame(error: dict[str, Any]) -> bytes:
@@ -125,16 +211,18 @@ class ChunkStream:
         self.completion = completion
         self.identity = identity
         self.options = options
-        self._seeded: random.Random | None = None
-        self._pads: Iterator[bytes] | None = None
+        self._pads: Pads | None = None
+
+    def segments(self) -> Iterator[Segment]:
+        """The frames, made as they are read: chained iterators, not generators that yield
+        from each other (a frame then passes no Python frame on its way out), a choice's
+        pieces as one `FrameRun`. Each frame that draws a pad is made only when it is
+        reached, so the pads go in frame order."""
+        choices = map(self._choice_segments, self.completion.choices)
+        return chain((_OPENING,), chain.from_iterable(choices), self._closing_frames())
 
     def frames(self) -> Iterator[bytes]:
-        """The frames, made as they are read: chained iterators, not generators that yield
-        from each other (a frame then passes no Python frame on its way out). Each frame
-        that draws a pad is made only when it is reached, so the pads go in frame order."""
-        opening = frame({**_EMPTY_IDENTITY, "prompt_filter_results": prompt_filter_results()})
-        choices = map(self._choice_frames, self.completion.choices)
-        return chain((opening,), chain.from_iterable(choices), self._closing_frames())
+        return frames_of(self.segments())
 
     def _closing_frames(self) -> Iterator[bytes]:
         if self.options.include_usage:
@@ -145,15 +233,15 @@ class ChunkStream:
         """Chat streams report a late error as a `data: {"error": ...}` frame."""
         return error_frame(error)
 
-    def _choice_frames(self, choice: Choice) -> Iterator[bytes]:
+    def _choice_segments(self, choice: Choice) -> Iterator[Segment]:
         """Made when the choice's turn comes, so its first frame draws the next pad."""
         if choice.tool_calls:
             opened = self._tool_call_frames(choice)
         else:
             role = self._delta(choice, {"content": "", "refusal": None, "role": "assistant"}, {})
             verdicts = completion_filter_results(True)
-            content = self._piece_frames(choice, choice.content, _content_delta, verdicts)
-            refusal = self._piece_frames(choice, choice.refusal, _refusal_delta, {})
+            content = self._piece_segments(choice, choice.content, _content_delta, verdicts)
+            refusal = self._piece_segments(choice, choice.refusal, _refusal_delta, {})
             opened = chain((role,), content, refusal)
         return chain(opened, self._finish_frame(choice))
 
@@ -162,7 +250,7 @@ class ChunkStream:
         flagged = completion_filter_results(False, choice.filtered) if choice.filtered else {}
         yield self._model_frame([_choice(choice.index, flagged, {}, choice.finish_reason)])
 
-    def _tool_call_frames(self, choice: Choice) -> Iterator[bytes]:
+    def _tool_call_frames(self, choice: Choice) -> Iterator[Segment]:
         first = {"content": None, "refusal": None, "role": "assistant"}
         for position, call in enumerate(choice.tool_calls):
             opening = {
@@ -173,19 +261,20 @@ class ChunkStream:
             }
             yield self._delta(choice, {**first, "tool_calls": [opening]}, {})
             first = {}
-            yield from self._piece_frames(choice, call.arguments, _arguments_delta(position), {})
+            arguments = _arguments_delta(position)
+            yield from self._piece_segments(choice, call.arguments, arguments, {})
 
-    def _piece_frames(
+    def _piece_segments(
         self, choice: Choice, text: str | None, delta_for: DeltaOf, verdicts: dict[str, Any]
-    ) -> Iterator[bytes]:
+    ) -> Iterable[Segment]:
         """A frame per piece of `text` (a token, or a buffer of them), `delta_for` each:
-        its template filled, in C from end to end (a map over the pieces and pads), or its
-        own dict dumped in the (never seen) case that the stream's constants hold the hole.
-        """
+        a run of its template filled, in C from end to end (the pieces and pads joined
+        between the template's parts), or its own dict dumped in the (never seen) case that
+        the stream's constants hold the hole."""
         text = text or ""
         jsons = self._piece_jsons(text)
-        if not jsons:
-            return iter(())
+        if not jsons.jsons:
+            return ()
         pad = HOLE if self.options.obfuscation else None
         payload = self._model_payload([_choice(choice.index, verdicts, delta_for(HOLE), None)], pad)
         try:
@@ -194,11 +283,8 @@ class ChunkStream:
         except ValueError:
             pieces = self._pieces(text)
             return (self._delta(choice, delta_for(piece), verdicts) for piece in pieces)
-        if pad is None:
-            return template.frames(jsons)
-        # A pad is drawn only once a piece has come (the pads are drawn in frame order);
-        # the pads never end, so the pieces end the frames.
-        return template.frames(jsons, self._pad_stream())
+        # A pad is drawn only when its frame is made (the pads are drawn in frame order).
+        return (FrameRun(template, jsons, None if pad is None else self._pad_source()),)
 
     def _delta(self, choice: Choice, delta: dict[str, Any], verdicts: dict[str, Any]) -> bytes:
         return self._model_frame([_choice(choice.index, verdicts, delta, None)])
@@ -233,54 +319,23 @@ class ChunkStream:
             return ["".join(pieces[i : i + size]) for i in range(0, len(pieces), size)]
         return pieces
 
-    def _piece_jsons(self, text: str) -> list[bytes]:
-        """Each piece's JSON string (the caller only reads the list)."""
+    def _piece_jsons(self, text: str) -> PieceJsons:
+        """Each piece's JSON string (the caller only reads them)."""
         if self.options.chunking == "buffered":
-            return list(map(orjson.dumps, self._pieces(text)))
+            return PieceJsons.of(self._pieces(text))
         return token_piece_jsons(text)
 
     def _pad(self) -> str:
-        return next(self._pad_stream()).decode("ascii")
+        pads, _ = self._pad_source().take(1)
+        return pads[0].decode("ascii")
 
-    def _pad_stream(self) -> Iterator[bytes]:
+    def _pad_source(self) -> Pads:
         """The stream's pads, one per model frame: drawn from the response id, or random
-        ones drawn in bulk (a batch at a time, with no Python run per pad)."""
+        ones taken from the pool."""
         if self._pads is None:
-            if self.options.reproducible_pads:
-                self._pads = iter(self._reproducible_pad, None)
-            else:
-                self._pads = chain.from_iterable(map(random_pads, repeat(PAD_BATCH)))
+            reproducible = self.options.reproducible_pads
+            self._pads = SeededPads(self.identity.id) if reproducible else PooledPads()
         return self._pads
-
-    def _reproducible_pad(self) -> bytes:
-        # One generator per stream, seeded by the response id: the pads of a stream are
-        # reproducible, and drawing one costs a few calls, not a hash per frame. The draws
-        # are exactly `randrange(MAX_PAD)` then `choices(_PAD_ALPHABET, k=length)`, spelt
-        # out: randrange takes 5-bit draws until one is below 16, and choices picks
-        # alphabet[floor(random() * 62)] per character.
-        if self._seeded is None:
-            self._seeded = random.Random(self.identity.id)
-        draw, unit = self._seeded.getrandbits, self._seeded.random
-        length = draw(_PAD_LENGTH_BITS)
-        while length >= MAX_PAD:
-            length = draw(_PAD_LENGTH_BITS)
-        return bytes([_PAD_ALPHABET_BYTES[int(unit() * _PAD_CHOICES)] for _ in range(length)])
-
-
-def random_pads(count: int) -> tuple[bytes, ...]:
-    """`count` pads (ASCII) with the lengths and characters `_reproducible_pad` draws
-    (uniform), from a few bulk draws of random bytes rather than a draw per character, cut
-    into pads by one `struct` unpack of their lengths (a slice per pad cost twice that)."""
-    lengths = random.randbytes(count).translate(_PAD_LENGTHS)
-    wanted = sum(lengths)
-    characters = b""
-    while len(characters) < wanted:  # a byte in 32 is dropped: rarely a second draw
-        more = random.randbytes(wanted - len(characters) + 8)
-        characters += more.translate(_PAD_CHARACTERS, _PAD_DROPPED)
-    return struct.unpack_from(b"".join(map(_PAD_FORMATS.__getitem__, lengths)), characters)
-
-
-_PAD_FORMATS = [b"%ds" % length for length in range(MAX_PAD)]  # a struct field per length
 
 
 DeltaOf = Callable[[str], dict[str, Any]]
@@ -302,6 +357,8 @@ def _arguments_delta(position: int) -> DeltaOf:
 
 
 _EMPTY_IDENTITY: dict[str, Any] = {"choices": [], "created": 0, "id": "", "model": "", "object": ""}
+# Every stream opens with the prompt's filter results, with no id and `created` 0.
+_OPENING = frame({**_EMPTY_IDENTITY, "prompt_filter_results": prompt_filter_results()})
 
 
 def _choice(
@@ -333,19 +390,19 @@ def token_pieces(text: str) -> list[str]:
 _PIECES: Memo[str, list[str]] = Memo(max_entries=4_096, max_size=8 * 2**20)
 
 
-def token_piece_jsons(text: str) -> list[bytes]:
+def token_piece_jsons(text: str) -> PieceJsons:
     """`token_pieces(text)`, each as its JSON string: a stub's answer streamed again is
-    looked up, not dumped again. The list is the memo's own: read it, don't change it."""
+    looked up, not dumped again. The lists are the memo's own: read them, don't change them."""
     known = _PIECE_JSONS.get(text)
     if known is None:
-        known = list(map(orjson.dumps, token_pieces(text)))
+        known = PieceJsons.of(token_pieces(text))
         _PIECE_JSONS.put(text, known)
     return known
 
 
 # Dumped pieces by text: fewer texts than `_PIECES` (a bytes object costs ~35 bytes more
 # than its JSON): at most 1,024 texts and 1M characters, ~15 MB at worst.
-_PIECE_JSONS: Memo[str, list[bytes]] = Memo(max_entries=1_024, max_size=2**20)
+_PIECE_JSONS: Memo[str, PieceJsons] = Memo(max_entries=1_024, max_size=2**20)
 
 
 def _pieces_by_token(token_ids: list[int]) -> list[str]:

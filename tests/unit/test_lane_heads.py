@@ -14,7 +14,15 @@ from hypothesis import strategies as st
 from multidict import CIMultiDict
 
 from mockserver.http.lane import wire
-from mockserver.http.lane.wire import Asker, Status, head_after, head_bytes, head_of, own_head
+from mockserver.http.lane.wire import (
+    Asker,
+    Status,
+    head_after,
+    head_bytes,
+    head_of,
+    own_head,
+    stream_head,
+)
 
 # Names an answer may carry, in any case: those the head adds or keeps from the gateway
 # among them, so every "already there" branch is taken.
@@ -88,6 +96,21 @@ def test_the_head_of_a_dict_is_the_whole_head(
     assert head_of(keeps_type, headers, asker, length) == head_bytes(
         keeps_type, CIMultiDict(headers), asker, length
     )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(
+        NAMES | st.sampled_from(["Content-Length", "Transfer-Encoding", "transfer-encoding"]),
+        VALUES,
+        max_size=8,
+    ),
+    ASKERS,
+)
+def test_a_streams_head_is_the_whole_chunked_head(headers: dict[str, str], asker: Asker) -> None:
+    """A stream's head from its dict (`stream_head`) is the chunked head the long way
+    makes, a Transfer-Encoding of the dict's own among them."""
+    assert stream_head(headers, asker) == head_bytes(Status(200), CIMultiDict(headers), asker, None)
 
 
 def test_a_dict_with_an_unsendable_header_is_refused_as_aiohttp_refuses_it() -> None:

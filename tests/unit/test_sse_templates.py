@@ -21,13 +21,14 @@ from mockserver.engines.reply import Choice, Completion, ToolCall, Usage
 from mockserver.serialize.filters import completion_filter_results, prompt_filter_results
 from mockserver.serialize.ids import IdSource, ResponseIdentity
 from mockserver.serialize.json import usage_object
+from mockserver.serialize.pads import random_pads
 from mockserver.serialize.sse import (
     DONE,
     ChunkStream,
     FrameTemplate,
+    PieceJsons,
     StreamOptions,
     frame,
-    random_pads,
     token_piece_jsons,
     token_pieces,
 )
@@ -188,8 +189,9 @@ def test_a_template_fills_percent_signs_and_escapes_verbatim() -> None:
 @pytest.mark.parametrize("text", [ODD_TEXT, "", "word " * 300, "💩" * 30 + "é" * 20])
 def test_memoised_piece_jsons_are_the_pieces_dumped(text: str) -> None:
     fresh = [orjson.dumps(piece) for piece in uncached_pieces(text)]
-    assert token_piece_jsons(text) == fresh
-    assert token_piece_jsons(text) == fresh  # the memo's answer: the same
+    sizes = [len(json) for json in fresh]
+    assert token_piece_jsons(text) == PieceJsons(fresh, sizes)
+    assert token_piece_jsons(text) == PieceJsons(fresh, sizes)  # the memo's answer: the same
 
 
 def test_a_bare_hole_takes_a_pads_letters_as_its_json_string() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 
@@ -35,13 +35,14 @@ from mockserver.http.lane.wire import (
     chunk,
     head_bytes,
     own_head,
+    stream_head,
     writable,
 )
-from mockserver.http.streaming import EVENT_STREAM, fault_position, send_ready, stream_end
+from mockserver.http.streaming import EVENT_STREAM, send_ready, stream_end, stream_segments
 from mockserver.http.writer import relay_pieces
 from mockserver.operations.base import Surface
 from mockserver.pipeline import Outcome
-from mockserver.serialize.sse import FrameSource
+from mockserver.serialize.sse import FrameSource, Segment, first_frame, frames_of
 from mockserver.support.by_identity import ByIdentity
 
 log = logging.getLogger("mockserver")
@@ -59,7 +60,11 @@ class Answering:
 
     def open(self, status: Status, headers: CIMultiDict[str], length: int | None) -> None:
         """Make the head, sent with the first body bytes (as aiohttp holds it)."""
-        self.head = head_bytes(status, headers, self.asker, length)
+        self.open_with(head_bytes(status, headers, self.asker, length))
+
+    def open_with(self, head: bytes) -> None:
+        """`head` made, sent with the first body bytes."""
+        self.head = head
         self.first_byte = time.perf_counter()
 
     def send(self, data: bytes) -> None:
@@ -229,15 +234,12 @@ async def _stream(
 ) -> Sent:
     """Send the frames, each its own HTTP chunk; a client that goes away ends the stream
     quietly. `fault_kind` strikes half way (see `http.streaming.write_stream`)."""
-    frames: Iterable[bytes] = chunks.frames()
-    if fault_kind:
-        made = list(frames)
-        frames = made[: fault_position(made)]
-    answering.open(OK, CIMultiDict({**headers, "Content-Type": EVENT_STREAM}), None)
+    segments = stream_segments(chunks, fault_kind)
+    answering.open_with(stream_head({**headers, "Content-Type": EVENT_STREAM}, answering.asker))
     closing = b"" if fault_kind else LAST_CHUNK  # a whole stream's end: with its last frames
     try:
         await pacer.before_first()
-        sent, closed = await _frames(answering, iter(frames), pacer, closing)
+        sent, closed = await _frames(answering, segments, pacer, closing)
         if not closed:
             _finish(answering, fault_kind, chunks, sent)
     except ConnectionError:
@@ -246,24 +248,26 @@ async def _stream(
 
 
 async def _frames(
-    answering: Answering, frames: Iterator[bytes], pacer: Pacer, closing: bytes
+    answering: Answering, segments: Iterator[Segment], pacer: Pacer, closing: bytes
 ) -> tuple[int, bool]:
-    """The first frame with the head, then the rest: paced, each at its own time; ready,
-    about SEND_BYTES at a time, with a turn for other connections between two sends, and
-    `closing` sent with the last of them. How many were sent, and whether `closing` was."""
-    first = next(frames, None)
+    """Paced, the first frame with the head, then each frame at its own time. Ready, the
+    head with the first frames, then about SEND_BYTES at a time, with a turn for other
+    connections between two sends, and `closing` sent with the last of them (all ready:
+    a first send of its own only cost a write). How many frames were sent, and whether
+    `closing` was."""
+    if pacer.between_frames_seconds <= 0:
+        sent = await send_ready(segments, partial(_send, answering), closing)
+        return sent, bool(closing)
+    first, rest = first_frame(segments)
     if first is None:
         return 0, False
     answering.send(chunk(first))
     sent = 1
-    if pacer.between_frames_seconds > 0:
-        for data in frames:
-            await pacer.between()
-            await _send(answering, [chunk(data)])
-            sent += 1
-        return sent, False
-    sent += await send_ready(frames, partial(_send, answering), closing)
-    return sent, bool(closing)
+    for data in frames_of(rest):
+        await pacer.between()
+        await _send(answering, [chunk(data)])
+        sent += 1
+    return sent, False
 
 
 async def _send(answering: Answering, framed: list[bytes]) -> None:

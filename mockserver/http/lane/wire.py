@@ -143,18 +143,29 @@ def head_bytes(
     return _serialize_headers(_status_line(status), headers)
 
 
+def stream_head(headers: dict[str, str], asker: Asker) -> bytes:
+    """The head of a 200 stream: from the dict (`head_of`) unless it names a
+    Transfer-Encoding of its own (a stub may), which only the long way replaces."""
+    if "transfer-encoding" in _lowered_names(headers):
+        return head_bytes(OK, CIMultiDict(headers), asker, None)
+    return head_of(OK, headers, asker, None)
+
+
 def writable(headers: Mapping[str, str]) -> CIMultiDict[str]:
     """Headers `head_bytes` can complete: the CIMultiDict itself, or a copy of a dict."""
     return headers if isinstance(headers, CIMultiDict) else CIMultiDict(headers)
 
 
-def head_of(status: Status, headers: dict[str, str], asker: Asker, length: int) -> bytes:
-    """`head_bytes` for a body of `length` bytes whose headers are a plain dict with a
-    Content-Type (an answer the mock made): the same bytes (tested), written from the dict
-    and what the head adds, with no CIMultiDict made and searched on every answer."""
+def head_of(status: Status, headers: dict[str, str], asker: Asker, length: int | None) -> bytes:
+    """`head_bytes` for a body of `length` bytes (None: in chunks) whose headers are a
+    plain dict (an answer the mock made) that names no Transfer-Encoding, when the status
+    keeps a Content-Type: the same bytes (tested), written from the dict and what the head
+    adds, with no CIMultiDict made and searched on every answer."""
     names = _lowered_names(headers)
     added = _added(status, asker, length, lambda name: name.lower() in names)
     whole = dict(headers)
+    if length is None:
+        whole["Transfer-Encoding"] = "chunked"
     whole.update(added)  # none of their names is among the dict's, whatever its case
     # aiohttp's serializer reads `items()` of whatever it is given; its stub says CIMultiDict.
     return _serialize_headers(_status_line(status), whole)  # type: ignore[arg-type]

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from mockserver.serialize.sse import token_pieces
+from mockserver.serialize.sse import Segment, token_pieces
 
 
 def event_frame(payload: dict[str, Any]) -> bytes:
@@ -31,6 +31,9 @@ class ResponseEvents:
         self.response = response
         self.buffer_tokens = max(1, buffer_tokens)
         self._sequence = 0
+
+    def segments(self) -> Iterator[Segment]:
+        return self.frames()  # each event a frame of its own
 
     def frames(self) -> Iterator[bytes]:
         self._sequence = 0
