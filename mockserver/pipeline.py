@@ -379,7 +379,9 @@ class _Request:
 
     async def _outcome(self, target: Target, rendered: Rendered, answer: Answer) -> Outcome:
         settings = self.state.settings
-        headers = {**await self._model_headers(target), **(rendered.headers or {})}
+        headers = await self._model_headers(target)  # its own dict, made for this answer
+        if rendered.headers:
+            headers.update(rendered.headers)
         latency = self.latency or target.deployment.latency or settings.latency
         usage = answer.completion.usage
         if rendered.frames is None:

@@ -46,51 +46,47 @@ def gateway_headers(
 def model_headers(
     deployment: str, model_session: str, quota: QuotaSnapshot, surface: str
 ) -> dict[str, str]:
-    """Sent when the request reached the model: a success or a backend error."""
-    before_quota, after_quota = _constant_model_headers(deployment, model_session, surface)
-    return {
-        "x-request-id": new_request_id(),
-        **before_quota,
-        **rate_limit_headers(quota),
-        **after_quota,
-    }
+    """Sent when the request reached the model: a success or a backend error. A copy of
+    the deployment's kept headers, in Azure's order, with this answer's own values set."""
+    limits = (quota.limit_requests, quota.limit_tokens)
+    headers = _kept_model_headers(deployment, model_session, surface, *limits).copy()
+    headers["x-request-id"] = new_request_id()
+    headers["x-ratelimit-remaining-requests"] = str(quota.remaining_requests)
+    headers["x-ratelimit-remaining-tokens"] = str(quota.remaining_tokens)
+    headers["x-ratelimit-reset-requests"] = str(quota.reset_requests_seconds)
+    headers["x-ratelimit-reset-tokens"] = str(quota.reset_tokens_seconds)
+    return headers
 
 
 @lru_cache(maxsize=256)
-def _constant_model_headers(
-    deployment: str, model_session: str, surface: str
-) -> tuple[dict[str, str], dict[str, str]]:
-    """The model headers that are the same on every answer of a deployment, made once
-    (read-only: the caller copies them), on either side of the quota's."""
-    before_quota = {
+def _kept_model_headers(
+    deployment: str, model_session: str, surface: str, limit_requests: int, limit_tokens: int
+) -> dict[str, str]:
+    """The model headers of a deployment's answers, made once (read-only: the caller
+    copies it): the per-answer values are set on the copy, in the places kept here."""
+    headers = {
+        "x-request-id": "",
         "azureml-model-session": model_session,
         "x-ms-rai-invoked": "true",
         "x-ms-deployment-name": deployment,
         "x-ms-is-spilled-over": "false",
         "skip-error-remapping": "true",
         "x-accel-buffering": "no",
-    }
-    after_quota = {
+        "x-ratelimit-limit-requests": str(limit_requests),
+        "x-ratelimit-limit-tokens": str(limit_tokens),
+        "x-ratelimit-remaining-requests": "",
+        "x-ratelimit-remaining-tokens": "",
+        "x-ratelimit-renewalperiod-requests": RATE_LIMIT_RENEWAL_SECONDS,
+        "x-ratelimit-renewalperiod-tokens": RATE_LIMIT_RENEWAL_SECONDS,
+        "x-ratelimit-reset-requests": "",
+        "x-ratelimit-reset-tokens": "",
         # Since 2026-03/04: no abuse penalty, and quota counted per deployment.
         "x-ratelimit-abusepenalty-active": "False",
         "x-ratelimit-key": deployment,
     }
     if surface == "v1":
-        after_quota["api-supported-versions"] = "1"
-    return before_quota, after_quota
-
-
-def rate_limit_headers(quota: QuotaSnapshot) -> dict[str, str]:
-    return {
-        "x-ratelimit-limit-requests": str(quota.limit_requests),
-        "x-ratelimit-limit-tokens": str(quota.limit_tokens),
-        "x-ratelimit-remaining-requests": str(quota.remaining_requests),
-        "x-ratelimit-remaining-tokens": str(quota.remaining_tokens),
-        "x-ratelimit-renewalperiod-requests": RATE_LIMIT_RENEWAL_SECONDS,
-        "x-ratelimit-renewalperiod-tokens": RATE_LIMIT_RENEWAL_SECONDS,
-        "x-ratelimit-reset-requests": str(quota.reset_requests_seconds),
-        "x-ratelimit-reset-tokens": str(quota.reset_tokens_seconds),
-    }
+        headers["api-supported-versions"] = "1"
+    return headers
 
 
 def json_content_type(surface: str) -> str:

@@ -55,7 +55,7 @@ class StubRules:
         if answer.error is not None:
             error = error_for(answer.error, call, asked.error_values())
             return _reply(stub, forced, error=error)
-        scripted = dataclasses.replace(call, script=script_for(answer))
+        scripted = call.scripted(script_for(answer))
         completion = _with_overrides(await self.generator.make(scripted), answer)
         fault = None if answer.fault is None else parse_fault(answer.fault)
         return _reply(stub, forced, completion=completion, fault=fault)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from mockserver.contract.errors import AzureError
 from mockserver.contract.model_card import load_model_card
 from mockserver.contract.request import check_chat_request
 from mockserver.engines import replay
-from mockserver.engines.base import Asked, EngineCall
+from mockserver.engines.base import Asked, EngineCall, Script
 from mockserver.engines.chain import EngineChain, NoEngineAnsweredError
 from mockserver.engines.generator import Generator
 from mockserver.engines.matching import RequestView
@@ -192,3 +193,12 @@ async def test_the_chain_takes_the_first_reply_and_times_it() -> None:
 async def test_a_chain_where_no_engine_answers_says_so() -> None:
     with pytest.raises(NoEngineAnsweredError):
         await EngineChain([Passing()]).answer(asked())
+
+
+def test_a_scripted_call_is_the_call_with_only_its_script_replaced() -> None:
+    view = RequestView("v1", "o3-mini", None, {}, BODY)
+    request = check_chat_request(BODY, resolve_dated(QUERY["api-version"]), CARD)
+    call = EngineCall(request, CARD, "o3-mini", 9, view, None, b"digest")
+    script = Script(content="scripted")
+    assert call.scripted(script) == dataclasses.replace(call, script=script)
+    assert call.scripted(None) == call
