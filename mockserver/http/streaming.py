@@ -151,14 +151,15 @@ def http_chunks(frames: list[bytes]) -> bytes:
     if 0 in sizes:  # aiohttp sends nothing for an empty write; a "0" chunk ends the body
         frames = list(filter(None, frames))
         sizes = list(filter(None, sizes))
-    return b"".join(chain.from_iterable(zip(chunk_heads(sizes), frames, repeat(CRLF))))
+    heads = chunk_heads(sizes, 0, max(sizes, default=0))
+    return b"".join(chain.from_iterable(zip(heads, frames, repeat(CRLF))))
 
 
-def chunk_heads(sizes: list[int], plus: int = 0) -> Iterable[bytes]:
-    """The size line of each HTTP chunk of these sizes, each `plus` bytes more."""
-    heads = _heads_from(plus)
-    if max(sizes, default=0) < len(heads):
-        return map(heads.__getitem__, sizes)
+def chunk_heads(sizes: Iterable[int], plus: int, largest: int) -> Iterable[bytes]:
+    """The size line of each HTTP chunk of these sizes, each `plus` bytes more (none of
+    them above `largest` + `plus`)."""
+    if plus + largest < len(_CHUNK_HEADS):
+        return map(_heads_from(plus).__getitem__, sizes)
     return map(b"%x\r\n".__mod__, map(plus.__add__, sizes))
 
 

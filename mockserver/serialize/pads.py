@@ -10,7 +10,8 @@ A stream draws them from one of two sources, a pad per frame in frame order:
   time; a pad is there to vary a frame's length, and each one is still a uniform draw.
 
 Both hand out pads with their lengths, so a block of frames can be sized without
-measuring each pad again.
+measuring each pad again, and each pad with the bytes that follow it in its frames (the
+frame's constant end): a block of frames is then joined from fewer pieces.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ _FORMATS = [b"%ds" % length for length in range(MAX_PAD)]  # a struct field per 
 POOL_BITS = 14
 _POOL_MASK = (1 << POOL_BITS) - 1
 _STREAMED = 64  # pads taken from the pool at a time when they are read one by one
+# The pool with a frame's end after each pad, kept for this many ends (~2 MB each): a
+# deployment's streams share one.
+_TAILED_POOLS = 4
 
 Taken = tuple[Sequence[bytes], Sequence[int]]  # pads, and their lengths
 
@@ -45,8 +49,8 @@ Taken = tuple[Sequence[bytes], Sequence[int]]  # pads, and their lengths
 class Pads(Protocol):
     """A stream's pads, a pad per model frame, in frame order."""
 
-    def take(self, how_many: int) -> Taken:
-        """The next pads, and their lengths."""
+    def take(self, how_many: int, tail: bytes = b"") -> Taken:
+        """The next pads, each followed by `tail`, and the pads' own lengths."""
         ...
 
     def stream(self) -> Iterator[bytes]:
@@ -65,9 +69,10 @@ class SeededPads:
         self._random = random.Random(seed)
         self._stream = iter(self._draw, None)
 
-    def take(self, how_many: int) -> Taken:
+    def take(self, how_many: int, tail: bytes = b"") -> Taken:
         pads = tuple(islice(self._stream, how_many))
-        return pads, tuple(map(len, pads))
+        lengths = tuple(map(len, pads))
+        return (tuple(map(bytes.__add__, pads, repeat(tail))) if tail else pads), lengths
 
     def stream(self) -> Iterator[bytes]:
         return self._stream
@@ -91,8 +96,8 @@ class PooledPads:
     def __init__(self) -> None:
         self._at = random.getrandbits(POOL_BITS)
 
-    def take(self, how_many: int) -> Taken:
-        pads, lengths = _POOL.get()
+    def take(self, how_many: int, tail: bytes = b"") -> Taken:
+        pads, lengths = _POOL.get() if not tail else _tailed(tail)
         start, end = self._at, self._at + how_many
         self._at = end & _POOL_MASK
         if end <= len(pads):  # a slice: no Python run per pad
@@ -126,3 +131,17 @@ def _draw_pool() -> tuple[tuple[bytes, ...], tuple[int, ...]]:
 
 
 _POOL = Once(_draw_pool)
+
+
+def _tailed(tail: bytes) -> tuple[tuple[bytes, ...], tuple[int, ...]]:
+    """The pool with `tail` after each pad (the same pads, the same places)."""
+    kept = _TAILED.get(tail)
+    if kept is None:
+        pads, lengths = _POOL.get()
+        if len(_TAILED) >= _TAILED_POOLS:
+            _TAILED.clear()
+        kept = _TAILED[tail] = tuple(map(bytes.__add__, pads, repeat(tail))), lengths
+    return kept
+
+
+_TAILED: dict[bytes, tuple[tuple[bytes, ...], tuple[int, ...]]] = {}

@@ -31,7 +31,7 @@ from mockserver.engines.reply import Choice, Completion
 from mockserver.serialize.filters import completion_filter_results, prompt_filter_results
 from mockserver.serialize.ids import ResponseIdentity
 from mockserver.serialize.json import usage_object
-from mockserver.serialize.pads import Pads, PooledPads, SeededPads
+from mockserver.serialize.pads import MAX_PAD, Pads, PooledPads, SeededPads
 from mockserver.serialize.template import HOLE, JsonTemplate, filled
 from mockserver.support.memo import Memo
 from mockserver.support.values import value
@@ -104,8 +104,8 @@ class FrameTemplate:
 
 
 # A block of frames wrapped for the wire: each frame's head, from the frames' sizes
-# (each `plus` bytes more).
-Heads = Callable[[list[int], int], Iterable[bytes]]
+# (each `plus` bytes more, none above `largest` + `plus`).
+Heads = Callable[[Iterable[int], int, int], Iterable[bytes]]
 
 
 @value
@@ -114,11 +114,13 @@ class PieceJsons:
 
     jsons: list[bytes]
     sizes: list[int]  # each one's length
+    largest: int  # the longest one's
 
     @staticmethod
     def of(pieces: Iterable[str]) -> PieceJsons:
         jsons = list(map(orjson.dumps, pieces))
-        return PieceJsons(jsons, list(map(len, jsons)))
+        sizes = list(map(len, jsons))
+        return PieceJsons(jsons, sizes, max(sizes, default=0))
 
 
 class FrameRun:
@@ -156,22 +158,21 @@ class FrameRun:
             return None
         self._at = start + count
         sizes = self._pieces.sizes[start : start + count]
-        parts, plus = self._template.parts, self._template.size
+        parts, plus, largest = self._template.parts, self._template.size, self._pieces.largest
         # The list is laid out by extended slices, a column at a time, in C: zipping rows
         # made a tuple per frame and cost twice as much.
         if self._pads is None:
             items = [parts[0]] * (4 * count)
-            items[0::4] = heads(sizes, plus)
+            items[0::4] = heads(sizes, plus, largest)
             items[2::4] = jsons
             items[3::4] = [parts[1] + tail] * count
-        else:
-            pads, pad_sizes = self._pads.take(count)
-            items = [parts[0]] * (6 * count)
-            items[0::6] = heads(list(map(add, sizes, pad_sizes)), plus)
-            items[2::6] = jsons
-            items[3::6] = [parts[1]] * count
-            items[4::6] = pads
-            items[5::6] = [parts[2] + tail] * count
+        else:  # each pad comes with the frame's end and `tail` after it
+            pads, pad_sizes = self._pads.take(count, parts[2] + tail)
+            items = [parts[0]] * (5 * count)
+            items[0::5] = heads(map(add, sizes, pad_sizes), plus, largest + MAX_PAD)
+            items[2::5] = jsons
+            items[3::5] = [parts[1]] * count
+            items[4::5] = pads
         return b"".join(items), count
 
 

@@ -6,15 +6,17 @@ pool's random pads come in turn, round its end."""
 from __future__ import annotations
 
 import asyncio
+import copy
 from itertools import islice
 
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mockserver.http import streaming
 from mockserver.http.streaming import CRLF, chunk_heads, http_chunks, send_ready
-from mockserver.serialize.pads import POOL_BITS, PooledPads, SeededPads, random_pads
+from mockserver.serialize.pads import POOL_BITS, Pads, PooledPads, SeededPads, random_pads
 from mockserver.serialize.sse import (
     FrameRun,
     FrameTemplate,
@@ -83,7 +85,7 @@ def test_a_run_fills_its_template_as_the_frame_would_be_dumped() -> None:
 def test_chunk_heads_are_each_size_in_hex_beyond_the_table() -> None:
     sizes = [0, 1, 15, 16, 4000, 4095, 4096, 70_000]
     for plus in (0, 7, 4090, 5000):
-        heads = list(chunk_heads(sizes, plus))
+        heads = list(chunk_heads(sizes, plus, max(sizes)))
         assert heads == [b"%x\r\n" % (size + plus) for size in sizes]
 
 
@@ -159,3 +161,33 @@ def test_the_first_frame_of_a_run_goes_first_and_the_rest_follow() -> None:
     assert first == expected[0]
     assert list(frames_of(rest)) == expected[1:]
     assert first_frame(iter([run("k", [], None)]))[0] is None
+
+
+@pytest.mark.parametrize("source", ["pooled", "seeded"])
+def test_pads_taken_with_a_tail_are_the_pads_then_the_tail(source: str) -> None:
+    """Round the pool's end too, and for more tails than the pool is kept with."""
+    pads: Pads = PooledPads() if source == "pooled" else SeededPads("chatcmpl-tails")
+    for round_ in range(7):
+        twin = copy.copy(pads) if source == "pooled" else None
+        how_many = 1 << POOL_BITS if round_ == 3 else 300
+        tail = b'","object":"chat.completion.chunk"}\n\n\r\n%d' % round_
+        tailed, lengths = pads.take(how_many, tail)
+        if twin is not None:
+            bare, bare_lengths = twin.take(how_many)
+        else:
+            bare, bare_lengths = SeededPads("chatcmpl-tails").take(round_ * 300 + how_many)
+            bare, bare_lengths = bare[-how_many:], bare_lengths[-how_many:]
+        assert list(tailed) == [pad + tail for pad in bare]
+        assert list(lengths) == list(bare_lengths) == [len(pad) for pad in bare]
+        if source == "seeded":
+            break  # the seeded stream goes on from where it was: one round is enough
+
+
+def test_a_run_with_pooled_pads_is_wrapped_as_its_frames_one_by_one() -> None:
+    pads = PooledPads()
+    expected = list(FrameRun(template("k", True), PieceJsons.of(["w"] * 700), copy.copy(pads)))
+    wrapped = FrameRun(template("k", True), PieceJsons.of(["w"] * 700), pads)
+    blocks = []
+    while block := wrapped.wrapped(256, chunk_heads, CRLF):
+        blocks.append(block[0])
+    assert b"".join(blocks) == http_chunks(expected)
