@@ -258,13 +258,16 @@ class RedisStubStore:
             order, defs, answered = await pipe.execute()
         return [stored(defs[i], int(answered.get(i, 0))) for i in order if i in defs]
 
-    @guarded
     async def has_stubs(self) -> bool:
         stubless = self.stubless
+        if stubless is not None and stubless.known_empty(self.session):
+            return False  # no round trip (and no deadline): an add would have been told first
+        return await self.asked_has_stubs(stubless)
+
+    @guarded
+    async def asked_has_stubs(self, stubless: StublessSessions | None) -> bool:
         if stubless is None:
             return bool(await self.client.exists(self.defs))
-        if stubless.known_empty(self.session):
-            return False  # no round trip: an add would have been told first
         epoch = stubless.epoch
         found = bool(await self.client.exists(self.defs))
         if not found:
