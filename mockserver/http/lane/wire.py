@@ -162,7 +162,7 @@ def head_of(status: Status, headers: dict[str, str], asker: Asker, length: int |
     keeps a Content-Type: the same bytes (tested), written from the dict and what the head
     adds, with no CIMultiDict made and searched on every answer."""
     names = _lowered_names(headers)
-    added = _added(status, asker, length, lambda name: name.lower() in names)
+    added = _added(status, asker, length, names.__contains__)
     whole = dict(headers)
     if length is None:
         whole["Transfer-Encoding"] = "chunked"
@@ -211,7 +211,7 @@ def _head_after(
     status: Status, own: OwnHead, asker: Asker, length: int, date: str | None = None
 ) -> bytes:
     names = own.names
-    added = _added(status, asker, length, lambda name: name.lower() in names, date)
+    added = _added(status, asker, length, names.__contains__, date)
     status_line = _status_line(status)
     head = _serialize_headers(status_line, CIMultiDict(added))
     cut = len(status_line.encode()) + 2
@@ -281,21 +281,33 @@ def _added(
 ) -> list[tuple[str, str]]:
     """What a head adds after the answer's own headers, in aiohttp's order: the length,
     a Content-Type, Date and Connection when the answer has none, then the gateway's
-    headers it does not carry (`has`: whether it carries a name, whatever its case).
+    headers it does not carry (`has`: whether it carries a name, asked in lower case: a
+    set of lowered names answers in C, a CIMultiDict in any case).
     `date`: the Date to write (a template's mark), or now's."""
     added = []
     framed = not bodiless(status.code)
-    if framed and length is not None and not has("Content-Length"):
+    if framed and length is not None and not has("content-length"):
         added.append(("Content-Length", str(length)))
-    if framed and length != 0 and not has("Content-Type"):
+    if framed and length != 0 and not has("content-type"):
         added.append(("Content-Type", OCTET_STREAM))
-    if not has("Date"):
+    if not has("date"):
         added.append(("Date", date or rfc822_formatted_time()))
-    if not asker.keep_alive and not has("Connection"):
+    if not asker.keep_alive and not has("connection"):
         added.append(("Connection", "close"))
     gateway = gateway_headers(asker.request_id, asker.headers, asker.region, status.error_name)
-    added.extend((name, value) for name, value in gateway.items() if not has(name))
+    added.extend(item for item in gateway.items() if not has(_lowered(item[0])))
     return added
+
+
+def _lowered(name: str) -> str:
+    """A gateway header's name in lower case, looked up (they are few)."""
+    lowered = _LOWERED_GATEWAY.get(name)
+    if lowered is None:
+        lowered = _LOWERED_GATEWAY[name] = name.lower()
+    return lowered
+
+
+_LOWERED_GATEWAY: dict[str, str] = {}
 
 
 def _status_line(status: Status) -> str:
