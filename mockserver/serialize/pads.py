@@ -39,8 +39,9 @@ _FORMATS = [b"%ds" % length for length in range(MAX_PAD)]  # a struct field per 
 POOL_BITS = 14
 _POOL_MASK = (1 << POOL_BITS) - 1
 _STREAMED = 64  # pads taken from the pool at a time when they are read one by one
-# The pool with a frame's end after each pad, kept for this many ends (~2 MB each): a
-# deployment's streams share one.
+# The pool with a frame's end after each pad, kept for the first this many ends (~2 MB
+# each; a deployment's streams share one): never evicted, so ends that take turns cannot
+# make it again and again; other ends are added to the pads taken.
 _TAILED_POOLS = 4
 
 Taken = tuple[Sequence[bytes], Sequence[int]]  # pads, and their lengths
@@ -97,7 +98,11 @@ class PooledPads:
         self._at = random.getrandbits(POOL_BITS)
 
     def take(self, how_many: int, tail: bytes = b"") -> Taken:
-        pads, lengths = _POOL.get() if not tail else _tailed(tail)
+        tailed = _tailed(tail) if tail else None
+        if tail and tailed is None:  # an end not kept: added to the pads taken
+            pads, lengths = self.take(how_many)
+            return tuple(map(bytes.__add__, pads, repeat(tail))), lengths
+        pads, lengths = tailed or _POOL.get()
         start, end = self._at, self._at + how_many
         self._at = end & _POOL_MASK
         if end <= len(pads):  # a slice: no Python run per pad
@@ -133,13 +138,11 @@ def _draw_pool() -> tuple[tuple[bytes, ...], tuple[int, ...]]:
 _POOL = Once(_draw_pool)
 
 
-def _tailed(tail: bytes) -> tuple[tuple[bytes, ...], tuple[int, ...]]:
-    """The pool with `tail` after each pad (the same pads, the same places)."""
+def _tailed(tail: bytes) -> tuple[tuple[bytes, ...], tuple[int, ...]] | None:
+    """The pool with `tail` after each pad (the same pads, the same places), if kept."""
     kept = _TAILED.get(tail)
-    if kept is None:
+    if kept is None and len(_TAILED) < _TAILED_POOLS:
         pads, lengths = _POOL.get()
-        if len(_TAILED) >= _TAILED_POOLS:
-            _TAILED.clear()
         kept = _TAILED[tail] = tuple(map(bytes.__add__, pads, repeat(tail))), lengths
     return kept
 

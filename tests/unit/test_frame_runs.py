@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
+import subprocess
+import sys
 from itertools import islice
 
 import orjson
@@ -191,3 +194,34 @@ def test_a_run_with_pooled_pads_is_wrapped_as_its_frames_one_by_one() -> None:
     while block := wrapped.wrapped(256, chunk_heads, CRLF):
         blocks.append(block[0])
     assert b"".join(blocks) == http_chunks(expected)
+
+
+KEPT_ENDS_PROBE = """
+import copy, json
+from mockserver.serialize.pads import PooledPads
+start = PooledPads()  # every take below from this one place
+tails = [b'","object":"chat.completion.chunk"}%d\\n\\n\\r\\n' % n for n in range(7)]
+first, same_objects, same_values = {}, [], []
+for round_ in range(3):  # the ends taking turns, three times over
+    for n, tail in enumerate(tails):
+        taken, _ = copy.copy(start).take(50, tail)
+        bare, _ = copy.copy(start).take(50)
+        first.setdefault(n, taken)
+        same_objects.append(all(a is b for a, b in zip(first[n], taken)) if round_ else None)
+        same_values.append(list(taken) == [pad + tail for pad in bare])
+print(json.dumps({"same_objects": same_objects, "same_values": same_values}))
+"""
+
+
+def test_the_first_frame_ends_are_kept_and_others_never_make_the_pool_again() -> None:
+    """In a fresh process: 7 ends taking turns. The first 4 are kept (the pads taken are
+    the kept pool's own objects, round after round: never made again); the others are
+    added to the pads taken, with the same values."""
+    ran = subprocess.run(
+        [sys.executable, "-c", KEPT_ENDS_PROBE], capture_output=True, text=True, timeout=60
+    )
+    assert ran.returncode == 0, ran.stderr
+    probe = json.loads(ran.stdout)
+    assert all(probe["same_values"])
+    later_rounds = [same for same in probe["same_objects"] if same is not None]
+    assert later_rounds == [True] * 4 + [False] * 3 + [True] * 4 + [False] * 3

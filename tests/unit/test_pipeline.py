@@ -21,6 +21,7 @@ from mockserver.contract.errors import AzureError
 from mockserver.engines.stubs import Stub
 from mockserver.operations.base import Answer, Call, Parsed, Rendered, Route
 from mockserver.operations.chat import ChatCompletions
+from mockserver.serialize.sse import frames_of
 from mockserver.state import AppState
 
 CHAT = ChatCompletions()
@@ -85,7 +86,7 @@ async def test_a_stream_is_frames_paced_by_the_latency(state: AppState) -> None:
     outcome, _ = await run(state, call({**hello(), "stream": True}))
     assert outcome.rendered is not None and outcome.rendered.frames is not None
     assert outcome.pacer is not None and outcome.rendered.body is None
-    frames = list(outcome.rendered.frames.frames())
+    frames = list(frames_of(outcome.rendered.frames.segments()))
     assert frames[-1] == b"data: [DONE]\n\n"
     assert outcome.rendered.headers and "azureai-fe-is-streaming" in outcome.rendered.headers
 
