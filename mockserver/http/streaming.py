@@ -53,8 +53,6 @@ async def write_stream(
     the stream, garbage garbles it), struck half way.
     """
     response = web.StreamResponse(status=200, headers={**headers, "Content-Type": EVENT_STREAM})
-    # Frames are made as they are sent, so a thousand slow streams hold no frames in
-    # memory; only a fault needs them all first, to strike half way.
     segments = stream_segments(chunks, fault_kind)
     try:
         await response.prepare(request)  # the client may be gone before the first byte

@@ -272,7 +272,8 @@ class ChunkStream:
         a run of its template filled, in C from end to end (the pieces and pads joined
         between the template's parts), or its own dict dumped in the (never seen) case that
         the stream's constants hold the hole."""
-        text = text or ""
+        if not text:  # no refusal, no arguments: no frames, nothing to look up
+            return ()
         jsons = self._piece_jsons(text)
         if not jsons.jsons:
             return ()
