@@ -60,7 +60,7 @@ class StreamOptions:
     buffer_tokens: int = 32
     obfuscation: bool = True
     # The pads drawn from the response id (`--deterministic-ids`: the stream reproducible),
-    # or random ones drawn in bulk, a batch of pads for a few C calls.
+    # or random ones taken from the process's pool (`serialize.pads`).
     reproducible_pads: bool = True
     service_tier: str | None = None  # named on every model frame when the request asked
 
@@ -358,9 +358,17 @@ def _arguments_delta(position: int) -> DeltaOf:
     return delta
 
 
-_EMPTY_IDENTITY: dict[str, Any] = {"choices": [], "created": 0, "id": "", "model": "", "object": ""}
 # Every stream opens with the prompt's filter results, with no id and `created` 0.
-_OPENING = frame({**_EMPTY_IDENTITY, "prompt_filter_results": prompt_filter_results()})
+_OPENING = frame(
+    {
+        "choices": [],
+        "created": 0,
+        "id": "",
+        "model": "",
+        "object": "",
+        "prompt_filter_results": prompt_filter_results(),
+    }
+)
 
 
 def _choice(

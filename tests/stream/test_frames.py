@@ -361,7 +361,19 @@ def test_model_frames_share_one_identity(server: MockServer) -> None:
 def test_every_model_frame_carries_obfuscation(server: MockServer) -> None:
     for frame in model_frames(streamed(server, TEXT, **WITH_USAGE)):
         assert isinstance(frame["obfuscation"], str)
-        assert re.fullmatch(r"[A-Za-z0-9]*", frame["obfuscation"])
+        assert re.fullmatch(r"[A-Za-z0-9]{0,15}", frame["obfuscation"])
+
+
+def test_random_pads_differ_from_one_stream_to_the_next(server: MockServer) -> None:
+    """With random ids, pads are random too (taken from the process's pool from a random
+    place for each stream): the same request streamed again has other pads (three streams
+    starting at one place by chance: one in 2**28)."""
+    pads = [
+        tuple(frame["obfuscation"] for frame in model_frames(streamed(server, TEXT)))
+        for _ in range(3)
+    ]
+    assert len(pads[0]) == len(pads[1]) == len(pads[2]) > 10
+    assert len(set(pads)) > 1
 
 
 def test_n_2_gives_each_choice_its_role_content_and_finish(server: MockServer) -> None:

@@ -295,19 +295,8 @@ def _added(
     if not asker.keep_alive and not has("connection"):
         added.append(("Connection", "close"))
     gateway = gateway_headers(asker.request_id, asker.headers, asker.region, status.error_name)
-    added.extend(item for item in gateway.items() if not has(_lowered(item[0])))
+    added.extend(item for item in gateway.items() if not has(item[0].lower()))
     return added
-
-
-def _lowered(name: str) -> str:
-    """A gateway header's name in lower case, looked up (they are few)."""
-    lowered = _LOWERED_GATEWAY.get(name)
-    if lowered is None:
-        lowered = _LOWERED_GATEWAY[name] = name.lower()
-    return lowered
-
-
-_LOWERED_GATEWAY: dict[str, str] = {}
 
 
 def _status_line(status: Status) -> str:
