@@ -113,10 +113,17 @@ class LaneConnection(asyncio.Protocol):
     # what the writers use (`wire.Wire`)
 
     def write(self, data: bytes) -> None:
+        self._open_transport().write(data)
+
+    def write_all(self, pieces: list[bytes]) -> None:
+        # uvloop writes the list with one writev: no copy of the pieces into one buffer.
+        self._open_transport().writelines(pieces)
+
+    def _open_transport(self) -> asyncio.Transport:
         transport = self._transport
         if transport is None or transport.is_closing():
             raise ConnectionResetError("Cannot write to closing transport")
-        transport.write(data)
+        return transport
 
     async def drain(self) -> None:
         if not self._writing_paused:

@@ -72,6 +72,12 @@ class Answering:
             data, self.head = self.head + data, b""
         self.wire.write(data)
 
+    def send_all(self, pieces: list[bytes]) -> None:
+        """`send` of the pieces joined, in one write but without joining them."""
+        if self.head:
+            pieces, self.head = [self.head, *pieces], b""
+        self.wire.write_all(pieces)
+
     def left(self, what: str) -> None:
         self.seen.disconnected = True
         log.info("client disconnected %s on %s", what, self.seen.path)
@@ -271,7 +277,7 @@ async def _frames(
 
 
 async def _send(answering: Answering, framed: list[bytes]) -> None:
-    answering.send(b"".join(framed))
+    answering.send_all(framed)
     # Waits only while the client reads slower than we write; raises once it is gone.
     await answering.wire.drain()
 

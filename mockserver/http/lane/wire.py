@@ -31,6 +31,10 @@ class Wire(Protocol):
     def write(self, data: bytes) -> None:
         """Send; raises ConnectionResetError once the client has gone."""
 
+    def write_all(self, pieces: list[bytes]) -> None:
+        """Send the pieces in order as one write, without joining them first (a stream's
+        blocks are ~100 KB); raises ConnectionResetError once the client has gone."""
+
     async def drain(self) -> None:
         """Return once the client has read enough of what was sent."""
 

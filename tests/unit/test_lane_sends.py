@@ -1,0 +1,73 @@
+"""What the lane's writer hands the connection: a head made and not yet sent goes out with
+the first bytes after it, in the same write; a stream's blocks go out as one write of
+their pieces, in order, not joined into a new buffer first."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
+
+from mockserver.http.exchange import Exchange
+from mockserver.http.lane.outcome import Answering
+from mockserver.http.lane.wire import Asker
+
+PIECES = st.lists(st.binary(min_size=1, max_size=64), min_size=1, max_size=8)
+
+
+class RecordingWire:
+    """A wire that keeps each write as the list of pieces it was given."""
+
+    def __init__(self) -> None:
+        self.writes: list[list[bytes]] = []
+
+    def write(self, data: bytes) -> None:
+        self.writes.append([data])
+
+    def write_all(self, pieces: list[bytes]) -> None:
+        self.writes.append(list(pieces))
+
+    async def drain(self) -> None:
+        return None
+
+    def abort(self) -> None:
+        return None
+
+    def is_closing(self) -> bool:
+        return False
+
+
+def answering(wire: RecordingWire) -> Answering:
+    asker = Asker("request-id", {}, "East US 2", keep_alive=True)
+    empty = CIMultiDictProxy(CIMultiDict[str]())
+    seen = Exchange("POST", "/", MultiDictProxy(MultiDict[str]()), empty, "unmatched", "")
+    return Answering(wire, asker, seen)
+
+
+@given(head=st.binary(min_size=1, max_size=64), first=PIECES, later=PIECES)
+def test_the_head_goes_in_the_first_write_of_pieces_and_only_there(
+    head: bytes, first: list[bytes], later: list[bytes]
+) -> None:
+    wire = RecordingWire()
+    sending = answering(wire)
+    sending.open_with(head)
+    sending.send_all(first)
+    sending.send_all(later)
+    assert wire.writes == [[head, *first], later]
+
+
+@given(pieces=PIECES)
+def test_pieces_without_a_head_waiting_are_written_as_given(pieces: list[bytes]) -> None:
+    wire = RecordingWire()
+    answering(wire).send_all(pieces)
+    assert wire.writes == [pieces]
+
+
+@given(head=st.binary(min_size=1, max_size=64), data=st.binary(min_size=1, max_size=64))
+def test_a_single_send_carries_the_head_before_its_bytes(head: bytes, data: bytes) -> None:
+    wire = RecordingWire()
+    sending = answering(wire)
+    sending.open_with(head)
+    sending.send(data)
+    sending.send(data)
+    assert wire.writes == [[head + data], [data]]
