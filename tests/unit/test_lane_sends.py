@@ -1,8 +1,11 @@
 """What the lane's writer hands the connection: a head made and not yet sent goes out with
 the first bytes after it, in the same write; a stream's blocks go out as one write of
-their pieces, in order, not joined into a new buffer first."""
+their pieces, in order, not joined into a new buffer first (on uvloop; elsewhere joined)."""
 
 from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -11,6 +14,7 @@ from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 from mockserver.http.exchange import Exchange
 from mockserver.http.lane.outcome import Answering
 from mockserver.http.lane.wire import Asker
+from mockserver.http.streaming import write_pieces
 
 PIECES = st.lists(st.binary(min_size=1, max_size=64), min_size=1, max_size=8)
 
@@ -71,3 +75,35 @@ def test_a_single_send_carries_the_head_before_its_bytes(head: bytes, data: byte
     sending.send(data)
     sending.send(data)
     assert wire.writes == [[head + data], [data]]
+
+
+class RecordingTransport(asyncio.WriteTransport):
+    """A transport that keeps how it was written to."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[str, list[bytes]]] = []
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.calls.append(("write", [bytes(data)]))
+
+    def writelines(self, list_of_data: Iterable[bytes | bytearray | memoryview]) -> None:
+        self.calls.append(("writelines", [bytes(data) for data in list_of_data]))
+
+
+class UvloopTransport(RecordingTransport):
+    """Named as uvloop's transports are."""
+
+
+UvloopTransport.__module__ = "uvloop.loop"
+
+
+@given(pieces=PIECES)
+def test_only_uvloops_transport_is_handed_the_pieces_unjoined(pieces: list[bytes]) -> None:
+    # asyncio's own writelines does not pause a protocol on some Python versions
+    # (CVE-2024-12254): there the pieces are joined and written.
+    elsewhere, uvloop = RecordingTransport(), UvloopTransport()
+    write_pieces(elsewhere, pieces)
+    write_pieces(uvloop, pieces)
+    assert elsewhere.calls == [("write", [b"".join(pieces)])]
+    assert uvloop.calls == [("writelines", pieces)]

@@ -34,6 +34,7 @@ from mockserver.http.lane.answer import (
     check_gateway,
 )
 from mockserver.http.lane.routes import LaneRoute, Taken, taken
+from mockserver.http.streaming import write_pieces
 
 log = logging.getLogger("mockserver")
 
@@ -116,8 +117,7 @@ class LaneConnection(asyncio.Protocol):
         self._open_transport().write(data)
 
     def write_all(self, pieces: list[bytes]) -> None:
-        # uvloop writes the list with one writev: no copy of the pieces into one buffer.
-        self._open_transport().writelines(pieces)
+        write_pieces(self._open_transport(), pieces)
 
     def _open_transport(self) -> asyncio.Transport:
         transport = self._transport
