@@ -188,6 +188,11 @@ class _Request:
             # a cycle that would hold each refused body (a parsed 1 MB body is ~25 MB of
             # objects) until the cyclic collector ran. Dropped as soon as the answer is made.
             self._refused = None
+            # So does the Asked, whose `check` and `admit` are this request's methods: let
+            # go, the request, its call, trace and checks are freed as the answer goes out,
+            # not left to the collector (every request's ~15 objects made it run every ~50
+            # requests, ~4 us a request of walking them).
+            del self.asked
 
     async def _answer(self) -> Outcome:
         try:

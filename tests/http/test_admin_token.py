@@ -18,9 +18,9 @@ from mockserver.config import Settings
 from mockserver.redaction.masking import validation_summary
 from mockserver.testing.admin_client import AdminClient, AdminError
 from mockserver.testing.server import MockServer
-from tests.http.test_cli import ROOT, child_environment, command, run_to_exit
 from tests.replay.helpers import closed_port, post
 from tests.support import rawhttp
+from tests.support.cli import ROOT, child_environment, command, run_to_exit
 from tests.support.waiting import WAIT_SECONDS, Lines
 
 TOKEN = "admin-s3cret-T0ken"

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -15,7 +13,7 @@ from mockserver.cli import main as cli_module
 from mockserver.testing.server import MockServer
 from tests.http.helpers import BODY, DEPLOYMENT_NOT_FOUND, INVALID_KEY
 from tests.support import rawhttp
-from tests.support.cli import ROOT, child_environment, command, running
+from tests.support.cli import run_to_exit, running
 from tests.support.rawhttp import post_chat
 from tests.support.waiting import WAIT_SECONDS
 
@@ -201,18 +199,6 @@ def test_missing_config_file_exits_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "absent.toml" in result.stderr
     assert "Traceback" not in result.stderr
-
-
-def run_to_exit(*flags: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[Any]:
-    return subprocess.run(
-        command("--port", "0", *flags),
-        cwd=ROOT,
-        env=child_environment(env),
-        capture_output=True,
-        text=True,
-        timeout=WAIT_SECONDS,
-        check=False,
-    )
 
 
 # --- the event loop is chosen before the server runs -----------------------------------

@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from mockserver.testing.server import MockServer
-from tests.http.test_cli import running
 from tests.support import rawhttp
 from tests.support.chat import API_KEY, API_VERSION, DEPLOYMENT
+from tests.support.cli import running
 
 ANSWER_WAIT_SECONDS = 30.0  # a bound against hangs, not a performance threshold
 CHAT = f"/openai/deployments/{DEPLOYMENT}/chat/completions"

@@ -15,9 +15,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from mockserver.config import Deployment
 from mockserver.testing.server import MockServer
 from tests.http.helpers import journal_bytes
-from tests.http.test_cli import running
 from tests.replay.helpers import recorder, replayer
 from tests.support import rawhttp
+from tests.support.cli import running
 from tests.support.clients import azure_client
 
 DATED_ROUTE = "/openai/deployments/{deployment}/chat/completions"

@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from mockserver import MockServer
-from tests.http.test_cli import running
 from tests.redis.test_two_servers import API_VERSION, CHAT, HELLO, chat
 from tests.support import rawhttp
+from tests.support.cli import running
 from tests.support.waiting import POLL_BOUND_SECONDS
 
 

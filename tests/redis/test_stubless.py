@@ -11,12 +11,12 @@ import pytest
 from mockserver import MockServer
 from mockserver.engines.stubs import Stub
 from mockserver.stores.redis import RedisBackend, StoreUnavailableError, connect
-from tests.http.test_cli import running
 from tests.redis.conftest import started
 from tests.redis.server import ValkeyProcess, running_valkey
 from tests.redis.test_settings_store import eventually, subscribers
 from tests.redis.test_two_servers import API_VERSION, CHAT, HELLO
 from tests.support import rawhttp
+from tests.support.cli import running
 from tests.support.waiting import POLL_BOUND_SECONDS
 
 STUB = Stub.model_validate({"answer": {"content": "x"}})

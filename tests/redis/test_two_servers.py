@@ -11,10 +11,10 @@ import httpx
 import pytest
 
 from mockserver import MockServer
-from tests.http.test_cli import running
 from tests.redis.conftest import two_servers
 from tests.redis.server import ValkeyProcess
 from tests.support import rawhttp
+from tests.support.cli import running
 
 API_VERSION = "2025-04-01-preview"
 CHAT = "/openai/deployments/o3-mini/chat/completions"

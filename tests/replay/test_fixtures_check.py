@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.http.test_cli import child_environment
+from tests.support.cli import child_environment
 
 REPO = Path(__file__).resolve().parents[2]
 CHAT_PATH = "/openai/deployments/o3-mini/chat/completions"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from mockserver.recordings.fixtures import read_fixture_file
-from tests.http.test_cli import child_environment
+from tests.support.cli import child_environment
 
 REPO = Path(__file__).resolve().parents[2]
 ADDRESS_SPACE_BYTES = 1024**3

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from tests.http.test_cli import running
 from tests.support import rawhttp
+from tests.support.cli import running
 
 JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJsb2cifQ.bG9nLXNpZ25hdHVyZS1zZWNyZXQ"
 LOGGED = re.compile(r".* WARNING 400: the body of POST (\S+) could not be decoded$")

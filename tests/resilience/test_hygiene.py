@@ -17,7 +17,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from tests.http.test_cli import Cli, running
+from tests.support.cli import Cli, running
 
 CHAT_PATH = "/openai/deployments/o3-mini/chat/completions?api-version=2025-04-01-preview"
 BODY = b'{"messages":[{"role":"user","content":"hi"}]}'

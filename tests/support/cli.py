@@ -72,3 +72,15 @@ def running(*args: str, env: dict[str, str] | None = None) -> Iterator[Cli]:
         stderr.rest()
         process.stdout.close()
         process.stderr.close()
+
+
+def run_to_exit(*flags: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command("--port", "0", *flags),
+        cwd=ROOT,
+        env=child_environment(env),
+        capture_output=True,
+        text=True,
+        timeout=WAIT_SECONDS,
+        check=False,
+    )
