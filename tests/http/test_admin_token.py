@@ -20,7 +20,7 @@ from mockserver.testing.admin_client import AdminClient, AdminError
 from mockserver.testing.server import MockServer
 from tests.replay.helpers import closed_port, post
 from tests.support import rawhttp
-from tests.support.cli import ROOT, child_environment, command, run_to_exit
+from tests.support.cli import run_to_exit, spawned
 from tests.support.waiting import WAIT_SECONDS, Lines
 
 TOKEN = "admin-s3cret-T0ken"
@@ -223,14 +223,7 @@ def spawn() -> Iterator[Any]:
     children: list[tuple[subprocess.Popen[str], Lines, Lines]] = []
 
     def start(*args: str, env: dict[str, str] | None = None) -> tuple[Lines, Lines, Any]:
-        process = subprocess.Popen(
-            command("--port", "0", *args),
-            cwd=ROOT,
-            env=child_environment(env),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        process = spawned(*args, env=env)
         assert process.stdout is not None and process.stderr is not None
         children.append((process, Lines(process.stdout), Lines(process.stderr)))
         return children[-1][1], children[-1][2], process

@@ -48,9 +48,9 @@ def command(*args: str) -> list[str]:
     return [sys.executable, "-m", "mockserver", "serve", *args]
 
 
-@contextmanager
-def running(*args: str, env: dict[str, str] | None = None) -> Iterator[Cli]:
-    process = subprocess.Popen(
+def spawned(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """`mockserver serve` started on a free port, its output piped, not yet awaited."""
+    return subprocess.Popen(
         command("--port", "0", *args),
         cwd=ROOT,
         env=child_environment(env),
@@ -58,6 +58,11 @@ def running(*args: str, env: dict[str, str] | None = None) -> Iterator[Cli]:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+@contextmanager
+def running(*args: str, env: dict[str, str] | None = None) -> Iterator[Cli]:
+    process = spawned(*args, env=env)
     assert process.stdout is not None
     assert process.stderr is not None
     stdout, stderr = Lines(process.stdout), Lines(process.stderr)
