@@ -73,7 +73,7 @@ class Answering:
         self.wire.write(data)
 
     def send_all(self, pieces: list[bytes]) -> None:
-        """`send` of the pieces joined, in one write but without joining them."""
+        """`send` of the pieces joined, in one write (`Wire.write_all`: not joined here)."""
         if self.head:
             pieces, self.head = [self.head, *pieces], b""
         self.wire.write_all(pieces)

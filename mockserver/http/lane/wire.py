@@ -32,8 +32,8 @@ class Wire(Protocol):
         """Send; raises ConnectionResetError once the client has gone."""
 
     def write_all(self, pieces: list[bytes]) -> None:
-        """Send the pieces in order as one write, without joining them first (a stream's
-        blocks are ~100 KB); raises ConnectionResetError once the client has gone."""
+        """Send the pieces in order as one write, on uvloop without joining them first (a
+        stream's blocks are ~100 KB); raises ConnectionResetError once the client has gone."""
 
     async def drain(self) -> None:
         """Return once the client has read enough of what was sent."""
