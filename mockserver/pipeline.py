@@ -206,7 +206,7 @@ class _Request:
         self.trace.replay_miss = reply.replay_miss
         if not reply.as_model:
             return self._as_itself(reply)
-        return await self._as_model(reply, await self._checks())
+        return await self._as_model(reply, self._checked or await self._checks())
 
     def _as_itself(self, reply: Reply) -> Outcome:
         """A recording or the upstream: its answer (or its failure) as it is."""
@@ -268,9 +268,12 @@ class _Request:
 
     async def check(self) -> EngineCall:
         """The checks an engine needs before it answers; run once, their error kept."""
-        return (await self._checks()).engine_call
+        return (self._checked or await self._checks()).engine_call
 
     async def _checks(self) -> _Checked:
+        """The checks' result, or their error; once made, callers read `_checked` first
+        (an engine's check, the admission and the answer each need it: no coroutine made
+        twice more for a result already there)."""
         if self._refused is not None:
             raise self._refused
         if self._checked is None:
@@ -348,7 +351,7 @@ class _Request:
         if self._admitted:
             return
         self._admitted = True
-        checked = await self._checks()
+        checked = self._checked or await self._checks()
         target, settings = checked.target, self.state.settings
         seed, counts = settings.answers.seed, self.stores.faults
         self._plan(await fault_plan.rolled(target.deployment_name, target.deployment, seed, counts))

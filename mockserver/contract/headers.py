@@ -43,6 +43,20 @@ def gateway_headers(
     return headers
 
 
+# The model headers whose values change from one answer to the next (`model_headers` sets
+# them on each answer); the others stay the same for a deployment: a head is written from a
+# template of those (`http.lane.wire.head_of`).
+PER_ANSWER_MODEL_HEADERS = frozenset(
+    {
+        "x-request-id",
+        "x-ratelimit-remaining-requests",
+        "x-ratelimit-remaining-tokens",
+        "x-ratelimit-reset-requests",
+        "x-ratelimit-reset-tokens",
+    }
+)
+
+
 def model_headers(
     deployment: str, model_session: str, quota: QuotaSnapshot, surface: str
 ) -> dict[str, str]:

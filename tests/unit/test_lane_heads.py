@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from multidict import CIMultiDict
 
+from mockserver.contract.headers import PER_ANSWER_MODEL_HEADERS, model_headers
 from mockserver.http.lane import wire
 from mockserver.http.lane.wire import (
     Asker,
@@ -23,6 +24,7 @@ from mockserver.http.lane.wire import (
     own_head,
     stream_head,
 )
+from mockserver.stores.quota import QuotaSnapshot
 
 # Names an answer may carry, in any case: those the head adds or keeps from the gateway
 # among them, so every "already there" branch is taken.
@@ -118,6 +120,13 @@ def test_a_dict_with_an_unsendable_header_is_refused_as_aiohttp_refuses_it() -> 
     for bad in ("a\x7fb", "a\r\nInjected: yes", "a\x00"):
         with pytest.raises(ValueError, match="control character"):
             head_of(Status(200), {"x-bad": bad}, asker, 3)
+        # A value that changes per answer, once its shape's template is made: refused too.
+        assert head_of(Status(200), {"x-request-id": "fine"}, asker, 3)
+        with pytest.raises(ValueError, match="control character"):
+            head_of(Status(200), {"x-request-id": bad}, asker, 3)
+        client = asker._replace(headers=CIMultiDict({"x-ms-client-request-id": bad}))
+        with pytest.raises(ValueError, match="control character"):
+            head_of(Status(200), {"x-request-id": "fine"}, client, 3)
         with pytest.raises(ValueError, match="control character"):
             head_bytes(Status(200), CIMultiDict({"x-bad": bad}), asker, 3)
 
@@ -177,4 +186,74 @@ def test_a_region_from_undecodable_bytes_is_written_as_the_long_way_writes_it() 
     assert made is not None
     assert head_after(Status(200), made, asker, 5) == head_bytes(
         Status(200), CIMultiDict({"x-kept": "1"}), asker, 5
+    )
+
+
+# The model headers that change from one answer to the next, and some that stay.
+CHANGING = sorted(PER_ANSWER_MODEL_HEADERS)
+STAYING = ["azureml-model-session", "x-ms-deployment-name", "Content-Type", "x-odd-%s"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(CHANGING + STAYING), min_size=1, max_size=9, unique=True),
+    STATUSES,
+    ASKERS,
+    st.lists(
+        st.tuples(
+            st.lists(VALUES, min_size=9, max_size=9),
+            st.none() | st.integers(0, 5000),
+            st.uuids().map(str),
+        ),
+        min_size=2,
+        max_size=3,
+    ),
+)
+def test_a_made_answers_head_is_made_again_with_each_answers_values(
+    names: list[str],
+    status: Status,
+    asker: Asker,
+    answers: list[tuple[list[str], int | None, str]],
+) -> None:
+    """Answers of one shape, one after the other (a head made from the first one's
+    template): each head has its own Date, length, request ids and changing values (some
+    unsendable, some not ASCII: the long way), and the values that stay, as the head made
+    the long way has them."""
+    keeps_type = status._replace(no_content_type=False)
+    staying = {name: f"{name} kept" for name in names if name not in CHANGING}
+    for second, (values, length, request_id) in enumerate(answers):
+        headers = {
+            name: staying.get(name, value)
+            for name, value in zip(names, values[: len(names)], strict=True)
+        }
+        asking = asker._replace(request_id=request_id)
+        date = f"Sat, 05 Dec 2026 22:00:0{second} GMT"
+        with patch.object(wire, "rfc822_formatted_time", lambda date=date: date):
+            if length is None:  # a stream's
+                whole = head_bytes(Status(200), CIMultiDict(headers), asking, None)
+                assert stream_head(headers, asking) == whole
+            else:
+                whole = head_bytes(keeps_type, CIMultiDict(headers), asking, length)
+                assert head_of(keeps_type, headers, asking, length) == whole
+
+
+def test_a_model_headers_value_that_changes_per_answer_is_a_hole_of_the_template() -> None:
+    """Two answers of a deployment differ only in `PER_ANSWER_MODEL_HEADERS` (so their
+    heads share one template) and not in the others (kept in the template's key)."""
+    quotas = [QuotaSnapshot(100, 1000, 99, 900, 3, 1), QuotaSnapshot(100, 1000, 98, 880, 2, 2)]
+    first, second = (model_headers("o3-mini", "session", quota, "dated") for quota in quotas)
+    assert list(first) == list(second)
+    differing = {name for name in first if first[name] != second[name]}
+    assert differing == PER_ANSWER_MODEL_HEADERS
+
+
+def test_a_made_answers_head_holding_a_mark_is_written_the_long_way() -> None:
+    asker = Asker("0f0e0d0c-0b0a-4908-8706-050403020100", CIMultiDict(), "East US 2", True)
+    for headers in ({"x-odd": "\ue100"}, {"x-ms-deployment-name": "a\ue105b"}):
+        assert head_of(Status(200), headers, asker, 12) == head_bytes(
+            Status(200), CIMultiDict(headers), asker, 12
+        )
+    marked_region = asker._replace(region="East \ue101 US")
+    assert head_of(Status(200), {"x-kept": "1"}, marked_region, 5) == head_bytes(
+        Status(200), CIMultiDict({"x-kept": "1"}), marked_region, 5
     )

@@ -259,8 +259,9 @@ class LaneConnection(asyncio.Protocol):
             await answer(self._lane.served, self, request)
             # A client that sends and does not read: its next request waits (as on
             # aiohttp's front), so answers do not pile up in memory.
-            with contextlib.suppress(ConnectionError):
-                await self.drain()
+            if self._writing_paused:
+                with contextlib.suppress(ConnectionError):
+                    await self.drain()
         except Exception as error:
             # A bug of ours once the answer was decided (its head cannot be written): said
             # in the log, kept for the test, and the connection dropped, as aiohttp does.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import NamedTuple, Protocol
 
 from aiohttp.helpers import EMPTY_BODY_STATUS_CODES, rfc822_formatted_time
@@ -19,7 +20,7 @@ from aiohttp.http_writer import _serialize_headers
 from aiohttp.web_response import REASON_PHRASES
 from multidict import CIMultiDict
 
-from mockserver.contract.headers import gateway_headers
+from mockserver.contract.headers import PER_ANSWER_MODEL_HEADERS, gateway_headers
 
 OCTET_STREAM = "application/octet-stream"  # aiohttp's Content-Type for a body with none
 LAST_CHUNK = b"0\r\n\r\n"
@@ -163,10 +164,42 @@ def writable(headers: Mapping[str, str]) -> CIMultiDict[str]:
 def head_of(status: Status, headers: dict[str, str], asker: Asker, length: int | None) -> bytes:
     """`head_bytes` for a body of `length` bytes (None: in chunks) whose headers are a
     plain dict (an answer the mock made) that names no Transfer-Encoding, when the status
-    keeps a Content-Type: the same bytes (tested), written from the dict and what the head
-    adds, with no CIMultiDict made and searched on every answer."""
-    names = _lowered_names(headers)
-    added = _added(status, asker, length, names.__contains__)
+    keeps a Content-Type: the same bytes (tested). An answer the mock made has the same
+    head as the last one but for a few values (its Date, length, request ids, rate-limit
+    counts): made once as a `_DictHead` for each shape (the names, the values that stay,
+    status, framing, connection, region, and whether the client sent an id), and filled
+    with the values of this answer."""
+    shape = _shape_of(tuple(headers))
+    values = tuple(headers.values())
+    changing = shape.changing(values)
+    client_id = asker.headers.get(CLIENT_REQUEST_ID, "")
+    if not _sendable("".join(changing) + client_id):  # the long way, and its refusal
+        return _head_of(status, headers, asker, length)
+    framing = (length is None, length == 0, asker.keep_alive)
+    key = (shape, shape.staying(values), status, framing, asker.region, bool(client_id))
+    template = _DICT_HEADS.get(key)
+    if template is None:
+        if len(_DICT_HEADS) >= HEAD_TEMPLATES:
+            _DICT_HEADS.clear()
+        template = _DICT_HEADS[key] = _DictHead.of(status, headers, shape, asker, length)
+    if template is None:  # a constant text holds a hole's mark: the long way
+        return _head_of(status, headers, asker, length)
+    length_text = "" if length is None else str(length)
+    filled = (rfc822_formatted_time(), asker.request_id, client_id, length_text, *changing)
+    return (template.text % template.pick(filled)).encode()
+
+
+def _head_of(
+    status: Status,
+    headers: dict[str, str],
+    asker: Asker,
+    length: int | None,
+    marks: tuple[str, str] | None = None,
+) -> bytes:
+    """`head_of` the long way; `marks`: the Date and the length to write (a template's)."""
+    names = _shape_of(tuple(headers)).lowered
+    date, length_text = marks or (None, None)
+    added = _added(status, asker, length, names.__contains__, date, length_text)
     whole = dict(headers)
     if length is None:
         whole["Transfer-Encoding"] = "chunked"
@@ -175,20 +208,95 @@ def head_of(status: Status, headers: dict[str, str], asker: Asker, length: int |
     return _serialize_headers(_status_line(status), whole)  # type: ignore[arg-type]
 
 
+class _Shape(NamedTuple):
+    """A dict's names: lowered, and which of its values change from one answer to the
+    next (`PER_ANSWER_MODEL_HEADERS`) or stay."""
+
+    lowered: frozenset[str]
+    changing: Callable[[tuple[str, ...]], tuple[str, ...]]
+    staying: Callable[[tuple[str, ...]], tuple[str, ...]]
+    changing_at: tuple[int, ...]
+
+    @classmethod
+    def of(cls, names: tuple[str, ...]) -> _Shape:
+        lowered = tuple(name.lower() for name in names)
+        at = tuple(n for n, name in enumerate(lowered) if name in PER_ANSWER_MODEL_HEADERS)
+        kept = tuple(n for n in range(len(names)) if n not in at)
+        return cls(frozenset(lowered), _picker(at), _picker(kept), at)
+
+
+def _picker(positions: tuple[int, ...]) -> Callable[[tuple[str, ...]], tuple[str, ...]]:
+    """The values at `positions`, as a tuple, picked in C."""
+    if len(positions) >= 2:
+        return itemgetter(*positions)
+    if positions:
+        at = positions[0]
+        return lambda values: (values[at],)
+    return lambda values: ()
+
+
+def _shape_of(names: tuple[str, ...]) -> _Shape:
+    """A dict's `_Shape`: an answer's names are the same from one answer to the next (only
+    their values change), so each set of names is looked at once."""
+    shape = _SHAPES.get(names)
+    if shape is None:
+        if len(_SHAPES) >= LOWERED_NAME_SETS:
+            _SHAPES.clear()
+        shape = _SHAPES[names] = _Shape.of(names)
+    return shape
+
+
+class _DictHead(NamedTuple):
+    """A head as text with `%s` for its holes, and how to pick the holes' values from
+    (Date, request id, client's request id, length, the changing values...)."""
+
+    text: str
+    pick: Callable[[tuple[str, ...]], tuple[str, ...]]
+
+    @classmethod
+    def of(
+        cls,
+        status: Status,
+        headers: dict[str, str],
+        shape: _Shape,
+        asker: Asker,
+        length: int | None,
+    ) -> _DictHead | None:
+        """None when a text that stays (a name, a value, the reason, the region) holds a
+        mark, which would be taken for a hole. Raises the serializer's refusal."""
+        marks = [chr(_FIRST_MARK + n) for n in range(4 + len(shape.changing_at))]
+        staying = "".join(headers) + "".join(shape.staying(tuple(headers.values())))
+        if _ANY_MARK.search(staying + asker.region + (status.reason or "")):
+            return None
+        marked = dict(headers)
+        names = tuple(headers)
+        for n, at in enumerate(shape.changing_at):
+            marked[names[at]] = marks[4 + n]
+        client = asker.headers.get(CLIENT_REQUEST_ID, "")
+        asking = asker._replace(
+            request_id=marks[1], headers={CLIENT_REQUEST_ID: marks[2]} if client else {}
+        )
+        head = _head_of(status, marked, asking, length, (marks[0], marks[3])).decode()
+        pieces = _ANY_MARK.split(head)
+        holes = tuple(ord(mark) - _FIRST_MARK for mark in pieces[1::2])
+        text = "%s".join(piece.replace("%", "%%") for piece in pieces[0::2])
+        return cls(text, _picker(holes))
+
+
+# Marks for a `_DictHead`'s holes: private use characters, which the serializer writes as
+# UTF-8 like any other, and none of which an answer the mock made holds.
+_FIRST_MARK = 0xE100
+_ANY_MARK = re.compile("([\ue100-\ue1ff])")
+_DICT_HEADS: dict[tuple[object, ...], _DictHead | None] = {}
+
+
 def _lowered_names(headers: dict[str, str]) -> frozenset[str]:
-    """The dict's names in lower case: an answer's names are the same from one answer to the
-    next (only their values change), so they are lowered once per set of names."""
-    spelt = tuple(headers)
-    names = _LOWERED.get(spelt)
-    if names is None:
-        if len(_LOWERED) >= LOWERED_NAME_SETS:
-            _LOWERED.clear()
-        names = _LOWERED[spelt] = frozenset(name.lower() for name in spelt)
-    return names
+    """The dict's names in lower case."""
+    return _shape_of(tuple(headers)).lowered
 
 
 LOWERED_NAME_SETS = 256
-_LOWERED: dict[tuple[str, ...], frozenset[str]] = {}
+_SHAPES: dict[tuple[str, ...], _Shape] = {}
 
 
 def head_after(status: Status, own: OwnHead, asker: Asker, length: int) -> bytes:
@@ -282,16 +390,18 @@ def _added(
     length: int | None,
     has: Callable[[str], bool],
     date: str | None = None,
+    length_text: str | None = None,
 ) -> list[tuple[str, str]]:
     """What a head adds after the answer's own headers, in aiohttp's order: the length,
     a Content-Type, Date and Connection when the answer has none, then the gateway's
     headers it does not carry (`has`: whether it carries a name, asked in lower case: a
     set of lowered names answers in C, a CIMultiDict in any case).
-    `date`: the Date to write (a template's mark), or now's."""
+    `date`, `length_text`: the Date and length to write (a template's marks), or now's and
+    `length`."""
     added = []
     framed = not bodiless(status.code)
     if framed and length is not None and not has("content-length"):
-        added.append(("Content-Length", str(length)))
+        added.append(("Content-Length", length_text or str(length)))
     if framed and length != 0 and not has("content-type"):
         added.append(("Content-Type", OCTET_STREAM))
     if not has("date"):
