@@ -128,6 +128,8 @@ def test_a_dict_with_an_unsendable_header_is_refused_as_aiohttp_refuses_it() -> 
         with pytest.raises(ValueError, match="control character"):
             head_of(Status(200), {"x-request-id": "fine"}, client, 3)
         with pytest.raises(ValueError, match="control character"):
+            head_of(Status(200), {"x-request-id": "fine"}, asker._replace(request_id=bad), 3)
+        with pytest.raises(ValueError, match="control character"):
             head_bytes(Status(200), CIMultiDict({"x-bad": bad}), asker, 3)
 
 
@@ -257,3 +259,18 @@ def test_a_made_answers_head_holding_a_mark_is_written_the_long_way() -> None:
     assert head_of(Status(200), {"x-kept": "1"}, marked_region, 5) == head_bytes(
         Status(200), CIMultiDict({"x-kept": "1"}), marked_region, 5
     )
+
+
+def test_a_made_answers_head_with_more_holes_than_marks_is_written_the_long_way() -> None:
+    """253 spellings of a changing name: more holes than the template has marks for."""
+    name = "x-ratelimit-remaining-requests"
+    spellings = {
+        "".join(c.upper() if bits >> n & 1 else c for n, c in enumerate(name))
+        for bits in range(2**12)
+    }
+    headers = {spelt: f"v{n}" for n, spelt in enumerate(sorted(spellings)[:253])}
+    asker = Asker("0f0e0d0c-0b0a-4908-8706-050403020100", CIMultiDict(), "East US 2", True)
+    for _ in range(2):
+        assert head_of(Status(200), headers, asker, 3) == head_bytes(
+            Status(200), CIMultiDict(headers), asker, 3
+        )

@@ -36,6 +36,10 @@ class Wire(Protocol):
         """Send the pieces in order as one write, on uvloop without joining them first (a
         stream's blocks are ~100 KB); raises ConnectionResetError once the client has gone."""
 
+    def write_soon(self, data: bytes) -> None:
+        """Send a whole answer with the others the event loop has in hand, in order with
+        anything else sent; raises ConnectionResetError once the client has gone."""
+
     async def drain(self) -> None:
         """Return once the client has read enough of what was sent."""
 
@@ -173,7 +177,7 @@ def head_of(status: Status, headers: dict[str, str], asker: Asker, length: int |
     values = tuple(headers.values())
     changing = shape.changing(values)
     client_id = asker.headers.get(CLIENT_REQUEST_ID, "")
-    if not _sendable("".join(changing) + client_id):  # the long way, and its refusal
+    if not _sendable("".join(changing) + client_id + asker.request_id):  # the long way
         return _head_of(status, headers, asker, length)
     framing = (length is None, length == 0, asker.keep_alive)
     key = (shape, shape.staying(values), status, framing, asker.region, bool(client_id))
@@ -263,8 +267,11 @@ class _DictHead(NamedTuple):
         length: int | None,
     ) -> _DictHead | None:
         """None when a text that stays (a name, a value, the reason, the region) holds a
-        mark, which would be taken for a hole. Raises the serializer's refusal."""
+        mark, which would be taken for a hole, or there are more holes than marks. Raises
+        the serializer's refusal."""
         marks = [chr(_FIRST_MARK + n) for n in range(4 + len(shape.changing_at))]
+        if len(marks) > _MARKS:
+            return None
         staying = "".join(headers) + "".join(shape.staying(tuple(headers.values())))
         if _ANY_MARK.search(staying + asker.region + (status.reason or "")):
             return None
@@ -285,7 +292,7 @@ class _DictHead(NamedTuple):
 
 # Marks for a `_DictHead`'s holes: private use characters, which the serializer writes as
 # UTF-8 like any other, and none of which an answer the mock made holds.
-_FIRST_MARK = 0xE100
+_FIRST_MARK, _MARKS = 0xE100, 256
 _ANY_MARK = re.compile("([\ue100-\ue1ff])")
 _DICT_HEADS: dict[tuple[object, ...], _DictHead | None] = {}
 
@@ -401,7 +408,7 @@ def _added(
     added = []
     framed = not bodiless(status.code)
     if framed and length is not None and not has("content-length"):
-        added.append(("Content-Length", length_text or str(length)))
+        added.append(("Content-Length", str(length) if length_text is None else length_text))
     if framed and length != 0 and not has("content-type"):
         added.append(("Content-Type", OCTET_STREAM))
     if not has("date"):
