@@ -31,6 +31,9 @@ class RecordingWire:
     def write_all(self, pieces: list[bytes]) -> None:
         self.writes.append(list(pieces))
 
+    def write_soon(self, data: bytes) -> None:
+        self.writes.append([data])
+
     async def drain(self) -> None:
         return None
 

@@ -83,7 +83,7 @@ async def answer(served: Served, wire: Wire, request: Request) -> None:
     await observe(metrics, state, answering.seen, answered, Timing(started, first_byte, ended))
     if isinstance(written, Ready):
         with contextlib.suppress(ConnectionError):  # the client left: nobody to answer
-            wire.write(ready_bytes(written, answering.asker))
+            wire.write_soon(ready_bytes(written, answering.asker))
 
 
 def _answering(state: AppState, wire: Wire, request: Request) -> Answering:

@@ -71,6 +71,7 @@ class LaneConnection(asyncio.Protocol):
         self._waiting_since = 0.0  # when its head was read
         self._body_timer: asyncio.TimerHandle | None = None
         self._begun: asyncio.Future[None] | None = None  # shutting down: the request began
+        self._held: bytes | None = None  # a whole answer to send with the others (`send_soon`)
 
     # asyncio's callbacks
 
@@ -114,10 +115,31 @@ class LaneConnection(asyncio.Protocol):
     # what the writers use (`wire.Wire`)
 
     def write(self, data: bytes) -> None:
+        self.send_held()
         self._open_transport().write(data)
 
     def write_all(self, pieces: list[bytes]) -> None:
+        self.send_held()
         write_pieces(self._open_transport(), pieces)
+
+    def write_soon(self, data: bytes) -> None:
+        """Send a whole answer once the event loop has run what it has in hand (the other
+        requests that came with this one): a client reading many connections, woken by
+        the first answer, reads the others while they are written, where each write would
+        wake it again (~11% of a small request's CPU, in the kernel, under load). Anything
+        else done with the connection sends it first."""
+        self._open_transport()  # (raises if the client has gone)
+        if self._held is None:
+            self._held = data
+            self._lane.send_soon(self)
+        else:
+            self._held += data
+
+    def send_held(self) -> None:
+        """Send the whole answer held by `write_soon`, if any (dropped if the client left)."""
+        held, self._held = self._held, None
+        if held is not None and self._transport is not None and not self._transport.is_closing():
+            self._transport.write(held)
 
     def _open_transport(self) -> asyncio.Transport:
         transport = self._transport
@@ -134,6 +156,7 @@ class LaneConnection(asyncio.Protocol):
         await self._drained
 
     def abort(self) -> None:
+        self.send_held()
         if self._transport is not None:
             self._transport.abort()
 
@@ -259,7 +282,7 @@ class LaneConnection(asyncio.Protocol):
             await answer(self._lane.served, self, request)
             # A client that sends and does not read: its next request waits (as on
             # aiohttp's front), so answers do not pile up in memory.
-            if self._writing_paused:
+            if self._writing_paused:  # (as `drain` returns at once otherwise: no coroutine)
                 with contextlib.suppress(ConnectionError):
                     await self.drain()
         except Exception as error:
@@ -287,6 +310,7 @@ class LaneConnection(asyncio.Protocol):
         self._stop_idle_timer()
         self._stop_body_timer()
         self._waiting = None
+        self.send_held()  # before aiohttp's answers
         connection = self._lane.aiohttp_connection()
         transport.set_protocol(connection)
         connection.connection_made(transport)
@@ -300,6 +324,7 @@ class LaneConnection(asyncio.Protocol):
         connection.data_received(data)
 
     def _close_transport(self) -> None:
+        self.send_held()
         if self._transport is not None:
             self._transport.close()
 
@@ -380,10 +405,23 @@ class Lane:
         self.loop, self.served, self.routes = loop, served, routes
         self.aiohttp_connection = aiohttp_connection
         self.connections: set[LaneConnection] = set()
+        self._holding: list[LaneConnection] = []  # whose answers `send_held` sends soon
         self._head_reader = _HeadReader(loop)
         # Heads read before, by their bytes: a client sends the same head again and again
         # (its key, its route, its body's length), and a parsed head is immutable.
         self._heads: dict[bytes, tuple[RawRequestMessage, Taken] | None] = {}
+
+    def send_soon(self, connection: LaneConnection) -> None:
+        """The connection's held answer is sent with the others, once the loop's ready
+        callbacks (the other requests' steps) have run."""
+        if not self._holding:
+            self.loop.call_soon(self._send_held)
+        self._holding.append(connection)
+
+    def _send_held(self) -> None:
+        holding, self._holding = self._holding, []
+        for connection in holding:
+            connection.send_held()
 
     @property
     def idle_seconds(self) -> float:
