@@ -28,7 +28,7 @@ from tests.replay.helpers import interactions
 from tests.support.chat import API_KEY, chat_path
 from tests.support.clients import azure_client
 from tests.support.rawhttp import request
-from tests.support.sockets import parse_response, read_to_end
+from tests.support.sockets import RawStream, parse_response, read_to_end
 
 SETTINGS: dict[str, Any] = {
     "api_keys": [API_KEY],
@@ -165,6 +165,40 @@ def test_pipelined_requests_are_answered_in_order_on_one_connection(
     assert not handed
     assert answer.count(b"HTTP/1.1 ") == 3
     assert answer.index(b"200 OK") < answer.index(b"400 Bad Request") < answer.rindex(b"200 OK")
+
+
+def test_answers_held_for_the_loops_turn_reach_every_connection(fronts: Fronts) -> None:
+    """Twenty connections asking at once: the lane holds each whole answer until the loop
+    has run the others in hand, then sends them all. Each connection gets its answer whole
+    while it stays open, then its next one, in order, before it closes."""
+    port = fronts.lane.port
+    sockets = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(20)]
+    try:
+        for n, sock in enumerate(sockets):
+            sock.sendall(
+                post({**W1, "messages": [{"role": "user", "content": f"ask {n}"}]}, **KEYED)
+            )
+        for sock in sockets:
+            first = _one_answer(sock)
+            assert first.status == 200 and first.complete
+        for n, sock in enumerate(sockets):
+            sock.sendall(post({**W1, "bogus": n}, **KEYED, **CLOSE))
+        for sock in sockets:
+            second = parse_response(read_to_end(sock))
+            assert second.status == 400 and second.complete and b"bogus" in second.body
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _one_answer(sock: socket.socket) -> RawStream:
+    """One answer with a Content-Length, read off a connection that stays open."""
+    received = b""
+    while b"\r\n\r\n" not in received or not parse_response(received).complete:
+        piece = sock.recv(65536)
+        assert piece, "the connection closed before the answer was whole"
+        received += piece
+    return parse_response(received)
 
 
 AIOHTTP_CASES = {

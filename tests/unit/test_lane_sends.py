@@ -1,17 +1,22 @@
 """What the lane's writer hands the connection: a head made and not yet sent goes out with
 the first bytes after it, in the same write; a stream's blocks go out as one write of
-their pieces, in order, not joined into a new buffer first (on uvloop; elsewhere joined)."""
+their pieces, in order, not joined into a new buffer first (on uvloop; elsewhere joined);
+whole answers held until the loop has run what it has in hand, then all sent."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from types import SimpleNamespace
+from typing import Any, cast
 
 from hypothesis import given
 from hypothesis import strategies as st
 from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 
 from mockserver.http.exchange import Exchange
+from mockserver.http.lane.answer import Served
+from mockserver.http.lane.connection import Lane, LaneConnection
 from mockserver.http.lane.outcome import Answering
 from mockserver.http.lane.wire import Asker
 from mockserver.http.streaming import write_pieces
@@ -110,3 +115,74 @@ def test_only_uvloops_transport_is_handed_the_pieces_unjoined(pieces: list[bytes
     write_pieces(uvloop, pieces)
     assert elsewhere.calls == [("write", [b"".join(pieces)])]
     assert uvloop.calls == [("writelines", pieces)]
+
+
+class ClosableTransport(RecordingTransport):
+    """A recording transport that can be closed and aborted, as a connection's is."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.closing = False
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def close(self) -> None:
+        self.calls.append(("close", []))
+        self.closing = True
+
+    def abort(self) -> None:
+        self.calls.append(("abort", []))
+        self.closing = True
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return default
+
+
+def _lane_connections(count: int) -> tuple[list[LaneConnection], list[ClosableTransport]]:
+    loop = asyncio.get_running_loop()
+    settings = SimpleNamespace(server=SimpleNamespace(idle_timeout_seconds=60.0))
+    served = cast(Served, SimpleNamespace(state=SimpleNamespace(settings=settings)))
+    lane = Lane(loop, served, (), lambda: None)
+    connections, transports = [], []
+    for _ in range(count):
+        connection, transport = LaneConnection(lane), ClosableTransport()
+        connection.connection_made(transport)
+        connections.append(connection)
+        transports.append(transport)
+    return connections, transports
+
+
+def test_whole_answers_are_held_until_the_loop_has_run_what_it_had_in_hand() -> None:
+    async def scenario() -> None:
+        (first, second), (one, two) = _lane_connections(2)
+        first.write_soon(b"answer 1")
+        second.write_soon(b"answer 2")
+        assert one.calls == two.calls == []  # held: other requests' steps run first
+        await asyncio.sleep(0)
+        assert one.calls == [("write", [b"answer 1"])]
+        assert two.calls == [("write", [b"answer 2"])]
+        first.close()
+        second.close()
+
+    asyncio.run(scenario())
+
+
+def test_anything_else_done_with_a_connection_sends_its_held_answer_first() -> None:
+    async def scenario() -> None:
+        (writes, streams, aborts, closes), transports = _lane_connections(4)
+        for connection in (writes, streams, aborts, closes):
+            connection.write_soon(b"held")
+        writes.write(b"a head")
+        streams.write_all([b"frame 1", b"frame 2"])
+        aborts.abort()
+        closes.close()
+        await asyncio.sleep(0)  # nothing held is sent twice, nor after the others
+        assert [transport.calls for transport in transports] == [
+            [("write", [b"held"]), ("write", [b"a head"])],
+            [("write", [b"held"]), ("write", [b"frame 1frame 2"])],
+            [("write", [b"held"]), ("abort", [])],
+            [("write", [b"held"]), ("close", [])],
+        ]
+
+    asyncio.run(scenario())
