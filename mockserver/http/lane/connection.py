@@ -421,7 +421,9 @@ class Lane:
     def _send_held(self) -> None:
         holding, self._holding = self._holding, []
         for connection in holding:
-            connection.send_held()
+            # A connection that went wrong meanwhile loses its answer, not the others theirs.
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                connection.send_held()
 
     @property
     def idle_seconds(self) -> float:
