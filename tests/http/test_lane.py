@@ -191,6 +191,17 @@ def test_answers_held_for_the_loops_turn_reach_every_connection(fronts: Fronts) 
             sock.close()
 
 
+def test_a_client_that_half_closes_once_it_has_asked_is_answered(fronts: Fronts) -> None:
+    """Its end of the stream closes the connection once what is written has gone: the
+    answer held for the loop's turn is written first (a second review found it dropped)."""
+    for _ in range(10):
+        with socket.create_connection(("127.0.0.1", fronts.lane.port), timeout=10) as sock:
+            sock.sendall(post(W1, **KEYED))
+            sock.shutdown(socket.SHUT_WR)
+            answer = parse_response(read_to_end(sock))
+        assert answer.status == 200 and answer.complete
+
+
 def _one_answer(sock: socket.socket) -> RawStream:
     """One answer with a Content-Length, read off a connection that stays open."""
     received = b""

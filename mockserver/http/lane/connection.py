@@ -90,7 +90,10 @@ class LaneConnection(asyncio.Protocol):
             self._reading_paused = True
 
     def eof_received(self) -> bool | None:
-        return None  # the transport closes once what is written has gone (aiohttp's choice)
+        # The transport closes once what is written has gone (aiohttp's choice): a held
+        # answer is written first (a client that half-closes once it has asked).
+        self.send_held()
+        return None
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self._transport = None
@@ -282,7 +285,10 @@ class LaneConnection(asyncio.Protocol):
             await answer(self._lane.served, self, request)
             # A client that sends and does not read: its next request waits (as on
             # aiohttp's front), so answers do not pile up in memory.
-            if self._writing_paused:  # (as `drain` returns at once otherwise: no coroutine)
+            # (`drain` returns at once when not paused: no coroutine made for nothing. The
+            # answer just held is not in the transport yet: a client that does not read is
+            # stopped one answer later, as its next answer makes the transport pause.)
+            if self._writing_paused:
                 with contextlib.suppress(ConnectionError):
                     await self.drain()
         except Exception as error:
@@ -419,11 +425,16 @@ class Lane:
         self._holding.append(connection)
 
     def _send_held(self) -> None:
+        # (A connection may be listed twice: held, sent early by another write, held again.)
         holding, self._holding = self._holding, []
         for connection in holding:
             # A connection that went wrong meanwhile loses its answer, not the others theirs.
-            with contextlib.suppress(ConnectionError, RuntimeError):
+            try:
                 connection.send_held()
+            except (ConnectionError, RuntimeError):
+                continue
+            except Exception:
+                log.exception("sending a held answer failed")
 
     @property
     def idle_seconds(self) -> float:
