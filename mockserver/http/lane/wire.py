@@ -186,7 +186,7 @@ def head_of(status: Status, headers: dict[str, str], asker: Asker, length: int |
         if len(_DICT_HEADS) >= HEAD_TEMPLATES:
             _DICT_HEADS.clear()
         template = _DICT_HEADS[key] = _DictHead.of(status, headers, shape, asker, length)
-    if template is None:  # a constant text holds a hole's mark: the long way
+    if template is None:  # a text that stays holds a mark, or too many holes: the long way
         return _head_of(status, headers, asker, length)
     length_text = "" if length is None else str(length)
     filled = (rfc822_formatted_time(), asker.request_id, client_id, length_text, *changing)
