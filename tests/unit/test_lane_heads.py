@@ -174,7 +174,12 @@ def test_a_replayed_head_is_made_again_with_each_answers_date_and_ids(
 
 def test_own_headers_holding_a_template_mark_are_written_the_long_way() -> None:
     asker = Asker("0f0e0d0c-0b0a-4908-8706-050403020100", CIMultiDict(), "East US 2", True)
-    for own in ({"x-odd": "\ue000"}, {"x-odd": "a\ue001b", "x-ms-region": "\ue002"}):
+    for own in (
+        {"x-odd": "\ue100"},
+        {"x-odd": "a\ue101b", "x-ms-region": "\ue102"},
+        {"x-odd": "\ue1ff", "x-pct": "100% %s"},
+        {"x-odd": "\ue000"},  # (not a mark)
+    ):
         made = own_head(own)
         assert made is not None
         assert head_after(Status(200), made, asker, 12) == head_bytes(
@@ -274,3 +279,13 @@ def test_a_made_answers_head_with_more_holes_than_marks_is_written_the_long_way(
         assert head_of(Status(200), headers, asker, 3) == head_bytes(
             Status(200), CIMultiDict(headers), asker, 3
         )
+
+
+def test_a_replayed_head_with_an_unsendable_request_id_is_refused_as_aiohttp_refuses_it() -> None:
+    made = own_head({"x-kept": "1"})
+    assert made is not None
+    asker = Asker("0f0e0d0c-0b0a-4908-8706-050403020100", CIMultiDict(), "East US 2", True)
+    assert head_after(Status(200), made, asker, 5)  # its template made
+    for bad in ("a\r\nInjected: yes", "a\x00"):
+        with pytest.raises(ValueError, match="control character"):
+            head_after(Status(200), made, asker._replace(request_id=bad), 5)

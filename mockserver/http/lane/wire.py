@@ -170,7 +170,7 @@ def head_of(status: Status, headers: dict[str, str], asker: Asker, length: int |
     plain dict (an answer the mock made) that names no Transfer-Encoding, when the status
     keeps a Content-Type: the same bytes (tested). An answer the mock made has the same
     head as the last one but for a few values (its Date, length, request ids, rate-limit
-    counts): made once as a `_DictHead` for each shape (the names, the values that stay,
+    counts): made once as a `_Template` for each shape (the names, the values that stay,
     status, framing, connection, region, and whether the client sent an id), and filled
     with the values of this answer."""
     shape = _shape_of(tuple(headers))
@@ -185,12 +185,13 @@ def head_of(status: Status, headers: dict[str, str], asker: Asker, length: int |
     if template is None:
         if len(_DICT_HEADS) >= HEAD_TEMPLATES:
             _DICT_HEADS.clear()
-        template = _DICT_HEADS[key] = _DictHead.of(status, headers, shape, asker, length)
+        template = _DICT_HEADS[key] = _made_head(status, headers, shape, asker, length)
     if template is None:  # a text that stays holds a mark, or too many holes: the long way
         return _head_of(status, headers, asker, length)
     length_text = "" if length is None else str(length)
-    filled = (rfc822_formatted_time(), asker.request_id, client_id, length_text, *changing)
-    return (template.text % template.pick(filled)).encode()
+    return template.fill(
+        (rfc822_formatted_time(), asker.request_id, client_id, length_text, *changing)
+    )
 
 
 def _head_of(
@@ -250,51 +251,58 @@ def _shape_of(names: tuple[str, ...]) -> _Shape:
     return shape
 
 
-class _DictHead(NamedTuple):
+class _Template(NamedTuple):
     """A head as text with `%s` for its holes, and how to pick the holes' values from
-    (Date, request id, client's request id, length, the changing values...)."""
+    (Date, request id, client's request id, length, then a made answer's changing values)."""
 
     text: str
     pick: Callable[[tuple[str, ...]], tuple[str, ...]]
 
     @classmethod
-    def of(
-        cls,
-        status: Status,
-        headers: dict[str, str],
-        shape: _Shape,
-        asker: Asker,
-        length: int | None,
-    ) -> _DictHead | None:
-        """None when a text that stays (a name, a value, the reason, the region) holds a
-        mark, which would be taken for a hole, or there are more holes than marks. Raises
-        the serializer's refusal."""
-        marks = [chr(_FIRST_MARK + n) for n in range(4 + len(shape.changing_at))]
-        if len(marks) > _MARKS:
-            return None
-        staying = "".join(headers) + "".join(shape.staying(tuple(headers.values())))
-        if _ANY_MARK.search(staying + asker.region + (status.reason or "")):
-            return None
-        marked = dict(headers)
-        names = tuple(headers)
-        for n, at in enumerate(shape.changing_at):
-            marked[names[at]] = marks[4 + n]
-        client = asker.headers.get(CLIENT_REQUEST_ID, "")
-        asking = asker._replace(
-            request_id=marks[1], headers={CLIENT_REQUEST_ID: marks[2]} if client else {}
-        )
-        head = _head_of(status, marked, asking, length, (marks[0], marks[3])).decode()
+    def cut(cls, head: str) -> _Template:
+        """A head written with `_MARKS` where its values go, cut at them."""
         pieces = _ANY_MARK.split(head)
         holes = tuple(ord(mark) - _FIRST_MARK for mark in pieces[1::2])
-        text = "%s".join(piece.replace("%", "%%") for piece in pieces[0::2])
-        return cls(text, _picker(holes))
+        return cls("%s".join(piece.replace("%", "%%") for piece in pieces[0::2]), _picker(holes))
+
+    def fill(self, values: tuple[str, ...]) -> bytes:
+        return (self.text % self.pick(values)).encode()
 
 
-# Marks for a `_DictHead`'s holes: private use characters, which the serializer writes as
-# UTF-8 like any other, and none of which an answer the mock made holds.
-_FIRST_MARK, _MARKS = 0xE100, 256
+def _made_head(
+    status: Status, headers: dict[str, str], shape: _Shape, asker: Asker, length: int | None
+) -> _Template | None:
+    """A made answer's `_Template`; None when a text that stays (a name, a value, the
+    reason, the region) holds a mark, which would be taken for a hole, or there are more
+    holes than marks. Raises the serializer's refusal."""
+    if 4 + len(shape.changing_at) > len(_MARKS):
+        return None
+    staying = "".join(headers) + "".join(shape.staying(tuple(headers.values())))
+    if _ANY_MARK.search(staying + asker.region + (status.reason or "")):
+        return None
+    marked = dict(headers)
+    names = tuple(headers)
+    for n, at in enumerate(shape.changing_at):
+        marked[names[at]] = _MARKS[4 + n]
+    head = _head_of(status, marked, _marked(asker), length, (_MARKS[0], _MARKS[3]))
+    return _Template.cut(head.decode())
+
+
+def _marked(asker: Asker) -> Asker:
+    """The asker with marks for its request id and the client's, if it sent one."""
+    client = asker.headers.get(CLIENT_REQUEST_ID, "")
+    return asker._replace(
+        request_id=_MARKS[1], headers={CLIENT_REQUEST_ID: _MARKS[2]} if client else {}
+    )
+
+
+# Marks for a template's holes (the Date, the request id, the client's request id, the
+# length, a made answer's changing values): private use characters, which the serializer
+# writes as UTF-8 like any other, and none of which an answer the mock made holds.
+_FIRST_MARK = 0xE100
+_MARKS = tuple(chr(_FIRST_MARK + n) for n in range(256))
 _ANY_MARK = re.compile("([\ue100-\ue1ff])")
-_DICT_HEADS: dict[tuple[object, ...], _DictHead | None] = {}
+_DICT_HEADS: dict[tuple[object, ...], _Template | None] = {}
 
 
 def _lowered_names(headers: dict[str, str]) -> frozenset[str]:
@@ -309,21 +317,29 @@ _SHAPES: dict[tuple[str, ...], _Shape] = {}
 def head_after(status: Status, own: OwnHead, asker: Asker, length: int) -> bytes:
     """`head_bytes` for a body of `length` bytes whose answer's own headers are `own` (and
     which keeps a Content-Type): the same bytes (tested). A recording replayed again and
-    again has the same head but for its Date and request ids: made once as a `_HeadTemplate`
+    again has the same head but for its Date and request ids: made once as a `_Template`
     for each shape (its own headers, status, length, connection, region, and whether the
     client sent an id), and filled with them."""
     client_id = asker.headers.get(CLIENT_REQUEST_ID, "")
-    if client_id and not _sendable(client_id):  # the long way, and the serializer's refusal
+    if not _sendable(client_id + asker.request_id):  # the long way, and its refusal
         return _head_after(status, own, asker, length)
     shape = (own, status, length, asker.keep_alive, asker.region, bool(client_id))
     template = _HEAD_TEMPLATES.get(shape)
     if template is None:
         if len(_HEAD_TEMPLATES) >= HEAD_TEMPLATES:
             _HEAD_TEMPLATES.clear()
-        template = _HEAD_TEMPLATES[shape] = _HeadTemplate.of(status, own, asker, length)
-    if template.parts is None:  # own headers that hold a hole's mark: the long way
+        template = _HEAD_TEMPLATES[shape] = _replayed_head(status, own, asker, length)
+    if template is None:  # own headers that hold a hole's mark: the long way
         return _head_after(status, own, asker, length)
-    return template.fill(rfc822_formatted_time(), asker.request_id, client_id)
+    return template.fill((rfc822_formatted_time(), asker.request_id, client_id))
+
+
+def _replayed_head(status: Status, own: OwnHead, asker: Asker, length: int) -> _Template | None:
+    """A recording's `_Template`; None when its own headers, region or reason hold a mark."""
+    if _ANY_MARK.search(own.lines.decode() + asker.region + (status.reason or "")):
+        return None
+    head = _head_after(status, own, _marked(asker), length, _MARKS[0])
+    return _Template.cut(head.decode())
 
 
 def _head_after(
@@ -338,10 +354,6 @@ def _head_after(
 
 
 CLIENT_REQUEST_ID = "x-ms-client-request-id"
-# Marks for a template's holes (the Date, the request id, the client's request id): private
-# use characters, which aiohttp's serializer writes as UTF-8 like any other.
-_HOLES = ("\ue000", "\ue001", "\ue002")
-_HOLE_MARKS = re.compile("(" + "|".join(_HOLES) + ")")
 _UNSENDABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f]")  # what aiohttp refuses in a header
 
 
@@ -350,45 +362,9 @@ def _sendable(value: str) -> bool:
     return value.isascii() and _UNSENDABLE.search(value) is None
 
 
-class _HeadTemplate(NamedTuple):
-    """A head cut at its holes; `parts` None when the head cannot be cut (its own headers,
-    region or reason hold a mark)."""
-
-    parts: list[bytes] | None
-    holes: tuple[int, ...]  # for each hole: 0 the Date, 1 the request id, 2 the client's
-
-    @classmethod
-    def of(cls, status: Status, own: OwnHead, asker: Asker, length: int) -> _HeadTemplate:
-        client = asker.headers.get(CLIENT_REQUEST_ID, "")
-        marked = asker._replace(
-            request_id=_HOLES[1], headers={CLIENT_REQUEST_ID: _HOLES[2]} if client else {}
-        )
-        # (surrogatepass: a region or reason from undecodable bytes is only searched here;
-        # the serializer drops its surrogates as it does on the long way)
-        texts = asker.region + (status.reason or "")
-        constant = own.lines + texts.encode("utf-8", "surrogatepass")
-        if any(hole.encode() in constant for hole in _HOLES):
-            return cls(None, ())
-        pieces = _HOLE_MARKS.split(_head_after(status, own, marked, length, _HOLES[0]).decode())
-        holes = tuple(_HOLES.index(mark) for mark in pieces[1::2])
-        return cls([piece.encode() for piece in pieces[0::2]], holes)
-
-    def fill(self, date: str, request_id: str, client_id: str) -> bytes:
-        parts = self.parts
-        assert parts is not None, "a head that cannot be cut is made the long way"
-        if self.holes == _DATE_AND_ID:  # most heads: spelt out, twice as fast
-            return b"".join((parts[0], date.encode(), parts[1], request_id.encode(), parts[2]))
-        values = (date.encode(), request_id.encode(), client_id.encode())
-        joined = [parts[0]]
-        for hole, part in zip(self.holes, parts[1:], strict=True):
-            joined += (values[hole], part)
-        return b"".join(joined)
-
-
-_DATE_AND_ID = (0, 1)
 # Head templates by shape: at most this many, then emptied and made again.
 HEAD_TEMPLATES = 256
-_HEAD_TEMPLATES: dict[tuple[object, ...], _HeadTemplate] = {}
+_HEAD_TEMPLATES: dict[tuple[object, ...], _Template | None] = {}
 
 
 def _added(
