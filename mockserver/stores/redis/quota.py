@@ -13,10 +13,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from mockserver.config import Deployment
-from mockserver.stores.quota import MINUTE, QuotaSnapshot, Refusal, whole_seconds, window_allowance
+from mockserver.stores.quota import MINUTE, QuotaSnapshot, Refusal, window_allowance
 from mockserver.stores.redis.connection import Client, guarded, text, unavailable_as_503
 from mockserver.stores.redis.keys import ARRIVALS, DEPLOYMENTS, USAGE, SessionKeys
 from mockserver.stores.redis.pipelined import HotScript
@@ -25,8 +25,11 @@ MICROS = 1_000_000
 
 # KEYS: usage, arrivals, deployments. ARGV: step, deployment, now (µs, or '' for TIME),
 # minute (µs), window (µs), then admit: tokens per minute, allowance, estimate,
-# enforce ('1'/'0'). Integers are written with %d: Lua's tostring gives 1.7e+15 for a
-# microsecond time.
+# enforce ('1'/'0'). Integers sent back as text are written with %d: Lua's tostring gives
+# 1.7e+15 for a microsecond time. The snapshot comes back as integers (Redis's integer
+# replies: Lua's numbers are doubles, exact for these below 2^53): tokens this minute,
+# requests in the last, and the two resets in whole seconds rounded up, counted in
+# microseconds (the memory ledger's `whole_seconds`, with no float in between).
 STEP = """
 local usage, arrivals, names = KEYS[1], KEYS[2], KEYS[3]
 local step = ARGV[1]
@@ -39,8 +42,8 @@ local minute, window = tonumber(ARGV[4]), tonumber(ARGV[5])
 local function int(x) return string.format('%d', x) end
 
 redis.call('SADD', names, ARGV[2])
-local start = tonumber(redis.call('HGET', usage, 'start'))
-local tokens = tonumber(redis.call('HGET', usage, 'tokens') or '0')
+local held = redis.call('HMGET', usage, 'start', 'tokens')
+local start, tokens = tonumber(held[1]), tonumber(held[2] or '0')
 if not start or now - start >= minute then
   start, tokens = now, 0
   redis.call('HSET', usage, 'start', int(start), 'tokens', '0')
@@ -69,9 +72,11 @@ if step == 'admit' then
   end
 end
 -- Every step ends with the snapshot it leaves, so the headers need no call of their own.
+local function whole_seconds(micros) return math.ceil(micros / 1000000) end
 local recent = oldest_recent()
+local request_reset = recent and whole_seconds(recent + window - now) or 0
 local requests = redis.call('ZCARD', arrivals)
-return {kind, wait, int(now), int(start), int(tokens), int(requests), recent and int(recent) or ''}
+return {kind, wait, tokens, requests, whole_seconds(start + minute - now), request_reset}
 """
 
 
@@ -89,13 +94,15 @@ LEFT: ContextVar[Left | None] = ContextVar("quota_left", default=None)
 FRESH_SECONDS = 0.05  # older than this (a stub's delay), the headers read Redis again
 
 
-@dataclass(frozen=True)
-class Left:
+class Left(NamedTuple):
+    """Made for every step: a tuple, a third of a frozen dataclass's cost to make."""
+
     ledger: RedisQuotaLedger
     deployment: str
     at: float  # time.monotonic() when read
     clock: float | None  # the test clock's time then, if a test gives one
-    values: list[str]  # now, start, tokens, requests, oldest recent arrival
+    # Tokens this minute, requests in the last, then the token and request resets (s).
+    values: list[int]
 
 
 class RedisQuotaLedger:
@@ -123,25 +130,23 @@ class RedisQuotaLedger:
         kind, wait = await self.step("admit", deployment, limit)
         return Refusal(kind, seconds(wait)) if kind else None
 
-    @unavailable_as_503  # its one call is a HotScript's, bounded by it
     async def snapshot(self, deployment: str, limits: Deployment) -> QuotaSnapshot:
-        left = self.left(deployment)
-        if left is None:
-            await self.step("snapshot", deployment, [])
-            left = self.left(deployment)
-            assert left is not None, "a step leaves its snapshot"
+        left = self.left(deployment) or await self.read_snapshot(deployment)
         LEFT.set(None)  # used once: a later snapshot of this request reads again
-        now, start, tokens, requests, recent = left.values
-        rpm = limits.effective_requests_per_minute
-        request_wait = seconds(recent) + self.request_window - seconds(now) if recent else 0.0
+        tokens, requests, reset_tokens, reset_requests = left.values
+        rpm, tpm = limits.effective_requests_per_minute, limits.tokens_per_minute
         return QuotaSnapshot(
-            limit_requests=rpm,
-            limit_tokens=limits.tokens_per_minute,
-            remaining_requests=max(0, rpm - int(requests)),
-            remaining_tokens=max(0, limits.tokens_per_minute - int(tokens)),
-            reset_tokens_seconds=whole_seconds(seconds(start) + MINUTE - seconds(now)),
-            reset_requests_seconds=whole_seconds(request_wait),
+            rpm, tpm, max(0, rpm - requests), max(0, tpm - tokens), reset_tokens, reset_requests
         )
+
+    @unavailable_as_503  # its one call is a HotScript's, bounded by it
+    async def read_snapshot(self, deployment: str) -> Left:
+        """A step that changes nothing, for the snapshot it leaves (the headers of an
+        answer whose admit was long ago, or of none: a stub's delay, a refusal's)."""
+        await self.step("snapshot", deployment, [])
+        left = self.left(deployment)
+        assert left is not None, "a step leaves its snapshot"
+        return left
 
     def left(self, deployment: str) -> Left | None:
         """The snapshot this request's last step left, if of this deployment and fresh."""
@@ -186,7 +191,7 @@ class RedisQuotaLedger:
         window = micros(self.request_window)
         keys = self.step_keys.get(deployment) or self.named_keys(deployment)
         head = [step, deployment, now, micros(MINUTE), window]
-        reply = list(await self.script(keys=keys, args=[*head, *args]))
+        reply: list[Any] = await self.script(keys=keys, args=[*head, *args])
         LEFT.set(Left(self, deployment, time.monotonic(), clock, reply[2:]))
         return reply[:2]
 
