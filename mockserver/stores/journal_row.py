@@ -52,14 +52,17 @@ class JournalRow(NamedTuple):
         """The entry this row stands for, numbered `entry_id`."""
         return JournalEntry(id=entry_id, **self.fields())
 
-    def fields(self) -> dict[str, Any]:
-        """The entry's fields but its id, as `JournalEntry` takes them (bodies as kept)."""
+    def fields(self, shared: bool = False) -> dict[str, Any]:
+        """The entry's fields but its id, as `JournalEntry` takes them (bodies as kept).
+        `shared`: the query and headers as the row holds them (shared with other rows), for
+        a caller that only reads them (the Redis journal writing them as JSON)."""
         return {
             "time": self.time,
             "method": self.method,
             "path": self.path,
-            "query": dict(self.query),  # rows may share them: each entry has its own
-            "headers": dict(self.headers),
+            # Rows may share them: each entry has its own.
+            "query": self.query if shared else dict(self.query),
+            "headers": self.headers if shared else dict(self.headers),
             **self.body.fields,
             "status": self.status,
             "source": self.source,

@@ -5,7 +5,7 @@ the memory state's."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -39,7 +39,7 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
         commands.append(command)
         await send(self, command, check_health)
 
-    def counted_on_line(self: ReplyProtocol, args: Sequence[Arg]) -> asyncio.Future[Any]:
+    def counted_on_line(self: ReplyProtocol, args: tuple[Arg, ...]) -> asyncio.Future[Any]:
         commands.append(args)
         return line_send(self, args)
 

@@ -95,7 +95,7 @@ def encoded(kept: Journaled) -> bytes:
     """The entry as stored: every field but the id (the Stream's entry id holds it)."""
     values: dict[str, Any] = {}
     if isinstance(kept, JournalRow):  # its fields, without making the entry
-        values = kept.fields()
+        values = kept.fields(shared=True)
         for name in JSON_FIELDS:
             values[name] = _as_fragment(values[name])
         return orjson.dumps(values)

@@ -45,6 +45,7 @@ class ReplyProtocol(asyncio.Protocol):
         self.waiting: deque[Waiting] = deque()
         self.outgoing: list[bytes] = []
         self.outgoing_bytes = 0  # the summed size of `outgoing`
+        self.unsent_before = 0  # what the transport held when this turn's first call came
         self.transport: asyncio.Transport | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.open = False
@@ -53,28 +54,28 @@ class ReplyProtocol(asyncio.Protocol):
         # A stream's transport (uvloop's are not asyncio.Transport subclasses).
         self.transport, self.open = cast(asyncio.Transport, transport), True
 
-    def send(self, args: Sequence[Arg]) -> asyncio.Future[Any]:
+    def send(self, args: tuple[Arg, ...]) -> asyncio.Future[Any]:
         """The reply to come: a value, a ResponseError, or a failure of the connection."""
         if not self.open:
             raise RedisConnectionError("the connection to Redis is closed")
         # Packed first: an argument it refuses leaves no caller waiting for no reply.
         # (hiredis's stub types a 1-tuple; it packs any number of arguments.)
-        packed = hiredis.pack_command(cast(Any, tuple(args)))
+        packed = hiredis.pack_command(cast(Any, args))
+        if not self.outgoing:  # the first of this turn: written once the turn ends
+            self.loop.call_soon(self.flush)
+            # What the transport holds yet, read once a turn: it only grows by our flush.
+            transport = self.transport
+            self.unsent_before = 0 if transport is None else transport.get_write_buffer_size()
         self.refuse_past_unsent_bound(len(packed))
         future = self.loop.create_future()
         self.waiting.append((future, self.loop.time() + CALL_DEADLINE))
-        if not self.outgoing:  # the first of this turn: written once the turn ends
-            self.loop.call_soon(self.flush)
         self.outgoing.append(packed)
         if self.timer is None:
             self.timer = self.loop.call_at(self.waiting[0][1], self.check_deadline)
         return future
 
     def refuse_past_unsent_bound(self, size: int) -> None:
-        unsent = self.outgoing_bytes + size
-        if self.transport is not None:
-            unsent += self.transport.get_write_buffer_size()
-        if unsent > MAX_UNSENT_BYTES:
+        if self.unsent_before + self.outgoing_bytes + size > MAX_UNSENT_BYTES:
             raise RedisConnectionError("Redis is not taking what this process sends")
         self.outgoing_bytes += size
 
@@ -84,19 +85,17 @@ class ReplyProtocol(asyncio.Protocol):
             self.transport.writelines(outgoing)
 
     def data_received(self, data: bytes) -> None:
-        self.reader.feed(data)
+        reader, waiting = self.reader, self.waiting
+        reader.feed(data)
         try:
-            while (reply := self.reader.gets()) is not False:
-                self.answer(reply)
+            while (reply := reader.gets()) is not False:
+                if not waiting:
+                    raise hiredis.ProtocolError("a reply no command asked for")
+                future = waiting.popleft()[0]
+                if not future.done():  # a caller that gave up (cancelled) takes no reply
+                    future.set_result(reply)
         except (hiredis.ProtocolError, UnicodeDecodeError) as error:
             self.fail(RedisConnectionError, f"unreadable reply from Redis: {error}")
-
-    def answer(self, reply: Any) -> None:
-        if not self.waiting:
-            raise hiredis.ProtocolError("a reply no command asked for")
-        future, _ = self.waiting.popleft()
-        if not future.done():  # a caller that gave up (cancelled) takes no reply
-            future.set_result(reply)
 
     def check_deadline(self) -> None:
         """The oldest call past its deadline: Redis hung, the connection is dropped."""
@@ -141,12 +140,21 @@ class PipelinedLine:
     async def call(self, *args: Arg) -> Any:
         """One command's reply; ResponseError for an error reply; RedisConnectionError or
         RedisTimeoutError when Redis is gone or silent (within CALL_DEADLINE)."""
-        protocol = self.protocol
-        if protocol is None or not protocol.open:
+        return replied(await self.call_unchecked(*args))
+
+    async def call_unchecked(self, *args: Arg) -> Any:
+        """As `call`, an error reply returned rather than raised."""
+        protocol = self.open_protocol()
+        if protocol is None:
             async with bounded():  # connecting and the call, within one deadline
                 protocol = await self.connected()
-                return replied(await protocol.send(args))
-        return replied(await protocol.send(args))
+                return await protocol.send(args)
+        return await protocol.send(args)
+
+    def open_protocol(self) -> ReplyProtocol | None:
+        """The connection, when it is open: a call can be sent on it at once."""
+        protocol = self.protocol
+        return protocol if protocol is not None and protocol.open else None
 
     async def connected(self) -> ReplyProtocol:
         async with self.lock:  # callers arriving while it connects share one connection
@@ -229,13 +237,19 @@ class HotScript:
         self.fallback = client.register_script(source)
 
     async def __call__(self, keys: Sequence[str], args: Sequence[Arg]) -> Any:
-        if self.line is None:
+        line = self.line
+        if line is None:
             async with bounded():
                 return await self.fallback(keys=keys, args=args)
-        try:
-            return await self.line.call("EVALSHA", self.sha, len(keys), *keys, *args)
-        except ResponseError as error:
-            if not str(error).startswith("NOSCRIPT"):
-                raise
+        # Sent at once on an open line (the common case: no coroutine of the line's own).
+        protocol = line.open_protocol()
+        if protocol is not None:
+            reply = await protocol.send(("EVALSHA", self.sha, len(keys), *keys, *args))
+        else:
+            reply = await line.call_unchecked("EVALSHA", self.sha, len(keys), *keys, *args)
+        if not isinstance(reply, ResponseError):
+            return reply
+        if not str(reply).startswith("NOSCRIPT"):
+            raise reply
         # Redis forgot it (a restart, SCRIPT FLUSH): EVAL runs it and keeps it again.
-        return await self.line.call("EVAL", self.source, len(keys), *keys, *args)
+        return await line.call("EVAL", self.source, len(keys), *keys, *args)
