@@ -1,15 +1,18 @@
 """The shared journal's record script checks before it writes: with its `meta` hash lost
-while its Stream stayed, a record still succeeds, after the Stream's newest id, and the
-bytes it counts are the entries' again; nothing is counted for an entry not added."""
+while its Stream stayed, or its last id set back, a record still succeeds, after the
+Stream's newest id, and the bytes it counts are the entries' again; nothing is counted for
+an entry not added. Within its bounds it keeps what the memory journal keeps."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator
 
 import pytest
 
 from mockserver.config import Settings
 from mockserver.stores.journal_entry import JournalEntry
+from mockserver.stores.memory import memory_stores
 from mockserver.stores.redis import connect, redis_stores
 from mockserver.stores.redis.connection import Client
 from mockserver.stores.redis.keys import SessionKeys
@@ -25,8 +28,11 @@ async def client(redis_url: str) -> AsyncIterator[Client]:
     await made.aclose()
 
 
-def entry(path: str) -> JournalEntry:
-    return JournalEntry(id=0, time=0.0, method="POST", path=path, query={}, headers={}, status=200)
+def entry(path: str, size: int = 0) -> JournalEntry:
+    text = "x" * size if size else None  # a text body of `size` bytes, counted as such
+    return JournalEntry(
+        id=0, time=0.0, method="POST", path=path, query={}, headers={}, status=200, body_text=text
+    )
 
 
 async def recorded(stores: Stores, count: int) -> list[int]:
@@ -65,3 +71,30 @@ async def test_sizes_listed_again_sum_the_bytes_again(client: Client) -> None:
     await recorded(stores, 1)
     assert await stores.journal.size() == 4
     assert await stores.journal.stored_bytes() == await summed_sizes(stores)
+
+
+async def test_a_last_id_set_back_goes_on_after_the_newest(client: Client) -> None:
+    stores = redis_stores(client, Settings(), session=SESSION)
+    await stores.journal.clear()
+    first = await recorded(stores, 3)
+    await client.hset(SessionKeys("mockserver", SESSION).key("journal", "meta"), "last", 1)
+    assert await recorded(stores, 2) == [first[-1] + 1, first[-1] + 2]
+    assert await stores.journal.size() == 5
+    assert await stores.journal.stored_bytes() == await summed_sizes(stores)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_the_bounds_keep_what_the_memory_journal_keeps(client: Client, seed: int) -> None:
+    # Entries of random sizes, some alone over the byte bound: after each record both
+    # journals hold the same ids and count the same bytes.
+    settings, draw = Settings(journal_capacity=5, journal_max_bytes=3000), random.Random(seed)
+    shared, local = redis_stores(client, settings, session=SESSION), memory_stores(settings)
+    await shared.journal.clear()
+    for number in range(120):
+        size = draw.choice([draw.randrange(0, 900), draw.randrange(900, 4000)])
+        for stores in (shared, local):
+            await stores.journal.record(entry(f"/p{number}", size))
+        assert [kept.id for kept in await shared.journal.entries()] == [
+            kept.id for kept in await local.journal.entries()
+        ]
+        assert await shared.journal.stored_bytes() == await local.journal.stored_bytes()

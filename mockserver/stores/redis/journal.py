@@ -32,15 +32,21 @@ from mockserver.stores.redis.keys import SessionKeys
 from mockserver.stores.redis.pipelined import HotScript
 
 # KEYS: entries, sizes, meta. ARGV: entry JSON, its bytes, capacity, max bytes. Returns the
-# id. Checks first, writes after: Redis keeps a script's writes made before an error, so
-# nothing is counted before the entry is added. The sizes are listed again from the entries
-# if the two ever differ in length (kept by a version without the list), and the bytes
-# summed again; ids go on after the Stream's newest even if `meta` was lost while the
-# Stream stayed (an XADD at or below it would be refused on every record).
+# id. Reads and counts first, writes after: Redis keeps a script's writes made before an
+# error, so nothing is written unless the entry can be added. The sizes are listed again
+# from the entries if the two ever differ in length (kept by a version without the list),
+# and the bytes summed again when `meta` lost them. Ids go on after the Stream's newest
+# if `meta` was lost while the Stream stayed, or set back (an XADD at or below it would
+# be refused on every record). Every request records, and each call a script makes costs
+# Redis more than the command itself: eight calls where a record took ten (the newest
+# entry read only when an id is refused, the trim made by XADD's MAXLEN).
 RECORD = """
 local entries, sizes, meta = KEYS[1], KEYS[2], KEYS[3]
+local size, capacity, limit = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local count = redis.call('XLEN', entries)
-local resum = false
+local held = redis.call('HMGET', meta, 'last', 'bytes')
+local last, total = tonumber(held[1]), tonumber(held[2])
+local resum = total == nil
 if redis.call('LLEN', sizes) ~= count then
   redis.call('DEL', sizes)
   for _, item in ipairs(redis.call('XRANGE', entries, '-', '+')) do
@@ -48,34 +54,36 @@ if redis.call('LLEN', sizes) ~= count then
   end
   resum = true
 end
-local id = redis.call('HINCRBY', meta, 'last', 1)
-if count > 0 then
+local function after_newest()
+  if count == 0 then return 1 end
   local newest = redis.call('XREVRANGE', entries, '+', '-', 'COUNT', 1)[1][1]
-  newest = tonumber(string.match(newest, '^%d+'))
-  if id <= newest then
-    id, resum = newest + 1, true
-    redis.call('HSET', meta, 'last', id)
-  end
+  return tonumber(string.match(newest, '^%d+')) + 1
 end
+local id = last and last + 1 or after_newest()
 if resum then
-  local kept = 0
-  for _, size in ipairs(redis.call('LRANGE', sizes, 0, -1)) do kept = kept + tonumber(size) end
-  redis.call('HSET', meta, 'bytes', string.format('%d', kept))
+  total = 0
+  for _, kept in ipairs(redis.call('LRANGE', sizes, 0, -1)) do total = total + tonumber(kept) end
 end
-redis.call('XADD', entries, string.format('%d-0', id), 'bytes', ARGV[2], 'entry', ARGV[1])
-local total = redis.call('HINCRBY', meta, 'bytes', ARGV[2])
-redis.call('RPUSH', sizes, ARGV[2])
-count = count + 1
-local capacity, limit = tonumber(ARGV[3]), tonumber(ARGV[4])
-local kept = count
+-- While over either bound the oldest go, but the newest always stays.
+total = total + size
+local kept, dropped = count + 1, 0
 while kept > 1 and (kept > capacity or total > limit) do
-  total = total - tonumber(redis.call('LPOP', sizes))
-  kept = kept - 1
+  total = total - tonumber(redis.call('LINDEX', sizes, dropped))
+  dropped, kept = dropped + 1, kept - 1
 end
-if kept < count then
-  redis.call('XTRIM', entries, 'MAXLEN', '=', kept)
-  redis.call('HSET', meta, 'bytes', string.format('%d', total))
+local function add()
+  return redis.pcall('XADD', entries, 'MAXLEN', '=', kept, string.format('%d-0', id),
+    'bytes', ARGV[2], 'entry', ARGV[1])
 end
+local added = add()
+if type(added) == 'table' and added.err then
+  id = after_newest()  -- `last` at or below the Stream's newest: set back by hand
+  added = add()
+  if type(added) == 'table' and added.err then return added end
+end
+redis.call('RPUSH', sizes, ARGV[2])
+if dropped > 0 then redis.call('LTRIM', sizes, dropped, -1) end
+redis.call('HSET', meta, 'last', string.format('%d', id), 'bytes', string.format('%d', total))
 return id
 """
 
