@@ -83,6 +83,41 @@ async def test_a_last_id_set_back_goes_on_after_the_newest(client: Client) -> No
     assert await stores.journal.stored_bytes() == await summed_sizes(stores)
 
 
+async def test_a_meta_restored_whole_from_an_older_copy_sums_the_bytes_again(
+    client: Client,
+) -> None:
+    settings = Settings(journal_capacity=100, journal_max_bytes=3000)
+    stores = redis_stores(client, settings, session=SESSION)
+    await stores.journal.clear()
+    for number in range(3):
+        await stores.journal.record(entry(f"/p{number}", 500))
+    meta = SessionKeys("mockserver", SESSION).key("journal", "meta")
+    await client.hset(meta, mapping={"last": 1, "bytes": 10})  # both set back
+    for number in range(3, 8):
+        await stores.journal.record(entry(f"/p{number}", 500))
+    assert [kept.path for kept in await stores.journal.entries()] == [
+        f"/p{n}" for n in range(2, 8)
+    ]  # 6 x 500 bytes: the byte bound holds
+    assert await stores.journal.stored_bytes() == await summed_sizes(stores) == 3000
+
+
+async def test_ids_go_on_after_the_streams_last_even_when_that_entry_is_gone(
+    client: Client,
+) -> None:
+    # The Stream remembers the last id it took (XADD refuses any at or below it) even when
+    # that entry was deleted; with meta lost too, records still succeed, after it.
+    stores = redis_stores(client, Settings(), session=SESSION)
+    await stores.journal.clear()
+    first = await recorded(stores, 3)
+    keys = SessionKeys("mockserver", SESSION)
+    await client.xdel(keys.key("journal", "entries"), f"{first[-1]}-0")
+    await client.rpop(keys.key("journal", "sizes"))
+    await client.delete(keys.key("journal", "meta"))
+    assert await recorded(stores, 2) == [first[-1] + 1, first[-1] + 2]
+    assert await stores.journal.size() == 4
+    assert await stores.journal.stored_bytes() == await summed_sizes(stores)
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 async def test_the_bounds_keep_what_the_memory_journal_keeps(client: Client, seed: int) -> None:
     # Entries of random sizes, some alone over the byte bound: after each record both

@@ -35,11 +35,12 @@ from mockserver.stores.redis.pipelined import HotScript
 # id. Reads and counts first, writes after: Redis keeps a script's writes made before an
 # error, so nothing is written unless the entry can be added. The sizes are listed again
 # from the entries if the two ever differ in length (kept by a version without the list),
-# and the bytes summed again when `meta` lost them. Ids go on after the Stream's newest
-# if `meta` was lost while the Stream stayed, or set back (an XADD at or below it would
-# be refused on every record). Every request records, and each call a script makes costs
-# Redis more than the command itself: eight calls where a record took ten (the newest
-# entry read only when an id is refused, the trim made by XADD's MAXLEN).
+# and the bytes summed again when `meta` lost them. Ids go on after the last the Stream
+# took if `meta` was lost while the Stream stayed, or set back (an XADD at or below it
+# would be refused on every record): then the bytes are summed again too. Every request
+# records, and each call a script makes costs Redis more than the command itself: eight
+# calls where a record took ten (the Stream's last id read only when `meta` lost it or an
+# XADD refuses the id, the oldest sizes read 1, 2, 4... at a time, XADD's MAXLEN trims).
 RECORD = """
 local entries, sizes, meta = KEYS[1], KEYS[2], KEYS[3]
 local size, capacity, limit = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -54,31 +55,51 @@ if redis.call('LLEN', sizes) ~= count then
   end
   resum = true
 end
-local function after_newest()
-  if count == 0 then return 1 end
-  local newest = redis.call('XREVRANGE', entries, '+', '-', 'COUNT', 1)[1][1]
-  return tonumber(string.match(newest, '^%d+')) + 1
+local function after_stream()  -- the id after the last the Stream took (even if deleted)
+  if redis.call('EXISTS', entries) == 0 then return 1 end
+  local info = redis.call('XINFO', 'STREAM', entries)
+  for i = 1, #info, 2 do
+    if info[i] == 'last-generated-id' then
+      return tonumber(string.match(info[i + 1], '^%d+')) + 1
+    end
+  end
+  return 1
 end
-local id = last and last + 1 or after_newest()
-if resum then
-  total = 0
-  for _, kept in ipairs(redis.call('LRANGE', sizes, 0, -1)) do total = total + tonumber(kept) end
+local function summed()
+  local sum = 0
+  for _, kept in ipairs(redis.call('LRANGE', sizes, 0, -1)) do sum = sum + tonumber(kept) end
+  return sum
 end
--- While over either bound the oldest go, but the newest always stays.
-total = total + size
-local kept, dropped = count + 1, 0
-while kept > 1 and (kept > capacity or total > limit) do
-  total = total - tonumber(redis.call('LINDEX', sizes, dropped))
-  dropped, kept = dropped + 1, kept - 1
+-- While over either bound the oldest go, but the newest always stays. The oldest sizes
+-- are read 1, 2, 4... at a time: one at capacity, and a bound lowered on a long journal
+-- costs a pass over the list, not a walk from its head for each entry dropped.
+local function bounded(bytes)
+  local kept, dropped, chunk, at = count + 1, 0, {}, 0
+  while kept > 1 and (kept > capacity or bytes > limit) do
+    if dropped - at >= #chunk then
+      at = dropped
+      chunk = redis.call('LRANGE', sizes, at, at + math.min(math.max(at, 1), 4096) - 1)
+    end
+    bytes = bytes - tonumber(chunk[dropped - at + 1])
+    dropped, kept = dropped + 1, kept - 1
+  end
+  return bytes, kept, dropped
 end
-local function add()
+local function add(id, kept)
   return redis.pcall('XADD', entries, 'MAXLEN', '=', kept, string.format('%d-0', id),
     'bytes', ARGV[2], 'entry', ARGV[1])
 end
-local added = add()
+local id = last and last + 1 or after_stream()
+if resum then total = summed() end
+local kept, dropped
+total, kept, dropped = bounded(total + size)
+local added = add(id, kept)
 if type(added) == 'table' and added.err then
-  id = after_newest()  -- `last` at or below the Stream's newest: set back by hand
-  added = add()
+  -- Refused: `meta` set back (by hand, or restored whole): after the Stream's last id,
+  -- with the bytes summed again.
+  id = after_stream()
+  total, kept, dropped = bounded(summed() + size)
+  added = add(id, kept)
   if type(added) == 'table' and added.err then return added end
 end
 redis.call('RPUSH', sizes, ARGV[2])
