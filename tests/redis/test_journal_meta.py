@@ -1,7 +1,7 @@
 """The shared journal's record script checks before it writes: with its `meta` hash lost
-while its Stream stayed, or its last id set back, a record still succeeds, after the
-Stream's newest id, and the bytes it counts are the entries' again; nothing is counted for
-an entry not added. Within its bounds it keeps what the memory journal keeps."""
+while its Stream stayed, or set back, a record still succeeds, after the last id the
+Stream took, and the bytes it counts are the entries' again; nothing is counted for an
+entry not added. Within its bounds it keeps what the memory journal keeps."""
 
 from __future__ import annotations
 
