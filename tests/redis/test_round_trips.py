@@ -97,3 +97,27 @@ def test_a_stub_added_on_one_answers_at_once_where_none_was_known(
         first.session(session).stub(answer={"content": "and again"})
         reply = chat(second, **headers).json()["choices"][0]["message"]["content"]
         assert reply == "and again"
+
+
+def first_answer_quota(server: MockServer) -> dict[str, str]:
+    """The x-ratelimit-* headers of a first answer, through the openai SDK: all of them,
+    the resets included (on a first answer both windows start with it, so they do not
+    depend on how long the answer took)."""
+    with server.openai_client(api_key="k", max_retries=0) as client:
+        raw = client.chat.completions.with_raw_response.create(
+            model="o3-mini", messages=[{"role": "user", "content": "hi"}]
+        )
+    return {name: value for name, value in raw.headers.items() if name.startswith("x-ratelimit")}
+
+
+def test_a_first_answers_quota_headers_through_the_sdk_are_the_memory_states(
+    redis_url: str,
+) -> None:
+    deployments = {"o3-mini": {"requests_per_minute": 60, "tokens_per_minute": 5000}}
+    with MockServer(state=redis_url, deployments=deployments) as shared:
+        on_redis = first_answer_quota(shared)
+    with MockServer(deployments=deployments) as alone:
+        in_memory = first_answer_quota(alone)
+    assert on_redis["x-ratelimit-reset-tokens"] == "60"  # the minute starts with it
+    assert on_redis["x-ratelimit-reset-requests"] == "10"  # the 10 s window starts with it
+    assert on_redis == in_memory
