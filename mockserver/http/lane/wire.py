@@ -202,7 +202,7 @@ def _head_of(
     marks: tuple[str, str] | None = None,
 ) -> bytes:
     """`head_of` the long way; `marks`: the Date and the length to write (a template's)."""
-    names = _shape_of(tuple(headers)).lowered
+    names = _lowered_names(headers)
     date, length_text = marks or (None, None)
     added = _added(status, asker, length, names.__contains__, date, length_text)
     whole = dict(headers)
