@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mockserver.config import Deployment
+from mockserver.stores.memory.arrivals import Arrivals
 from mockserver.stores.quota import (
     MINUTE,
     QuotaSnapshot,
@@ -25,8 +25,7 @@ class Usage:
 
     minute_start: float = 0.0
     tokens: int = 0
-    requests: deque[float] = field(default_factory=deque)  # arrival times, last minute
-    recent: deque[float] = field(default_factory=deque)  # arrival times, last request window
+    arrivals: Arrivals = field(default_factory=Arrivals)
 
 
 class MemoryQuotaLedger:
@@ -47,8 +46,7 @@ class MemoryQuotaLedger:
         refusal = self.refusal(usage, limits, estimate, now) if enforce else None
         if refusal is None:
             usage.tokens += estimate
-            usage.requests.append(now)
-            usage.recent.append(now)
+            usage.arrivals.add(now)
         return refusal
 
     async def snapshot(self, deployment: str, limits: Deployment) -> QuotaSnapshot:
@@ -58,7 +56,7 @@ class MemoryQuotaLedger:
         return QuotaSnapshot(
             limit_requests=rpm,
             limit_tokens=limits.tokens_per_minute,
-            remaining_requests=max(0, rpm - len(usage.requests)),
+            remaining_requests=max(0, rpm - usage.arrivals.in_minute()),
             remaining_tokens=max(0, limits.tokens_per_minute - usage.tokens),
             reset_tokens_seconds=whole_seconds(usage.minute_start + MINUTE - now),
             reset_requests_seconds=whole_seconds(self.request_wait(usage, now)),
@@ -66,7 +64,7 @@ class MemoryQuotaLedger:
 
     async def usage(self) -> dict[str, dict[str, int]]:
         return {
-            name: {"tokens_this_minute": u.tokens, "requests_last_minute": len(u.requests)}
+            name: {"tokens_this_minute": u.tokens, "requests_last_minute": u.arrivals.in_minute()}
             for name, u in self.used.items()
         }
 
@@ -80,11 +78,8 @@ class MemoryQuotaLedger:
             usage = self.used[deployment] = Usage(minute_start=now)
         if now - usage.minute_start >= MINUTE:
             usage.minute_start, usage.tokens = now, 0
-        while usage.requests and usage.requests[0] <= now - MINUTE:
-            usage.requests.popleft()
-        # Both windows drop from the left, so every check below is O(1) under load.
-        while usage.recent and usage.recent[0] <= now - self.request_window:
-            usage.recent.popleft()
+        # Both windows drop from their oldest, so every check below is O(1) under load.
+        usage.arrivals.drop(now - MINUTE, now - self.request_window)
         return usage
 
     def refusal(
@@ -92,9 +87,11 @@ class MemoryQuotaLedger:
     ) -> Refusal | None:
         if usage.tokens + estimate > limits.tokens_per_minute:
             return Refusal("tokens", usage.minute_start + MINUTE - now)
-        if len(usage.recent) >= window_allowance(limits, self.request_window):
-            return Refusal("requests", usage.recent[0] + self.request_window - now)
+        arrivals = usage.arrivals
+        if arrivals.in_window() >= window_allowance(limits, self.request_window):
+            return Refusal("requests", self.request_wait(usage, now))
         return None
 
     def request_wait(self, usage: Usage, now: float) -> float:
-        return usage.recent[0] + self.request_window - now if usage.recent else 0.0
+        oldest = usage.arrivals.oldest_in_window()
+        return 0.0 if oldest is None else oldest + self.request_window - now
