@@ -25,8 +25,12 @@ class MicroClock:
         return self.micros / 1_000_000
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-async def test_snapshots_and_refusals_match_the_memory_ledger(redis_url: str, seed: int) -> None:
+@pytest.mark.parametrize(("seed", "set_back"), [(1, False), (2, False), (3, False), (4, True)])
+async def test_snapshots_and_refusals_match_the_memory_ledger(
+    redis_url: str, seed: int, set_back: bool
+) -> None:
+    """`set_back`: a test's clock sometimes set back, up to 20 s; the windows still drop
+    from their oldest arrival on, as the memory ledger's do."""
     draw, clock = random.Random(seed), MicroClock()
     client = connect(redis_url)
     shared = redis_stores(client, Settings(), f"snap{seed}", "test", clock)
@@ -38,6 +42,8 @@ async def test_snapshots_and_refusals_match_the_memory_ledger(redis_url: str, se
             clock.micros += draw.choice(
                 [draw.randrange(0, 400_000), draw.randrange(0, 15_000_000), 1_000_000]
             )
+            if set_back and draw.random() < 0.1:
+                clock.micros -= draw.randrange(0, 20_000_000)
             estimate, enforce = draw.randrange(1, 600), draw.random() < 0.7
             wanted = await local.quota.admit("o3-mini", LIMITS, estimate, enforce)
             got = await shared.quota.admit("o3-mini", LIMITS, estimate, enforce)
@@ -47,6 +53,35 @@ async def test_snapshots_and_refusals_match_the_memory_ledger(redis_url: str, se
                 assert got.retry_after_seconds == wait
             snapshot = await local.quota.snapshot("o3-mini", LIMITS)
             assert await shared.quota.snapshot("o3-mini", LIMITS) == snapshot
+            assert await shared.quota.usage() == await local.quota.usage()
+    finally:
+        await shared.reset()
+        await client.aclose()
+
+
+@pytest.mark.parametrize("idle_seconds", [0.5, 25.0, 59.0, 61.0])
+async def test_a_step_after_a_long_burst_drops_what_the_memory_ledger_drops(
+    redis_url: str, idle_seconds: float
+) -> None:
+    """10,000 arrivals over 40 s, then a pause: the next step drops some of them (read
+    in chunks up to 4,096), or all (the log deleted at once), as the memory ledger does."""
+    clock, unlimited = MicroClock(), Deployment(tokens_per_minute=10**9, requests_per_minute=10**9)
+    client = connect(redis_url)
+    shared = redis_stores(client, Settings(), f"idle{idle_seconds}", "test", clock)
+    local = memory_stores(Settings(), clock)
+    try:
+        for _ in range(10_000):
+            clock.micros += 4_000
+            assert await shared.quota.admit("o3-mini", unlimited, 1) is None
+            await local.quota.admit("o3-mini", unlimited, 1)
+        clock.micros += round(idle_seconds * 1_000_000)
+        for _ in range(3):
+            snapshot = await local.quota.snapshot("o3-mini", unlimited)
+            assert await shared.quota.snapshot("o3-mini", unlimited) == snapshot
+            assert await shared.quota.usage() == await local.quota.usage()
+            await local.quota.admit("o3-mini", unlimited, 1)
+            await shared.quota.admit("o3-mini", unlimited, 1)
+            clock.micros += 20_000_000
     finally:
         await shared.reset()
         await client.aclose()

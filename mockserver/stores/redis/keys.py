@@ -58,8 +58,12 @@ SESSION_KEYS = (
     ("faults", "draws"),
     ("replays", "used"),
 )
-USAGE, ARRIVALS = ("quota", "usage"), ("quota", "arrivals")  # each + the deployment's name
-PER_DEPLOYMENT = (USAGE, ARRIVALS)
+# Each + the deployment's name: the minute's tokens, and the arrivals of the minute and of
+# the request window (lists). The sorted set of arrivals that earlier builds kept is named
+# too, so that forgetting a session or resetting the quota deletes one they left.
+USAGE, MINUTE_ARRIVALS = ("quota", "usage"), ("quota", "minute")
+WINDOW_ARRIVALS, SORTED_ARRIVALS = ("quota", "window"), ("quota", "arrivals")
+PER_DEPLOYMENT = (USAGE, MINUTE_ARRIVALS, WINDOW_ARRIVALS, SORTED_ARRIVALS)
 DEPLOYMENTS = ("quota", "deployments")  # the set of deployments the quota has keys for
 
 # Lua, the opening of a script whose KEYS[1] is the deployments set and whose ARGV from
