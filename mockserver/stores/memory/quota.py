@@ -87,8 +87,7 @@ class MemoryQuotaLedger:
     ) -> Refusal | None:
         if usage.tokens + estimate > limits.tokens_per_minute:
             return Refusal("tokens", usage.minute_start + MINUTE - now)
-        arrivals = usage.arrivals
-        if arrivals.in_window() >= window_allowance(limits, self.request_window):
+        if usage.arrivals.in_window() >= window_allowance(limits, self.request_window):
             return Refusal("requests", self.request_wait(usage, now))
         return None
 
