@@ -5,8 +5,11 @@ floats, and both must round up to the same whole seconds, at every clock value."
 from __future__ import annotations
 
 import random
+from collections.abc import Awaitable
+from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 
 from mockserver.config import Deployment, Settings
 from mockserver.stores.memory import memory_stores
@@ -82,6 +85,57 @@ async def test_a_step_after_a_long_burst_drops_what_the_memory_ledger_drops(
             await local.quota.admit("o3-mini", unlimited, 1)
             await shared.quota.admit("o3-mini", unlimited, 1)
             clock.micros += 20_000_000
+    finally:
+        await shared.reset()
+        await client.aclose()
+
+
+async def reads_of_a_step(client: Redis, step: Awaitable[object]) -> dict[str, int]:
+    """How many LINDEX and LRANGE calls Redis ran (within the step's script) for `step`."""
+
+    def calls(stats: dict[str, Any]) -> dict[str, int]:
+        return {name: stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in READS}
+
+    before = calls(await client.info("commandstats"))
+    await step
+    after = calls(await client.info("commandstats"))
+    return {name: after[name] - before[name] for name in READS}
+
+
+READS = ("lindex", "lrange")
+
+
+@pytest.mark.parametrize("set_back_first", [False, True])
+async def test_a_step_after_a_long_burst_reads_a_few_arrivals_not_all(
+    redis_url: str, set_back_first: bool
+) -> None:
+    """In order, the first arrival after the cut is found by probing and halving: 50 s
+    after 10,000 arrivals over 40 s, a step drops the minute's first 7,500 reading about
+    2 log2(7,500) of them (the window's log, all past, is deleted whole). A clock set back
+    makes the logs out of order: those are read in turn until both are empty, and probed
+    again after."""
+    clock, unlimited = MicroClock(), Deployment(tokens_per_minute=10**9, requests_per_minute=10**9)
+    client = connect(redis_url)
+    shared = redis_stores(client, Settings(), "probes", "test", clock)
+    try:
+        if set_back_first:
+            for step in (0, -5_000_000, 6_000_000):  # t, t - 5 s, t + 1 s: out of order
+                clock.micros += step
+                await shared.quota.admit("o3-mini", unlimited, 1)
+            clock.micros += 9_500_000  # the window's cut at t + 0.5 s: two to drop, in turn
+            read = await reads_of_a_step(client, shared.quota.snapshot("o3-mini", unlimited))
+            assert read["lrange"] > 0
+            clock.micros += 61_000_000  # both logs empty: in order again
+            await shared.quota.snapshot("o3-mini", unlimited)
+        for _ in range(10_000):
+            clock.micros += 4_000
+            assert await shared.quota.admit("o3-mini", unlimited, 1) is None
+        clock.micros += 50_000_000
+        read = await reads_of_a_step(client, shared.quota.snapshot("o3-mini", unlimited))
+        assert read["lrange"] == 0
+        assert 2 <= read["lindex"] <= 2 * 13 + 3  # the oldest, probes, halvings
+        snapshot = await shared.quota.snapshot("o3-mini", unlimited)
+        assert snapshot.remaining_requests == 10**9 - 2_500
     finally:
         await shared.reset()
         await client.aclose()
