@@ -139,3 +139,24 @@ async def test_a_step_after_a_long_burst_reads_a_few_arrivals_not_all(
     finally:
         await shared.reset()
         await client.aclose()
+
+
+async def test_a_minute_apart_to_the_microsecond_turns_the_minute_on_both(redis_url: str) -> None:
+    """480.302789 s then 540.302789 s: a hair under 60 in float seconds, 60 in whole
+    microseconds. Both ledgers count microseconds, so both turn the minute."""
+    clock, limits = MicroClock(), Deployment(tokens_per_minute=100, requests_per_minute=6)
+    client = connect(redis_url)
+    shared = redis_stores(client, Settings(), "turn", "test", clock)
+    local = memory_stores(Settings(), clock)
+    try:
+        for micros in (480_302_789, 540_302_789):
+            clock.micros = micros
+            assert await shared.quota.admit("o3-mini", limits, 100) is None
+            assert await local.quota.admit("o3-mini", limits, 100) is None
+            assert await shared.quota.snapshot("o3-mini", limits) == await local.quota.snapshot(
+                "o3-mini", limits
+            )
+            assert await shared.quota.usage() == await local.quota.usage()
+    finally:
+        await shared.reset()
+        await client.aclose()

@@ -365,3 +365,18 @@ async def test_refusal_from_the_ledger_becomes_a_consistent_429(
     assert headers["retry-after-ms"] == "47500"
     assert "Please retry after 48 seconds." in error["message"]
     assert headers["policy-id"] == "DeploymentRatelimit-Token"
+
+
+async def test_a_minute_that_turned_in_float_seconds_too() -> None:
+    """540.302789 - 480.302789 is 59.99999999999994 in floats: counted in whole
+    microseconds (as the Redis script counts), the minute has turned at 60 s exactly, and
+    the token and request windows with it."""
+    clock = FakeClock(480.302789)
+    ledger = QuotaLedger(clock=clock, request_window_seconds=10.0)
+    assert await ledger.admit(DEPLOYMENT, limits(100, 6), 100) is None
+    assert 540.302789 - clock.now < MINUTE  # what floats say
+    clock.now = 540.302789
+    assert await ledger.admit(DEPLOYMENT, limits(100, 6), 100) is None
+    assert (await used_tokens(ledger), await used_requests(ledger)) == (100, 1)
+    snapshot = await ledger.snapshot(DEPLOYMENT, limits(100, 6))
+    assert (snapshot.reset_tokens_seconds, snapshot.reset_requests_seconds) == (60, 10)

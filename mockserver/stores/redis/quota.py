@@ -37,7 +37,7 @@ MICROS = 1_000_000
 # Lua's tostring gives 1.7e+15 for a microsecond time. The snapshot comes back as integers
 # (Redis's integer replies: Lua's numbers are doubles, exact for these below 2^53): tokens
 # this minute, requests in the last, and the two resets in whole seconds rounded up,
-# counted in microseconds (the memory ledger's `whole_seconds`, with no float in between).
+# counted in microseconds (the memory ledger's `seconds_rounded_up`, with no float between).
 # Lists, not a sorted set: a push and a pop are O(1) where the set's insert and removal
 # walk a skip list; 700,000 arrivals take 8 MB where the set took 46 (bench/README.md).
 STEP = """
