@@ -61,12 +61,12 @@ if not start or now - start >= minute then
 end
 
 -- In order (every push at or after `newest`: always on Redis's clock), the first arrival
--- after the cut is found by probing indexes 1, 3, 7... past the last known at or before
--- it, then halving: a step under load reads two arrivals, and one after 30 s idle on
--- 600,000 about 40, where reading them all took ~150 ms of Redis's one thread. Returns
--- its index (the length when there is none) and its time.
-local function first_after(log, cut)
-  local low, step, high, at = 0, 1, nil, nil  -- index `low` is at or before the cut
+-- after the cut is found by probing indexes 3, 7, 15... past `low` (known at or before it),
+-- then halving: a step after 30 s idle on 600,000 arrivals reads about 40, where reading
+-- them all took ~150 ms of Redis's one thread. Returns its index (the length when there is
+-- none) and its time.
+local function first_after(log, cut, low)
+  local step, high, at = 1, nil, nil
   while not high do
     local probe = low + step
     local seen = redis.call('LINDEX', log, probe)
@@ -104,19 +104,24 @@ end
 
 -- Drops the log's arrivals at or before `cut` from its oldest on; the oldest left, or nil.
 -- `newest` (the latest arrival pushed) at or before the cut: the whole log goes at once
--- (the first step after an idle minute).
+-- (the first step after an idle minute). Each call a script makes costs Redis ~1 us over
+-- the command's own work, so a step under load (one or none to drop) reads the two oldest
+-- in one call and cuts in one more.
 local function drop_through(log, cut)
   if newest and newest <= cut then
     redis.call('DEL', log)
     return nil
   end
-  local first = tonumber(redis.call('LINDEX', log, 0))  -- nil: the log is empty
+  local two = redis.call('LRANGE', log, 0, 1)
+  local first, second = tonumber(two[1]), tonumber(two[2])  -- nil: not there
   if not first or first > cut then return first end
-  local dropped, at
-  if disordered then
-    dropped, at = first_after_in_turn(log, cut)
-  else
-    dropped, at = first_after(log, cut)
+  local dropped, at = 1, second
+  if second and second <= cut then
+    if disordered then
+      dropped, at = first_after_in_turn(log, cut)
+    else
+      dropped, at = first_after(log, cut, 1)
+    end
   end
   if at then redis.call('LTRIM', log, dropped, -1) else redis.call('DEL', log) end
   return at
@@ -128,7 +133,7 @@ if disordered and not minute_oldest and not oldest then  -- both empty: in order
   redis.call('HDEL', usage, 'disordered')
 end
 
-local kind, wait = '', '0'
+local kind, wait, requests = '', '0', nil  -- requests: in the minute, once pushed
 if step == 'admit' then
   local tpm, allowance, estimate = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
   if ARGV[9] == '1' and tokens + estimate > tpm then
@@ -143,7 +148,7 @@ if step == 'admit' then
     end
     tokens, newest = tokens + estimate, math.max(newest or now, now)
     redis.call('HSET', usage, 'tokens', int(tokens), 'newest', int(newest))
-    redis.call('RPUSH', minute_log, int(now))
+    requests = redis.call('RPUSH', minute_log, int(now))
     redis.call('RPUSH', window_log, int(now))
     oldest = oldest or now
   end
@@ -151,7 +156,7 @@ end
 -- Every step ends with the snapshot it leaves, so the headers need no call of their own.
 local function whole_seconds(micros) return math.ceil(micros / 1000000) end
 local request_reset = oldest and whole_seconds(oldest + window - now) or 0
-local requests = redis.call('LLEN', minute_log)
+requests = requests or redis.call('LLEN', minute_log)
 return {kind, wait, tokens, requests, whole_seconds(start + minute - now), request_reset}
 """
 
