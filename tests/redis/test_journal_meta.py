@@ -5,6 +5,7 @@ entry not added. Within its bounds it keeps what the memory journal keeps."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator
 
@@ -133,3 +134,79 @@ async def test_the_bounds_keep_what_the_memory_journal_keeps(client: Client, see
             kept.id for kept in await local.journal.entries()
         ]
         assert await shared.journal.stored_bytes() == await local.journal.stored_bytes()
+
+
+async def record_together(stores: Stores, made: list[JournalEntry]) -> None:
+    """Recorded in one event-loop turn: one call of the record script for all."""
+    await asyncio.gather(*(stores.journal.record(entry) for entry in made))
+
+
+@pytest.mark.parametrize("seed", [4, 5, 6])
+async def test_entries_recorded_together_keep_what_one_by_one_keeps(
+    client: Client, seed: int
+) -> None:
+    # Batches of 1-12 entries of random sizes (some alone over the byte bound, some
+    # batches over the capacity by themselves): the ids each caller is told, the ids
+    # kept and the bytes counted are the memory journal's, recording one by one.
+    settings, draw = Settings(journal_capacity=5, journal_max_bytes=3000), random.Random(seed)
+    shared, local = redis_stores(client, settings, session=SESSION), memory_stores(settings)
+    await shared.journal.clear()
+    number = 0
+    for _ in range(40):
+        drawn = []
+        for _ in range(draw.randint(1, 12)):
+            size = draw.choice([draw.randrange(0, 900), draw.randrange(900, 4000)])
+            drawn.append((f"/p{number}", size))
+            number += 1
+        batch = [entry(path, size) for path, size in drawn]
+        await record_together(shared, batch)
+        alone = [entry(path, size) for path, size in drawn]
+        for made in alone:
+            await local.journal.record(made)
+        assert [made.id for made in batch] == [made.id for made in alone]
+        assert [kept.id for kept in await shared.journal.entries()] == [
+            kept.id for kept in await local.journal.entries()
+        ]
+        assert await shared.journal.stored_bytes() == await local.journal.stored_bytes()
+
+
+async def test_entries_recorded_together_cost_redis_one_call(client: Client) -> None:
+    stores = redis_stores(client, Settings(), session=SESSION)
+    await stores.journal.clear()
+    await recorded(stores, 1)  # the script loaded, the line open
+    before = (await client.info("commandstats")).get("cmdstat_evalsha", {}).get("calls", 0)
+    made = [entry(f"/p{number}") for number in range(20)]
+    await record_together(stores, made)
+    after = (await client.info("commandstats"))["cmdstat_evalsha"]["calls"]
+    assert after - before == 1
+    assert [kept.id for kept in made] == list(range(made[0].id, made[0].id + 20))
+    meta = SessionKeys("mockserver", SESSION).key("journal", "meta")
+    assert await client.hget(meta, "last") == str(made[-1].id)  # the next goes on from it
+    assert [kept.path for kept in await stores.journal.entries()][-20:] == [
+        f"/p{number}" for number in range(20)
+    ]
+
+
+async def test_a_last_id_set_back_before_entries_recorded_together(client: Client) -> None:
+    stores = redis_stores(client, Settings(), session=SESSION)
+    await stores.journal.clear()
+    first = await recorded(stores, 3)
+    await client.hset(SessionKeys("mockserver", SESSION).key("journal", "meta"), "last", 1)
+    made = [entry(f"/q{number}") for number in range(4)]
+    await record_together(stores, made)
+    assert [kept.id for kept in made] == [first[-1] + n for n in range(1, 5)]
+    assert await stores.journal.size() == 7
+    assert await stores.journal.stored_bytes() == await summed_sizes(stores)
+
+
+async def test_entries_recorded_together_after_redis_forgot_the_script(client: Client) -> None:
+    stores = redis_stores(client, Settings(), session=SESSION)
+    await stores.journal.clear()
+    first = await recorded(stores, 1)
+    await client.script_flush()
+    made = [entry(f"/r{number}") for number in range(5)]
+    await record_together(stores, made)  # NOSCRIPT: sent again with EVAL, once for all
+    assert [kept.id for kept in made] == [first[-1] + n for n in range(1, 6)]
+    assert [kept.path for kept in await stores.journal.entries()] == ["/p0"] + [
+        f"/r{number}" for number in range(5)
+    ]

@@ -149,3 +149,54 @@ async def test_a_redis_that_takes_nothing_refuses_calls_past_the_unsent_bound() 
         server.close()
         await server.wait_closed()
     assert all(isinstance(call.exception(), RedisConnectionError) for call in calls)
+
+
+async def test_a_late_command_is_made_as_the_turn_is_written_in_its_place(
+    client: PipelinedRedis,
+) -> None:
+    # Made when the line writes: callers after it in the turn still add to it, and its
+    # reply is its own among the turn's others.
+    line = line_of(client)
+    await line.call("PING")  # connected
+    protocol = line.open_protocol()
+    assert protocol is not None
+    words: list[str] = []
+    before = protocol.send(("ECHO", "before"))
+    late = protocol.send_late(lambda: ("ECHO", " ".join(words)))
+    words += ["added", "later"]
+    after = protocol.send(("ECHO", "after"))
+    assert list(await asyncio.gather(before, late, after)) == ["before", "added later", "after"]
+
+
+async def test_a_late_command_it_cannot_send_fails_alone(client: PipelinedRedis) -> None:
+    line = line_of(client)
+    await line.call("PING")
+    protocol = line.open_protocol()
+    assert protocol is not None
+    late = protocol.send_late(lambda: ("ECHO", None))  # type: ignore[arg-type, return-value]
+    other = protocol.send(("ECHO", "other"))
+    assert await other == "other"
+    with pytest.raises(TypeError):
+        await late
+    assert await line.call("ECHO", "next") == "next"
+
+
+async def test_a_late_command_fails_with_its_connection(client: PipelinedRedis) -> None:
+    line = line_of(client)
+    await line.call("PING")
+    protocol = line.open_protocol()
+    assert protocol is not None
+    made: list[str] = []
+
+    def command() -> tuple[str, str]:
+        made.append("made")
+        return ("ECHO", "x")
+
+    late = protocol.send_late(command)
+    protocol.fail(RedisConnectionError, "lost")  # before the turn is written
+    with pytest.raises(RedisConnectionError, match="lost"):
+        async with asyncio.timeout(10):  # a late command forgotten would wait forever
+            await late
+    await asyncio.sleep(0)
+    assert made == []  # never made
+    assert await line.call("ECHO", "again") == "again"  # a new connection

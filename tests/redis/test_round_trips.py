@@ -5,7 +5,7 @@ the memory state's."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -31,7 +31,8 @@ QUOTA_HEADERS = (
 def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
     """Every command (or pipeline) this process sends to Redis: on redis-py's connections
     and on the pipelined line (pipelined.py), whose commands of one request are each
-    awaited before the next is sent."""
+    awaited before the next is sent (the journal's record a late command, made as the
+    turn is written)."""
     commands: list[Any] = []
     send = Connection.send_packed_command
 
@@ -43,9 +44,16 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
         commands.append(args)
         return line_send(self, args)
 
-    line_send = ReplyProtocol.send
+    def counted_late(
+        self: ReplyProtocol, command: Callable[[], tuple[Arg, ...]]
+    ) -> asyncio.Future[Any]:
+        commands.append(command)  # made when the turn is written: one, however many join
+        return line_send_late(self, command)
+
+    line_send, line_send_late = ReplyProtocol.send, ReplyProtocol.send_late
     monkeypatch.setattr(Connection, "send_packed_command", counted)
     monkeypatch.setattr(ReplyProtocol, "send", counted_on_line)
+    monkeypatch.setattr(ReplyProtocol, "send_late", counted_late)
     yield commands
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import hiredis
@@ -34,6 +34,7 @@ Arg = str | bytes | int | float
 # past this a call fails at once (Azure's 503) instead of growing the process.
 MAX_UNSENT_BYTES = 32 * 1024 * 1024
 Waiting = tuple["asyncio.Future[Any]", float]  # the caller, its deadline (loop time)
+Late = tuple[Callable[[], tuple[Arg, ...]], "asyncio.Future[Any]"]  # made at the flush
 
 
 class ReplyProtocol(asyncio.Protocol):
@@ -44,6 +45,7 @@ class ReplyProtocol(asyncio.Protocol):
         self.loop = asyncio.get_running_loop()
         self.waiting: deque[Waiting] = deque()
         self.outgoing: list[bytes] = []
+        self.late: list[Late] = []  # commands made as this turn's are written
         self.outgoing_bytes = 0  # the summed size of `outgoing`
         self.unsent_before = 0  # what the transport held when this turn's first call came
         self.transport: asyncio.Transport | None = None
@@ -61,18 +63,34 @@ class ReplyProtocol(asyncio.Protocol):
         # Packed first: an argument it refuses leaves no caller waiting for no reply.
         # (hiredis's stub types a 1-tuple; it packs any number of arguments.)
         packed = hiredis.pack_command(cast(Any, args))
-        if not self.outgoing:  # the first of this turn: written once the turn ends
+        self.start_turn()
+        self.refuse_past_unsent_bound(len(packed))
+        future = self.loop.create_future()
+        self.queue(packed, future)
+        return future
+
+    def send_late(self, command: Callable[[], tuple[Arg, ...]]) -> asyncio.Future[Any]:
+        """As `send`, for a command made only when this turn's commands are written, so
+        that callers later in the turn can still add to it (the journal's entries)."""
+        if not self.open:
+            raise RedisConnectionError("the connection to Redis is closed")
+        self.start_turn()
+        future = self.loop.create_future()
+        self.late.append((command, future))
+        return future
+
+    def start_turn(self) -> None:
+        if not self.outgoing and not self.late:  # the first of this turn: written once it ends
             self.loop.call_soon(self.flush)
             # What the transport holds yet, read once a turn: it only grows by our flush.
             transport = self.transport
             self.unsent_before = 0 if transport is None else transport.get_write_buffer_size()
-        self.refuse_past_unsent_bound(len(packed))
-        future = self.loop.create_future()
+
+    def queue(self, packed: bytes, future: asyncio.Future[Any]) -> None:
         self.waiting.append((future, self.loop.time() + CALL_DEADLINE))
         self.outgoing.append(packed)
         if self.timer is None:
             self.timer = self.loop.call_at(self.waiting[0][1], self.check_deadline)
-        return future
 
     def refuse_past_unsent_bound(self, size: int) -> None:
         if self.unsent_before + self.outgoing_bytes + size > MAX_UNSENT_BYTES:
@@ -80,6 +98,15 @@ class ReplyProtocol(asyncio.Protocol):
         self.outgoing_bytes += size
 
     def flush(self) -> None:
+        late, self.late = self.late, []
+        for command, future in late:
+            try:
+                packed = hiredis.pack_command(cast(Any, command()))
+                self.refuse_past_unsent_bound(len(packed))
+            except (TypeError, RedisConnectionError) as refused:
+                future.set_exception(refused)
+                continue
+            self.queue(packed, future)
         outgoing, self.outgoing, self.outgoing_bytes = self.outgoing, [], 0
         if self.open and self.transport is not None:
             self.transport.writelines(outgoing)
@@ -114,6 +141,8 @@ class ReplyProtocol(asyncio.Protocol):
     def fail(self, error: type[Exception], message: str) -> None:
         self.open = False
         waiting, self.waiting = self.waiting, deque()
+        waiting.extend((future, 0.0) for _, future in self.late)
+        self.late = []
         for future, _ in waiting:
             if not future.done():
                 future.set_exception(error(message))
