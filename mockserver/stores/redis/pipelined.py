@@ -103,8 +103,9 @@ class ReplyProtocol(asyncio.Protocol):
             try:
                 packed = hiredis.pack_command(cast(Any, command()))
                 self.refuse_past_unsent_bound(len(packed))
-            except (TypeError, RedisConnectionError) as refused:
-                future.set_exception(refused)
+            except Exception as refused:  # this command's alone: the turn is still written
+                if not future.done():
+                    future.set_exception(refused)
                 continue
             self.queue(packed, future)
         outgoing, self.outgoing, self.outgoing_bytes = self.outgoing, [], 0
