@@ -137,6 +137,9 @@ def connection_options() -> dict[str, Any]:
 
 def connect(url: str) -> Redis:
     """A client for `url` (redis://, rediss://, unix://); it connects on first use."""
+    options = connection_options()
+    if urlsplit(url).scheme == "unix":  # keepalive is TCP's: a Unix socket's refuses it
+        del options["socket_keepalive"]
     pool = BlockingConnectionPool.from_url(
         url,
         # Requests beyond the pool wait for a connection (within the call's deadline,
@@ -144,7 +147,7 @@ def connect(url: str) -> Redis:
         # pool does past 100.
         max_connections=MAX_CONNECTIONS,
         timeout=None,
-        **connection_options(),
+        **options,
     )
     return with_line(pool)
 
