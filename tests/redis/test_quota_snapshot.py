@@ -4,6 +4,7 @@ floats, and both must round up to the same whole seconds, at every clock value."
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Awaitable
 from typing import Any
@@ -13,7 +14,9 @@ from redis.asyncio import Redis
 
 from mockserver.config import Deployment, Settings
 from mockserver.stores.memory import memory_stores
+from mockserver.stores.quota import QuotaSnapshot, Refusal
 from mockserver.stores.redis import connect, redis_stores
+from mockserver.stores.stores import Stores
 
 LIMITS = Deployment(tokens_per_minute=5000, requests_per_minute=120)  # 20 per 10 s window
 
@@ -157,6 +160,78 @@ async def test_a_minute_apart_to_the_microsecond_turns_the_minute_on_both(redis_
                 "o3-mini", limits
             )
             assert await shared.quota.usage() == await local.quota.usage()
+    finally:
+        await shared.reset()
+        await client.aclose()
+
+
+async def admitted_together(
+    stores: Stores, steps: list[tuple[Deployment, int]]
+) -> list[tuple[Refusal | None, QuotaSnapshot]]:
+    """Admits made in one event-loop turn (one call of the step script), each followed
+    by its own snapshot (the headers of its answer)."""
+
+    async def one(limits: Deployment, estimate: int) -> tuple[Refusal | None, QuotaSnapshot]:
+        refusal = await stores.quota.admit("o3-mini", limits, estimate)
+        return refusal, await stores.quota.snapshot("o3-mini", limits)
+
+    return list(await asyncio.gather(*(one(limits, estimate) for limits, estimate in steps)))
+
+
+@pytest.mark.parametrize("seed", [7, 8, 9])
+async def test_admits_made_together_are_the_memory_ledgers_one_by_one(
+    redis_url: str, seed: int
+) -> None:
+    # Turns of 1-15 admits with random estimates and limits (so some of a turn pass the
+    # tokens or the window's allowance): each gets the refusal and the snapshot it would
+    # have got alone, in the order they came, as the memory ledger gives them.
+    draw, clock = random.Random(seed), MicroClock()
+    client = connect(redis_url)
+    shared = redis_stores(client, Settings(), f"together{seed}", "test", clock)
+    local = memory_stores(Settings(), clock)
+    try:
+        for _ in range(60):
+            clock.micros += draw.choice([0, 1, 250_000, 2_000_000, 9_999_999, 30_000_000])
+            steps = [
+                (
+                    Deployment(
+                        tokens_per_minute=draw.choice([400, 5000]),
+                        requests_per_minute=draw.choice([6, 60, 120]),
+                        enforce_quota=True,
+                    ),
+                    draw.randrange(1, 300),
+                )
+                for _ in range(draw.randint(1, 15))
+            ]
+            together = await admitted_together(shared, steps)
+            alone = [
+                (
+                    await local.quota.admit("o3-mini", limits, estimate),
+                    await local.quota.snapshot("o3-mini", limits),
+                )
+                for limits, estimate in steps
+            ]
+            assert together == alone
+            assert await shared.quota.usage() == await local.quota.usage()
+    finally:
+        await shared.reset()
+        await client.aclose()
+
+
+async def test_admits_made_together_cost_redis_one_call(redis_url: str) -> None:
+    client = connect(redis_url)
+    shared = redis_stores(client, Settings(), "one-call", "test")
+    limits = Deployment(tokens_per_minute=10**6, requests_per_minute=10**6)
+    try:
+        await shared.quota.admit("o3-mini", limits, 1)  # the script loaded, the line open
+        before = (await client.info("commandstats"))["cmdstat_evalsha"]["calls"]
+        results = await admitted_together(shared, [(limits, 1)] * 20)
+        after = (await client.info("commandstats"))["cmdstat_evalsha"]["calls"]
+        assert after - before == 1  # the snapshots come with the admits: no call of their own
+        assert [refusal for refusal, _ in results] == [None] * 20
+        assert [snapshot.remaining_requests for _, snapshot in results] == [
+            10**6 - n for n in range(2, 22)
+        ]
     finally:
         await shared.reset()
         await client.aclose()

@@ -8,18 +8,15 @@ those bytes in the same order, so dropping the oldest needs no entry read back.
 kept. Recording adds the entries and drops the oldest in one script, with the memory
 journal's rule: while over either bound, the oldest go, but the newest always stays; the
 Stream is trimmed with an exact MAXLEN to what is left. The entries a process records in
-one event-loop turn go in one call, in the order they came (Batch).
+one event-loop turn go in one call, in the order they came (batched.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from typing import Any
 
 import orjson
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
 
 from mockserver.engines.matching import RequestMatch
 from mockserver.stores.journal_entry import (
@@ -31,9 +28,10 @@ from mockserver.stores.journal_entry import (
     forget_kept_bodies,
 )
 from mockserver.stores.journal_row import Journaled, JournalRow
+from mockserver.stores.redis.batched import BatchedScript
 from mockserver.stores.redis.connection import Client, guarded, text, unavailable_as_503
 from mockserver.stores.redis.keys import SessionKeys
-from mockserver.stores.redis.pipelined import Arg, HotScript
+from mockserver.stores.redis.pipelined import HotScript
 
 # KEYS: entries, sizes, meta. ARGV: capacity, max bytes, then each entry's JSON and bytes,
 # in order. Returns the first entry's id (the others follow it). The entries recorded in
@@ -181,38 +179,9 @@ def decoded(stream_id: str | bytes, raw: str | bytes) -> JournalEntry:
     return JournalEntry(id=entry_id, replay_miss=replay_miss, **values)
 
 
-# Entries in one call at most: Lua's `unpack` takes a few thousand values, and a call
-# past MAX_UNSENT_BYTES would fail every entry in it.
-BATCH_ENTRIES = 256
-
-
-class Batch:
-    """The entries of one event-loop turn, in the order they came, and their callers."""
-
-    __slots__ = ("callers", "raws", "sealed", "sizes")
-
-    def __init__(self) -> None:
-        self.sealed = False  # its call made: later entries go in another
-        self.raws: list[bytes] = []
-        self.sizes: list[int] = []
-        self.callers: list[asyncio.Future[int]] = []
-
-    def add(self, raw: bytes, size: int) -> asyncio.Future[int]:
-        caller = asyncio.get_running_loop().create_future()
-        self.raws.append(raw)
-        self.sizes.append(size)
-        self.callers.append(caller)
-        return caller
-
-    def numbered(self, first: int) -> None:
-        for offset, caller in enumerate(self.callers):
-            if not caller.done():  # a caller that gave up (cancelled) takes no id
-                caller.set_result(first + offset)
-
-    def fail(self, failed: BaseException) -> None:
-        for caller in self.callers:
-            if not caller.done():
-                caller.set_exception(failed)
+def numbered_from(first: Any, index: int) -> int:
+    """The id of a batch's `index`-th entry: the script returns the first's."""
+    return int(first) + index
 
 
 class RedisJournal:
@@ -224,73 +193,15 @@ class RedisJournal:
         self.sizes = keys.key("journal", "sizes")
         self.meta = keys.key("journal", "meta")
         self.keys = [self.stream, self.sizes, self.meta]
-        self.script = HotScript(client, RECORD)  # every request's: the pipelined line
-        self.batch: Batch | None = None  # this event-loop turn's entries, not yet sent
-        self.sending: set[asyncio.Task[None]] = set()  # held: a loop keeps weak references
+        # Every request's, on the pipelined line; the entries of one turn in one call.
+        self.script = BatchedScript(HotScript(client, RECORD), numbered_from)
 
     @unavailable_as_503  # its batch's one call is a HotScript's, bounded by it
     async def record(self, kept: Journaled) -> None:
-        entry_id = await self.numbered(encoded(kept), kept.stored_bytes())
+        head = [self.capacity, self.max_bytes]
+        entry_id = await self.script(self.keys, head, [encoded(kept), kept.stored_bytes()])
         if isinstance(kept, JournalEntry):  # a row's entry is numbered when read
             kept.id = entry_id
-
-    def numbered(self, raw: bytes, size: int) -> asyncio.Future[int]:
-        """The entry's id, once recorded with the others of this event-loop turn: the
-        requests answered in one turn (~10 under load) cost Redis one call, not ten. On
-        an open pipelined line the call is made as the turn's commands are written (no
-        task, no turn of its own); else by a task of its own, in the next turn."""
-        batch = self.batch
-        if batch is None or batch.sealed or len(batch.sizes) >= BATCH_ENTRIES:
-            batch = self.batch = Batch()
-            line = self.script.line
-            protocol = None if line is None else line.open_protocol()
-            if protocol is None:
-                asyncio.get_running_loop().call_soon(self.send, batch)
-            else:
-                reply = protocol.send_late(lambda: self.evalsha(batch))
-                reply.add_done_callback(lambda done: self.replied(batch, done))
-        return batch.add(raw, size)
-
-    def evalsha(self, batch: Batch) -> tuple[Arg, ...]:
-        return ("EVALSHA", self.script.sha, len(self.keys), *self.keys, *self.arguments(batch))
-
-    def arguments(self, batch: Batch) -> list[Arg]:
-        """The script's arguments for the batch, sealed: later entries start another."""
-        batch.sealed = True
-        args: list[Arg] = [self.capacity, self.max_bytes]
-        for raw, size in zip(batch.raws, batch.sizes, strict=True):
-            args += (raw, size)
-        return args
-
-    def replied(self, batch: Batch, done: asyncio.Future[Any]) -> None:
-        if done.cancelled():
-            batch.fail(RedisConnectionError("the journal's call was cancelled"))
-        elif (failed := done.exception()) is not None:
-            batch.fail(failed)
-        elif not isinstance(reply := done.result(), ResponseError):
-            batch.numbered(int(reply))
-        elif str(reply).startswith("NOSCRIPT"):  # Redis forgot it: EVAL, by the task
-            self.send(batch)
-        else:
-            batch.fail(reply)
-
-    def send(self, batch: Batch) -> None:
-        task = asyncio.ensure_future(self.send_now(batch))
-        self.sending.add(task)
-        task.add_done_callback(self.sending.discard)
-
-    async def send_now(self, batch: Batch) -> None:
-        """Its one call; every entry's caller told its id, or the call's failure (each
-        caller's `unavailable_as_503` maps it). Never raises: a caller gone is skipped."""
-        try:
-            first = int(await self.script(keys=self.keys, args=self.arguments(batch)))
-        except asyncio.CancelledError:  # the loop closing: no caller left waiting
-            batch.fail(RedisConnectionError("the journal's call was cancelled"))
-            raise
-        except Exception as failed:  # every caller raises it, as its own call would have
-            batch.fail(failed)
-        else:
-            batch.numbered(first)
 
     @guarded
     async def entries(self) -> list[JournalEntry]:

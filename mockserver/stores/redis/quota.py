@@ -1,4 +1,5 @@
-"""The quota of a session, shared and exact: one script does each step, on Redis's clock.
+"""The quota of a session, shared and exact: one script does each turn's steps, on Redis's
+clock.
 
 Per deployment: `quota:usage:<name>` (a hash: the minute's start and tokens) and two lists
 of arrival times, oldest first: `quota:minute:<name>` (the last minute's) and
@@ -18,6 +19,7 @@ from typing import Any, NamedTuple
 
 from mockserver.config import Deployment
 from mockserver.stores.quota import MINUTE, QuotaSnapshot, Refusal, window_allowance
+from mockserver.stores.redis.batched import BatchedScript
 from mockserver.stores.redis.connection import Client, guarded, text, unavailable_as_503
 from mockserver.stores.redis.keys import (
     DEPLOYMENTS,
@@ -31,27 +33,30 @@ from mockserver.stores.redis.pipelined import HotScript
 
 MICROS = 1_000_000
 
-# KEYS: usage, the minute's arrivals, the window's, deployments. ARGV: step, deployment,
-# now (µs, or '' for TIME), minute (µs), window (µs), then admit: tokens per minute,
-# allowance, estimate, enforce ('1'/'0'). Integers sent back as text are written with %d:
-# Lua's tostring gives 1.7e+15 for a microsecond time. The snapshot comes back as integers
-# (Redis's integer replies: Lua's numbers are doubles, exact for these below 2^53): tokens
-# this minute, requests in the last, and the two resets in whole seconds rounded up,
-# counted in microseconds (the memory ledger's `seconds_rounded_up`, with no float between).
+# KEYS: usage, the minute's arrivals, the window's, deployments. ARGV: deployment, now (µs,
+# or '' for TIME), minute (µs), window (µs), then five for each step: 'admit' or
+# 'snapshot', tokens per minute, allowance, estimate, enforce ('1'/'0'). The steps of one
+# event-loop turn for one deployment come in one call (RedisQuotaLedger.step): each call a
+# script makes costs Redis ~1 us over the command, and the reads, drops and pushes are
+# made once for all. Integers sent back as text are written with %d: Lua's tostring gives
+# 1.7e+15 for a microsecond time. Each step's reply is six values: its refusal (kind and
+# wait in µs, '' and '0' when admitted) and the snapshot it leaves, as integers (Redis's
+# integer replies: Lua's numbers are doubles, exact for these below 2^53): tokens this
+# minute, requests in the last, and the two resets in whole seconds rounded up, counted
+# in microseconds (the memory ledger's `seconds_rounded_up`, with no float between).
 # Lists, not a sorted set: a push and a pop are O(1) where the set's insert and removal
 # walk a skip list; 700,000 arrivals take 8 MB where the set took 46 (bench/README.md).
 STEP = """
 local usage, minute_log, window_log, names = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local step = ARGV[1]
-local now = tonumber(ARGV[3])
+local now = tonumber(ARGV[2])
 if not now then
   local time = redis.call('TIME')
   now = tonumber(time[1]) * 1000000 + tonumber(time[2])
 end
-local minute, window = tonumber(ARGV[4]), tonumber(ARGV[5])
+local minute, window = tonumber(ARGV[3]), tonumber(ARGV[4])
 local function int(x) return string.format('%d', x) end
 
-redis.call('SADD', names, ARGV[2])
+redis.call('SADD', names, ARGV[1])
 local held = redis.call('HMGET', usage, 'start', 'tokens', 'newest', 'disordered')
 local start, tokens, newest = tonumber(held[1]), tonumber(held[2] or '0'), tonumber(held[3])
 local disordered = held[4] == '1'
@@ -133,32 +138,55 @@ if disordered and not minute_oldest and not oldest then  -- both empty: in order
   redis.call('HDEL', usage, 'disordered')
 end
 
-local kind, wait, requests = '', '0', nil  -- requests: in the minute, once pushed
-if step == 'admit' then
-  local tpm, allowance, estimate = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
-  if ARGV[9] == '1' and tokens + estimate > tpm then
-    kind, wait = 'tokens', int(start + minute - now)
-  elseif ARGV[9] == '1' and redis.call('LLEN', window_log) >= allowance then
-    -- the window holds an arrival: allowance >= 1 (window_allowance)
-    kind, wait = 'requests', int(oldest + window - now)
-  else
-    -- `newest` may only be too late (the arrivals after it dropped): never too early.
-    if newest and now < newest and not disordered then
-      redis.call('HSET', usage, 'disordered', '1')
+-- The steps, in the order they came, at one `now`: each sees the ones before it, as if
+-- each were a script of its own; the pushes and `usage`'s write are made once after.
+local in_minute, in_window = redis.call('LLEN', minute_log), nil  -- before this call's
+local pushed, was_newest = 0, newest
+local function whole_seconds(micros) return math.ceil(micros / 1000000) end
+local replies = {}
+for at = 5, #ARGV, 5 do
+  local kind, wait = '', '0'
+  if ARGV[at] == 'admit' then
+    local tpm, allowance, estimate = tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2]),
+      tonumber(ARGV[at + 3])
+    local enforce = ARGV[at + 4] == '1'
+    if enforce and tokens + estimate <= tpm then
+      in_window = in_window or redis.call('LLEN', window_log)
     end
-    tokens, newest = tokens + estimate, math.max(newest or now, now)
-    redis.call('HSET', usage, 'tokens', int(tokens), 'newest', int(newest))
-    requests = redis.call('RPUSH', minute_log, int(now))
-    redis.call('RPUSH', window_log, int(now))
-    oldest = oldest or now
+    if enforce and tokens + estimate > tpm then
+      kind, wait = 'tokens', int(start + minute - now)
+    elseif enforce and in_window + pushed >= allowance then
+      -- the window holds an arrival: allowance >= 1 (window_allowance)
+      kind, wait = 'requests', int(oldest + window - now)
+    else
+      tokens, pushed, oldest = tokens + estimate, pushed + 1, oldest or now
+    end
+  end
+  local request_reset = oldest and whole_seconds(oldest + window - now) or 0
+  for _, value in ipairs({kind, wait, tokens, in_minute + pushed,
+      whole_seconds(start + minute - now), request_reset}) do
+    replies[#replies + 1] = value
   end
 end
--- Every step ends with the snapshot it leaves, so the headers need no call of their own.
-local function whole_seconds(micros) return math.ceil(micros / 1000000) end
-local request_reset = oldest and whole_seconds(oldest + window - now) or 0
-requests = requests or redis.call('LLEN', minute_log)
-return {kind, wait, tokens, requests, whole_seconds(start + minute - now), request_reset}
+if pushed > 0 then
+  -- `newest` may only be too late (the arrivals after it dropped): never too early.
+  if was_newest and now < was_newest and not disordered then
+    redis.call('HSET', usage, 'disordered', '1')
+  end
+  newest = math.max(was_newest or now, now)
+  redis.call('HSET', usage, 'tokens', int(tokens), 'newest', int(newest))
+  local times = {}
+  for i = 1, pushed do times[i] = int(now) end
+  redis.call('RPUSH', minute_log, unpack(times))
+  redis.call('RPUSH', window_log, unpack(times))
+end
+return replies
 """
+
+
+def step_reply(replies: list[Any], index: int) -> list[Any]:
+    """The `index`-th step's six values of a batch's reply."""
+    return replies[6 * index : 6 * index + 6]
 
 
 def micros(seconds: float) -> int:
@@ -199,7 +227,8 @@ class RedisQuotaLedger:
         self.names = keys.key(*DEPLOYMENTS)
         self.request_window = request_window_seconds
         self.clock = clock  # None: Redis's own clock, the one every process shares
-        self.script = HotScript(client, STEP)  # every request's: the pipelined line
+        # Every request's, on the pipelined line; the steps of one turn in one call.
+        self.script = BatchedScript(HotScript(client, STEP), step_reply)
         self.step_keys: dict[str, list[str]] = {}  # per deployment: deployments are few
 
     @unavailable_as_503  # its one call is a HotScript's, bounded by it
@@ -208,7 +237,7 @@ class RedisQuotaLedger:
     ) -> Refusal | None:
         allowance = window_allowance(limits, self.request_window)
         limit = [limits.tokens_per_minute, allowance, estimate, "1" if enforce else "0"]
-        kind, wait = await self.step("admit", deployment, limit)
+        kind, wait = await self.step(["admit", *limit], deployment)
         return Refusal(kind, seconds(wait)) if kind else None
 
     async def snapshot(self, deployment: str, limits: Deployment) -> QuotaSnapshot:
@@ -224,7 +253,7 @@ class RedisQuotaLedger:
     async def read_snapshot(self, deployment: str) -> Left:
         """A step that changes nothing, for the snapshot it leaves (the headers of an
         answer whose admit was long ago, or of none: a stub's delay, a refusal's)."""
-        await self.step("snapshot", deployment, [])
+        await self.step(["snapshot", 0, 0, 0, "0"], deployment)
         left = self.left(deployment)
         assert left is not None, "a step leaves its snapshot"
         return left
@@ -265,14 +294,14 @@ class RedisQuotaLedger:
             pipe.srem(self.names, *names)
             await pipe.execute()
 
-    async def step(self, step: str, deployment: str, args: list[int | str]) -> list[str]:
-        """Run a step; keep the snapshot it left (for this request); return its refusal."""
+    async def step(self, step: list[int | str], deployment: str) -> list[str]:
+        """Run a step (with the others of this turn for the deployment); keep the snapshot
+        it left (for this request); return its refusal."""
         clock = None if self.clock is None else self.clock()
         now = "" if clock is None else micros(clock)
-        window = micros(self.request_window)
         keys = self.step_keys.get(deployment) or self.named_keys(deployment)
-        head = [step, deployment, now, micros(MINUTE), window]
-        reply: list[Any] = await self.script(keys=keys, args=[*head, *args])
+        head = [deployment, now, micros(MINUTE), micros(self.request_window)]
+        reply: list[Any] = await self.script(keys, head, step)
         LEFT.set(Left(self, deployment, time.monotonic(), clock, reply[2:]))
         return reply[:2]
 
