@@ -10,13 +10,16 @@ import random
 from collections.abc import AsyncIterator
 
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from mockserver.config import Settings
+from mockserver.contract.errors import AzureError
 from mockserver.stores.journal_entry import JournalEntry
 from mockserver.stores.memory import memory_stores
 from mockserver.stores.redis import connect, redis_stores
 from mockserver.stores.redis.connection import Client
 from mockserver.stores.redis.keys import SessionKeys
+from mockserver.stores.redis.pipelined import PipelinedRedis
 from mockserver.stores.stores import Stores
 
 SESSION = "journal-meta"
@@ -210,3 +213,42 @@ async def test_entries_recorded_together_after_redis_forgot_the_script(client: C
     assert [kept.path for kept in await stores.journal.entries()] == ["/p0"] + [
         f"/r{number}" for number in range(5)
     ]
+
+
+async def test_a_connection_lost_before_the_turn_is_written_leaves_no_batch_behind(
+    client: Client,
+) -> None:
+    # The batch's command failed before it was made: its caller gets the failure (a 503),
+    # and the next record starts a batch of its own on a new connection, not joining the
+    # failed one (which nothing would ever send).
+    stores = redis_stores(client, Settings(), session=SESSION)
+    await stores.journal.clear()
+    await recorded(stores, 1)  # the line connected
+    line = client.line if isinstance(client, PipelinedRedis) else None
+    protocol = None if line is None else line.open_protocol()
+    assert protocol is not None
+    first = asyncio.ensure_future(stores.journal.record(entry("/lost")))
+    await asyncio.sleep(0)  # its batch made, the late command waiting for the turn's end
+    protocol.fail(RedisConnectionError, "lost")
+    with pytest.raises(AzureError):
+        await first
+    async with asyncio.timeout(10):  # joining the failed batch would wait forever
+        later = await recorded(stores, 2)
+    assert [kept.path for kept in await stores.journal.entries()] == ["/p0", "/p0", "/p1"]
+    assert later[1] == later[0] + 1
+
+
+async def test_a_turn_of_large_entries_goes_in_calls_of_about_a_mebibyte(client: Client) -> None:
+    # 17 entries of 2 MB in one turn (34 MB, past the line's 32 MiB unsent bound): one
+    # call each, as one by one, so those within the bound are recorded, not all refused.
+    stores = redis_stores(client, Settings(), session=SESSION)
+    await stores.journal.clear()
+    await recorded(stores, 1)
+    made = [entry(f"/big{number}", 2_000_000) for number in range(17)]
+    outcomes = await asyncio.gather(
+        *(stores.journal.record(kept) for kept in made), return_exceptions=True
+    )
+    refused = [outcome for outcome in outcomes if outcome is not None]
+    assert all(isinstance(outcome, AzureError) for outcome in refused)
+    assert len(refused) <= 1
+    assert await stores.journal.size() == 1 + 17 - len(refused)

@@ -24,9 +24,12 @@ from redis.exceptions import ResponseError
 
 from mockserver.stores.redis.pipelined import Arg, HotScript
 
-# Calls in one batch at most: Lua's `unpack` takes a few thousand values, and a command
-# past MAX_UNSENT_BYTES would fail every call in it.
+# Calls in one batch at most: Lua's `unpack` takes a few thousand values.
 BATCH_CALLS = 256
+# Once a batch's arguments pass this, later calls start another: a command past the
+# pipelined line's MAX_UNSENT_BYTES fails whole, so turns of large journal entries (a body
+# kept up to 1 MiB) go as they went one by one, each refused alone past that bound.
+BATCH_BYTES = 1024 * 1024
 
 Split = Callable[[Any, int], Any]  # the reply, a call's index: that call's part
 
@@ -34,17 +37,22 @@ Split = Callable[[Any, int], Any]  # the reply, a call's index: that call's part
 class Batch:
     """One turn's calls with the same keys and head, in the order they came."""
 
-    __slots__ = ("callers", "group", "items", "sealed")
+    __slots__ = ("callers", "group", "items", "sealed", "size")
 
     def __init__(self, group: tuple[Arg, ...]) -> None:
         self.group = group  # its keys, then its head
-        self.sealed = False  # its command made: later calls go in another
+        self.sealed = False  # its command made, or failed: later calls go in another
         self.items: list[Arg] = []
+        self.size = 0  # the items' bytes (text and bytes; numbers are short)
         self.callers: list[asyncio.Future[Any]] = []
+
+    def full(self) -> bool:
+        return len(self.callers) >= BATCH_CALLS or self.size >= BATCH_BYTES
 
     def add(self, items: Sequence[Arg]) -> asyncio.Future[Any]:
         caller = asyncio.get_running_loop().create_future()
         self.items += items
+        self.size += sum(len(item) for item in items if isinstance(item, str | bytes))
         self.callers.append(caller)
         return caller
 
@@ -74,7 +82,7 @@ class BatchedScript:
         """This call's part of the reply, once the batch it joins is answered."""
         group = (len(keys), *keys, *head)
         batch = self.open.get(group)
-        if batch is None or len(batch.callers) >= BATCH_CALLS:
+        if batch is None or batch.full():
             batch = self.open[group] = Batch(group)
             self.start(batch)
         return batch.add(items)
@@ -90,12 +98,18 @@ class BatchedScript:
 
     def sealed(self, batch: Batch) -> tuple[Arg, ...]:
         """The batch's keys count, keys, head and items; later calls start another."""
+        self.seal(batch)
+        return (*batch.group, *batch.items)
+
+    def seal(self, batch: Batch) -> None:
         batch.sealed = True
         if self.open.get(batch.group) is batch:
             del self.open[batch.group]
-        return (*batch.group, *batch.items)
 
     def replied(self, batch: Batch, done: asyncio.Future[Any]) -> None:
+        # Sealed first: a command that failed before it was made (the connection lost
+        # before the turn was written) must take no later call, which nothing would send.
+        self.seal(batch)
         if done.cancelled():
             batch.fail(RedisConnectionError("the call was cancelled"))
         elif (failed := done.exception()) is not None:
@@ -111,6 +125,13 @@ class BatchedScript:
         task = asyncio.ensure_future(self.send_now(batch))
         self.sending.add(task)
         task.add_done_callback(self.sending.discard)
+        task.add_done_callback(lambda _: self.given_up(batch))
+
+    def given_up(self, batch: Batch) -> None:
+        """After the task: callers still waiting (it was cancelled before its first step,
+        the loop closing) fail, and the batch takes no more."""
+        self.seal(batch)
+        batch.fail(RedisConnectionError("the call was cancelled"))
 
     async def send_now(self, batch: Batch) -> None:
         """The batch's one call by HotScript (which EVALs a script Redis forgot). Never
