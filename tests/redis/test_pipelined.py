@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -15,6 +16,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from mockserver.stores.redis import connect
+from mockserver.stores.redis.batched import BatchedScript
 from mockserver.stores.redis.pipelined import (
     MAX_UNSENT_BYTES,
     HotScript,
@@ -200,3 +202,20 @@ async def test_a_late_command_fails_with_its_connection(client: PipelinedRedis) 
     await asyncio.sleep(0)
     assert made == []  # never made
     assert await line.call("ECHO", "again") == "again"  # a new connection
+
+
+async def test_a_batch_part_that_cannot_be_read_fails_its_caller_alone(
+    client: PipelinedRedis,
+) -> None:
+    def part(reply: Any, index: int) -> int:
+        if index == 1:
+            raise ValueError("unreadable")
+        return int(reply) * 10 + index
+
+    batched = BatchedScript(HotScript(client, COUNT), part)
+    await line_of(client).call("PING")  # connected: the batch is a late command
+    calls = [batched(["n"], [1], []) for _ in range(3)]
+    async with asyncio.timeout(10):  # a caller after the unreadable one left unanswered
+        outcomes = await asyncio.gather(*calls, return_exceptions=True)
+    assert outcomes[0] == 10 and outcomes[2] == 12
+    assert isinstance(outcomes[1], ValueError)

@@ -58,8 +58,12 @@ class Batch:
 
     def answer(self, reply: Any, split: Split) -> None:
         for index, caller in enumerate(self.callers):
-            if not caller.done():  # a caller that gave up (cancelled) takes nothing
+            if caller.done():  # a caller that gave up (cancelled) takes nothing
+                continue
+            try:
                 caller.set_result(split(reply, index))
+            except Exception as unreadable:  # this caller's part alone: the others still
+                caller.set_exception(unreadable)
 
     def fail(self, failed: BaseException) -> None:
         for caller in self.callers:
