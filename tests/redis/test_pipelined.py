@@ -16,7 +16,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from mockserver.stores.redis import connect
-from mockserver.stores.redis.batched import BatchedScript
+from mockserver.stores.redis.batched import BatchedScript, grouped
 from mockserver.stores.redis.pipelined import (
     MAX_UNSENT_BYTES,
     HotScript,
@@ -214,7 +214,7 @@ async def test_a_batch_part_that_cannot_be_read_fails_its_caller_alone(
 
     batched = BatchedScript(HotScript(client, COUNT), part)
     await line_of(client).call("PING")  # connected: the batch is a late command
-    calls = [batched(["n"], [1], []) for _ in range(3)]
+    calls = [batched(grouped(["n"], [1]), []) for _ in range(3)]
     async with asyncio.timeout(10):  # a caller after the unreadable one left unanswered
         outcomes = await asyncio.gather(*calls, return_exceptions=True)
     assert outcomes[0] == 10 and outcomes[2] == 12

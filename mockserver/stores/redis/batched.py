@@ -34,6 +34,11 @@ BATCH_BYTES = 1024 * 1024
 Split = Callable[[Any, int], Any]  # the reply, a call's index: that call's part
 
 
+def grouped(keys: Sequence[str], head: Sequence[Arg]) -> tuple[Arg, ...]:
+    """What a batch's calls share: the keys' count, the keys, then the head."""
+    return (len(keys), *keys, *head)
+
+
 class Batch:
     """One turn's calls with the same keys and head, in the order they came."""
 
@@ -43,16 +48,16 @@ class Batch:
         self.group = group  # its keys, then its head
         self.sealed = False  # its command made, or failed: later calls go in another
         self.items: list[Arg] = []
-        self.size = 0  # the items' bytes (text and bytes; numbers are short)
+        self.size = 0  # the items' bytes, as their callers counted them
         self.callers: list[asyncio.Future[Any]] = []
 
     def full(self) -> bool:
         return len(self.callers) >= BATCH_CALLS or self.size >= BATCH_BYTES
 
-    def add(self, items: Sequence[Arg]) -> asyncio.Future[Any]:
+    def add(self, items: Sequence[Arg], size: int) -> asyncio.Future[Any]:
         caller = asyncio.get_running_loop().create_future()
         self.items += items
-        self.size += sum(len(item) for item in items if isinstance(item, str | bytes))
+        self.size += size
         self.callers.append(caller)
         return caller
 
@@ -81,15 +86,16 @@ class BatchedScript:
         self.sending: set[asyncio.Task[None]] = set()  # held: a loop keeps weak references
 
     def __call__(
-        self, keys: Sequence[str], head: Sequence[Arg], items: Sequence[Arg]
+        self, group: tuple[Arg, ...], items: Sequence[Arg], size: int = 0
     ) -> asyncio.Future[Any]:
-        """This call's part of the reply, once the batch it joins is answered."""
-        group = (len(keys), *keys, *head)
+        """This call's part of the reply, once the batch it joins is answered. `group`:
+        made by `grouped` (a caller keeps it: the same for every call of a deployment);
+        `size`: the bytes of `items`' text, for BATCH_BYTES (numbers and words are short)."""
         batch = self.open.get(group)
         if batch is None or batch.full():
             batch = self.open[group] = Batch(group)
             self.start(batch)
-        return batch.add(items)
+        return batch.add(items, size)
 
     def start(self, batch: Batch) -> None:
         line = self.script.line

@@ -28,8 +28,8 @@ from mockserver.stores.journal_entry import (
     forget_kept_bodies,
 )
 from mockserver.stores.journal_row import Journaled, JournalRow
-from mockserver.stores.redis.batched import BatchedScript
-from mockserver.stores.redis.connection import Client, guarded, text, unavailable_as_503
+from mockserver.stores.redis.batched import BatchedScript, grouped
+from mockserver.stores.redis.connection import STORE_ERRORS, Client, guarded, raise_as_503, text
 from mockserver.stores.redis.keys import SessionKeys
 from mockserver.stores.redis.pipelined import HotScript
 
@@ -192,14 +192,16 @@ class RedisJournal:
         self.stream = keys.key("journal", "entries")
         self.sizes = keys.key("journal", "sizes")
         self.meta = keys.key("journal", "meta")
-        self.keys = [self.stream, self.sizes, self.meta]
         # Every request's, on the pipelined line; the entries of one turn in one call.
         self.script = BatchedScript(HotScript(client, RECORD), numbered_from)
+        self.group = grouped([self.stream, self.sizes, self.meta], [capacity, max_bytes])
 
-    @unavailable_as_503  # its batch's one call is a HotScript's, bounded by it
     async def record(self, kept: Journaled) -> None:
-        head = [self.capacity, self.max_bytes]
-        entry_id = await self.script(self.keys, head, [encoded(kept), kept.stored_bytes()])
+        json = encoded(kept)
+        try:  # its batch's one call is a HotScript's, bounded by it
+            entry_id = await self.script(self.group, [json, kept.stored_bytes()], len(json))
+        except STORE_ERRORS as error:
+            raise_as_503(error)
         if isinstance(kept, JournalEntry):  # a row's entry is numbered when read
             kept.id = entry_id
 

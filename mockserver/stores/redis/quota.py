@@ -19,8 +19,15 @@ from typing import Any, NamedTuple
 
 from mockserver.config import Deployment
 from mockserver.stores.quota import MINUTE, QuotaSnapshot, Refusal, window_allowance
-from mockserver.stores.redis.batched import BatchedScript
-from mockserver.stores.redis.connection import Client, guarded, text, unavailable_as_503
+from mockserver.stores.redis.batched import BatchedScript, grouped
+from mockserver.stores.redis.connection import (
+    STORE_ERRORS,
+    Client,
+    guarded,
+    raise_as_503,
+    text,
+    unavailable_as_503,
+)
 from mockserver.stores.redis.keys import (
     DEPLOYMENTS,
     MINUTE_ARRIVALS,
@@ -29,7 +36,7 @@ from mockserver.stores.redis.keys import (
     WINDOW_ARRIVALS,
     SessionKeys,
 )
-from mockserver.stores.redis.pipelined import HotScript
+from mockserver.stores.redis.pipelined import Arg, HotScript
 
 MICROS = 1_000_000
 
@@ -229,15 +236,18 @@ class RedisQuotaLedger:
         self.clock = clock  # None: Redis's own clock, the one every process shares
         # Every request's, on the pipelined line; the steps of one turn in one call.
         self.script = BatchedScript(HotScript(client, STEP), step_reply)
-        self.step_keys: dict[str, list[str]] = {}  # per deployment: deployments are few
+        self.groups: dict[str, tuple[Arg, ...]] = {}  # per deployment: they are few
 
-    @unavailable_as_503  # its one call is a HotScript's, bounded by it
     async def admit(
         self, deployment: str, limits: Deployment, estimate: int, enforce: bool = True
     ) -> Refusal | None:
         allowance = window_allowance(limits, self.request_window)
-        limit = [limits.tokens_per_minute, allowance, estimate, "1" if enforce else "0"]
-        kind, wait = await self.step(["admit", *limit], deployment)
+        step: list[int | str] = ["admit", limits.tokens_per_minute, allowance, estimate]
+        step.append("1" if enforce else "0")
+        try:  # its one call is a HotScript's, bounded by it
+            kind, wait = await self.step(step, deployment)
+        except STORE_ERRORS as error:
+            raise_as_503(error)
         return Refusal(kind, seconds(wait)) if kind else None
 
     async def snapshot(self, deployment: str, limits: Deployment) -> QuotaSnapshot:
@@ -298,19 +308,21 @@ class RedisQuotaLedger:
         """Run a step (with the others of this turn for the deployment); keep the snapshot
         it left (for this request); return its refusal."""
         clock = None if self.clock is None else self.clock()
-        now = "" if clock is None else micros(clock)
-        keys = self.step_keys.get(deployment) or self.named_keys(deployment)
-        head = [deployment, now, micros(MINUTE), micros(self.request_window)]
-        reply: list[Any] = await self.script(keys, head, step)
+        group = self.groups.get(deployment) if clock is None else None
+        reply: list[Any] = await self.script(group or self.group(deployment, clock), step)
         LEFT.set(Left(self, deployment, time.monotonic(), clock, reply[2:]))
         return reply[:2]
 
-    def named_keys(self, deployment: str) -> list[str]:
-        """A step's keys for the deployment, named once per ledger."""
+    def group(self, deployment: str, clock: float | None) -> tuple[Arg, ...]:
+        """A step's keys and head; on Redis's clock the same for every step of the
+        deployment, so made once."""
         keys = [self.key(parts, deployment) for parts in (USAGE, MINUTE_ARRIVALS, WINDOW_ARRIVALS)]
         keys.append(self.names)
-        self.step_keys[deployment] = keys
-        return keys
+        now = "" if clock is None else micros(clock)
+        group = grouped(keys, [deployment, now, micros(MINUTE), micros(self.request_window)])
+        if clock is None:
+            self.groups[deployment] = group
+        return group
 
     def key(self, parts: tuple[str, ...], deployment: str) -> str:
         return self.keys.key(*parts, deployment)
