@@ -42,20 +42,18 @@ def grouped(keys: Sequence[str], head: Sequence[Arg]) -> tuple[Arg, ...]:
 class Batch:
     """One turn's calls with the same keys and head, in the order they came."""
 
-    __slots__ = ("callers", "group", "items", "sealed", "size")
+    __slots__ = ("callers", "group", "items", "loop", "sealed", "size")
 
     def __init__(self, group: tuple[Arg, ...]) -> None:
+        self.loop = asyncio.get_running_loop()
         self.group = group  # its keys, then its head
         self.sealed = False  # its command made, or failed: later calls go in another
         self.items: list[Arg] = []
         self.size = 0  # the items' bytes, as their callers counted them
         self.callers: list[asyncio.Future[Any]] = []
 
-    def full(self) -> bool:
-        return len(self.callers) >= BATCH_CALLS or self.size >= BATCH_BYTES
-
     def add(self, items: Sequence[Arg], size: int) -> asyncio.Future[Any]:
-        caller = asyncio.get_running_loop().create_future()
+        caller = self.loop.create_future()
         self.items += items
         self.size += size
         self.callers.append(caller)
@@ -92,7 +90,7 @@ class BatchedScript:
         made by `grouped` (a caller keeps it: the same for every call of a deployment);
         `size`: the bytes of `items`' text, for BATCH_BYTES (numbers and words are short)."""
         batch = self.open.get(group)
-        if batch is None or batch.full():
+        if batch is None or len(batch.callers) >= BATCH_CALLS or batch.size >= BATCH_BYTES:
             batch = self.open[group] = Batch(group)
             self.start(batch)
         return batch.add(items, size)

@@ -237,18 +237,30 @@ class RedisQuotaLedger:
         # Every request's, on the pipelined line; the steps of one turn in one call.
         self.script = BatchedScript(HotScript(client, STEP), step_reply)
         self.groups: dict[str, tuple[Arg, ...]] = {}  # per deployment: they are few
+        self.allowances: dict[str, tuple[Deployment, int]] = {}
 
     async def admit(
         self, deployment: str, limits: Deployment, estimate: int, enforce: bool = True
     ) -> Refusal | None:
-        allowance = window_allowance(limits, self.request_window)
-        step: list[int | str] = ["admit", limits.tokens_per_minute, allowance, estimate]
+        allowance = self.allowance(deployment, limits)
+        step: list[Arg] = ["admit", limits.tokens_per_minute, allowance, estimate]
         step.append("1" if enforce else "0")
+        clock = None if self.clock is None else self.clock()
         try:  # its one call is a HotScript's, bounded by it
-            kind, wait = await self.step(step, deployment)
+            reply = await self.script(self.group(deployment, clock), step)
         except STORE_ERRORS as error:
             raise_as_503(error)
+        kind, wait = self.kept(reply, deployment, clock)
         return Refusal(kind, seconds(wait)) if kind else None
+
+    def allowance(self, deployment: str, limits: Deployment) -> int:
+        """`window_allowance`, kept while the deployment's limits are the same object."""
+        known = self.allowances.get(deployment)
+        if known is not None and known[0] is limits:
+            return known[1]
+        allowance = window_allowance(limits, self.request_window)
+        self.allowances[deployment] = (limits, allowance)
+        return allowance
 
     async def snapshot(self, deployment: str, limits: Deployment) -> QuotaSnapshot:
         left = self.left(deployment) or await self.read_snapshot(deployment)
@@ -263,7 +275,9 @@ class RedisQuotaLedger:
     async def read_snapshot(self, deployment: str) -> Left:
         """A step that changes nothing, for the snapshot it leaves (the headers of an
         answer whose admit was long ago, or of none: a stub's delay, a refusal's)."""
-        await self.step(["snapshot", 0, 0, 0, "0"], deployment)
+        clock = None if self.clock is None else self.clock()
+        reply = await self.script(self.group(deployment, clock), ["snapshot", 0, 0, 0, "0"])
+        self.kept(reply, deployment, clock)
         left = self.left(deployment)
         assert left is not None, "a step leaves its snapshot"
         return left
@@ -304,18 +318,17 @@ class RedisQuotaLedger:
             pipe.srem(self.names, *names)
             await pipe.execute()
 
-    async def step(self, step: list[int | str], deployment: str) -> list[str]:
-        """Run a step (with the others of this turn for the deployment); keep the snapshot
-        it left (for this request); return its refusal."""
-        clock = None if self.clock is None else self.clock()
-        group = self.groups.get(deployment) if clock is None else None
-        reply: list[Any] = await self.script(group or self.group(deployment, clock), step)
+    def kept(self, reply: list[Any], deployment: str, clock: float | None) -> list[Any]:
+        """Keep the snapshot a step left (for this request); return its refusal."""
         LEFT.set(Left(self, deployment, time.monotonic(), clock, reply[2:]))
         return reply[:2]
 
     def group(self, deployment: str, clock: float | None) -> tuple[Arg, ...]:
         """A step's keys and head; on Redis's clock the same for every step of the
         deployment, so made once."""
+        known = self.groups.get(deployment) if clock is None else None
+        if known is not None:
+            return known
         keys = [self.key(parts, deployment) for parts in (USAGE, MINUTE_ARRIVALS, WINDOW_ARRIVALS)]
         keys.append(self.names)
         now = "" if clock is None else micros(clock)
