@@ -17,7 +17,7 @@ import asyncio
 import os
 import time
 from bisect import bisect_left
-from collections.abc import Awaitable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -44,6 +44,7 @@ from mockserver.http.keys import ERROR_NAME, STATE
 from mockserver.pipeline import Trace
 from mockserver.state import AppState
 from mockserver.stores.journal import Journal
+from mockserver.stores.memory.journal import MemoryJournal
 
 METRICS_PATH = "/metrics"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -143,6 +144,10 @@ class ServerMetrics:
         self.rows: dict[tuple[str, str, str, str], Row] = {}
         self.token_children: dict[str, tuple[Counter, Counter, Counter]] = {}
         self.answering = 0  # requests in flight, read when the gauge is (one process)
+        self.fold_due = False  # with --workers: counts not yet in this process's files
+        # With --workers and each process's own journal: that journal, whose size a fold
+        # writes to the files (set by `install_metrics`).
+        self.own_journal: Callable[[], Journal] | None = None
         if not self.in_files:
             self.in_flight.set_function(lambda: self.answering)
 
@@ -150,12 +155,33 @@ class ServerMetrics:
         """A request is in flight (one process: a count the gauge reads at a scrape)."""
         self.answering += 1
         if self.in_files:
-            self.in_flight.inc()
+            self.fold_soon()
 
     def ended(self) -> None:
         self.answering -= 1
         if self.in_files:
-            self.in_flight.dec()
+            self.fold_soon()
+
+    def fold_soon(self) -> None:
+        """With --workers, a scrape on any process reads this one's files: what it counted
+        goes there once this loop turn's callbacks have run, and before any answer the lane
+        holds is written (`fold_due_now`). Each value written to the files takes a lock and
+        a check of the pid: folded after every request, that was ~15 us of one."""
+        if not self.fold_due:
+            self.fold_due = True
+            asyncio.get_running_loop().call_soon(self.fold_due_now)
+
+    def fold_due_now(self) -> None:
+        if not self.fold_due:
+            return
+        self.fold_due = False
+        self.tally.fold()
+        self.in_flight.set(self.answering)
+        journal = None if self.own_journal is None else self.own_journal()
+        if isinstance(journal, MemoryJournal):  # the other workers' are in their files
+            entries, stored_bytes = journal.counts()
+            self.journal_entries.set(entries)
+            self.journal_bytes.set(stored_bytes)
 
     def _counter(self, name: str, doc: str, labels: tuple[str, ...]) -> Counter:
         return Counter(f"mockserver_{name}", doc, labels, registry=self.registry)
@@ -204,6 +230,7 @@ class ServerMetrics:
 
     def exposition(self) -> bytes:
         """The text a scrape gets: this registry, or every process's files."""
+        self.fold_due_now()
         self.tally.fold()
         directory = os.environ.get(MULTIPROC_ENV)
         if directory is None:
@@ -235,8 +262,14 @@ def multiprocess_dir() -> Iterator[Path]:
 
 def install_metrics(app: web.Application) -> None:
     """The /metrics route; the app's prepare hook calls `note_first_byte`."""
-    app[METRICS] = ServerMetrics()
-    app[STATE].recordings.observer = RecordingCounts(app[METRICS])
+    metrics = app[METRICS] = ServerMetrics()
+    state = app[STATE]
+    state.recordings.observer = RecordingCounts(metrics)
+    if metrics.in_files and not state.settings.store.shared:
+        # Each worker's own journal, summed across workers (livesum): the other workers'
+        # values are in their files, so each keeps its own up to date. One process, or a
+        # shared journal, is read when /metrics is (the values exact at the scrape).
+        metrics.own_journal = lambda: state.stores().journal
     app.router.add_get(METRICS_PATH, metrics_page)
 
 
@@ -274,24 +307,26 @@ async def counted(
     error = response.get(ERROR_NAME, "") if len(response) else ""  # most carry no keys
     answered = Answered(response.status, response.prepared, error)
     timing = Timing(started, first_byte, ended)
-    await observe(metrics, state, exchange_of(request), answered, timing)
+    observe(metrics, state, exchange_of(request), answered, timing)
     return response
 
 
-async def observe(
-    metrics: ServerMetrics, state: AppState, seen: Exchange, answered: Answered, times: Timing
+def observe(
+    metrics: ServerMetrics,
+    state: AppState,
+    seen: Exchange,
+    answered: Answered,
+    times: Timing,
+    held: bool = False,
 ) -> None:
-    """Count one inference request as it was answered."""
+    """Count one inference request as it was answered. `held`: its answer is one the lane
+    holds, which is written after the counts are in the files (with --workers)."""
     _observe(metrics, state, seen, answered, times)
     if not metrics.in_files:
         return  # folded when read
-    metrics.tally.fold()  # into this process's files, which a scrape on any process reads
-    if not state.settings.store.shared:
-        # Each worker's own journal, summed across workers (livesum): the other workers'
-        # values are in their files, so each keeps its own up to date. One process, or a
-        # shared journal, is read when /metrics is (the values exact at the scrape), not
-        # on every request.
-        await metrics.show_journal(state.stores().journal)
+    metrics.fold_soon()
+    if not held:  # its answer goes now: a scrape on another process must see it counted
+        metrics.fold_due_now()
 
 
 def _observe(
@@ -348,7 +383,7 @@ class RecordingCounts:
         metrics = self.metrics
         metrics.tally.add(metrics.children.of(metrics.replay, "hit" if hit else "miss"))
         if metrics.in_files:
-            metrics.tally.fold()
+            metrics.fold_soon()
 
     def recorded(self) -> None:
         self.metrics.records.inc()

@@ -5,6 +5,7 @@ Every test here fails on the code before /metrics existed (the scrape was a 404)
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -182,6 +183,30 @@ def test_any_worker_scraped_reports_every_worker_traffic() -> None:
     for samples in scrapes:
         assert total(samples, "mockserver_requests_total", status="200") == sent
         assert total(samples, "mockserver_journal_entries") == sent
+
+
+def test_a_request_in_flight_on_a_worker_is_seen_by_any_scrape() -> None:
+    """With --workers, a process writes its counts to its files once a loop turn has run
+    (not on every request): a request waiting for its answer is in flight there at once,
+    and no longer once its answer has come, whichever process is scraped."""
+    path = f"/openai/deployments/o3-mini/chat/completions?api-version={API_VERSION}"
+    slow = {"api-key": "k", "x-mock-latency": "ttft_ms=3000"}
+    body = {"messages": [{"role": "user", "content": "Slow?"}]}
+    with running("--workers", "2") as cli, ThreadPoolExecutor(1) as pool:
+        try:
+            answer = pool.submit(rawhttp.request, cli.url + path, body=body, headers=slow)
+            seen = [_in_flight(cli.url) for _ in range(100) if not answer.done()]
+            assert answer.result(timeout=30).status == 200
+            after = [_in_flight(cli.url) for _ in range(8)]
+        finally:
+            stopped = cli.stop()
+    assert stopped == 0
+    assert 1 in seen and max(seen) == 1  # shown while its answer waited, counted once
+    assert after == [0] * 8
+
+
+def _in_flight(url: str) -> float:
+    return total(scrape(url), "mockserver_requests_in_flight")
 
 
 def _spread_traffic(url: str, most: int = 400) -> int:

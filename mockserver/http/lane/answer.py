@@ -80,7 +80,8 @@ async def answer(served: Served, wire: Wire, request: Request) -> None:
         answered = Answered(written.status.code, False, written.status.error_name)
     else:
         answered = Answered(written.code, sent)
-    await observe(metrics, state, answering.seen, answered, Timing(started, first_byte, ended))
+    held = isinstance(written, Ready)  # written by `write_soon` below
+    observe(metrics, state, answering.seen, answered, Timing(started, first_byte, ended), held)
     if isinstance(written, Ready):
         with contextlib.suppress(ConnectionError):  # the client left: nobody to answer
             wire.write_soon(ready_bytes(written, answering.asker))

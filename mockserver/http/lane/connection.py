@@ -142,6 +142,7 @@ class LaneConnection(asyncio.Protocol):
         """Send the whole answer held by `write_soon`, if any (dropped if the client left)."""
         held, self._held = self._held, None
         if held is not None and self._transport is not None and not self._transport.is_closing():
+            self._lane.served.metrics.fold_due_now()  # counted before it leaves (--workers)
             self._transport.write(held)
 
     def _open_transport(self) -> asyncio.Transport:
