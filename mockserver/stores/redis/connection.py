@@ -113,9 +113,10 @@ STORE_ERRORS = (*UNREACHABLE, ResponseError)
 
 
 def raise_as_503(error: BaseException) -> NoReturn:
-    """`unavailable_as_503`'s rule, for the calls every request makes (inline: a coroutine
-    layer more costs each of them ~1 us): 503 for a store down, any other error as it is
-    (a command of ours Redis refused: a bug, answered as a 500 and logged)."""
+    """`unavailable_as_503`'s rule, for the calls every request makes, which catch
+    STORE_ERRORS themselves (no coroutine layer of the decorator's on every request's
+    path): 503 for a store down, any other error as it is (a command of ours Redis
+    refused: a bug, answered as a 500 and logged)."""
     if isinstance(error, UNREACHABLE):
         raise store_unavailable() from error
     if isinstance(error, ResponseError) and str(error).startswith(UNAVAILABLE_REPLIES):
