@@ -14,6 +14,7 @@ scrape on any of them sums all (prometheus-client's multiprocess mode).
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from bisect import bisect_left
@@ -45,6 +46,8 @@ from mockserver.pipeline import Trace
 from mockserver.state import AppState
 from mockserver.stores.journal import Journal
 from mockserver.stores.memory.journal import MemoryJournal
+
+log = logging.getLogger("mockserver")
 
 METRICS_PATH = "/metrics"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -172,16 +175,21 @@ class ServerMetrics:
             asyncio.get_running_loop().call_soon(self.fold_due_now)
 
     def fold_due_now(self) -> None:
+        """On the loop (it reads the sessions' stores). Never raises: it runs before an
+        answer is written, and counts that cannot be written must not lose the answer."""
         if not self.fold_due:
             return
         self.fold_due = False
-        self.tally.fold()
-        self.in_flight.set(self.answering)
-        journal = None if self.own_journal is None else self.own_journal()
-        if isinstance(journal, MemoryJournal):  # the other workers' are in their files
-            entries, stored_bytes = journal.counts()
-            self.journal_entries.set(entries)
-            self.journal_bytes.set(stored_bytes)
+        try:
+            self.tally.fold()
+            self.in_flight.set(self.answering)
+            journal = None if self.own_journal is None else self.own_journal()
+            if isinstance(journal, MemoryJournal):  # the other workers' are in their files
+                entries, stored_bytes = journal.counts()
+                self.journal_entries.set(entries)
+                self.journal_bytes.set(stored_bytes)
+        except Exception:
+            log.exception("writing this process's metrics to their files failed")
 
     def _counter(self, name: str, doc: str, labels: tuple[str, ...]) -> Counter:
         return Counter(f"mockserver_{name}", doc, labels, registry=self.registry)
@@ -230,7 +238,6 @@ class ServerMetrics:
 
     def exposition(self) -> bytes:
         """The text a scrape gets: this registry, or every process's files."""
-        self.fold_due_now()
         self.tally.fold()
         directory = os.environ.get(MULTIPROC_ENV)
         if directory is None:
@@ -277,6 +284,7 @@ async def metrics_page(request: web.Request) -> web.StreamResponse:
     check_admin_token(request)
     metrics = request.app[METRICS]
     await metrics.show_journal(request.app[STATE].stores().journal)  # it may have changed since
+    metrics.fold_due_now()  # this process's own counts, into its files (with --workers)
     body = await asyncio.to_thread(metrics.exposition)  # files are read in multiprocess mode
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

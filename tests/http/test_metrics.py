@@ -5,6 +5,7 @@ Every test here fails on the code before /metrics existed (the scrape was a 404)
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,9 @@ import openai
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from mockserver.admin.metrics import ServerMetrics
 from mockserver.config import Deployment
+from mockserver.stores.journal import Journal
 from mockserver.testing.server import MockServer
 from tests.http.helpers import journal_bytes
 from tests.replay.helpers import recorder, replayer
@@ -203,6 +206,22 @@ def test_a_request_in_flight_on_a_worker_is_seen_by_any_scrape() -> None:
     assert stopped == 0
     assert 1 in seen and max(seen) == 1  # shown while its answer waited, counted once
     assert after == [0] * 8
+
+
+def test_a_fold_that_fails_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    """A fold runs just before a held answer is written: files that cannot be written
+    must not cost the client its answer."""
+    metrics = ServerMetrics()
+
+    def unreadable() -> Journal:
+        raise OSError("no space left on device")
+
+    metrics.own_journal = unreadable
+    metrics.fold_due = True
+    with caplog.at_level(logging.ERROR, logger="mockserver"):
+        metrics.fold_due_now()
+    assert metrics.fold_due is False
+    assert "metrics to their files failed" in caplog.text
 
 
 def _in_flight(url: str) -> float:

@@ -140,9 +140,10 @@ class LaneConnection(asyncio.Protocol):
 
     def send_held(self) -> None:
         """Send the whole answer held by `write_soon`, if any (dropped if the client left)."""
+        if self._held is not None:
+            self._lane.served.metrics.fold_due_now()  # counted before it leaves (--workers)
         held, self._held = self._held, None
         if held is not None and self._transport is not None and not self._transport.is_closing():
-            self._lane.served.metrics.fold_due_now()  # counted before it leaves (--workers)
             self._transport.write(held)
 
     def _open_transport(self) -> asyncio.Transport:
