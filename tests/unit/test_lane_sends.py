@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 
+from mockserver.admin.metrics import ServerMetrics
 from mockserver.http.exchange import Exchange
 from mockserver.http.lane.answer import Served
 from mockserver.http.lane.connection import Lane, LaneConnection
@@ -142,7 +143,8 @@ class ClosableTransport(RecordingTransport):
 def _lane_connections(count: int) -> tuple[list[LaneConnection], list[ClosableTransport]]:
     loop = asyncio.get_running_loop()
     settings = SimpleNamespace(server=SimpleNamespace(idle_timeout_seconds=60.0))
-    served = cast(Served, SimpleNamespace(state=SimpleNamespace(settings=settings)))
+    state = SimpleNamespace(settings=settings)
+    served = cast(Served, SimpleNamespace(state=state, metrics=ServerMetrics()))
     lane = Lane(loop, served, (), lambda: None)
     connections, transports = [], []
     for _ in range(count):
