@@ -32,6 +32,14 @@ async def client(redis_url: str) -> AsyncIterator[Client]:
     await made.aclose()
 
 
+@pytest.fixture
+async def stores(client: Client) -> Stores:
+    """The session's Redis stores, with an empty journal."""
+    made = redis_stores(client, Settings(), session=SESSION)
+    await made.journal.clear()
+    return made
+
+
 def entry(path: str, size: int = 0) -> JournalEntry:
     text = "x" * size if size else None  # a text body of `size` bytes, counted as such
     return JournalEntry(
@@ -52,9 +60,7 @@ async def summed_sizes(stores: Stores) -> int:
     return sum(kept.stored_bytes() for kept in await stores.journal.entries())
 
 
-async def test_a_lost_meta_does_not_stop_the_journal(client: Client) -> None:
-    stores = redis_stores(client, Settings(), session=SESSION)
-    await stores.journal.clear()
+async def test_a_lost_meta_does_not_stop_the_journal(client: Client, stores: Stores) -> None:
     first = await recorded(stores, 3)
     await client.delete(SessionKeys("mockserver", SESSION).key("journal", "meta"))
     later = await recorded(stores, 2)
@@ -65,9 +71,7 @@ async def test_a_lost_meta_does_not_stop_the_journal(client: Client) -> None:
     assert await stores.journal.stored_bytes() == await summed_sizes(stores)
 
 
-async def test_sizes_listed_again_sum_the_bytes_again(client: Client) -> None:
-    stores = redis_stores(client, Settings(), session=SESSION)
-    await stores.journal.clear()
+async def test_sizes_listed_again_sum_the_bytes_again(client: Client, stores: Stores) -> None:
     await recorded(stores, 3)
     keys = SessionKeys("mockserver", SESSION)
     await client.delete(keys.key("journal", "sizes"))  # as a version without the list kept
@@ -77,9 +81,7 @@ async def test_sizes_listed_again_sum_the_bytes_again(client: Client) -> None:
     assert await stores.journal.stored_bytes() == await summed_sizes(stores)
 
 
-async def test_a_last_id_set_back_goes_on_after_the_newest(client: Client) -> None:
-    stores = redis_stores(client, Settings(), session=SESSION)
-    await stores.journal.clear()
+async def test_a_last_id_set_back_goes_on_after_the_newest(client: Client, stores: Stores) -> None:
     first = await recorded(stores, 3)
     await client.hset(SessionKeys("mockserver", SESSION).key("journal", "meta"), "last", 1)
     assert await recorded(stores, 2) == [first[-1] + 1, first[-1] + 2]
@@ -107,11 +109,10 @@ async def test_a_meta_restored_whole_from_an_older_copy_sums_the_bytes_again(
 
 async def test_ids_go_on_after_the_streams_last_even_when_that_entry_is_gone(
     client: Client,
+    stores: Stores,
 ) -> None:
     # The Stream remembers the last id it took (XADD refuses any at or below it) even when
     # that entry was deleted; with meta lost too, records still succeed, after it.
-    stores = redis_stores(client, Settings(), session=SESSION)
-    await stores.journal.clear()
     first = await recorded(stores, 3)
     keys = SessionKeys("mockserver", SESSION)
     await client.xdel(keys.key("journal", "entries"), f"{first[-1]}-0")
@@ -173,9 +174,9 @@ async def test_entries_recorded_together_keep_what_one_by_one_keeps(
         assert await shared.journal.stored_bytes() == await local.journal.stored_bytes()
 
 
-async def test_entries_recorded_together_cost_redis_one_call(client: Client) -> None:
-    stores = redis_stores(client, Settings(), session=SESSION)
-    await stores.journal.clear()
+async def test_entries_recorded_together_cost_redis_one_call(
+    client: Client, stores: Stores
+) -> None:
     await recorded(stores, 1)  # the script loaded, the line open
     before = (await client.info("commandstats")).get("cmdstat_evalsha", {}).get("calls", 0)
     made = [entry(f"/p{number}") for number in range(20)]
@@ -190,9 +191,9 @@ async def test_entries_recorded_together_cost_redis_one_call(client: Client) -> 
     ]
 
 
-async def test_a_last_id_set_back_before_entries_recorded_together(client: Client) -> None:
-    stores = redis_stores(client, Settings(), session=SESSION)
-    await stores.journal.clear()
+async def test_a_last_id_set_back_before_entries_recorded_together(
+    client: Client, stores: Stores
+) -> None:
     first = await recorded(stores, 3)
     await client.hset(SessionKeys("mockserver", SESSION).key("journal", "meta"), "last", 1)
     made = [entry(f"/q{number}") for number in range(4)]
@@ -202,9 +203,9 @@ async def test_a_last_id_set_back_before_entries_recorded_together(client: Clien
     assert await stores.journal.stored_bytes() == await summed_sizes(stores)
 
 
-async def test_entries_recorded_together_after_redis_forgot_the_script(client: Client) -> None:
-    stores = redis_stores(client, Settings(), session=SESSION)
-    await stores.journal.clear()
+async def test_entries_recorded_together_after_redis_forgot_the_script(
+    client: Client, stores: Stores
+) -> None:
     first = await recorded(stores, 1)
     await client.script_flush()
     made = [entry(f"/r{number}") for number in range(5)]
@@ -217,12 +218,11 @@ async def test_entries_recorded_together_after_redis_forgot_the_script(client: C
 
 async def test_a_connection_lost_before_the_turn_is_written_leaves_no_batch_behind(
     client: Client,
+    stores: Stores,
 ) -> None:
     # The batch's command failed before it was made: its caller gets the failure (a 503),
     # and the next record starts a batch of its own on a new connection, not joining the
     # failed one (which nothing would ever send).
-    stores = redis_stores(client, Settings(), session=SESSION)
-    await stores.journal.clear()
     await recorded(stores, 1)  # the line connected
     line = client.line if isinstance(client, PipelinedRedis) else None
     protocol = None if line is None else line.open_protocol()
@@ -238,11 +238,9 @@ async def test_a_connection_lost_before_the_turn_is_written_leaves_no_batch_behi
     assert later[1] == later[0] + 1
 
 
-async def test_a_turn_of_large_entries_goes_in_calls_of_about_a_mebibyte(client: Client) -> None:
+async def test_a_turn_of_large_entries_goes_in_calls_of_about_a_mebibyte(stores: Stores) -> None:
     # 17 entries of 2 MB in one turn (34 MB, past the line's 32 MiB unsent bound): one
     # call each, as one by one, so those within the bound are recorded, not all refused.
-    stores = redis_stores(client, Settings(), session=SESSION)
-    await stores.journal.clear()
     await recorded(stores, 1)
     made = [entry(f"/big{number}", 2_000_000) for number in range(17)]
     outcomes = await asyncio.gather(
