@@ -236,9 +236,20 @@ class ServerMetrics:
         except AzureError:  # a shared store that does not answer: the last values stand
             return
 
+    def fold_for_scrape(self) -> None:
+        """What requests added, into the values a scrape reads. On the loop, the one thread
+        that adds to the tally: folded from the scrape's thread, an add that ran beside the
+        fold could land in the emptied tally again (counted twice) or change the one being
+        read (the scrape failing)."""
+        if self.in_files:
+            self.fold_due = True  # whatever is due or not: the scrape reads the files now
+            self.fold_due_now()
+        else:
+            self.tally.fold()
+
     def exposition(self) -> bytes:
-        """The text a scrape gets: this registry, or every process's files."""
-        self.tally.fold()
+        """The text a scrape gets: this registry, or every process's files (read off the
+        loop; `fold_for_scrape` first, on it)."""
         directory = os.environ.get(MULTIPROC_ENV)
         if directory is None:
             return generate_latest(self.registry)
@@ -284,7 +295,7 @@ async def metrics_page(request: web.Request) -> web.StreamResponse:
     check_admin_token(request)
     metrics = request.app[METRICS]
     await metrics.show_journal(request.app[STATE].stores().journal)  # it may have changed since
-    metrics.fold_due_now()  # this process's own counts, into its files (with --workers)
+    metrics.fold_for_scrape()
     body = await asyncio.to_thread(metrics.exposition)  # files are read in multiprocess mode
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
