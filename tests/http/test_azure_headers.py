@@ -6,7 +6,9 @@
   2026-06).
 - The prompt content filter's 400: the legacy dated shape (`innererror`,
   `content_filter_result`, `status`) on dated routes; the v1 surface's own shape
-  (`inner_error`, `content_filter_results`, a CRLF before the link, no `status`).
+  (`inner_error`, `content_filter_results`, a CRLF before the link, no `status`). The dated
+  message is the one Azure SDK for Go's captured fixture holds, its typographic apostrophe
+  ("OpenAI’s") included: clients match that text.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable
 import pytest
 
 from mockserver.testing.server import MockServer
+from tests.contract.real_traffic import issue_error_bodies
 from tests.http.helpers import BODY, V1_BODY, post_v1
 from tests.support import rawhttp
 from tests.support.rawhttp import post_chat
@@ -23,6 +26,7 @@ from tests.support.rawhttp import post_chat
 LEGACY_FILTER_KEYS = ["message", "type", "param", "code", "status", "innererror"]
 V1_FILTER_KEYS = ["inner_error", "code", "message", "param", "type"]
 FILTER_LINK = "https://go.microsoft.com/fwlink/?linkid=2198766"
+GO_SDK_FILTER_FIXTURE = "issue-excerpts:azure-content_filter-prompt-400-fixture"
 
 Send = Callable[..., rawhttp.RawResponse]
 SURFACES: dict[str, Send] = {
@@ -80,6 +84,8 @@ def _assert_legacy_filter_error(response: rawhttp.RawResponse) -> None:
     error = response.json()["error"]
     assert list(error) == LEGACY_FILTER_KEYS
     assert error["status"] == 400
+    assert error["message"] == dict(issue_error_bodies())[GO_SDK_FILTER_FIXTURE]["error"]["message"]
+    assert "triggering Azure OpenAI’s content management policy" in error["message"]
     assert error["message"].endswith(f"documentation: {FILTER_LINK}")
     assert "content_filter_result" in error["innererror"]
 
