@@ -317,7 +317,7 @@ def test_error_by_name_content_filter(mock: MockServer, client: openai.AzureOpen
     assert isinstance(caught.value.body, dict)
     assert caught.value.body["innererror"]["code"] == "ResponsibleAIPolicyViolation"
     # What clients look for in the error's text (Azure's typographic apostrophe).
-    assert "triggering Azure OpenAI’s content management policy" in str(caught.value)
+    assert "triggering Azure OpenAI\u2019s content management policy" in str(caught.value)
 
 
 def test_error_by_status_and_body(mock: MockServer, client: openai.AzureOpenAI) -> None:

@@ -8,7 +8,7 @@
   `content_filter_result`, `status`) on dated routes; the v1 surface's own shape
   (`inner_error`, `content_filter_results`, a CRLF before the link, no `status`). The dated
   message is the one Azure SDK for Go's captured fixture holds, its typographic apostrophe
-  ("OpenAI’s") included: clients match that text.
+  ("OpenAI" then U+2019 then "s") included: clients match that text.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def _assert_legacy_filter_error(response: rawhttp.RawResponse) -> None:
     assert list(error) == LEGACY_FILTER_KEYS
     assert error["status"] == 400
     assert error["message"] == dict(issue_error_bodies())[GO_SDK_FILTER_FIXTURE]["error"]["message"]
-    assert "triggering Azure OpenAI’s content management policy" in error["message"]
+    assert "triggering Azure OpenAI\u2019s content management policy" in error["message"]
     assert error["message"].endswith(f"documentation: {FILTER_LINK}")
     assert "content_filter_result" in error["innererror"]
 
