@@ -67,8 +67,8 @@ def model_headers(
     headers["x-request-id"] = new_request_id()
     headers["x-ratelimit-remaining-requests"] = str(quota.remaining_requests)
     headers["x-ratelimit-remaining-tokens"] = str(quota.remaining_tokens)
-    headers["x-ratelimit-reset-requests"] = str(quota.reset_requests_seconds)
-    headers["x-ratelimit-reset-tokens"] = str(quota.reset_tokens_seconds)
+    headers["x-ratelimit-reset-requests"] = str(quota.reset_requests_ms)
+    headers["x-ratelimit-reset-tokens"] = str(quota.reset_tokens_ms)
     return headers
 
 

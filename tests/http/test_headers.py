@@ -278,6 +278,60 @@ def test_real_answers_show_only_the_prompt_charged(recording: str) -> None:
         assert abs(charged - usage["prompt_tokens"]) <= 2 < usage["completion_tokens"]
 
 
+RECORDED_LIMITS = {"o3-mini": {"requests_per_minute": 120, "tokens_per_minute": 120_000}}
+FOURTEEN_TOKEN_PROMPT = {
+    "messages": [{"role": "user", "content": "Tell me a short joke about rate limits"}]
+}
+
+
+def refill_ms(headers: dict[str, str], kind: str) -> int:
+    """What the recorded resets are: the milliseconds to give back what is used."""
+    limit = int(headers[f"x-ratelimit-limit-{kind}"])
+    used = limit - int(headers[f"x-ratelimit-remaining-{kind}"])
+    return -(-used * 60_000 // limit)
+
+
+@pytest.mark.parametrize(
+    "recording",
+    [
+        "openllmetry__test_azure__test_chat.yaml",
+        "openllmetry__test_azure__test_chat_streaming.yaml",
+        "openllmetry__test_azure__test_chat_content_filtering.yaml",
+        "openllmetry__test_azure__test_prompt_content_filtering.yaml",
+    ],
+)
+def test_recorded_resets_are_milliseconds_to_give_back_what_is_used(recording: str) -> None:
+    interactions = load_yaml(azure_dir() / recording)["interactions"]
+    seen = 0
+    for interaction in interactions:
+        headers = {k.lower(): v[0] for k, v in interaction["response"]["headers"].items()}
+        if "x-ratelimit-reset-tokens" not in headers:
+            continue
+        seen += 1
+        assert int(headers["x-ratelimit-reset-requests"]) == refill_ms(headers, "requests")
+        assert int(headers["x-ratelimit-reset-tokens"]) == refill_ms(headers, "tokens")
+    assert seen
+
+
+@pytest.mark.parametrize(
+    "send", [post_chat, lambda server, body: post_v1(server, {**V1_BODY, **body})]
+)
+def test_resets_read_as_the_recorded_answers_do(send: Callable[..., rawhttp.RawResponse]) -> None:
+    with MockServer(deployments=RECORDED_LIMITS) as server:
+        first, second = (send(server, FOURTEEN_TOKEN_PROMPT) for _ in range(2))
+    assert first.status == second.status == 200, first.body
+    assert first.json()["usage"]["prompt_tokens"] == 14
+    # The recorded first answers' four values, exactly.
+    recorded = {"remaining-requests": "119", "remaining-tokens": "119986"}
+    recorded |= {"reset-requests": "500", "reset-tokens": "7"}
+    assert {name: first.headers[f"x-ratelimit-{name}"] for name in recorded} == recorded
+    # Two requests and 28 tokens used: twice as long to give back.
+    assert (
+        second.headers["x-ratelimit-reset-requests"],
+        second.headers["x-ratelimit-reset-tokens"],
+    ) == ("1000", "14")
+
+
 def test_remaining_tokens_include_the_completion_budget(azure_mock: MockServer) -> None:
     before = post_chat(azure_mock, BODY)  # its own window, as above
     after = post_chat(azure_mock, {**BODY, "max_completion_tokens": 1234})
@@ -291,9 +345,9 @@ def test_remaining_tokens_include_the_completion_budget(azure_mock: MockServer) 
 def test_model_headers_made_from_a_kept_block_are_in_azure_order_each_time() -> None:
     """The constant part of a deployment's model headers is made once; each answer still
     gets its own x-request-id and quota values, in the order Azure sends them."""
-    quota = QuotaSnapshot(100, 1000, 99, 990, 7, 3)
+    quota = QuotaSnapshot(120, 120_000, 119, 119_986)  # openllmetry's 2026 answers
     first = model_headers("o3-mini", "session-1", quota, "dated")
-    again = model_headers("o3-mini", "session-1", QuotaSnapshot(100, 1000, 98, 980, 6, 2), "v1")
+    again = model_headers("o3-mini", "session-1", QuotaSnapshot(120, 120_000, 118, 119_972), "v1")
     assert list(first)[:7] == [
         "x-request-id",
         "azureml-model-session",
@@ -307,7 +361,11 @@ def test_model_headers_made_from_a_kept_block_are_in_azure_order_each_time() -> 
     assert list(again)[-1] == "api-supported-versions" and "api-supported-versions" not in first
     assert first["x-request-id"] != again["x-request-id"]
     assert (first["x-ratelimit-remaining-tokens"], again["x-ratelimit-remaining-tokens"]) == (
-        "990",
-        "980",
+        "119986",
+        "119972",
     )
-    assert first["x-ratelimit-reset-requests"] == "3" and first["x-ratelimit-reset-tokens"] == "7"
+    # As those answers read: one request and 14 tokens, given back in 500 and 7 ms.
+    assert first["x-ratelimit-reset-requests"] == "500" and first["x-ratelimit-reset-tokens"] == "7"
+    assert (
+        again["x-ratelimit-reset-requests"] == "1000" and again["x-ratelimit-reset-tokens"] == "14"
+    )

@@ -109,11 +109,11 @@ def test_a_stub_added_on_one_answers_at_once_where_none_was_known(
 
 def first_answer_quota(server: MockServer) -> dict[str, str]:
     """The x-ratelimit-* headers of a first answer, through the openai SDK: all of them,
-    the resets included (on a first answer both windows start with it, so they do not
-    depend on how long the answer took)."""
+    the resets included. Its prompt is 14 tokens, as openllmetry's 2026 answers charged."""
     with server.openai_client(api_key="k", max_retries=0) as client:
         raw = client.chat.completions.with_raw_response.create(
-            model="o3-mini", messages=[{"role": "user", "content": "hi"}]
+            model="o3-mini",
+            messages=[{"role": "user", "content": "Tell me a short joke about rate limits"}],
         )
     return {name: value for name, value in raw.headers.items() if name.startswith("x-ratelimit")}
 
@@ -121,11 +121,15 @@ def first_answer_quota(server: MockServer) -> dict[str, str]:
 def test_a_first_answers_quota_headers_through_the_sdk_are_the_memory_states(
     redis_url: str,
 ) -> None:
-    deployments = {"o3-mini": {"requests_per_minute": 60, "tokens_per_minute": 5000}}
+    # The limits of openllmetry's recorded deployment (2026-03), whose first answers read
+    # remaining 119 and 119986, reset 500 and 7 (ms to give back 1 request and 14 tokens).
+    deployments = {"o3-mini": {"requests_per_minute": 120, "tokens_per_minute": 120_000}}
     with MockServer(state=redis_url, deployments=deployments) as shared:
         on_redis = first_answer_quota(shared)
     with MockServer(deployments=deployments) as alone:
         in_memory = first_answer_quota(alone)
-    assert on_redis["x-ratelimit-reset-tokens"] == "60"  # the minute starts with it
-    assert on_redis["x-ratelimit-reset-requests"] == "10"  # the 10 s window starts with it
+    assert on_redis["x-ratelimit-remaining-tokens"] == "119986"
+    assert on_redis["x-ratelimit-remaining-requests"] == "119"
+    assert on_redis["x-ratelimit-reset-tokens"] == "7"
+    assert on_redis["x-ratelimit-reset-requests"] == "500"
     assert on_redis == in_memory

@@ -172,7 +172,8 @@ async def test_quota_is_counted_once_for_both(two_processes: tuple[Stores, Store
     assert 59.0 < refusal.retry_after_seconds <= 60.0  # on Redis's clock
     snapshot = await second.quota.snapshot("o3-mini", LIMITS)
     assert (snapshot.remaining_tokens, snapshot.remaining_requests) == (400, 59)
-    assert (snapshot.reset_tokens_seconds, snapshot.reset_requests_seconds) == (60, 10)
+    # 600 of 1,000 tokens and 1 of 60 requests given back at those rates: 36 s and 1 s.
+    assert (snapshot.reset_tokens_ms, snapshot.reset_requests_ms) == (36_000, 1_000)
     assert await first.quota.admit("o3-mini", LIMITS, 50) is None
     assert (await second.quota.usage())["o3-mini"]["tokens_this_minute"] == 650
 

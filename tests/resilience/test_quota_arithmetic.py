@@ -123,8 +123,8 @@ async def test_admitted_again_once_the_minute_turns(ledger: QuotaLedger, clock: 
     assert await ledger.admit(DEPLOYMENT, tpm, 300) is None
     assert await used_tokens(ledger) == 300
     assert (await ledger.snapshot(DEPLOYMENT, tpm)).remaining_tokens == 700
-    # And the new minute is counted from now: its reset is a full minute away.
-    assert (await ledger.snapshot(DEPLOYMENT, tpm)).reset_tokens_seconds == 60
+    # The new minute's 300 tokens are given back at 1,000 a minute: in 18 s.
+    assert (await ledger.snapshot(DEPLOYMENT, tpm)).reset_tokens_ms == 18_000
 
 
 async def test_a_request_larger_than_the_whole_minute_is_refused(ledger: QuotaLedger) -> None:
@@ -231,11 +231,13 @@ async def test_snapshot_of_an_unused_deployment(ledger: QuotaLedger) -> None:
     assert snap.limit_requests == 12
     assert snap.remaining_tokens == 2000
     assert snap.remaining_requests == 12
-    assert snap.reset_requests_seconds == 0
-    assert snap.reset_tokens_seconds == 60
+    assert snap.reset_requests_ms == 0
+    assert snap.reset_tokens_ms == 0
 
 
-async def test_snapshot_counts_usage_and_reset_times(ledger: QuotaLedger, clock: FakeClock) -> None:
+async def test_snapshot_counts_usage_and_refill_times(
+    ledger: QuotaLedger, clock: FakeClock
+) -> None:
     tpm = limits(2000, rpm=60)
     assert await ledger.admit(DEPLOYMENT, tpm, 500) is None
     clock.advance(3.25)
@@ -246,8 +248,9 @@ async def test_snapshot_counts_usage_and_reset_times(ledger: QuotaLedger, clock:
     assert snap.limit_requests == 60
     assert snap.remaining_tokens == 800
     assert snap.remaining_requests == 58
-    assert snap.reset_tokens_seconds == math.ceil(MINUTE - 7.75) == 53
-    assert snap.reset_requests_seconds == math.ceil(10.0 - 7.75) == 3
+    # What was used, given back at the limit's own rate (ms): 1,200 of 2,000 a minute...
+    assert snap.reset_tokens_ms == 1200 * 60_000 // 2000 == 36_000
+    assert snap.reset_requests_ms == 2 * 60_000 // 60 == 2_000  # ...and 2 of 60
 
 
 async def test_snapshot_never_goes_negative(ledger: QuotaLedger) -> None:
@@ -379,4 +382,4 @@ async def test_a_minute_that_turned_in_float_seconds_too() -> None:
     assert await ledger.admit(DEPLOYMENT, limits(100, 6), 100) is None
     assert (await used_tokens(ledger), await used_requests(ledger)) == (100, 1)
     snapshot = await ledger.snapshot(DEPLOYMENT, limits(100, 6))
-    assert (snapshot.reset_tokens_seconds, snapshot.reset_requests_seconds) == (60, 10)
+    assert (snapshot.reset_tokens_ms, snapshot.reset_requests_ms) == (60_000, 10_000)

@@ -247,7 +247,7 @@ def test_a_made_answers_head_is_made_again_with_each_answers_values(
 def test_a_model_headers_value_that_changes_per_answer_is_a_hole_of_the_template() -> None:
     """Two answers of a deployment differ only in `PER_ANSWER_MODEL_HEADERS` (so their
     heads share one template) and not in the others (kept in the template's key)."""
-    quotas = [QuotaSnapshot(100, 1000, 99, 900, 3, 1), QuotaSnapshot(100, 1000, 98, 880, 2, 2)]
+    quotas = [QuotaSnapshot(100, 1000, 99, 900), QuotaSnapshot(100, 1000, 98, 880)]
     first, second = (model_headers("o3-mini", "session", quota, "dated") for quota in quotas)
     assert list(first) == list(second)
     differing = {name for name in first if first[name] != second[name]}

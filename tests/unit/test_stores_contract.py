@@ -360,7 +360,7 @@ async def test_quota_charges_and_snapshot(stores: Stores, clock: FakeClock) -> N
     snapshot = await stores.quota.snapshot("o3-mini", LIMITS)
     assert (snapshot.limit_tokens, snapshot.remaining_tokens) == (1000, 500)
     assert (snapshot.limit_requests, snapshot.remaining_requests) == (60, 58)
-    assert (snapshot.reset_tokens_seconds, snapshot.reset_requests_seconds) == (53, 3)
+    assert (snapshot.reset_tokens_ms, snapshot.reset_requests_ms) == (30_000, 2_000)
 
 
 async def test_quota_request_window_refuses_a_burst(stores: Stores, clock: FakeClock) -> None:

@@ -64,8 +64,6 @@ class MemoryQuotaLedger:
             limit_tokens=limits.tokens_per_minute,
             remaining_requests=max(0, rpm - usage.arrivals.in_minute()),
             remaining_tokens=max(0, limits.tokens_per_minute - usage.tokens),
-            reset_tokens_seconds=seconds_rounded_up(usage.minute_start + MINUTE_MICROS - now),
-            reset_requests_seconds=seconds_rounded_up(self.request_wait(usage, now)),
         )
 
     async def usage(self) -> dict[str, dict[str, int]]:
@@ -99,8 +97,3 @@ class MemoryQuotaLedger:
         """Microseconds until the window's oldest arrival leaves it (0 if none is in it)."""
         oldest = usage.arrivals.oldest_in_window()
         return 0 if oldest is None else int(oldest) + self.window_micros - now
-
-
-def seconds_rounded_up(micros: int) -> int:
-    """Microseconds as whole seconds, rounded up (the Redis script's `whole_seconds`)."""
-    return -(-micros // MICROS)

@@ -46,11 +46,10 @@ MICROS = 1_000_000
 # event-loop turn for one deployment come in one call (RedisQuotaLedger.step): each call a
 # script makes costs Redis ~1 us over the command, and the reads, drops and pushes are
 # made once for all. Integers sent back as text are written with %d: Lua's tostring gives
-# 1.7e+15 for a microsecond time. Each step's reply is six values: its refusal (kind and
+# 1.7e+15 for a microsecond time. Each step's reply is four values: its refusal (kind and
 # wait in µs, '' and '0' when admitted) and the snapshot it leaves, as integers (Redis's
 # integer replies: Lua's numbers are doubles, exact for these below 2^53): tokens this
-# minute, requests in the last, and the two resets in whole seconds rounded up, counted
-# in microseconds (the memory ledger's `seconds_rounded_up`, with no float between).
+# minute and requests in the last.
 # Lists, not a sorted set: a push and a pop are O(1) where the set's insert and removal
 # walk a skip list; 700,000 arrivals take 8 MB where the set took 46 (bench/README.md).
 STEP = """
@@ -149,7 +148,6 @@ end
 -- each were a script of its own; the pushes and `usage`'s write are made once after.
 local in_minute, in_window = redis.call('LLEN', minute_log), nil  -- before this call's
 local pushed, was_newest = 0, newest
-local function whole_seconds(micros) return math.ceil(micros / 1000000) end
 local replies = {}
 for at = 5, #ARGV, 5 do
   local kind, wait = '', '0'
@@ -169,9 +167,7 @@ for at = 5, #ARGV, 5 do
       tokens, pushed, oldest = tokens + estimate, pushed + 1, oldest or now
     end
   end
-  local request_reset = oldest and whole_seconds(oldest + window - now) or 0
-  for _, value in ipairs({kind, wait, tokens, in_minute + pushed,
-      whole_seconds(start + minute - now), request_reset}) do
+  for _, value in ipairs({kind, wait, tokens, in_minute + pushed}) do
     replies[#replies + 1] = value
   end
 end
@@ -192,8 +188,8 @@ return replies
 
 
 def step_reply(replies: list[Any], index: int) -> list[Any]:
-    """The `index`-th step's six values of a batch's reply."""
-    return replies[6 * index : 6 * index + 6]
+    """The `index`-th step's four values of a batch's reply."""
+    return replies[4 * index : 4 * index + 4]
 
 
 def micros(seconds: float) -> int:
@@ -217,7 +213,7 @@ class Left(NamedTuple):
     deployment: str
     at: float  # time.monotonic() when read
     clock: float | None  # the test clock's time then, if a test gives one
-    # Tokens this minute, requests in the last, then the token and request resets (s).
+    # Tokens this minute, then requests in the last.
     values: list[int]
 
 
@@ -265,11 +261,9 @@ class RedisQuotaLedger:
     async def snapshot(self, deployment: str, limits: Deployment) -> QuotaSnapshot:
         left = self.left(deployment) or await self.read_snapshot(deployment)
         LEFT.set(None)  # used once: a later snapshot of this request reads again
-        tokens, requests, reset_tokens, reset_requests = left.values
+        tokens, requests = left.values
         rpm, tpm = limits.effective_requests_per_minute, limits.tokens_per_minute
-        return QuotaSnapshot(
-            rpm, tpm, max(0, rpm - requests), max(0, tpm - tokens), reset_tokens, reset_requests
-        )
+        return QuotaSnapshot(rpm, tpm, max(0, rpm - requests), max(0, tpm - tokens))
 
     @unavailable_as_503  # its one call is a HotScript's, bounded by it
     async def read_snapshot(self, deployment: str) -> Left:
