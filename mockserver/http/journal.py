@@ -13,7 +13,7 @@ from mockserver.contract.errors import AzureError
 from mockserver.http.exchange import Exchange, exchange_of
 from mockserver.http.keys import BODY, DISCONNECTED, WRITTEN_BY_ORJSON
 from mockserver.pipeline import Trace
-from mockserver.redaction.rules import MASK, journal_policy, scrub_text
+from mockserver.redaction.rules import MASK, journal_policy, scrub_bytes, scrub_text
 from mockserver.state import AppState
 from mockserver.stores.journal_entry import as_text, kept_body, masked_head, response_body
 from mockserver.stores.journal_row import JournalRow
@@ -36,7 +36,8 @@ async def journaled(
         status = response.status if answered else 0
         return response
     except AzureError as error:
-        status, answer = error.status, WholeAnswer(error.body)
+        # Kept as the client gets it: a secret it sent, echoed by the error, masked.
+        status, answer = error.status, WholeAnswer(scrub_bytes(error.body))
         raise
     except web.HTTPException as error:
         status = error.status

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import openai
 import pytest
 
 from mockserver.testing.server import MockServer
@@ -100,6 +101,29 @@ def test_secrets_in_the_body_and_the_path_are_masked_and_the_rest_kept(keyed: Mo
     assert (chat["body"]["user"], chat["body"]["metadata"]) == ("end-user-7", {"team": "blue"})
     assert text["body_text"] == "not json ***"
     assert by_path["path"] == "/openai/deployments/***/chat/completions"
+
+
+@pytest.mark.parametrize("fast_lane", [True, False], ids=["lane", "aiohttp"])
+def test_an_error_echoing_a_secret_is_journaled_as_the_client_got_it(fast_lane: bool) -> None:
+    """Azure's 400 quotes a rejected value; the client gets a key it put there masked, and
+    the journal's copy of that answer is the same masked one."""
+    body = {"messages": [{"role": "user", "content": "hi"}], "service_tier": SK_KEY}
+    with MockServer(api_keys=[API_KEY], fast_lane=fast_lane) as server:
+        url = server.url + CHAT + f"?api-version={API_VERSION}"
+        answer = rawhttp.request(url, body=body, headers={"api-key": API_KEY})
+        with server.openai_client(api_key=API_KEY, max_retries=0) as client:
+            with pytest.raises(openai.BadRequestError) as refused:
+                client.chat.completions.create(
+                    model=DEPLOYMENT,
+                    messages=[{"role": "user", "content": "hi"}],
+                    extra_body={"service_tier": SK_KEY},
+                )
+        listed = rawhttp.request(server.url + "/__admin/requests", "GET")
+    assert answer.status == 400 and "'***'" in answer.json()["error"]["message"]
+    assert SK_KEY not in str(refused.value.body)
+    assert SK_KEY.encode() not in listed.body
+    journaled = [entry["response_body"] for entry in listed.json()["requests"]]
+    assert journaled == [answer.json(), answer.json()]
 
 
 def _rss_megabytes(pid: int) -> int:

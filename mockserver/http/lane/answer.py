@@ -148,7 +148,8 @@ async def _journaled(
             status = written.code if written.headers_sent or not seen.disconnected else 0
         return written
     except AzureError as error:
-        status, answer = error.status, WholeAnswer(error.body)
+        # Kept as the client gets it: a secret it sent, echoed by the error, masked.
+        status, answer = error.status, WholeAnswer(scrub_bytes(error.body))
         raise
     finally:
         await record(seen, state, status, (time.perf_counter() - started) * 1000, answer)
