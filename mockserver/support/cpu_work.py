@@ -59,5 +59,26 @@ async def off_loop(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) 
     """`function(*args, **kwargs)` on the CPU pool, with the caller's context variables
     (as asyncio.to_thread runs it)."""
     context = contextvars.copy_context()
-    call = functools.partial(context.run, function, *args, **kwargs)
+    call = functools.partial(context.run, _raising_plainly, function, *args, **kwargs)
     return await asyncio.get_running_loop().run_in_executor(cpu_pool(), call)
+
+
+# What a thread's work may raise through to its caller as it is; anything else not an
+# Exception is a bug's or a native library's (a Rust panic is a BaseException).
+_PASSED_THROUGH = (KeyboardInterrupt, SystemExit)
+
+
+def _raising_plainly(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """`function`'s result, or what it raised as an Exception the request's handler turns
+    into Azure's 500. A StopIteration cannot be set on an asyncio future (the awaiting
+    request would never be answered), nor can a BaseException be caught as a bug's."""
+    try:
+        return function(*args, **kwargs)
+    except StopIteration as error:
+        raise RuntimeError(f"StopIteration escaped {function!r}") from error
+    except Exception:
+        raise
+    except _PASSED_THROUGH:
+        raise
+    except BaseException as error:
+        raise RuntimeError(f"{type(error).__name__} in {function!r}: {error}") from error

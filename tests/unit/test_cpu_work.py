@@ -77,3 +77,29 @@ async def test_a_forked_child_makes_a_pool_of_its_own() -> None:
         os.waitpid(child, 0)
         pytest.fail("the child's work never ran")
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+class NativePanic(BaseException):
+    """What a Rust library's panic is to Python (pyo3's PanicException): no Exception."""
+
+
+def stops() -> None:
+    next(iter(()))
+
+
+def panics() -> None:
+    raise NativePanic("called `Result::unwrap()` on an `Err` value")
+
+
+async def test_a_stop_iteration_reaches_the_caller_as_an_exception() -> None:
+    """Set on an asyncio future as it is, a StopIteration left the awaiting request
+    waiting for good (asyncio refuses it and the future is never done)."""
+    with pytest.raises(RuntimeError) as raised:
+        await asyncio.wait_for(off_loop(stops), 30)
+    assert isinstance(raised.value.__cause__, StopIteration)
+
+
+async def test_a_native_panic_reaches_the_caller_as_an_exception() -> None:
+    with pytest.raises(RuntimeError, match="NativePanic") as raised:
+        await asyncio.wait_for(off_loop(panics), 30)
+    assert isinstance(raised.value.__cause__, NativePanic)
