@@ -59,7 +59,8 @@ async def off_loop(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) 
     """`function(*args, **kwargs)` on the CPU pool, with the caller's context variables
     (as asyncio.to_thread runs it)."""
     context = contextvars.copy_context()
-    call = functools.partial(context.run, _raising_plainly, function, *args, **kwargs)
+    work = functools.partial(function, *args, **kwargs)
+    call = functools.partial(context.run, _raising_plainly, work)
     return await asyncio.get_running_loop().run_in_executor(cpu_pool(), call)
 
 
@@ -68,17 +69,17 @@ async def off_loop(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) 
 _PASSED_THROUGH = (KeyboardInterrupt, SystemExit)
 
 
-def _raising_plainly(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """`function`'s result, or what it raised as an Exception the request's handler turns
+def _raising_plainly(work: Callable[[], T]) -> T:
+    """`work`'s result, or what it raised as an Exception the request's handler turns
     into Azure's 500. A StopIteration cannot be set on an asyncio future (the awaiting
     request would never be answered), nor can a BaseException be caught as a bug's."""
     try:
-        return function(*args, **kwargs)
+        return work()
     except StopIteration as error:
-        raise RuntimeError(f"StopIteration escaped {function!r}") from error
+        raise RuntimeError(f"StopIteration escaped {work!r}") from error
     except Exception:
         raise
     except _PASSED_THROUGH:
         raise
     except BaseException as error:
-        raise RuntimeError(f"{type(error).__name__} in {function!r}: {error}") from error
+        raise RuntimeError(f"{type(error).__name__} in {work!r}: {error}") from error
