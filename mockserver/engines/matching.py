@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from mockserver.support.json_values import writable
-from mockserver.support.regexes import linear_regex
+from mockserver.support.regexes import linear_regex, searched
 from mockserver.support.values import value
 
 
@@ -61,7 +61,7 @@ class TextMatch(BaseModel):
             return text == self.equals
         if self.contains is not None:
             return self.contains in text
-        return linear_regex(self.regex or "").search(text) is not None
+        return searched(linear_regex(self.regex or ""), text)
 
     def describe(self) -> str:
         """The condition as a verb phrase: "contain 'weather'"."""

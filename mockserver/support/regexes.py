@@ -53,3 +53,16 @@ def linear_regex(pattern: str) -> LinearRegex:
             f"regex /{pattern}/ is refused: {reason}; {RE2_SYNTAX}"
         ) from None
     return compiled
+
+
+def searched(regex: LinearRegex, text: str) -> bool:
+    """Whether `regex` is found in `text`. RE2 reads UTF-8: a header's bytes that were not
+    UTF-8 (kept as surrogate escapes) are searched as U+FFFD, as a decoder shows them."""
+    try:
+        return regex.search(text) is not None
+    except UnicodeEncodeError:
+        try:
+            raw = text.encode("utf-8", "surrogateescape")  # the bytes as they came
+        except UnicodeEncodeError:
+            raw = text.encode("utf-8", "surrogatepass")  # a lone surrogate of another kind
+        return regex.search(raw.decode("utf-8", "replace")) is not None

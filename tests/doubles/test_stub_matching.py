@@ -19,7 +19,7 @@ from mockserver.engines.stubs import Stub
 from mockserver.testing.server import MockServer
 from tests.doubles.helpers import GET_WEATHER, SEARCH_FLIGHTS
 from tests.support import rawhttp
-from tests.support.chat import API_VERSION, chat_body
+from tests.support.chat import API_VERSION, chat_body, chat_url
 from tests.support.clients import azure_client, v1_client
 from tests.support.waiting import poll
 
@@ -418,3 +418,15 @@ def test_x_mock_stub_forces_a_tool_call_answer(srv: MockServer) -> None:
         ("get_weather", {"city": "Oslo"})
     ]
     assert srv.requests[-1].stub_id == forced.id
+
+
+@pytest.mark.parametrize(("value", "matched"), [(b"acme-\xff", True), (b"glob\xffex", False)])
+def test_a_header_regex_searches_bytes_that_are_not_utf8(
+    srv: MockServer, value: bytes, matched: bool
+) -> None:
+    """A header's bytes that are not UTF-8 are read as U+FFFD (they were a 500)."""
+    srv.stub(match={"headers": {"x-tenant": {"regex": "^acme-."}}}, answer={"content": "acme"})
+    headers: dict[str, Any] = {**rawhttp.key_headers(srv), "x-tenant": value}
+    answer = rawhttp.request(chat_url(srv), body=chat_body("hi"), headers=headers)
+    assert answer.status == 200, answer.body
+    assert (answer.json()["choices"][0]["message"]["content"] == "acme") is matched

@@ -111,13 +111,13 @@ def test_an_error_echoing_a_secret_is_journaled_as_the_client_got_it(fast_lane: 
     with MockServer(api_keys=[API_KEY], fast_lane=fast_lane) as server:
         url = server.url + CHAT + f"?api-version={API_VERSION}"
         answer = rawhttp.request(url, body=body, headers={"api-key": API_KEY})
-        with server.openai_client(api_key=API_KEY, max_retries=0) as client:
-            with pytest.raises(openai.BadRequestError) as refused:
-                client.chat.completions.create(
-                    model=DEPLOYMENT,
-                    messages=[{"role": "user", "content": "hi"}],
-                    extra_body={"service_tier": SK_KEY},
-                )
+        client = server.openai_client(api_key=API_KEY, max_retries=0)
+        with client, pytest.raises(openai.BadRequestError) as refused:
+            client.chat.completions.create(
+                model=DEPLOYMENT,
+                messages=[{"role": "user", "content": "hi"}],
+                extra_body={"service_tier": SK_KEY},
+            )
         listed = rawhttp.request(server.url + "/__admin/requests", "GET")
     assert answer.status == 400 and "'***'" in answer.json()["error"]["message"]
     assert SK_KEY not in str(refused.value.body)
