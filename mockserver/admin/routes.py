@@ -33,7 +33,7 @@ from mockserver.admin.ui_routes import add_ui_routes
 from mockserver.contract.errors import AzureError
 from mockserver.engines.matching import RequestMatch
 from mockserver.engines.stubs import Stub
-from mockserver.http.keys import STATE
+from mockserver.http.keys import BODY, STATE
 from mockserver.redaction.masking import MASK, mask_url
 from mockserver.state import AppState
 from mockserver.stores.journal import JournalEntry, VerificationError, verify
@@ -91,7 +91,9 @@ def admin_error(status: int, code: str, message: str, details: Any = None) -> Az
 
 
 async def _parse(request: web.Request, model: type[M], empty_ok: bool = False) -> M:
-    raw = await request.read()
+    raw = request.get(BODY)  # read (and decoded) by the body step
+    if raw is None:
+        raw = await request.read()
     if not raw.strip() and empty_ok:
         return model()
     try:

@@ -205,6 +205,7 @@ class GuardedRunner(web.AppRunner):
         super().__init__(
             app,
             access_log=None,
+            auto_decompress=False,  # bodies are decoded off the loop, bounded (`http.body`)
             keepalive_timeout=settings.server.idle_timeout_seconds,
             shutdown_timeout=settings.server.shutdown_grace_seconds,
         )

@@ -21,11 +21,6 @@ from mockserver.config import Settings
 from mockserver.contract.errors import AzureError, catalogue_error
 from mockserver.engines.reply import AnswerBrokeError
 from mockserver.recordings.capture import BodyTooLargeError, Capture
-from mockserver.recordings.content_coding import (
-    CorruptEncodingError,
-    Decoder,
-    UnsupportedEncodingError,
-)
 from mockserver.recordings.fixtures import (
     UNSENDABLE_HEADER,
     UPSTREAM_PLACEHOLDER,
@@ -41,6 +36,11 @@ from mockserver.redaction.rules import (
     literal_scrub,
     redact_interaction,
     sent_secrets,
+)
+from mockserver.support.content_coding import (
+    CorruptEncodingError,
+    Decoder,
+    UnsupportedEncodingError,
 )
 
 log = logging.getLogger("mockserver")
