@@ -80,6 +80,10 @@ class Pacer:
 
 
 NO_DELAY = Pacer()
+# The longest one reply is paced to take in all, as `ttft_ms` and a stub's `delay_ms` are
+# capped: rates so slow that their reply would take longer (0.001 tokens a second) are
+# paced to end then, not in days.
+MAX_REPLY_SECONDS = 600.0
 
 
 def pacer_for(latency: Latency, usage: Usage, seed: bytes, tokens_per_frame: int = 1) -> Pacer:
@@ -88,9 +92,11 @@ def pacer_for(latency: Latency, usage: Usage, seed: bytes, tokens_per_frame: int
         return NO_DELAY
     factor = 1 + latency.jitter * (2 * _fraction(seed) - 1)
     reasoning = _seconds(usage.reasoning_tokens, latency.reasoning_tokens_per_second)
-    first = (latency.ttft_ms / 1000 + reasoning) * factor
+    first = min((latency.ttft_ms / 1000 + reasoning) * factor, MAX_REPLY_SECONDS)
+    visible = max(0, usage.completion_tokens - usage.reasoning_tokens)
+    frames = max(1, -(-visible // max(1, tokens_per_frame)))
     between = _seconds(tokens_per_frame, latency.tokens_per_second) * factor
-    return Pacer(first, between)
+    return Pacer(first, min(between, (MAX_REPLY_SECONDS - first) / frames))
 
 
 def reply_seconds(latency: Latency, usage: Usage, seed: bytes) -> float:

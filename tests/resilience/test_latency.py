@@ -20,6 +20,7 @@ from mockserver.config import Deployment, Settings
 from mockserver.engines.reply import Usage
 from mockserver.faults.latency import (
     LATENCY_HEADER,
+    MAX_REPLY_SECONDS,
     NO_DELAY,
     Latency,
     LatencyHeaderError,
@@ -106,6 +107,31 @@ def test_each_part_on_its_own(latency: Latency, first: float, between: float) ->
     assert pacer.between_frames_seconds == pytest.approx(between)
     visible = USAGE.completion_tokens - USAGE.reasoning_tokens
     assert reply_seconds(latency, USAGE, SEED) == pytest.approx(first + between * visible)
+
+
+@pytest.mark.parametrize(
+    "latency",
+    [
+        Latency(tokens_per_second=1e-300),  # a header may say so: a reply of 1e302 seconds
+        Latency(ttft_ms=600_000, tokens_per_second=0.001),
+        Latency(reasoning_tokens_per_second=1e-300, tokens_per_second=1e-300),
+    ],
+)
+@pytest.mark.parametrize("tokens_per_frame", [1, 32])
+def test_a_reply_too_slow_to_end_in_ten_minutes_is_paced_to_end_then(
+    latency: Latency, tokens_per_frame: int
+) -> None:
+    pacer = pacer_for(latency, USAGE, SEED, tokens_per_frame)
+    visible = USAGE.completion_tokens - USAGE.reasoning_tokens
+    frames = -(-visible // tokens_per_frame)
+    total = pacer.first_frame_seconds + pacer.between_frames_seconds * frames
+    assert total == pytest.approx(MAX_REPLY_SECONDS)
+    assert reply_seconds(latency, USAGE, SEED) == pytest.approx(MAX_REPLY_SECONDS)
+
+
+def test_a_slow_rate_within_ten_minutes_is_kept() -> None:
+    slow = Latency(tokens_per_second=0.2)  # 60 visible tokens: 300 s
+    assert reply_seconds(slow, USAGE, SEED) == pytest.approx(300)
 
 
 def test_a_reply_of_reasoning_only_waits_for_the_first_frame() -> None:
