@@ -46,6 +46,10 @@ class ToolCallAnswer(BaseModel):
     )
 
 
+# A day, the longest wait real 429s have asked for ("Please retry after 86400 seconds").
+MAX_RETRY_AFTER_SECONDS = 86_400
+
+
 class ErrorAnswer(BaseModel):
     """An Azure error: a catalogue name, or a status and body of your own."""
 
@@ -64,6 +68,13 @@ class ErrorAnswer(BaseModel):
             raise ValueError("give either name, or both status and body")
         if self.name is not None and self.name not in catalogue_names():
             raise ValueError(f"no error named {self.name!r}; known: {', '.join(catalogue_names())}")
+        retry_after = self.values.get("retry_after", 0)
+        if type(retry_after) is not int or not 0 <= retry_after <= MAX_RETRY_AFTER_SECONDS:
+            # The message's N and the retry-after headers are made from it: whole seconds.
+            raise ValueError(
+                f"values.retry_after is whole seconds, 0 to {MAX_RETRY_AFTER_SECONDS}: "
+                f"not {retry_after!r}"
+            )
         return self
 
 

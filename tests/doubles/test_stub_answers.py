@@ -20,6 +20,7 @@ from tests.doubles.helpers import (
     WEATHER_SCHEMA,
     rebuild,
 )
+from tests.support import rawhttp
 from tests.support.chat import user
 from tests.support.clients import azure_client
 from tests.support.schemas import assert_valid
@@ -270,6 +271,21 @@ def test_error_by_name_is_filled_from_the_request(
     assert f"(Please include the request ID {request_id} in your message.)" in str(
         failed.value.body["message"]
     )
+
+
+@pytest.mark.parametrize("retry_after", [-5, 1.5, "30", "\r\nX-Injected: 1", True, 86_401])
+def test_a_stubs_retry_after_is_whole_seconds_or_the_stub_is_refused(
+    mock: MockServer, retry_after: object
+) -> None:
+    """The message's N and the retry-after headers are made from it: a value that is not
+    whole seconds would have them disagree."""
+    stub = {
+        "answer": {"error": {"name": "rate_limit_tokens", "values": {"retry_after": retry_after}}}
+    }
+    added = rawhttp.request(mock.url + "/__admin/stubs", body=stub, headers=mock.session_headers)
+    assert added.status == 400, added.body
+    assert "values.retry_after is whole seconds" in added.body.decode()
+    assert mock.stubs() == []
 
 
 @pytest.mark.parametrize(
