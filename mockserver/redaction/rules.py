@@ -133,6 +133,13 @@ CREDENTIAL_QUERY_PATTERNS = (
 # Request body fields that may identify an end user; fixture files replace them by default.
 DEFAULT_BODY_PATHS = ("user", "safety_identifier", "metadata")
 
+# The keys Azure has issued for its AI services since 2024: 84 characters with a fixed
+# signature ("JQQJ9" at 52), Microsoft's "common annotated security key" (its
+# security-utilities, rule SEC101/200, whose pattern this is).
+ANNOTATED_KEY = (
+    r"[A-Za-z0-9]{52}JQQJ9[9DH][A-Za-z0-9][A-L][A-Za-z0-9]{16}[A-Za-z][A-Za-z0-9]{7}"
+    r"(?:[A-Za-z0-9]{2}==)?"
+)
 # Secrets recognised by the shape of their value, in any text: the `s` group is replaced.
 VALUE_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
@@ -164,10 +171,17 @@ VALUE_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(r"(?i:AccountKey|SharedAccessKey|AccessKey)=(?P<s>[A-Za-z0-9+/]{20,}=*)"),
     ),
     ("a password in a URL", re.compile(r"://[^/\s:@\"']+:(?P<s>[^/\s@\"']+)@")),
+    (
+        "an annotated Azure key (84 characters)",
+        re.compile(r"(?<![A-Za-z0-9])(?P<s>" + ANNOTATED_KEY + r")(?![A-Za-z0-9])"),
+    ),
 )
 # A whole header or query value of this shape is a key whatever its name: Azure's
-# resource keys are 32 hexadecimal characters.
-WHOLE_VALUE_SHAPES = (("an Azure key (32 hex)", re.compile(r"[0-9a-fA-F]{32}")),)
+# resource keys are 32 hexadecimal characters, or annotated keys of 84.
+WHOLE_VALUE_SHAPES = (
+    ("an Azure key (32 hex)", re.compile(r"[0-9a-fA-F]{32}")),
+    ("an annotated Azure key (84 characters)", re.compile(ANNOTATED_KEY)),
+)
 
 
 def is_identifier_header(name: str) -> bool:
@@ -513,6 +527,7 @@ _SHAPE_GATES: tuple[Callable[[_Candidate], bool], ...] = (
     lambda t: ("b" in t.text or "B" in t.text) and "bearer" in t.lowered(),  # (?i:bearer)
     lambda t: "=" in t.text and "key=" in t.lowered(),  # (?i:...AccessKey|AccountKey)=
     lambda t: "@" in t.text and t.holds(":", "://"),  # ://user:password@
+    lambda t: "JQQJ9" in t.text,  # an annotated key
 )
 
 

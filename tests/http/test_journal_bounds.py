@@ -22,6 +22,8 @@ ANSWER_WAIT_SECONDS = 30.0  # a bound against hangs, not a performance threshold
 CHAT = f"/openai/deployments/{DEPLOYMENT}/chat/completions"
 SK_KEY = "sk-proj-4f8A9b2C7d1E6f3G0h5J"
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlLXBhcnQ"
+# Made up in the shape of the 84-character keys Azure issues for AI services.
+ANNOTATED_KEY = "Zq8d" * 13 + "JQQJ99BACYeBjFXJ3w3AAAAACOGk3x9Q"
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +83,10 @@ def test_a_body_nested_deeper_than_json_output_allows_is_kept_as_text(keyed: Moc
 def test_secrets_in_the_body_and_the_path_are_masked_and_the_rest_kept(keyed: MockServer) -> None:
     keyed.reset()
     body = {
-        "messages": [{"role": "user", "content": f"my key is {SK_KEY} and token {JWT}"}],
+        "messages": [
+            {"role": "user", "content": f"my key is {SK_KEY} and token {JWT}"},
+            {"role": "user", "content": f"the other key: {ANNOTATED_KEY}."},
+        ],
         "user": "end-user-7",
         "metadata": {"team": "blue"},
         "store": True,  # metadata needs it
@@ -96,18 +101,23 @@ def test_secrets_in_the_body_and_the_path_are_masked_and_the_rest_kept(keyed: Mo
     assert rawhttp.request(path_url, body=body, headers={"api-key": API_KEY}).status == 404
     listed = rawhttp.request(keyed.url + "/__admin/requests", "GET")
     assert SK_KEY.encode() not in listed.body and JWT.encode() not in listed.body
+    assert ANNOTATED_KEY.encode() not in listed.body
     chat, text, by_path = listed.json()["requests"]
     assert chat["body"]["messages"][0]["content"] == "my key is *** and token ***"
+    assert chat["body"]["messages"][1]["content"] == "the other key: ***."
     assert (chat["body"]["user"], chat["body"]["metadata"]) == ("end-user-7", {"team": "blue"})
     assert text["body_text"] == "not json ***"
     assert by_path["path"] == "/openai/deployments/***/chat/completions"
 
 
+@pytest.mark.parametrize("secret", [SK_KEY, ANNOTATED_KEY], ids=["sk", "annotated"])
 @pytest.mark.parametrize("fast_lane", [True, False], ids=["lane", "aiohttp"])
-def test_an_error_echoing_a_secret_is_journaled_as_the_client_got_it(fast_lane: bool) -> None:
+def test_an_error_echoing_a_secret_is_journaled_as_the_client_got_it(
+    fast_lane: bool, secret: str
+) -> None:
     """Azure's 400 quotes a rejected value; the client gets a key it put there masked, and
     the journal's copy of that answer is the same masked one."""
-    body = {"messages": [{"role": "user", "content": "hi"}], "service_tier": SK_KEY}
+    body = {"messages": [{"role": "user", "content": "hi"}], "service_tier": secret}
     with MockServer(api_keys=[API_KEY], fast_lane=fast_lane) as server:
         url = server.url + CHAT + f"?api-version={API_VERSION}"
         answer = rawhttp.request(url, body=body, headers={"api-key": API_KEY})
@@ -116,12 +126,12 @@ def test_an_error_echoing_a_secret_is_journaled_as_the_client_got_it(fast_lane: 
             client.chat.completions.create(
                 model=DEPLOYMENT,
                 messages=[{"role": "user", "content": "hi"}],
-                extra_body={"service_tier": SK_KEY},
+                extra_body={"service_tier": secret},
             )
         listed = rawhttp.request(server.url + "/__admin/requests", "GET")
     assert answer.status == 400 and "'***'" in answer.json()["error"]["message"]
-    assert SK_KEY not in str(refused.value.body)
-    assert SK_KEY.encode() not in listed.body
+    assert secret not in str(refused.value.body)
+    assert secret.encode() not in listed.body
     journaled = [entry["response_body"] for entry in listed.json()["requests"]]
     assert journaled == [answer.json(), answer.json()]
 

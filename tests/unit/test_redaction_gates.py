@@ -54,6 +54,9 @@ FRAGMENTS = (
     '"',
     "0",
     "A" * 24,
+    "JQQJ9",
+    "JQQJ99BA",
+    "Zq8d" * 13 + "JQQJ99BACYeBjFXJ3w3AAAAACOGk3x9Q",  # an annotated key's shape
 )
 TEXTS = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=6)), max_size=14).map(
     "".join
