@@ -29,6 +29,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+import re
+import string
 import threading
 import uuid
 from collections.abc import Callable
@@ -44,6 +46,7 @@ from faker.exceptions import UniquenessException
 from rstr.xeger import STAR_PLUS_LIMIT
 
 from mockserver.engines.prompt_hints import NO_HINTS, PromptHints, singular
+from mockserver.engines.re2_syntax import sre_pattern
 from mockserver.support.memo import Memo
 from mockserver.support.regexes import UnsupportedRegexError, linear_regex
 
@@ -489,9 +492,15 @@ class _ValueWriter:
     def pattern_text(self, schema: Schema) -> str:
         """A string matching the pattern, drawn again until it fits the length limits."""
         low, high = schema.get("minLength", 0), schema.get("maxLength")
+        pattern = sre_pattern(schema["pattern"])
         text = ""
         for _ in range(ATTEMPTS * 4):
-            text = self.xeger.within(schema["pattern"], max(0, self.left) + 1)
+            try:
+                text = self.xeger.within(pattern, max(0, self.left) + 1)
+            except re.error as error:  # RE2 syntax the rewriting leaves unread by `re`
+                raise UnsatisfiableSchemaError(
+                    f"no string can be drawn from the pattern {schema['pattern']!r}: {error}"
+                ) from None
             if self.xeger.cut:
                 self.cut = True
                 return text
@@ -652,6 +661,20 @@ def _fit_length(text: str, low: int, high: int | None) -> str:
 
 
 _COUNTED = frozenset({"LITERAL", "NOT_LITERAL", "ANY", "IN", "GROUPREF"})
+# A class of more code points than this is not listed out (rstr lists every one, for
+# every character drawn: `[\x{0}-\x{10FFFF}]{1000}` would be a billion).
+_LARGE_CLASS = 256
+
+
+def _class_size(value: Any) -> int:
+    """The code points a parsed class names (categories count as one)."""
+    size = 0
+    for op, argument in value:
+        if op.name == "RANGE":
+            size += argument[1] - argument[0] + 1
+        else:
+            size += 1
+    return size
 
 
 class _BoundedXeger(rstr.Rstr):
@@ -670,6 +693,7 @@ class _BoundedXeger(rstr.Rstr):
 
     def within(self, pattern: str, room: int) -> str:
         self.left, self.cut, self._in_class = room, False, 0
+        self._large_classes: dict[int, tuple[Any, list[str], list[tuple[int, int]]]] = {}
         text: str = self.xeger(pattern)
         return text
 
@@ -687,9 +711,54 @@ class _BoundedXeger(rstr.Rstr):
     def _handle_in(self, value: Any) -> Any:
         self._in_class += 1
         try:
+            if _class_size(value) > _LARGE_CLASS:
+                return self._large_class_char(value)
             return super()._handle_in(value)
         finally:
             self._in_class -= 1
+
+    def _large_class_char(self, value: Any) -> str:
+        """A character of a class of many code points (`[\\x{0}-\\x{10FFFF}]`), without
+        listing them as rstr does: a printable ASCII one when the class (or, negated, its
+        complement) has any, else any of its code points but a surrogate."""
+        known = self._large_classes.get(id(value))
+        if known is None or known[0] is not value:  # the entry holds the class: ids stay
+            known = self._large_classes[id(value)] = (value, *self._class_members(value))
+        _, printable, spans = known
+        if printable or not spans:  # none at all: an IndexError, a dead end
+            return str(self._random.choice(printable))
+        offset = self._random.randrange(sum(high - low + 1 for low, high in spans))
+        for low, high in spans:
+            if offset <= high - low:
+                return chr(low + offset)
+            offset -= high - low + 1
+        raise AssertionError("unreachable: the offset is inside the spans")
+
+    def _class_members(self, value: Any) -> tuple[list[str], list[tuple[int, int]]]:
+        """The printable ASCII characters of a class; when it has none, its code points
+        as ranges (none for a negated class: rstr draws those from string.printable)."""
+        negated = bool(value) and value[0][0].name == "NEGATE"
+        items = value[1:] if negated else value
+        printable = [c for c in string.printable if self._in_items(c, items) != negated]
+        spans: list[tuple[int, int]] = []
+        for op, argument in [] if printable or negated else items:
+            if op.name in ("LITERAL", "RANGE"):
+                low, high = (argument, argument) if op.name == "LITERAL" else argument
+                for part in ((low, min(high, 0xD7FF)), (max(low, 0xE000), high)):
+                    if part[0] <= part[1]:
+                        spans.append(part)
+        return printable, spans
+
+    def _in_items(self, char: str, items: Any) -> bool:
+        for op, argument in items:
+            kind = op.name
+            if kind == "LITERAL" and ord(char) == argument:
+                return True
+            if kind == "RANGE" and argument[0] <= ord(char) <= argument[1]:
+                return True
+            if kind == "CATEGORY" and char in self._categories[argument.name.lower()]():
+                return True
+        return False
 
     def _handle_repeat(self, start_range: int, end_range: int, value: Any) -> str:
         # rstr caps repeats at STAR_PLUS_LIMIT even below the minimum (`a{1000}` fails).

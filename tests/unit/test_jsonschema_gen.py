@@ -33,6 +33,7 @@ from mockserver.engines.jsonschema_gen import (
     generate_value,
     provider_for,
 )
+from mockserver.support.regexes import linear_regex
 from tests.contract.real_traffic import azure_dir, load_yaml
 from tests.support.testdata import OPENAI_TRAFFIC
 
@@ -1088,3 +1089,63 @@ def test_long_property_names_from_requests_are_not_kept_after_the_answer() -> No
     finally:
         tracemalloc.stop()
     assert kept < 1_000_000  # 40 names of 300 KB: 12 MB if the caches remembered them
+
+
+# RE2 syntax Python's `re` (which draws the strings) does not read: written as `re` says it.
+RE2_ONLY_PATTERNS = {
+    "end of text": r"^a\z",
+    "unicode letter": r"^\pL+$",
+    "unicode uppercase": r"^\p{Lu}+$",
+    "not a letter": r"^\P{L}{3}$",
+    "a script": r"^\p{Greek}{2,5}$",
+    "a unicode class in brackets": r"^[\p{Lu}\d_]{4}$",
+    "ungreedy flag": r"^(?U)a+$",
+    "ungreedy in a group": r"^(?U:a+)b$",
+    "named group": r"^(?<word>ab)+$",
+    "largest code point": r"^\x{10FFFF}$",
+    "every code point": r"^[\x{0}-\x{10FFFF}]{1000}$",
+    "a wide range": r"^[\x{4e00}-\x{9fff}]{3}$",
+    "a bracket in brackets": r"^[[a]{4}$",
+}
+
+
+@pytest.mark.parametrize("pattern", RE2_ONLY_PATTERNS.values(), ids=RE2_ONLY_PATTERNS.keys())
+def test_a_pattern_in_re2_syntax_gets_strings_re2_matches(pattern: str) -> None:
+    schema = {"type": "string", "pattern": pattern}
+    for seed in range(5):
+        value = generate_value(schema, seed=seed)
+        assert linear_regex(pattern).search(value), value
+        assert as_json(generate_value(schema, seed=seed)) == as_json(value)
+
+
+def test_a_unicode_class_gives_readable_text_when_it_can() -> None:
+    value = generate_value({"type": "string", "pattern": r"^\pL+$"}, seed=4)
+    assert re.fullmatch("[A-Za-z]+", value), value
+
+
+def test_a_class_of_every_code_point_is_drawn_without_listing_them() -> None:
+    # rstr would list 1,114,112 characters for each of the 1000: a minute of work.
+    schema = {"type": "string", "pattern": r"^[\x{0}-\x{10FFFF}]{1000}$"}
+    assert len(generate_value(schema, seed=1)) == 1000
+
+
+def test_a_pattern_re2_accepts_that_nothing_matches_is_unsatisfiable() -> None:
+    with pytest.raises(UnsatisfiableSchemaError):
+        generate_value({"type": "string", "pattern": r"[^\x{0}-\x{10FFFF}]"})
+
+
+def test_re2_syntax_python_cannot_read_makes_the_schema_unsatisfiable() -> None:
+    # RE2 allows flags midway; Python's `re` does not, so no string can be drawn.
+    with pytest.raises(UnsatisfiableSchemaError):
+        generate_value({"type": "string", "pattern": r"^a(?i)b$"})
+
+
+def test_an_re2_pattern_in_a_tool_schema_gets_arguments() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"a": {"type": "string", "pattern": "a\\z"}},
+        "required": ["a"],
+    }
+    made = generate_json(schema, seed=b"x")
+    assert made.complete
+    assert json.loads(made.text) == {"a": "a"}
