@@ -119,7 +119,7 @@ def _generate(
         writer = _ValueWriter(schema, _seed_int(seed, attempt), max_depth, room, hints)
         try:
             value = writer.value()
-        except (ValueError, LookupError, RecursionError, TypeError):
+        except (ValueError, LookupError, RecursionError, TypeError, OverflowError):
             continue  # this draw hit a dead end (an empty range, a `false`); try another
         if writer.cut:
             return value, False  # unfinished: no validator would accept it, none is asked
@@ -539,10 +539,13 @@ class _ValueWriter:
             cached = self.bounds[key] = (schema, _bounds(schema, integer, name))
         low, high = cached[1]
         step = schema.get("multipleOf")
-        if step:
+        if step and math.isfinite(low / step) and math.isfinite(high / step):
             first, last = math.ceil(low / step), math.floor(high / step)
             multiple: float = self.random.randint(first, max(first, last)) * step
             return int(multiple) if integer or float(multiple).is_integer() else multiple
+        # Without a step, or one so small beside the bounds that the count of its
+        # multiples is not a float (1e-308): any float that far above the step is a
+        # multiple of it as a float divides, which the validator is left to confirm.
         if integer:
             whole: int = self.random.randint(math.ceil(low), math.floor(high))
             return whole

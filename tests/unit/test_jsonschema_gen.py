@@ -19,6 +19,7 @@ import tracemalloc
 from pathlib import Path
 from typing import Any, Literal
 
+import jsonschema_rs
 import pytest
 from faker.providers.address.en_US import Provider as AddressProvider
 from hypothesis import HealthCheck, given, settings
@@ -1149,3 +1150,18 @@ def test_an_re2_pattern_in_a_tool_schema_gets_arguments() -> None:
     made = generate_json(schema, seed=b"x")
     assert made.complete
     assert json.loads(made.text) == {"a": "a"}
+
+
+TINY_STEPS = {
+    "number": {"type": "number", "multipleOf": 1e-308},
+    "integer": {"type": "integer", "multipleOf": 1e-308},
+    "wide bounds": {"type": "number", "multipleOf": 1e-308, "minimum": 0, "maximum": 1e300},
+}
+
+
+@pytest.mark.parametrize("schema", TINY_STEPS.values(), ids=TINY_STEPS.keys())
+def test_a_step_too_small_to_count_its_multiples_still_gets_values(schema: Schema) -> None:
+    # 100 / 1e-308 is infinity: the multiples in range cannot be counted as floats.
+    for seed in range(5):
+        value = generate_value(schema, seed=seed)
+        assert jsonschema_rs.is_valid(schema, value), value
