@@ -296,7 +296,13 @@ class _ValueWriter:
 
     # --- references and combinators -------------------------------------------------
 
-    def resolve(self, schema: Schema) -> Schema:
+    def resolve(self, schema: Schema | bool) -> Schema:
+        """`schema` with its `$ref`s followed. A subschema may be a boolean wherever a
+        schema may be: `true` is `{}`, and `false` admits no value."""
+        if schema is True:
+            return {}
+        if schema is False:
+            raise UnsatisfiableSchemaError("the schema `false` admits no value")
         seen = 0
         while isinstance(schema, dict) and "$ref" in schema and seen < 64:
             schema = _merge(self.lookup(schema["$ref"]), _without(schema, "$ref"))
@@ -331,6 +337,7 @@ class _ValueWriter:
 
     def write_union(self, schema: Schema, depth: int, name: str | None) -> Any:
         branches = [*schema.get("anyOf", []), *schema.get("oneOf", [])]
+        branches = [branch for branch in branches if branch is not False]  # none holds
         base = _without(schema, "anyOf", "oneOf")
         if depth >= self.max_depth:
             # Deep in a recursive schema: prefer a branch that ends the recursion.

@@ -1165,3 +1165,64 @@ def test_a_step_too_small_to_count_its_multiples_still_gets_values(schema: Schem
     for seed in range(5):
         value = generate_value(schema, seed=seed)
         assert jsonschema_rs.is_valid(schema, value), value
+
+
+# A boolean is a schema wherever a schema may be: `true` admits anything, `false` nothing.
+BOOLEAN_SUBSCHEMAS = {
+    "allOf true": {"allOf": [True]},
+    "allOf true and a type": {"allOf": [True, {"type": "integer"}]},
+    "anyOf false or a type": {"anyOf": [False, {"type": "integer"}]},
+    "anyOf true": {"anyOf": [True]},
+    "oneOf false or true": {"oneOf": [False, True]},
+    "items true": {"type": "array", "items": True, "minItems": 2},
+    "items false": {"type": "array", "items": False},
+    "prefixItems": {"type": "array", "prefixItems": [True, False], "minItems": 1, "maxItems": 1},
+    "property true": {"type": "object", "properties": {"a": True}, "required": ["a"]},
+    "nested": {
+        "type": "object",
+        "properties": {"a": {"allOf": [True, {"anyOf": [False, {"type": "string"}]}]}},
+        "required": ["a"],
+    },
+    "additionalProperties true": {
+        "type": "object",
+        "additionalProperties": True,
+        "minProperties": 2,
+    },
+    "not false": {"not": False},
+    "a reference to true": {
+        "$defs": {"t": True},
+        "type": "object",
+        "properties": {"a": {"allOf": [{"$ref": "#/$defs/t"}]}},
+        "required": ["a"],
+    },
+}
+
+
+@pytest.mark.parametrize("schema", BOOLEAN_SUBSCHEMAS.values(), ids=BOOLEAN_SUBSCHEMAS.keys())
+@pytest.mark.parametrize("max_depth", [0, 6])
+def test_boolean_subschemas_get_valid_values(schema: Schema, max_depth: int) -> None:
+    for seed in range(5):
+        value = generate_value(schema, seed=seed, max_depth=max_depth)
+        assert_valid(schema, value)
+
+
+UNSATISFIABLE_BOOLEANS = {
+    "allOf false": {"allOf": [False]},
+    "allOf a type and false": {"allOf": [{"type": "integer"}, False]},
+    "anyOf false": {"anyOf": [False]},
+    "not true": {"not": True},
+    "a reference to false": {
+        "$defs": {"f": False},
+        "type": "object",
+        "properties": {"a": {"allOf": [{"$ref": "#/$defs/f"}]}},
+        "required": ["a"],
+    },
+}
+
+
+@pytest.mark.parametrize(
+    "schema", UNSATISFIABLE_BOOLEANS.values(), ids=UNSATISFIABLE_BOOLEANS.keys()
+)
+def test_a_false_subschema_that_must_hold_is_unsatisfiable(schema: Schema) -> None:
+    with pytest.raises(UnsatisfiableSchemaError):
+        generate_value(schema, seed=1)
