@@ -404,8 +404,15 @@ class _ValueWriter:
         while len(result) < wanted and extra is not False and not self.full():
             self.add_member(result, self.new_name(result), extra, depth)
         limit = schema.get("maxProperties")
-        while limit is not None and len(result) > limit:
-            result.pop(next(k for k in reversed(result) if k not in schema.get("required", [])))
+        if limit is None or len(result) <= limit:
+            return
+        required = set(schema.get("required", []))
+        if len(required) > limit:
+            raise UnsatisfiableSchemaError(
+                f"{len(required)} properties are required, at most {limit} allowed"
+            )
+        for key in [k for k in reversed(result) if k not in required][: len(result) - limit]:
+            del result[key]
 
     def new_name(self, taken: dict[str, Any]) -> str:
         """A property name not in `taken`: a word while Faker has unused ones, then numbered."""

@@ -1226,3 +1226,25 @@ UNSATISFIABLE_BOOLEANS = {
 def test_a_false_subschema_that_must_hold_is_unsatisfiable(schema: Schema) -> None:
     with pytest.raises(UnsatisfiableSchemaError):
         generate_value(schema, seed=1)
+
+
+def test_more_required_properties_than_max_properties_is_unsatisfiable() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"a": {"type": "string"}, "b": {"type": "string"}},
+        "required": ["a", "b"],
+        "maxProperties": 1,
+    }
+    with pytest.raises(UnsatisfiableSchemaError):
+        generate_value(schema, seed=1)
+
+
+def test_max_properties_drops_optional_properties_only() -> None:
+    schema = {
+        "type": "object",
+        "properties": {name: {"type": "integer"} for name in "abcdef"},
+        "required": ["a", "b"],
+        "maxProperties": 2,
+    }
+    for seed in range(10):
+        assert sorted(generate_value(schema, seed=seed)) == ["a", "b"]
