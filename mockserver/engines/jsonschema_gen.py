@@ -10,8 +10,9 @@ It supports objects (properties, required, additionalProperties, min/maxProperti
 arrays (items, prefixItems, min/maxItems, uniqueItems), strings (enum, const,
 min/maxLength, pattern, and the formats date, date-time, time, email, uri, uuid, ipv4,
 ipv6, hostname), numbers and integers (minimum, maximum, exclusive bounds, multipleOf),
-booleans, null, type unions, anyOf/oneOf/allOf, and `$ref` into `$defs`/`definitions`
-(recursive schemas end at a depth bound). Property names pick Faker providers: `city`
+booleans, null, type unions, anyOf/oneOf/allOf, boolean subschemas (`true`, `false`)
+wherever a schema may be, and `$ref` into `$defs`/`definitions` (recursive schemas end at
+a depth bound). Property names pick Faker providers: `city`
 gets a city, `email` an email. Every value is checked with a real validator
 (jsonschema-rs); a schema no value satisfies raises `UnsatisfiableSchemaError`.
 
@@ -21,7 +22,9 @@ schema cannot make the generator build more than the output could hold. `generat
 then gives the text cut at the room, as a model's output is cut at its token limit.
 A `pattern` must be one RE2 accepts (see `regexes`); it is checked anchored at the start
 of the string, which the generated strings are by construction, so that checking stays
-linear in the string's length.
+linear in the string's length. Strings are drawn from it by rstr, which reads Python's
+syntax: RE2's own (`\\z`, `\\pL`, `\\x{10FFFF}`) is rewritten for it (`re2_syntax`), and
+a pattern still unreadable there makes the schema unsatisfiable.
 """
 
 from __future__ import annotations
@@ -707,10 +710,12 @@ class _BoundedXeger(rstr.Rstr):
         self.left = 0
         self.cut = False
         self._in_class = 0
+        # The members of the large classes of the pattern being drawn from, by class.
+        self._large_classes: dict[int, tuple[Any, list[str], list[tuple[int, int]]]] = {}
 
     def within(self, pattern: str, room: int) -> str:
         self.left, self.cut, self._in_class = room, False, 0
-        self._large_classes: dict[int, tuple[Any, list[str], list[tuple[int, int]]]] = {}
+        self._large_classes = {}
         text: str = self.xeger(pattern)
         return text
 
