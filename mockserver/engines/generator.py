@@ -272,13 +272,13 @@ class Generator:
             schema = function.get("parameters") or EMPTY_PARAMETERS
             if given is None:
                 given = json_within(schema, seed, room - tokens.count(name), hints)
-            arguments = tokens.encode(given)
             room -= tokens.count(name)
-            if len(arguments) > max(0, room):
-                arguments, finish_reason = arguments[: max(0, room)], "length"
-            room -= len(arguments)
+            arguments, used = _cut_at(given, max(0, room))
+            if arguments is not given:
+                finish_reason = "length"
+            room -= used
             call_id = self.ids.tool_call(seed, position)
-            made.append(ToolCall(call_id, name, tokens.decode(arguments)))
+            made.append(ToolCall(call_id, name, arguments))
         visible = budget.room(len(calls)) - max(0, room)
         choice = Choice(
             index, None, finish_reason, tool_calls=tuple(made), legacy_function_call=legacy
@@ -334,11 +334,31 @@ class Generator:
 
 def _fitted(text: str, room: int, finish_reason: str) -> tuple[str, int, str]:
     """The text, its visible tokens and finish reason once cut to `room` tokens."""
+    fitted, visible = _cut_at(text, room)
+    return fitted, visible, finish_reason if fitted is text else "length"
+
+
+def _cut_at(text: str, room: int) -> tuple[str, int]:
+    """`text` itself and its tokens when it fits in `room` tokens; else its first `room`
+    tokens (none when `room` is negative), a new string, and their count."""
     visible = tokens.count(text)  # cached by content: a replayed answer is not re-encoded
     if visible <= room:
-        return text, visible, finish_reason
-    visible = max(0, room)
-    return tokens.decode(tokens.encode(text)[:visible]), visible, "length"
+        return text, visible
+    room = max(0, room)
+    # The `n` choices of a request whose schema no value fits in share one text, cut the
+    # same: it is cut once (encoding it is most of the work of a choice).
+    kept = _CUTS.get(text) if len(text) >= CUT_KEPT_CHARS else None
+    if kept is not None and kept[0] == room:
+        return kept[1], room
+    cut = tokens.decode(tokens.encode(text)[:room])
+    if len(text) >= CUT_KEPT_CHARS:
+        _CUTS.put(text, (room, cut), size=len(text) + len(cut))
+    return cut, room
+
+
+# Texts at least this long that were cut are kept with their cut (see `_cut_at`).
+CUT_KEPT_CHARS = 16 * 1024
+_CUTS: Memo[str, tuple[int, str]] = Memo(max_entries=64, max_size=32 * 2**20)
 
 
 def _exhausted(index: int, budget: _Budget) -> tuple[Choice, int]:

@@ -24,7 +24,8 @@ A `pattern` must be one RE2 accepts (see `regexes`); it is checked anchored at t
 of the string, which the generated strings are by construction, so that checking stays
 linear in the string's length. Strings are drawn from it by rstr, which reads Python's
 syntax: RE2's own (`\\z`, `\\pL`, `\\x{10FFFF}`) is rewritten for it (`re2_syntax`), and
-a pattern still unreadable there makes the schema unsatisfiable.
+a pattern still unreadable there makes the schema unsatisfiable. `least_json` tells what
+a schema's minimums demand of any valid value, for callers to see that none fits.
 """
 
 from __future__ import annotations
@@ -129,6 +130,87 @@ def _generate(
         if validator.is_valid(value):
             return value, True
     raise UnsatisfiableSchemaError("no value satisfying the schema was found")
+
+
+@dataclass(frozen=True)
+class JsonFloor:
+    """What any value valid against a schema must hold at least: the characters of its
+    compact JSON, and its scalars (numbers, booleans, nulls) each a separate token."""
+
+    chars: int
+    scalars: int
+
+    def __add__(self, other: JsonFloor) -> JsonFloor:
+        return JsonFloor(self.chars + other.chars, self.scalars + other.scalars)
+
+    def __mul__(self, times: int) -> JsonFloor:
+        return JsonFloor(self.chars * times, self.scalars * times)
+
+
+_NO_FLOOR = JsonFloor(1, 0)
+_SCALAR = JsonFloor(1, 1)
+_LEAST_DEPTH = 64
+
+
+def least_json(schema: Schema | bool, depth: int = 0) -> JsonFloor:
+    """A lower bound on any value valid against `schema`: what its minimums demand
+    (`minItems` items, `minLength` characters, the required properties). Where it cannot
+    tell (no `type`, references), nothing: it never says more than a valid value needs,
+    so a floor above the room (or the token budget) means no valid value fits in it."""
+    if not isinstance(schema, dict) or depth > _LEAST_DEPTH:
+        return _NO_FLOOR
+    kinds = schema.get("type")
+    if not isinstance(kinds, list | str):
+        return _NO_FLOOR
+    floors = [
+        _least_of_type(schema, kind, depth)
+        for kind in ([kinds] if isinstance(kinds, str) else kinds)
+    ]
+    if not floors:
+        return _NO_FLOOR
+    return JsonFloor(min(f.chars for f in floors), min(f.scalars for f in floors))
+
+
+def _least_of_type(schema: Schema, kind: Any, depth: int) -> JsonFloor:
+    if kind == "string":
+        return JsonFloor(2 + _count(schema.get("minLength")), 0)
+    if kind == "array":
+        wanted = _count(schema.get("minItems"))
+        prefix = schema.get("prefixItems")
+        prefix = prefix[:wanted] if isinstance(prefix, list) else []
+        floor = JsonFloor(2 + max(0, wanted - 1), 0)  # brackets and commas
+        for item in prefix:
+            floor += least_json(item, depth + 1)
+        if wanted > len(prefix):
+            floor += least_json(schema.get("items", True), depth + 1) * (wanted - len(prefix))
+        return floor
+    if kind == "object":
+        required = schema.get("required")
+        names = (
+            list(dict.fromkeys(n for n in required if isinstance(n, str)))
+            if isinstance(required, list)
+            else []
+        )
+        given = schema.get("properties")
+        properties: dict[str, Any] = given if isinstance(given, dict) else {}
+        extra: Any = schema.get("additionalProperties", True)
+        floor = JsonFloor(2 + max(0, len(names) - 1), 0)  # braces and commas
+        for name in names:
+            floor += JsonFloor(len(orjson.dumps(name)) + 1, 0)  # the key and its colon
+            floor += least_json(properties.get(name, extra), depth + 1)
+        return floor
+    if kind in ("integer", "number", "boolean", "null"):
+        return _SCALAR
+    return _NO_FLOOR
+
+
+def _count(value: Any) -> int:
+    """A minimum (`minItems`, `minLength`) as a count; 0 when it is not one."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        return 0
+    return max(0, int(value))
 
 
 # Compiled validators by schema: an agent sends the same tools on every turn.

@@ -8,14 +8,25 @@ visible tokens left, and stops there; the caller cuts the text at the token budg
 reports "length". The first room is a sample: most values fit in it whole; a value that
 does not shows its characters per token, and the room is set from that, grown again if
 the text still holds no more tokens than the budget, so the cut always falls inside it.
+
+A schema whose minimums alone hold more tokens than the budget (`least_json`) is cut
+whatever the seed: its text is written from one seed and kept, so the `n` choices of a
+request share it, and `n` does not multiply the work of writing (and cutting) it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from mockserver.engines.jsonschema_gen import UnsatisfiableSchemaError, generate_json
+import orjson
+
+from mockserver.engines.jsonschema_gen import (
+    UnsatisfiableSchemaError,
+    generate_json,
+    least_json,
+)
 from mockserver.engines.prompt_hints import NO_HINTS, PromptHints
+from mockserver.support.memo import Memo
 from mockserver.tokens import counting as tokens
 
 # The first room: whole for any ordinary value, and a fair sample of a bigger one.
@@ -34,6 +45,47 @@ def json_within(
     the smallest valid value does not fit in `visible_tokens`. `hints`: what the prompt
     names, for the value to echo (see `prompt_hints`)."""
     budget = max(0, visible_tokens)
+    if _least_tokens(schema) > budget:
+        return _cut_for_any_seed(schema, budget, hints)
+    return _written(schema, seed, budget, hints)
+
+
+def _least_tokens(schema: dict[str, Any] | bool) -> int:
+    """Fewer tokens than any valid value has: a token holds at most MAX_TOKEN_CHARS
+    characters, and each number, boolean or null is a token of its own at least."""
+    floor = least_json(schema)
+    return max(-(-floor.chars // MAX_TOKEN_CHARS), floor.scalars)
+
+
+def _cut_for_any_seed(schema: dict[str, Any] | bool, budget: int, hints: PromptHints) -> str:
+    """The text cut at the budget for a schema whose smallest value does not fit in it.
+
+    Whatever the seed, the value is cut: so the text is written from one seed, the same
+    for every choice of a request (`n` of them would write `n` texts the size of the
+    whole budget) and for every request with that schema, budget and prompt names, and
+    kept, so a request's other choices (and the next request) find it written.
+    """
+    try:
+        key: bytes | None = orjson.dumps(
+            [schema, budget, hints.entities, sorted(hints.words), hints.query, hints.result]
+        )
+    except orjson.JSONEncodeError:
+        key = None  # not plain JSON (a 2**70 bound, say): written, not kept
+    if key is not None and (known := _CUT_TEXTS.get(key)) is not None:
+        return known
+    text = _written(schema, _ANY_SEED, budget, hints)
+    if key is not None:
+        _CUT_TEXTS.put(key, text, size=len(key) + len(text))
+    return text
+
+
+# The seed a value is written from when every seed's value is cut at the budget.
+_ANY_SEED = b"cut at the budget"
+# Texts cut at the budget, by schema, budget and prompt names: a few budgets' worth.
+_CUT_TEXTS: Memo[bytes, str] = Memo(max_entries=64, max_size=32 * 2**20)
+
+
+def _written(schema: dict[str, Any] | bool, seed: bytes, budget: int, hints: PromptHints) -> str:
     most = (budget + 1) * MAX_TOKEN_CHARS
     room = min(most, SAMPLE_CHARS)
     while True:

@@ -137,3 +137,46 @@ def test_sdk_responses_text_format_and_tool_with_re2_patterns(server: MockServer
     )
     calls = [item for item in called.output if item.type == "function_call"]
     assert [valid(schema, json.loads(call.arguments)) for call in calls] == [True]
+
+
+# No value fits in the budget: every choice is cut there, whatever its seed.
+HUGE_PARAMETERS = with_a({"type": "array", "items": {"type": "integer"}, "minItems": 10**9})
+
+
+def test_raw_http_choices_no_value_fits_are_one_text_cut_at_the_limit(server: MockServer) -> None:
+    body = {
+        "messages": HELLO,
+        "n": 8,
+        "max_completion_tokens": 3000,
+        "tools": [{"type": "function", "function": {"name": "f", "parameters": HUGE_PARAMETERS}}],
+        "tool_choice": "required",
+    }
+    first, again = post_chat(server, body), post_chat(server, body)
+    assert (first.status, again.status) == (200, 200)
+    choices = first.json()["choices"]
+    arguments = {c["message"]["tool_calls"][0]["function"]["arguments"] for c in choices}
+    assert len(arguments) == 1
+    assert {c["finish_reason"] for c in choices} == {"length"}
+    assert first.json()["usage"]["completion_tokens"] == 8 * 3000
+    assert [c["message"]["tool_calls"][0]["function"]["arguments"] for c in choices] == [
+        c["message"]["tool_calls"][0]["function"]["arguments"] for c in again.json()["choices"]
+    ]
+
+
+def test_sdk_structured_outputs_no_value_fits_are_cut_at_the_limit(server: MockServer) -> None:
+    client = azure_client(server, timeout=30, max_retries=0)
+    response_format = {
+        "type": "json_schema",
+        "json_schema": {"name": "out", "schema": HUGE_PARAMETERS},
+    }
+    completion = client.chat.completions.create(
+        model=MODEL,
+        messages=HELLO,
+        n=4,
+        max_completion_tokens=3000,
+        response_format=cast(Any, response_format),
+    )
+    assert len({choice.message.content for choice in completion.choices}) == 1
+    assert {choice.finish_reason for choice in completion.choices} == {"length"}
+    assert completion.usage is not None
+    assert completion.usage.completion_tokens == 4 * 3000

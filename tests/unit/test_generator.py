@@ -431,3 +431,55 @@ def test_integral_floats_are_refused_or_treated_as_integers(extra: dict[str, Any
     budget = extra.get("max_completion_tokens")
     if budget is not None:
         assert completion.usage.completion_tokens <= budget
+
+
+HUGE_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "f",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "a": {"type": "array", "items": {"type": "integer"}, "minItems": 1_000_000_000}
+            },
+            "required": ["a"],
+        },
+    },
+}
+HUGE_FORMAT = {
+    "type": "json_schema",
+    "json_schema": {
+        "name": "out",
+        "schema": {
+            "type": "object",
+            "properties": {"text": {"type": "string", "minLength": 100_000_000}},
+            "required": ["text"],
+        },
+    },
+}
+
+
+@pytest.mark.parametrize("n", [1, 8])
+def test_choices_of_a_schema_no_value_fits_share_one_cut_text(n: int) -> None:
+    """Each choice would be cut at the budget whatever its seed: they carry the same text,
+    written once, and each bills the whole limit."""
+    body = {"messages": [user("hello")], "tools": [HUGE_TOOL], "tool_choice": "required"}
+    single = complete({**body, "max_completion_tokens": 3000})
+    several = complete({**body, "max_completion_tokens": 3000, "n": n})
+    texts = [call.arguments for choice in several.choices for call in choice.tool_calls]
+    assert len(texts) == n
+    assert all(text is texts[0] for text in texts)  # one string, not n equal ones
+    assert texts[0] == single.choices[0].tool_calls[0].arguments
+    assert {choice.finish_reason for choice in several.choices} == {"length"}
+    assert several.usage.completion_tokens == n * 3000
+    ids = {call.id for choice in several.choices for call in choice.tool_calls}
+    assert len(ids) == n  # each choice's call has its own id
+
+
+def test_structured_outputs_no_value_fits_share_one_cut_text() -> None:
+    body = {"messages": [user("hello")], "response_format": HUGE_FORMAT, "n": 4}
+    completion = complete({**body, "max_completion_tokens": 3000})
+    texts = contents(completion)
+    assert all(text is texts[0] for text in texts)
+    assert {choice.finish_reason for choice in completion.choices} == {"length"}
+    assert completion.usage.completion_tokens == 4 * 3000
