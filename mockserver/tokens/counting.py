@@ -121,10 +121,15 @@ def _read_o200k_file() -> bytes:
 
 def encode(text: str) -> list[int]:
     # Special-token text in a prompt is ordinary text to the service.
-    if len(text) < LONG_RUN or _SAMPLED_RUN.search(text[::SAMPLE_STEP]) is None:
+    if not _may_hold_long_run(text):
         tokens: list[int] = encoding().encode_ordinary(text)
         return tokens
     return _encode_cutting_runs(text, LONG_RUN)
+
+
+def _may_hold_long_run(text: str) -> bool:
+    """False when `text` holds no run of LONG_RUN blanks (see SAMPLE_STEP)."""
+    return len(text) >= LONG_RUN and _SAMPLED_RUN.search(text[::SAMPLE_STEP]) is not None
 
 
 def _encode_cutting_runs(text: str, min_run: int) -> list[int]:
