@@ -119,12 +119,30 @@ def _read_o200k_file() -> bytes:
     return gzip.decompress(packed)
 
 
+class TokenizerPanicError(RuntimeError):
+    """tiktoken panicked (a Rust panic is pyo3's PanicException, a BaseException that no
+    `except Exception` catches: the request would go unanswered); as an Exception, the
+    request is answered with Azure's 500 and the failure kept for the test to see."""
+
+
 def encode(text: str) -> list[int]:
     # Special-token text in a prompt is ordinary text to the service.
-    if not _may_hold_long_run(text):
-        tokens: list[int] = encoding().encode_ordinary(text)
-        return tokens
-    return _encode_cutting_runs(text, LONG_RUN)
+    try:
+        if not _may_hold_long_run(text):
+            tokens: list[int] = encoding().encode_ordinary(text)
+            return tokens
+        return _encode_cutting_runs(text, LONG_RUN)
+    except Exception:
+        raise
+    except BaseException as error:
+        if not _is_panic(error):
+            raise
+        raise TokenizerPanicError(f"tiktoken panicked: {error}") from error
+
+
+def _is_panic(error: BaseException) -> bool:
+    # pyo3_runtime, PanicException's module, cannot be imported by name.
+    return type(error).__name__ == "PanicException"
 
 
 def _may_hold_long_run(text: str) -> bool:
@@ -182,7 +200,14 @@ def _run_start(min_run: int) -> re.Pattern[str]:
 
 
 def decode(tokens: list[int]) -> str:
-    text: str = encoding().decode(tokens)
+    try:
+        text: str = encoding().decode(tokens)
+    except Exception:
+        raise
+    except BaseException as error:
+        if not _is_panic(error):
+            raise
+        raise TokenizerPanicError(f"tiktoken panicked: {error}") from error
     return text
 
 

@@ -6,6 +6,7 @@ made at every run of 2 or more blanks, and on fixed texts with runs past LONG_RU
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -159,3 +160,13 @@ def test_the_sample_lets_ordinary_long_texts_through() -> None:
     prose = "Words, spaces  and\tindented\n    code; " * 30_000
     assert not counting._may_hold_long_run(prose)
     assert not counting._may_hold_long_run(" " * (counting.LONG_RUN - 1))
+
+
+def test_a_tiktoken_panic_is_raised_as_an_exception(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last line of defence: were a text to make tiktoken panic again (here the
+    blank-run cut is turned off), the request's handler gets an Exception, answered as
+    Azure's 500, not a BaseException that leaves the request unanswered."""
+    monkeypatch.setattr(counting, "LONG_RUN", 2**40)
+    with pytest.raises(counting.TokenizerPanicError) as raised:
+        counting.encode(" " * 1_000_000)
+    assert type(raised.value.__cause__).__name__ == "PanicException"
