@@ -21,9 +21,9 @@ import functools
 import gzip
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import tiktoken
@@ -48,6 +48,8 @@ O200K_PATTERN = "|".join(
 )
 
 RANKS_PER_SLICE = 10_000
+T = TypeVar("T")
+R = TypeVar("R")
 
 # tiktoken's regex engine (fancy-regex) cannot match `\s+(?!\S)` over a run of about a
 # million blanks: its backtracking stack overflows and tiktoken panics (pyo3's
@@ -125,24 +127,31 @@ class TokenizerPanicError(RuntimeError):
     request is answered with Azure's 500 and the failure kept for the test to see."""
 
 
+def _panics_raised_as_errors(function: Callable[[T], R]) -> Callable[[T], R]:
+    """`function`, raising a panic of tiktoken's as TokenizerPanicError."""
+
+    @functools.wraps(function)
+    def guarded(argument: T) -> R:
+        try:
+            return function(argument)
+        except Exception:
+            raise
+        except BaseException as error:
+            # pyo3_runtime, PanicException's module, cannot be imported by name.
+            if type(error).__name__ != "PanicException":
+                raise
+            raise TokenizerPanicError(f"tiktoken panicked: {error}") from error
+
+    return guarded
+
+
+@_panics_raised_as_errors
 def encode(text: str) -> list[int]:
     # Special-token text in a prompt is ordinary text to the service.
-    try:
-        if not _may_hold_long_run(text):
-            tokens: list[int] = encoding().encode_ordinary(text)
-            return tokens
-        return _encode_cutting_runs(text, LONG_RUN)
-    except Exception:
-        raise
-    except BaseException as error:
-        if not _is_panic(error):
-            raise
-        raise TokenizerPanicError(f"tiktoken panicked: {error}") from error
-
-
-def _is_panic(error: BaseException) -> bool:
-    # pyo3_runtime, PanicException's module, cannot be imported by name.
-    return type(error).__name__ == "PanicException"
+    if not _may_hold_long_run(text):
+        tokens: list[int] = encoding().encode_ordinary(text)
+        return tokens
+    return _encode_cutting_runs(text, LONG_RUN)
 
 
 def _may_hold_long_run(text: str) -> bool:
@@ -199,15 +208,9 @@ def _run_start(min_run: int) -> re.Pattern[str]:
     return re.compile(f"[{BLANKS}](?<![{BLANKS}]{{2}})[{BLANKS}]{{{min_run - 1}}}")
 
 
+@_panics_raised_as_errors
 def decode(tokens: list[int]) -> str:
-    try:
-        text: str = encoding().decode(tokens)
-    except Exception:
-        raise
-    except BaseException as error:
-        if not _is_panic(error):
-            raise
-        raise TokenizerPanicError(f"tiktoken panicked: {error}") from error
+    text: str = encoding().decode(tokens)
     return text
 
 
