@@ -364,6 +364,37 @@ def test_retrieve_delete_and_input_items(server: MockServer) -> None:
     assert call(server, "DELETE", url).status == 404
 
 
+def test_input_items_pages_by_cursor(server: MockServer) -> None:
+    items = [{"role": "user", "content": f"item {n}"} for n in range(5)]
+    created = post(server, {"model": "o3-mini", "input": items}).json()
+
+    def page(query: str) -> Any:
+        url = v1_url(server, f"/{created['id']}/input_items?order=asc&{query}")
+        listed = call(server, "GET", url).json()
+        if listed["data"]:  # (the document types first_id as a string: no empty page)
+            assert_valid("responseItemList", listed)
+        return listed
+
+    first = page("limit=2")
+    ids = [item["id"] for item in first["data"]]
+    second = page(f"limit=2&after={ids[-1]}")
+    third = page(f"limit=2&after={second['last_id']}")
+    assert [len(p["data"]) for p in (first, second, third)] == [2, 2, 1]
+    assert [p["has_more"] for p in (first, second, third)] == [True, True, False]
+    every = [item["id"] for p in (first, second, third) for item in p["data"]]
+    assert len(set(every)) == 5
+    back = page(f"limit=2&before={third['first_id']}")  # the two just before the last
+    assert [item["id"] for item in back["data"]] == [item["id"] for item in second["data"]]
+    assert back["has_more"] is True
+    assert page("limit=2&after=msg_not_in_this_list") == {
+        "object": "list",
+        "data": [],
+        "first_id": None,
+        "last_id": None,
+        "has_more": False,
+    }
+
+
 def test_store_false_is_not_kept(server: MockServer) -> None:
     created = post(server, {"model": "o3-mini", "input": "hi", "store": False}).json()
     assert created["store"] is False

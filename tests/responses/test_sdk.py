@@ -168,3 +168,18 @@ def test_unsupported_parameter_through_the_sdk(azure: openai.AzureOpenAI) -> Non
         azure.responses.create(model="o3-mini", input="hi", temperature=0.2)
     assert raised.value.code == "unsupported_parameter"
     assert raised.value.param == "temperature"
+
+
+@pytest.mark.parametrize("order", ["asc", "desc"])
+def test_input_items_page_on_to_the_end(v1: openai.OpenAI, order: str) -> None:
+    """The SDK pages with `after` = the last id while `has_more`: each item comes once and
+    the listing ends (with `after` ignored, the first page came back and it never did)."""
+    texts = [f"item {n}" for n in range(5)]
+    inputs: Any = [{"role": "user", "content": text} for text in texts]
+    created = v1.responses.create(model="o3-mini", input=inputs)
+    listed = []
+    for item in v1.responses.input_items.list(created.id, limit=2, order=order):  # type: ignore[arg-type]
+        listed.append(item)
+        assert len(listed) <= len(texts)  # a bound: a listing that loops fails here
+    seen = [item.model_dump()["content"][0]["text"] for item in listed]
+    assert seen == (texts if order == "asc" else texts[::-1])

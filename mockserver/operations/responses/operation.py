@@ -87,7 +87,8 @@ async def input_items(state: AppState, call: Call) -> bytes:
             "invalid_value",
         )
     limit = _limit(call.query.get("limit"))
-    return orjson.dumps(service.item_list(stored, order, limit))
+    after, before = call.query.get("after"), call.query.get("before")
+    return orjson.dumps(service.item_list(stored, order, limit, after, before))
 
 
 def _limit(raw: str | None) -> int:

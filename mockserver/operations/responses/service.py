@@ -204,13 +204,39 @@ def not_found(response_id: str) -> AzureError:
     return AzureError(404, encode_body({"error": error}, "pretty"), name="response_not_found")
 
 
-def item_list(stored: StoredResponse, order: str, limit: int) -> dict[str, Any]:
+def item_list(
+    stored: StoredResponse, order: str, limit: int, after: str | None, before: str | None
+) -> dict[str, Any]:
+    """One page of a response's input items in `order`: the first `limit` after the item
+    `after`, or the last `limit` before the item `before` (the SDK pages on with `after`
+    = the last id while `has_more`). A cursor that names no item of the list ends it: an
+    empty page, never the first page again (a client paging on would loop for good)."""
     items = stored.items if order == "asc" else list(reversed(stored.items))
+    if after is not None:
+        items = _around(items, after)[1]
+    if before is not None:
+        preceding = _around(items, before)[0]
+        page = preceding[-limit:]
+        return _page(page, len(preceding) > len(page))
     page = items[:limit]
+    return _page(page, len(items) > len(page))
+
+
+def _around(
+    items: list[dict[str, Any]], item_id: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The items before and after the one with `item_id`; none either side if none has it."""
+    for at, item in enumerate(items):
+        if item.get("id") == item_id:
+            return items[:at], items[at + 1 :]
+    return [], []
+
+
+def _page(page: list[dict[str, Any]], has_more: bool) -> dict[str, Any]:
     return {
         "object": "list",
         "data": page,
         "first_id": page[0]["id"] if page else None,
         "last_id": page[-1]["id"] if page else None,
-        "has_more": len(items) > len(page),
+        "has_more": has_more,
     }
