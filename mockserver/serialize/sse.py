@@ -252,6 +252,20 @@ class ChunkStream:
         yield self._model_frame([_choice(choice.index, flagged, {}, choice.finish_reason)])
 
     def _tool_call_frames(self, choice: Choice) -> Iterator[Segment]:
+        if choice.legacy_function_call:
+            return self._function_call_frames(choice)
+        return self._tool_calls_frames(choice)
+
+    def _function_call_frames(self, choice: Choice) -> Iterator[Segment]:
+        """The deprecated `functions`' one call, as `delta.function_call` pieces (OpenAI's
+        legacy stream), as the whole answer's `message.function_call`."""
+        call = choice.tool_calls[0]
+        opening = {"arguments": "", "name": call.name}
+        first = {"content": None, "function_call": opening, "refusal": None, "role": "assistant"}
+        yield self._delta(choice, first, {})
+        yield from self._piece_segments(choice, call.arguments, _function_arguments_delta, {})
+
+    def _tool_calls_frames(self, choice: Choice) -> Iterator[Segment]:
         first = {"content": None, "refusal": None, "role": "assistant"}
         for position, call in enumerate(choice.tool_calls):
             opening = {
@@ -349,6 +363,10 @@ def _content_delta(piece: str) -> dict[str, Any]:
 
 def _refusal_delta(piece: str) -> dict[str, Any]:
     return {"refusal": piece}
+
+
+def _function_arguments_delta(piece: str) -> dict[str, Any]:
+    return {"function_call": {"arguments": piece}}
 
 
 def _arguments_delta(position: int) -> DeltaOf:

@@ -17,8 +17,10 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam, ChatCompletionToolParam
 
+from mockserver.testing.server import MockServer
 from mockserver.tokens import counting as tokens
 from tests.sdk.helpers import TOOL_CALL_ID
+from tests.support import rawhttp
 from tests.support.schemas import assert_valid
 
 MODEL = "o3-mini"
@@ -750,3 +752,52 @@ def test_legacy_function_call_none_gives_text(client: openai.AzureOpenAI) -> Non
         function_call="none",
     )
     assert_text_reply(completion)
+
+
+@pytest.mark.parametrize("named", [False, True])
+def test_legacy_function_call_streams_as_function_call_pieces(
+    client: openai.AzureOpenAI, named: bool
+) -> None:
+    """OpenAI's legacy stream: `delta.function_call` (its name first, then pieces of its
+    arguments), no `tool_calls`; joined, the non-streamed reply's `function_call`."""
+    options: dict[str, Any] = {
+        "model": MODEL,
+        "messages": user(WEATHER_QUESTION),
+        "functions": [WEATHER_FUNCTION],
+    }
+    if named:
+        options["function_call"] = {"name": "get_weather"}
+    whole = client.chat.completions.create(**options).choices[0]
+    name, arguments, finish, deltas = "", "", None, 0
+    for chunk in client.chat.completions.create(**options, stream=True):
+        for choice in chunk.choices:
+            assert choice.delta.tool_calls is None
+            if choice.delta.function_call is not None:
+                deltas += 1
+                name += choice.delta.function_call.name or ""
+                arguments += choice.delta.function_call.arguments or ""
+            finish = choice.finish_reason or finish
+    assert whole.message.function_call is not None
+    assert (name, arguments) == (
+        whole.message.function_call.name,
+        whole.message.function_call.arguments,
+    )
+    assert finish == whole.finish_reason == ("stop" if named else "function_call")
+    assert deltas > 2  # the name's frame, then the arguments piece by piece
+
+
+def test_legacy_function_call_stream_frames_over_raw_http(server: MockServer) -> None:
+    body = {"messages": user(WEATHER_QUESTION), "functions": [WEATHER_FUNCTION], "stream": True}
+    answer = rawhttp.post_chat(server, body)
+    assert answer.status == 200
+    frames = [
+        json.loads(line[len(b"data: ") :])
+        for line in answer.body.split(b"\n\n")
+        if line.startswith(b"data: {")
+    ]
+    deltas = [frame["choices"][0]["delta"] for frame in frames if frame["choices"]]
+    assert list(deltas[0]) == ["content", "function_call", "refusal", "role"]
+    assert deltas[0]["function_call"] == {"arguments": "", "name": "get_weather"}
+    assert all(list(delta) == ["function_call"] for delta in deltas[1:-1])
+    assert deltas[-1] == {}  # the finish frame's
+    assert "tool_calls" not in answer.body.decode()
