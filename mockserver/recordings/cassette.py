@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Protocol, TextIO
 
 from mockserver.recordings.fixtures import FixtureFile, Interaction, cassette_files, dumped
-from mockserver.redaction.rules import rewrite_frame, stream_changes
+from mockserver.redaction.rules import LiteralScrub, rewrite_frame, stream_changes
 
 # A temporary: ".<host>.<pid>.<random>.json.tmp".
 _TEMPORARY = re.compile(r"^\.([A-Za-z0-9-]+)\.(\d+)\..+\.json\.tmp$")
@@ -219,7 +219,8 @@ def _write_frames(
     # (Frames kept as base64 are scrubbed one by one: a frame ends with a blank line, and
     # no secret holds white space, so none spans two.)
     texts = (_frame_text(body, data, scrub, scrub_binary) for _, data in body.frames())
-    changes = stream_changes(texts) if scrub is not _unchanged else {}
+    secrets = scrub.secrets if isinstance(scrub, LiteralScrub) else ()
+    changes = stream_changes(texts, secrets=secrets) if scrub is not _unchanged else {}
     out.write("[")
     for index, (offset_ms, data) in enumerate(body.frames()):
         text = _frame_text(body, data, scrub, scrub_binary)

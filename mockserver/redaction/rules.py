@@ -20,7 +20,7 @@ import json
 import logging
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -395,11 +395,20 @@ def literal_bytes_scrub(secrets: list[str]) -> Callable[[Iterable[bytes]], Itera
     return scrubbed
 
 
-def literal_scrub(secrets: list[str]) -> Callable[[str], str]:
-    """`scrub_text`, after replacing each of `secrets` wherever it stands."""
-    if not secrets:
-        return scrub_text
-    return lambda text: scrub_text(without_literals(text, secrets))
+class LiteralScrub:
+    """`scrub_text`, after replacing each of `secrets` wherever it stands; the secrets are
+    kept for a stream's frames, over which an echoed one may be spelt out piece by piece
+    (`stream_changes`)."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        self.secrets = secrets
+
+    def __call__(self, text: str) -> str:
+        return scrub_text(without_literals(text, self.secrets) if self.secrets else text)
+
+
+def literal_scrub(secrets: list[str]) -> LiteralScrub:
+    return LiteralScrub(secrets)
 
 
 def redact_interaction(
@@ -435,7 +444,7 @@ def _redact_response(
     if getattr(response, "encoding", "utf-8") != "utf-8":  # base64 of bytes: only literals
         return _without_sent_bytes(response.model_copy(update={"headers": headers}), secrets)
     frames = response.frames
-    datas = scrub_stream([scrub(frame.data) for frame in frames or []])
+    datas = scrub_stream([scrub(frame.data) for frame in frames or []], secrets=secrets)
     return response.model_copy(
         update={
             "headers": headers,
@@ -715,33 +724,44 @@ def _deltas(event: Any) -> list[tuple[str, Where, str]]:
     return found
 
 
-def scrub_stream(frames: list[str], replacement: str = REDACTED) -> list[str]:
+def scrub_stream(
+    frames: list[str], replacement: str = REDACTED, secrets: Sequence[str] = ()
+) -> list[str]:
     """SSE frames with a secret spread over several deltas replaced: the piece where it
-    starts says `replacement`, the pieces after lose its characters; other frames as they were."""
-    changes = stream_changes(frames, replacement)
+    starts says `replacement`, the pieces after lose its characters; other frames as they were.
+    A secret is secret-shaped text, or any of `secrets` (what the request sent)."""
+    changes = stream_changes(frames, replacement, secrets)
     return [rewrite_frame(f, changes[i]) if i in changes else f for i, f in enumerate(frames)]
 
 
 def stream_changes(
-    frames: Iterable[str], replacement: str = REDACTED
+    frames: Iterable[str], replacement: str = REDACTED, secrets: Sequence[str] = ()
 ) -> dict[int, dict[Where, str]]:
     """What `scrub_stream` changes, by frame number: one pass over the frames (which a
     recorder may keep on disk) to learn it, `rewrite_frame` on the second to apply it."""
     changed: dict[int, dict[Where, str]] = {}
     for pieces in stream_pieces(frames).values():
-        spans = _secret_spans("".join(piece.text for piece in pieces))
+        spans = _secret_spans("".join(piece.text for piece in pieces), secrets)
         for piece, text in _cut(pieces, spans, replacement):
             changed.setdefault(piece.frame, {})[piece.where] = text
     return changed
 
 
-def _secret_spans(text: str) -> list[tuple[int, int]]:
-    return [
+def _secret_spans(text: str, secrets: Sequence[str] = ()) -> list[tuple[int, int]]:
+    shaped = [
         (match.start("s"), match.end("s"))
         for _, shape in shapes_that_may_match(text)
         for match in shape.finditer(text)
         if _unredacted(match)
     ]
+    return shaped + [span for secret in secrets for span in _literal_spans(text, secret)]
+
+
+def _literal_spans(text: str, secret: str) -> Iterator[tuple[int, int]]:
+    at = text.find(secret)
+    while at >= 0:
+        yield at, at + len(secret)
+        at = text.find(secret, at + len(secret))
 
 
 def _cut(
