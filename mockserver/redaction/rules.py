@@ -536,7 +536,7 @@ _SHAPE_GATES: tuple[Callable[[_Candidate], bool], ...] = (
     lambda t: ("b" in t.text or "B" in t.text) and "bearer" in t.lowered(),  # (?i:bearer)
     lambda t: "=" in t.text and "key=" in t.lowered(),  # (?i:...AccessKey|AccountKey)=
     lambda t: "@" in t.text and t.holds(":", "://"),  # ://user:password@
-    lambda t: "JQQJ9" in t.text,  # an annotated key
+    lambda t: t.holds("Q", "JQQJ9"),  # an annotated key
 )
 
 

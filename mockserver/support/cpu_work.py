@@ -60,7 +60,7 @@ async def off_loop(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) 
     (as asyncio.to_thread runs it)."""
     context = contextvars.copy_context()
     work = functools.partial(function, *args, **kwargs)
-    call = functools.partial(context.run, _raising_plainly, work)
+    call = functools.partial(context.run, _raising_plainly, work, _name_of(function))
     return await asyncio.get_running_loop().run_in_executor(cpu_pool(), call)
 
 
@@ -69,17 +69,22 @@ async def off_loop(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) 
 _PASSED_THROUGH = (KeyboardInterrupt, SystemExit)
 
 
-def _raising_plainly(work: Callable[[], T]) -> T:
+def _name_of(function: Callable[..., object]) -> str:
+    # Its name only: the arguments (settings with keys, a request's body) are never told.
+    return getattr(function, "__qualname__", type(function).__name__)
+
+
+def _raising_plainly(work: Callable[[], T], name: str) -> T:
     """`work`'s result, or what it raised as an Exception the request's handler turns
     into Azure's 500. A StopIteration cannot be set on an asyncio future (the awaiting
     request would never be answered), nor can a BaseException be caught as a bug's."""
     try:
         return work()
     except StopIteration as error:
-        raise RuntimeError(f"StopIteration escaped {work!r}") from error
+        raise RuntimeError(f"StopIteration escaped {name}") from error
     except Exception:
         raise
     except _PASSED_THROUGH:
         raise
     except BaseException as error:
-        raise RuntimeError(f"{type(error).__name__} in {work!r}: {error}") from error
+        raise RuntimeError(f"{type(error).__name__} in {name}") from error

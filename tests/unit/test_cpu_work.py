@@ -103,3 +103,17 @@ async def test_a_native_panic_reaches_the_caller_as_an_exception() -> None:
     with pytest.raises(RuntimeError, match="NativePanic") as raised:
         await asyncio.wait_for(off_loop(panics), 30)
     assert isinstance(raised.value.__cause__, NativePanic)
+
+
+def stops_holding(secret: str) -> None:
+    next(iter(()))
+
+
+async def test_what_the_work_was_given_is_never_in_the_error() -> None:
+    """The error is logged: it names the function, never its arguments (the settings with
+    their keys, a request's body)."""
+    secret = "0123456789abcdef0123456789abcdef"
+    with pytest.raises(RuntimeError) as raised:
+        await asyncio.wait_for(off_loop(stops_holding, secret), 30)
+    assert "stops_holding" in str(raised.value)
+    assert secret not in str(raised.value)
