@@ -63,27 +63,41 @@ def _form_error(raw: str, detail: str) -> LatencyHeaderError:
     )
 
 
-@dataclass(frozen=True)
-class Pacer:
-    """Delays before the first frame (time to first token) and between frames."""
-
-    first_frame_seconds: float = 0.0
-    between_frames_seconds: float = 0.0
-
-    async def before_first(self) -> None:
-        if self.first_frame_seconds > 0:
-            await asyncio.sleep(self.first_frame_seconds)
-
-    async def between(self) -> None:
-        if self.between_frames_seconds > 0:
-            await asyncio.sleep(self.between_frames_seconds)
-
-
-NO_DELAY = Pacer()
 # The longest one reply is paced to take in all, as `ttft_ms` and a stub's `delay_ms` are
 # capped: rates so slow that their reply would take longer (0.001 tokens a second) are
 # paced to end then, not in days.
 MAX_REPLY_SECONDS = 600.0
+
+
+@dataclass
+class Pacer:
+    """Delays before the first frame (time to first token) and between frames, and what
+    is left of the reply's MAX_REPLY_SECONDS: each wait is cut to it (a stream's frames
+    that carry no token wait too), so no reply is paced past it. One per reply."""
+
+    first_frame_seconds: float = 0.0
+    between_frames_seconds: float = 0.0
+    seconds_left: float = MAX_REPLY_SECONDS
+
+    async def before_first(self) -> None:
+        await self._sleep(self.take(self.first_frame_seconds))
+
+    async def between(self) -> None:
+        await self._sleep(self.take(self.between_frames_seconds))
+
+    def take(self, seconds: float) -> float:
+        """`seconds`, or what is left of the reply's time if less; taken from it."""
+        wait = min(seconds, self.seconds_left)
+        self.seconds_left -= wait
+        return wait
+
+    @staticmethod
+    async def _sleep(seconds: float) -> None:
+        if seconds > 0:
+            await asyncio.sleep(seconds)
+
+
+NO_DELAY = Pacer()  # never waits: shared
 
 
 def pacer_for(latency: Latency, usage: Usage, seed: bytes, tokens_per_frame: int = 1) -> Pacer:
@@ -93,17 +107,16 @@ def pacer_for(latency: Latency, usage: Usage, seed: bytes, tokens_per_frame: int
     factor = 1 + latency.jitter * (2 * _fraction(seed) - 1)
     reasoning = _seconds(usage.reasoning_tokens, latency.reasoning_tokens_per_second)
     first = min((latency.ttft_ms / 1000 + reasoning) * factor, MAX_REPLY_SECONDS)
-    visible = max(0, usage.completion_tokens - usage.reasoning_tokens)
-    frames = max(1, -(-visible // max(1, tokens_per_frame)))
     between = _seconds(tokens_per_frame, latency.tokens_per_second) * factor
-    return Pacer(first, min(between, (MAX_REPLY_SECONDS - first) / frames))
+    return Pacer(first, min(between, MAX_REPLY_SECONDS))
 
 
 def reply_seconds(latency: Latency, usage: Usage, seed: bytes) -> float:
     """How long a non-streamed reply takes: first token, then every visible token."""
     pacer = pacer_for(latency, usage, seed)
     visible = usage.completion_tokens - usage.reasoning_tokens
-    return pacer.first_frame_seconds + pacer.between_frames_seconds * max(0, visible)
+    whole = pacer.first_frame_seconds + pacer.between_frames_seconds * max(0, visible)
+    return min(whole, MAX_REPLY_SECONDS)
 
 
 def _seconds(count: int, per_second: float) -> float:

@@ -121,12 +121,24 @@ def test_each_part_on_its_own(latency: Latency, first: float, between: float) ->
 def test_a_reply_too_slow_to_end_in_ten_minutes_is_paced_to_end_then(
     latency: Latency, tokens_per_frame: int
 ) -> None:
+    """Every wait a stream makes (the first frame's, then one before each later frame,
+    those that carry no token included) is cut to what is left of the ten minutes."""
     pacer = pacer_for(latency, USAGE, SEED, tokens_per_frame)
     visible = USAGE.completion_tokens - USAGE.reasoning_tokens
-    frames = -(-visible // tokens_per_frame)
-    total = pacer.first_frame_seconds + pacer.between_frames_seconds * frames
-    assert total == pytest.approx(MAX_REPLY_SECONDS)
+    frames = -(-visible // tokens_per_frame) + 4  # the role, finish, usage, [DONE] frames
+    waits = [pacer.take(pacer.first_frame_seconds)]
+    waits += [pacer.take(pacer.between_frames_seconds) for _ in range(frames)]
+    assert sum(waits) == pytest.approx(MAX_REPLY_SECONDS)
     assert reply_seconds(latency, USAGE, SEED) == pytest.approx(MAX_REPLY_SECONDS)
+
+
+def test_a_stream_of_frames_without_tokens_is_capped_too() -> None:
+    """All of the budget reasoned away: no visible token, yet a stream still has frames."""
+    reasoned = Usage(prompt_tokens=10, completion_tokens=5, reasoning_tokens=5)
+    pacer = pacer_for(Latency(tokens_per_second=1e-300), reasoned, SEED)
+    waits = [pacer.take(pacer.first_frame_seconds)]
+    waits += [pacer.take(pacer.between_frames_seconds) for _ in range(4)]
+    assert sum(waits) == pytest.approx(MAX_REPLY_SECONDS)
 
 
 def test_a_slow_rate_within_ten_minutes_is_kept() -> None:
@@ -166,7 +178,8 @@ def test_same_seed_same_jitter() -> None:
 
 
 def test_no_jitter_is_exact_for_every_seed() -> None:
-    assert {pacer_for(PACED, USAGE, seed) for seed in SEEDS[:50]} == {pacer_for(PACED, USAGE, b"")}
+    pacers = [pacer_for(PACED, USAGE, seed) for seed in SEEDS[:50]]
+    assert all(pacer == pacer_for(PACED, USAGE, b"") for pacer in pacers)
 
 
 HARD_QUESTION = (
