@@ -7,7 +7,7 @@ import time
 from collections.abc import Awaitable, Mapping
 from typing import Any, NamedTuple
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from mockserver.contract.errors import AzureError
 from mockserver.http.exchange import Exchange, exchange_of
@@ -18,6 +18,13 @@ from mockserver.state import AppState
 from mockserver.stores.journal_entry import as_text, kept_body, masked_head, response_body
 from mockserver.stores.journal_row import JournalRow
 from mockserver.stores.sessions import DEFAULT_SESSION, SessionError, session_of
+from mockserver.support.content_coding import (
+    CorruptEncodingError,
+    TooLargeDecodedError,
+    UnsupportedEncodingError,
+    decoded_within,
+)
+from mockserver.support.cpu_work import off_loop
 
 log = logging.getLogger("mockserver")
 
@@ -46,7 +53,7 @@ async def journaled(
         duration_ms = (time.perf_counter() - started) * 1000
         body = request.get(BODY)  # read within its deadline; if not, as far as it came
         if body is None:
-            body = await _body(request)
+            body = await _body(request, state.settings.server.max_body_bytes)
         await record(exchange_of(request, body), state, status, duration_ms, answer)
 
 
@@ -118,16 +125,21 @@ def _answer_body(answer: WholeAnswer | None, limit: int) -> Any:
     return response_body(answer.body, limit, answer.written_by_orjson)
 
 
-async def _body(request: web.Request) -> bytes | None:
+async def _body(request: web.Request, bound: int) -> bytes | None:
     """The body as the route read it; None when it has not all arrived. The journal never
     waits for a body: a request refused before its body was read (a missing key) is
-    answered at once, not when the client finishes sending or gives up."""
+    answered at once, not when the client finishes sending or gives up. A compressed one
+    is decoded as the body step would have (`http.body`), within `bound`."""
     if not request.content.is_eof():
         return None
     try:
-        return await request.read()
+        raw = await request.read()
+        coding = request.headers.get(hdrs.CONTENT_ENCODING)
+        return raw if coding is None else await off_loop(decoded_within, raw, coding, bound)
     except (web.HTTPException, web.RequestPayloadError, ConnectionError, TimeoutError):
         return b""  # too large, undecodable, late, or the client is gone: nothing to keep
+    except (UnsupportedEncodingError, CorruptEncodingError, TooLargeDecodedError):
+        return b""  # a body that does not decode, or not within the bound
 
 
 def _session(headers: Mapping[str, str]) -> str:

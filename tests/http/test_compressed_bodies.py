@@ -107,3 +107,17 @@ def test_decoding_stops_a_piece_past_the_bound() -> None:
     assert decoded_within(gzip.compress(BODY), "GZip ", LIMIT) == BODY
     with pytest.raises(UnsupportedEncodingError):
         decoded_within(BODY, "gzip, br", LIMIT)
+
+
+def test_a_compressed_body_refused_at_the_gateway_is_journaled_decoded(
+    server: MockServer,
+) -> None:
+    """Refused before the body step (a wrong key), the body is still journaled as the
+    JSON it is, not as its gzip bytes."""
+    server.reset()
+    headers = {"api-key": "not-the-key", "Content-Encoding": "gzip"}
+    refused = rawhttp.request(chat_url(server), body=gzip.compress(BODY), headers=headers)
+    assert refused.status == 401
+    [entry] = rawhttp.request(server.url + "/__admin/requests", "GET").json()["requests"]
+    assert entry["body"] == json.loads(BODY)
+    server.reset()
