@@ -254,3 +254,20 @@ def test_contract_verify_on_a_terminal_counts_probes(
     assert "probes" in screen
     assert stdout.rstrip().endswith("21 probes, no drift.")
     assert not TERMINAL_NOISE.search(stdout)
+
+
+def test_fixtures_check_names_an_answer_too_deep_to_walk_and_checks_the_rest(
+    fixtures_dir: Path,
+) -> None:
+    """`serve` replays such an answer; the check names it and goes on (it used to stop
+    the whole command at the first one, naming none)."""
+    path = fixtures_dir / "c05.json"
+    fixture = json.loads(path.read_text())
+    interaction = fixture["interactions"][0] if "interactions" in fixture else fixture
+    interaction["response"]["body"] = "[" * 100_000 + "]" * 100_000
+    path.write_text(json.dumps(fixture))
+    done = piped(command("fixtures", "check", str(fixtures_dir)))
+    lines = done.stdout.splitlines()
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "c05.json#0: nested too deeply to check: look at it by hand" in lines
+    assert lines[-1].startswith("29 interaction(s) checked")
