@@ -30,10 +30,9 @@ class Decoder:
         self._identity = name in ("", "identity")
         if not self._identity and name not in _WINDOW_BITS:
             raise UnsupportedEncodingError(name)
-        self._deflate = name == "deflate"
-        self._zlib = (
-            None if self._identity or self._deflate else zlib.decompressobj(_WINDOW_BITS[name])
-        )
+        # deflate's own kind is told by its first byte (`feed`)
+        made_now = not self._identity and name != "deflate"
+        self._zlib = zlib.decompressobj(_WINDOW_BITS[name]) if made_now else None
 
     def feed(self, data: bytes) -> Iterator[bytes]:
         """The decoded bytes of `data`, in pieces of at most PIECE bytes."""
