@@ -67,8 +67,10 @@ _READABLE = frozenset(string.printable[:-5])  # printable ASCII, not \t\n\r\x0b\
 _ESCAPED_IN_CLASS = frozenset("[&~|")
 
 
+@functools.lru_cache(maxsize=1024)
 def sre_pattern(pattern: str) -> str:
-    """`pattern` (RE2 syntax, accepted by RE2) in Python's `re` syntax, as far as it goes."""
+    """`pattern` (RE2 syntax, accepted by RE2) in Python's `re` syntax, as far as it goes
+    (rewritten once per pattern: a schema's value is drawn many times)."""
     out: list[str] = []
     index, length = 0, len(pattern)
     in_class = class_start = False  # class_start: just after `[` or `[^`, where `]` is literal
