@@ -193,7 +193,10 @@ def _least_of_type(schema: Schema, kind: Any, depth: int) -> JsonFloor:
         )
         given = schema.get("properties")
         properties: dict[str, Any] = given if isinstance(given, dict) else {}
-        extra: Any = schema.get("additionalProperties", True)
+        # A name `patternProperties` may cover is not bounded by `additionalProperties`.
+        extra: Any = (
+            True if "patternProperties" in schema else schema.get("additionalProperties", True)
+        )
         floor = JsonFloor(2 + max(0, len(names) - 1), 0)  # braces and commas
         for name in names:
             floor += JsonFloor(len(orjson.dumps(name)) + 1, 0)  # the key and its colon

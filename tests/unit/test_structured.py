@@ -90,3 +90,15 @@ def test_values_that_fit_still_differ_by_seed() -> None:
     assert len(texts) == 5
     for text in texts:
         assert 50 <= len(orjson.loads(text)) <= 60
+
+
+def test_a_name_pattern_properties_may_cover_is_not_bounded_by_additional_properties() -> None:
+    """`{"a": 1}` is valid: `^a$` covers the name, so `additionalProperties`' long string
+    is no minimum of it (taken as one, the floor said more than a valid value holds)."""
+    schema = {
+        "type": "object",
+        "required": ["a"],
+        "patternProperties": {"^a$": {"type": "integer"}},
+        "additionalProperties": {"type": "string", "minLength": 1000},
+    }
+    assert least_json(schema).chars <= len('{"a":1}')
